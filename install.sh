@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Sets up a Debian 12 machine for Runikraft and builds it, then does a job:
+#
+#   ./install.sh            set up, build, and boot the example (the main job)
+#   ./install.sh test       set up, build, and run the whole test suite
+#   ./install.sh setup      set up and build only
+#
+# Idempotent: packages already installed and tools already built are left
+# alone. Needs root (or sudo) only to install missing Debian packages.
+set -euo pipefail
+cd "$(dirname "$0")"
+root=$PWD
+job=${1:-example}
+
+log() { printf 'install.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# debian_mirror prints the archive URI this machine already uses (one-line
+# or deb822 sources), so added entries go to the same place.
+debian_mirror() {
+	local uri
+	uri=$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | grep -v security | awk '{print $2}' | head -n1)
+	[ -n "$uri" ] || uri=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | grep -v security | awk '{print $2}' | head -n1)
+	[ -n "$uri" ] && echo "$uri"
+}
+
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages: QEMU and OpenSBI to boot images, the riscv64 cross gcc
+# for C apps and reference binaries, qemu-user as a reference runner.
+packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user ca-certificates git)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing Debian packages: ${missing[*]}"
+	sudo_ apt-get update -qq
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Go: go.mod pins the toolchain; any Go >= 1.21 fetches that exact version
+# through the module proxy (GOTOOLCHAIN=auto). Debian 12's own Go is older,
+# so without a usable Go we take golang-1.23 from bookworm-backports.
+find_go() {
+	for g in go /usr/local/go/bin/go /usr/lib/go-1.23/bin/go; do
+		if command -v "$g" >/dev/null 2>&1; then
+			v=$("$g" env GOVERSION 2>/dev/null | sed 's/^go//') || continue
+			case "$v" in 1.2[1-9]*|1.[3-9][0-9]*) echo "$(command -v "$g")"; return 0;; esac
+		fi
+	done
+	return 1
+}
+if ! GO=$(find_go); then
+	log "no Go >= 1.21 found: installing golang-1.23 from bookworm-backports"
+	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		mirror=$(debian_mirror) || die "cannot find the Debian mirror in /etc/apt to add bookworm-backports"
+		echo "deb $mirror bookworm-backports main" | sudo_ tee /etc/apt/sources.list.d/runikraft-backports.list >/dev/null
+	fi
+	sudo_ apt-get update -qq
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports golang-1.23-go >/dev/null
+	GO=$(find_go) || die "could not install Go"
+fi
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
+export PATH="$(dirname "$GO"):$root/bin:$PATH"
+log "using $(go version)"
+
+go mod download
+mkdir -p bin
+log "building the tools into bin/"
+go build -o bin/ ./cmd/...
+
+case "$job" in
+setup)
+	;;
+example)
+	log "building the example kernel image examples/hello -> bin/hello.img"
+	bin/runikraft build-kernel -o bin/hello.img ./examples/hello
+	log "booting it: bin/runikraft run bin/hello.img"
+	bin/runikraft run --timeout 2m bin/hello.img
+	;;
+test)
+	log "vet"
+	go vet ./...
+	GOOS=linux GOARCH=riscv64 go vet ./kernel/...
+	log "tests (host unit tests and QEMU boot tests)"
+	go test -count=1 -timeout 60m ./...
+	;;
+*)
+	die "unknown job '$job' (want: example, test, setup)"
+	;;
+esac

@@ -1,0 +1,62 @@
+// Package kbuild builds a Go program that imports the hart layer into a
+// bootable kernel image: a linux/riscv64 build linked where the image
+// expects it, then baked by package image.
+package kbuild
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/runikraft/runikraft/internal/image"
+)
+
+// LDFlags are the linker flags every kernel needs: the link address, and
+// -checklinkname=0 because the fault reporter names functions with the
+// runtime's own (nosplit) symbol lookup.
+var LDFlags = fmt.Sprintf("-T %#x -checklinkname=0", image.TextAddr)
+
+// Env is the environment for building kernels (and riscv64 apps).
+func Env() []string {
+	return append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
+}
+
+// Options say what to build.
+type Options struct {
+	Dir    string    // directory to run go build in (module root or below)
+	Pkg    string    // package path or pattern, e.g. ./tests/boot/selftest
+	Out    string    // image path
+	Tags   string    // extra build tags, comma separated
+	Stderr io.Writer // go build's diagnostics
+}
+
+// Build compiles and bakes the kernel.
+func Build(ctx context.Context, o Options) (*image.Result, error) {
+	tmp, err := os.MkdirTemp("", "runikraft-kbuild-")
+	if err != nil {
+		return nil, fmt.Errorf("kbuild: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	linked := filepath.Join(tmp, "kernel.elf")
+	args := []string{"build", "-o", linked, "-ldflags", LDFlags}
+	if o.Tags != "" {
+		args = append(args, "-tags", o.Tags)
+	}
+	args = append(args, o.Pkg)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = o.Dir
+	cmd.Env = Env()
+	cmd.Stdout = o.Stderr
+	cmd.Stderr = o.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("kbuild: go build %s: %w", o.Pkg, err)
+	}
+	out, err := filepath.Abs(o.Out)
+	if err != nil {
+		return nil, fmt.Errorf("kbuild: %w", err)
+	}
+	return image.BakeFile(linked, out)
+}

@@ -1,0 +1,36 @@
+// Package abi is the contract between the host tools (image builder,
+// runikraft run) and the kernel: the layout of the bootInfo table that the
+// builder fills in, the console marker, and the exit statuses the kernel
+// uses for its own failures. Both sides import it, so they cannot drift.
+package abi
+
+// Magic is bootInfo's first word in an unbaked kernel; the image builder
+// finds the table by symbol and checks it.
+const Magic = 0x52554e494b524654 // "RUNIKRFT"
+
+// Indices of bootInfo's words.
+const (
+	Version     = 1 // 1 once baked
+	TextStart   = 2
+	TextEnd     = 3
+	RodataStart = 4
+	RodataEnd   = 5
+	DataStart   = 6
+	GoEntry     = 7 // the runtime's ELF entry; entry_riscv64.s reads it
+	ImageEnd    = 8
+	NSites      = 9
+	Sites       = 16 // sorted addresses of rewritten ECALLs follow
+	MaxSites    = 2048
+	Words       = Sites + MaxSites
+)
+
+// ConsoleMarker is the first thing the kernel prints: an OSC "set title"
+// sequence that terminals swallow. runikraft run drops everything before
+// it (the firmware's banner), so stdout carries only the guest's output.
+const ConsoleMarker = "\x1b]0;runikraft\x07"
+
+// Exit statuses of the kernel's own failures (the app's status otherwise).
+const (
+	ExitKernelPanic = 70 // unexpected trap, out of memory: EX_SOFTWARE
+	ExitBadImage    = 97 // not baked, unreadable device tree, no memory at boot
+)

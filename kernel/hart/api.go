@@ -1,0 +1,86 @@
+//go:build riscv64
+
+package hart
+
+import (
+	"fmt"
+	"syscall"
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/fdt"
+)
+
+// The hart layer's interface to the rest of the kernel: ordinary Go,
+// entering the hart layer through its own system calls so that the
+// runtime treats a wait like a blocking syscall (the P is handed off).
+
+// entryPC keeps the boot entry (and with it the whole boot path) linked.
+var entryPC = entryAddr()
+
+// WaitIRQ blocks until device interrupt irq fires. The source stays
+// masked from the interrupt until the next WaitIRQ, so acknowledge the
+// device in between.
+func WaitIRQ(irq uint32) error {
+	_, _, e := syscall.Syscall(sysRKWaitIRQ, uintptr(irq), 0, 0)
+	if e != 0 {
+		return fmt.Errorf("hart: wait for irq %d: %w", irq, e)
+	}
+	return nil
+}
+
+// Reseed mixes seed material (e.g. from virtio-rng) into the kernel's
+// random number generator.
+func Reseed(seed []byte) error {
+	if len(seed) == 0 {
+		return nil
+	}
+	_, _, e := syscall.RawSyscall(sysRKReseed, uintptr(unsafe.Pointer(&seed[0])), uintptr(len(seed)), 0)
+	if e != 0 {
+		return fmt.Errorf("hart: reseed: %w", e)
+	}
+	return nil
+}
+
+// MemStats is the hart layer's view of memory.
+type MemStats struct {
+	InUse   uint64 // bytes of RAM handed out (page tables, stacks, heap pages)
+	Total   uint64 // bytes of RAM the page allocator manages
+	Areas   uint64 // virtual memory areas of the kernel's runtime
+	Threads uint64 // kernel thread slots in use (high-water mark)
+}
+
+// ReadMemStats returns the current memory counters.
+func ReadMemStats() MemStats {
+	var s MemStats
+	syscall.RawSyscall(sysRKMemStats, uintptr(unsafe.Pointer(&s)), 0, 0)
+	return s
+}
+
+// Machine returns what the device tree said about this machine. Device
+// base addresses are kernel virtual addresses (mapped read-write).
+func Machine() fdt.Machine { return machine }
+
+// Seeded reports whether the random generator got real entropy (rng-seed
+// or Reseed), not only timer jitter.
+func Seeded() bool { return rngSeeded }
+
+// Bootargs returns the kernel command line (/chosen/bootargs).
+func Bootargs() string {
+	a := machine.Bootargs
+	if a.Size == 0 {
+		return ""
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(a.Base))), a.Size))
+}
+
+// AllocDMA returns the address of n zeroed, physically contiguous pages
+// that devices can reach: RAM is identity-mapped, so the address is the
+// same for the kernel and the device. The pages are never freed; drivers
+// allocate their rings once.
+func AllocDMA(pages int) (uintptr, error) {
+	p, _, e := syscall.RawSyscall(sysRKAllocDMA, uintptr(pages), 0, 0)
+	if e != 0 {
+		return 0, fmt.Errorf("hart: allocate %d DMA pages: %w", pages, e)
+	}
+	return p, nil
+}

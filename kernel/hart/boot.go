@@ -1,0 +1,313 @@
+//go:build riscv64
+
+package hart
+
+import (
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/fdt"
+	"github.com/runikraft/runikraft/kernel/mm"
+)
+
+// bootInfo is filled in by the image builder (internal/image) after the
+// Go link; package abi describes it.
+var bootInfo = [abi.Words]uint64{abi.Magic}
+
+const (
+	biVersion     = abi.Version
+	biTextStart   = abi.TextStart
+	biTextEnd     = abi.TextEnd
+	biRodataStart = abi.RodataStart
+	biRodataEnd   = abi.RodataEnd
+	biDataStart   = abi.DataStart
+	biImageEnd    = abi.ImageEnd
+	biNSites      = abi.NSites
+	biSites       = abi.Sites
+	maxSites      = abi.MaxSites
+)
+
+// Keep in sync with BI_GOENTRY in entry_riscv64.s.
+var _ = [1]struct{}{}[abi.GoEntry-7]
+
+// boot runs once, on the boot hart, before the Go runtime: no g, a small
+// stack in .bss, nosplit all the way down. It brings up memory, paging,
+// traps and the main thread's stack, and returns the stack pointer at
+// which the runtime's ELF entry finds argc, argv, envp and auxv.
+//
+//go:nosplit
+func boot(hartid, dtb uintptr) uintptr {
+	if bootInfo[biVersion] != 1 {
+		puts("runikraft: this kernel image was not baked (run it through runikraft's image builder)\n")
+		powerOff(abi.ExitBadImage)
+	}
+	if e := fdt.Parse(dtb, &machine); e != 0 {
+		puts("runikraft: cannot read the device tree: ")
+		puts(fdt.ErrorString(e))
+		puts("\n")
+		powerOff(abi.ExitBadImage)
+	}
+	puts(abi.ConsoleMarker) // see abi: everything before it is firmware
+	if machine.TimebaseHz == 0 {
+		machine.TimebaseHz = 10_000_000
+	}
+	h := &harts[0]
+	h.id = hartid
+	initFrames(dtb)
+	if !kpt.Init(&frames) || !mapKernel() {
+		puts("runikraft: out of memory building the page table\n")
+		powerOff(abi.ExitBadImage)
+	}
+	setSATP(kpt.SATP())
+	remapDevices()
+
+	mainTop := allocStack(mainStackSize)
+	h.trapSP = allocStack(trapStackSize)
+	emergHart.trapSP = allocStack(emergStackSize)
+	emergHart.emerg = frameAddrOf(&emergFrame)
+	emergFrame.hart = hartAddr(&emergHart)
+	h.emerg = frameAddrOf(&emergFrame)
+	if mainTop == 0 || h.trapSP == 0 || emergHart.trapSP == 0 {
+		puts("runikraft: out of memory for kernel stacks\n")
+		powerOff(abi.ExitBadImage)
+	}
+
+	t := &threads[0]
+	t.tid = 1
+	t.state = tRunning
+	t.fr.hart = hartAddr(h)
+	nthreads = 1
+	h.cur = 0
+	setTrapVector(trapVectorAddr(), frameAddr(0))
+
+	initClock()
+	initEntropy()
+	h.timerAt = 0
+	setSIE(sieSTIE | sieSEIE)
+	return buildInitialStack(mainTop)
+}
+
+// Exclusions from free RAM, sorted during boot (globals: the nosplit
+// stack budget is too small for them).
+var (
+	excl  [fdt.MaxReserved + 2]fdt.Range
+	nexcl int
+)
+
+// initFrames hands the page allocator every byte of RAM above the image
+// that is not reserved (OpenSBI, the device tree, the initrd).
+//
+//go:nosplit
+func initFrames(dtb uintptr) {
+	nexcl = 0
+	addExcl(uint64(dtb), uint64(machine.TotalSize))
+	addExcl(machine.Initrd.Base, machine.Initrd.Size)
+	for i := 0; i < machine.NReserved && i < fdt.MaxReserved; i++ {
+		addExcl(machine.Reserved[i].Base, machine.Reserved[i].Size)
+	}
+	imageEnd := uintptr(bootInfo[biImageEnd])
+	for i := 0; i < machine.NMem && i < fdt.MaxMem; i++ {
+		start := uintptr(machine.Mem[i].Base)
+		end := start + uintptr(machine.Mem[i].Size)
+		if start < imageEnd {
+			start = imageEnd
+		}
+		for j := 0; j < nexcl && j < len(excl) && start < end; j++ {
+			xs, xe := uintptr(excl[j].Base), uintptr(excl[j].Base+excl[j].Size)
+			if xe <= start || xs >= end {
+				continue
+			}
+			if xs > start {
+				frames.AddSpan(start, xs)
+			}
+			start = xe
+		}
+		if start < end {
+			frames.AddSpan(start, end)
+		}
+	}
+}
+
+// addExcl inserts a range into excl, kept sorted by base.
+//
+//go:nosplit
+func addExcl(base, size uint64) {
+	if size == 0 || nexcl >= len(excl) {
+		return
+	}
+	i := nexcl
+	for i > 0 && i < len(excl) && excl[i-1].Base > base {
+		excl[i] = excl[i-1]
+		i--
+	}
+	if i >= 0 && i < len(excl) {
+		excl[i] = fdt.Range{Base: base, Size: size}
+	}
+	nexcl++
+}
+
+const (
+	kernText = mm.PTERead | mm.PTEExec | mm.PTEGlobal | mm.PTEAccessed
+	kernRO   = mm.PTERead | mm.PTEGlobal | mm.PTEAccessed
+	kernRW   = mm.PTERead | mm.PTEWrite | mm.PTEGlobal | mm.PTEAccessed | mm.PTEDirty
+)
+
+//go:nosplit
+func pageUp(v uintptr) uintptr { return (v + mm.PageSize - 1) &^ (mm.PageSize - 1) }
+
+//go:nosplit
+func pageDown(v uintptr) uintptr { return v &^ (mm.PageSize - 1) }
+
+// mapKernel builds the kernel's half of the page table: W^X image
+// sections, RAM above the image (read-write, never executable) and the
+// devices from the device tree. Page 0 stays unmapped.
+//
+//go:nosplit
+func mapKernel() bool {
+	// The boot stub page sits just below .text.
+	ts := pageDown(uintptr(bootInfo[biTextStart])) - mm.PageSize
+	ok := mapIdentity(ts, pageUp(uintptr(bootInfo[biTextEnd])), kernText) &&
+		mapIdentity(uintptr(bootInfo[biRodataStart]), uintptr(bootInfo[biRodataEnd]), kernRO) &&
+		mapIdentity(uintptr(bootInfo[biDataStart]), uintptr(bootInfo[biImageEnd]), kernRW)
+	imageEnd := pageUp(uintptr(bootInfo[biImageEnd]))
+	for i := 0; ok && i < machine.NMem && i < fdt.MaxMem; i++ {
+		start := uintptr(machine.Mem[i].Base)
+		end := start + uintptr(machine.Mem[i].Size)
+		if start < imageEnd {
+			start = imageEnd
+		}
+		ok = mapIdentity(start, end, kernRW)
+	}
+	ok = ok && mapDevice(machine.UART) && mapDevice(machine.PLIC) &&
+		mapDevice(machine.Test) && mapDevice(machine.RTC)
+	for i := 0; ok && i < machine.NVirtio && i < fdt.MaxVirtio; i++ {
+		ok = mapDevice(machine.Virtio[i])
+	}
+	return ok
+}
+
+//go:nosplit
+func mapIdentity(start, end uintptr, perm uint64) bool {
+	start = pageDown(start)
+	end = pageUp(end)
+	if end <= start {
+		return true
+	}
+	return kpt.MapRange(&frames, start, start, end-start, perm)
+}
+
+// Devices are mapped high, at mmioRegion + physical address, so the low
+// 2 GiB stay free for applications linked at low addresses.
+//
+//go:nosplit
+func mapDevice(d fdt.Device) bool {
+	if d.Base == 0 {
+		return true
+	}
+	if d.Base >= mmioLimit {
+		return false
+	}
+	size := d.Size
+	if size == 0 {
+		size = mm.PageSize
+	}
+	start, end := pageDown(uintptr(d.Base)), pageUp(uintptr(d.Base+size))
+	return kpt.MapRange(&frames, mmioRegion+start, start, end-start, kernRW)
+}
+
+// remapDevices switches the recorded device addresses to their kernel
+// virtual addresses once paging is on.
+//
+//go:nosplit
+func remapDevices() {
+	machine.UART.Base = mmioVA(machine.UART.Base)
+	machine.PLIC.Base = mmioVA(machine.PLIC.Base)
+	machine.Test.Base = mmioVA(machine.Test.Base)
+	machine.RTC.Base = mmioVA(machine.RTC.Base)
+	for i := 0; i < machine.NVirtio && i < fdt.MaxVirtio; i++ {
+		machine.Virtio[i].Base = mmioVA(machine.Virtio[i].Base)
+	}
+}
+
+//go:nosplit
+func mmioVA(pa uint64) uint64 {
+	if pa == 0 {
+		return 0
+	}
+	return pa + mmioRegion
+}
+
+// allocStack maps a kernel stack of size bytes in the stack region, with
+// an unmapped guard page below it, and returns its top.
+//
+//go:nosplit
+func allocStack(size uintptr) uintptr {
+	base := stackNext + mm.PageSize // guard page stays unmapped
+	for va := base; va < base+size; va += mm.PageSize {
+		pa := frames.AllocZeroed()
+		if pa == 0 || !kpt.Map(&frames, va, pa, kernRW) {
+			return 0
+		}
+	}
+	stackNext = base + size
+	return base + size
+}
+
+// The runtime's main thread starts like a Linux process: argc, argv,
+// envp, auxv on the stack. The kernel's own Go runtime gets a fixed
+// environment; GODEBUG turns off asynchronous preemption because the hart
+// layer does not deliver signals to the kernel's runtime.
+const (
+	kernArgv0 = "runikraft-kernel"
+	kernEnv0  = "GODEBUG=asyncpreemptoff=1"
+)
+
+// Linux auxv keys.
+const (
+	atNull   = 0
+	atPagesz = 6
+	atUID    = 11
+	atEUID   = 12
+	atGID    = 13
+	atEGID   = 14
+	atHwcap  = 16
+	atClktck = 17
+	atSecure = 23
+	atRandom = 25
+)
+
+//go:nosplit
+func pushStr(sp uintptr, s string) uintptr {
+	sp -= uintptr(len(s) + 1)
+	for i := 0; i < len(s); i++ {
+		*(*byte)(ptr(sp + uintptr(i))) = s[i]
+	}
+	*(*byte)(ptr(sp + uintptr(len(s)))) = 0
+	return sp
+}
+
+//go:nosplit
+func buildInitialStack(top uintptr) uintptr {
+	argv0 := pushStr(top, kernArgv0)
+	env0 := pushStr(argv0, kernEnv0)
+	rnd := (env0 - 16) &^ 15
+	randomFill(rnd, 16)
+	words := [...]uint64{
+		1, uint64(argv0), 0, // argc, argv
+		uint64(env0), 0, // envp
+		atPagesz, mm.PageSize,
+		atRandom, uint64(rnd),
+		atHwcap, hwcapIMAFDC,
+		atClktck, 100,
+		atSecure, 0,
+		atUID, 0, atEUID, 0, atGID, 0, atEGID, 0,
+		atNull, 0,
+	}
+	sp := (rnd - uintptr(len(words))*8) &^ 15
+	for i := range words {
+		*mm.Word(sp + uintptr(i)*8) = words[i]
+	}
+	return sp
+}
+
+// hwcapIMAFDC is AT_HWCAP for rv64imafdc: one bit per single-letter
+// extension, as Linux reports it.
+const hwcapIMAFDC = 1<<('i'-'a') | 1<<('m'-'a') | 1<<('a'-'a') | 1<<('f'-'a') | 1<<('d'-'a') | 1<<('c'-'a')

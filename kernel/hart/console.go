@@ -1,0 +1,88 @@
+//go:build riscv64
+
+package hart
+
+import "unsafe"
+
+// Console output for the hart layer: polled writes to the ns16550a UART,
+// or the SBI debug console where the machine has no UART. Safe in trap
+// context and before paging (the UART is identity-mapped).
+
+const defaultUART = 0x1000_0000 // QEMU virt's, used only before the DT is read (paging off)
+
+//go:noinline
+//go:nosplit
+func mmioRead8(a uintptr) uint8 { return *(*uint8)(unsafe.Add(nil, a)) }
+
+//go:noinline
+//go:nosplit
+func mmioWrite8(a uintptr, v uint8) { *(*uint8)(unsafe.Add(nil, a)) = v }
+
+//go:noinline
+//go:nosplit
+func mmioRead32(a uintptr) uint32 { return *(*uint32)(unsafe.Add(nil, a)) }
+
+//go:noinline
+//go:nosplit
+func mmioWrite32(a uintptr, v uint32) { *(*uint32)(unsafe.Add(nil, a)) = v }
+
+//go:nosplit
+func uartBase() uintptr {
+	if machine.UART.Base != 0 {
+		return uintptr(machine.UART.Base)
+	}
+	return defaultUART
+}
+
+//go:nosplit
+func putc(c byte) {
+	base := uartBase()
+	for i := 0; i < 1_000_000 && mmioRead8(base+5)&0x20 == 0; i++ {
+	}
+	mmioWrite8(base, c)
+}
+
+// consoleWrite writes n bytes at kernel address p.
+//
+//go:nosplit
+func consoleWrite(p uintptr, n uintptr) {
+	for i := uintptr(0); i < n; i++ {
+		putc(*(*byte)(unsafe.Add(nil, p+i)))
+	}
+}
+
+//go:nosplit
+func puts(s string) {
+	for i := 0; i < len(s); i++ {
+		putc(s[i])
+	}
+}
+
+//go:nosplit
+func putHex(v uint64) {
+	puts("0x")
+	for shift := 60; shift >= 0; shift -= 4 {
+		putc("0123456789abcdef"[(v>>uint(shift))&15])
+	}
+}
+
+//go:nosplit
+func putDec(v int64) {
+	if v < 0 {
+		putc('-')
+		v = -v
+	}
+	var buf [20]byte
+	i := len(buf)
+	for {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 || i == 0 {
+			break
+		}
+	}
+	for ; i < len(buf); i++ {
+		putc(buf[i])
+	}
+}

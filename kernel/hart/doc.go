@@ -1,0 +1,55 @@
+// Package hart is the hart layer: the small operating system that the
+// kernel's own, unmodified Go runtime runs on in S-mode.
+//
+// The kernel is an ordinary GOOS=linux GOARCH=riscv64 program. The image
+// builder (internal/image) turns each ECALL in it into an EBREAK and lists
+// their addresses, so the runtime's "Linux system calls" trap into
+// trapVector here instead of going to the SBI firmware. A program becomes
+// a bootable kernel by importing this package.
+//
+// What the runtime gets from the hart layer (the whole contract):
+//
+//	boot            Linux-like process start: argc/argv/envp/auxv (AT_PAGESZ,
+//	                AT_RANDOM, AT_HWCAP) on a guarded stack, FP enabled,
+//	                paging on (Sv39, W^X, page 0 unmapped), traps on.
+//	clone, exit     kernel threads for the runtime's Ms; preemptive round
+//	                robin on the timer (10 ms slices, tickless when idle).
+//	futex           WAIT/WAKE(_BITSET) with timeouts.
+//	nanosleep, clock_gettime, gettimeofday
+//	                rdtime at the device tree's timebase; wall clock from
+//	                the goldfish RTC at boot.
+//	mmap, munmap, madvise, mprotect
+//	                anonymous memory, backed lazily on first touch, so the
+//	                runtime's large PROT_NONE reservations cost nothing;
+//	                MADV_DONTNEED returns pages; W+X refused.
+//	epoll_create1, epoll_ctl, epoll_pwait, eventfd2, read, write
+//	                enough for the netpoller to sleep until its next timer
+//	                and to be woken by another thread.
+//	write(1|2)      the console (ns16550a UART, polled).
+//	getrandom       ChaCha20 keyed from the device tree's rng-seed and
+//	                reseeded from virtio-rng (Reseed).
+//	exit_group      power off through QEMU virt's test finisher, so the
+//	                host sees the exit status; SBI SRST otherwise.
+//	rt_sigaction, rt_sigprocmask, sigaltstack, sched_yield,
+//	sched_getaffinity, prlimit64, prctl, fcntl, openat (ENOENT), close,
+//	getpid, gettid, tgkill
+//	                answered so the runtime is content; no signal is ever
+//	                delivered to the kernel's runtime, so it runs with
+//	                GODEBUG=asyncpreemptoff=1, and a fatal signal it raises
+//	                powers off with 128+signal.
+//
+// Anything else returns ENOSYS and is logged once.
+//
+// Trap context: trap and everything it calls run with interrupts off on
+// the hart's own trap stack, with the interrupted thread's g. That code
+// is nosplit, allocates nothing, keeps no Go pointers in globals (so no
+// write barrier), and touches kernel memory given by a syscall only after
+// backed has faulted it in. A trap inside the handler lands in an
+// emergency frame and powers off with a report; an unexpected trap in the
+// kernel prints the registers with symbol names and exits with status 70.
+//
+// Device interrupts do not run handlers in trap context: WaitIRQ blocks a
+// driver goroutine until its PLIC source fires.
+//
+// Only the boot hart runs today; the per-hart state is laid out for more.
+package hart

@@ -1,0 +1,188 @@
+//go:build riscv64
+
+package hart
+
+// The scheduler: preemptive round robin of kernel threads on one hart.
+// Blocking calls park the thread with its pc still on the EBREAK; finish
+// sets the result and steps past it, restart leaves the pc alone so the
+// call runs again when the thread is resumed (for waits that re-check a
+// condition). Trap context: see trap.go.
+
+// finish completes a blocked or running thread's call with result r.
+//
+//go:nosplit
+func finish(t *thread, r int64) {
+	t.fr.x[rA0] = uint64(r)
+	t.fr.pc += 4
+}
+
+// block parks thread t until wake or the deadline (0 = none).
+//
+//go:nosplit
+func block(t *thread, wait uint8, key uintptr, deadline uint64) {
+	t.state = tBlocked
+	t.wait = wait
+	t.key = key
+	t.deadline = deadline
+	if deadline != 0 && deadline < earliest {
+		earliest = deadline
+	}
+}
+
+// wake makes a blocked thread runnable.
+//
+//go:nosplit
+func wake(i int32) {
+	if i < 0 || i >= maxThreads {
+		return
+	}
+	t := &threads[i]
+	if t.state != tBlocked {
+		return
+	}
+	t.state = tRunnable
+	t.wait = wNone
+	t.deadline = 0
+	runq.push(i)
+}
+
+// earliest is the soonest deadline of any blocked thread (a lower bound:
+// expire recomputes it).
+var earliest uint64 = ^uint64(0)
+
+// expire wakes threads whose deadline has passed.
+//
+//go:nosplit
+func expire(now uint64) {
+	if now < earliest {
+		return
+	}
+	next := ^uint64(0)
+	for i := int32(0); i < nthreads && i < maxThreads; i++ {
+		t := &threads[i]
+		if t.state != tBlocked || t.deadline == 0 {
+			continue
+		}
+		if t.deadline > now {
+			if t.deadline < next {
+				next = t.deadline
+			}
+			continue
+		}
+		switch t.wait {
+		case wFutex:
+			finish(t, -errETIMEDOUT)
+		default: // sleep, epoll: timeout is a normal return of 0
+			finish(t, 0)
+		}
+		wake(i)
+	}
+	earliest = next
+}
+
+// schedule picks the thread to resume on hart h and returns its frame.
+//
+//go:nosplit
+func schedule(h *hartState) uintptr {
+	prev := h.cur
+	cur := prev
+	if cur >= 0 && cur < maxThreads && threads[cur].state == tRunning {
+		if h.preempt && runq.size > 0 {
+			threads[cur].state = tRunnable
+			runq.push(cur)
+			cur = runq.pop()
+		}
+	} else {
+		cur = runq.pop()
+		if cur < 0 {
+			cur = idle(h)
+		}
+	}
+	h.preempt = false
+	now := rdtime()
+	if cur != prev {
+		switchFP(prev, cur)
+		h.sliceEnd = now + nsToTicks(quantumNS)
+	}
+	if cur < 0 || cur >= maxThreads {
+		fatal(&emergFrame, "scheduler lost the running thread")
+	}
+	h.cur = cur
+	threads[cur].state = tRunning
+	threads[cur].fr.hart = hartAddr(h)
+	arm(h, now)
+	return frameAddr(cur)
+}
+
+// arm programs the timer for the next deadline, or the end of the time
+// slice when another thread is waiting to run. With nothing to wait for
+// the timer is pushed to the far future: an idle or lone thread takes no
+// timer interrupts at all.
+//
+//go:nosplit
+func arm(h *hartState, now uint64) {
+	at := earliest
+	if runq.size > 0 && h.sliceEnd < at {
+		at = h.sliceEnd
+	}
+	if at == h.timerAt {
+		return
+	}
+	h.timerAt = at
+	sbicall(sbiTime, 0, at, 0, 0)
+}
+
+// idle waits, with interrupts still masked, until a thread is runnable.
+// WFI wakes on any pending interrupt enabled in sie.
+//
+//go:nosplit
+func idle(h *hartState) int32 {
+	h.cur = -1
+	for {
+		now := rdtime()
+		expire(now)
+		pollPLIC()
+		if i := runq.pop(); i >= 0 {
+			return i
+		}
+		arm(h, now)
+		if readSIP()&(sieSTIE|sieSEIE) == 0 {
+			wfi()
+		}
+		if readSIP()&sieSTIE != 0 {
+			h.timerAt = 0
+		}
+	}
+}
+
+// switchFP saves the outgoing thread's FP registers if it changed them
+// and loads the incoming thread's.
+//
+//go:nosplit
+func switchFP(prev, next int32) {
+	if prev >= 0 && prev < maxThreads && threads[prev].state != tFree {
+		p := &threads[prev].fr
+		if p.status&statusFS == statusFS {
+			saveFP(frameAddrOf(p))
+			p.status = p.status&^statusFS | statusFSCl
+		}
+	}
+	if next >= 0 && next < maxThreads {
+		loadFP(frameAddr(next))
+	}
+}
+
+// newThread returns a free thread slot, or -1.
+//
+//go:nosplit
+func newThread() int32 {
+	for i := int32(1); i < maxThreads; i++ {
+		if threads[i].state == tFree {
+			if i >= nthreads {
+				nthreads = i + 1
+			}
+			return i
+		}
+	}
+	return -1
+}

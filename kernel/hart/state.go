@@ -1,0 +1,171 @@
+//go:build riscv64
+
+package hart
+
+import (
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/fdt"
+	"github.com/runikraft/runikraft/kernel/mm"
+)
+
+// frame is a thread's saved state. The trap vector fills the first part;
+// FP registers are saved only when a hart switches threads.
+// entry_riscv64.s and csr_riscv64.s hard-code these offsets.
+type frame struct {
+	hart   uintptr    // 0: the hartState running this frame
+	x      [31]uint64 // 8: x1..x31 (x[n-1] is register xn)
+	pc     uint64     // 256: sepc
+	status uint64     // 264: sstatus
+	cause  uint64     // 272: scause
+	tval   uint64     // 280: stval
+	f      [32]uint64 // 288: f0..f31
+	fcsr   uint64     // 544
+}
+
+// Compile-time checks of the offsets the assembly uses.
+var (
+	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.pc)-256]
+	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.tval)-280]
+	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.f)-288]
+	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.fcsr)-544]
+	_ = [1]struct{}{}[unsafe.Offsetof(thread{}.fr)]
+)
+
+// Indices into frame.x for the registers the hart layer reads.
+const (
+	rRA = 0  // x1
+	rSP = 1  // x2
+	rTP = 3  // x4
+	rA0 = 9  // x10
+	rA1 = 10 // x11
+	rA2 = 11
+	rA3 = 12
+	rA4 = 13
+	rA5 = 14
+	rA7 = 16 // x17: syscall number
+)
+
+// sstatus bits.
+const (
+	statusSIE  = 1 << 1
+	statusSPIE = 1 << 5
+	statusSPP  = 1 << 8
+	statusFS   = 3 << 13
+	statusFSCl = 2 << 13 // clean
+	statusSUM  = 1 << 18
+)
+
+// Thread states.
+const (
+	tFree = iota
+	tRunnable
+	tRunning
+	tBlocked
+)
+
+// What a blocked thread waits for.
+const (
+	wNone = iota
+	wFutex
+	wSleep
+	wEpoll
+	wIRQ
+)
+
+// thread is one kernel thread: an M of the Go runtime. Its frame must
+// come first: sscratch points at it.
+type thread struct {
+	fr       frame
+	tid      int32
+	state    uint8
+	wait     uint8
+	key      uintptr // futex address, epoll fd or IRQ number
+	deadline uint64  // rdtime value that ends the wait; 0 = none
+}
+
+// hartState is per-hart; trapSP and emerg are read by the trap vector.
+type hartState struct {
+	trapSP   uintptr // 0: top of this hart's trap stack
+	emerg    uintptr // 8: frame that catches a trap inside the handler
+	id       uintptr
+	cur      int32  // running thread, -1 while idle
+	preempt  bool   // the running thread's slice is over
+	sliceEnd uint64 // rdtime value when the running slice ends
+	timerAt  uint64 // deadline programmed into the SBI timer; 0 = unknown
+}
+
+const (
+	maxThreads     = 512
+	earlyStackSize = 16384 // keep in sync with EARLY_STACK in entry_riscv64.s
+	mainStackSize  = 256 << 10
+	trapStackSize  = 32 << 10
+	emergStackSize = 16 << 10
+
+	// Kernel virtual layout (Sv39, 256 GiB): RAM identity-mapped from
+	// 2 GiB (so DMA addresses are plain); below 2 GiB and 64-192 GiB are
+	// the application's; then the runtime's mmap region, devices, and
+	// kernel stacks with guard pages on top, so a trap stack is always
+	// above every goroutine stack.
+	kernelMmapBase = 0x30_0000_0000
+	kernelMmapTop  = 0x3F_0000_0000
+	stackRegion    = 0x3F_4000_0000
+	mmioRegion     = 0x3E_0000_0000 // devices: mmioRegion + physical address
+	mmioLimit      = 0x1_0000_0000  // devices must sit below 4 GiB
+
+	quantumNS = 10_000_000 // round-robin time slice
+)
+
+// The hart layer's state. It is global because the trap vector and the
+// boot path have nowhere else to find it; nothing here holds a Go pointer,
+// so no write barrier is ever needed.
+var (
+	machine    fdt.Machine
+	frames     mm.Frames
+	kpt        mm.Table
+	kareas     mm.Areas
+	threads    [maxThreads]thread
+	nthreads   int32 // highest thread index in use + 1
+	harts      [1]hartState
+	emergHart  hartState
+	emergFrame frame
+	runq       ring
+	earlyStack [earlyStackSize]byte
+	stackNext  uintptr = stackRegion
+	bootWall   int64   // wall-clock ns at rdtime 0
+	inFatal    bool
+)
+
+// ring is the run queue: thread indices in FIFO order.
+type ring struct {
+	q          [maxThreads]int32
+	head, size int
+}
+
+//go:nosplit
+func (r *ring) push(i int32) {
+	if r.size >= maxThreads {
+		return // cannot happen: each thread is queued at most once
+	}
+	r.q[(r.head+r.size)%maxThreads] = i
+	r.size++
+}
+
+//go:nosplit
+func (r *ring) pop() int32 {
+	if r.size == 0 {
+		return -1
+	}
+	i := r.q[r.head%maxThreads]
+	r.head = (r.head + 1) % maxThreads
+	r.size--
+	return i
+}
+
+//go:nosplit
+func frameAddr(i int32) uintptr {
+	if i < 0 || i >= maxThreads {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(&threads[i].fr))
+}

@@ -1,0 +1,69 @@
+//go:build riscv64
+
+package hart
+
+// Time: the rdtime counter at the device tree's timebase, plus the
+// wall-clock offset read once from QEMU virt's goldfish RTC.
+
+//go:nosplit
+func ticksToNS(t uint64) int64 {
+	hz := machine.TimebaseHz
+	return int64(t/hz)*1e9 + int64(t%hz*1e9/hz)
+}
+
+//go:nosplit
+func nsToTicks(ns int64) uint64 {
+	if ns <= 0 {
+		return 0
+	}
+	hz := machine.TimebaseHz
+	return uint64(ns/1e9)*hz + uint64(ns%1e9)*hz/1e9
+}
+
+//go:nosplit
+func initClock() {
+	if machine.RTC.Base == 0 {
+		return
+	}
+	base := uintptr(machine.RTC.Base)
+	lo := mmioRead32(base) // reading TIME_LOW latches TIME_HIGH
+	hi := mmioRead32(base + 4)
+	bootWall = int64(uint64(hi)<<32|uint64(lo)) - ticksToNS(rdtime())
+}
+
+const (
+	clockRealtime       = 0
+	clockRealtimeCoarse = 5
+	clockTAI            = 11
+)
+
+//go:nosplit
+func clockGettime(clk uint64, ts uintptr) int64 {
+	if clk > 11 {
+		return -errEINVAL
+	}
+	if !backed(ts, 16, true) {
+		return -errEFAULT
+	}
+	ns := ticksToNS(rdtime())
+	if clk == clockRealtime || clk == clockRealtimeCoarse || clk == clockTAI {
+		ns += bootWall
+	}
+	put64(ts, uint64(ns/1e9))
+	put64(ts+8, uint64(ns%1e9))
+	return 0
+}
+
+//go:nosplit
+func gettimeofday(tv uintptr) int64 {
+	if tv == 0 {
+		return 0
+	}
+	if !backed(tv, 16, true) {
+		return -errEFAULT
+	}
+	ns := ticksToNS(rdtime()) + bootWall
+	put64(tv, uint64(ns/1e9))
+	put64(tv+8, uint64(ns%1e9/1000))
+	return 0
+}

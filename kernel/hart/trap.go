@@ -1,0 +1,217 @@
+//go:build riscv64
+
+package hart
+
+import "unsafe"
+
+// Trap handling. Everything reached from trap runs with interrupts off on
+// the hart's trap stack: it must be nosplit, must not allocate, must not
+// store Go pointers and must not fault (kernel pointers from syscalls are
+// faulted in by hand first; see backed).
+
+const (
+	sieSSIE = 1 << 1
+	sieSTIE = 1 << 5
+	sieSEIE = 1 << 9
+
+	causeInterrupt = 1 << 63
+	irqSoftware    = 1
+	irqTimer       = 5
+	irqExternal    = 9
+
+	excInstMisaligned = 0
+	excInstAccess     = 1
+	excIllegal        = 2
+	excBreakpoint     = 3
+	excLoadAccess     = 5
+	excStoreAccess    = 7
+	excEcallU         = 8
+	excInstPage       = 12
+	excLoadPage       = 13
+	excStorePage      = 15
+)
+
+//go:nosplit
+func ptr(a uintptr) unsafe.Pointer { return unsafe.Add(nil, a) }
+
+//go:nosplit
+func frameAddrOf(f *frame) uintptr { return uintptr(unsafe.Pointer(f)) }
+
+//go:nosplit
+func hartAddr(h *hartState) uintptr { return uintptr(unsafe.Pointer(h)) }
+
+// trap is called by trapVector with the frame it saved and returns the
+// frame to resume (the same thread, or another after a switch).
+//
+//go:nosplit
+func trap(fr uintptr) uintptr {
+	h := &harts[0]
+	if fr == frameAddrOf(&emergFrame) {
+		fatalNested()
+	}
+	i := h.cur
+	if i < 0 || i >= maxThreads || frameAddr(i) != fr {
+		fatal(&emergFrame, "trap frame does not belong to the running thread")
+	}
+	t := &threads[i]
+	cause := t.fr.cause
+	if cause&causeInterrupt != 0 {
+		switch cause &^ causeInterrupt {
+		case irqTimer:
+			h.timerAt = 0 // fired: must be reprogrammed to clear STIP
+			now := rdtime()
+			expire(now)
+			if now >= h.sliceEnd {
+				h.preempt = true
+			}
+		case irqExternal:
+			pollPLIC()
+		case irqSoftware:
+			clearSSIP()
+		}
+	} else {
+		switch cause {
+		case excBreakpoint:
+			if !isEcallSite(t.fr.pc) {
+				fatal(&t.fr, "breakpoint")
+			}
+			doSyscall(i, t)
+		case excInstPage, excLoadPage, excStorePage:
+			if !kernelFault(t.fr.tval, cause) {
+				fatal(&t.fr, "page fault")
+			}
+		default:
+			fatal(&t.fr, causeName(cause))
+		}
+	}
+	return schedule(h)
+}
+
+// isEcallSite reports whether pc is one of the ECALLs the baker turned
+// into EBREAK (binary search of the sorted table).
+//
+//go:nosplit
+func isEcallSite(pc uint64) bool {
+	n := int(bootInfo[biNSites])
+	if n > maxSites {
+		n = maxSites
+	}
+	lo, hi := 0, n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		v := bootInfo[biSites+mid%maxSites]
+		if v == pc {
+			return true
+		}
+		if v < pc {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return false
+}
+
+//go:nosplit
+func causeName(c uint64) string {
+	switch c {
+	case excInstMisaligned:
+		return "instruction address misaligned"
+	case excInstAccess:
+		return "instruction access fault"
+	case excIllegal:
+		return "illegal instruction"
+	case excLoadAccess:
+		return "load access fault"
+	case excStoreAccess:
+		return "store access fault"
+	case excEcallU:
+		return "ecall from user mode"
+	}
+	return "unexpected trap"
+}
+
+// fatal reports an unrecoverable kernel trap with the registers and the
+// symbols of pc and ra, then powers off with a non-zero status.
+//
+//go:nosplit
+func fatal(f *frame, what string) {
+	if inFatal {
+		fatalNested()
+	}
+	inFatal = true
+	puts("\nrunikraft: kernel panic: ")
+	puts(what)
+	puts("\n  pc ")
+	putHex(f.pc)
+	putSym(f.pc)
+	puts("\n  ra ")
+	putHex(f.x[rRA])
+	putSym(f.x[rRA])
+	puts("\n  cause ")
+	putHex(f.cause)
+	puts(" tval ")
+	putHex(f.tval)
+	puts(" status ")
+	putHex(f.status)
+	puts(" thread ")
+	putDec(int64(harts[0].cur))
+	for r := 2; r <= 31; r++ {
+		if (r-2)%4 == 0 {
+			puts("\n ")
+		}
+		puts(" x")
+		putDec(int64(r))
+		if r < 10 {
+			putc(' ')
+		}
+		putc(' ')
+		putHex(f.x[(r-1)%31])
+	}
+	puts("\n")
+	powerOff(exitKernelPanic)
+}
+
+// fatalNested handles a trap inside the trap handler: the emergency frame
+// holds where it happened.
+//
+//go:nosplit
+func fatalNested() {
+	puts("\nrunikraft: kernel panic: trap inside the trap handler at pc ")
+	putHex(emergFrame.pc)
+	puts(" cause ")
+	putHex(emergFrame.cause)
+	puts(" tval ")
+	putHex(emergFrame.tval)
+	puts("\n")
+	powerOff(exitKernelPanic)
+}
+
+// funcInfo mirrors the runtime's funcInfo (two pointers) so the fault
+// report can name functions with the runtime's own symbol table.
+type funcInfo struct {
+	fn    unsafe.Pointer
+	datap unsafe.Pointer
+}
+
+//go:linkname findfunc runtime.findfunc
+func findfunc(pc uintptr) funcInfo
+
+//go:linkname funcname runtime.funcname
+func funcname(f funcInfo) string
+
+// putSym prints " (name)" for a kernel text address.
+//
+//go:nosplit
+func putSym(pc uint64) {
+	if pc < bootInfo[biTextStart] || pc >= bootInfo[biTextEnd] {
+		return
+	}
+	f := findfunc(uintptr(pc))
+	if f.fn == nil {
+		return
+	}
+	puts(" (")
+	puts(funcname(f))
+	puts(")")
+}

@@ -1,0 +1,149 @@
+// Package mm is the kernel's memory micro-library: a physical page
+// allocator, Sv39 page tables and the map of virtual memory areas.
+//
+// Everything here runs in trap context and before the Go runtime starts, so
+// every function is nosplit, allocates nothing, stores no Go pointers and
+// never panics: physical memory is reached through the identity map as
+// plain uintptrs. The same code runs in host tests over a Go byte slice.
+package mm
+
+import "unsafe"
+
+// PageSize is the only page size the allocator hands out.
+const PageSize = 4096
+
+// MaxSpans bounds how many disjoint free ranges of RAM are tracked.
+const MaxSpans = 16
+
+// Span is a half-open physical range [Start, End).
+type Span struct{ Start, End uintptr }
+
+// Frames allocates physical pages: a bump pointer over free spans of RAM
+// (so boot does not touch every page) plus a free list threaded through
+// freed pages.
+type Frames struct {
+	spans  [MaxSpans]Span
+	nspans int
+	cur    int // span the bump pointer is in
+	bump   uintptr
+	free   uintptr // head of the free list; each free page holds the next
+	nfree  uint64
+	total  uint64 // pages ever available
+	inUse  uint64
+}
+
+// AddSpan makes [start, end) available (page-aligned inward). Spans must be
+// added in ascending order. It reports false when the table is full.
+//
+//go:nosplit
+func (f *Frames) AddSpan(start, end uintptr) bool {
+	start = (start + PageSize - 1) &^ (PageSize - 1)
+	end &^= PageSize - 1
+	if end <= start {
+		return true
+	}
+	if f.nspans >= MaxSpans {
+		return false
+	}
+	f.spans[f.nspans] = Span{start, end}
+	if f.nspans == 0 {
+		f.bump = start
+	}
+	f.nspans++
+	f.total += uint64(end-start) / PageSize
+	return true
+}
+
+// Alloc returns a page's physical address, not zeroed, or 0 when memory
+// is exhausted.
+//
+//go:nosplit
+func (f *Frames) Alloc() uintptr {
+	if p := f.free; p != 0 {
+		f.free = uintptr(*Word(p))
+		f.nfree--
+		f.inUse++
+		return p
+	}
+	for f.cur < f.nspans {
+		s := f.spans[f.cur]
+		if f.bump >= s.Start && f.bump+PageSize <= s.End {
+			p := f.bump
+			f.bump += PageSize
+			f.inUse++
+			return p
+		}
+		f.cur++
+		if f.cur < f.nspans {
+			f.bump = f.spans[f.cur].Start
+		}
+	}
+	return 0
+}
+
+// AllocZeroed is Alloc followed by clearing the page.
+//
+//go:nosplit
+func (f *Frames) AllocZeroed() uintptr {
+	p := f.Alloc()
+	if p != 0 {
+		Zero(p)
+	}
+	return p
+}
+
+// Free returns a page obtained from Alloc.
+//
+//go:nosplit
+func (f *Frames) Free(p uintptr) {
+	*Word(p) = uint64(f.free)
+	f.free = p
+	f.nfree++
+	f.inUse--
+}
+
+// Stats reports pages in use and pages that were ever available.
+//
+//go:nosplit
+func (f *Frames) Stats() (inUse, total uint64) { return f.inUse, f.total }
+
+// Zero clears one page.
+//
+//go:nosplit
+func Zero(p uintptr) {
+	for off := uintptr(0); off < PageSize; off += 8 {
+		*Word(p + off) = 0
+	}
+}
+
+// Word views the 8 bytes at address p, which must be mapped. Physical and
+// virtual addresses are plain integers to the hart layer, so this is the
+// one place that turns them into pointers.
+//
+//go:nosplit
+func Word(p uintptr) *uint64 { return (*uint64)(unsafe.Add(nil, p)) }
+
+// AllocContig returns n physically contiguous, zeroed pages (for device
+// DMA) from the bump region, or 0. Such pages are never freed.
+//
+//go:nosplit
+func (f *Frames) AllocContig(n int) uintptr {
+	for n > 0 && f.cur < f.nspans {
+		s := f.spans[f.cur]
+		size := uintptr(n) * PageSize
+		if f.bump >= s.Start && f.bump+size <= s.End && f.bump+size > f.bump {
+			p := f.bump
+			f.bump += size
+			f.inUse += uint64(n)
+			for off := uintptr(0); off < size; off += PageSize {
+				Zero(p + off)
+			}
+			return p
+		}
+		f.cur++
+		if f.cur < f.nspans {
+			f.bump = f.spans[f.cur].Start
+		}
+	}
+	return 0
+}

@@ -1,0 +1,194 @@
+package mm
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// arena returns page-aligned "physical" memory backed by a Go slice; the
+// page-table code only does address arithmetic, so host memory stands in
+// for RAM.
+func arena(t *testing.T, pages int) (uintptr, []byte) {
+	t.Helper()
+	buf := make([]byte, (pages+1)*PageSize)
+	base := (uintptr(unsafe.Pointer(&buf[0])) + PageSize - 1) &^ (PageSize - 1)
+	return base, buf
+}
+
+func TestFramesBumpThenFreeList(t *testing.T) {
+	base, buf := arena(t, 8)
+	defer keep(buf)
+	var f Frames
+	if !f.AddSpan(base, base+3*PageSize) || !f.AddSpan(base+5*PageSize, base+6*PageSize) {
+		t.Fatal("AddSpan failed")
+	}
+	got := []uintptr{f.Alloc(), f.Alloc(), f.Alloc(), f.Alloc()}
+	want := []uintptr{base, base + PageSize, base + 2*PageSize, base + 5*PageSize}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("alloc %d = %#x, want %#x", i, got[i], want[i])
+		}
+	}
+	if p := f.Alloc(); p != 0 {
+		t.Fatalf("exhausted allocator returned %#x", p)
+	}
+	f.Free(got[1])
+	f.Free(got[3])
+	if p := f.Alloc(); p != got[3] {
+		t.Fatalf("free list is LIFO: got %#x want %#x", p, got[3])
+	}
+	if in, total := f.Stats(); in != 3 || total != 4 {
+		t.Fatalf("stats = %d/%d, want 3/4", in, total)
+	}
+}
+
+func TestMapLookupUnmap(t *testing.T) {
+	base, buf := arena(t, 64)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+64*PageSize)
+	var pt Table
+	if !pt.Init(&f) {
+		t.Fatal("Init")
+	}
+	const va = 0x30_0000_0000
+	pa := f.AllocZeroed()
+	if !pt.Map(&f, va, pa, PTERead|PTEWrite) {
+		t.Fatal("Map")
+	}
+	if got, ok := pt.Translate(va + 123); !ok || got != pa+123 {
+		t.Fatalf("Translate = %#x,%v want %#x", got, ok, pa+123)
+	}
+	pte, size := pt.Lookup(va)
+	if size != PageSize || pte&(PTERead|PTEWrite|PTEExec|PTEValid) != PTERead|PTEWrite|PTEValid {
+		t.Fatalf("pte %#x size %d", pte, size)
+	}
+	if _, ok := pt.Translate(va + PageSize); ok {
+		t.Fatal("neighbour page mapped")
+	}
+	pt.Protect(va, va+PageSize, PTERead)
+	if pte, _ := pt.Lookup(va); pte&PTEWrite != 0 {
+		t.Fatal("Protect kept W")
+	}
+	inUse, _ := f.Stats()
+	if n := pt.Unmap(&f, 0, VALimit, true); n != 1 {
+		t.Fatalf("Unmap over the whole space unmapped %d pages, want 1", n)
+	}
+	if after, _ := f.Stats(); after != inUse-1 {
+		t.Fatalf("page not freed: %d -> %d", inUse, after)
+	}
+	if _, ok := pt.Translate(va); ok {
+		t.Fatal("still mapped after Unmap")
+	}
+}
+
+func TestMapRangeUsesMegapages(t *testing.T) {
+	base, buf := arena(t, 16)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+16*PageSize)
+	var pt Table
+	pt.Init(&f)
+	// 2 MiB + 2 pages: one megapage leaf, then two 4 KiB leaves.
+	if !pt.MapRange(&f, 0x8020_0000, 0x8020_0000, MegaSize+2*PageSize, PTERead|PTEWrite) {
+		t.Fatal("MapRange")
+	}
+	if _, size := pt.Lookup(0x8020_0000 + 5); size != MegaSize {
+		t.Fatalf("size %d, want megapage", size)
+	}
+	if _, size := pt.Lookup(0x8040_1000); size != PageSize {
+		t.Fatalf("size %d, want 4K", size)
+	}
+	if got, ok := pt.Translate(0x8030_0010); !ok || got != 0x8030_0010 {
+		t.Fatalf("identity translate = %#x", got)
+	}
+	if pt.SATP()>>60 != 8 {
+		t.Fatal("SATP mode is not Sv39")
+	}
+	// Unmap leaves the megapage (direct map) alone.
+	pt.Unmap(&f, 0x8020_0000, 0x8040_0000, false)
+	if _, ok := pt.Translate(0x8020_0000); !ok {
+		t.Fatal("megapage unmapped")
+	}
+}
+
+func TestMapFailsWhenOutOfFrames(t *testing.T) {
+	base, buf := arena(t, 2)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+2*PageSize)
+	var pt Table
+	pt.Init(&f)
+	// Root + one level-1 table fit; the level-0 table does not.
+	if pt.Map(&f, 0x1000, 0x1000, PTERead) {
+		t.Fatal("Map succeeded without memory for tables")
+	}
+}
+
+func TestAreas(t *testing.T) {
+	var m Areas
+	must := func(ok bool, what string) {
+		t.Helper()
+		if !ok {
+			t.Fatal(what)
+		}
+	}
+	must(m.Insert(0x10000, 0x20000, ProtRead, 0), "insert")
+	must(m.Insert(0x20000, 0x30000, ProtRead, 0), "insert adjacent")
+	if m.Len() != 1 {
+		t.Fatalf("adjacent equal areas did not merge: %d", m.Len())
+	}
+	must(!m.Insert(0x2f000, 0x31000, ProtRead, 0), "overlap refused")
+	must(m.SetProt(0x14000, 0x18000, ProtRead|ProtWrite), "setprot")
+	if m.Len() != 3 {
+		t.Fatalf("split into %d areas, want 3", m.Len())
+	}
+	if a, ok := m.Find(0x15000); !ok || a.Prot != ProtRead|ProtWrite || a.Start != 0x14000 || a.End != 0x18000 {
+		t.Fatalf("Find = %+v %v", a, ok)
+	}
+	must(m.SetProt(0x14000, 0x18000, ProtRead), "setprot back")
+	if m.Len() != 1 {
+		t.Fatalf("areas did not merge back: %d", m.Len())
+	}
+	must(m.Remove(0x18000, 0x1c000), "remove middle")
+	if m.Len() != 2 || m.Covered(0x10000, 0x30000) || !m.Covered(0x10000, 0x18000) {
+		t.Fatal("hole not made")
+	}
+	if _, ok := m.Find(0x19000); ok {
+		t.Fatal("found area in hole")
+	}
+	if p, ok := m.FindFree(0x10000, 0x40000, 0x4000, PageSize); !ok || p != 0x18000 {
+		t.Fatalf("FindFree = %#x %v, want the hole", p, ok)
+	}
+	if p, ok := m.FindFree(0x10000, 0x40000, 0x8000, PageSize); !ok || p != 0x30000 {
+		t.Fatalf("FindFree big = %#x %v", p, ok)
+	}
+	if _, ok := m.FindFree(0x10000, 0x38000, 0x9000, PageSize); ok {
+		t.Fatal("FindFree found space that is not there")
+	}
+	if p, ok := m.FindFree(0x10000, 0x80000, 0x1000, 0x10000); !ok || p != 0x30000 {
+		t.Fatalf("aligned FindFree = %#x", p)
+	}
+	must(m.Remove(0, 1<<38), "remove all")
+	if m.Len() != 0 {
+		t.Fatal("not empty")
+	}
+}
+
+func TestAreasFull(t *testing.T) {
+	var m Areas
+	for i := 0; i < MaxAreas; i++ {
+		// Alternate protections so nothing merges.
+		if !m.Insert(uintptr(i)*0x2000, uintptr(i)*0x2000+0x1000, uint32(i%2), 0) {
+			t.Fatalf("insert %d failed early", i)
+		}
+	}
+	if m.Insert(0x10000000, 0x10001000, 0, 0) {
+		t.Fatal("insert into a full table succeeded")
+	}
+	if m.Remove(0x800, 0x1800) {
+		t.Fatal("remove that needs a split succeeded in a full table")
+	}
+}
+
+func keep(b []byte) { _ = b[0] }
