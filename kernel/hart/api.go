@@ -84,3 +84,75 @@ func AllocDMA(pages int) (uintptr, error) {
 	}
 	return p, nil
 }
+
+// EnterUser runs the application thread described by u in user mode until
+// it makes a system call, faults, or is kicked; u then holds its registers
+// and u.Cause/u.Tval say why. The goroutine blocks meanwhile (the runtime
+// sees a blocking system call).
+func EnterUser(u *UserContext) error {
+	_, _, e := syscall.Syscall(sysRKEnterUser, uintptr(unsafe.Pointer(u)), 0, 0)
+	if e != 0 {
+		return fmt.Errorf("hart: enter user mode: %w", e)
+	}
+	return nil
+}
+
+// Kick makes the thread running u leave user mode soon (for signal
+// delivery). Set u.Kick first so a thread about to enter returns at once.
+func Kick(u *UserContext) {
+	syscall.RawSyscall(sysRKKick, uintptr(unsafe.Pointer(u)), 0, 0)
+}
+
+// UserMap creates an application memory area (backed lazily), returning
+// its address. prot is PROT_READ|PROT_WRITE|PROT_EXEC bits; writable and
+// executable together is refused (W^X).
+func UserMap(addr, length uintptr, prot, flags uint32) (uintptr, syscall.Errno) {
+	r, _, e := syscall.RawSyscall6(sysRKUserMap, addr, length, uintptr(prot), uintptr(flags), 0, 0)
+	return r, e
+}
+
+// UserUnmap removes application memory.
+func UserUnmap(addr, length uintptr) syscall.Errno {
+	_, _, e := syscall.RawSyscall(sysRKUserUnmap, addr, length, 0)
+	return e
+}
+
+// UserProtect changes the protection of application memory.
+func UserProtect(addr, length uintptr, prot uint32) syscall.Errno {
+	_, _, e := syscall.RawSyscall(sysRKUserProtect, addr, length, uintptr(prot))
+	return e
+}
+
+// UserAdvise applies madvise advice (MADV_DONTNEED/MADV_FREE drop pages).
+func UserAdvise(addr, length uintptr, advice int) syscall.Errno {
+	_, _, e := syscall.RawSyscall(sysRKUserAdvise, addr, length, uintptr(advice))
+	return e
+}
+
+// CopyIn copies len(dst) bytes from application address src.
+func CopyIn(dst []byte, src uintptr) syscall.Errno {
+	if len(dst) == 0 {
+		return 0
+	}
+	_, _, e := syscall.RawSyscall(sysRKCopyIn, uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)))
+	return e
+}
+
+// CopyOut copies src to application address dst.
+func CopyOut(dst uintptr, src []byte) syscall.Errno {
+	if len(src) == 0 {
+		return 0
+	}
+	_, _, e := syscall.RawSyscall(sysRKCopyOut, dst, uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)))
+	return e
+}
+
+// CopyInString reads a NUL-terminated string of at most max bytes.
+func CopyInString(src uintptr, max int) (string, syscall.Errno) {
+	buf := make([]byte, max)
+	n, _, e := syscall.RawSyscall(sysRKCopyInStr, uintptr(unsafe.Pointer(&buf[0])), src, uintptr(max))
+	if e != 0 {
+		return "", e
+	}
+	return string(buf[:n]), 0
+}

@@ -22,6 +22,11 @@ TEXT ·sfence(SB),NOSPLIT|NOFRAME,$0
 	WORD	$0x12000073	// sfence.vma (no Go mnemonic)
 	RET
 
+// func fenceI() makes stores to code visible to instruction fetch.
+TEXT ·fenceI(SB),NOSPLIT|NOFRAME,$0
+	WORD	$0x0000100f	// fence.i
+	RET
+
 // func setTrapVector(vec, scratch uintptr)
 TEXT ·setTrapVector(SB),NOSPLIT|NOFRAME,$0-16
 	MOV	vec+0(FP), A0

@@ -108,8 +108,12 @@ func schedule(h *hartState) uintptr {
 		fatal(&emergFrame, "scheduler lost the running thread")
 	}
 	h.cur = cur
-	threads[cur].state = tRunning
-	threads[cur].fr.hart = hartAddr(h)
+	t := &threads[cur]
+	t.state = tRunning
+	t.fr.hart = hartAddr(h)
+	if t.inUser && t.kick {
+		leaveUser(t, CauseKick)
+	}
 	arm(h, now)
 	return frameAddr(cur)
 }

@@ -82,6 +82,10 @@ type thread struct {
 	wait     uint8
 	key      uintptr // futex address, epoll fd or IRQ number
 	deadline uint64  // rdtime value that ends the wait; 0 = none
+	inUser   bool    // fr is a user frame; kfr holds the kernel frame
+	kick     bool    // leave user mode at the next resume
+	uctx     uintptr // the UserContext while inUser
+	kfr      frame
 }
 
 // hartState is per-hart; trapSP and emerg are read by the trap vector.

@@ -57,22 +57,32 @@ const (
 	sysRKMemStats    = sysRunikraftBase + 3
 	sysRKConsoleRead = sysRunikraftBase + 4
 	sysRKAllocDMA    = sysRunikraftBase + 5
+	sysRKEnterUser   = sysRunikraftBase + 6
+	sysRKKick        = sysRunikraftBase + 7
+	sysRKUserMap     = sysRunikraftBase + 8
+	sysRKUserUnmap   = sysRunikraftBase + 9
+	sysRKUserProtect = sysRunikraftBase + 10
+	sysRKUserAdvise  = sysRunikraftBase + 11
+	sysRKCopyIn      = sysRunikraftBase + 12
+	sysRKCopyOut     = sysRunikraftBase + 13
+	sysRKCopyInStr   = sysRunikraftBase + 14
 )
 
 // Linux errno values.
 const (
-	errEPERM     = 1
-	errENOENT    = 2
-	errEBADF     = 9
-	errEAGAIN    = 11
-	errENOMEM    = 12
-	errEACCES    = 13
-	errEFAULT    = 14
-	errEEXIST    = 17
-	errEINVAL    = 22
-	errEMFILE    = 24
-	errENOSYS    = 38
-	errETIMEDOUT = 110
+	errEPERM        = 1
+	errENOENT       = 2
+	errEBADF        = 9
+	errEAGAIN       = 11
+	errENOMEM       = 12
+	errEACCES       = 13
+	errEFAULT       = 14
+	errEEXIST       = 17
+	errEINVAL       = 22
+	errEMFILE       = 24
+	errENAMETOOLONG = 36
+	errENOSYS       = 38
+	errETIMEDOUT    = 110
 )
 
 const exitKernelPanic = abi.ExitKernelPanic
@@ -178,6 +188,25 @@ func doSyscall(i int32, t *thread) {
 		r = -errENOSYS // the runtime falls back to AT_HWCAP quietly
 	case sysRKAllocDMA:
 		r = allocDMA(a0)
+	case sysRKEnterUser:
+		enterUser(t, uintptr(a0))
+		return
+	case sysRKKick:
+		r = kick(uintptr(a0))
+	case sysRKUserMap:
+		r = userMap(uintptr(a0), uintptr(a1), uint32(a2), uint32(a3))
+	case sysRKUserUnmap:
+		r = userUnmap(uintptr(a0), uintptr(a1))
+	case sysRKUserProtect:
+		r = userProtect(uintptr(a0), uintptr(a1), uint32(a2))
+	case sysRKUserAdvise:
+		r = userAdvise(uintptr(a0), uintptr(a1), a2)
+	case sysRKCopyIn:
+		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), false)
+	case sysRKCopyOut:
+		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), true)
+	case sysRKCopyInStr:
+		r = copyInStr(uintptr(a0), uintptr(a1), uintptr(a2))
 	default:
 		r = unknownSyscall(nr, f.pc)
 	}

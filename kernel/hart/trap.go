@@ -69,6 +69,8 @@ func trap(fr uintptr) uintptr {
 		case irqSoftware:
 			clearSSIP()
 		}
+	} else if t.fr.status&statusSPP == 0 {
+		userTrap(t, cause)
 	} else {
 		switch cause {
 		case excBreakpoint:

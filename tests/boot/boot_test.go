@@ -204,3 +204,16 @@ func TestFaultReport(t *testing.T) {
 		t.Log(out)
 	}
 }
+
+// The hart layer runs code in U-mode and hands its traps back to Go.
+func TestUserMode(t *testing.T) {
+	res := boot(t, "usermode", "128M")
+	for _, name := range []string{"w^x", "syscalls", "efault", "fault", "preempt"} {
+		if _, ok := res.find("ok " + name); !ok {
+			t.Errorf("check %s did not pass", name)
+		}
+	}
+	if res.code != 0 || t.Failed() {
+		t.Fatalf("exit %d, output:\n%s", res.code, res.out())
+	}
+}

@@ -1,0 +1,360 @@
+//go:build riscv64
+
+package hart
+
+import (
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/mm"
+)
+
+// User mode. An application thread is a kernel goroutine that calls
+// EnterUser in a loop: the hart layer parks the goroutine's kernel frame,
+// runs the UserContext's registers in U-mode, and on the next trap that
+// the kernel must see (ecall, unresolvable fault, kick) writes the user
+// registers back and resumes the goroutine as if EnterUser returned.
+// Timer and device interrupts from U-mode are handled here and the user
+// frame is simply resumed (or preempted like any thread).
+//
+// Application memory shares the kernel's page table with U=1 pages in
+// the ranges below; it is backed lazily like the kernel's. The kernel
+// reaches it only through CopyIn/CopyOut, which check every page and set
+// sstatus.SUM just for the copy. Trap context: see trap.go.
+
+// UserContext is an application thread's register state. Only the thread
+// that owns it passes it to EnterUser.
+type UserContext struct {
+	X     [31]uint64 // x1..x31 (X[n-1] is register xn)
+	PC    uint64
+	F     [32]uint64
+	FCSR  uint64
+	Cause uint64 // why user mode was left: scause, or CauseKick
+	Tval  uint64 // stval of that trap (fault address)
+	Kick  uint32 // set by Kick; EnterUser returns at once while set
+	_     uint32
+}
+
+// CauseKick is UserContext.Cause when Kick ended the user run.
+const CauseKick = 1<<63 | 0xfff
+
+// The application's address space: below 2 GiB (for binaries linked at
+// fixed low addresses) and 64-192 GiB (mmap, the stack, PIE bases).
+const (
+	UserLowStart  = 0x1000
+	UserLowEnd    = 0x8000_0000
+	UserHighStart = 0x10_0000_0000
+	UserHighEnd   = 0x30_0000_0000
+)
+
+var uareas mm.Areas
+
+//go:nosplit
+func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
+
+//go:nosplit
+func isUserRange(a, n uintptr) bool {
+	end := a + n
+	if end < a {
+		return false
+	}
+	return (a >= UserLowStart && end <= UserLowEnd) || (a >= UserHighStart && end <= UserHighEnd)
+}
+
+// enterUser switches thread t from its kernel frame to the user frame in
+// the UserContext at uc.
+//
+//go:nosplit
+func enterUser(t *thread, uc uintptr) {
+	if !backed(uc, unsafe.Sizeof(UserContext{}), true) {
+		finish(t, -errEFAULT)
+		return
+	}
+	u := uctxAt(uc)
+	if u.Kick != 0 {
+		u.Cause = CauseKick
+		finish(t, 0)
+		return
+	}
+	t.kfr = t.fr
+	saveFP(frameAddrOf(&t.kfr)) // the goroutine's FP state is live
+	t.uctx = uc
+	t.inUser = true
+	t.kick = false
+	t.fr.x = u.X
+	t.fr.pc = u.PC
+	t.fr.f = u.F
+	t.fr.fcsr = u.FCSR
+	t.fr.status = t.fr.status&^(statusSPP|statusSUM|statusFS) | statusSPIE | statusFS
+	loadFP(frameAddrOf(&t.fr))
+}
+
+// leaveUser writes the user state back and resumes the goroutine's kernel
+// frame with EnterUser returning 0.
+//
+//go:nosplit
+func leaveUser(t *thread, cause uint64) {
+	u := uctxAt(t.uctx)
+	saveFP(frameAddrOf(&t.fr))
+	u.X = t.fr.x
+	u.PC = t.fr.pc
+	u.F = t.fr.f
+	u.FCSR = t.fr.fcsr
+	u.Cause = cause
+	u.Tval = t.fr.tval
+	t.fr = t.kfr
+	loadFP(frameAddrOf(&t.fr))
+	t.inUser = false
+	t.kick = false
+	t.uctx = 0
+	finish(t, 0)
+}
+
+// userTrap handles a synchronous trap from U-mode.
+//
+//go:nosplit
+func userTrap(t *thread, cause uint64) {
+	switch cause {
+	case excInstPage, excLoadPage, excStorePage:
+		if userFault(uintptr(t.fr.tval), cause) {
+			return
+		}
+	}
+	leaveUser(t, cause)
+}
+
+//go:nosplit
+func userPTE(prot uint32) uint64 {
+	perm := uint64(mm.PTEUser | mm.PTEAccessed | mm.PTEDirty)
+	if prot&mm.ProtRead != 0 {
+		perm |= mm.PTERead
+	}
+	if prot&mm.ProtWrite != 0 {
+		perm |= mm.PTERead | mm.PTEWrite
+	}
+	if prot&mm.ProtExec != 0 {
+		perm |= mm.PTEExec
+	}
+	return perm
+}
+
+// userFault backs a lazily allocated application page. It reports false
+// when the access is not allowed (the app gets SIGSEGV).
+//
+//go:nosplit
+func userFault(va uintptr, cause uint64) bool {
+	a, ok := uareas.Find(va)
+	if !ok {
+		return false
+	}
+	switch cause {
+	case excLoadPage:
+		ok = a.Prot&(mm.ProtRead|mm.ProtWrite) != 0
+	case excStorePage:
+		ok = a.Prot&mm.ProtWrite != 0
+	case excInstPage:
+		ok = a.Prot&mm.ProtExec != 0
+	}
+	if !ok {
+		return false
+	}
+	page := pageDown(va)
+	if pte, _ := kpt.Lookup(page); pte&mm.PTEValid != 0 {
+		return false
+	}
+	pa := frames.AllocZeroed()
+	if pa == 0 {
+		return false // out of memory: the app gets SIGSEGV, the kernel lives
+	}
+	if !kpt.Map(&frames, page, pa, userPTE(a.Prot)) {
+		frames.Free(pa)
+		return false
+	}
+	sfence()
+	return true
+}
+
+// User memory calls (UserMap flags).
+const (
+	MapFixed     = 1 // place exactly at addr, replacing what is there
+	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
+)
+
+//go:nosplit
+func userMap(addr, n uintptr, prot, flags uint32) int64 {
+	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
+		return -errEACCES
+	}
+	if n == 0 || addr&(mm.PageSize-1) != 0 {
+		return -errEINVAL
+	}
+	n = pageUp(n)
+	if flags&MapFixed != 0 {
+		if !isUserRange(addr, n) {
+			return -errENOMEM
+		}
+		if flags&MapNoReplace != 0 && !uareas.IsFree(addr, addr+n) {
+			return -errEEXIST
+		}
+		if !uareas.Remove(addr, addr+n) {
+			return -errENOMEM
+		}
+		releasePages(addr, n)
+	} else if addr == 0 || !isUserRange(addr, n) || !uareas.IsFree(addr, addr+n) {
+		a, ok := uareas.FindFree(UserHighStart, UserHighEnd, n, mm.PageSize)
+		if !ok {
+			return -errENOMEM
+		}
+		addr = a
+	}
+	if !uareas.Insert(addr, addr+n, prot, 0) {
+		return -errENOMEM
+	}
+	return int64(addr)
+}
+
+//go:nosplit
+func userUnmap(addr, n uintptr) int64 {
+	if addr&(mm.PageSize-1) != 0 || n == 0 {
+		return -errEINVAL
+	}
+	n = pageUp(n)
+	if !isUserRange(addr, n) {
+		return -errEINVAL
+	}
+	if !uareas.Remove(addr, addr+n) {
+		return -errENOMEM
+	}
+	releasePages(addr, n)
+	return 0
+}
+
+//go:nosplit
+func userProtect(addr, n uintptr, prot uint32) int64 {
+	if addr&(mm.PageSize-1) != 0 {
+		return -errEINVAL
+	}
+	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
+		return -errEACCES // W^X
+	}
+	n = pageUp(n)
+	if !isUserRange(addr, n) || !uareas.Covered(addr, addr+n) {
+		return -errENOMEM
+	}
+	if !uareas.SetProt(addr, addr+n, prot) {
+		return -errENOMEM
+	}
+	if prot == 0 {
+		releasePages(addr, n)
+		return 0
+	}
+	kpt.Protect(addr, addr+n, userPTE(prot))
+	sfence()
+	if prot&mm.ProtExec != 0 {
+		fenceI() // code may have been written through CopyOut
+	}
+	return 0
+}
+
+//go:nosplit
+func userAdvise(addr, n uintptr, advice uint64) int64 {
+	if addr&(mm.PageSize-1) != 0 {
+		return -errEINVAL
+	}
+	n = pageUp(n)
+	if !isUserRange(addr, n) {
+		return -errEINVAL
+	}
+	if advice == madvDontneed || advice == madvFree {
+		releasePages(addr, n)
+	}
+	return 0
+}
+
+// userPages makes every page of [a, a+n) present in the application's
+// memory, with write access if write is set.
+//
+//go:nosplit
+func userPages(a, n uintptr, write bool) bool {
+	if !isUserRange(a, n) {
+		return false
+	}
+	cause := uint64(excLoadPage)
+	if write {
+		cause = excStorePage
+	}
+	for va := pageDown(a); va < a+n; va += mm.PageSize {
+		pte, _ := kpt.Lookup(va)
+		if pte&mm.PTEValid != 0 && pte&mm.PTEUser != 0 {
+			if write && pte&mm.PTEWrite == 0 {
+				return false
+			}
+			if !write && pte&(mm.PTERead|mm.PTEWrite) == 0 {
+				return false
+			}
+			continue
+		}
+		if !userFault(va, cause) {
+			return false
+		}
+	}
+	return true
+}
+
+// copyUser copies n bytes between kernel and application memory; toUser
+// picks the direction. Bad application addresses give EFAULT.
+//
+//go:nosplit
+func copyUser(dst, src, n uintptr, toUser bool) int64 {
+	if n == 0 {
+		return 0
+	}
+	if toUser {
+		if !userPages(dst, n, true) || !backed(src, n, false) {
+			return -errEFAULT
+		}
+	} else if !userPages(src, n, false) || !backed(dst, n, true) {
+		return -errEFAULT
+	}
+	setSUM(true)
+	copy(unsafe.Slice((*byte)(ptr(dst)), n), unsafe.Slice((*byte)(ptr(src)), n))
+	setSUM(false)
+	return int64(n)
+}
+
+// copyInStr copies a NUL-terminated string of at most max bytes (without
+// the NUL) and returns its length, or -ENAMETOOLONG / -EFAULT.
+//
+//go:nosplit
+func copyInStr(dst, src, max uintptr) int64 {
+	if !backed(dst, max, true) {
+		return -errEFAULT
+	}
+	for i := uintptr(0); i < max; i++ {
+		if i == 0 || (src+i)%mm.PageSize == 0 {
+			if !userPages(src+i, 1, false) {
+				return -errEFAULT
+			}
+		}
+		setSUM(true)
+		b := *(*byte)(ptr(src + i))
+		setSUM(false)
+		if b == 0 {
+			return int64(i)
+		}
+		*(*byte)(ptr(dst + i)) = b
+	}
+	return -errENAMETOOLONG
+}
+
+// kick makes the thread running uc leave user mode at its next resume.
+//
+//go:nosplit
+func kick(uc uintptr) int64 {
+	for j := int32(0); j < nthreads && j < maxThreads; j++ {
+		if threads[j].inUser && threads[j].uctx == uc {
+			threads[j].kick = true
+			return 1
+		}
+	}
+	return 0
+}
