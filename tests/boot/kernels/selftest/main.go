@@ -115,26 +115,20 @@ func selects() error {
 	return nil
 }
 
-// sleep checks time.Sleep against the kernel's clock and marks a 500 ms
-// span (10 sleeps of 50 ms) that the host times with its own clock.
+// sleep checks time.Sleep against the kernel's clock and marks a span of
+// 10 sleeps of 50 ms whose length the kernel prints; the host compares it
+// with its own clock.
 func sleep() error {
 	fmt.Println("mark start")
-	var worst time.Duration
+	t0 := time.Now()
 	for i := 0; i < 10; i++ {
 		t := time.Now()
 		time.Sleep(50 * time.Millisecond)
-		d := time.Since(t)
-		if d < 50*time.Millisecond {
+		if d := time.Since(t); d < 50*time.Millisecond {
 			return fmt.Errorf("Sleep(50ms) returned after %v", d)
 		}
-		if d > worst {
-			worst = d
-		}
 	}
-	fmt.Println("mark end")
-	if worst > 60*time.Millisecond {
-		return fmt.Errorf("Sleep(50ms) took up to %v", worst)
-	}
+	fmt.Printf("mark end %d\n", time.Since(t0).Nanoseconds())
 	if y := time.Now().Year(); y < 2024 {
 		return fmt.Errorf("wall clock says year %d", y)
 	}
