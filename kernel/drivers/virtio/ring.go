@@ -1,0 +1,192 @@
+package virtio
+
+import (
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The split virtqueue (virtio 1.1 §2.6), in one block of memory the
+// device shares: the descriptor table, the available ring (driver to
+// device) and the used ring (device to driver). The legacy interface
+// needs exactly this layout, with the used ring at the next QueueAlign
+// (PageSize) boundary; the modern one takes three addresses and is given
+// the same layout.
+//
+// Ring fields are little-endian, as on riscv64 (and the hosts the tests
+// run on): legacy devices use the guest's byte order, modern ones
+// little-endian.
+
+// Descriptor flags.
+const (
+	descNext  = 1 // the chain continues in next
+	descWrite = 2 // device-writable
+)
+
+// desc is one entry of the descriptor table (16 bytes).
+type desc struct {
+	addr  uint64
+	len   uint32
+	flags uint16
+	next  uint16
+}
+
+// usedElem is one entry of the used ring (8 bytes).
+type usedElem struct {
+	id  uint32 // head of the chain
+	len uint32 // bytes the device wrote
+}
+
+// layout is where the parts of a queue of a given size lie, as offsets
+// from the descriptor table.
+type layout struct {
+	avail uintptr // flags, idx, ring[n], used_event
+	used  uintptr // flags, idx, ring[n], avail_event; PageSize-aligned
+	size  uintptr // whole pages
+}
+
+func layoutFor(n uint16) layout {
+	avail := 16 * uintptr(n)
+	used := alignUp(avail+6+2*uintptr(n), PageSize)
+	return layout{avail: avail, used: used, size: alignUp(used+6+8*uintptr(n), PageSize)}
+}
+
+// validSize reports whether n can be a split queue's size: a power of two
+// up to 32768 (§2.6).
+func validSize(n int) bool { return n > 0 && n <= 32768 && n&(n-1) == 0 }
+
+// errNoRoom means the chain does not fit in the free descriptors now; it
+// will once earlier requests complete.
+var errNoRoom = errors.New("virtio: no free descriptors")
+
+// ring is the driver's side of a split virtqueue. It is not safe for
+// concurrent use (Queue locks it). Free descriptors and chains are
+// tracked in shadow arrays in Go memory rather than through desc.next,
+// so that a device scribbling on the table cannot corrupt the free list.
+type ring struct {
+	n         uint16
+	desc      []desc
+	availHdr  *uint32 // avail flags (low half) and idx (high half)
+	availRing []uint16
+	usedHdr   *uint32 // used flags (low half) and idx (high half)
+	usedRing  []usedElem
+
+	next     []uint16 // shadow next links: free list and in-flight chains
+	chainLen []uint16 // descriptors in the chain at each in-flight head; 0 = not in flight
+	writable []uint32 // device-writable bytes of the chain at each head
+	free     uint16   // head of the free list
+	nfree    uint16
+	avail    uint16 // avail idx last published
+	used     uint16 // used idx of the next completion to take
+}
+
+// newRing lays a ring of n descriptors (validSize) over zeroed memory of
+// layoutFor(n).size bytes at mem.
+func newRing(mem unsafe.Pointer, n uint16) *ring {
+	l := layoutFor(n)
+	r := &ring{
+		n:         n,
+		desc:      unsafe.Slice((*desc)(mem), n),
+		availHdr:  (*uint32)(unsafe.Add(mem, l.avail)),
+		availRing: unsafe.Slice((*uint16)(unsafe.Add(mem, l.avail+4)), n),
+		usedHdr:   (*uint32)(unsafe.Add(mem, l.used)),
+		usedRing:  unsafe.Slice((*usedElem)(unsafe.Add(mem, l.used+4)), n),
+		next:      make([]uint16, n),
+		chainLen:  make([]uint16, n),
+		writable:  make([]uint32, n),
+		nfree:     n,
+	}
+	for i := range r.next {
+		r.next[i] = uint16(i + 1)
+	}
+	return r
+}
+
+// push writes bufs into a descriptor chain and makes it available to the
+// device. It returns the chain's head, or errNoRoom.
+func (r *ring) push(bufs []Buf) (uint16, error) {
+	if len(bufs) == 0 {
+		return 0, errors.New("virtio: empty request")
+	}
+	if len(bufs) > int(r.n) {
+		return 0, fmt.Errorf("virtio: request of %d buffers exceeds the queue size %d", len(bufs), r.n)
+	}
+	var writable uint64
+	for i, b := range bufs {
+		// §2.6.4.2: device-readable buffers come first.
+		if !b.DeviceWrites && i > 0 && bufs[i-1].DeviceWrites {
+			return 0, fmt.Errorf("virtio: buffer %d is device-readable but follows a device-writable one", i)
+		}
+		if b.DeviceWrites {
+			writable += uint64(b.Len)
+		}
+	}
+	if writable > 1<<32-1 {
+		return 0, errors.New("virtio: request writes more than 4 GiB")
+	}
+	if len(bufs) > int(r.nfree) {
+		return 0, errNoRoom
+	}
+	head := r.free
+	i := head
+	for k, b := range bufs {
+		d := &r.desc[i]
+		d.addr = uint64(b.Addr)
+		d.len = b.Len
+		d.flags, d.next = 0, 0
+		if b.DeviceWrites {
+			d.flags |= descWrite
+		}
+		if k < len(bufs)-1 {
+			d.flags |= descNext
+			d.next = r.next[i]
+		}
+		i = r.next[i]
+	}
+	r.free = i
+	r.nfree -= uint16(len(bufs))
+	r.chainLen[head] = uint16(len(bufs))
+	r.writable[head] = uint32(writable)
+
+	r.availRing[r.avail&(r.n-1)] = head
+	r.avail++
+	// One atomic store publishes idx after the descriptors and the ring
+	// entry (it is a release); flags stay 0: we want interrupts.
+	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16)
+	return head, nil
+}
+
+// pop takes the next completion off the used ring: the chain's head and
+// the bytes the device wrote, capped at the chain's writable size. ok is
+// false if there is none. An error means the device broke the protocol.
+func (r *ring) pop() (head uint16, written uint32, ok bool, err error) {
+	// The atomic load orders the reads of the entry after it.
+	idx := uint16(atomic.LoadUint32(r.usedHdr) >> 16)
+	if idx == r.used {
+		return 0, 0, false, nil
+	}
+	// The device can complete only what was published.
+	if ahead, pending := idx-r.used, r.avail-r.used; ahead > pending {
+		return 0, 0, false, fmt.Errorf("virtio: used index %d is %d ahead of %d with only %d requests pending", idx, ahead, r.used, pending)
+	}
+	e := r.usedRing[r.used&(r.n-1)]
+	if e.id >= uint32(r.n) || r.chainLen[e.id] == 0 {
+		return 0, 0, false, fmt.Errorf("virtio: device used descriptor %d, which is not the head of a request", e.id)
+	}
+	r.used++
+	head = uint16(e.id)
+	written = min(e.len, r.writable[head])
+
+	// Return the chain to the free list.
+	tail := head
+	for k := uint16(1); k < r.chainLen[head]; k++ {
+		tail = r.next[tail]
+	}
+	r.next[tail] = r.free
+	r.free = head
+	r.nfree += r.chainLen[head]
+	r.chainLen[head] = 0
+	r.writable[head] = 0
+	return head, written, true, nil
+}

@@ -1,0 +1,56 @@
+//go:build riscv64
+
+// Package kernel is what a Runikraft kernel program imports:
+//
+//	import _ "github.com/runikraft/runikraft/kernel"
+//
+// It links the hart layer the Go runtime runs on and brings up the
+// drivers. At init it looks for virtio-mmio devices and, if there is a
+// virtio-rng device, reseeds the kernel's random generator (getrandom,
+// crypto/rand) from it with one 64-byte request. A failure there is
+// reported on stderr and boot goes on with the seed the kernel has.
+package kernel
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/runikraft/runikraft/kernel/drivers/virtio"
+	"github.com/runikraft/runikraft/kernel/drivers/virtio/rng"
+	"github.com/runikraft/runikraft/kernel/hart"
+)
+
+// seedSize is what one virtio-rng request gives the kernel's generator:
+// far more than its 256-bit key needs.
+const seedSize = 64
+
+func init() {
+	if err := seed(); err != nil {
+		fmt.Fprintf(os.Stderr, "runikraft: %v\n", err)
+	}
+}
+
+func seed() error {
+	if _, ok := virtio.Find(virtio.IDEntropy); !ok {
+		return nil
+	}
+	var b [seedSize]byte
+	defer clear(b[:])
+	if _, err := rng.Read(b[:]); err != nil {
+		return err // already says virtio-rng
+	}
+	if err := hart.Reseed(b[:]); err != nil {
+		return fmt.Errorf("virtio-rng: %w", err)
+	}
+	return nil
+}
+
+// Devices describes the virtio devices found, one line each, e.g.
+// "virtio-mmio slot 7 irq 8: rng (device 4, legacy, registers at 0x3e10008000)".
+func Devices() []string {
+	var s []string
+	for _, d := range virtio.Probe() {
+		s = append(s, d.String())
+	}
+	return s
+}
