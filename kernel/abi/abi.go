@@ -34,3 +34,35 @@ const (
 	ExitKernelPanic = 70 // unexpected trap, out of memory: EX_SOFTWARE
 	ExitBadImage    = 97 // not baked, unreadable device tree, no memory at boot
 )
+
+// UserContext is an application thread's register state, shared by the
+// hart layer (which runs it in U-mode) and the posix layer (which handles
+// its system calls). Only the thread that owns it passes it to EnterUser.
+type UserContext struct {
+	X     [31]uint64 // x1..x31 (X[n-1] is register xn)
+	PC    uint64
+	F     [32]uint64
+	FCSR  uint64
+	Cause uint64 // why user mode was left: scause, or CauseKick
+	Tval  uint64 // stval of that trap (fault address)
+	Kick  uint32 // set before Kick; EnterUser returns at once while set
+	_     uint32
+}
+
+// CauseKick is UserContext.Cause when a kick ended the user run.
+const CauseKick = 1<<63 | 0xfff
+
+// The application's address space: below 2 GiB (for binaries linked at
+// fixed low addresses) and 64-192 GiB (mmap, the stack, PIE bases).
+const (
+	UserLowStart  = 0x1000
+	UserLowEnd    = 0x8000_0000
+	UserHighStart = 0x10_0000_0000
+	UserHighEnd   = 0x30_0000_0000
+)
+
+// Flags of the hart layer's UserMap.
+const (
+	MapFixed     = 1 // place exactly at addr, replacing what is there
+	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
+)

@@ -5,6 +5,8 @@ package hart
 import (
 	"unsafe"
 
+	"github.com/runikraft/runikraft/kernel/abi"
+
 	"github.com/runikraft/runikraft/kernel/mm"
 )
 
@@ -21,29 +23,19 @@ import (
 // reaches it only through CopyIn/CopyOut, which check every page and set
 // sstatus.SUM just for the copy. Trap context: see trap.go.
 
-// UserContext is an application thread's register state. Only the thread
-// that owns it passes it to EnterUser.
-type UserContext struct {
-	X     [31]uint64 // x1..x31 (X[n-1] is register xn)
-	PC    uint64
-	F     [32]uint64
-	FCSR  uint64
-	Cause uint64 // why user mode was left: scause, or CauseKick
-	Tval  uint64 // stval of that trap (fault address)
-	Kick  uint32 // set by Kick; EnterUser returns at once while set
-	_     uint32
-}
+// UserContext is defined in package abi so the posix layer can be built
+// and tested on the host.
+type UserContext = abi.UserContext
 
 // CauseKick is UserContext.Cause when Kick ended the user run.
-const CauseKick = 1<<63 | 0xfff
+const CauseKick = abi.CauseKick
 
-// The application's address space: below 2 GiB (for binaries linked at
-// fixed low addresses) and 64-192 GiB (mmap, the stack, PIE bases).
+// The application's address space (see abi).
 const (
-	UserLowStart  = 0x1000
-	UserLowEnd    = 0x8000_0000
-	UserHighStart = 0x10_0000_0000
-	UserHighEnd   = 0x30_0000_0000
+	UserLowStart  = abi.UserLowStart
+	UserLowEnd    = abi.UserLowEnd
+	UserHighStart = abi.UserHighStart
+	UserHighEnd   = abi.UserHighEnd
 )
 
 var uareas mm.Areas
@@ -173,10 +165,10 @@ func userFault(va uintptr, cause uint64) bool {
 	return true
 }
 
-// User memory calls (UserMap flags).
+// UserMap flags (see abi).
 const (
-	MapFixed     = 1 // place exactly at addr, replacing what is there
-	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
+	MapFixed     = abi.MapFixed
+	MapNoReplace = abi.MapNoReplace
 )
 
 //go:nosplit

@@ -1,0 +1,29 @@
+//go:build riscv64
+
+package posix
+
+import (
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/hart"
+)
+
+// HartCPU is the real CPU: the hart layer of this machine.
+type HartCPU struct{}
+
+func (HartCPU) EnterUser(u *abi.UserContext) error { return hart.EnterUser(u) }
+func (HartCPU) Kick(u *abi.UserContext)            { hart.Kick(u) }
+func (HartCPU) Map(addr, length uintptr, prot, flags uint32) (uintptr, Errno) {
+	return hart.UserMap(addr, length, prot, flags)
+}
+func (HartCPU) Unmap(addr, length uintptr) Errno { return hart.UserUnmap(addr, length) }
+func (HartCPU) Protect(addr, length uintptr, prot uint32) Errno {
+	return hart.UserProtect(addr, length, prot)
+}
+func (HartCPU) Advise(addr, length uintptr, advice int) Errno {
+	return hart.UserAdvise(addr, length, advice)
+}
+func (HartCPU) CopyIn(dst []byte, src uintptr) Errno  { return hart.CopyIn(dst, src) }
+func (HartCPU) CopyOut(dst uintptr, src []byte) Errno { return hart.CopyOut(dst, src) }
+func (HartCPU) CopyInString(src uintptr, max int) (string, Errno) {
+	return hart.CopyInString(src, max)
+}

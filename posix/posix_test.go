@@ -1,0 +1,236 @@
+package posix
+
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// start runs prog as the main thread of a new process on a fake CPU.
+func start(t *testing.T, prog func(*userSide), stdin string) (*Process, *bytes.Buffer, *bytes.Buffer, *fakeCPU) {
+	t.Helper()
+	cpu := newFakeCPU()
+	cpu.progs[0x1000] = prog
+	cpu.Map(0x6fff_0000, 0x10000, protRead|protWrite, 1) // the stack
+	var out, log bytes.Buffer
+	p, err := Start(Config{
+		CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000,
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out, Log: &log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, &out, &log, cpu
+}
+
+func wait(t *testing.T, p *Process) int {
+	t.Helper()
+	select {
+	case <-p.Done():
+		return p.Wait()
+	case <-time.After(10 * time.Second):
+		t.Fatal("process did not exit")
+		return -1
+	}
+}
+
+func TestWriteReadExit(t *testing.T) {
+	p, out, _, _ := start(t, func(s *userSide) {
+		buf := s.scratch()
+		n := s.call(63, 0, uint64(buf), 100) // read(0)
+		s.call(64, 1, uint64(buf), uint64(n))
+		if r := s.call(63, 0, uint64(buf), 100); r != 0 {
+			s.call(94, 9) // EOF expected
+		}
+		if r := s.call(64, 1, 0xdead0000, 5); r != errno(syscall.EFAULT) {
+			s.call(94, 8)
+		}
+		if r := s.call(64, 77, uint64(buf), 1); r != errno(syscall.EBADF) {
+			s.call(94, 10)
+		}
+		s.call(94, 3)
+	}, "echo me\x00\xff")
+	if code := wait(t, p); code != 3 {
+		t.Fatalf("exit %d", code)
+	}
+	if out.String() != "echo me\x00\xff" {
+		t.Fatalf("stdout %q", out.String())
+	}
+}
+
+func TestUnknownSyscallLoggedOnce(t *testing.T) {
+	p, _, log, _ := start(t, func(s *userSide) {
+		for i := 0; i < 3; i++ {
+			if r := s.call(198, 2, 1, 0); r != errno(syscall.ENOSYS) { // socket
+				s.call(94, 1)
+			}
+		}
+		s.call(94, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := strings.Count(log.String(), "syscall 198 (socket)"); n != 1 {
+		t.Fatalf("logged %d times: %q", n, log.String())
+	}
+}
+
+func TestBrkAndMmap(t *testing.T) {
+	p, _, _, _ := start(t, func(s *userSide) {
+		base := s.call(214, 0)
+		if base != 0x40_0000 {
+			s.call(94, 1)
+		}
+		if s.call(214, uint64(base)+10000) != base+10000 {
+			s.call(94, 2)
+		}
+		s.poke(uintptr(base)+9000, []byte{42}) // now mapped
+		if r := s.call(222, 0, 8192, protRead|protWrite|protExec, mapPrivate|mapAnonymous, ^uint64(0), 0); r != errno(syscall.EACCES) {
+			s.call(94, 3)
+		}
+		if r := s.call(222, 0, 8192, protRead|protWrite, mapPrivate|mapAnonymous, ^uint64(0), 0); r <= 0 {
+			s.call(94, 4)
+		}
+		s.call(94, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestFutexWakesOtherThread(t *testing.T) {
+	cpu := newFakeCPU()
+	var woke atomic.Int32
+	cpu.progs[0x2000] = func(s *userSide) { // child: wait on the word
+		word := uintptr(s.u.X[rA5]) // passed through a5 below
+		if s.call(98, uint64(word), futexWait|futexPrivateFlag, 0, 0) == 0 {
+			woke.Add(1)
+		}
+	}
+	cpu.progs[0x1000] = func(s *userSide) {
+		word := s.scratch()
+		s.u.X[rA5] = uint64(word)
+		// The child starts at the clone's PC; our fake dispatches on the
+		// PC, so point it at the child's program for the clone.
+		s.u.PC = 0x2000 - 4
+		tid := s.call(220, cloneVM|cloneThread|cloneSighand|cloneFS|cloneFiles, 0, 0, 0, 0)
+		s.u.PC = 0x1000
+		if tid <= 1 {
+			s.call(94, 1)
+		}
+		for i := 0; i < 200; i++ {
+			if s.call(98, uint64(word), futexWake|futexPrivateFlag, 1) == 1 {
+				break
+			}
+			ts := s.scratch()
+			s.poke(ts+8, []byte{0x40, 0x42, 0x0f, 0}) // 1 ms
+			s.call(101, uint64(ts), 0)
+		}
+		s.call(94, 0)
+	}
+	var out bytes.Buffer
+	p, err := Start(Config{CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := wait(t, p); code != 0 || woke.Load() != 1 {
+		t.Fatalf("exit %d, woke %d", code, woke.Load())
+	}
+}
+
+func TestSignalHandlerAndSigreturn(t *testing.T) {
+	var gotSig atomic.Int32
+	var sawS0 atomic.Uint64
+	p, _, _, _ := start(t, func(s *userSide) {
+		const handler = 0x5000
+		s.handlers[handler] = func(s *userSide, sig int) {
+			gotSig.Store(int32(sig))
+			// The frame holds the interrupted registers: s0 (x8) at
+			// mcontext + 8*8.
+			uc := uintptr(s.u.X[rA2])
+			sawS0.Store(binary.LittleEndian.Uint64(s.peek(uc+ucMcontext+8*8, 8)))
+			s.u.X[7] = 0 // clobber s0: sigreturn must restore it
+		}
+		act := s.scratch()
+		s.poke(act, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, handler), saSiginfo))
+		if s.call(134, 10, uint64(act), 0, 8) != 0 { // rt_sigaction(SIGUSR1)
+			s.call(94, 1)
+		}
+		s.u.X[7] = 0x5eed
+		s.call(131, Pid, 1, 10) // tgkill(self, SIGUSR1)
+		if s.u.X[7] != 0x5eed {
+			s.call(94, 2)
+		}
+		s.call(94, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if gotSig.Load() != 10 || sawS0.Load() != 0x5eed {
+		t.Fatalf("handler got signal %d and s0 %#x", gotSig.Load(), sawS0.Load())
+	}
+}
+
+func TestDefaultActionKills(t *testing.T) {
+	p, _, log, _ := start(t, func(s *userSide) {
+		s.call(129, Pid, 15) // kill(self, SIGTERM)
+		s.call(94, 0)
+	}, "")
+	if code := wait(t, p); code != 128+15 {
+		t.Fatalf("exit %d", code)
+	}
+	if !strings.Contains(log.String(), "SIGTERM") {
+		t.Fatalf("log %q", log.String())
+	}
+}
+
+func TestEpollEventfd(t *testing.T) {
+	p, _, _, _ := start(t, func(s *userSide) {
+		efd := s.call(19, 0, oNonblock)
+		ep := s.call(20, 0)
+		ev := s.scratch()
+		s.poke(ev, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, pollIn|epollET), 77))
+		if s.call(21, uint64(ep), 1, uint64(efd), uint64(ev)) != 0 {
+			s.call(94, 1)
+		}
+		out := s.scratch()
+		if s.call(22, uint64(ep), uint64(out), 8, 0, 0) != 0 { // nothing ready
+			s.call(94, 2)
+		}
+		one := s.scratch()
+		s.poke(one, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		s.call(64, uint64(efd), uint64(one), 8)
+		if s.call(22, uint64(ep), uint64(out), 8, 1000, 0) != 1 {
+			s.call(94, 3)
+		}
+		if binary.LittleEndian.Uint64(s.peek(out+8, 8)) != 77 {
+			s.call(94, 4)
+		}
+		if s.call(22, uint64(ep), uint64(out), 8, 0, 0) != 0 { // edge-triggered: once
+			s.call(94, 5)
+		}
+		if s.call(63, uint64(efd), uint64(one), 8) != 8 || s.call(63, uint64(efd), uint64(one), 8) != errno(syscall.EAGAIN) {
+			s.call(94, 6)
+		}
+		s.call(94, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+func TestTableIsConsistent(t *testing.T) {
+	var b bytes.Buffer
+	if err := WriteTable(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"| 64 | write |", "| 98 | futex |", "| 139 | rt_sigreturn |", "| 22 | epoll_pwait |"} {
+		if !strings.Contains(b.String(), name) {
+			t.Errorf("table lacks %q", name)
+		}
+	}
+}

@@ -1,0 +1,165 @@
+// Package posix is the Linux system-call ABI that applications see: each
+// application thread is a goroutine that runs the thread in user mode
+// through a CPU (the hart layer), handles the system call or fault that
+// brought it back, delivers pending signals, and goes round again.
+//
+// The syscall table (table.go) is data: number, name, handler, support
+// level and a note, so the README's compatibility table is printed from
+// it. Handlers live in one file per area (sys_*.go). Nothing here touches
+// application memory except through the CPU's checked copies.
+package posix
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi"
+)
+
+// Errno is a Linux error number (the same numbers on every Linux arch).
+type Errno = syscall.Errno
+
+// CPU is what the posix layer needs from the hart layer: running a thread
+// in user mode and reaching application memory. The hart layer provides
+// the real one (HartCPU on riscv64); tests use a fake.
+type CPU interface {
+	EnterUser(u *abi.UserContext) error
+	Kick(u *abi.UserContext)
+	Map(addr, length uintptr, prot, flags uint32) (uintptr, Errno)
+	Unmap(addr, length uintptr) Errno
+	Protect(addr, length uintptr, prot uint32) Errno
+	Advise(addr, length uintptr, advice int) Errno
+	CopyIn(dst []byte, src uintptr) Errno
+	CopyOut(dst uintptr, src []byte) Errno
+	CopyInString(src uintptr, max int) (string, Errno)
+}
+
+// Config describes the process to start.
+type Config struct {
+	CPU    CPU
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    io.Writer // the operator's console: unsupported calls, crashes
+
+	Entry, SP   uint64   // initial registers from the loader
+	BrkStart    uintptr  // page-aligned end of the loaded image
+	Args        []string // for /proc-like answers and crash reports
+	Symbolize   func(pc uint64) string
+	Hostname    string
+	MemoryBytes uint64 // for sysinfo
+}
+
+// Process is the one application of a Runikraft image.
+type Process struct {
+	cfg Config
+	cpu CPU
+
+	mu      sync.Mutex
+	threads map[int]*Thread
+	nextTID int
+
+	fds     *fdTable
+	sigs    sigTable
+	futexes futexTable
+	mem     memState
+
+	umask      atomic.Uint32
+	lastStatus atomic.Int32 // exit status of the last thread to exit()
+	reported   sync.Map     // syscall number → logged once
+
+	exitOnce sync.Once
+	done     chan struct{}
+	status   int
+}
+
+// Pid is the application's process id (it is init of its machine).
+const Pid = 1
+
+// Start creates the process with its main thread and runs it.
+func Start(cfg Config) (*Process, error) {
+	if cfg.CPU == nil {
+		return nil, fmt.Errorf("posix: no CPU")
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	p := &Process{
+		cfg:     cfg,
+		cpu:     cfg.CPU,
+		threads: map[int]*Thread{},
+		nextTID: Pid,
+		done:    make(chan struct{}),
+	}
+	p.umask.Store(0o022)
+	p.fds = newFDTable(cfg)
+	p.futexes.init()
+	if err := p.mem.init(p.cpu, cfg.BrkStart); err != nil {
+		return nil, fmt.Errorf("posix: %w", err)
+	}
+	if err := p.sigs.init(p.cpu); err != nil {
+		return nil, fmt.Errorf("posix: %w", err)
+	}
+	t := p.newThread()
+	t.u.PC = cfg.Entry
+	t.u.X[rSP] = cfg.SP
+	go t.run()
+	return p, nil
+}
+
+// Wait blocks until the process exits and returns its exit status.
+func (p *Process) Wait() int {
+	<-p.done
+	return p.status
+}
+
+// Done is closed when the process has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// exit ends the whole process with status (exit_group, fatal signal).
+func (p *Process) exit(status int) {
+	p.exitOnce.Do(func() {
+		p.status = status
+		p.mu.Lock()
+		for _, t := range p.threads {
+			t.exiting.Store(true)
+			t.interrupt()
+		}
+		p.mu.Unlock()
+		close(p.done)
+	})
+}
+
+func (p *Process) logf(format string, args ...any) {
+	fmt.Fprintf(p.cfg.Log, "runikraft: "+format+"\n", args...)
+}
+
+func (p *Process) newThread() *Thread {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	tid := p.nextTID
+	p.nextTID++
+	t := &Thread{p: p, tid: tid, u: new(abi.UserContext), intr: make(chan struct{}, 1)}
+	p.threads[tid] = t
+	return t
+}
+
+func (p *Process) thread(tid int) *Thread {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.threads[tid]
+}
+
+// removeThread forgets t; the last thread leaving ends the process.
+func (p *Process) removeThread(t *Thread) {
+	p.mu.Lock()
+	delete(p.threads, t.tid)
+	n := len(p.threads)
+	p.mu.Unlock()
+	if n == 0 {
+		p.exit(int(p.lastStatus.Load()))
+	}
+}
