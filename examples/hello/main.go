@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command hello is the example kernel image that `./install.sh` builds and
 // boots: a Go program that becomes a unikernel by importing the kernel.
 package main

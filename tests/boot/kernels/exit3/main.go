@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command exit3 is the smallest kernel image: it prints and exits with status 3.
 package main
 

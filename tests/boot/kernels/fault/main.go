@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command fault is a kernel image that writes through a wild pointer: the
 // hart layer must report the trap with registers and symbols and power off
 // with a non-zero status instead of hanging.

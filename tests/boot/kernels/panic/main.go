@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command panic is a kernel image whose main goroutine panics: the Go
 // runtime must print its traceback and the machine must exit non-zero.
 package main

@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command rng is a kernel image that checks the entropy path: package
 // kernel reseeds the kernel's generator from virtio-rng, crypto/rand
 // output looks random, and the virtio-rng driver returns data. It prints

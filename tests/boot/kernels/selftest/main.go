@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command selftest is a kernel image that exercises the Go runtime on the
 // hart layer: scheduling, channels, timers, the garbage collector, maps and
 // panics. It prints one "ok NAME" line per check and exits 0 only if all

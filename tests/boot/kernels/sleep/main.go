@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command sleep is a kernel image that sleeps for the time given in the
 // device tree's bootargs (default 2s): the benchmark measures QEMU's CPU
 // use while the kernel idles.

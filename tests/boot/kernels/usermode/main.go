@@ -1,3 +1,5 @@
+//go:build riscv64
+
 // Command usermode is a kernel image that runs hand-assembled RISC-V code
 // in U-mode through the hart layer: system calls come back to Go, a spin
 // loop is preempted and kicked out, faults are reported, W^X holds, and

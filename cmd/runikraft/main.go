@@ -1,0 +1,120 @@
+// Command runikraft is the host-side tool for Runikraft unikernels.
+//
+//	runikraft run [flags] IMAGE [ARGS...]   boot IMAGE on QEMU
+//	runikraft version                       print the version
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is set at release time with -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+func main() {
+	os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// exitError ends the program with a status and an optional message; actions
+// return it so that only Main decides what reaches os.Exit.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func fail(code int, format string, a ...any) error {
+	return &exitError{code: code, msg: fmt.Sprintf(format, a...)}
+}
+
+// usageError is what a malformed command line gets: status 2, as with
+// other Unix tools, and the message on stderr so stdout stays the guest's.
+func usageError(cmd string) cli.OnUsageErrorFunc {
+	return func(_ *cli.Context, err error, _ bool) error {
+		return fail(2, "%v (see 'runikraft %s--help')", err, cmd)
+	}
+}
+
+// Main runs the CLI with the given arguments and streams and returns the
+// exit status. stdin is a file so QEMU can be handed the descriptor itself.
+func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	app := &cli.App{
+		Name:      "runikraft",
+		Usage:     "build and run riscv64 unikernels whose kernel is written in Go",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		// Keep commas inside -e values: KEY=a,b is one variable.
+		DisableSliceFlagSeparator: true,
+		HideVersion:               true,
+		ExitErrHandler:            func(*cli.Context, error) {},
+		OnUsageError:              usageError(""),
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return fail(2, "unknown command %q (see 'runikraft --help')", c.Args().First())
+			}
+			return cli.ShowAppHelp(c)
+		},
+		Commands: []*cli.Command{
+			runCommand(stdin),
+			buildKernelCommand(),
+			{
+				Name:  "version",
+				Usage: "print the runikraft version",
+				Action: func(c *cli.Context) error {
+					fmt.Fprintln(c.App.Writer, versionString())
+					return nil
+				},
+			},
+		},
+	}
+	err := app.Run(args)
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "runikraft: %s\n", ee.msg)
+		}
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "runikraft: %v\n", err)
+		return 2
+	}
+}
+
+func versionString() string {
+	v := version
+	if v == "" {
+		v = "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+				v = bi.Main.Version
+			}
+			var rev, dirty string
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value[:min(12, len(s.Value))]
+				case "vcs.modified":
+					if s.Value == "true" {
+						dirty = "-dirty"
+					}
+				}
+			}
+			if rev != "" {
+				v += " (" + rev + dirty + ")"
+			}
+		}
+	}
+	return strings.Join([]string{"runikraft", v, runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}, " ")
+}

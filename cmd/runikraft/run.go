@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/runikraft/runikraft/internal/bootargs"
+	rkimage "github.com/runikraft/runikraft/internal/image"
+	"github.com/runikraft/runikraft/internal/qemu"
+)
+
+const (
+	exitUsage   = 2   // bad flags, bad image, no QEMU
+	exitTimeout = 124 // as timeout(1)
+)
+
+func runCommand(stdin *os.File) *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "boot a riscv64 image on QEMU and exit with its status",
+		ArgsUsage: "IMAGE [ARGS...]",
+		Description: `Boots IMAGE on qemu-system-riscv64 -M virt under OpenSBI. IMAGE is either a
+Runikraft image (a kernel, possibly with its application baked in) or a
+static riscv64 Linux program, which then runs on the stock kernel.
+The guest's console is stdin/stdout, byte for byte; runikraft's and QEMU's
+own messages go to stderr. ARGS (after IMAGE, never parsed as flags) and
+-e variables reach the guest on the kernel command line (see
+internal/bootargs); the guest's argv[0] is IMAGE.
+
+The exit status is the guest's: it powers off through the virt test
+finisher, writing (code<<16)|0x3333 (or 0x5555 for 0) to 0x100000.
+124 means --timeout expired, 128+N that QEMU ended on signal N, 2 a
+problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "128M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB"},
+			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts"},
+			&cli.DurationFlag{Name: "timeout", Usage: "kill QEMU and exit 124 after this long (0: never)"},
+			&cli.StringFlag{Name: "qemu", EnvVars: []string{"RUNIKRAFT_QEMU"}, Usage: "QEMU executable (default: " + qemu.DefaultBinary + " from PATH)"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the QEMU command line and exit"},
+			// Only -e: urfave/cli v2 rejects mixing two names of one flag, which
+			// would make -e A=1 --env B=2 fail.
+			&cli.StringSliceFlag{Name: "e", Usage: "set guest environment variable `KEY=VALUE` (repeatable)"},
+			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
+			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
+			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
+		},
+		OnUsageError: usageError("run "),
+		Action:       func(c *cli.Context) error { return run(c, stdin) },
+	}
+}
+
+func run(c *cli.Context, stdin *os.File) error {
+	if c.NArg() == 0 {
+		return fail(exitUsage, "run: missing IMAGE (usage: runikraft run [flags] IMAGE [ARGS...])")
+	}
+	image := c.Args().First()
+
+	mem, err := qemu.ParseMemory(c.String("memory"))
+	if err != nil {
+		return fail(exitUsage, "--memory: %v", err)
+	}
+	timeout := c.Duration("timeout")
+	if timeout < 0 {
+		return fail(exitUsage, "--timeout: negative duration %v", timeout)
+	}
+	env := c.StringSlice("e")
+	for _, kv := range env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fail(exitUsage, "-e %q: want KEY=VALUE", kv)
+		}
+	}
+	// The guest's argv is the image name followed by ARGS, as exec would do.
+	cmdline, err := bootargs.Encode(c.Args().Slice(), env)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if n := c.Int("cpus"); n < 1 || n > qemu.MaxCPUs {
+		return fail(exitUsage, "--cpus: %d out of range 1..%d", n, qemu.MaxCPUs)
+	}
+	if _, err := qemu.CheckImage(image); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	kernel, initrd, err := kernelFor(image, c.String("kernel"))
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	cfg := qemu.Config{
+		Kernel:    kernel,
+		Initrd:    initrd,
+		MemoryMiB: mem,
+		CPUs:      c.Int("cpus"),
+		Append:    cmdline,
+		RNG:       c.Bool("rng"),
+		Debug:     c.Bool("debug"),
+	}
+	if err := cfg.Validate(); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	im, err := qemu.CheckImage(kernel)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if im.EntryMismatch() {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: warning: %s: entry point %#x is not its lowest load address %#x; QEMU starts the image at the latter\n", image, im.Entry, im.LoadBase)
+	}
+
+	path, err := qemu.Find(c.String("qemu"))
+	if err != nil && !(c.Bool("dry-run") && c.String("qemu") == "") {
+		if c.String("qemu") == "" {
+			return fail(exitUsage, "%s not found in PATH; run ./install.sh to install QEMU", qemu.DefaultBinary)
+		}
+		return fail(exitUsage, "QEMU %q (from --qemu or RUNIKRAFT_QEMU): %v; fix the path or run ./install.sh", c.String("qemu"), rootCause(err))
+	}
+	if c.Bool("dry-run") {
+		if path == "" {
+			path = qemu.DefaultBinary // not installed; show the command anyway
+		}
+		fmt.Fprintln(c.App.Writer, qemu.CommandLine(append([]string{path}, qemu.Args(cfg)...)))
+		return nil
+	}
+
+	opts := qemu.Options{
+		Path:    path,
+		Args:    qemu.Args(cfg),
+		Stdin:   stdin,
+		Stdout:  c.App.Writer,
+		Stderr:  c.App.ErrWriter,
+		Timeout: timeout,
+	}
+	if cfg.Debug {
+		opts.Banner = c.App.ErrWriter
+	}
+	res, err := qemu.Run(context.Background(), opts)
+	if err != nil {
+		return fail(exitUsage, "starting %s: %v", path, err)
+	}
+	code, msg := exitStatus(res, timeout, filepath.Base(path))
+	if code == 0 {
+		return nil
+	}
+	return &exitError{code: code, msg: msg}
+}
+
+// exitStatus maps how QEMU ended to runikraft's exit status and message.
+func exitStatus(res qemu.Result, timeout time.Duration, name string) (int, string) {
+	switch {
+	case res.TimedOut:
+		return exitTimeout, fmt.Sprintf("timeout after %v", timeout)
+	case res.Signal != 0 && res.Forwarded:
+		return 128 + int(res.Signal), "" // the user sent it and knows why
+	case res.Signal != 0:
+		return 128 + int(res.Signal), fmt.Sprintf("%s ended by signal %d (%v)", name, int(res.Signal), res.Signal)
+	case res.ExitCode == 1 && res.QEMUError != "":
+		// The guest can exit 1 too; QEMU's own complaint on stderr is
+		// what tells the two apart.
+		return 1, fmt.Sprintf("%s failed (exit status 1, a QEMU error, not the guest's): %s", name, res.QEMUError)
+	}
+	return res.ExitCode, ""
+}
+
+// rootCause strips exec's and os's wrappers, whose text repeats the path
+// the message already names.
+func rootCause(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		err = ee.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return err
+}
+
+// kernelFor decides how to boot image: a Runikraft image boots as is; an
+// application runs on the stock kernel, which finds it in the initrd.
+func kernelFor(image, kernelFlag string) (kernel, initrd string, err error) {
+	bare, err := rkimage.IsMachineImage(image)
+	if err != nil {
+		return "", "", fmt.Errorf("%s is not a riscv64 image or program: %w", image, rootCause(err))
+	}
+	if bare {
+		return image, "", nil
+	}
+	kernel = kernelFlag
+	if kernel == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", "", fmt.Errorf("locating the stock kernel: %w", err)
+		}
+		kernel = filepath.Join(filepath.Dir(exe), "runikraft-kernel.img")
+	}
+	if _, err := os.Stat(kernel); err != nil {
+		return "", "", fmt.Errorf("%s is an application, and the kernel to run it on is missing (%v): run ./install.sh, or pass --kernel", image, rootCause(err))
+	}
+	return kernel, image, nil
+}

@@ -1,0 +1,156 @@
+// Package qemu builds and runs the qemu-system-riscv64 command line that
+// boots a Runikraft image on QEMU's virt machine under OpenSBI.
+package qemu
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// DefaultBinary is the QEMU executable looked up in PATH.
+const DefaultBinary = "qemu-system-riscv64"
+
+// Defaults and limits for Config.
+const (
+	DefaultMemoryMiB = 128
+	// OpenSBI sits at the start of RAM, the kernel 2MiB in and QEMU puts
+	// the FDT in the last 2MiB; below 8MiB they collide.
+	MinMemoryMiB = 8
+	MaxMemoryMiB = 1 << 20 // 1TiB: anything larger is a typo here
+	MaxCPUs      = 512     // QEMU virt's limit
+)
+
+// Config describes one VM.
+type Config struct {
+	Kernel    string // ELF image for -kernel
+	MemoryMiB uint64
+	CPUs      int
+	Append    string // kernel command line (-append); omitted when empty
+	Initrd    string // file QEMU places in RAM for the kernel (-initrd): the app
+	RNG       bool   // add virtio-rng-device so the guest has entropy
+	Debug     bool   // log guest errors and unimplemented device accesses
+}
+
+// Validate reports the first problem that would make QEMU reject c (or
+// start a guest that cannot boot), in terms of the user's flags.
+func (c Config) Validate() error {
+	switch {
+	case c.Kernel == "":
+		return errors.New("no image given")
+	case c.MemoryMiB < MinMemoryMiB || c.MemoryMiB > MaxMemoryMiB:
+		return fmt.Errorf("memory %s out of range %s..%s", FormatMemory(c.MemoryMiB), FormatMemory(MinMemoryMiB), FormatMemory(MaxMemoryMiB))
+	case c.CPUs < 1 || c.CPUs > MaxCPUs:
+		return fmt.Errorf("cpus %d out of range 1..%d", c.CPUs, MaxCPUs)
+	}
+	return nil
+}
+
+// Args returns QEMU's arguments (without the program name) for c.
+//
+// The console is the virt UART on a stdio chardev with signal=off instead
+// of -serial mon:stdio, so no byte (Ctrl-A, Ctrl-C) is taken by QEMU's
+// monitor mux or turned into a signal: stdin reaches the guest byte for
+// byte. -nographic cannot be used with it: it would also attach the monitor
+// to stdio ("cannot use stdio by multiple character devices"), so the
+// display and monitor are switched off separately. -nodefaults drops the
+// default devices we do not use (e.g. an unconnected user-mode network).
+func Args(c Config) []string {
+	args := []string{
+		"-M", "virt",
+		"-bios", "default",
+		"-nodefaults",
+		"-display", "none",
+		"-monitor", "none",
+		"-chardev", "stdio,id=con0,signal=off",
+		"-serial", "chardev:con0",
+		"-m", strconv.FormatUint(c.MemoryMiB, 10) + "M",
+		"-smp", strconv.Itoa(c.CPUs),
+		"-kernel", c.Kernel,
+	}
+	if c.Initrd != "" {
+		args = append(args, "-initrd", c.Initrd)
+	}
+	if c.Append != "" {
+		args = append(args, "-append", c.Append)
+	}
+	if c.RNG {
+		args = append(args, "-device", "virtio-rng-device")
+	}
+	if c.Debug {
+		args = append(args, "-d", "guest_errors,unimp")
+	}
+	return args
+}
+
+// ParseMemory parses a memory size as accepted by --memory: a whole number
+// of MiB, optionally followed by M or MiB, or of GiB followed by G or GiB
+// (suffixes are case-insensitive; M and G are binary units, as in QEMU).
+func ParseMemory(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	num, unit := t[:i], t[i:]
+	var shift uint
+	switch strings.ToLower(unit) {
+	case "", "m", "mib":
+	case "g", "gib":
+		shift = 10
+	default:
+		return 0, fmt.Errorf("invalid memory size %q: want a number of MiB with an optional unit M, MiB, G or GiB (e.g. 128M, 2G)", s)
+	}
+	if num == "" {
+		return 0, fmt.Errorf("invalid memory size %q: missing number (e.g. 128M, 2G)", s)
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n > MaxMemoryMiB>>shift {
+		return 0, fmt.Errorf("invalid memory size %q: more than the maximum %s", s, FormatMemory(MaxMemoryMiB))
+	}
+	mib := n << shift
+	if mib < MinMemoryMiB {
+		return 0, fmt.Errorf("invalid memory size %q: less than the minimum %s", s, FormatMemory(MinMemoryMiB))
+	}
+	return mib, nil
+}
+
+// FormatMemory renders a size in MiB the way ParseMemory reads it.
+func FormatMemory(mib uint64) string {
+	if mib >= 1024 && mib%1024 == 0 {
+		return strconv.FormatUint(mib/1024, 10) + "GiB"
+	}
+	return strconv.FormatUint(mib, 10) + "MiB"
+}
+
+// CommandLine renders argv for a POSIX shell, quoting only where needed, so
+// --dry-run output can be pasted back into a terminal.
+func CommandLine(argv []string) string {
+	var b strings.Builder
+	for i, a := range argv {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(shellQuote(a))
+	}
+	return b.String()
+}
+
+func shellQuote(s string) string {
+	if s == "" {
+		return "''"
+	}
+	safe := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_./,:=+@%", c) >= 0) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

@@ -1,0 +1,95 @@
+package qemu
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestArgsDefault(t *testing.T) {
+	got := Args(Config{Kernel: "img.elf", MemoryMiB: DefaultMemoryMiB, CPUs: 1, RNG: true, Append: "runikraft.args=aW1nLmVsZgA runikraft.env="})
+	want := []string{
+		"-M", "virt", "-bios", "default", "-nodefaults", "-display", "none", "-monitor", "none",
+		"-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
+		"-m", "128M", "-smp", "1", "-kernel", "img.elf",
+		"-append", "runikraft.args=aW1nLmVsZgA runikraft.env=",
+		"-device", "virtio-rng-device",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Args:\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestArgsOptions(t *testing.T) {
+	got := Args(Config{Kernel: "/a b/k", MemoryMiB: 2048, CPUs: 4, Debug: true})
+	s := strings.Join(got, "|")
+	for _, want := range []string{"-m|2048M", "-smp|4", "-kernel|/a b/k", "-d|guest_errors,unimp"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Args %q lacks %q", got, want)
+		}
+	}
+	for _, absent := range []string{"-append", "virtio-rng-device", "mon:stdio", "-nographic"} {
+		if strings.Contains(s, absent) {
+			t.Errorf("Args %q contains %q", got, absent)
+		}
+	}
+}
+
+func TestParseMemory(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+	}{
+		{"128", 128}, {"64M", 64}, {"128MiB", 128}, {"128m", 128}, {"256mib", 256},
+		{"2G", 2048}, {"2GiB", 2048}, {"1g", 1024}, {" 512M ", 512},
+		{"8", MinMemoryMiB}, {"1024G", MaxMemoryMiB},
+	} {
+		got, err := ParseMemory(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{
+		"", "M", "G", "abc", "-1", "1.5G", "128K", "128KiB", "128MB", "2T", "12 8M",
+		"0", "7M", "1025G", "1048577", "99999999999999999999", "0x80M",
+	} {
+		if got, err := ParseMemory(in); err == nil {
+			t.Errorf("ParseMemory(%q) = %d, want error", in, got)
+		} else if !strings.Contains(err.Error(), "memory size") {
+			t.Errorf("ParseMemory(%q) error %q does not say what was wrong", in, err)
+		}
+	}
+}
+
+func TestFormatMemory(t *testing.T) {
+	for mib, want := range map[uint64]string{128: "128MiB", 1024: "1GiB", 1536: "1536MiB", 2048: "2GiB"} {
+		if got := FormatMemory(mib); got != want {
+			t.Errorf("FormatMemory(%d) = %q, want %q", mib, got, want)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Config{Kernel: "k", MemoryMiB: 128, CPUs: 1}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("Validate(%+v) = %v", ok, err)
+	}
+	for _, c := range []Config{
+		{MemoryMiB: 128, CPUs: 1},
+		{Kernel: "k", MemoryMiB: 4, CPUs: 1},
+		{Kernel: "k", MemoryMiB: 128, CPUs: 0},
+		{Kernel: "k", MemoryMiB: 128, CPUs: MaxCPUs + 1},
+	} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want error", c)
+		}
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	got := CommandLine([]string{"/usr/bin/qemu", "-chardev", "stdio,id=con0,signal=off", "-append", "a=b c=d", "", "it's"})
+	want := `/usr/bin/qemu -chardev stdio,id=con0,signal=off -append 'a=b c=d' '' 'it'\''s'`
+	if got != want {
+		t.Errorf("CommandLine = %s\nwant %s", got, want)
+	}
+}

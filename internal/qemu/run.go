@@ -1,0 +1,283 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Options says how to run QEMU.
+type Options struct {
+	Path    string    // QEMU executable (see Find)
+	Args    []string  // usually Args(cfg)
+	Stdin   *os.File  // handed to QEMU as is, so it sees a tty; nil is /dev/null
+	Stdout  io.Writer // the guest's console output
+	Stderr  io.Writer // QEMU's own messages
+	Banner  io.Writer // OpenSBI's boot banner; nil discards it
+	Timeout time.Duration
+}
+
+// Result says how QEMU ended.
+type Result struct {
+	// ExitCode is QEMU's exit status, which is the guest's when it powers
+	// off through the test finisher; -1 if QEMU was killed by a signal.
+	ExitCode int
+	// Signal is the signal that ended QEMU: one that killed it, one we
+	// forwarded to it, or one it reported terminating on (QEMU exits 0 on
+	// SIGINT/SIGTERM/SIGHUP, so the status alone would hide it). 0 if none.
+	Signal syscall.Signal
+	// Forwarded is set when Signal was forwarded by Run from our process.
+	Forwarded bool
+	// TimedOut is set when Options.Timeout expired and QEMU was stopped.
+	TimedOut bool
+	// QEMUError is the last error QEMU printed about itself (without the
+	// "qemu-system-riscv64: " prefix), which tells a QEMU failure from a
+	// guest exiting 1.
+	QEMUError string
+}
+
+const (
+	// After SIGTERM (timeout, cancellation) QEMU gets this long to exit
+	// before SIGKILL.
+	killDelay = 2 * time.Second
+	// Withheld console bytes (possible banner) are released as guest output
+	// after this much silence. It only matters for a firmware whose banner
+	// does not end as OpenSBI 1.x's does; a loaded host can stall QEMU
+	// mid-banner for a while, so this is generous.
+	holdTimeout = 5 * time.Second
+)
+
+// Find resolves the QEMU executable: path if non-empty (searched in PATH
+// when it has no slash), else DefaultBinary in PATH.
+func Find(path string) (string, error) {
+	if path == "" {
+		path = DefaultBinary
+	}
+	return exec.LookPath(path)
+}
+
+// Run starts QEMU, wires the console, forwards SIGINT/SIGTERM/SIGHUP to
+// it, enforces the timeout and waits. The error is non-nil only if QEMU
+// could not be started or waited for; how QEMU ended is in Result.
+func Run(ctx context.Context, o Options) (Result, error) {
+	parent := ctx
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	stderr := &stderrWatcher{out: o.Stderr, prefix: filepath.Base(o.Path) + ": "}
+	if o.Stderr == nil {
+		stderr.out = io.Discard
+	}
+	cmd := exec.CommandContext(ctx, o.Path, o.Args...)
+	// A terminal goes to QEMU as is, so QEMU can make it raw. Anything else
+	// is relayed once the console is up: OpenSBI's UART init discards a
+	// byte already received, which piped input would otherwise lose.
+	var relayR, relayW *os.File
+	if o.Stdin != nil && isTerminal(o.Stdin) {
+		cmd.Stdin = o.Stdin
+	} else if o.Stdin != nil {
+		var err error
+		if relayR, relayW, err = os.Pipe(); err != nil {
+			return Result{}, err
+		}
+		defer relayR.Close()
+		cmd.Stdin = relayR
+	}
+	cmd.Stderr = stderr
+	cmd.Cancel = func() error {
+		// A TERM lets QEMU restore the terminal; it then says why it
+		// stopped, which is noise next to our own timeout message.
+		stderr.quiet.Store(true)
+		return cmd.Process.Signal(syscall.SIGTERM)
+	}
+	cmd.WaitDelay = killDelay
+	setSysProcAttr(cmd)
+
+	// Our own pipe rather than cmd.Stdout so the reader can use deadlines.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return Result{}, err
+	}
+	defer pr.Close()
+	cmd.Stdout = pw
+
+	restore := saveTerminal(o.Stdin)
+	defer restore()
+
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigc)
+
+	err = cmd.Start()
+	pw.Close()
+	if relayR != nil {
+		relayR.Close()
+	}
+	if err != nil {
+		if relayW != nil {
+			relayW.Close()
+		}
+		return Result{}, err
+	}
+
+	out := o.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	copied := make(chan struct{})
+	consoleUp := make(chan struct{})
+	go func() {
+		copyConsole(pr, newMarkerFilter(out, o.Banner), consoleUp)
+		close(copied)
+	}()
+
+	exited := make(chan struct{})
+	if relayW != nil {
+		go func() {
+			defer relayW.Close() // EOF for QEMU, as with a direct fd
+			select {
+			case <-consoleUp:
+				io.Copy(relayW, o.Stdin)
+			case <-exited:
+			}
+		}()
+	}
+
+	var forwarded atomic.Int32
+	go func() {
+		for {
+			select {
+			case s := <-sigc:
+				stderr.quiet.Store(true)
+				forwarded.CompareAndSwap(0, int32(s.(syscall.Signal)))
+				cmd.Process.Signal(s)
+			case <-exited:
+				return
+			}
+		}
+	}()
+
+	werr := cmd.Wait()
+	close(exited)
+	select {
+	case <-copied:
+	case <-time.After(killDelay):
+		pr.Close() // something else holds the pipe open; stop reading
+		<-copied
+	}
+	if len(stderr.buf) > 0 { // an unterminated last line; Wait has drained the pipe
+		stderr.line(stderr.buf)
+	}
+	if cmd.ProcessState == nil {
+		return Result{}, werr
+	}
+
+	res := Result{ExitCode: cmd.ProcessState.ExitCode(), QEMUError: stderr.lastError}
+	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	switch {
+	case ws.Signaled():
+		res.Signal = ws.Signal()
+	case forwarded.Load() != 0:
+		res.Signal, res.Forwarded = syscall.Signal(forwarded.Load()), true
+	case stderr.termSignal != 0:
+		res.Signal = stderr.termSignal
+	}
+	res.TimedOut = errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil
+	return res, nil
+}
+
+// copyConsole copies QEMU's console output through the banner filter
+// until EOF, releasing withheld bytes after holdTimeout of silence. It
+// closes up at the first byte: the firmware prints only after it has
+// initialised the UART.
+func copyConsole(r *os.File, f *markerFilter, up chan<- struct{}) {
+	buf := make([]byte, 32<<10)
+	deadline := false
+	defer func() {
+		if up != nil {
+			close(up)
+		}
+	}()
+	for {
+		if f.holding() {
+			r.SetReadDeadline(time.Now().Add(holdTimeout))
+			deadline = true
+		} else if deadline {
+			r.SetReadDeadline(time.Time{})
+			deadline = false
+		}
+		n, err := r.Read(buf)
+		if n > 0 {
+			if up != nil {
+				close(up)
+				up = nil
+			}
+			f.Write(buf[:n])
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			f.Flush()
+			continue
+		}
+		if err != nil {
+			f.End()
+			return
+		}
+	}
+}
+
+// stderrWatcher passes QEMU's stderr through line by line, noting QEMU's
+// own error messages and the signal it says it terminated on.
+type stderrWatcher struct {
+	out        io.Writer
+	prefix     string      // "qemu-system-riscv64: "
+	quiet      atomic.Bool // we signalled QEMU: hide "terminating on signal"
+	buf        []byte
+	lastError  string
+	termSignal syscall.Signal
+}
+
+func (w *stderrWatcher) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(w.buf[:i+1])
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > 4096 { // not line-oriented output; don't hoard it
+		w.out.Write(w.buf)
+		w.buf = w.buf[:0]
+	}
+	return len(p), nil
+}
+
+func (w *stderrWatcher) line(l []byte) {
+	if msg, ok := strings.CutPrefix(strings.TrimRight(string(l), "\r\n"), w.prefix); ok {
+		if rest, ok := strings.CutPrefix(msg, "terminating on signal "); ok {
+			num, _, _ := strings.Cut(rest, " ")
+			if n, err := strconv.Atoi(num); err == nil {
+				w.termSignal = syscall.Signal(n)
+			}
+			if w.quiet.Load() {
+				return
+			}
+		} else if !strings.HasPrefix(msg, "warning:") {
+			w.lastError = msg
+		}
+	}
+	w.out.Write(l)
+}

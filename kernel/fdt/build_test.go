@@ -1,0 +1,161 @@
+package fdt
+
+import (
+	"bufio"
+	"bytes"
+	"go/ast"
+	goparser "go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// stackBudget is how much of the ~800-byte nosplit budget Parse may use on
+// linux/riscv64; the rest belongs to the kernel's own boot frames.
+const stackBudget = 400
+
+// TestNosplitDirectives checks that every function in the package's
+// non-test files carries //go:nosplit: Parse runs with no g, so any
+// function with a stack-growth prologue would crash.
+func TestNosplitDirectives(t *testing.T) {
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := goparser.ParseFile(fset, name, nil, goparser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			fd, ok := d.(*ast.FuncDecl)
+			if !ok {
+				continue
+			}
+			n++
+			if !hasNosplit(fd.Doc) {
+				t.Errorf("%s: func %s lacks //go:nosplit", fset.Position(fd.Pos()), fd.Name.Name)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no functions found")
+	}
+}
+
+func hasNosplit(doc *ast.CommentGroup) bool {
+	if doc == nil {
+		return false
+	}
+	for _, c := range doc.List {
+		if c.Text == "//go:nosplit" {
+			return true
+		}
+	}
+	return false
+}
+
+// goTool runs the go command for linux/riscv64 (the kernel's target) in
+// the package directory.
+func goTool(t *testing.T, args ...string) []byte {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds for riscv64; skipped with -short")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("go command not found: %v", err)
+	}
+	cmd := exec.Command(gobin, args...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0", "GOFLAGS=", "GOTOOLCHAIN=local")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// TestCrossCompile builds the package for the kernel's target.
+func TestCrossCompile(t *testing.T) {
+	goTool(t, "build", ".")
+}
+
+// TestNoHeap checks the compiler's escape analysis: nothing in the package
+// may be heap-allocated, as there is no heap before the runtime starts.
+func TestNoHeap(t *testing.T) {
+	out := goTool(t, "build", "-gcflags=-m", ".")
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "escapes to heap") || strings.Contains(line, "moved to heap") {
+			t.Errorf("heap allocation: %s", line)
+		}
+	}
+}
+
+// TestNosplitStack links testdata/linkcheck for riscv64, which makes the
+// linker enforce the nosplit limit on Parse's call chain, and reads the
+// linker's call graph dump to check that
+//   - the deepest chain from Parse and ParseBytes stays within stackBudget;
+//   - package functions call nothing outside the package: no panics (bounds
+//     checks included), no allocation, no morestack.
+func TestNosplitStack(t *testing.T) {
+	exe := filepath.Join(t.TempDir(), "linkcheck")
+	out := goTool(t, "build", "-o", exe, "-ldflags=-debugnosplit", "./testdata/linkcheck")
+
+	// Lines look like: "nosplit: caller<1> +40 -> callee<1>", where +40 is
+	// the caller's frame size including its call overhead.
+	const pkg = "github.com/runikraft/runikraft/kernel/fdt."
+	edge := regexp.MustCompile(`^nosplit: (\S+)<\d+> \+(\d+) -> (\S+)<\d+>$`)
+	calls := map[string]map[string]int{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		m := edge.FindStringSubmatch(sc.Text())
+		if m == nil || !strings.HasPrefix(m[1], pkg) {
+			continue
+		}
+		if !strings.HasPrefix(m[3], pkg) {
+			t.Errorf("%s calls %s", m[1], m[3])
+		}
+		frame, _ := strconv.Atoi(m[2])
+		if calls[m[1]] == nil {
+			calls[m[1]] = map[string]int{}
+		}
+		calls[m[1]][m[3]] = frame
+	}
+	if len(calls) == 0 {
+		t.Fatalf("no call graph in linker output:\n%s", out)
+	}
+
+	// Longest path; the graph is acyclic (no recursion), and a cycle would
+	// show up as an endless depth, so cap it.
+	var depth func(fn string, level int) (int, string)
+	depth = func(fn string, level int) (int, string) {
+		if level > 64 {
+			t.Fatalf("recursion through %s", fn)
+		}
+		best, path := 0, strings.TrimPrefix(fn, pkg)
+		for callee, frame := range calls[fn] {
+			d, p := depth(callee, level+1)
+			if frame+d > best {
+				best, path = frame+d, strings.TrimPrefix(fn, pkg)+" -> "+p
+			}
+		}
+		return best, path
+	}
+	for _, root := range []string{"Parse", "ParseBytes"} {
+		d, path := depth(pkg+root, 0)
+		t.Logf("%s: %d bytes: %s", root, d, path)
+		if d > stackBudget {
+			t.Errorf("%s uses %d bytes of nosplit stack, budget %d: %s", root, d, stackBudget, path)
+		}
+	}
+}
