@@ -2,6 +2,7 @@ package posix
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"strings"
 	"sync/atomic"
@@ -19,7 +20,7 @@ func start(t *testing.T, prog func(*userSide), stdin string) (*Process, *bytes.B
 	var out, log bytes.Buffer
 	p, err := Start(Config{
 		CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000,
-		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out, Log: &log,
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &out, Log: &log, Random: rand.Reader,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +134,7 @@ func TestFutexWakesOtherThread(t *testing.T) {
 		s.call(94, 0)
 	}
 	var out bytes.Buffer
-	p, err := Start(Config{CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000, Stdout: &out})
+	p, err := Start(Config{CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000, Stdout: &out, Random: rand.Reader})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ type Config struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    io.Writer // the operator's console: unsupported calls, crashes
+	Random io.Reader // entropy for getrandom (the kernel's generator)
 
 	Entry, SP   uint64   // initial registers from the loader
 	BrkStart    uintptr  // page-aligned end of the loaded image
@@ -86,6 +87,9 @@ func Start(cfg Config) (*Process, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
+	}
+	if cfg.Random == nil {
+		return nil, fmt.Errorf("posix: no entropy source")
 	}
 	p := &Process{
 		cfg:     cfg,

@@ -1,8 +1,8 @@
 package posix
 
 import (
-	"crypto/rand"
 	"encoding/binary"
+	"io"
 	"runtime"
 	"syscall"
 )
@@ -128,7 +128,9 @@ func sysGetrandom(t *Thread, a *[6]uint64) int64 {
 	buf := make([]byte, min(n, 64<<10))
 	for off := uint64(0); off < n; off += uint64(len(buf)) {
 		chunk := buf[:min(uint64(len(buf)), n-off)]
-		rand.Read(chunk)
+		if _, err := io.ReadFull(t.p.cfg.Random, chunk); err != nil {
+			return errno(syscall.EIO)
+		}
 		if e := t.p.cpu.CopyOut(uintptr(a[0]+off), chunk); e != 0 {
 			return errno(e)
 		}

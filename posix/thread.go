@@ -132,7 +132,9 @@ func (t *Thread) syscall() {
 	var r int64
 	if e == nil || e.fn == nil {
 		r = -int64(syscall.ENOSYS)
-		if _, seen := t.p.reported.LoadOrStore(nr, true); !seen {
+		if e != nil && e.quiet {
+			// An expected probe (the caller falls back): say nothing.
+		} else if _, seen := t.p.reported.LoadOrStore(nr, true); !seen {
 			name := "unknown"
 			if e != nil {
 				name = e.name

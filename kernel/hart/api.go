@@ -156,3 +156,37 @@ func CopyInString(src uintptr, max int) (string, syscall.Errno) {
 	}
 	return string(buf[:n]), 0
 }
+
+// Random fills p from the kernel's generator (the getrandom system call
+// underneath, without linking crypto/rand's FIPS machinery, whose 32 MiB
+// scratch buffer the kernel would have to map at boot).
+func Random(p []byte) {
+	for len(p) > 0 {
+		n, _, e := syscall.RawSyscall(sysGetrandom, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
+		if e != 0 || n == 0 {
+			panic("hart: getrandom failed")
+		}
+		p = p[n:]
+	}
+}
+
+// RandomReader reads from Random; it never fails.
+var RandomReader randomReader
+
+type randomReader struct{}
+
+func (randomReader) Read(p []byte) (int, error) {
+	Random(p)
+	return len(p), nil
+}
+
+// Initrd returns the bytes QEMU placed in RAM with -initrd (nil if none).
+// RAM is identity-mapped and the range is never handed out as free
+// memory, so the slice stays valid.
+func Initrd() []byte {
+	r := machine.Initrd
+	if r.Size == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(r.Base))), r.Size)
+}

@@ -1,0 +1,115 @@
+//go:build riscv64
+
+// Command kernel is the stock Runikraft kernel: it runs the application
+// QEMU placed in RAM as the initrd (runikraft run does that), with the
+// arguments and environment from the kernel command line, and powers off
+// with the application's exit status.
+package main
+
+import (
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/hart"
+	"github.com/runikraft/runikraft/kernel/loader"
+	"github.com/runikraft/runikraft/posix"
+)
+
+// Exit statuses of the kernel's own refusals, as a shell reports them.
+const (
+	exitCannotExecute = 126 // the application is not a program we can run
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	logw := os.Stderr
+	app := hart.Initrd()
+	if len(app) == 0 {
+		fmt.Fprintln(logw, "runikraft: no application in this image (boot it with runikraft run APP, or bake one in)")
+		return abi.ExitBadImage
+	}
+	args, env, err := bootargs.Decode(hart.Bootargs())
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		return abi.ExitBadImage
+	}
+	if len(args) == 0 {
+		args = []string{"app"}
+	}
+	r := bytes.NewReader(app)
+	img, err := loader.Parse(r, int64(len(app)))
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: cannot run %s: %v\n", args[0], err)
+		return exitCannotExecute
+	}
+	l, err := loader.Load(img, r, args, env, hart.RandomReader)
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: cannot load %s: %v\n", args[0], err)
+		return exitCannotExecute
+	}
+	var ram uint64
+	m := hart.Machine()
+	for i := 0; i < m.NMem; i++ {
+		ram += m.Mem[i].Size
+	}
+	p, err := posix.Start(posix.Config{
+		CPU:         posix.HartCPU{},
+		Stdin:       stdin(),
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+		Log:         logw,
+		Random:      hart.RandomReader,
+		Entry:       l.Entry,
+		SP:          l.SP,
+		BrkStart:    uintptr(l.Brk),
+		Args:        args,
+		Symbolize:   symbolizer(app, l.Bias),
+		MemoryBytes: ram,
+	})
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: %v\n", err)
+		return abi.ExitKernelPanic
+	}
+	return p.Wait()
+}
+
+// stdin is the application's standard input. Until the console driver
+// lands, the UART is output-only: the application sees end of file.
+func stdin() io.Reader { return nil }
+
+// symbolizer names the function around a PC from the application's own
+// symbol table, read only when a crash is reported.
+func symbolizer(app []byte, bias uint64) func(pc uint64) string {
+	return func(pc uint64) string {
+		f, err := elf.NewFile(bytes.NewReader(app))
+		if err != nil {
+			return ""
+		}
+		syms, err := f.Symbols()
+		if err != nil {
+			return ""
+		}
+		sort.Slice(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+		at := pc - bias
+		i := sort.Search(len(syms), func(i int) bool { return syms[i].Value > at }) - 1
+		for ; i >= 0; i-- {
+			s := syms[i]
+			if elf.ST_TYPE(s.Info) == elf.STT_FUNC && at < s.Value+max(s.Size, 1) {
+				return fmt.Sprintf("%s+%#x", s.Name, at-s.Value)
+			}
+			if elf.ST_TYPE(s.Info) == elf.STT_FUNC {
+				break
+			}
+		}
+		return ""
+	}
+}
