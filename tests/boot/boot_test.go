@@ -224,3 +224,17 @@ func TestUserMode(t *testing.T) {
 		t.Fatalf("exit %d, output:\n%s", res.code, res.out())
 	}
 }
+
+// The application loader maps static and static-pie programs with their
+// own protections, builds the Linux initial stack and rejects bad files.
+func TestLoader(t *testing.T) {
+	res := boot(t, "loader", "128M")
+	for _, name := range []string{"static", "static-pie", "static again", "reject"} {
+		if _, ok := res.find("ok " + name); !ok {
+			t.Errorf("check %s did not pass", name)
+		}
+	}
+	if res.code != 0 || t.Failed() {
+		t.Fatalf("exit %d, output:\n%s", res.code, res.out())
+	}
+}
