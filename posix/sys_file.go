@@ -2,6 +2,7 @@ package posix
 
 import (
 	"encoding/binary"
+	"sync"
 	"syscall"
 )
 
@@ -25,9 +26,20 @@ var fileCalls = []entry{
 	{nr: 79, name: "newfstatat", fn: sysNewfstatat, level: Partial, note: "AT_EMPTY_PATH on descriptors until the VFS"},
 	{nr: 56, name: "openat", fn: sysOpenat, level: Partial, note: "no filesystem yet: ENOENT"},
 	{nr: 17, name: "getcwd", fn: sysGetcwd},
+	{nr: 59, name: "pipe2", fn: sysPipe2},
+	{nr: 78, name: "readlinkat", fn: sysOpenat, level: Partial, note: "no filesystem yet: ENOENT"},
+	{nr: 48, name: "faccessat", fn: sysOpenat, level: Partial, note: "no filesystem yet: ENOENT"},
 }
 
-const maxIO = 1 << 20 // bytes moved per read/write call at most
+const (
+	maxIO   = 1 << 20  // bytes one write call moves at most
+	ioChunk = 64 << 10 // bytes copied through the kernel at a time
+)
+
+// ioBufs recycles the kernel's copy buffers: every read and write passes
+// through one, and fresh ones per call would make the kernel's own heap
+// churn as fast as the application does I/O.
+var ioBufs = sync.Pool{New: func() any { return new([ioChunk]byte) }}
 
 func (t *Thread) fd(a uint64) (*openFile, Errno) { return t.p.fds.file(int(int32(a))) }
 
@@ -36,8 +48,9 @@ func sysRead(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	n := min(a[2], maxIO)
-	buf := make([]byte, n)
+	b := ioBufs.Get().(*[ioChunk]byte)
+	defer ioBufs.Put(b)
+	buf := b[:min(a[2], ioChunk)] // a short read is always allowed
 	got, e := of.f.Read(t, buf, of.nonblock())
 	if e != 0 {
 		return errno(e)
@@ -53,16 +66,27 @@ func sysWrite(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	n := min(a[2], maxIO)
-	buf := make([]byte, n)
-	if e := t.p.cpu.CopyIn(buf, uintptr(a[1])); e != 0 {
-		return errno(e)
+	b := ioBufs.Get().(*[ioChunk]byte)
+	defer ioBufs.Put(b)
+	total, done := min(a[2], maxIO), uint64(0)
+	for done < total {
+		buf := b[:min(total-done, ioChunk)]
+		if e := t.p.cpu.CopyIn(buf, uintptr(a[1]+done)); e != 0 {
+			if done > 0 {
+				break
+			}
+			return errno(e)
+		}
+		put, e := of.f.Write(t, buf, of.nonblock())
+		done += uint64(put)
+		if e != 0 || put < len(buf) {
+			if done == 0 {
+				return errno(e)
+			}
+			break
+		}
 	}
-	put, e := of.f.Write(t, buf, of.nonblock())
-	if e != 0 && put == 0 {
-		return errno(e)
-	}
-	return int64(put)
+	return int64(done)
 }
 
 // iovecs reads an iovec array (base, len pairs).

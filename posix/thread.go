@@ -71,6 +71,9 @@ func (t *Thread) run() {
 			t.syscall()
 		case abi.CauseKick:
 			// Signals or exit: handled below.
+		case abi.CauseOOM:
+			t.p.logf("out of memory: the application needs more RAM than the machine has (runikraft run -m); killed")
+			t.p.exit(128 + int(syscall.SIGKILL))
 		default:
 			t.fault(c)
 		}

@@ -41,7 +41,7 @@ finisher, writing (code<<16)|0x3333 (or 0x5555 for 0) to 0x100000.
 124 means --timeout expired, 128+N that QEMU ended on signal N, 2 a
 problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "128M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB"},
+			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "512M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB (QEMU allocates host memory only as the guest touches it)"},
 			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts"},
 			&cli.DurationFlag{Name: "timeout", Usage: "kill QEMU and exit 124 after this long (0: never)"},
 			&cli.StringFlag{Name: "qemu", EnvVars: []string{"RUNIKRAFT_QEMU"}, Usage: "QEMU executable (default: " + qemu.DefaultBinary + " from PATH)"},

@@ -14,7 +14,7 @@ const DefaultBinary = "qemu-system-riscv64"
 
 // Defaults and limits for Config.
 const (
-	DefaultMemoryMiB = 128
+	DefaultMemoryMiB = 512
 	// OpenSBI sits at the start of RAM, the kernel 2MiB in and QEMU puts
 	// the FDT in the last 2MiB; below 8MiB they collide.
 	MinMemoryMiB = 8

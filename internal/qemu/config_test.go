@@ -11,7 +11,7 @@ func TestArgsDefault(t *testing.T) {
 	want := []string{
 		"-M", "virt", "-bios", "default", "-nodefaults", "-display", "none", "-monitor", "none",
 		"-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
-		"-m", "128M", "-smp", "1", "-kernel", "img.elf",
+		"-m", "512M", "-smp", "1", "-kernel", "img.elf",
 		"-append", "runikraft.args=aW1nLmVsZgA runikraft.env=",
 		"-device", "virtio-rng-device",
 	}

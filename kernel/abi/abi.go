@@ -49,8 +49,11 @@ type UserContext struct {
 	_     uint32
 }
 
-// CauseKick is UserContext.Cause when a kick ended the user run.
-const CauseKick = 1<<63 | 0xfff
+// Causes the hart layer reports besides scause values.
+const (
+	CauseKick = 1<<63 | 0xfff // a kick ended the user run
+	CauseOOM  = 1<<63 | 0xffe // a page the app touched could not be backed: RAM is exhausted
+)
 
 // The application's address space: below 2 GiB (for binaries linked at
 // fixed low addresses) and 64-192 GiB (mmap, the stack, PIE bases).

@@ -110,6 +110,9 @@ func userTrap(t *thread, cause uint64) {
 		if userFault(uintptr(t.fr.tval), cause) {
 			return
 		}
+		if frames.Exhausted() {
+			cause = abi.CauseOOM
+		}
 	}
 	leaveUser(t, cause)
 }

@@ -102,6 +102,21 @@ func (f *Frames) Free(p uintptr) {
 	f.inUse--
 }
 
+// Exhausted reports whether no page is left.
+//
+//go:nosplit
+func (f *Frames) Exhausted() bool {
+	switch {
+	case f.free != 0:
+		return false
+	case f.cur >= f.nspans:
+		return true
+	case f.cur < f.nspans-1:
+		return false // later spans are never empty
+	}
+	return f.bump+PageSize > f.spans[f.cur].End
+}
+
 // Stats reports pages in use and pages that were ever available.
 //
 //go:nosplit

@@ -192,3 +192,23 @@ func TestAreasFull(t *testing.T) {
 }
 
 func keep(b []byte) { _ = b[0] }
+
+func TestFramesExhausted(t *testing.T) {
+	base, buf := arena(t, 4)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+PageSize)
+	f.AddSpan(base+2*PageSize, base+3*PageSize)
+	if f.Exhausted() {
+		t.Fatal("fresh allocator exhausted")
+	}
+	a, b := f.Alloc(), f.Alloc()
+	if !f.Exhausted() || f.Alloc() != 0 {
+		t.Fatal("allocator not exhausted after its two pages")
+	}
+	f.Free(a)
+	if f.Exhausted() {
+		t.Fatal("exhausted with a freed page")
+	}
+	_ = b
+}

@@ -1,0 +1,166 @@
+package posix
+
+import (
+	"sync"
+	"syscall"
+)
+
+// Pipes: a bounded byte queue between a read end and a write end, with
+// end-of-file when the last writer closes and EPIPE (plus SIGPIPE) when
+// the last reader has gone.
+
+const pipeSize = 64 << 10 // Linux's default capacity
+
+type pipe struct {
+	mu      sync.Mutex
+	buf     []byte
+	readers int
+	writers int
+	wq      waitQueue // both ends wait here: readiness changes wake all
+}
+
+type pipeEnd struct {
+	p     *pipe
+	write bool
+}
+
+func newPipe() (r, w *pipeEnd) {
+	p := &pipe{readers: 1, writers: 1}
+	return &pipeEnd{p: p}, &pipeEnd{p: p, write: true}
+}
+
+func (e *pipeEnd) waitQueue() *waitQueue { return &e.p.wq }
+
+func (e *pipeEnd) Ready() uint32 {
+	p := e.p
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e.write {
+		switch {
+		case p.readers == 0:
+			return pollOut | pollErr
+		case len(p.buf) < pipeSize:
+			return pollOut
+		}
+		return 0
+	}
+	var r uint32
+	if len(p.buf) > 0 {
+		r |= pollIn
+	}
+	if p.writers == 0 {
+		r |= pollHup
+	}
+	return r
+}
+
+func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
+	if e.write {
+		return 0, syscall.EBADF
+	}
+	p := e.p
+	for {
+		p.mu.Lock()
+		if len(p.buf) > 0 {
+			n := copy(b, p.buf)
+			p.buf = p.buf[n:]
+			p.mu.Unlock()
+			p.wq.notify()
+			return n, 0
+		}
+		if p.writers == 0 {
+			p.mu.Unlock()
+			return 0, 0
+		}
+		p.mu.Unlock()
+		if nonblock {
+			return 0, syscall.EAGAIN
+		}
+		if _, err := t.waitReady([]Pollable{e}, -1, func() bool { return e.Ready()&(pollIn|pollHup) != 0 }); err != 0 {
+			return 0, err
+		}
+	}
+}
+
+func (e *pipeEnd) Write(t *Thread, b []byte, nonblock bool) (int, Errno) {
+	if !e.write {
+		return 0, syscall.EBADF
+	}
+	p := e.p
+	done := 0
+	for done < len(b) {
+		p.mu.Lock()
+		if p.readers == 0 {
+			p.mu.Unlock()
+			t.post(13, sigInfo{}) // SIGPIPE
+			if done > 0 {
+				return done, 0
+			}
+			return 0, syscall.EPIPE
+		}
+		if room := pipeSize - len(p.buf); room > 0 {
+			n := min(room, len(b)-done)
+			p.buf = append(p.buf, b[done:done+n]...)
+			done += n
+			p.mu.Unlock()
+			p.wq.notify()
+			continue
+		}
+		p.mu.Unlock()
+		if nonblock {
+			if done > 0 {
+				return done, 0
+			}
+			return 0, syscall.EAGAIN
+		}
+		if _, err := t.waitReady([]Pollable{e}, -1, func() bool { return e.Ready() != 0 }); err != 0 {
+			if done > 0 {
+				return done, 0
+			}
+			return 0, err
+		}
+	}
+	return done, 0
+}
+
+func (e *pipeEnd) Close() Errno {
+	p := e.p
+	p.mu.Lock()
+	if e.write {
+		p.writers--
+	} else {
+		p.readers--
+	}
+	p.mu.Unlock()
+	p.wq.notify()
+	return 0
+}
+
+func (e *pipeEnd) Stat() Stat { return Stat{Mode: sIFIFO | 0o600, Nlink: 1} }
+
+func sysPipe2(t *Thread, a *[6]uint64) int64 {
+	flags := uint32(a[1])
+	if flags&^uint32(oNonblock|oCloexec) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	r, w := newPipe()
+	cloexec := flags&oCloexec != 0
+	rfd, e := t.p.fds.install(&openFile{f: r, flags: oRdonly | flags&oNonblock}, 0, cloexec)
+	if e != 0 {
+		return errno(e)
+	}
+	wfd, e := t.p.fds.install(&openFile{f: w, flags: oWronly | flags&oNonblock}, 0, cloexec)
+	if e != 0 {
+		t.p.fds.closeFD(rfd)
+		return errno(e)
+	}
+	var b [8]byte
+	b[0], b[1], b[2], b[3] = byte(rfd), byte(rfd>>8), byte(rfd>>16), byte(rfd>>24)
+	b[4], b[5], b[6], b[7] = byte(wfd), byte(wfd>>8), byte(wfd>>16), byte(wfd>>24)
+	if e := t.p.cpu.CopyOut(uintptr(a[0]), b[:]); e != 0 {
+		t.p.fds.closeFD(rfd)
+		t.p.fds.closeFD(wfd)
+		return errno(e)
+	}
+	return 0
+}
