@@ -1,5 +1,7 @@
+//go:build riscv64
+
 // Command loader is a kernel image that runs a real static riscv64 Linux
-// program (hello.c, built without libc) in U-mode through kernel/loader:
+// program (csrc/hello.c, built without libc) in U-mode through kernel/loader:
 // once linked at 0x10000 (ET_EXEC) and once as a static-pie (ET_DYN) at a
 // random base. The program checks its initial stack and auxv itself and
 // prints one line. The Linux system call layer lives elsewhere, so this
@@ -8,9 +10,9 @@
 package main
 
 // The images are committed (a few KB each); rebuild them with go generate
-// when hello.c changes (needs riscv64-linux-gnu-gcc).
-//go:generate riscv64-linux-gnu-gcc -nostdlib -static -O2 -o hello-static.elf hello.c
-//go:generate riscv64-linux-gnu-gcc -nostdlib -static-pie -fPIE -O2 -Wl,--no-dynamic-linker -o hello-pie.elf hello.c
+// when csrc/hello.c changes (needs riscv64-linux-gnu-gcc).
+//go:generate riscv64-linux-gnu-gcc -nostdlib -static -O2 -o hello-static.elf csrc/hello.c
+//go:generate riscv64-linux-gnu-gcc -nostdlib -static-pie -fPIE -O2 -Wl,--no-dynamic-linker -o hello-pie.elf csrc/hello.c
 
 import (
 	"bytes"
