@@ -1,0 +1,107 @@
+// Package stdlib runs Go's own standard-library tests inside the unikernel:
+// each package's test binary is built for linux/riscv64 and run with
+// runikraft run on the stock kernel, as `go test -exec 'runikraft run'`
+// does. Skips are listed with their reasons (and in the README).
+package stdlib
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runikraft/runikraft/internal/kbuild"
+)
+
+// pkg is one package to run, with the tests that cannot pass yet.
+type pkg struct {
+	path string
+	tags string
+	skip map[string]string // test name → why it is skipped
+}
+
+var pkgs = []pkg{
+	{path: "sort"},
+	{path: "strings"},
+	{path: "strconv"},
+	{path: "bytes"},
+	{path: "unicode/utf8"},
+	{path: "math"},
+	{path: "container/heap"},
+	{path: "sync/atomic"},
+	{path: "sync", skip: map[string]string{
+		"TestMutexMisuse":   "re-executes the test binary: no fork/exec, one application per image",
+		"TestIssue76126":    "re-executes the test binary: no fork/exec, one application per image",
+		"ExampleOnceValues": "reads example_test.go: no filesystem yet",
+	}},
+}
+
+var runikraft string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "runikraft-stdlib-")
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		runikraft = filepath.Join(dir, "runikraft")
+		if out, err := exec.Command("go", "build", "-o", runikraft, "github.com/runikraft/runikraft/cmd/runikraft").CombinedOutput(); err != nil {
+			fmt.Printf("build runikraft: %v\n%s", err, out)
+			return 1
+		}
+		if _, err := kbuild.Build(context.Background(), kbuild.Options{
+			Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
+			Out: filepath.Join(dir, "runikraft-kernel.img"), Stderr: os.Stderr,
+		}); err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func TestStdlib(t *testing.T) {
+	for _, p := range pkgs {
+		t.Run(p.path, func(t *testing.T) {
+			bin := filepath.Join(t.TempDir(), "pkg.test")
+			args := []string{"test", "-c", "-o", bin}
+			if p.tags != "" {
+				args = append(args, "-tags", p.tags)
+			}
+			build := exec.Command("go", append(args, p.path)...)
+			build.Env = kbuild.Env()
+			if out, err := build.CombinedOutput(); err != nil {
+				t.Fatalf("go test -c %s: %v\n%s", p.path, err, out)
+			}
+			run := []string{"run", "--timeout", "20m", bin, "-test.short"}
+			if len(p.skip) > 0 {
+				var names []string
+				for name := range p.skip {
+					names = append(names, "^"+name+"$")
+				}
+				run = append(run, "-test.skip", strings.Join(names, "|"))
+			}
+			start := time.Now()
+			out, err := exec.Command(runikraft, run...).CombinedOutput()
+			t.Logf("%s: %v in %v", p.path, err, time.Since(start).Round(time.Second))
+			if err != nil || !strings.Contains(string(out), "\nPASS\n") {
+				t.Fatalf("%s failed inside the unikernel: %v\n%s", p.path, err, tail(string(out), 60))
+			}
+		})
+	}
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(s, "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
