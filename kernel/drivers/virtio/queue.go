@@ -1,32 +1,44 @@
 package virtio
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"unsafe"
 )
 
 // Queue is a virtqueue, made by Device.Queue and usable once the device
-// is started. Do is safe for concurrent use.
+// is started. Do, Post and Poll are safe for concurrent use.
 type Queue struct {
 	index  int
 	notify func() // tells the device that the available ring moved
 
+	// deliver serialises collect, so that completions are handed over
+	// in the order the device used them even when Poll runs alongside
+	// the interrupt goroutine.
+	deliver sync.Mutex
+	done    []completion // collect's scratch list, under deliver
+
 	mu      sync.Mutex
 	room    sync.Cond // signalled when descriptors are freed
 	r       *ring
-	waiters []chan result // by head of the in-flight chain
-	err     error         // sticky: wraps ErrBroken
+	waiters []func(n uint32, err error) // by head of the in-flight chain
+	err     error                       // sticky: wraps ErrBroken
 }
 
-type result struct {
-	n   uint32
-	err error
+type completion struct {
+	fn func(n uint32, err error)
+	n  uint32
 }
+
+// ErrQueueFull is returned by Post when the queue has too few free
+// descriptors for the request; it will have room once earlier requests
+// complete.
+var ErrQueueFull = errors.New("virtio: queue full")
 
 // newQueue makes queue index over ring memory at mem (see newRing).
 func newQueue(index int, mem unsafe.Pointer, n uint16, notify func()) *Queue {
-	q := &Queue{index: index, notify: notify, r: newRing(mem, n), waiters: make([]chan result, n)}
+	q := &Queue{index: index, notify: notify, r: newRing(mem, n), waiters: make([]func(uint32, error), n)}
 	q.room.L = &q.mu
 	return q
 }
@@ -41,74 +53,141 @@ func (q *Queue) Size() int { return int(q.r.n) }
 // belong to the device until Do returns.
 //
 // If the queue has too few free descriptors, Do first waits for earlier
-// requests to complete.
+// requests to complete. Do must not be called from a Post callback: the
+// callback runs on the goroutine that would complete the request.
 func (q *Queue) Do(bufs ...Buf) (uint32, error) {
-	done := make(chan result, 1)
+	ch := make(chan result, 1)
+	err := q.submit(bufs, true, func(n uint32, err error) { ch <- result{n, err} })
+	if err != nil {
+		return 0, err
+	}
+	res := <-ch
+	return res.n, res.err
+}
+
+type result struct {
+	n   uint32
+	err error
+}
+
+// Post makes bufs available to the device as one request, like Do, but
+// returns at once. done is called exactly once, when the device has used
+// the buffers (with the bytes it wrote) or the queue broke (with an error
+// wrapping ErrBroken); the buffers belong to the device until then.
+//
+// done runs on the device's interrupt goroutine (or in Poll), one
+// completion at a time and in the order the device used the requests. It
+// must not block on the device: no Do, and no waiting for another
+// request's done. It may Post again, e.g. to give a receive buffer back.
+//
+// Post does not wait for room: it returns an error wrapping ErrQueueFull
+// if the queue lacks free descriptors, and then done is not called.
+func (q *Queue) Post(done func(n uint32, err error), bufs ...Buf) error {
+	if done == nil {
+		return fmt.Errorf("virtio: queue %d: post without a completion function", q.index)
+	}
+	return q.submit(bufs, false, done)
+}
+
+// submit pushes bufs and notifies the device, waiting for room if wait.
+func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 	q.mu.Lock()
 	for {
 		if q.err != nil {
 			q.mu.Unlock()
-			return 0, q.err
+			return q.err
 		}
 		head, err := q.r.push(bufs)
 		if err == errNoRoom {
+			if !wait {
+				q.mu.Unlock()
+				return fmt.Errorf("queue %d: %w", q.index, ErrQueueFull)
+			}
 			q.room.Wait()
 			continue
 		}
 		if err != nil {
 			q.mu.Unlock()
-			return 0, fmt.Errorf("queue %d: %w", q.index, err)
+			return fmt.Errorf("queue %d: %w", q.index, err)
 		}
 		q.waiters[head] = done
 		break
 	}
 	q.mu.Unlock()
 	q.notify()
-	res := <-done
-	return res.n, res.err
+	return nil
 }
+
+// Poll hands over the requests the device has completed, as the
+// interrupt goroutine would, and returns how many there were. A driver
+// uses it where the order of events across queues matters: after seeing
+// a message on one queue, the completions the device published earlier
+// on another are then guaranteed to have been handed over.
+func (q *Queue) Poll() int { return q.collect() }
 
 // collect wakes the requests the device has completed. The device's
 // interrupt goroutine calls it after acknowledging the interrupt.
-func (q *Queue) collect() {
+func (q *Queue) collect() int {
+	q.deliver.Lock()
+	defer q.deliver.Unlock()
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	freed := false
+	var broken []func(uint32, error)
 	for q.err == nil {
 		head, n, ok, err := q.r.pop()
 		if err != nil {
-			q.failLocked(err)
+			broken = q.failLocked(err)
 			break
 		}
 		if !ok {
 			break
 		}
-		q.waiters[head] <- result{n: n}
+		q.done = append(q.done, completion{q.waiters[head], n})
 		q.waiters[head] = nil
-		freed = true
 	}
-	if freed {
+	if len(q.done) > 0 {
 		q.room.Broadcast()
 	}
+	brokenErr := q.err
+	q.mu.Unlock()
+	// Callbacks run unlocked so that they can post again.
+	n := len(q.done)
+	for i, c := range q.done {
+		c.fn(c.n, nil)
+		q.done[i] = completion{}
+	}
+	q.done = q.done[:0]
+	for _, fn := range broken {
+		fn(0, brokenErr)
+	}
+	return n
 }
 
 // fail breaks the queue: pending and later requests return err.
 func (q *Queue) fail(err error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.failLocked(err)
+	fns := q.failLocked(err)
+	qerr := q.err
+	q.mu.Unlock()
+	for _, fn := range fns {
+		fn(0, qerr)
+	}
 }
 
-func (q *Queue) failLocked(err error) {
+// failLocked makes the queue's error sticky and returns the completion
+// functions of the requests in flight, to be called (with q.err) once
+// q.mu is released.
+func (q *Queue) failLocked(err error) []func(uint32, error) {
 	if q.err != nil {
-		return
+		return nil
 	}
 	q.err = fmt.Errorf("%w: queue %d: %w", ErrBroken, q.index, err)
+	var fns []func(uint32, error)
 	for i, w := range q.waiters {
 		if w != nil {
-			w <- result{err: q.err}
+			fns = append(fns, w)
 			q.waiters[i] = nil
 		}
 	}
 	q.room.Broadcast()
+	return fns
 }

@@ -15,6 +15,12 @@
 //	err = d.Start()                      // DRIVER_OK; starts the interrupt goroutine
 //	n, err := q.Do(virtio.Buf{Addr: dma, Len: 4096, DeviceWrites: true})
 //
+// Do waits for its request. Post queues one and returns, with a function
+// that the interrupt goroutine calls when the device is done, in the
+// order the device used the requests; that keeps a receive queue filled
+// and several transmit buffers in flight without reordering. Poll hands
+// over completions without waiting for the interrupt.
+//
 // Buffers are device addresses: memory from hart.AllocDMA, never Go
 // memory, whose virtual addresses the device cannot reach.
 //

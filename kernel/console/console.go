@@ -1,0 +1,110 @@
+//go:build riscv64
+
+package console
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/runikraft/runikraft/kernel/drivers/uart"
+	vconsole "github.com/runikraft/runikraft/kernel/drivers/virtio/console"
+)
+
+// Port names the host side gives the three streams.
+const (
+	StdinPort  = "runikraft.stdin"
+	StdoutPort = "runikraft.stdout"
+	StderrPort = "runikraft.stderr"
+)
+
+type streams struct {
+	stdin          io.Reader
+	stdinEOF       bool
+	stdout, stderr io.Writer
+	desc           [3]string
+}
+
+// choose picks each stream's device, once: the virtio-console port of
+// that name if the machine has one, the UART otherwise. A virtio-console
+// device that fails to start is reported on the log and left out.
+var choose = sync.OnceValue(func() *streams {
+	s := &streams{}
+	logged := false
+	port := func(name string) *vconsole.Port {
+		p, err := vconsole.Open(name)
+		switch {
+		case err == nil:
+			return p
+		case errors.Is(err, vconsole.ErrNoDevice), errors.Is(err, vconsole.ErrNoPort):
+		case !logged: // the device's failure is the same for each port
+			logged = true
+			fmt.Fprintf(Log(), "runikraft: console: %v; using the UART\n", err)
+		}
+		return nil
+	}
+	if p := port(StdinPort); p != nil {
+		s.stdin, s.desc[0], s.stdinEOF = p, p.String(), true
+	} else if u, err := uart.Open(); err == nil {
+		s.stdin, s.desc[0] = u, u.String()+" (no end of file)"
+	} else {
+		s.stdin, s.desc[0] = errReader{fmt.Errorf("console: stdin: %w", err)}, "none ("+err.Error()+")"
+	}
+	for i, w := range []struct {
+		name string
+		dst  *io.Writer
+		uart *os.File
+	}{{StdoutPort, &s.stdout, os.Stdout}, {StderrPort, &s.stderr, os.Stderr}} {
+		if p := port(w.name); p != nil {
+			*w.dst, s.desc[1+i] = p, p.String()
+		} else {
+			// The kernel's own fd 1 and 2: the hart layer writes them
+			// to the UART.
+			*w.dst, s.desc[1+i] = w.uart, "UART"
+		}
+	}
+	return s
+})
+
+// Stdin is the application's standard input: the virtio-console port
+// runikraft.stdin, or the UART. Only the port has an end of file.
+func Stdin() io.Reader { return choose().stdin }
+
+// StdinHasEOF reports whether Stdin ends (io.EOF when the host closes
+// it). On the UART it never does, so a program must find the end of its
+// input in the data.
+func StdinHasEOF() bool { return choose().stdinEOF }
+
+// Stdout is the application's standard output: the virtio-console port
+// runikraft.stdout, or the UART.
+func Stdout() io.Writer { return choose().stdout }
+
+// Stderr is the application's standard error: the virtio-console port
+// runikraft.stderr, or the UART.
+func Stderr() io.Writer { return choose().stderr }
+
+// Log is for the kernel's messages to the operator: always the UART,
+// next to the firmware's banner, never mixed into the application's
+// output.
+func Log() io.Writer { return os.Stderr }
+
+// Describe says where each stream goes, e.g.
+// `stdin: virtio-console port 1 "runikraft.stdin" (virtio-mmio slot 7 irq 8); stdout: ...; stderr: UART`.
+func Describe() string {
+	s := choose()
+	var b strings.Builder
+	for i, name := range []string{"stdin", "stdout", "stderr"} {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(name + ": " + s.desc[i])
+	}
+	return b.String()
+}
+
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
