@@ -10,12 +10,12 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/console"
 	"github.com/runikraft/runikraft/kernel/hart"
 	"github.com/runikraft/runikraft/kernel/loader"
 	"github.com/runikraft/runikraft/posix"
@@ -63,9 +63,9 @@ func run() int {
 	}
 	p, err := posix.Start(posix.Config{
 		CPU:         posix.HartCPU{},
-		Stdin:       stdin(),
-		Stdout:      os.Stdout,
-		Stderr:      os.Stderr,
+		Stdin:       console.Stdin(),
+		Stdout:      console.Stdout(),
+		Stderr:      console.Stderr(),
 		Log:         logw,
 		Random:      hart.RandomReader,
 		Entry:       l.Entry,
@@ -81,10 +81,6 @@ func run() int {
 	}
 	return p.Wait()
 }
-
-// stdin is the application's standard input. Until the console driver
-// lands, the UART is output-only: the application sees end of file.
-func stdin() io.Reader { return nil }
 
 // symbolizer names the function around a PC from the application's own
 // symbol table, read only when a crash is reported.
