@@ -1,0 +1,71 @@
+package app
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The kernel survives what an application does wrong, and says what
+// happened.
+
+func cc(t *testing.T, name string, flags ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name)
+	args := append(append([]string{"-O2", "-o", out}, flags...), filepath.Join("testdata", "c", name+".c"))
+	if b, err := exec.Command("riscv64-linux-gnu-gcc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("cc %s: %v\n%s", name, err, b)
+	}
+	programs[name+strings.Join(flags, "")] = out
+	return name + strings.Join(flags, "")
+}
+
+func TestCrashReport(t *testing.T) {
+	r := run(t, nil, cc(t, "crash", "-static", "-g"))
+	if r.code != 128+11 {
+		t.Fatalf("exit %d, want 139", r.code)
+	}
+	out := r.stdout + r.stderr
+	for _, want := range []string{"about to crash", "SIGSEGV (signal 11)", "(poke+", "fault address 0x0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
+
+func TestHostileCallsRefused(t *testing.T) {
+	r := run(t, nil, cc(t, "hostile", "-static"))
+	if r.code != 0 || !strings.Contains(r.stdout, "hostile: all refused cleanly") {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+}
+
+// A dynamically linked program is refused with a message naming its
+// interpreter, not a kernel fault.
+func TestDynamicProgramRefused(t *testing.T) {
+	r := run(t, nil, cc(t, "hello"))
+	if r.code != 126 || !strings.Contains(r.stdout+r.stderr, "dynamically linked (interpreter /lib/ld-linux-riscv64-lp64d.so.1)") {
+		t.Fatalf("exit %d, output %q", r.code, r.stdout+r.stderr)
+	}
+}
+
+// Garbage that still looks like a riscv64 ELF to the host: the kernel's
+// loader refuses it.
+func TestMalformedProgramRefused(t *testing.T) {
+	src, err := os.ReadFile(programs["c-hello"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), src[:4096]...) // headers only: segments point past the end
+	path := filepath.Join(t.TempDir(), "truncated")
+	if err := os.WriteFile(path, bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	programs["truncated"] = path
+	r := run(t, nil, "truncated")
+	if r.code == 0 || r.code == 70 || !strings.Contains(r.stdout+r.stderr, "runikraft:") {
+		t.Fatalf("exit %d, output %q", r.code, r.stdout+r.stderr)
+	}
+}
