@@ -124,11 +124,11 @@ func doSyscall(i int32, t *thread) {
 	case sysMmap:
 		r = kmmap(uintptr(a0), uintptr(a1), uint32(a2), uint32(a3), int64(f.x[rA4]))
 	case sysMunmap:
-		r = kmunmap(uintptr(a0), uintptr(a1))
+		r = kspace.munmap(uintptr(a0), uintptr(a1))
 	case sysMadvise:
-		r = kmadvise(uintptr(a0), uintptr(a1), a2)
+		r = kspace.madvise(uintptr(a0), uintptr(a1), a2)
 	case sysMprotect:
-		r = kmprotect(uintptr(a0), uintptr(a1), uint32(a2))
+		r = kspace.mprotect(uintptr(a0), uintptr(a1), uint32(a2))
 	case sysClone:
 		r = clone(t, a0, a1, a3)
 	case sysExit:
@@ -194,13 +194,13 @@ func doSyscall(i int32, t *thread) {
 	case sysRKKick:
 		r = kick(uintptr(a0))
 	case sysRKUserMap:
-		r = userMap(uintptr(a0), uintptr(a1), uint32(a2), uint32(a3))
+		r = uspace.mmap(uintptr(a0), uintptr(a1), uint32(a2), a3&MapFixed != 0, a3&MapNoReplace != 0)
 	case sysRKUserUnmap:
-		r = userUnmap(uintptr(a0), uintptr(a1))
+		r = uspace.munmap(uintptr(a0), uintptr(a1))
 	case sysRKUserProtect:
-		r = userProtect(uintptr(a0), uintptr(a1), uint32(a2))
+		r = uspace.mprotect(uintptr(a0), uintptr(a1), uint32(a2))
 	case sysRKUserAdvise:
-		r = userAdvise(uintptr(a0), uintptr(a1), a2)
+		r = uspace.madvise(uintptr(a0), uintptr(a1), a2)
 	case sysRKCopyIn:
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), false)
 	case sysRKCopyOut:

@@ -43,15 +43,6 @@ var uareas mm.Areas
 //go:nosplit
 func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
 
-//go:nosplit
-func isUserRange(a, n uintptr) bool {
-	end := a + n
-	if end < a {
-		return false
-	}
-	return (a >= UserLowStart && end <= UserLowEnd) || (a >= UserHighStart && end <= UserHighEnd)
-}
-
 // enterUser switches thread t from its kernel frame to the user frame in
 // the UserContext at uc.
 //
@@ -107,65 +98,15 @@ func leaveUser(t *thread, cause uint64) {
 func userTrap(t *thread, cause uint64) {
 	switch cause {
 	case excInstPage, excLoadPage, excStorePage:
-		if userFault(uintptr(t.fr.tval), cause) {
+		ok, oom := uspace.fault(uintptr(t.fr.tval), cause)
+		if ok {
 			return
 		}
-		if frames.Exhausted() {
-			cause = abi.CauseOOM
+		if oom {
+			cause = abi.CauseOOM // the app is killed; the kernel lives
 		}
 	}
 	leaveUser(t, cause)
-}
-
-//go:nosplit
-func userPTE(prot uint32) uint64 {
-	perm := uint64(mm.PTEUser | mm.PTEAccessed | mm.PTEDirty)
-	if prot&mm.ProtRead != 0 {
-		perm |= mm.PTERead
-	}
-	if prot&mm.ProtWrite != 0 {
-		perm |= mm.PTERead | mm.PTEWrite
-	}
-	if prot&mm.ProtExec != 0 {
-		perm |= mm.PTEExec
-	}
-	return perm
-}
-
-// userFault backs a lazily allocated application page. It reports false
-// when the access is not allowed (the app gets SIGSEGV).
-//
-//go:nosplit
-func userFault(va uintptr, cause uint64) bool {
-	a, ok := uareas.Find(va)
-	if !ok {
-		return false
-	}
-	switch cause {
-	case excLoadPage:
-		ok = a.Prot&(mm.ProtRead|mm.ProtWrite) != 0
-	case excStorePage:
-		ok = a.Prot&mm.ProtWrite != 0
-	case excInstPage:
-		ok = a.Prot&mm.ProtExec != 0
-	}
-	if !ok {
-		return false
-	}
-	page := pageDown(va)
-	if pte, _ := kpt.Lookup(page); pte&mm.PTEValid != 0 {
-		return false
-	}
-	pa := frames.AllocZeroed()
-	if pa == 0 {
-		return false // out of memory: the app gets SIGSEGV, the kernel lives
-	}
-	if !kpt.Map(&frames, page, pa, userPTE(a.Prot)) {
-		frames.Free(pa)
-		return false
-	}
-	sfence()
-	return true
 }
 
 // UserMap flags (see abi).
@@ -174,103 +115,12 @@ const (
 	MapNoReplace = abi.MapNoReplace
 )
 
-//go:nosplit
-func userMap(addr, n uintptr, prot, flags uint32) int64 {
-	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
-		return -errEACCES
-	}
-	if n == 0 || addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
-	}
-	n = pageUp(n)
-	if flags&MapFixed != 0 {
-		if !isUserRange(addr, n) {
-			return -errENOMEM
-		}
-		if flags&MapNoReplace != 0 && !uareas.IsFree(addr, addr+n) {
-			return -errEEXIST
-		}
-		if !uareas.Remove(addr, addr+n) {
-			return -errENOMEM
-		}
-		releasePages(addr, n)
-	} else if addr == 0 || !isUserRange(addr, n) || !uareas.IsFree(addr, addr+n) {
-		a, ok := uareas.FindFree(UserHighStart, UserHighEnd, n, mm.PageSize)
-		if !ok {
-			return -errENOMEM
-		}
-		addr = a
-	}
-	if !uareas.Insert(addr, addr+n, prot, 0) {
-		return -errENOMEM
-	}
-	return int64(addr)
-}
-
-//go:nosplit
-func userUnmap(addr, n uintptr) int64 {
-	if addr&(mm.PageSize-1) != 0 || n == 0 {
-		return -errEINVAL
-	}
-	n = pageUp(n)
-	if !isUserRange(addr, n) {
-		return -errEINVAL
-	}
-	if !uareas.Remove(addr, addr+n) {
-		return -errENOMEM
-	}
-	releasePages(addr, n)
-	return 0
-}
-
-//go:nosplit
-func userProtect(addr, n uintptr, prot uint32) int64 {
-	if addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
-	}
-	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
-		return -errEACCES // W^X
-	}
-	n = pageUp(n)
-	if !isUserRange(addr, n) || !uareas.Covered(addr, addr+n) {
-		return -errENOMEM
-	}
-	if !uareas.SetProt(addr, addr+n, prot) {
-		return -errENOMEM
-	}
-	if prot == 0 {
-		releasePages(addr, n)
-		return 0
-	}
-	kpt.Protect(addr, addr+n, userPTE(prot))
-	sfence()
-	if prot&mm.ProtExec != 0 {
-		fenceI() // code may have been written through CopyOut
-	}
-	return 0
-}
-
-//go:nosplit
-func userAdvise(addr, n uintptr, advice uint64) int64 {
-	if addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
-	}
-	n = pageUp(n)
-	if !isUserRange(addr, n) {
-		return -errEINVAL
-	}
-	if advice == madvDontneed || advice == madvFree {
-		releasePages(addr, n)
-	}
-	return 0
-}
-
 // userPages makes every page of [a, a+n) present in the application's
 // memory, with write access if write is set.
 //
 //go:nosplit
 func userPages(a, n uintptr, write bool) bool {
-	if !isUserRange(a, n) {
+	if !uspace.contains(a, n) {
 		return false
 	}
 	cause := uint64(excLoadPage)
@@ -288,7 +138,7 @@ func userPages(a, n uintptr, write bool) bool {
 			}
 			continue
 		}
-		if !userFault(va, cause) {
+		if ok, _ := uspace.fault(va, cause); !ok {
 			return false
 		}
 	}

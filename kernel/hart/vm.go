@@ -4,9 +4,12 @@ package hart
 
 import "github.com/runikraft/runikraft/kernel/mm"
 
-// Anonymous memory for the kernel's runtime. mmap only records an area;
-// pages are allocated on first touch by kernelFault, so the runtime's
-// large PROT_NONE reservations cost nothing. Trap context: see trap.go.
+// Anonymous memory, for the kernel's runtime and for the application
+// alike: mmap only records an area; pages are allocated on first touch by
+// the page-fault path, so the runtime's large PROT_NONE reservations cost
+// nothing. The two address spaces share this code and differ only in
+// their ranges and PTE bits (space). W^X holds in both. Trap context: see
+// trap.go.
 
 const (
 	mapFixed     = 0x10
@@ -17,9 +20,43 @@ const (
 	madvFree     = 8
 )
 
+// space is one address space's rules.
+type space struct {
+	areas  *mm.Areas
+	user   bool
+	lo, hi uintptr // where mappings without a fixed address go
+}
+
+// The two spaces; statically initialised, so no write barrier ever runs.
+var (
+	kspace = space{areas: &kareas, lo: kernelMmapBase, hi: kernelMmapTop}
+	uspace = space{areas: &uareas, user: true, lo: UserHighStart, hi: UserHighEnd}
+)
+
+// contains reports whether [a, a+n) may hold this space's mappings.
+//
 //go:nosplit
-func protPTE(prot uint32) uint64 {
-	perm := uint64(mm.PTEGlobal | mm.PTEAccessed | mm.PTEDirty)
+func (s *space) contains(a, n uintptr) bool {
+	end := a + n
+	if end < a {
+		return false
+	}
+	if s.user {
+		return (a >= UserLowStart && end <= UserLowEnd) || (a >= UserHighStart && end <= UserHighEnd)
+	}
+	return a >= kernelMmapBase && end <= kernelMmapTop
+}
+
+// pte turns PROT_* bits into PTE bits for this space.
+//
+//go:nosplit
+func (s *space) pte(prot uint32) uint64 {
+	perm := uint64(mm.PTEAccessed | mm.PTEDirty)
+	if s.user {
+		perm |= mm.PTEUser
+	} else {
+		perm |= mm.PTEGlobal
+	}
 	if prot&mm.ProtRead != 0 {
 		perm |= mm.PTERead
 	}
@@ -32,16 +69,11 @@ func protPTE(prot uint32) uint64 {
 	return perm
 }
 
+// mmap places an area at addr (fixed) or where there is room (addr as a
+// hint), returning its address or -errno.
+//
 //go:nosplit
-func inKernelMmap(addr, n uintptr) bool {
-	return addr >= kernelMmapBase && addr+n >= addr && addr+n <= kernelMmapTop
-}
-
-//go:nosplit
-func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
-	if flags&mapAnonymous == 0 || fd != -1 {
-		return -errEINVAL // the kernel's runtime maps no files
-	}
+func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 {
 	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
 		return -errEACCES // W^X
 	}
@@ -49,28 +81,128 @@ func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
 		return -errEINVAL
 	}
 	n = pageUp(n)
-	if flags&(mapFixed|mapFixedNR) != 0 {
-		if !inKernelMmap(addr, n) {
-			return -errEINVAL
+	if fixed {
+		if !s.contains(addr, n) {
+			return -errENOMEM
 		}
-		if flags&mapFixedNR != 0 && !kareas.IsFree(addr, addr+n) {
+		if noReplace && !s.areas.IsFree(addr, addr+n) {
 			return -errEEXIST
 		}
-		if !kareas.Remove(addr, addr+n) {
+		if !s.areas.Remove(addr, addr+n) {
 			return -errENOMEM
 		}
 		releasePages(addr, n)
-	} else if addr == 0 || !inKernelMmap(addr, n) || !kareas.IsFree(addr, addr+n) {
-		a, ok := kareas.FindFree(kernelMmapBase, kernelMmapTop, n, mm.PageSize)
+	} else if addr == 0 || !s.contains(addr, n) || !s.areas.IsFree(addr, addr+n) {
+		a, ok := s.areas.FindFree(s.lo, s.hi, n, mm.PageSize)
 		if !ok {
 			return -errENOMEM
 		}
 		addr = a
 	}
-	if !kareas.Insert(addr, addr+n, prot, 0) {
+	if !s.areas.Insert(addr, addr+n, prot, 0) {
 		return -errENOMEM
 	}
 	return int64(addr)
+}
+
+//go:nosplit
+func (s *space) munmap(addr, n uintptr) int64 {
+	if addr&(mm.PageSize-1) != 0 || n == 0 {
+		return -errEINVAL
+	}
+	n = pageUp(n)
+	if !s.contains(addr, n) {
+		return -errEINVAL
+	}
+	if !s.areas.Remove(addr, addr+n) {
+		return -errENOMEM
+	}
+	releasePages(addr, n)
+	return 0
+}
+
+//go:nosplit
+func (s *space) madvise(addr, n uintptr, advice uint64) int64 {
+	if addr&(mm.PageSize-1) != 0 {
+		return -errEINVAL
+	}
+	n = pageUp(n)
+	if !s.contains(addr, n) {
+		return -errEINVAL
+	}
+	if advice == madvDontneed || advice == madvFree {
+		// Private anonymous memory reads back as zeros: dropping the
+		// pages is exactly Linux's MADV_DONTNEED.
+		releasePages(addr, n)
+	}
+	return 0
+}
+
+//go:nosplit
+func (s *space) mprotect(addr, n uintptr, prot uint32) int64 {
+	if addr&(mm.PageSize-1) != 0 {
+		return -errEINVAL
+	}
+	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
+		return -errEACCES // W^X
+	}
+	n = pageUp(n)
+	if !s.contains(addr, n) || !s.areas.Covered(addr, addr+n) {
+		return -errENOMEM
+	}
+	if !s.areas.SetProt(addr, addr+n, prot) {
+		return -errENOMEM
+	}
+	if prot == 0 {
+		// No access: drop the pages (the area keeps the range), so a
+		// later touch faults and is refused.
+		releasePages(addr, n)
+		return 0
+	}
+	kpt.Protect(addr, addr+n, s.pte(prot))
+	sfence()
+	if prot&mm.ProtExec != 0 {
+		fenceI() // code may have been written through CopyOut
+	}
+	return 0
+}
+
+// fault backs the page holding va after a page fault (or on behalf of a
+// copy). It reports whether the access is allowed and was backed, and
+// whether it failed only because RAM is exhausted.
+//
+//go:nosplit
+func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
+	a, found := s.areas.Find(va)
+	if !found {
+		return false, false
+	}
+	switch cause {
+	case excLoadPage:
+		ok = a.Prot&(mm.ProtRead|mm.ProtWrite) != 0
+	case excStorePage:
+		ok = a.Prot&mm.ProtWrite != 0
+	case excInstPage:
+		ok = a.Prot&mm.ProtExec != 0
+	}
+	if !ok {
+		return false, false
+	}
+	page := pageDown(va)
+	if pte, _ := kpt.Lookup(page); pte&mm.PTEValid != 0 {
+		// Already there: the PTE itself refuses this access.
+		return false, false
+	}
+	pa := frames.AllocZeroed()
+	if pa == 0 {
+		return false, true
+	}
+	if !kpt.Map(&frames, page, pa, s.pte(a.Prot)) {
+		frames.Free(pa)
+		return false, true
+	}
+	sfence()
+	return true, false
 }
 
 // releasePages frees whatever pages back [addr, addr+n).
@@ -82,103 +214,28 @@ func releasePages(addr, n uintptr) {
 	}
 }
 
+// kmmap is mmap for the kernel's runtime: anonymous memory only.
+//
 //go:nosplit
-func kmunmap(addr, n uintptr) int64 {
-	if addr&(mm.PageSize-1) != 0 || n == 0 {
-		return -errEINVAL
+func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
+	if flags&mapAnonymous == 0 || fd != -1 {
+		return -errEINVAL // the kernel's runtime maps no files
 	}
-	n = pageUp(n)
-	if !inKernelMmap(addr, n) {
-		return -errEINVAL
-	}
-	if !kareas.Remove(addr, addr+n) {
-		return -errENOMEM
-	}
-	releasePages(addr, n)
-	return 0
+	fixed := flags&(mapFixed|mapFixedNR) != 0
+	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0)
 }
 
-//go:nosplit
-func kmadvise(addr, n uintptr, advice uint64) int64 {
-	if addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
-	}
-	n = pageUp(n)
-	if advice == madvDontneed || advice == madvFree {
-		if !inKernelMmap(addr, n) {
-			return -errEINVAL
-		}
-		// Private anonymous memory reads back as zeros: dropping the
-		// pages is exactly Linux's MADV_DONTNEED.
-		releasePages(addr, n)
-	}
-	return 0
-}
-
-//go:nosplit
-func kmprotect(addr, n uintptr, prot uint32) int64 {
-	if addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
-	}
-	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
-		return -errEACCES
-	}
-	n = pageUp(n)
-	if !inKernelMmap(addr, n) || !kareas.Covered(addr, addr+n) {
-		return -errENOMEM
-	}
-	if !kareas.SetProt(addr, addr+n, prot) {
-		return -errENOMEM
-	}
-	if prot == 0 {
-		// No access: drop the mappings (the area keeps the range), so a
-		// later touch faults and is refused.
-		releasePages(addr, n)
-	} else {
-		kpt.Protect(addr, addr+n, protPTE(prot))
-		sfence()
-	}
-	return 0
-}
-
-// kernelFault backs a lazily allocated page of the kernel's runtime after
-// a page fault (or on behalf of a syscall, see backed). It reports false
-// when the access is not allowed: a real kernel fault.
+// kernelFault backs a page of the kernel's runtime. Running out of RAM
+// here is fatal: the kernel has nothing to give back.
 //
 //go:nosplit
 func kernelFault(va, cause uint64) bool {
-	a, ok := kareas.Find(uintptr(va))
-	if !ok {
-		return false
-	}
-	switch cause {
-	case excLoadPage:
-		ok = a.Prot&(mm.ProtRead|mm.ProtWrite) != 0
-	case excStorePage:
-		ok = a.Prot&mm.ProtWrite != 0
-	case excInstPage:
-		ok = a.Prot&mm.ProtExec != 0
-	}
-	if !ok {
-		return false
-	}
-	page := pageDown(uintptr(va))
-	if pte, _ := kpt.Lookup(page); pte&mm.PTEValid != 0 {
-		// Already there (another path backed it): the access must be
-		// one the PTE refuses.
-		return false
-	}
-	pa := frames.AllocZeroed()
-	if pa == 0 {
+	ok, oom := kspace.fault(uintptr(va), cause)
+	if oom {
 		puts("runikraft: out of memory: cannot back kernel page ")
 		putHex(va)
 		puts("\n")
 		powerOff(exitKernelPanic)
 	}
-	if !kpt.Map(&frames, page, pa, protPTE(a.Prot)) {
-		puts("runikraft: out of memory for page tables\n")
-		powerOff(exitKernelPanic)
-	}
-	sfence()
-	return true
+	return ok
 }
