@@ -14,6 +14,7 @@ import (
 	"sort"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
+	_ "github.com/runikraft/runikraft/kernel" // devices: virtio-rng reseeds the generator before the app starts
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/console"
 	"github.com/runikraft/runikraft/kernel/hart"
