@@ -1,0 +1,300 @@
+// Package fs is Runikraft's virtual filesystem: the small interface that
+// concrete filesystems (ramfs, devfs, later 9p, block filesystems and
+// /proc) implement, a mount table, Linux path resolution, the path
+// operations behind the *at system calls, and open-file objects.
+//
+// # Errors
+//
+// Every error returned by this package and by the filesystems that plug
+// into it is a syscall.Errno (never wrapped), so the posix layer can
+// return it to the application as is. Use [ToErrno] to turn an error into
+// the number (nil → 0, anything that is not an Errno → EIO).
+//
+// # Permissions
+//
+// Modes, owners and times are recorded and reported. The application
+// normally runs as root (VFS.Cred uid 0), and then, as on Linux, only
+// execute permission is enforced: Access(X_OK) needs some x bit on a
+// non-directory. A non-root Cred gets the classic owner/group/other
+// checks on open (read/write), directory search, and directory
+// modification; chmod/utimes need ownership and chown needs root. Sticky
+// directories, ACLs, capabilities and setuid are not implemented.
+//
+// # Umask
+//
+// The VFS applies no umask: callers (the posix layer, which owns the
+// process umask) pass perm &^ umask to Open(O_CREAT) and Mkdir. Symlinks
+// are always 0777, as on Linux.
+//
+// # Concurrency
+//
+// VFS methods and File methods are safe for concurrent use. Filesystems
+// must make their Inode and Handle methods safe for concurrent use; the
+// VFS serialises renames (so the "directory into its own subtree" check
+// cannot race) but nothing else.
+package fs
+
+import (
+	"errors"
+	"syscall"
+	"time"
+)
+
+// Errno is a Linux error number.
+type Errno = syscall.Errno
+
+// ToErrno turns an error from this package into the number to give the
+// application.
+func ToErrno(err error) Errno {
+	if err == nil {
+		return 0
+	}
+	var e Errno
+	if errors.As(err, &e) {
+		return e
+	}
+	return syscall.EIO
+}
+
+// Filesystem is one mountable filesystem instance.
+type Filesystem interface {
+	// Root is the filesystem's root directory.
+	Root() Dir
+}
+
+// Inode is one file of a filesystem. Every inode whose Stat mode is
+// S_IFDIR must also implement Dir, and every S_IFLNK one Symlink; the VFS
+// decides by the mode. Implementations must return the
+// same Ino for the same file for as long as it exists (the mount table
+// and rename checks compare inodes by it), and Ino must be unique within
+// the filesystem.
+type Inode interface {
+	// Stat reports the file's attributes. Dev is filled in by the VFS.
+	Stat() Stat
+	// SetAttr changes the attributes selected by a.Mask (chmod, chown,
+	// utimes, truncate). The filesystem updates ctime.
+	SetAttr(a Attr) error
+	// Open prepares the file's data for I/O. flags are the open flags
+	// (access mode, O_APPEND, O_NONBLOCK...) for filesystems that care.
+	// It is not called for O_PATH opens. Directories and symlinks may
+	// return a Handle whose methods fail; the VFS never reads them.
+	Open(flags int) (Handle, error)
+}
+
+// Dir is a directory inode. The VFS checks types, names (no "/", not
+// "." or "..", at most NameMax bytes), mount points and permissions
+// before calling these; filesystems check what only they can check
+// atomically (existence, emptiness).
+type Dir interface {
+	Inode
+	// Lookup finds name in the directory. Lookup("..") returns the
+	// parent directory (the root returns itself); "." is never asked.
+	// A removed directory answers ENOENT.
+	Lookup(name string) (Inode, error)
+	// Create makes a new entry: a regular file, directory, symlink
+	// (a.Target), FIFO, socket or device (a.Rdev), chosen by the type
+	// bits of a.Mode. EEXIST if name exists; ENOSPC when full; EPERM if
+	// the filesystem cannot make that kind of file.
+	Create(name string, a CreateAttr) (Inode, error)
+	// Link adds a hard link to target (a non-directory of the same
+	// filesystem). EEXIST if name exists.
+	Link(name string, target Inode) error
+	// Remove deletes an entry: a directory if dir (ENOTDIR if it is not
+	// one, ENOTEMPTY if it has entries), otherwise a non-directory
+	// (EISDIR if it is a directory).
+	Remove(name string, dir bool) error
+	// Rename moves oldName to newDir/newName; newDir is a Dir of the same
+	// filesystem. flags are RenameNoReplace or RenameExchange. Linux
+	// rules for replacing apply (ENOTDIR, EISDIR, ENOTEMPTY, EEXIST).
+	// Renaming a file onto another link of itself does nothing.
+	Rename(oldName string, newDir Dir, newName string, flags int) error
+	// ReadDir returns up to n entries (never "." or "..") starting at
+	// cursor (0 is the start). Each Dirent's Next is the cursor that
+	// resumes after it. Cursors must stay valid across inserts and
+	// deletes (an entry is neither repeated nor skipped unless it was
+	// itself added or removed meanwhile) and be below 1<<62.
+	ReadDir(cursor uint64, n int) ([]Dirent, error)
+}
+
+// Symlink is a symbolic-link inode.
+type Symlink interface {
+	Inode
+	Readlink() (string, error)
+}
+
+// Handle is an opened inode's data. Offsets are absolute; the open File
+// keeps the position. Handles of devices may ignore offsets. End of file
+// is (0, nil) (io.EOF is tolerated and turned into that).
+type Handle interface {
+	ReadAt(p []byte, off int64) (int, error)
+	WriteAt(p []byte, off int64) (int, error)
+	// Close is called once, when the File is closed.
+	Close() error
+}
+
+// Optional Handle behaviour.
+type (
+	// Appender writes at the end of the file atomically (O_APPEND) and
+	// returns the new end. Without it the VFS appends at Stat().Size.
+	Appender interface {
+		Append(p []byte) (n int, end int64, err error)
+	}
+	// Streamer handles have no position (terminals, pipes): Seek is
+	// ESPIPE, and ReadAt/WriteAt are given offset 0.
+	Streamer interface {
+		Stream() bool
+	}
+	// Syncer flushes the file to its backing store (fsync).
+	Syncer interface {
+		Sync() error
+	}
+	// Poller reports readiness (PollIn, PollOut...). Handles without it
+	// are always ready for reading and writing, like regular files.
+	Poller interface {
+		Ready() uint32
+	}
+)
+
+// Poll readiness bits (the Linux POLL* values).
+const (
+	PollIn  = 0x1
+	PollOut = 0x4
+	PollErr = 0x8
+	PollHup = 0x10
+)
+
+// Stat is struct stat, in Linux terms.
+type Stat struct {
+	Dev     uint64
+	Ino     uint64
+	Mode    uint32 // type bits (S_IFMT) and permission bits
+	Nlink   uint32
+	Uid     uint32
+	Gid     uint32
+	Rdev    uint64
+	Size    int64
+	Blksize int32
+	Blocks  int64 // 512-byte units actually allocated
+	Atime   time.Time
+	Mtime   time.Time
+	Ctime   time.Time
+}
+
+// IsDir reports whether the stat describes a directory.
+func (s Stat) IsDir() bool { return s.Mode&S_IFMT == S_IFDIR }
+
+// Attr says what SetAttr changes.
+type Attr struct {
+	Mask  uint32 // SetMode | SetUid | ...
+	Mode  uint32 // permission bits (07777) only
+	Uid   uint32
+	Gid   uint32
+	Size  int64
+	Atime time.Time // ignored with SetAtimeNow: the filesystem's clock
+	Mtime time.Time
+}
+
+// Attr mask bits.
+const (
+	SetMode = 1 << iota
+	SetUid
+	SetGid
+	SetSize
+	SetAtime
+	SetMtime
+	SetAtimeNow
+	SetMtimeNow
+)
+
+// CreateAttr describes a new file.
+type CreateAttr struct {
+	Mode   uint32 // type and permission bits
+	Uid    uint32
+	Gid    uint32
+	Rdev   uint64 // devices
+	Target string // symlinks
+}
+
+// Dirent is one directory entry as getdents64 reports it.
+type Dirent struct {
+	Name string
+	Ino  uint64
+	Type uint8  // DT_*
+	Next uint64 // cursor (or, from File.ReadDir, d_off) after this entry
+}
+
+// Dev makes a Linux device number from major and minor.
+func Dev(major, minor uint32) uint64 {
+	return uint64(minor&0xff) | uint64(major&0xfff)<<8 |
+		uint64(minor&^0xff)<<12 | uint64(major&^0xfff)<<32
+}
+
+// Linux constants, spelled as on Linux (riscv64 uses the asm-generic
+// values; they are defined here so host builds on other architectures
+// agree with the target).
+//
+//revive:disable:var-naming
+const (
+	S_IFMT   = 0o170000
+	S_IFSOCK = 0o140000
+	S_IFLNK  = 0o120000
+	S_IFREG  = 0o100000
+	S_IFBLK  = 0o060000
+	S_IFDIR  = 0o040000
+	S_IFCHR  = 0o020000
+	S_IFIFO  = 0o010000
+
+	DT_UNKNOWN = 0
+	DT_FIFO    = 1
+	DT_CHR     = 2
+	DT_DIR     = 4
+	DT_BLK     = 6
+	DT_REG     = 8
+	DT_LNK     = 10
+	DT_SOCK    = 12
+
+	O_RDONLY    = 0
+	O_WRONLY    = 1
+	O_RDWR      = 2
+	O_ACCMODE   = 3
+	O_CREAT     = 0x40
+	O_EXCL      = 0x80
+	O_NOCTTY    = 0x100
+	O_TRUNC     = 0x200
+	O_APPEND    = 0x400
+	O_NONBLOCK  = 0x800
+	O_DSYNC     = 0x1000
+	O_DIRECTORY = 0x10000
+	O_NOFOLLOW  = 0x20000
+	O_NOATIME   = 0x40000
+	O_CLOEXEC   = 0x80000
+	O_PATH      = 0x200000
+	O_TMPFILE   = 0x400000 | O_DIRECTORY
+
+	AT_SYMLINK_NOFOLLOW = 0x100
+	AT_REMOVEDIR        = 0x200
+	AT_SYMLINK_FOLLOW   = 0x400
+	AT_EACCESS          = 0x200
+	AT_EMPTY_PATH       = 0x1000
+
+	F_OK = 0
+	X_OK = 1
+	W_OK = 2
+	R_OK = 4
+
+	SEEK_SET  = 0
+	SEEK_CUR  = 1
+	SEEK_END  = 2
+	SEEK_DATA = 3
+	SEEK_HOLE = 4
+
+	RenameNoReplace = 1
+	RenameExchange  = 2
+
+	NameMax    = 255
+	PathMax    = 4096 // including the terminating NUL
+	SymloopMax = 40
+)
+
+// DirentType is the DT_* value for a mode.
+func DirentType(mode uint32) uint8 { return uint8((mode & S_IFMT) >> 12) }
