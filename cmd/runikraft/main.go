@@ -66,6 +66,7 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		Commands: []*cli.Command{
 			runCommand(stdin),
 			buildKernelCommand(),
+			syscallsCommand(),
 			{
 				Name:  "version",
 				Usage: "print the runikraft version",

@@ -25,7 +25,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("RUNIKRAFT_TEST_AS_CLI") == "1" {
 		os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeStock()
+	os.Exit(code)
 }
 
 // runCLI runs the CLI in-process.

@@ -31,10 +31,19 @@ func runCommand(stdin *os.File) *cli.Command {
 		Description: `Boots IMAGE on qemu-system-riscv64 -M virt under OpenSBI. IMAGE is either a
 Runikraft image (a kernel, possibly with its application baked in) or a
 static riscv64 Linux program, which then runs on the stock kernel.
-The guest's console is stdin/stdout, byte for byte; runikraft's and QEMU's
-own messages go to stderr. ARGS (after IMAGE, never parsed as flags) and
--e variables reach the guest on the kernel command line (see
-internal/bootargs); the guest's argv[0] is IMAGE.
+
+A program on the stock kernel gets stdin, stdout and stderr as its own,
+byte for byte (virtio-console ports on sockets): end of file on stdin
+reaches it, and stdout carries nothing but its output. A terminal on stdin
+is read in its usual mode (line by line; ^D ends the input). The kernel's
+own messages go to stderr; the firmware banner is dropped (--debug shows
+it on stderr). A Runikraft image's console is the UART, on stdin/stdout
+byte for byte once the firmware banner is past. runikraft's and QEMU's
+own messages go to stderr.
+
+ARGS (after IMAGE, never parsed as flags) and -e variables reach the
+guest on the kernel command line (see internal/bootargs); the guest's
+argv[0] is IMAGE.
 
 The exit status is the guest's: it powers off through the virt test
 finisher, writing (code<<16)|0x3333 (or 0x5555 for 0) to 0x100000.
@@ -101,6 +110,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		Append:    cmdline,
 		RNG:       c.Bool("rng"),
 		Debug:     c.Bool("debug"),
+		// The stock kernel gives an app its own streams; a machine image's
+		// output is the UART itself.
+		AppConsole: initrd != "",
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "%v", err)
@@ -129,12 +141,14 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 
 	opts := qemu.Options{
-		Path:    path,
-		Args:    qemu.Args(cfg),
-		Stdin:   stdin,
-		Stdout:  c.App.Writer,
-		Stderr:  c.App.ErrWriter,
-		Timeout: timeout,
+		Path:       path,
+		Args:       qemu.Args(cfg),
+		AppConsole: cfg.AppConsole,
+		Stdin:      stdin,
+		Stdout:     c.App.Writer,
+		Stderr:     c.App.ErrWriter,
+		Log:        c.App.ErrWriter,
+		Timeout:    timeout,
 	}
 	if cfg.Debug {
 		opts.Banner = c.App.ErrWriter

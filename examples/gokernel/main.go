@@ -1,7 +1,7 @@
 //go:build riscv64
 
-// Command hello is the example kernel image that `./install.sh` builds and
-// boots: a Go program that becomes a unikernel by importing the kernel.
+// Command gokernel is a Go program that is itself the kernel: importing the
+// hart layer makes it bootable (runikraft build-kernel ./examples/gokernel).
 package main
 
 import (

@@ -31,7 +31,30 @@ type Config struct {
 	Initrd    string // file QEMU places in RAM for the kernel (-initrd): the app
 	RNG       bool   // add virtio-rng-device so the guest has entropy
 	Debug     bool   // log guest errors and unimplemented device accesses
+	// AppConsole wires the console for an application on the stock
+	// kernel (see kernel/console): stdin, stdout and stderr on their own
+	// virtio-console ports and the UART as the kernel's log, each on a
+	// socket Run passes as fd FDStdin..FDLog. Run needs
+	// Options.AppConsole to match.
+	AppConsole bool
 }
+
+// With AppConsole, QEMU's descriptors for the console sockets, in
+// os/exec ExtraFiles order.
+const (
+	FDStdin  = 3 + iota // virtio-console port runikraft.stdin
+	FDStdout            // port runikraft.stdout
+	FDStderr            // port runikraft.stderr
+	FDLog               // the UART (serial0): banner, marker, kernel log
+)
+
+// Port names the stock kernel looks for; kernel/console's StdinPort,
+// StdoutPort and StderrPort (a riscv64-only package, so not imported).
+const (
+	stdinPort  = "runikraft.stdin"
+	stdoutPort = "runikraft.stdout"
+	stderrPort = "runikraft.stderr"
+)
 
 // Validate reports the first problem that would make QEMU reject c (or
 // start a guest that cannot boot), in terms of the user's flags.
@@ -56,6 +79,11 @@ func (c Config) Validate() error {
 // to stdio ("cannot use stdio by multiple character devices"), so the
 // display and monitor are switched off separately. -nodefaults drops the
 // default devices we do not use (e.g. an unconnected user-mode network).
+//
+// With AppConsole, QEMU gets no stdio chardev at all (it would read our
+// stdin next to the stdin port); the sockets are wired as
+// kernel/console/doc.go describes, max_ports=4 being port 0 (reserved for
+// a console) and the three streams.
 func Args(c Config) []string {
 	args := []string{
 		"-M", "virt",
@@ -63,12 +91,29 @@ func Args(c Config) []string {
 		"-nodefaults",
 		"-display", "none",
 		"-monitor", "none",
-		"-chardev", "stdio,id=con0,signal=off",
-		"-serial", "chardev:con0",
-		"-m", strconv.FormatUint(c.MemoryMiB, 10) + "M",
+	}
+	if c.AppConsole {
+		sock := func(id string, fd int) string { return "socket,id=" + id + ",fd=" + strconv.Itoa(fd) }
+		port := func(id, name string) string { return "virtserialport,chardev=" + id + ",name=" + name }
+		args = append(args,
+			"-chardev", sock("rklog", FDLog),
+			"-serial", "chardev:rklog",
+			"-device", "virtio-serial-device,max_ports=4",
+			"-chardev", sock("rkin", FDStdin), "-device", port("rkin", stdinPort),
+			"-chardev", sock("rkout", FDStdout), "-device", port("rkout", stdoutPort),
+			"-chardev", sock("rkerr", FDStderr), "-device", port("rkerr", stderrPort),
+		)
+	} else {
+		args = append(args,
+			"-chardev", "stdio,id=con0,signal=off",
+			"-serial", "chardev:con0",
+		)
+	}
+	args = append(args,
+		"-m", strconv.FormatUint(c.MemoryMiB, 10)+"M",
 		"-smp", strconv.Itoa(c.CPUs),
 		"-kernel", c.Kernel,
-	}
+	)
 	if c.Initrd != "" {
 		args = append(args, "-initrd", c.Initrd)
 	}

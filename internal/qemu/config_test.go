@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -91,5 +92,36 @@ func TestCommandLine(t *testing.T) {
 	want := `/usr/bin/qemu -chardev stdio,id=con0,signal=off -append 'a=b c=d' '' 'it'\''s'`
 	if got != want {
 		t.Errorf("CommandLine = %s\nwant %s", got, want)
+	}
+}
+
+func TestArgsAppConsole(t *testing.T) {
+	got := Args(Config{Kernel: "k.img", Initrd: "app", MemoryMiB: 128, CPUs: 2, RNG: true, AppConsole: true, Append: "a=b"})
+	want := []string{
+		"-M", "virt", "-bios", "default", "-nodefaults", "-display", "none", "-monitor", "none",
+		"-chardev", "socket,id=rklog,fd=6", "-serial", "chardev:rklog",
+		"-device", "virtio-serial-device,max_ports=4",
+		"-chardev", "socket,id=rkin,fd=3", "-device", "virtserialport,chardev=rkin,name=runikraft.stdin",
+		"-chardev", "socket,id=rkout,fd=4", "-device", "virtserialport,chardev=rkout,name=runikraft.stdout",
+		"-chardev", "socket,id=rkerr,fd=5", "-device", "virtserialport,chardev=rkerr,name=runikraft.stderr",
+		"-m", "128M", "-smp", "2", "-kernel", "k.img", "-initrd", "app",
+		"-append", "a=b", "-device", "virtio-rng-device",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Args:\n got %q\nwant %q", got, want)
+	}
+}
+
+// The port names are kernel/console's, which the host cannot import
+// (riscv64 only); this catches one side being renamed.
+func TestPortNamesMatchKernel(t *testing.T) {
+	src, err := os.ReadFile("../../kernel/console/console.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{stdinPort, stdoutPort, stderrPort} {
+		if !strings.Contains(string(src), `"`+name+`"`) {
+			t.Errorf("kernel/console/console.go does not name port %q", name)
+		}
 	}
 }

@@ -18,12 +18,23 @@ import (
 
 // Options says how to run QEMU.
 type Options struct {
-	Path    string    // QEMU executable (see Find)
-	Args    []string  // usually Args(cfg)
-	Stdin   *os.File  // handed to QEMU as is, so it sees a tty; nil is /dev/null
-	Stdout  io.Writer // the guest's console output
-	Stderr  io.Writer // QEMU's own messages
-	Banner  io.Writer // OpenSBI's boot banner; nil discards it
+	Path string   // QEMU executable (see Find)
+	Args []string // usually Args(cfg)
+	// AppConsole must be set when Args came from a Config with
+	// AppConsole: Run then makes the console sockets QEMU expects.
+	AppConsole bool
+	// Stdin is the guest's input; nil is /dev/null. On the UART a
+	// terminal is handed to QEMU as is, so QEMU makes it raw. With
+	// AppConsole it is copied into the stdin port up to end of file,
+	// a terminal too (left in its mode, so ^D ends the input and ^C is
+	// SIGINT, as for any program reading a terminal); the copy may go on
+	// reading Stdin after Run returns.
+	Stdin  *os.File
+	Stdout io.Writer // the guest's console output; with AppConsole the application's stdout alone
+	Stderr io.Writer // QEMU's own messages; with AppConsole also the application's stderr
+	Log    io.Writer // with AppConsole, the kernel's log (the UART after the marker); nil is Stderr
+	Banner io.Writer // OpenSBI's boot banner; nil discards it
+	// Timeout stops QEMU after this long; 0 is no limit.
 	Timeout time.Duration
 }
 
@@ -67,8 +78,10 @@ func Find(path string) (string, error) {
 }
 
 // Run starts QEMU, wires the console, forwards SIGINT/SIGTERM/SIGHUP to
-// it, enforces the timeout and waits. The error is non-nil only if QEMU
-// could not be started or waited for; how QEMU ended is in Result.
+// it, enforces the timeout and waits, and returns once QEMU's output has
+// been copied. The error is non-nil only if QEMU could not be started or
+// waited for; how QEMU ended is in Result. The writers are written from
+// several goroutines; Run serialises the writes to each.
 func Run(ctx context.Context, o Options) (Result, error) {
 	parent := ctx
 	if o.Timeout > 0 {
@@ -76,25 +89,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	stderr := &stderrWatcher{out: o.Stderr, prefix: filepath.Base(o.Path) + ": "}
+	if o.Stdout == nil {
+		o.Stdout = io.Discard
+	}
 	if o.Stderr == nil {
-		stderr.out = io.Discard
+		o.Stderr = io.Discard
 	}
+	if o.Log == nil {
+		o.Log = o.Stderr
+	}
+	serialize(&o.Stdout, &o.Stderr, &o.Log, &o.Banner)
+
+	stderr := &stderrWatcher{out: o.Stderr, prefix: filepath.Base(o.Path) + ": "}
 	cmd := exec.CommandContext(ctx, o.Path, o.Args...)
-	// A terminal goes to QEMU as is, so QEMU can make it raw. Anything else
-	// is relayed once the console is up: OpenSBI's UART init discards a
-	// byte already received, which piped input would otherwise lose.
-	var relayR, relayW *os.File
-	if o.Stdin != nil && isTerminal(o.Stdin) {
-		cmd.Stdin = o.Stdin
-	} else if o.Stdin != nil {
-		var err error
-		if relayR, relayW, err = os.Pipe(); err != nil {
-			return Result{}, err
-		}
-		defer relayR.Close()
-		cmd.Stdin = relayR
-	}
 	cmd.Stderr = stderr
 	cmd.Cancel = func() error {
 		// A TERM lets QEMU restore the terminal; it then says why it
@@ -103,15 +110,19 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return cmd.Process.Signal(syscall.SIGTERM)
 	}
 	cmd.WaitDelay = killDelay
-	setSysProcAttr(cmd)
+	setSysProcAttr(cmd, o.AppConsole)
 
-	// Our own pipe rather than cmd.Stdout so the reader can use deadlines.
-	pr, pw, err := os.Pipe()
+	var con console
+	var err error
+	if o.AppConsole {
+		con, err = newAppConsole(cmd, o)
+	} else {
+		con, err = newUARTConsole(cmd, o)
+	}
 	if err != nil {
 		return Result{}, err
 	}
-	defer pr.Close()
-	cmd.Stdout = pw
+	defer con.close()
 
 	restore := saveTerminal(o.Stdin)
 	defer restore()
@@ -121,39 +132,13 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	defer signal.Stop(sigc)
 
 	err = cmd.Start()
-	pw.Close()
-	if relayR != nil {
-		relayR.Close()
-	}
+	con.started() // QEMU has its own copies now (or none: it did not start)
 	if err != nil {
-		if relayW != nil {
-			relayW.Close()
-		}
 		return Result{}, err
 	}
 
-	out := o.Stdout
-	if out == nil {
-		out = io.Discard
-	}
-	copied := make(chan struct{})
-	consoleUp := make(chan struct{})
-	go func() {
-		copyConsole(pr, newMarkerFilter(out, o.Banner), consoleUp)
-		close(copied)
-	}()
-
 	exited := make(chan struct{})
-	if relayW != nil {
-		go func() {
-			defer relayW.Close() // EOF for QEMU, as with a direct fd
-			select {
-			case <-consoleUp:
-				io.Copy(relayW, o.Stdin)
-			case <-exited:
-			}
-		}()
-	}
+	con.run(exited)
 
 	var forwarded atomic.Int32
 	go func() {
@@ -171,12 +156,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	werr := cmd.Wait()
 	close(exited)
-	select {
-	case <-copied:
-	case <-time.After(killDelay):
-		pr.Close() // something else holds the pipe open; stop reading
-		<-copied
-	}
+	con.drain()
 	if len(stderr.buf) > 0 { // an unterminated last line; Wait has drained the pipe
 		stderr.line(stderr.buf)
 	}
@@ -198,27 +178,23 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-// copyConsole copies QEMU's console output through the banner filter
-// until EOF, releasing withheld bytes after holdTimeout of silence. It
-// closes up at the first byte: the firmware prints only after it has
+// copyConsole copies the UART's output through the banner filter until
+// EOF, releasing withheld bytes after holdTimeout of silence. It closes up
+// (if not nil) at the first byte: the firmware prints only after it has
 // initialised the UART.
-func copyConsole(r *os.File, f *markerFilter, up chan<- struct{}) {
+func copyConsole(s *outStream, f *markerFilter, up chan<- struct{}) {
 	buf := make([]byte, 32<<10)
-	deadline := false
 	defer func() {
 		if up != nil {
 			close(up)
 		}
 	}()
 	for {
+		var hold time.Duration
 		if f.holding() {
-			r.SetReadDeadline(time.Now().Add(holdTimeout))
-			deadline = true
-		} else if deadline {
-			r.SetReadDeadline(time.Time{})
-			deadline = false
+			hold = holdTimeout
 		}
-		n, err := r.Read(buf)
+		n, err := s.read(buf, hold)
 		if n > 0 {
 			if up != nil {
 				close(up)

@@ -1,6 +1,8 @@
 package qemu
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"syscall"
@@ -8,9 +10,13 @@ import (
 )
 
 // setSysProcAttr makes the kernel TERM QEMU if runikraft dies (e.g. go
-// test's SIGKILL on timeout) so no VM outlives us.
-func setSysProcAttr(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+// test's SIGKILL on timeout) so no VM outlives us. ownGroup puts QEMU in
+// a process group of its own, out of reach of the terminal's ^C: Run
+// forwards the signal, so QEMU gets it once and its "terminating on
+// signal" is reliably hidden. Only for QEMU that does not use the
+// terminal: in a background group it could not read it.
+func setSysProcAttr(cmd *exec.Cmd, ownGroup bool) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: ownGroup}
 }
 
 // saveTerminal records f's terminal settings, if f is a terminal, and
@@ -55,4 +61,22 @@ func isTerminal(f *os.File) bool {
 	}
 	var t syscall.Termios
 	return termios(rc, syscall.TCGETS, &t)
+}
+
+// socketPair makes a connected AF_UNIX stream pair: ours for Run (in the
+// poller, so reads can have deadlines) and theirs to pass to QEMU. Both
+// are close-on-exec; os/exec clears that on the ExtraFiles it passes.
+func socketPair() (ours *net.UnixConn, theirs *os.File, err error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "console socket")
+	defer f.Close() // FileConn has its own dup
+	c, err := net.FileConn(f)
+	if err != nil {
+		syscall.Close(fds[1])
+		return nil, nil, fmt.Errorf("socketpair: %w", err)
+	}
+	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), "qemu console socket"), nil
 }

@@ -1,0 +1,17 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/runikraft/runikraft/posix"
+)
+
+func syscallsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "syscalls",
+		Usage: "print the Linux system calls applications get, as a Markdown table",
+		Action: func(c *cli.Context) error {
+			return posix.WriteTable(c.App.Writer)
+		},
+	}
+}
