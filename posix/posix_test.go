@@ -123,7 +123,7 @@ func TestFutexWakesOtherThread(t *testing.T) {
 		if tid <= 1 {
 			s.call(94, 1)
 		}
-		for i := 0; i < 200; i++ {
+		for i := 0; i < 5000; i++ { // up to ~5 s for the child to start waiting on a loaded host
 			if s.call(98, uint64(word), futexWake|futexPrivateFlag, 1) == 1 {
 				break
 			}

@@ -17,7 +17,7 @@ import (
 const crossCC = "riscv64-linux-gnu-gcc"
 
 // rawSource is the libc-free program the loader boot test runs.
-const rawSource = "../../tests/boot/kernels/loader/hello.c"
+const rawSource = "../../tests/boot/kernels/loader/csrc/hello.c"
 
 const goSource = `package main
 
