@@ -275,6 +275,12 @@ func (s *stream) Ready() uint32 {
 func (s *stream) waitQueue() *waitQueue { return &s.wq }
 
 func (s *stream) Read(t *Thread, p []byte, nonblock bool) (int, Errno) {
+	return s.read(p, nonblock, t.intr, t.p.done)
+}
+
+// read waits on intr (a signal: ErrRestart) and done (process exit:
+// EINTR); a nil intr cannot be interrupted (devfs's console).
+func (s *stream) read(p []byte, nonblock bool, intr <-chan struct{}, done <-chan struct{}) (int, Errno) {
 	s.start()
 	w := newWaiter()
 	s.wq.add(w)
@@ -298,9 +304,9 @@ func (s *stream) Read(t *Thread, p []byte, nonblock bool) (int, Errno) {
 		}
 		select {
 		case <-w.ch:
-		case <-t.intr:
+		case <-intr:
 			return 0, ErrRestart
-		case <-t.p.done:
+		case <-done:
 			return 0, syscall.EINTR
 		}
 	}

@@ -12,11 +12,15 @@ import (
 const pipeSize = 64 << 10 // Linux's default capacity
 
 type pipe struct {
+	id      uint64 // for /proc/self/fd's "pipe:[id]"
 	mu      sync.Mutex
 	buf     []byte
 	readers int
 	writers int
-	wq      waitQueue // both ends wait here: readiness changes wake all
+	// Opens so far of each end: a FIFO opener waits for the other end
+	// to have been opened, even if it has closed again since.
+	ropens, wopens uint64
+	wq             waitQueue // both ends wait here: readiness changes wake all
 }
 
 type pipeEnd struct {
@@ -144,6 +148,7 @@ func sysPipe2(t *Thread, a *[6]uint64) int64 {
 		return errno(syscall.EINVAL)
 	}
 	r, w := newPipe()
+	r.p.id = t.p.pipeIDs.Add(1)
 	cloexec := flags&oCloexec != 0
 	rfd, e := t.p.fds.install(&openFile{f: r, flags: oRdonly | flags&oNonblock}, 0, cloexec)
 	if e != 0 {

@@ -111,6 +111,7 @@ func TestFutexWakesOtherThread(t *testing.T) {
 		if s.call(98, uint64(word), futexWait|futexPrivateFlag, 0, 0) == 0 {
 			woke.Add(1)
 		}
+		s.poke(word+4, []byte{1}) // tell the parent it may exit
 	}
 	cpu.progs[0x1000] = func(s *userSide) {
 		word := s.scratch()
@@ -130,6 +131,9 @@ func TestFutexWakesOtherThread(t *testing.T) {
 			ts := s.scratch()
 			s.poke(ts+8, []byte{0x40, 0x42, 0x0f, 0}) // 1 ms
 			s.call(101, uint64(ts), 0)
+		}
+		for i := 0; i < 5000 && s.peek(word+4, 1)[0] == 0; i++ {
+			s.call(124) // sched_yield until the child has counted its wake-up
 		}
 		s.call(94, 0)
 	}

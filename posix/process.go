@@ -52,6 +52,10 @@ type Config struct {
 	Symbolize   func(pc uint64) string
 	Hostname    string
 	MemoryBytes uint64 // for sysinfo
+
+	// RootFS, if set, is a cpio newc archive unpacked into / before the
+	// application starts (a malformed one makes Start fail).
+	RootFS io.Reader
 }
 
 // Process is the one application of a Runikraft image.
@@ -67,10 +71,13 @@ type Process struct {
 	sigs    sigTable
 	futexes futexTable
 	mem     memState
+	fs      fsState
+	fifos   fifoTable
 
 	umask      atomic.Uint32
-	lastStatus atomic.Int32 // exit status of the last thread to exit()
-	reported   sync.Map     // syscall number → logged once
+	pipeIDs    atomic.Uint64 // numbers pipes for /proc/self/fd
+	lastStatus atomic.Int32  // exit status of the last thread to exit()
+	reported   sync.Map      // syscall number → logged once
 
 	exitOnce sync.Once
 	done     chan struct{}
@@ -100,6 +107,9 @@ func Start(cfg Config) (*Process, error) {
 	}
 	p.umask.Store(0o022)
 	p.fds = newFDTable(cfg)
+	if err := p.initFS(p.fds.fds[0].of.f.(*stream), p.fds.fds[1].of.f.(*writer)); err != nil {
+		return nil, fmt.Errorf("posix: %w", err)
+	}
 	p.futexes.init()
 	if err := p.mem.init(p.cpu, cfg.BrkStart); err != nil {
 		return nil, fmt.Errorf("posix: %w", err)

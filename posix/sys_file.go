@@ -7,28 +7,23 @@ import (
 )
 
 // File descriptors: reading, writing, duplicating, describing. Paths and
-// directories come with the VFS; until then openat finds nothing.
+// directories are in sys_fs.go.
 
 var fileCalls = []entry{
 	{nr: 63, name: "read", fn: sysRead},
 	{nr: 64, name: "write", fn: sysWrite},
 	{nr: 65, name: "readv", fn: sysReadv},
 	{nr: 66, name: "writev", fn: sysWritev},
-	{nr: 67, name: "pread64", fn: sysPread, level: Partial, note: "ESPIPE on the console"},
-	{nr: 68, name: "pwrite64", fn: sysPread, level: Partial, note: "ESPIPE on the console"},
-	{nr: 62, name: "lseek", fn: sysLseek, level: Partial, note: "ESPIPE on the console"},
+	{nr: 67, name: "pread64", fn: sysPread, note: "ESPIPE on pipes and the console"},
+	{nr: 68, name: "pwrite64", fn: sysPwrite, note: "ESPIPE on pipes and the console"},
+	{nr: 62, name: "lseek", fn: sysLseek, note: "SEEK_DATA/SEEK_HOLE see one data extent; ESPIPE on pipes and the console"},
 	{nr: 29, name: "ioctl", fn: sysIoctl, level: Partial, note: "FIONBIO, FIONREAD, FIOCLEX; TCGETS/TIOCGWINSZ say ENOTTY (the console is not a terminal)"},
 	{nr: 25, name: "fcntl", fn: sysFcntl, level: Partial, note: "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; locks are advisory no-ops"},
 	{nr: 57, name: "close", fn: func(t *Thread, a *[6]uint64) int64 { return errno(t.p.fds.closeFD(int(int32(a[0])))) }},
 	{nr: 23, name: "dup", fn: sysDup},
 	{nr: 24, name: "dup3", fn: sysDup3},
 	{nr: 80, name: "fstat", fn: sysFstat},
-	{nr: 79, name: "newfstatat", fn: sysNewfstatat, level: Partial, note: "AT_EMPTY_PATH on descriptors until the VFS"},
-	{nr: 56, name: "openat", fn: sysOpenat, level: Partial, note: "no filesystem yet: ENOENT"},
-	{nr: 17, name: "getcwd", fn: sysGetcwd},
 	{nr: 59, name: "pipe2", fn: sysPipe2},
-	{nr: 78, name: "readlinkat", fn: sysOpenat, level: Partial, note: "no filesystem yet: ENOENT"},
-	{nr: 48, name: "faccessat", fn: sysOpenat, level: Partial, note: "no filesystem yet: ENOENT"},
 }
 
 const (
@@ -170,20 +165,6 @@ func sysWritev(t *Thread, a *[6]uint64) int64 {
 	return int64(put)
 }
 
-func sysPread(t *Thread, a *[6]uint64) int64 {
-	if _, e := t.fd(a[0]); e != 0 {
-		return errno(e)
-	}
-	return errno(syscall.ESPIPE)
-}
-
-func sysLseek(t *Thread, a *[6]uint64) int64 {
-	if _, e := t.fd(a[0]); e != 0 {
-		return errno(e)
-	}
-	return errno(syscall.ESPIPE)
-}
-
 func sysIoctl(t *Thread, a *[6]uint64) int64 {
 	const (
 		tcgets     = 0x5401
@@ -277,6 +258,9 @@ func sysFcntl(t *Thread, a *[6]uint64) int64 {
 		ent.of.mu.Lock()
 		ent.of.flags = ent.of.flags&^settable | uint32(a[2])&settable
 		ent.of.mu.Unlock()
+		if v, ok := ent.of.f.(*vfsFile); ok {
+			v.f.SetFlags(int(a[2])) // the VFS does O_APPEND itself
+		}
 		return 0
 	case fGetlk, fSetlk, fSetlkw:
 		return 0 // advisory locks: one process, nothing to lock against
@@ -307,61 +291,12 @@ func sysDup3(t *Thread, a *[6]uint64) int64 {
 	return int64(newfd)
 }
 
-// putStat writes struct stat (asm-generic layout, 128 bytes).
-func (t *Thread) putStat(addr uintptr, st Stat) Errno {
-	var b [128]byte
-	le := binary.LittleEndian
-	le.PutUint64(b[0:], 1) // st_dev
-	le.PutUint64(b[8:], st.Ino)
-	le.PutUint32(b[16:], st.Mode)
-	le.PutUint32(b[20:], max(st.Nlink, 1))
-	le.PutUint64(b[32:], st.Rdev)
-	le.PutUint64(b[48:], uint64(st.Size))
-	le.PutUint32(b[56:], 4096)
-	le.PutUint64(b[64:], uint64(st.Size+511)/512)
-	return t.p.cpu.CopyOut(addr, b[:])
-}
-
 func (t *Thread) statFD(fd uint64, addr uintptr) int64 {
 	of, e := t.fd(fd)
 	if e != 0 {
 		return errno(e)
 	}
-	st := Stat{Mode: sIFCHR | 0o600}
-	if s, ok := of.f.(Statter); ok {
-		st = s.Stat()
-	}
-	return errno(t.putStat(addr, st))
+	return errno(t.putStat(addr, fileStat(of.f)))
 }
 
 func sysFstat(t *Thread, a *[6]uint64) int64 { return t.statFD(a[0], uintptr(a[1])) }
-
-func sysNewfstatat(t *Thread, a *[6]uint64) int64 {
-	const atEmptyPath = 0x1000
-	path, e := t.p.cpu.CopyInString(uintptr(a[1]), 4096)
-	if e != 0 {
-		return errno(e)
-	}
-	if path == "" && a[3]&atEmptyPath != 0 {
-		return t.statFD(a[0], uintptr(a[2]))
-	}
-	return errno(syscall.ENOENT)
-}
-
-func sysOpenat(t *Thread, a *[6]uint64) int64 {
-	if _, e := t.p.cpu.CopyInString(uintptr(a[1]), 4096); e != 0 {
-		return errno(e)
-	}
-	return errno(syscall.ENOENT)
-}
-
-func sysGetcwd(t *Thread, a *[6]uint64) int64 {
-	const cwd = "/\x00"
-	if a[1] < uint64(len(cwd)) {
-		return errno(syscall.ERANGE)
-	}
-	if e := t.p.cpu.CopyOut(uintptr(a[0]), []byte(cwd)); e != 0 {
-		return errno(e)
-	}
-	return int64(len(cwd))
-}

@@ -9,18 +9,18 @@ import (
 )
 
 // Memory: anonymous mappings and brk, backed lazily by the hart layer,
-// which also enforces W^X. File mappings arrive with the VFS.
+// which also enforces W^X. File mappings are copies (sys_fileio.go).
 
 const pageSize = 4096
 
 var memCalls = []entry{
 	{nr: 214, name: "brk", fn: sysBrk},
-	{nr: 222, name: "mmap", fn: sysMmap, level: Partial, note: "anonymous only; W+X refused (W^X)"},
+	{nr: 222, name: "mmap", fn: sysMmap, level: Partial, note: "files are copied in at map time (MAP_PRIVATE, read-only MAP_SHARED); writable MAP_SHARED of a file: ENODEV; W+X refused (W^X)"},
 	{nr: 215, name: "munmap", fn: sysMunmap},
 	{nr: 226, name: "mprotect", fn: sysMprotect, note: "W+X refused (W^X)"},
 	{nr: 233, name: "madvise", fn: sysMadvise, level: Partial, note: "DONTNEED/FREE drop pages; other advice accepted and ignored"},
 	{nr: 216, name: "mremap", fn: sysMremap, level: Partial, note: "anonymous private mappings"},
-	{nr: 227, name: "msync", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "nothing to sync without file mappings"},
+	{nr: 227, name: "msync", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "file mappings are private copies: nothing to write back"},
 	{nr: 228, name: "mlock", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "memory is never swapped"},
 	{nr: 229, name: "munlock", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
 }
@@ -82,10 +82,6 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	if length == 0 || length > 1<<40 || addr%pageSize != 0 {
 		return errno(syscall.EINVAL)
 	}
-	if flags&mapAnonymous == 0 {
-		_ = fd
-		return errno(syscall.ENODEV) // file mappings come with the VFS
-	}
 	if flags&(mapShared|mapPrivate) == 0 {
 		return errno(syscall.EINVAL)
 	}
@@ -99,6 +95,9 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	}
 	if flags&mapFixedNoReplace != 0 {
 		hf = abi.MapFixed | abi.MapNoReplace
+	}
+	if flags&mapAnonymous == 0 {
+		return t.mapFile(addr, length, prot, flags, hf, int(fd), a[5])
 	}
 	r, e := t.p.cpu.Map(addr, uintptr(pageUp(uint64(length))), prot&7, hf)
 	if e != 0 {

@@ -251,7 +251,7 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	if _, ok := of.f.(Pollable); !ok {
+	if _, ok := of.f.(Pollable); !ok || !epollable(of.f) {
 		return errno(syscall.EPERM) // like regular files on Linux
 	}
 	if of.f == File(ep) {

@@ -32,7 +32,7 @@ type entry struct {
 var table map[uint64]*entry
 
 func init() {
-	table = buildTable(fileCalls, memCalls, threadCalls, signalCalls, timeCalls, miscCalls, pollCalls, unsupportedCalls)
+	table = buildTable(fileCalls, fsCalls, memCalls, threadCalls, signalCalls, timeCalls, miscCalls, pollCalls, unsupportedCalls)
 }
 
 func buildTable(areas ...[]entry) map[uint64]*entry {

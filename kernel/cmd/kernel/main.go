@@ -4,19 +4,28 @@
 // QEMU placed in RAM as the initrd (runikraft run does that), with the
 // arguments and environment from the kernel command line, and powers off
 // with the application's exit status.
+//
+// The initrd is either the application's ELF file, or a cpio newc
+// archive (magic "070701"): the root filesystem, unpacked into / before
+// the application starts, whose regular file at argv[0] (or, failing
+// that, /init) is the application.
 package main
 
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
+	"strings"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	_ "github.com/runikraft/runikraft/kernel" // devices: virtio-rng reseeds the generator before the app starts
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/console"
+	"github.com/runikraft/runikraft/kernel/fs/cpio"
 	"github.com/runikraft/runikraft/kernel/hart"
 	"github.com/runikraft/runikraft/kernel/loader"
 	"github.com/runikraft/runikraft/posix"
@@ -45,6 +54,14 @@ func run() int {
 	}
 	if len(args) == 0 {
 		args = []string{"app"}
+	}
+	var rootfs io.Reader
+	if bytes.HasPrefix(app, []byte("070701")) {
+		rootfs = bytes.NewReader(app)
+		if app, err = appFromArchive(app, args[0]); err != nil {
+			fmt.Fprintf(logw, "runikraft: root filesystem: %v\n", err)
+			return abi.ExitBadImage
+		}
 	}
 	r := bytes.NewReader(app)
 	img, err := loader.Parse(r, int64(len(app)))
@@ -75,6 +92,7 @@ func run() int {
 		Args:        args,
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
+		RootFS:      rootfs,
 	})
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
@@ -109,4 +127,59 @@ func symbolizer(app []byte, bias uint64) func(pc uint64) string {
 		}
 		return ""
 	}
+}
+
+// appFromArchive returns the regular file at name (else "init") in a
+// newc archive. A hard-linked file's data is on its last link, so a
+// data-less match is followed to the entry of the same inode that has it.
+func appFromArchive(archive []byte, name string) ([]byte, error) {
+	want := map[string]bool{strings.TrimLeft(name, "/"): true, "init": true}
+	found := map[string][]byte{}
+	var pending []cpio.Header // data-less links we matched
+	r := cpio.NewReader(bytes.NewReader(archive), cpio.MaxSize)
+	for {
+		h, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !h.Mode.IsRegular() {
+			continue
+		}
+		if !want[h.Name] && !linked(pending, h) {
+			continue
+		}
+		if h.Size == 0 && h.Nlink > 1 {
+			pending = append(pending, *h)
+			continue
+		}
+		body, err := io.ReadAll(r)
+		if err != nil {
+			return nil, err
+		}
+		found[h.Name] = body
+		for _, p := range pending {
+			if p.Ino == h.Ino && p.DevMajor == h.DevMajor && p.DevMinor == h.DevMinor {
+				found[p.Name] = body
+			}
+		}
+	}
+	for _, n := range []string{strings.TrimLeft(name, "/"), "init"} {
+		if b, ok := found[n]; ok {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("no application: neither /%s nor /init is a file in the archive", strings.TrimLeft(name, "/"))
+}
+
+// linked reports whether h is another link of a file we are waiting for.
+func linked(pending []cpio.Header, h *cpio.Header) bool {
+	for _, p := range pending {
+		if p.Ino == h.Ino && p.DevMajor == h.DevMajor && p.DevMinor == h.DevMinor {
+			return true
+		}
+	}
+	return false
 }

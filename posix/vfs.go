@@ -1,0 +1,265 @@
+package posix
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/runikraft/runikraft/kernel/fs"
+	"github.com/runikraft/runikraft/kernel/fs/cpio"
+	"github.com/runikraft/runikraft/kernel/fs/devfs"
+	"github.com/runikraft/runikraft/kernel/fs/ramfs"
+)
+
+// The process's filesystem: a writable ramfs at /, devfs at /dev, a
+// minimal /proc (procfs.go), the
+// optional root filesystem archive unpacked into /, and the few files
+// every libc expects (/etc/passwd, /etc/group, /etc/hosts).
+
+// fsState is the process's view of the VFS.
+type fsState struct {
+	v       *fs.VFS
+	root    *ramfs.FS // for statfs
+	console *stream   // stdin, behind /dev/tty too
+
+	mu  sync.Mutex
+	cwd fs.Loc // the zero Loc is the root
+}
+
+func (s *fsState) getCwd() fs.Loc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cwd
+}
+
+func (s *fsState) setCwd(l fs.Loc) {
+	s.mu.Lock()
+	s.cwd = l
+	s.mu.Unlock()
+}
+
+// initFS builds the filesystem before the first thread runs.
+func (p *Process) initFS(in *stream, out *writer) error {
+	p.fs.console = in
+	root := ramfs.New(ramfs.Options{})
+	p.fs.root = root
+	p.fs.v = fs.New(root, fs.Cred{})
+	v := p.fs.v
+	if p.cfg.RootFS != nil {
+		if err := unpack(v, p.cfg.RootFS); err != nil {
+			return fmt.Errorf("root filesystem: %w", err)
+		}
+	}
+	if err := ensureDir(v, "/tmp", 0o1777); err != nil {
+		return fmt.Errorf("/tmp: %w", err)
+	}
+	if err := ensureDir(v, "/dev", 0o755); err != nil {
+		return fmt.Errorf("/dev: %w", err)
+	}
+	dev := devfs.New(devfs.Config{Random: p.cfg.Random, Console: &consoleRW{in: in, out: out, done: p.done}})
+	if err := v.Mount(fs.Loc{}, "/dev", dev); err != nil {
+		return fmt.Errorf("mount /dev: %w", err)
+	}
+	if err := ensureDir(v, "/proc", 0o555); err != nil {
+		return fmt.Errorf("/proc: %w", err)
+	}
+	if err := v.Mount(fs.Loc{}, "/proc", &procFS{p: p, start: time.Now()}); err != nil {
+		return fmt.Errorf("mount /proc: %w", err)
+	}
+	return p.etcDefaults()
+}
+
+// ensureDir makes dir with perm unless something is already there (an
+// archive's own directory keeps its mode).
+func ensureDir(v *fs.VFS, dir string, perm uint32) error {
+	st, err := v.Stat(fs.Loc{}, dir, 0)
+	if err == nil {
+		if !st.IsDir() {
+			return syscall.ENOTDIR
+		}
+		return nil
+	}
+	if err := v.Mkdir(fs.Loc{}, dir, perm); err != nil {
+		return err
+	}
+	return v.Chmod(fs.Loc{}, dir, perm, 0) // Mkdir may not set the sticky bit
+}
+
+// etcDefaults writes the identity files C libraries read (getpwuid,
+// getaddrinfo("localhost")) unless the root filesystem has its own.
+func (p *Process) etcDefaults() error {
+	v := p.fs.v
+	if err := ensureDir(v, "/etc", 0o755); err != nil {
+		return fmt.Errorf("/etc: %w", err)
+	}
+	if err := ensureDir(v, "/root", 0o700); err != nil {
+		return fmt.Errorf("/root: %w", err)
+	}
+	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+	if h := p.cfg.Hostname; h != "" && h != "localhost" {
+		hosts += "127.0.1.1\t" + h + "\n"
+	}
+	files := []struct{ name, body string }{
+		{"/etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"},
+		{"/etc/group", "root:x:0:\n"},
+		{"/etc/hosts", hosts},
+	}
+	for _, f := range files {
+		if _, err := v.Stat(fs.Loc{}, f.name, fs.AT_SYMLINK_NOFOLLOW); err == nil {
+			continue
+		}
+		if err := writeFile(v, f.name, []byte(f.body), 0o644); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	return nil
+}
+
+func writeFile(v *fs.VFS, name string, body []byte, perm uint32) error {
+	f, err := v.Open(fs.Loc{}, name, fs.O_WRONLY|fs.O_CREAT|fs.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// unpack extracts a newc archive into v's root, as Linux unpacks an
+// initramfs: modes, owners, mtimes, symlinks, devices and hard links
+// (entries sharing an inode) are kept.
+func unpack(v *fs.VFS, r io.Reader) error {
+	cr := cpio.NewReader(r, cpio.MaxSize)
+	links := map[[3]uint32]string{} // (dev major, dev minor, ino) → first name
+	for {
+		h, err := cr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := unpackEntry(v, cr, h, links); err != nil {
+			return fmt.Errorf("%s: %w", h.Name, err)
+		}
+	}
+}
+
+func unpackEntry(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, links map[[3]uint32]string) error {
+	name := "/" + h.Name
+	perm := uint32(h.Mode.Perm())
+	switch {
+	case h.Name == ".":
+	case h.Mode.IsDir():
+		if err := v.Mkdir(fs.Loc{}, name, perm); err != nil && err != syscall.EEXIST {
+			return err
+		}
+	case h.Mode.IsSymlink():
+		target, err := cr.Readlink()
+		if err != nil {
+			return err
+		}
+		if err := v.Symlink(target, fs.Loc{}, name); err != nil {
+			return err
+		}
+	case h.Mode.IsRegular():
+		return unpackFile(v, cr, h, name, links)
+	default:
+		rdev := fs.Dev(h.RdevMajor, h.RdevMinor)
+		if err := v.Mknod(fs.Loc{}, name, uint32(h.Mode), rdev); err != nil {
+			return err
+		}
+	}
+	return setMeta(v, h, name)
+}
+
+// unpackFile writes a regular file, or links it to the earlier entry of
+// the same inode (the last link carries the data, so it is written
+// through whichever name has it).
+func unpackFile(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, name string, links map[[3]uint32]string) error {
+	key := [3]uint32{h.DevMajor, h.DevMinor, h.Ino}
+	flags := fs.O_WRONLY | fs.O_CREAT | fs.O_TRUNC
+	if first, ok := links[key]; ok && h.Nlink > 1 {
+		if err := v.Link(fs.Loc{}, first, fs.Loc{}, name, 0); err != nil {
+			return err
+		}
+		flags = fs.O_WRONLY // keep what earlier links wrote
+	} else if h.Nlink > 1 {
+		links[key] = name
+	}
+	f, err := v.Open(fs.Loc{}, name, flags, uint32(h.Mode.Perm()))
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(fileWriter{f}, cr)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return setMeta(v, h, name)
+}
+
+// fileWriter adapts *fs.File (whose Write has no io.EOF conventions) to
+// io.Writer for io.Copy.
+type fileWriter struct{ f *fs.File }
+
+func (w fileWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	return n, err
+}
+
+// setMeta applies the archive's mode, owner and mtime (symlinks keep
+// 0777, as on Linux).
+func setMeta(v *fs.VFS, h *cpio.Header, name string) error {
+	if !h.Mode.IsSymlink() {
+		if err := v.Chmod(fs.Loc{}, name, uint32(h.Mode.Perm()), 0); err != nil {
+			return err
+		}
+	}
+	if err := v.Chown(fs.Loc{}, name, int(h.UID), int(h.GID), fs.AT_SYMLINK_NOFOLLOW); err != nil {
+		return err
+	}
+	mt := time.Unix(h.Mtime, 0)
+	return v.Utimes(fs.Loc{}, name, fs.Attr{Mask: fs.SetAtime | fs.SetMtime, Atime: mt, Mtime: mt}, fs.AT_SYMLINK_NOFOLLOW)
+}
+
+// consoleRW is /dev/tty and /dev/console: the same streams as
+// descriptors 0 and 1. Reads block until input or process exit (devfs
+// reads cannot be interrupted by a signal).
+type consoleRW struct {
+	in   *stream
+	out  *writer
+	done <-chan struct{}
+}
+
+func (c *consoleRW) Read(p []byte) (int, error) {
+	n, e := c.in.read(p, false, nil, c.done)
+	if e != 0 {
+		return n, e
+	}
+	if n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+func (c *consoleRW) Write(p []byte) (int, error) {
+	n, e := c.out.Write(nil, p, false)
+	if e != 0 {
+		return n, e
+	}
+	return n, nil
+}
+
+// Ready implements fs.Poller.
+func (c *consoleRW) Ready() uint32 { return c.in.Ready() | pollOut }
