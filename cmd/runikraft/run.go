@@ -16,6 +16,8 @@ import (
 	"github.com/runikraft/runikraft/internal/bootargs"
 	rkimage "github.com/runikraft/runikraft/internal/image"
 	"github.com/runikraft/runikraft/internal/qemu"
+	"github.com/runikraft/runikraft/internal/rootfs"
+	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
 const (
@@ -59,6 +61,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			// would make -e A=1 --env B=2 fail.
 			&cli.StringSliceFlag{Name: "e", Usage: "set guest environment variable `KEY=VALUE` (repeatable)"},
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
+			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
 		},
@@ -102,6 +105,18 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	appMode := initrd != ""
+	if dir := c.String("rootfs"); dir != "" {
+		if !appMode {
+			return fail(exitUsage, "--rootfs: %s is a machine image; a root filesystem goes with an application run on the stock kernel", image)
+		}
+		archive, err := packRootfs(dir, image)
+		if err != nil {
+			return fail(exitUsage, "--rootfs: %v", err)
+		}
+		defer os.Remove(archive)
+		initrd = archive
+	}
 	cfg := qemu.Config{
 		Kernel:    kernel,
 		Initrd:    initrd,
@@ -112,7 +127,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		Debug:     c.Bool("debug"),
 		// The stock kernel gives an app its own streams; a machine image's
 		// output is the UART itself.
-		AppConsole: initrd != "",
+		AppConsole: appMode,
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "%v", err)
@@ -217,4 +232,28 @@ func kernelFor(image, kernelFlag string) (kernel, initrd string, err error) {
 		return "", "", fmt.Errorf("%s is an application, and the kernel to run it on is missing (%v): run ./install.sh, or pass --kernel", image, rootCause(err))
 	}
 	return kernel, image, nil
+}
+
+// packRootfs writes dir plus the application (as /init, which the stock
+// kernel runs when argv[0] is not in the archive) to a temporary cpio
+// archive and returns its path.
+func packRootfs(dir, app string) (string, error) {
+	init, err := rootfs.FileEntry("init", app, 0o755)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "runikraft-rootfs-*.cpio")
+	if err != nil {
+		return "", err
+	}
+	if err := rootfs.Pack(dir, f, rootfs.Options{Extra: []cpio.Entry{init}}); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }

@@ -47,6 +47,9 @@ type Options struct {
 	// reporting each to OnSkip, instead of failing with *UnsupportedError.
 	SkipUnsupported bool
 	OnSkip          func(name string, mode fs.FileMode)
+	// Extra entries join the tree's (runikraft run adds the application
+	// as /init); one whose name the tree also has is an error.
+	Extra []cpio.Entry
 }
 
 // Unsupported is a file Pack cannot put in a root filesystem.
@@ -226,6 +229,14 @@ func Pack(dir string, w io.Writer, opts Options) error {
 			}
 		}
 	}
+	for _, x := range opts.Extra {
+		for _, e := range entries {
+			if e.Header.Name == x.Header.Name {
+				return fmt.Errorf("rootfs: %s already has %s", dir, x.Header.Name)
+			}
+		}
+		entries = append(entries, x)
+	}
 	if err := cpio.WriteArchive(w, entries, aopts); err != nil {
 		return fmt.Errorf("rootfs: packing %s: %w", dir, err)
 	}
@@ -276,4 +287,19 @@ func opener(p string, walked fs.FileInfo) func() (io.ReadCloser, error) {
 		}
 		return f, nil
 	}
+}
+
+// FileEntry is an archive entry for the host file at path, stored as name
+// with mode perm.
+func FileEntry(name, path string, perm cpio.Mode) (cpio.Entry, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return cpio.Entry{}, fmt.Errorf("rootfs: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return cpio.Entry{}, fmt.Errorf("rootfs: %s is not a regular file", path)
+	}
+	e := cpio.Entry{Header: cpio.Header{Name: name, Mode: cpio.TypeReg | perm, Size: fi.Size()}}
+	e.Open = opener(path, fi)
+	return e, nil
 }

@@ -75,7 +75,13 @@ type result struct {
 
 func run(t *testing.T, program string, args ...string) result {
 	t.Helper()
-	argv := append([]string{"run", "--timeout", "3m", programs[program]}, args...)
+	return runFlags(t, nil, program, args...)
+}
+
+// runFlags is run with runikraft run flags before the program.
+func runFlags(t *testing.T, flags []string, program string, args ...string) result {
+	t.Helper()
+	argv := append(append(append([]string{"run", "--timeout", "3m"}, flags...), programs[program]), args...)
 	cmd := exec.Command(runikraft, argv...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
