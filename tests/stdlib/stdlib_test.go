@@ -36,20 +36,16 @@ var pkgs = []pkg{
 	{path: "container/heap"},
 	{path: "sync/atomic"},
 	{path: "sync", skip: map[string]string{
-		"TestMutexMisuse":   "re-executes the test binary: no fork/exec, one application per image",
-		"TestIssue76126":    "re-executes the test binary: no fork/exec, one application per image",
-		"ExampleOnceValues": "reads example_test.go: no filesystem yet",
+		"TestMutexMisuse": "re-executes the test binary: no fork/exec, one application per image",
+		"TestIssue76126":  "re-executes the test binary: no fork/exec, one application per image",
 	}},
 	{path: "time", tags: "timetzdata", skip: map[string]string{
-		"TestLoadLocationFromTZData":     "reads $GOROOT/lib/time/zoneinfo.zip: no filesystem yet (timetzdata embeds the rest)",
-		"TestLoadLocationFromTZDataSlim": "reads testdata/: no filesystem yet",
+		"TestLoadLocationFromTZData": "reads $GOROOT/lib/time/zoneinfo.zip, outside the package directory that --rootfs packs (timetzdata embeds the rest)",
 	}},
 	{path: "encoding/json", skip: map[string]string{
 		"TestHTTPDecoding": "starts an HTTP server: no networking yet",
 	}},
-	{path: "regexp", skip: map[string]string{
-		"TestRE2Search": "reads testdata/re2-search.txt: no filesystem yet",
-	}},
+	{path: "regexp"},
 	{path: "math/big"},
 }
 
@@ -84,7 +80,9 @@ func TestStdlib(t *testing.T) {
 	for _, p := range pkgs {
 		t.Run(p.path, func(t *testing.T) {
 			// Exactly what a user types: go test -exec 'runikraft run'.
-			args := []string{"test", "-count=1", "-short", "-exec", runikraft + " run --timeout 20m"}
+			// --rootfs .: go test runs the command in the package's
+			// directory, so its testdata is in the application's root.
+			args := []string{"test", "-count=1", "-short", "-exec", runikraft + " run --timeout 20m --rootfs ."}
 			if p.tags != "" {
 				args = append(args, "-tags", p.tags)
 			}
