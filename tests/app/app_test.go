@@ -4,18 +4,13 @@
 package app
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/runikraft/runikraft/internal/kbuild"
+	"github.com/runikraft/runikraft/tests/harness"
 )
 
 var (
@@ -39,42 +34,25 @@ func setup(m *testing.M) int {
 	return m.Run()
 }
 
-func build(dir string) error {
-	runikraft = filepath.Join(dir, "runikraft")
-	if out, err := exec.Command("go", "build", "-o", runikraft, "github.com/runikraft/runikraft/cmd/runikraft").CombinedOutput(); err != nil {
-		return fmt.Errorf("build runikraft: %v\n%s", err, out)
-	}
-	if _, err := kbuild.Build(context.Background(), kbuild.Options{
-		Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
-		Out: filepath.Join(dir, "runikraft-kernel.img"), Stderr: os.Stderr,
-	}); err != nil {
+func build(dir string) (err error) {
+	if runikraft, err = harness.Tools(dir); err != nil {
 		return err
 	}
-	goapp := filepath.Join(dir, "goapp")
-	cmd := exec.Command("go", "build", "-o", goapp, "./testdata/goapp")
-	cmd.Env = kbuild.Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build goapp: %v\n%s", err, out)
-	}
-	programs["goapp"] = goapp
-	if _, err := exec.LookPath("riscv64-linux-gnu-gcc"); err != nil {
-		return errors.New("riscv64-linux-gnu-gcc missing: run ./install.sh")
+	programs["goapp"] = filepath.Join(dir, "goapp")
+	if err := harness.BuildGo(programs["goapp"], "./testdata/goapp"); err != nil {
+		return err
 	}
 	for _, name := range []string{"hello", "threads", "malloc"} {
 		out := filepath.Join(dir, "c-"+name)
-		cc := exec.Command("riscv64-linux-gnu-gcc", "-static", "-O2", "-pthread", "-o", out, filepath.Join("testdata", "c", name+".c"))
-		if b, err := cc.CombinedOutput(); err != nil {
-			return fmt.Errorf("cc %s: %v\n%s", name, err, b)
+		if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), "-static", "-pthread"); err != nil {
+			return err
 		}
 		programs["c-"+name] = out
 	}
 	return nil
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
+type result = harness.Result
 
 // run boots program with runikraft run; flags go before the program.
 func run(t *testing.T, flags []string, program string, args ...string) result {
@@ -83,31 +61,10 @@ func run(t *testing.T, flags []string, program string, args ...string) result {
 	if !ok {
 		t.Fatalf("no program %q", program)
 	}
-	argv := append(append(append([]string{"run", "--timeout", "3m"}, flags...), path), args...)
-	cmd := exec.Command(runikraft, argv...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	var exit *exec.ExitError
-	res := result{stdout: out.String(), stderr: errb.String()}
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		res.code = exit.ExitCode()
-	default:
-		t.Fatalf("runikraft run: %v", err)
-	}
-	t.Logf("%s %v: exit %d in %v\nstdout: %q\nstderr: %q", program, args, res.code, time.Since(start).Round(time.Millisecond), res.stdout, res.stderr)
-	return res
+	return harness.Run(t, runikraft, flags, path, args...)
 }
 
-func expect(t *testing.T, r result, code int, stdout string) {
-	t.Helper()
-	if r.code != code || r.stdout != stdout {
-		t.Fatalf("exit %d stdout %q; want exit %d stdout %q (stderr %q)", r.code, r.stdout, code, stdout, r.stderr)
-	}
-}
+var expect = harness.Expect
 
 func TestGoArgsAndEnv(t *testing.T) {
 	r := run(t, []string{"-e", "RK_B=two words", "-e", "RK_A=1"}, "goapp", "args", "x y", "", "ü\t")
@@ -120,8 +77,8 @@ func TestGoExitStatus(t *testing.T) {
 
 func TestGoPanic(t *testing.T) {
 	r := run(t, nil, "goapp", "panic")
-	if r.code != 2 || !strings.Contains(r.stderr, "panic: assignment to entry in nil map") || !strings.Contains(r.stderr, "main.main()") {
-		t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+	if r.Code != 2 || !strings.Contains(r.Stderr, "panic: assignment to entry in nil map") || !strings.Contains(r.Stderr, "main.main()") {
+		t.Fatalf("exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
 
@@ -137,8 +94,8 @@ func TestGoGoroutinesAndTimers(t *testing.T) {
 
 func TestGoChurnsFourTimesMemory(t *testing.T) {
 	r := run(t, []string{"-m", "64M"}, "goapp", "churn")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "churned 256 MiB") {
-		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "churned 256 MiB") {
+		t.Fatalf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 

@@ -2,10 +2,11 @@ package app
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runikraft/runikraft/tests/harness"
 )
 
 // The kernel survives what an application does wrong, and says what
@@ -14,9 +15,8 @@ import (
 func cc(t *testing.T, name string, flags ...string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
-	args := append(append([]string{"-O2", "-o", out}, flags...), filepath.Join("testdata", "c", name+".c"))
-	if b, err := exec.Command("riscv64-linux-gnu-gcc", args...).CombinedOutput(); err != nil {
-		t.Fatalf("cc %s: %v\n%s", name, err, b)
+	if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), flags...); err != nil {
+		t.Fatal(err)
 	}
 	programs[name+strings.Join(flags, "")] = out
 	return name + strings.Join(flags, "")
@@ -24,10 +24,10 @@ func cc(t *testing.T, name string, flags ...string) string {
 
 func TestCrashReport(t *testing.T) {
 	r := run(t, nil, cc(t, "crash", "-static", "-g"))
-	if r.code != 128+11 {
-		t.Fatalf("exit %d, want 139", r.code)
+	if r.Code != 128+11 {
+		t.Fatalf("exit %d, want 139", r.Code)
 	}
-	out := r.stdout + r.stderr
+	out := r.Stdout + r.Stderr
 	for _, want := range []string{"about to crash", "SIGSEGV (signal 11)", "(poke+", "fault address 0x0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
@@ -37,8 +37,8 @@ func TestCrashReport(t *testing.T) {
 
 func TestHostileCallsRefused(t *testing.T) {
 	r := run(t, nil, cc(t, "hostile", "-static"))
-	if r.code != 0 || !strings.Contains(r.stdout, "hostile: all refused cleanly") {
-		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "hostile: all refused cleanly") {
+		t.Fatalf("exit %d\n%s", r.Code, r.Stdout)
 	}
 }
 
@@ -46,8 +46,8 @@ func TestHostileCallsRefused(t *testing.T) {
 // interpreter, not a kernel fault.
 func TestDynamicProgramRefused(t *testing.T) {
 	r := run(t, nil, cc(t, "hello"))
-	if r.code != 126 || !strings.Contains(r.stdout+r.stderr, "dynamically linked (interpreter /lib/ld-linux-riscv64-lp64d.so.1)") {
-		t.Fatalf("exit %d, output %q", r.code, r.stdout+r.stderr)
+	if r.Code != 126 || !strings.Contains(r.Stdout+r.Stderr, "dynamically linked (interpreter /lib/ld-linux-riscv64-lp64d.so.1)") {
+		t.Fatalf("exit %d, output %q", r.Code, r.Stdout+r.Stderr)
 	}
 }
 
@@ -65,7 +65,7 @@ func TestMalformedProgramRefused(t *testing.T) {
 	}
 	programs["truncated"] = path
 	r := run(t, nil, "truncated")
-	if r.code == 0 || r.code == 70 || !strings.Contains(r.stdout+r.stderr, "runikraft:") {
-		t.Fatalf("exit %d, output %q", r.code, r.stdout+r.stderr)
+	if r.Code == 0 || r.Code == 70 || !strings.Contains(r.Stdout+r.Stderr, "runikraft:") {
+		t.Fatalf("exit %d, output %q", r.Code, r.Stdout+r.Stderr)
 	}
 }

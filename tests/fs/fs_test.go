@@ -4,17 +4,12 @@
 package fs
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/runikraft/runikraft/internal/kbuild"
+	"github.com/runikraft/runikraft/tests/harness"
 )
 
 var (
@@ -38,40 +33,19 @@ func setup(m *testing.M) int {
 	return m.Run()
 }
 
-func build(dir string) error {
-	runikraft = filepath.Join(dir, "runikraft")
-	if out, err := exec.Command("go", "build", "-o", runikraft, "github.com/runikraft/runikraft/cmd/runikraft").CombinedOutput(); err != nil {
-		return fmt.Errorf("build runikraft: %v\n%s", err, out)
-	}
-	if _, err := kbuild.Build(context.Background(), kbuild.Options{
-		Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
-		Out: filepath.Join(dir, "runikraft-kernel.img"), Stderr: os.Stderr,
-	}); err != nil {
+func build(dir string) (err error) {
+	if runikraft, err = harness.Tools(dir); err != nil {
 		return err
 	}
-	goapp := filepath.Join(dir, "goapp")
-	cmd := exec.Command("go", "build", "-o", goapp, "./testdata/goapp")
-	cmd.Env = kbuild.Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build goapp: %v\n%s", err, out)
+	programs["goapp"] = filepath.Join(dir, "goapp")
+	if err := harness.BuildGo(programs["goapp"], "./testdata/goapp"); err != nil {
+		return err
 	}
-	programs["goapp"] = goapp
-	if _, err := exec.LookPath("riscv64-linux-gnu-gcc"); err != nil {
-		return errors.New("riscv64-linux-gnu-gcc missing: run ./install.sh")
-	}
-	capp := filepath.Join(dir, "fsapp")
-	cc := exec.Command("riscv64-linux-gnu-gcc", "-static", "-O2", "-pthread", "-o", capp, filepath.Join("testdata", "fsapp.c"))
-	if b, err := cc.CombinedOutput(); err != nil {
-		return fmt.Errorf("cc fsapp: %v\n%s", err, b)
-	}
-	programs["fsapp"] = capp
-	return nil
+	programs["fsapp"] = filepath.Join(dir, "fsapp")
+	return harness.BuildC(programs["fsapp"], filepath.Join("testdata", "fsapp.c"), "-static", "-pthread")
 }
 
-type result struct {
-	stdout, stderr string
-	code           int
-}
+type result = harness.Result
 
 func run(t *testing.T, program string, args ...string) result {
 	t.Helper()
@@ -81,31 +55,10 @@ func run(t *testing.T, program string, args ...string) result {
 // runFlags is run with runikraft run flags before the program.
 func runFlags(t *testing.T, flags []string, program string, args ...string) result {
 	t.Helper()
-	argv := append(append(append([]string{"run", "--timeout", "3m"}, flags...), programs[program]), args...)
-	cmd := exec.Command(runikraft, argv...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	var exit *exec.ExitError
-	res := result{stdout: out.String(), stderr: errb.String()}
-	switch {
-	case err == nil:
-	case errors.As(err, &exit):
-		res.code = exit.ExitCode()
-	default:
-		t.Fatalf("runikraft run: %v", err)
-	}
-	t.Logf("%s %v: exit %d in %v\nstdout: %q\nstderr: %q", program, args, res.code, time.Since(start).Round(time.Millisecond), res.stdout, res.stderr)
-	return res
+	return harness.Run(t, runikraft, flags, programs[program], args...)
 }
 
-func expect(t *testing.T, r result, code int, stdout string) {
-	t.Helper()
-	if r.code != code || r.stdout != stdout {
-		t.Fatalf("exit %d stdout %q; want exit %d stdout %q (stderr %q)", r.code, r.stdout, code, stdout, r.stderr)
-	}
-}
+var expect = harness.Expect
 
 func TestCStdioDirentsAndPipe(t *testing.T) {
 	expect(t, run(t, "fsapp"), 0, "after seek: 1\n"+

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/runikraft/runikraft/internal/kbuild"
+	"github.com/runikraft/runikraft/tests/harness"
 )
 
 // makeTree writes a tree of 1,000 files in nested directories, with
@@ -41,10 +41,8 @@ func TestRootfsTreeMatchesHost(t *testing.T) {
 	makeTree(t, tree)
 
 	bin := filepath.Join(t.TempDir(), "treehash")
-	cmd := exec.Command("go", "build", "-o", bin, "./testdata/treehash")
-	cmd.Env = kbuild.Env()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	if err := harness.BuildGo(bin, "./testdata/treehash"); err != nil {
+		t.Fatal(err)
 	}
 	programs["treehash"] = bin
 	want, err := exec.Command("go", "run", "./testdata/treehash", tree).Output()
@@ -52,7 +50,7 @@ func TestRootfsTreeMatchesHost(t *testing.T) {
 		t.Fatalf("host walk: %v", err)
 	}
 	r := runFlags(t, []string{"--rootfs", host}, "treehash", "/tree")
-	if r.code != 0 || r.stdout != string(want) {
-		t.Fatalf("exit %d; guest listing differs from the host's (%d vs %d bytes)\nstderr: %s", r.code, len(r.stdout), len(want), r.stderr)
+	if r.Code != 0 || r.Stdout != string(want) {
+		t.Fatalf("exit %d; guest listing differs from the host's (%d vs %d bytes)\nstderr: %s", r.Code, len(r.Stdout), len(want), r.Stderr)
 	}
 }

@@ -5,11 +5,9 @@
 package stdlib
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"time"
 
 	"github.com/runikraft/runikraft/internal/kbuild"
+	"github.com/runikraft/runikraft/tests/harness"
 )
 
 // pkg is one package to run, with the tests that cannot pass yet.
@@ -59,15 +58,8 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		runikraft = filepath.Join(dir, "runikraft")
-		if out, err := exec.Command("go", "build", "-o", runikraft, "github.com/runikraft/runikraft/cmd/runikraft").CombinedOutput(); err != nil {
-			fmt.Printf("build runikraft: %v\n%s", err, out)
-			return 1
-		}
-		if _, err := kbuild.Build(context.Background(), kbuild.Options{
-			Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
-			Out: filepath.Join(dir, "runikraft-kernel.img"), Stderr: os.Stderr,
-		}); err != nil {
+		var err error
+		if runikraft, err = harness.Tools(dir); err != nil {
 			fmt.Println(err)
 			return 1
 		}

@@ -1,0 +1,92 @@
+// Package harness is what the QEMU test packages share: building the
+// runikraft CLI with the stock kernel next to it, building riscv64 test
+// programs, and running them with runikraft run.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/runikraft/runikraft/internal/kbuild"
+)
+
+// Tools builds runikraft and runikraft-kernel.img into dir and returns the
+// CLI's path (it finds the kernel next to itself).
+func Tools(dir string) (string, error) {
+	cli := filepath.Join(dir, "runikraft")
+	if out, err := exec.Command("go", "build", "-o", cli, "github.com/runikraft/runikraft/cmd/runikraft").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build runikraft: %v\n%s", err, out)
+	}
+	if _, err := kbuild.Build(context.Background(), kbuild.Options{
+		Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
+		Out: filepath.Join(dir, "runikraft-kernel.img"), Stderr: os.Stderr,
+	}); err != nil {
+		return "", err
+	}
+	return cli, nil
+}
+
+// BuildGo builds the Go package pkg as a static linux/riscv64 program.
+func BuildGo(out, pkg string) error {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = kbuild.Env()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// BuildC compiles src with Debian's riscv64 cross gcc.
+func BuildC(out, src string, flags ...string) error {
+	if _, err := exec.LookPath("riscv64-linux-gnu-gcc"); err != nil {
+		return errors.New("riscv64-linux-gnu-gcc missing: run ./install.sh")
+	}
+	args := append(append([]string{"-O2", "-o", out}, flags...), src)
+	if b, err := exec.Command("riscv64-linux-gnu-gcc", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("cc %s: %v\n%s", src, err, b)
+	}
+	return nil
+}
+
+// Result is how a run ended.
+type Result struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// Run runs `runikraft run --timeout 3m FLAGS... PROGRAM ARGS...`.
+func Run(t testing.TB, cli string, flags []string, program string, args ...string) Result {
+	t.Helper()
+	argv := append(append(append([]string{"run", "--timeout", "3m"}, flags...), program), args...)
+	cmd := exec.Command(cli, argv...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	var exit *exec.ExitError
+	res := Result{Stdout: out.String(), Stderr: errb.String()}
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.Code = exit.ExitCode()
+	default:
+		t.Fatalf("runikraft run: %v", err)
+	}
+	t.Logf("%s %v: exit %d in %v\nstdout: %q\nstderr: %q", filepath.Base(program), args, res.Code, time.Since(start).Round(time.Millisecond), res.Stdout, res.Stderr)
+	return res
+}
+
+// Expect fails t unless r ended with code and printed exactly stdout.
+func Expect(t testing.TB, r Result, code int, stdout string) {
+	t.Helper()
+	if r.Code != code || r.Stdout != stdout {
+		t.Fatalf("exit %d stdout %q; want exit %d stdout %q (stderr %q)", r.Code, r.Stdout, code, stdout, r.Stderr)
+	}
+}
