@@ -4,7 +4,6 @@
 package fs
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,21 +16,7 @@ var (
 	programs  = map[string]string{} // name → built program
 )
 
-func TestMain(m *testing.M) { os.Exit(setup(m)) }
-
-func setup(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "runikraft-fs-")
-	if err != nil {
-		fmt.Println(err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err := build(dir); err != nil {
-		fmt.Println(err)
-		return 1
-	}
-	return m.Run()
-}
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, build)) }
 
 func build(dir string) (err error) {
 	if runikraft, err = harness.Tools(dir); err != nil {

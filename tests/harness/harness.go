@@ -90,3 +90,19 @@ func Expect(t testing.TB, r Result, code int, stdout string) {
 		t.Fatalf("exit %d stdout %q; want exit %d stdout %q (stderr %q)", r.Code, r.Stdout, code, stdout, r.Stderr)
 	}
 }
+
+// Main is a QEMU test package's TestMain body: build (the tools and the
+// package's programs) into a temporary directory, run the tests, clean up.
+func Main(m *testing.M, build func(dir string) error) int {
+	dir, err := os.MkdirTemp("", "runikraft-test-")
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := build(dir); err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	return m.Run()
+}

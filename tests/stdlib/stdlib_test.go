@@ -5,7 +5,6 @@
 package stdlib
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -51,21 +50,10 @@ var pkgs = []pkg{
 var runikraft string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "runikraft-stdlib-")
-	if err != nil {
-		fmt.Println(err)
-		os.Exit(1)
-	}
-	code := func() int {
-		defer os.RemoveAll(dir)
-		var err error
-		if runikraft, err = harness.Tools(dir); err != nil {
-			fmt.Println(err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+	os.Exit(harness.Main(m, func(dir string) (err error) {
+		runikraft, err = harness.Tools(dir)
+		return err
+	}))
 }
 
 func TestStdlib(t *testing.T) {
