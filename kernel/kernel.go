@@ -14,6 +14,7 @@ package kernel
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/drivers/virtio"
 	"github.com/runikraft/runikraft/kernel/drivers/virtio/rng"
@@ -30,19 +31,35 @@ func init() {
 	}
 }
 
+// seedTimeout bounds the wait for the first virtio-rng answer: a device
+// that never interrupts (or an interrupt routed elsewhere) must not stop
+// the boot; the generator keeps its device-tree seed meanwhile.
+const seedTimeout = 2 * time.Second
+
 func seed() error {
 	if _, ok := virtio.Find(virtio.IDEntropy); !ok {
 		return nil
 	}
-	var b [seedSize]byte
-	defer clear(b[:])
-	if _, err := rng.Read(b[:]); err != nil {
-		return err // already says virtio-rng
+	done := make(chan error, 1)
+	go func() {
+		var b [seedSize]byte
+		defer clear(b[:])
+		if _, err := rng.Read(b[:]); err != nil {
+			done <- err // already says virtio-rng
+			return
+		}
+		if err := hart.Reseed(b[:]); err != nil {
+			done <- fmt.Errorf("virtio-rng: %w", err)
+			return
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(seedTimeout):
+		return fmt.Errorf("virtio-rng: no answer in %v; booting with the device tree's seed", seedTimeout)
 	}
-	if err := hart.Reseed(b[:]); err != nil {
-		return fmt.Errorf("virtio-rng: %w", err)
-	}
-	return nil
 }
 
 // Devices describes the virtio devices found, one line each, e.g.
