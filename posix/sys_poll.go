@@ -150,7 +150,10 @@ type epollItem struct {
 	of     *openFile
 	events uint32
 	data   uint64
-	seen   uint32 // readiness last reported, for edge-triggered items
+	// edge gets a token whenever the file's readiness may have changed
+	// (every notify of its wait queue): an edge-triggered item reports
+	// only after one, as Linux reports on each wake-up of the file.
+	edge *waiter
 }
 
 const (
@@ -189,9 +192,11 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 		}
 		r := p.Ready() & (it.events | epollAlways)
 		if it.events&epollET != 0 {
-			fresh := r &^ it.seen
-			it.seen = r
-			r = fresh
+			select {
+			case <-it.edge.ch:
+			default:
+				r = 0 // no change since the last report
+			}
 		}
 		if r == 0 {
 			continue
@@ -274,16 +279,24 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 		if exists {
 			return errno(syscall.EEXIST)
 		}
-		ep.interest[fd] = &epollItem{fd: fd, of: of, events: events, data: data}
+		it := &epollItem{fd: fd, of: of, events: events, data: data, edge: newWaiter()}
+		it.edge.ch <- struct{}{} // report the current state once
+		of.f.(Pollable).waitQueue().add(it.edge)
+		ep.interest[fd] = it
 	case mod:
 		if !exists {
 			return errno(syscall.ENOENT)
 		}
-		it.events, it.data, it.seen = events, data, 0
+		it.events, it.data = events, data
+		select { // re-arm: report the current state once more
+		case it.edge.ch <- struct{}{}:
+		default:
+		}
 	case del:
 		if !exists {
 			return errno(syscall.ENOENT)
 		}
+		of.f.(Pollable).waitQueue().remove(it.edge)
 		delete(ep.interest, fd)
 	default:
 		return errno(syscall.EINVAL)
