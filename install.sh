@@ -27,8 +27,10 @@ debian_mirror() {
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: QEMU and OpenSBI to boot images, the riscv64 cross gcc
-# for C apps and reference binaries, qemu-user as a reference runner.
-packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git)
+# for C apps and reference binaries, qemu-user as a reference runner;
+# dpkg-dev unpacks source packages, make and cmake build them.
+packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
+	dpkg-dev xz-utils make cmake)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -37,6 +39,22 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	sudo_ apt-get update -qq
 	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Source packages (musl for the sysroot, third-party code for the tests)
+# come from the same archive through a deb-src entry, added if missing.
+has_deb_src() {
+	grep -hsE '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | grep -q . ||
+		grep -hsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources | grep -q .
+}
+if ! has_deb_src; then
+	mirror=$(debian_mirror) || die "cannot find the Debian mirror in /etc/apt to add a deb-src entry"
+	log "adding a deb-src entry for $mirror bookworm (source packages)"
+	# apt refuses two entries for one URI with different Signed-By values,
+	# so reuse the keyring the deb822 entry names, if any.
+	keyring=$(grep -hsE '^Signed-By:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | head -n1)
+	echo "deb-src ${keyring:+[signed-by=$keyring] }$mirror bookworm main" | sudo_ tee /etc/apt/sources.list.d/runikraft-src.list >/dev/null
+	sudo_ apt-get update -qq
 fi
 
 # Go: go.mod pins the toolchain; any Go >= 1.21 fetches that exact version
