@@ -67,6 +67,8 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			runCommand(stdin),
 			buildKernelCommand(),
 			syscallsCommand(),
+			goCommand(),
+			inspectCommand(),
 			{
 				Name:  "version",
 				Usage: "print the runikraft version",

@@ -8,11 +8,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/bootargs"
 	rkimage "github.com/runikraft/runikraft/internal/image"
 	"github.com/runikraft/runikraft/internal/qemu"
@@ -90,11 +92,6 @@ func run(c *cli.Context, stdin *os.File) error {
 			return fail(exitUsage, "-e %q: want KEY=VALUE", kv)
 		}
 	}
-	// The guest's argv is the image name followed by ARGS, as exec would do.
-	cmdline, err := bootargs.Encode(c.Args().Slice(), env)
-	if err != nil {
-		return fail(exitUsage, "%v", err)
-	}
 	if n := c.Int("cpus"); n < 1 || n > qemu.MaxCPUs {
 		return fail(exitUsage, "--cpus: %d out of range 1..%d", n, qemu.MaxCPUs)
 	}
@@ -105,8 +102,29 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	// The guest's argv is the image name followed by ARGS, as exec would
+	// do. An application image brings default ARGS and environment.
+	args := c.Args().Slice()
 	appMode := initrd != ""
+	baked, err := appimage.Read(image)
+	switch {
+	case err == nil:
+		appMode = true
+		if len(args) == 1 {
+			args = append(args, baked.Manifest.Args...)
+		}
+		env = mergeEnv(baked.Manifest.Env, env)
+	case initrd == "" && !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
+		return fail(exitUsage, "%v", err)
+	}
+	cmdline, err := bootargs.Encode(args, env)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
 	if dir := c.String("rootfs"); dir != "" {
+		if baked != nil {
+			return fail(exitUsage, "--rootfs: %s already carries its application and root filesystem; bake the directory in with runikraft-ld --rootfs", image)
+		}
 		if !appMode {
 			return fail(exitUsage, "--rootfs: %s is a machine image; a root filesystem goes with an application run on the stock kernel", image)
 		}
@@ -179,6 +197,23 @@ func run(c *cli.Context, stdin *os.File) error {
 	return &exitError{code: code, msg: msg}
 }
 
+// mergeEnv returns base with over applied: a key set in both takes
+// over's value at base's position (the guest's libc would otherwise see
+// the first of two entries).
+func mergeEnv(base, over []string) []string {
+	out := append([]string(nil), base...)
+	for _, kv := range over {
+		k, _, _ := strings.Cut(kv, "=")
+		i := slices.IndexFunc(out, func(e string) bool { return strings.HasPrefix(e, k+"=") })
+		if i >= 0 {
+			out[i] = kv
+		} else {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
 // exitStatus maps how QEMU ended to runikraft's exit status and message.
 func exitStatus(res qemu.Result, timeout time.Duration, name string) (int, string) {
 	switch {
@@ -220,18 +255,28 @@ func kernelFor(image, kernelFlag string) (kernel, initrd string, err error) {
 	if bare {
 		return image, "", nil
 	}
-	kernel = kernelFlag
+	kernel, err = stockKernel(kernelFlag)
+	if err != nil {
+		return "", "", fmt.Errorf("%s is an application, and %w", image, err)
+	}
+	return kernel, image, nil
+}
+
+// stockKernel returns the kernel that runs applications: flag if set,
+// else runikraft-kernel.img next to this executable.
+func stockKernel(flag string) (string, error) {
+	kernel := flag
 	if kernel == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return "", "", fmt.Errorf("locating the stock kernel: %w", err)
+			return "", fmt.Errorf("locating the stock kernel: %w", err)
 		}
 		kernel = filepath.Join(filepath.Dir(exe), "runikraft-kernel.img")
 	}
 	if _, err := os.Stat(kernel); err != nil {
-		return "", "", fmt.Errorf("%s is an application, and the kernel to run it on is missing (%v): run ./install.sh, or pass --kernel", image, rootCause(err))
+		return "", fmt.Errorf("the kernel to run it on is missing (%v): run ./install.sh, or pass --kernel", rootCause(err))
 	}
-	return kernel, image, nil
+	return kernel, nil
 }
 
 // packRootfs writes dir plus the application (as /init, which the stock

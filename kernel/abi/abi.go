@@ -19,6 +19,16 @@ const (
 	GoEntry     = 7 // the runtime's ELF entry; entry_riscv64.s reads it
 	ImageEnd    = 8
 	NSites      = 9
+	// An application image (internal/appimage) carries its application
+	// after the kernel, inside ImageEnd: the initrd bytes (a program or a
+	// cpio root filesystem), the default command line (bootargs format),
+	// and a JSON manifest for tools. Address and size pairs; 0 if absent.
+	EmbedStart    = 10
+	EmbedSize     = 11
+	CmdlineStart  = 12
+	CmdlineSize   = 13
+	ManifestStart = 14
+	ManifestSize  = 15
 	Sites       = 16 // sorted addresses of rewritten ECALLs follow
 	MaxSites    = 2048
 	Words       = Sites + MaxSites

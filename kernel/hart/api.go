@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/fdt"
 )
 
@@ -64,13 +65,26 @@ func Machine() fdt.Machine { return machine }
 // or Reseed), not only timer jitter.
 func Seeded() bool { return rngSeeded }
 
-// Bootargs returns the kernel command line (/chosen/bootargs).
+// Bootargs returns the kernel command line (/chosen/bootargs), or the
+// default one baked into an application image when the boot loader gave
+// none.
 func Bootargs() string {
 	a := machine.Bootargs
 	if a.Size == 0 {
-		return ""
+		return string(embedded(abi.CmdlineStart, abi.CmdlineSize))
 	}
 	return string(unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(a.Base))), a.Size))
+}
+
+// embedded returns a range of the image that bootInfo words i (address)
+// and n (size) describe. The builder placed it below ImageEnd, which is
+// mapped and never handed out as free memory.
+func embedded(i, n int) []byte {
+	base, size := bootInfo[i], bootInfo[n]
+	if size == 0 || base < bootInfo[biDataStart] || base+size > bootInfo[biImageEnd] || base+size < base {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(base))), size)
 }
 
 // AllocDMA returns the address of n zeroed, physically contiguous pages
@@ -180,13 +194,14 @@ func (randomReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Initrd returns the bytes QEMU placed in RAM with -initrd (nil if none).
-// RAM is identity-mapped and the range is never handed out as free
-// memory, so the slice stays valid.
+// Initrd returns the bytes QEMU placed in RAM with -initrd, or else the
+// application baked into the image (nil if neither). RAM is
+// identity-mapped and neither range is ever handed out as free memory, so
+// the slice stays valid.
 func Initrd() []byte {
 	r := machine.Initrd
 	if r.Size == 0 {
-		return nil
+		return embedded(abi.EmbedStart, abi.EmbedSize)
 	}
 	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(r.Base))), r.Size)
 }

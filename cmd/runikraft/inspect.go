@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/runikraft/runikraft/internal/appimage"
+	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/kernel/fs/cpio"
+)
+
+func inspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:         "inspect",
+		Usage:        "describe an application image: kernel, application, sizes, root filesystem, defaults",
+		ArgsUsage:    "IMAGE",
+		OnUsageError: usageError("inspect "),
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return fail(exitUsage, "inspect: want one IMAGE")
+			}
+			path := c.Args().First()
+			info, err := appimage.Read(path)
+			if errors.Is(err, appimage.ErrNotApp) {
+				return fail(1, "%s is a Runikraft kernel with no application baked in (runikraft run --kernel %[1]s APP runs one on it)", path)
+			}
+			if err != nil {
+				return fail(1, "inspect: %v", err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				return fail(1, "inspect: %v", err)
+			}
+			return printInfo(c.App.Writer, path, fi.Size(), info)
+		},
+	}
+}
+
+func printInfo(w io.Writer, path string, size int64, info *appimage.Info) error {
+	m := info.Manifest
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "image:\t%s, %s on disk, loads at %#x, %s in memory\n", path, human(size), info.LoadStart, human(int64(info.ImageEnd-info.LoadStart)))
+	fmt.Fprintf(tw, "kernel:\t%s, %s\n", m.Kernel, human(int64(info.KernelEnd-info.LoadStart)))
+	fmt.Fprintf(tw, "app:\t%s (%s), %s\n", m.App, m.AppKind, human(m.AppSize))
+	args, env, err := bootargs.Decode(info.Cmdline)
+	if err != nil {
+		fmt.Fprintf(tw, "command line:\tunreadable: %v\n", err)
+	} else {
+		fmt.Fprintf(tw, "argv:\t%q\n", args)
+		for _, e := range env {
+			fmt.Fprintf(tw, "env:\t%s\n", e)
+		}
+	}
+	if info.Rootfs {
+		fmt.Fprintf(tw, "rootfs:\t%s\n", rootfsSummary(info.Initrd, m.Rootfs))
+	} else {
+		fmt.Fprintf(tw, "rootfs:\tnone (the kernel's defaults: /tmp, /etc, /dev, /proc)\n")
+	}
+	return tw.Flush()
+}
+
+// rootfsSummary counts what the baked archive holds.
+func rootfsSummary(archive []byte, from string) string {
+	r := cpio.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	var files, dirs, links, other int
+	var bytesIn int64
+	for {
+		h, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Sprintf("damaged archive: %v", err)
+		}
+		switch {
+		case h.Mode.IsRegular():
+			files++
+			bytesIn += h.Size
+		case h.Mode.IsDir():
+			dirs++
+		case h.Mode.IsSymlink():
+			links++
+		default:
+			other++
+		}
+	}
+	s := fmt.Sprintf("%d files (%s), %d directories, %d symlinks", files, human(bytesIn), dirs, links)
+	if other > 0 {
+		s += fmt.Sprintf(", %d other", other)
+	}
+	if from != "" {
+		s += ", packed from " + from
+	}
+	return s
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
