@@ -90,6 +90,32 @@ go build -o bin/ ./cmd/...
 log "building the stock kernel bin/runikraft-kernel.img"
 bin/runikraft build-kernel -o bin/runikraft-kernel.img
 
+# binfmt_misc: riscv64 ELF programs (static Linux programs and Runikraft
+# images) run through runikraft run, so configure's test programs run as
+# on a native machine. Where binfmt_misc cannot be used (an unprivileged
+# container), configure needs --host=riscv64-linux-musl instead.
+register_binfmt() {
+	local dir=/proc/sys/fs/binfmt_misc interp=$root/bin/runikraft-binfmt entry
+	ln -sf runikraft bin/runikraft-binfmt
+	[ -e $dir/register ] || sudo_ mount -t binfmt_misc binfmt_misc $dir 2>/dev/null || true
+	if [ ! -w $dir/register ] && [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then
+		log "note: binfmt_misc is not usable here; run configure with --host=riscv64-linux-musl"
+		return 0
+	fi
+	[ -e $dir/register ] || { log "note: binfmt_misc is not available; run configure with --host=riscv64-linux-musl"; return 0; }
+	entry=$dir/runikraft-riscv64
+	if [ -e $entry ] && grep -qx "interpreter $interp" $entry; then
+		return 0
+	fi
+	[ -e $entry ] && echo -1 | sudo_ tee $entry >/dev/null
+	# ELF64, little-endian, version 1, ET_EXEC or ET_DYN, EM_RISCV (0xf3).
+	printf '%s' ":runikraft-riscv64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xf3\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$interp:" |
+		sudo_ tee $dir/register >/dev/null ||
+		{ log "note: registering with binfmt_misc failed; run configure with --host=riscv64-linux-musl"; return 0; }
+	log "registered $interp for riscv64 programs with binfmt_misc"
+}
+register_binfmt
+
 case "$job" in
 setup)
 	;;

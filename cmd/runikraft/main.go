@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -19,8 +20,18 @@ import (
 // version is set at release time with -ldflags "-X main.version=v1.2.3".
 var version = ""
 
+// BinfmtName is the name under which binfmt_misc starts runikraft for a
+// riscv64 program (install.sh links it to runikraft and registers it):
+// the kernel passes the program's path and its arguments, which become
+// runikraft run PATH ARGS, so configure's test programs just run.
+const BinfmtName = "runikraft-binfmt"
+
 func main() {
-	os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	args := os.Args
+	if filepath.Base(args[0]) == BinfmtName && len(args) > 1 {
+		args = append([]string{"runikraft", "run", args[1]}, args[2:]...)
+	}
+	os.Exit(Main(args, os.Stdin, os.Stdout, os.Stderr))
 }
 
 // exitError ends the program with a status and an optional message; actions
