@@ -43,9 +43,11 @@ fi
 
 # Source packages (musl for the sysroot, third-party code for the tests)
 # come from the same archive through a deb-src entry, added if missing.
+# (grep -q on the files themselves: a missing sources.list makes grep exit
+# 2 even on a match, which a pipe under pipefail would turn into "no".)
 has_deb_src() {
-	grep -hsE '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | grep -q . ||
-		grep -hsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources | grep -q .
+	grep -qsE '^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list ||
+		grep -qsE '^Types:.*deb-src' /etc/apt/sources.list.d/*.sources
 }
 if ! has_deb_src; then
 	mirror=$(debian_mirror) || die "cannot find the Debian mirror in /etc/apt to add a deb-src entry"
@@ -89,6 +91,8 @@ log "building the tools into bin/"
 go build -o bin/ ./cmd/...
 log "building the stock kernel bin/runikraft-kernel.img"
 bin/runikraft build-kernel -o bin/runikraft-kernel.img
+log "building the musl sysroot sysroot/ (libc-shim/build.sh; a no-op when current)"
+bash libc-shim/build.sh
 
 # binfmt_misc: riscv64 ELF programs (static Linux programs and Runikraft
 # images) run through runikraft run, so configure's test programs run as
