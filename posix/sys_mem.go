@@ -23,6 +23,9 @@ var memCalls = []entry{
 	{nr: 227, name: "msync", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "file mappings are private copies: nothing to write back"},
 	{nr: 228, name: "mlock", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "memory is never swapped"},
 	{nr: 229, name: "munlock", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
+	// W^X means code becomes executable only through mprotect or mmap,
+	// and both execute fence.i (one hart), so there is nothing left to do.
+	{nr: 259, name: "riscv_flush_icache", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "nothing to do: code turns executable only through mprotect/mmap, which fence the instruction cache"},
 }
 
 const (
