@@ -4,7 +4,10 @@ go 1.26
 
 toolchain go1.26.8
 
-require github.com/urfave/cli/v2 v2.27.7
+require (
+	github.com/mattn/go-shellwords v1.0.16
+	github.com/urfave/cli/v2 v2.27.7
+)
 
 require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect

@@ -89,6 +89,8 @@ go mod download
 mkdir -p bin
 log "building the tools into bin/"
 go build -o bin/ ./cmd/...
+go build -o bin/runikraft-cc ./cc-wrapper
+go build -o bin/runikraft-ld ./ld-wrapper
 log "building the stock kernel bin/runikraft-kernel.img"
 bin/runikraft build-kernel -o bin/runikraft-kernel.img
 log "building the musl sysroot sysroot/ (libc-shim/build.sh; a no-op when current)"

@@ -78,6 +78,7 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			runCommand(stdin),
 			buildKernelCommand(),
 			syscallsCommand(),
+			toolchainCommand(),
 			goCommand(),
 			inspectCommand(),
 			{
