@@ -69,7 +69,7 @@ func goBuild(c *cli.Context) error {
 			pass = append(pass, a)
 		}
 	}
-	kernel, err := stockKernel(os.Getenv("RUNIKRAFT_KERNEL"))
+	kernel, err := stockKernel("")
 	if err != nil {
 		return fail(exitUsage, "go build: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	rkimage "github.com/runikraft/runikraft/internal/image"
 	"github.com/runikraft/runikraft/internal/qemu"
 	"github.com/runikraft/runikraft/internal/rootfs"
+	"github.com/runikraft/runikraft/internal/toolchain"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
@@ -263,20 +264,9 @@ func kernelFor(image, kernelFlag string) (kernel, initrd string, err error) {
 }
 
 // stockKernel returns the kernel that runs applications: flag if set,
-// else runikraft-kernel.img next to this executable.
+// else $RUNIKRAFT_KERNEL, else runikraft-kernel.img next to this executable.
 func stockKernel(flag string) (string, error) {
-	kernel := flag
-	if kernel == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return "", fmt.Errorf("locating the stock kernel: %w", err)
-		}
-		kernel = filepath.Join(filepath.Dir(exe), "runikraft-kernel.img")
-	}
-	if _, err := os.Stat(kernel); err != nil {
-		return "", fmt.Errorf("the kernel to run it on is missing (%v): run ./install.sh, or pass --kernel", rootCause(err))
-	}
-	return kernel, nil
+	return toolchain.DefaultHost().Kernel(flag)
 }
 
 // packRootfs writes dir plus the application (as /init, which the stock
