@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 )
@@ -56,6 +57,9 @@ type Config struct {
 	// RootFS, if set, is a cpio newc archive unpacked into / before the
 	// application starts (a malformed one makes Start fail).
 	RootFS io.Reader
+	// Cwd, if set, is the absolute path of the directory the application
+	// starts in, made if missing (see export.go).
+	Cwd string
 }
 
 // Process is the one application of a Runikraft image.
@@ -82,6 +86,7 @@ type Process struct {
 	exitOnce sync.Once
 	done     chan struct{}
 	status   int
+	started  time.Time // once the filesystem was set up: later changes are the app's
 }
 
 // Pid is the application's process id (it is init of its machine).
@@ -117,6 +122,10 @@ func Start(cfg Config) (*Process, error) {
 	if err := p.sigs.init(p.cpu); err != nil {
 		return nil, fmt.Errorf("posix: %w", err)
 	}
+	if err := p.enterCwd(cfg.Cwd); err != nil {
+		return nil, fmt.Errorf("posix: working directory %s: %w", cfg.Cwd, err)
+	}
+	p.started = time.Now()
 	t := p.newThread()
 	t.u.PC = cfg.Entry
 	t.u.X[rSP] = cfg.SP

@@ -23,15 +23,21 @@ var version = ""
 // BinfmtName is the name under which binfmt_misc starts runikraft for a
 // riscv64 program (install.sh links it to runikraft and registers it):
 // the kernel passes the program's path and its arguments, which become
-// runikraft run PATH ARGS, so configure's test programs just run.
+// runikraft run --share-cwd PATH ARGS, so configure's test programs just
+// run, reading and writing files in the current directory.
 const BinfmtName = "runikraft-binfmt"
 
 func main() {
-	args := os.Args
-	if filepath.Base(args[0]) == BinfmtName && len(args) > 1 {
-		args = append([]string{"runikraft", "run", args[1]}, args[2:]...)
+	os.Exit(Main(binfmtArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
+}
+
+// binfmtArgs turns the command line binfmt_misc gives BinfmtName,
+// PATH ARGS, into runikraft run's; other command lines stay as they are.
+func binfmtArgs(args []string) []string {
+	if len(args) > 1 && filepath.Base(args[0]) == BinfmtName {
+		return append([]string{"runikraft", "run", "--share-cwd", args[1]}, args[2:]...)
 	}
-	os.Exit(Main(args, os.Stdin, os.Stdout, os.Stderr))
+	return args
 }
 
 // exitError ends the program with a status and an optional message; actions

@@ -46,6 +46,12 @@ it on stderr). A Runikraft image's console is the UART, on stdin/stdout
 byte for byte once the firmware banner is past. runikraft's and QEMU's
 own messages go to stderr.
 
+With --share-cwd (on when started through binfmt_misc), the application
+starts in a copy of the current directory, at the same path: its regular
+files, not its subdirectories. When it exits, the files it created or
+changed there are written back into the directory (each only if its
+content differs, by atomic rename); deletions are not.
+
 ARGS (after IMAGE, never parsed as flags) and -e variables reach the
 guest on the kernel command line (see internal/bootargs); the guest's
 argv[0] is IMAGE.
@@ -65,6 +71,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.StringSliceFlag{Name: "e", Usage: "set guest environment variable `KEY=VALUE` (repeatable)"},
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
+			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
 		},
@@ -136,6 +143,22 @@ func run(c *cli.Context, stdin *os.File) error {
 		defer os.Remove(archive)
 		initrd = archive
 	}
+	var shared *sharing
+	if c.Bool("share-cwd") {
+		if !appMode {
+			return fail(exitUsage, "--share-cwd: %s is a machine image; the current directory goes with an application run on the stock kernel", image)
+		}
+		note := func(msg string) { fmt.Fprintf(c.App.ErrWriter, "runikraft: note: --share-cwd: %s\n", msg) }
+		if shared, err = shareCwd(image, initrd, c.String("rootfs") != "", baked, note); err != nil {
+			return fail(exitUsage, "--share-cwd: %v", err)
+		}
+		defer shared.remove()
+		key, err := bootargs.EncodeKey(bootargs.CwdKey, []string{shared.dir})
+		if err != nil {
+			return fail(exitUsage, "--share-cwd: %s: %v", shared.dir, err)
+		}
+		initrd, cmdline = shared.archive, cmdline+" "+key
+	}
 	cfg := qemu.Config{
 		Kernel:    kernel,
 		Initrd:    initrd,
@@ -147,6 +170,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		// The stock kernel gives an app its own streams; a machine image's
 		// output is the UART itself.
 		AppConsole: appMode,
+	}
+	if shared != nil {
+		cfg.Export = shared.export
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "%v", err)
@@ -190,6 +216,10 @@ func run(c *cli.Context, stdin *os.File) error {
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
 		return fail(exitUsage, "starting %s: %v", path, err)
+	}
+	if shared != nil && !res.TimedOut && res.Signal == 0 {
+		// A guest stopped from outside sent nothing, or not all of it.
+		shared.writeBack(c.App.ErrWriter)
 	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
 	if code == 0 {

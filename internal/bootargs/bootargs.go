@@ -13,15 +13,20 @@
 // byte except NUL survives. NUL terminators (rather than separators) keep the
 // empty list and the list holding one empty string distinct. Args is the
 // guest's full argv: runikraft run puts the image name first, as exec does.
+// Further parameters in the same encoding (EncodeKey, DecodeKey) may
+// follow, e.g. runikraft.cwd=<B64>.
 //
 // The package imports nothing, so the kernel can use it without pulling in
 // fmt, reflect or encoding/base64 (which drags in encoding/binary → reflect).
 package bootargs
 
-// Keys of the two command-line parameters.
+// Keys of the command-line parameters. CwdKey, optional, holds one
+// element: the directory the application starts in (runikraft run
+// --share-cwd packs the host's there).
 const (
 	ArgsKey = "runikraft.args"
 	EnvKey  = "runikraft.env"
+	CwdKey  = "runikraft.cwd"
 )
 
 // Error is the error type of this package; a string type so it needs no
@@ -130,6 +135,43 @@ func Decode(cmdline string) (args, env []string, err error) {
 		return nil, nil, err
 	}
 	return args, env, nil
+}
+
+// EncodeKey returns the parameter key=<B64 of list>, to join a command
+// line made by Encode with a space.
+func EncodeKey(key string, list []string) (string, error) {
+	v, err := EncodeList(list)
+	if err != nil {
+		return "", err
+	}
+	return key + "=" + v, nil
+}
+
+// DecodeKey returns the list of parameter key on cmdline and whether the
+// parameter is there at all (an empty list and a missing parameter are
+// different); if it appears twice the last wins, as in Decode.
+func DecodeKey(cmdline, key string) (list []string, ok bool, err error) {
+	var v string
+	for i := 0; i < len(cmdline); {
+		for i < len(cmdline) && isSpace(cmdline[i]) {
+			i++
+		}
+		j := i
+		for j < len(cmdline) && !isSpace(cmdline[j]) {
+			j++
+		}
+		if s, found := cut(cmdline[i:j], key); found {
+			v, ok = s, true
+		}
+		i = j
+	}
+	if !ok {
+		return nil, false, nil
+	}
+	if list, err = DecodeList(v); err != nil {
+		return nil, true, err
+	}
+	return list, true, nil
 }
 
 // cut returns the value of tok if tok is key=value.

@@ -37,6 +37,10 @@ type Config struct {
 	// socket Run passes as fd FDStdin..FDLog. Run needs
 	// Options.AppConsole to match.
 	AppConsole bool
+	// Export, with AppConsole, is a host file that receives what the
+	// guest writes to the port runikraft.export (-chardev file): the
+	// files the application changed in its shared working directory.
+	Export string
 }
 
 // With AppConsole, QEMU's descriptors for the console sockets, in
@@ -54,6 +58,7 @@ const (
 	stdinPort  = "runikraft.stdin"
 	stdoutPort = "runikraft.stdout"
 	stderrPort = "runikraft.stderr"
+	exportPort = "runikraft.export"
 )
 
 // Validate reports the first problem that would make QEMU reject c (or
@@ -66,6 +71,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("memory %s out of range %s..%s", FormatMemory(c.MemoryMiB), FormatMemory(MinMemoryMiB), FormatMemory(MaxMemoryMiB))
 	case c.CPUs < 1 || c.CPUs > MaxCPUs:
 		return fmt.Errorf("cpus %d out of range 1..%d", c.CPUs, MaxCPUs)
+	case c.Export != "" && !c.AppConsole:
+		return errors.New("an export file needs the application console (an application on the stock kernel)")
 	}
 	return nil
 }
@@ -83,7 +90,7 @@ func (c Config) Validate() error {
 // With AppConsole, QEMU gets no stdio chardev at all (it would read our
 // stdin next to the stdin port); the sockets are wired as
 // kernel/console/doc.go describes, max_ports=4 being port 0 (reserved for
-// a console) and the three streams.
+// a console) and the three streams (5 with Export's port).
 func Args(c Config) []string {
 	args := []string{
 		"-M", "virt",
@@ -95,14 +102,24 @@ func Args(c Config) []string {
 	if c.AppConsole {
 		sock := func(id string, fd int) string { return "socket,id=" + id + ",fd=" + strconv.Itoa(fd) }
 		port := func(id, name string) string { return "virtserialport,chardev=" + id + ",name=" + name }
+		maxPorts := "4"
+		if c.Export != "" {
+			maxPorts = "5"
+		}
 		args = append(args,
 			"-chardev", sock("rklog", FDLog),
 			"-serial", "chardev:rklog",
-			"-device", "virtio-serial-device,max_ports=4",
+			"-device", "virtio-serial-device,max_ports="+maxPorts,
 			"-chardev", sock("rkin", FDStdin), "-device", port("rkin", stdinPort),
 			"-chardev", sock("rkout", FDStdout), "-device", port("rkout", stdoutPort),
 			"-chardev", sock("rkerr", FDStderr), "-device", port("rkerr", stderrPort),
 		)
+		if c.Export != "" {
+			// QEMU's option syntax escapes a comma by doubling it.
+			path := strings.ReplaceAll(c.Export, ",", ",,")
+			args = append(args,
+				"-chardev", "file,id=rkexp,path="+path, "-device", port("rkexp", exportPort))
+		}
 	} else {
 		args = append(args,
 			"-chardev", "stdio,id=con0,signal=off",

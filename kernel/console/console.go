@@ -14,11 +14,14 @@ import (
 	vconsole "github.com/runikraft/runikraft/kernel/drivers/virtio/console"
 )
 
-// Port names the host side gives the three streams.
+// Port names the host side gives the three streams, and ExportPort, the
+// optional port the kernel sends the changed files of a shared working
+// directory on (runikraft run --share-cwd) after the application exits.
 const (
 	StdinPort  = "runikraft.stdin"
 	StdoutPort = "runikraft.stdout"
 	StderrPort = "runikraft.stderr"
+	ExportPort = "runikraft.export"
 )
 
 type streams struct {

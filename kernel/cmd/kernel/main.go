@@ -9,6 +9,11 @@
 // archive (magic "070701"): the root filesystem, unpacked into / before
 // the application starts, whose regular file at argv[0] (or, failing
 // that, /init) is the application.
+//
+// With runikraft.cwd on the command line (runikraft run --share-cwd),
+// the application starts in that directory, and once it has exited the
+// files it created or changed there go back to the host on the
+// virtio-console port runikraft.export (export.go).
 package main
 
 import (
@@ -55,6 +60,11 @@ func run() int {
 	if len(args) == 0 {
 		args = []string{"app"}
 	}
+	cwd, err := sharedDir(hart.Bootargs())
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		return abi.ExitBadImage
+	}
 	var rootfs io.Reader
 	if bytes.HasPrefix(app, []byte("070701")) {
 		rootfs = bytes.NewReader(app)
@@ -93,12 +103,17 @@ func run() int {
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
 		RootFS:      rootfs,
+		Cwd:         cwd,
 	})
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitKernelPanic
 	}
-	return p.Wait()
+	status := p.Wait()
+	if cwd != "" {
+		exportDir(p, cwd, logw)
+	}
+	return status
 }
 
 // symbolizer names the function around a PC from the application's own

@@ -243,7 +243,7 @@ func (n *node) Open(flags int) (fs.Handle, error) {
 		// (ENXIO); FIFOs need the posix layer's pipes.
 		return nil, syscall.ENXIO
 	}
-	return &handle{n: n}, nil
+	return &handle{n: n, noatime: flags&fs.O_NOATIME != 0}, nil
 }
 
 // release frees a node's space once it has no links and no opens.
@@ -259,8 +259,9 @@ func (n *node) release() {
 
 // handle is an open ramfs file.
 type handle struct {
-	n      *node
-	closed bool
+	n       *node
+	closed  bool
+	noatime bool // O_NOATIME: reads leave the access time alone
 }
 
 func (h *handle) ReadAt(p []byte, off int64) (int, error) {
@@ -288,7 +289,9 @@ func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 		}
 		done += c
 	}
-	n.atime = n.fs.clock()
+	if !h.noatime {
+		n.atime = n.fs.clock()
+	}
 	return done, nil
 }
 
