@@ -38,6 +38,7 @@ const (
 	MaxVirtio   = 32 // virtio-mmio slots kept; further ones are ignored
 	MaxDepth    = 16 // node nesting depth including the root
 	MaxCells    = 8  // largest #address-cells / #size-cells accepted
+	MaxHarts    = 8  // harts whose PLIC S-mode context is kept
 	MaxISA      = 64 // bytes of riscv,isa kept
 )
 
@@ -66,6 +67,13 @@ type Machine struct {
 	UART     Device // first "ns16550a"
 	PLIC     Device // first "sifive,plic-1.0.0" or "riscv,plic0"
 	PLICNDev uint32 // its riscv,ndev
+	// PLICCtx[i] is the PLIC context that takes hart PLICHart[i]'s
+	// S-mode external interrupt (cause 9), from the PLIC's
+	// interrupts-extended and the harts' interrupt-controller phandles.
+	// Layouts differ: QEMU TCG has M and S contexts per hart, KVM only S.
+	PLICHart [MaxHarts]uint64
+	PLICCtx  [MaxHarts]uint32
+	NPLICCtx int
 	Test     Device // first "sifive,test0" or "sifive,test1" (QEMU's test finisher)
 	RTC      Device // first "google,goldfish-rtc"
 
@@ -174,6 +182,7 @@ const (
 	compTest
 	compRTC
 	compVirtio
+	compIntc // "riscv,cpu-intc": a hart's local interrupt controller
 )
 
 // node flags.
@@ -198,6 +207,8 @@ type node struct {
 	reg, regLen   uint32 // reg value
 	isa, isaLen   uint32 // riscv,isa value
 	irq, ndev     uint32
+	phandle       uint32
+	intx, intxLen uint32 // interrupts-extended value
 	timebase      uint64
 	compat        uint8
 	dtype         uint8
@@ -221,6 +232,15 @@ type state struct {
 	bad       bool            // a guarded read was out of range
 	ac, sc    [MaxDepth]uint8 // #address-cells/#size-cells defined by the node at each depth
 	n         node
+
+	// For the PLIC's contexts: each available hart's id and its
+	// interrupt controller's phandle, and the PLIC's interrupts-extended.
+	cpuHart       uint64
+	cpuOK         bool
+	intcHart      [MaxHarts]uint64
+	intcPhandle   [MaxHarts]uint32
+	nintc         int
+	plicX, plicXn uint32
 }
 
 // Parse reads the DTB at address blob (physical = virtual at boot) into m and
@@ -285,6 +305,9 @@ func (m *Machine) parse(base uintptr, limit uint32) int {
 	if e == OK {
 		e = m.walk(m.u32(8))
 	}
+	if e == OK {
+		m.plicContexts()
+	}
 	// Until here Initrd holds start and end as seen (see chosen).
 	if m.s.initrd != 3 {
 		m.Initrd = Range{}
@@ -301,6 +324,43 @@ func (m *Machine) parse(base uintptr, limit uint32) int {
 	}
 	m.s = state{}
 	return e
+}
+
+// plicContexts pairs each hart's interrupt controller with the PLIC
+// context whose interrupts-extended entry is <that phandle, 9>: the
+// entries are <phandle irq> pairs (#interrupt-cells is 1 for
+// riscv,cpu-intc), one per context, in context order.
+//
+//go:nosplit
+func (m *Machine) plicContexts() {
+	s := &m.s
+	if s.plicXn%8 != 0 {
+		return // not <phandle irq> pairs: leave it to the caller's default
+	}
+	for i := 0; i < s.nintc && i < MaxHarts; i++ {
+		for ctx := uint32(0); ctx < s.plicXn/8; ctx++ {
+			off := s.plicX + ctx*8
+			if m.u32(off) == s.intcPhandle[i] && s.intcPhandle[i] != 0 && m.u32(off+4) == 9 {
+				k := m.NPLICCtx & (MaxHarts - 1)
+				m.PLICHart[k], m.PLICCtx[k] = s.intcHart[i], ctx
+				m.NPLICCtx++
+				break
+			}
+		}
+	}
+}
+
+// PLICContext returns the PLIC context for hart's S-mode interrupts, if
+// the device tree says.
+//
+//go:nosplit
+func (m *Machine) PLICContext(hart uint64) (uint32, bool) {
+	for i := 0; i < m.NPLICCtx && i < MaxHarts; i++ {
+		if m.PLICHart[i] == hart {
+			return m.PLICCtx[i], true
+		}
+	}
+	return 0, false
 }
 
 // header validates the header and sets the block bounds.
@@ -610,6 +670,13 @@ func (m *Machine) apply(name, nlen, val, vlen uint32) int {
 			return ErrProperty
 		}
 		n.irq = m.u32(val)
+	case m.eq(name, nlen, "phandle"):
+		if vlen != 4 {
+			return ErrProperty
+		}
+		n.phandle = m.u32(val)
+	case m.eq(name, nlen, "interrupts-extended"):
+		n.intx, n.intxLen = val, vlen
 	case m.eq(name, nlen, "riscv,ndev"):
 		if vlen != 4 {
 			return ErrProperty
@@ -680,7 +747,18 @@ func (m *Machine) finish() int {
 	case d == 2 && s.top == kindReservedMemory && hasReg:
 		// Reserved even when disabled: over-reserving is harmless.
 		return m.regs(toReserved)
-	case d == 2 && s.top == kindCpus && avail && n.dtype == dtCPU:
+	case d == 2 && s.top == kindCpus:
+		s.cpuOK = false
+		if !avail || n.dtype != dtCPU {
+			break
+		}
+		if hasReg {
+			id, _, e := m.regEntry(n.reg)
+			if e != OK {
+				return e
+			}
+			s.cpuHart, s.cpuOK = id, true
+		}
 		m.Harts++
 		if m.ISALen == 0 {
 			k := n.isaLen
@@ -696,7 +774,12 @@ func (m *Machine) finish() int {
 			m.TimebaseHz = n.timebase
 		}
 	}
-	if !avail || !hasReg || n.compat == 0 {
+	if d == 3 && s.top == kindCpus && n.compat&compIntc != 0 && s.cpuOK && s.nintc < MaxHarts {
+		s.intcHart[s.nintc&(MaxHarts-1)] = s.cpuHart
+		s.intcPhandle[s.nintc&(MaxHarts-1)] = n.phandle
+		s.nintc++
+	}
+	if !avail || !hasReg || n.compat&^compIntc == 0 {
 		return OK
 	}
 	return m.device()
@@ -727,6 +810,7 @@ func (m *Machine) device() int {
 	if take&compPLIC != 0 {
 		m.PLIC = dev
 		m.PLICNDev = n.ndev
+		s.plicX, s.plicXn = n.intx, n.intxLen
 	}
 	if take&compTest != 0 {
 		m.Test = dev
@@ -860,6 +944,8 @@ func (m *Machine) compatOne(off, n uint32) uint8 {
 		return compRTC
 	case m.eq(off, n, "virtio,mmio"):
 		return compVirtio
+	case m.eq(off, n, "riscv,cpu-intc"):
+		return compIntc
 	}
 	return 0
 }

@@ -568,3 +568,66 @@ func TestErrorString(t *testing.T) {
 		t.Errorf("unknown code: %q", s)
 	}
 }
+
+// plicTree is a machine with two harts (ids 4 and 7) whose interrupt
+// controllers have phandles 10 and 11, and a PLIC with the given
+// interrupts-extended.
+func plicTree(intx []byte) []byte {
+	return rootWith(func(b *builder) {
+		b.begin("cpus").prop("#address-cells", u32s(1)).prop("#size-cells", u32s(0))
+		for i, id := range []uint32{4, 7} {
+			b.begin("cpu").prop("device_type", str("cpu")).prop("reg", u32s(id))
+			b.begin("interrupt-controller").prop("compatible", str("riscv,cpu-intc")).prop("phandle", u32s(10+uint32(i))).end()
+			b.end()
+		}
+		b.end()
+		b.begin("plic").prop("compatible", str("sifive,plic-1.0.0")).prop("reg", u64s(0xc000000, 0x600000)).
+			prop("interrupts-extended", intx).end()
+	})
+}
+
+func TestPLICContexts(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		intx  []byte
+		ctx4  uint32
+		ctx7  uint32
+		found bool
+	}{
+		// QEMU TCG: an M-mode (11) and an S-mode (9) context per hart.
+		{"tcg", u32s(10, 11, 10, 9, 11, 11, 11, 9), 1, 3, true},
+		// KVM: S-mode contexts only.
+		{"kvm", u32s(10, 9, 11, 9), 0, 1, true},
+		{"no S-mode", u32s(10, 11, 11, 11), 0, 0, false},
+		{"odd length", u32s(10, 9, 11), 0, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var m Machine
+			if e := ParseBytes(plicTree(c.intx), &m); e != OK {
+				t.Fatal(ErrorString(e))
+			}
+			ctx4, ok4 := m.PLICContext(4)
+			ctx7, ok7 := m.PLICContext(7)
+			if ok4 != c.found || ok7 != c.found || ctx4 != c.ctx4 || ctx7 != c.ctx7 {
+				t.Errorf("contexts: hart 4 → %d %v, hart 7 → %d %v; want %d, %d, found=%v", ctx4, ok4, ctx7, ok7, c.ctx4, c.ctx7, c.found)
+			}
+			if _, ok := m.PLICContext(0); ok {
+				t.Error("hart 0 has no controller in this tree but got a context")
+			}
+		})
+	}
+}
+
+// QEMU 7.2's own virt tree with two harts (-M virt,dumpdtb= -smp 2):
+// under TCG each hart has an M-mode then an S-mode context.
+func TestPLICContextQEMU(t *testing.T) {
+	var m Machine
+	if e := ParseBytes(readTestdata(t, "virt-128m-smp2.dtb"), &m); e != OK {
+		t.Fatal(ErrorString(e))
+	}
+	for hart, want := range []uint32{1, 3} {
+		if ctx, ok := m.PLICContext(uint64(hart)); !ok || ctx != want {
+			t.Errorf("hart %d: context %d, %v; want %d, true", hart, ctx, ok, want)
+		}
+	}
+}

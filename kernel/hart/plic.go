@@ -12,8 +12,18 @@ const maxIRQ = 128
 
 var irqPending [maxIRQ]bool
 
+// plicContext is the PLIC context of the boot hart's S-mode interrupts,
+// as the device tree's interrupts-extended says (it differs between
+// QEMU TCG, which also has M-mode contexts, and KVM); without that,
+// QEMU virt's TCG layout.
+//
 //go:nosplit
-func plicContext() uintptr { return 2*harts[0].id + 1 } // QEMU virt: S-mode context of the hart
+func plicContext() uintptr {
+	if ctx, ok := machine.PLICContext(uint64(harts[0].id)); ok {
+		return uintptr(ctx)
+	}
+	return 2*harts[0].id + 1
+}
 
 //go:nosplit
 func plicEnable(irq uintptr, on bool) {
