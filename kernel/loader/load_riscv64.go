@@ -164,7 +164,7 @@ func fill(maps []Mapping, r io.ReaderAt) error {
 }
 
 // placeStack maps the stack at a random place in the high region, with
-// an unmapped guard page below it, clear of the image.
+// an inaccessible guard page below it, clear of the image.
 func (l *Loaded) placeStack(rnd io.Reader) error {
 	imgLo := l.Mappings[0].Addr
 	last := l.Mappings[len(l.Mappings)-1]
@@ -178,12 +178,18 @@ func (l *Loaded) placeStack(rnd io.Reader) error {
 		if g < imgHi && imgLo < hi {
 			continue
 		}
-		_, e := hart.UserMap(uintptr(lo), StackSize, ProtRead|ProtWrite, hart.MapFixed|hart.MapNoReplace)
+		// The guard page is part of the mapping with no access, so it
+		// stays reserved: an mmap without MAP_FIXED never lands on it.
+		_, e := hart.UserMap(uintptr(g), PageSize+StackSize, ProtRead|ProtWrite, hart.MapFixed|hart.MapNoReplace)
 		if e == syscall.EEXIST {
 			continue
 		}
 		if e != 0 {
 			return fmt.Errorf("loader: map stack [%#x, %#x): %w", lo, hi, e)
+		}
+		if e := hart.UserProtect(uintptr(g), PageSize, 0); e != 0 {
+			hart.UserUnmap(uintptr(g), PageSize+StackSize)
+			return fmt.Errorf("loader: stack guard page at %#x: %w", g, e)
 		}
 		l.Guard, l.StackLo, l.StackHi = g, lo, hi
 		return nil
@@ -197,7 +203,7 @@ func (l *Loaded) Unload() {
 		hart.UserUnmap(uintptr(m.Addr), uintptr(m.Len))
 	}
 	if l.StackHi != 0 {
-		hart.UserUnmap(uintptr(l.StackLo), uintptr(l.StackHi-l.StackLo))
+		hart.UserUnmap(uintptr(l.Guard), uintptr(l.StackHi-l.Guard))
 	}
 	l.Mappings, l.StackLo, l.StackHi = nil, 0, 0
 }
