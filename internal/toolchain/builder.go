@@ -259,10 +259,14 @@ func (b *Builder) LinkApp(c *Command) (string, error) {
 	if err := os.WriteFile(specs, []byte(NoSearchDirsSpecs), 0o644); err != nil {
 		return "", fmt.Errorf("writing %s: %w", specs, err)
 	}
+	localMap := filepath.Join(tmp, "local.map")
+	if err := os.WriteFile(localMap, []byte(LocalVersionScript), 0o644); err != nil {
+		return "", fmt.Errorf("writing %s: %w", localMap, err)
+	}
 	app := filepath.Join(tmp, "app")
 	gccLib := filepath.Dir(p.GCCInclude)
 	err = b.RunGCC(LinkArgs(c, LinkSpec{
-		Sysroot: p.Sysroot, GCCLib: gccLib, Specs: specs, Output: app, Objects: objs,
+		Sysroot: p.Sysroot, GCCLib: gccLib, Specs: specs, LocalMap: localMap, Output: app, Objects: objs,
 		HaveGCCEH:  isFile(filepath.Join(p.Sysroot, "lib", "libgcc_eh.a")),
 		HaveAtomic: isFile(filepath.Join(gccLib, "libatomic.a")),
 		Extra:      ldflags,

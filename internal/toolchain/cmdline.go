@@ -84,6 +84,7 @@ type LinkSpec struct {
 	Sysroot    string
 	GCCLib     string         // the cross gcc's own library directory (libgcc, libatomic, libgcov)
 	Specs      string         // a file holding NoSearchDirsSpecs
+	LocalMap   string         // a file holding LocalVersionScript
 	Output     string         // where the linker writes (a temporary file)
 	Objects    map[int]string // index in Command.Args of a source → its compiled object
 	HaveGCCEH  bool           // the sysroot has libgcc_eh.a (unwinding for -fexceptions C)
@@ -96,6 +97,14 @@ type LinkSpec struct {
 // directory there even with --sysroot, and an -lfoo the sysroot lacks
 // must not be found as glibc's.
 const NoSearchDirsSpecs = "*link_libgcc:\n%{static-pie:}\n\n"
+
+// LocalVersionScript makes every symbol of the application local. A
+// static-pie exports nothing, but binutils 2.40's riscv64 linker puts a
+// function whose address -fPIE code takes through the GOT into .dynsym
+// and then writes data pointers to it (a table of functions) as
+// R_RISCV_64 against the symbol, which musl's rcrt1 does not apply; with
+// the symbols local they become R_RISCV_RELATIVE.
+const LocalVersionScript = "{ local: *; };\n"
 
 // LinkArgs is the cross gcc's command line linking a static-pie
 // application: musl's start files, the user's inputs in order, then musl's
@@ -114,6 +123,9 @@ func LinkArgs(c *Command, s LinkSpec) []string {
 		"-Wl,-static", "-Wl,--no-dynamic-linker",
 		"-Wl,-z,relro", "-Wl,-z,now", "-Wl,-z,noexecstack",
 		"-o", s.Output,
+	}
+	if s.LocalMap != "" && !hasVersionScript(c, s.Extra) {
+		out = append(out, "-Wl,--version-script="+s.LocalMap)
 	}
 	if !c.NoStartFiles {
 		out = append(out, lib("rcrt1.o"), lib("crti.o"), lib("crtbeginS.o"))
@@ -155,4 +167,22 @@ func LinkArgs(c *Command, s LinkSpec) []string {
 		out = append(out, lib("crtendS.o"), lib("crtn.o"))
 	}
 	return out
+}
+
+// hasVersionScript reports whether the user links with a version script
+// of their own, which ld would not combine with ours.
+func hasVersionScript(c *Command, extra []string) bool {
+	for _, a := range c.Args {
+		for _, t := range a.Tokens {
+			if strings.Contains(t, "--version-script") {
+				return true
+			}
+		}
+	}
+	for _, t := range extra {
+		if strings.Contains(t, "--version-script") {
+			return true
+		}
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package toolchain
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -125,6 +126,27 @@ func TestLinkArgs(t *testing.T) {
 		got := strings.Join(LinkArgs(c, LinkSpec{Sysroot: "/sr", GCCLib: "/gcc", Specs: "/t/link.specs", Output: "/t/app", Objects: tt.objs, HaveGCCEH: tt.eh, HaveAtomic: tt.at, Extra: tt.extra}), " ")
 		if got != tt.want {
 			t.Errorf("LinkArgs(%q):\n got %s\nwant %s", tt.args, got, tt.want)
+		}
+	}
+}
+
+// The local-symbols version script goes in unless the user brings one.
+func TestLinkArgsVersionScript(t *testing.T) {
+	spec := LinkSpec{Sysroot: "/sr", GCCLib: "/gcc", Specs: "/t/link.specs", LocalMap: "/t/local.map", Output: "/t/app"}
+	for _, tt := range []struct {
+		args  []string
+		extra []string
+		want  bool
+	}{
+		{[]string{"a.o"}, nil, true},
+		{[]string{"a.o", "-Wl,--version-script=exports.map"}, nil, false},
+		{[]string{"a.o", "-Xlinker", "--version-script", "-Xlinker", "exports.map"}, nil, false},
+		{[]string{"a.o"}, []string{"-Wl,--version-script=env.map"}, false},
+	} {
+		spec.Extra = tt.extra
+		got := slices.Contains(LinkArgs(mustParse(t, tt.args...), spec), "-Wl,--version-script=/t/local.map")
+		if got != tt.want {
+			t.Errorf("LinkArgs(%q, extra %q) has our version script: %v, want %v", tt.args, tt.extra, got, tt.want)
 		}
 	}
 }
