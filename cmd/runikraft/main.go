@@ -23,7 +23,7 @@ var version = ""
 // BinfmtName is the name under which binfmt_misc starts runikraft for a
 // riscv64 program (install.sh links it to runikraft and registers it):
 // the kernel passes the program's path and its arguments, which become
-// runikraft run --share-cwd PATH ARGS, so configure's test programs just
+// runikraft run --binfmt PATH ARGS, so configure's test programs just
 // run, reading and writing files in the current directory.
 const BinfmtName = "runikraft-binfmt"
 
@@ -35,7 +35,7 @@ func main() {
 // PATH ARGS, into runikraft run's; other command lines stay as they are.
 func binfmtArgs(args []string) []string {
 	if len(args) > 1 && filepath.Base(args[0]) == BinfmtName {
-		return append([]string{"runikraft", "run", "--share-cwd", args[1]}, args[2:]...)
+		return append([]string{"runikraft", "run", "--binfmt", args[1]}, args[2:]...)
 	}
 	return args
 }

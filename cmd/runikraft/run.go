@@ -46,11 +46,14 @@ it on stderr). A Runikraft image's console is the UART, on stdin/stdout
 byte for byte once the firmware banner is past. runikraft's and QEMU's
 own messages go to stderr.
 
-With --share-cwd (on when started through binfmt_misc), the application
-starts in a copy of the current directory, at the same path: its regular
-files, not its subdirectories. When it exits, the files it created or
-changed there are written back into the directory (each only if its
-content differs, by atomic rename); deletions are not.
+With --share-cwd, the application starts in a copy of the current
+directory, at the same path: its regular files, not its subdirectories.
+When it exits, the files it created or changed there are written back
+into the directory (each only if its content differs, by atomic rename);
+deletions are not. Started through binfmt_misc, runikraft shares the
+current directory with every application that has no root filesystem of
+its own (a program, or an image baked without --rootfs); an image with
+one runs in it, and a machine image runs as is.
 
 ARGS (after IMAGE, never parsed as flags) and -e variables reach the
 guest on the kernel command line (see internal/bootargs); the guest's
@@ -72,6 +75,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
+			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
 		},
@@ -144,7 +148,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		initrd = archive
 	}
 	var shared *sharing
-	if c.Bool("share-cwd") {
+	share := c.Bool("share-cwd") ||
+		c.Bool("binfmt") && appMode && (baked == nil || !baked.Rootfs) && c.String("rootfs") == ""
+	if share {
 		if !appMode {
 			return fail(exitUsage, "--share-cwd: %s is a machine image; the current directory goes with an application run on the stock kernel", image)
 		}

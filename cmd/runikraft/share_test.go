@@ -17,7 +17,7 @@ import (
 
 func TestBinfmtArgs(t *testing.T) {
 	for _, tc := range []struct{ in, want []string }{
-		{[]string{"/usr/bin/runikraft-binfmt", "./conftest", "a", "--b"}, []string{"runikraft", "run", "--share-cwd", "./conftest", "a", "--b"}},
+		{[]string{"/usr/bin/runikraft-binfmt", "./conftest", "a", "--b"}, []string{"runikraft", "run", "--binfmt", "./conftest", "a", "--b"}},
 		{[]string{"runikraft-binfmt"}, []string{"runikraft-binfmt"}},
 		{[]string{"runikraft", "run", "x"}, []string{"runikraft", "run", "x"}},
 	} {

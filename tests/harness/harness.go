@@ -106,3 +106,32 @@ func Main(m *testing.M, build func(dir string) error) int {
 	}
 	return m.Run()
 }
+
+// CTools builds the C toolchain, runikraft-cc and runikraft-ld, into dir,
+// next to the CLI and kernel Tools put there (the wrappers bake that
+// kernel into the images they link). They look for the musl sysroot at
+// dir/../sysroot, or $RUNIKRAFT_SYSROOT; Sysroot returns the repository's.
+func CTools(dir string) error {
+	for name, pkg := range map[string]string{"runikraft-cc": "cc-wrapper", "runikraft-ld": "ld-wrapper"} {
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/runikraft/runikraft/"+pkg).CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", name, err, out)
+		}
+	}
+	return nil
+}
+
+// Sysroot returns the repository's musl sysroot (sysroot/, built by
+// libc-shim/build.sh, which install.sh runs), checking that it is there.
+func Sysroot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 {
+		return "", fmt.Errorf("cannot find the repository root (go env GOMOD): %v", err)
+	}
+	dir := filepath.Join(filepath.Dir(string(bytes.TrimSpace(out))), "sysroot")
+	for _, f := range []string{".stamp", "include/stdio.h", "lib/libc.a"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return "", fmt.Errorf("the musl sysroot %s is missing or incomplete (no %s): run ./install.sh (or libc-shim/build.sh)", dir, f)
+		}
+	}
+	return dir, nil
+}
