@@ -5,8 +5,10 @@
 //
 // Times are medians of N runs, reported as ratios to the bare payload
 // because these machines are shared and noisy. It also prints the kernel
-// image size, the smallest RAM the kernel boots in, and QEMU's host CPU use
-// while the kernel sleeps.
+// image size, the smallest RAM the kernel boots in, QEMU's host CPU use
+// while the kernel sleeps, and (-apps, the default) the image sizes of GNU
+// hello, Lua, cJSON and SQLite built with runikraft-cc and hello's time to
+// greet next to the bare payload.
 package main
 
 import (
@@ -31,8 +33,9 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 5, "boots per measurement")
+	apps := flag.Bool("apps", true, "also build GNU hello, Lua, cJSON and SQLite with runikraft-cc (tests/toolchain) and report their image sizes and hello's first output")
 	flag.Parse()
-	if err := bench(*runs); err != nil {
+	if err := bench(*runs, *apps); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -93,7 +96,7 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func bench(runs int) error {
+func bench(runs int, apps bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "runikraft-bench-")
 	if err != nil {
@@ -180,7 +183,11 @@ func bench(runs int) error {
 	}
 	fmt.Printf("idle: QEMU used %v of host CPU over %v of wall time while the kernel slept 2s (%.1f%% of one core)\n",
 		s.cpu.Round(time.Millisecond), s.exit.Round(time.Millisecond), 100*float64(s.cpu)/float64(s.exit))
-	return nil
+	if !apps {
+		return nil
+	}
+	fmt.Println()
+	return benchApps(ctx, dir, bare, runs)
 }
 
 // loadedSize is the span of memory the image's segments occupy.

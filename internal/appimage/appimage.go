@@ -93,16 +93,14 @@ func Build(o Options) ([]byte, *Manifest, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("appimage: %w", err)
 	}
+	app = stripDebug(app)
 	m := &Manifest{Kernel: kernelVersion(o.Kernel), App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env}
 	initrd := app
 	if o.Rootfs != "" {
 		if m.Rootfs, err = filepath.Abs(o.Rootfs); err != nil {
 			return nil, nil, fmt.Errorf("appimage: %w", err)
 		}
-		init, err := rootfs.FileEntry("init", o.App, 0o755)
-		if err != nil {
-			return nil, nil, fmt.Errorf("appimage: %w", err)
-		}
+		init := cpio.Entry{Header: cpio.Header{Name: "init", Mode: cpio.TypeReg | 0o755, Size: int64(len(app))}, Body: app}
 		var b bytes.Buffer
 		if err := rootfs.Pack(o.Rootfs, &b, rootfs.Options{Extra: []cpio.Entry{init}}); err != nil {
 			return nil, nil, fmt.Errorf("appimage: root filesystem: %w", err)

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -99,5 +101,53 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if _, _, err := Build(Options{Kernel: kernel, App: app, Env: []string{"novalue"}}); err == nil || !strings.Contains(err.Error(), "KEY=VALUE") {
 		t.Errorf("bad env: %v", err)
+	}
+}
+
+// Stripping keeps what runs and what names functions, drops DWARF.
+func TestStripDebug(t *testing.T) {
+	_, app := build(t)
+	orig, err := os.ReadFile(app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped := stripDebug(orig)
+	if len(stripped) >= len(orig) {
+		t.Fatalf("stripped %d bytes, original %d", len(stripped), len(orig))
+	}
+	a, err := elf.NewFile(bytes.NewReader(orig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := elf.NewFile(bytes.NewReader(stripped))
+	if err != nil {
+		t.Fatalf("stripped file: %v", err)
+	}
+	if _, err := b.DWARF(); err == nil {
+		t.Error("stripped file still has DWARF")
+	}
+	symsA, _ := a.Symbols()
+	symsB, err := b.Symbols()
+	if err != nil || !reflect.DeepEqual(symsA, symsB) {
+		t.Errorf("symbols changed: %d → %d (%v)", len(symsA), len(symsB), err)
+	}
+	// Loaded bytes are the same, but for e_shoff: Go puts the ELF header
+	// (and the old section headers) inside its first segment.
+	shoff := binary.LittleEndian.Uint64(orig[0x28:])
+	for i, p := range a.Progs {
+		q := b.Progs[i]
+		da, _ := io.ReadAll(p.Open())
+		db, _ := io.ReadAll(q.Open())
+		if p.ProgHeader != q.ProgHeader || len(da) != len(db) {
+			t.Fatalf("segment %d changed", i)
+		}
+		for j := range da {
+			if off := p.Off + uint64(j); da[j] != db[j] && !(off >= 0x28 && off < 0x30) && !(off >= shoff && off < shoff+uint64(len(a.Sections))*64) {
+				t.Fatalf("segment %d changed at file offset %#x", i, off)
+			}
+		}
+	}
+	if again := stripDebug(stripped); !bytes.Equal(again, stripped) {
+		t.Error("stripping twice changed the file")
 	}
 }

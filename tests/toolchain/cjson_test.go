@@ -101,6 +101,7 @@ func TestCJSON(t *testing.T) {
 
 	// A test program is an image that boots with QEMU alone, its root
 	// filesystem (the test inputs) baked in.
+	keep(t, "cjson-parse_examples", filepath.Join(build, "tests", "parse_examples"))
 	out, code := bootPlain(t, filepath.Join(build, "tests", "parse_examples"))
 	if code != 0 || !strings.Contains(out, "14 Tests 0 Failures 0 Ignored \nOK") {
 		t.Errorf("qemu-system-riscv64 -kernel parse_examples: exit %d; want exit 0 and unity's \"14 Tests 0 Failures 0 Ignored\", \"OK\"", code)

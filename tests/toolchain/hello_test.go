@@ -18,6 +18,7 @@ func TestGNUHello(t *testing.T) {
 	step(t, src, 10*time.Minute, nil, "./configure", append([]string{"CC=runikraft-cc"}, configureHost(t)...)...)
 	step(t, src, 10*time.Minute, nil, "make", "-j2")
 	hello := filepath.Join(src, "hello")
+	keep(t, "hello", hello)
 
 	harness.Expect(t, run(t, nil, nil, hello), 0, "Hello, world!\n")
 	harness.Expect(t, run(t, nil, nil, hello, "-t"), 0, "hello, world\n")

@@ -26,6 +26,7 @@ func TestLua(t *testing.T) {
 	tc := toolchainEnv(t)
 	step(t, src, 10*time.Minute, nil, "make", "-j2", "posix", "CC=runikraft-cc", "AR="+tc["AR"]+" rcu", "RANLIB="+tc["RANLIB"])
 	lua := filepath.Join(src, "src", "lua")
+	keep(t, "lua", lua)
 
 	r := run(t, nil, nil, lua, "-v")
 	harness.Expect(t, r, 0, "Lua 5.4.4  Copyright (C) 1994-2022 Lua.org, PUC-Rio\n")

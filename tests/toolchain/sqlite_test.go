@@ -36,6 +36,7 @@ func TestSQLite(t *testing.T) {
 	step(t, src, 10*time.Minute, nil, "./configure", append([]string{"CC=runikraft-cc", "--disable-tcl", "--disable-readline"}, configureHost(t)...)...)
 	step(t, src, 20*time.Minute, nil, "make", "-j2", "sqlite3", "BCC=gcc")
 	sqlite := filepath.Join(src, "sqlite3")
+	keep(t, "sqlite3", sqlite)
 
 	r := run(t, nil, nil, sqlite, "-version")
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "3.40.1 2022-12-28 14:03:47 df5c253c") {

@@ -281,3 +281,21 @@ func timed(t *testing.T) {
 	start := time.Now()
 	t.Cleanup(func() { t.Logf("%s took %v", t.Name(), time.Since(start).Round(time.Millisecond)) })
 }
+
+// keep copies a built image to $RUNIKRAFT_KEEP_IMAGES/name when that is
+// set: go run ./bench/boot -apps builds the apps through these tests and
+// measures what they leave there.
+func keep(t *testing.T, name, image string) {
+	t.Helper()
+	dir := os.Getenv("RUNIKRAFT_KEEP_IMAGES")
+	if dir == "" {
+		return
+	}
+	b, err := os.ReadFile(image)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), b, 0o755)
+	}
+	if err != nil {
+		t.Fatalf("keeping %s for the benchmark: %v", name, err)
+	}
+}
