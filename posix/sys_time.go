@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"syscall"
 	"time"
+	_ "unsafe" // go:linkname
 )
 
 // Time: the kernel's clocks (the hart layer's rdtime and the RTC), sleeps
@@ -32,15 +33,18 @@ const (
 	clockTAI              = 11
 )
 
-// bootTime anchors CLOCK_MONOTONIC; Go's monotonic reading is the
-// kernel's rdtime underneath.
-var bootTime = time.Now()
+// nanotime is the runtime's monotonic clock: in the kernel, the hart's
+// rdtime counter in nanoseconds, which is also what the hart layer's
+// trap-context fast path answers CLOCK_MONOTONIC with, so both agree.
+//
+//go:linkname nanotime runtime.nanotime
+func nanotime() int64
 
 func clockNow(realtime bool) time.Duration {
 	if realtime {
 		return time.Duration(time.Now().UnixNano())
 	}
-	return time.Since(bootTime)
+	return time.Duration(nanotime())
 }
 
 func clockValue(clk uint64) (time.Duration, bool) {

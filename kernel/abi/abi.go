@@ -29,9 +29,9 @@ const (
 	CmdlineSize   = 13
 	ManifestStart = 14
 	ManifestSize  = 15
-	Sites       = 16 // sorted addresses of rewritten ECALLs follow
-	MaxSites    = 2048
-	Words       = Sites + MaxSites
+	Sites         = 16 // sorted addresses of rewritten ECALLs follow
+	MaxSites      = 2048
+	Words         = Sites + MaxSites
 )
 
 // ConsoleMarker is the first thing the kernel prints: an OSC "set title"

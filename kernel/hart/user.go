@@ -97,6 +97,10 @@ func leaveUser(t *thread, cause uint64) {
 //go:nosplit
 func userTrap(t *thread, cause uint64) {
 	switch cause {
+	case excEcallU:
+		if userFastCall(t) {
+			return
+		}
 	case excInstPage, excLoadPage, excStorePage:
 		ok, oom := uspace.fault(uintptr(t.fr.tval), cause)
 		if ok {

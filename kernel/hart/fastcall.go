@@ -1,0 +1,68 @@
+//go:build riscv64
+
+package hart
+
+// Fast paths for the system calls applications make in hot loops (every
+// Go timer reads the clock): answered here, in trap context, instead of
+// leaving user mode for the posix layer — one trap instead of four. Each
+// gives up on anything unusual (a pending kick, a bad pointer, a clock it
+// does not know), and the posix layer then answers as usual, so errors
+// and signals keep their one implementation there. The clocks are the
+// posix layer's: CLOCK_MONOTONIC is the runtime's nanotime, the
+// realtime clocks add the wall-clock offset.
+//
+// Trap context: no allocation, no blocking, nosplit all the way down.
+
+// userFastCall answers the ECALL in t's user frame if it can, and then
+// reports true with the result in a0 and pc past the ECALL.
+//
+//go:nosplit
+func userFastCall(t *thread) bool {
+	if t.kick || uctxAt(t.uctx).Kick != 0 {
+		return false // a signal is on its way: let the posix layer return
+	}
+	a0, a1 := t.fr.x[9], t.fr.x[10]
+	var ns int64
+	switch t.fr.x[16] { // a7
+	case sysClockGettime:
+		switch a0 {
+		case 0, 5, 11: // REALTIME, REALTIME_COARSE, TAI
+			ns = ticksToNS(rdtime()) + bootWall
+		case 1, 4, 6, 7: // MONOTONIC, _RAW, _COARSE, BOOTTIME
+			ns = ticksToNS(rdtime())
+		default:
+			return false
+		}
+		if !putUserPair(uintptr(a1), uint64(ns/1e9), uint64(ns%1e9)) {
+			return false
+		}
+	case sysGettimeofday:
+		if a1 != 0 || a0 == 0 {
+			return false
+		}
+		ns = ticksToNS(rdtime()) + bootWall
+		if !putUserPair(uintptr(a0), uint64(ns/1e9), uint64(ns%1e9/1000)) {
+			return false
+		}
+	default:
+		return false
+	}
+	t.fr.x[9] = 0
+	t.fr.pc += 4
+	return true
+}
+
+// putUserPair stores two words at application address p, if p is a
+// mapped, writable, aligned application address.
+//
+//go:nosplit
+func putUserPair(p uintptr, a, b uint64) bool {
+	if p%8 != 0 || !userPages(p, 16, true) {
+		return false
+	}
+	setSUM(true)
+	put64(p, a)
+	put64(p+8, b)
+	setSUM(false)
+	return true
+}
