@@ -3,6 +3,7 @@ package posix
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -55,6 +56,9 @@ type openFile struct {
 	f     File
 	mu    sync.Mutex
 	flags uint32 // O_NONBLOCK, O_APPEND, access mode
+	// closed is set when the last descriptor goes: epoll then drops the
+	// file from its interest lists, as Linux does on the file's release.
+	closed atomic.Bool
 }
 
 func (o *openFile) nonblock() bool {
@@ -150,6 +154,7 @@ func (ft *fdTable) closeFD(fd int) Errno {
 	}
 	ft.mu.Unlock()
 	if last {
+		of.closed.Store(true)
 		return of.f.Close()
 	}
 	return 0
@@ -316,8 +321,12 @@ func (s *stream) Write(*Thread, []byte, bool) (int, Errno) { return 0, syscall.E
 func (s *stream) Close() Errno                             { return 0 }
 func (s *stream) Stat() Stat                               { return Stat{Mode: sIFCHR | 0o620, Rdev: 0x0501, Nlink: 1} }
 
-// waiter is a thread waiting for readiness on one or more files.
-type waiter struct{ ch chan struct{} }
+// waiter is a thread waiting for readiness on one or more files, or an
+// epoll item watching one (fwd then tells the epoll).
+type waiter struct {
+	ch  chan struct{}
+	fwd func()
+}
 
 func newWaiter() *waiter { return &waiter{ch: make(chan struct{}, 1)} }
 
@@ -341,13 +350,23 @@ func (q *waitQueue) remove(w *waiter) {
 	delete(q.ws, w)
 }
 
+// notify wakes every waiter and runs the forwarding functions (epoll
+// items pass the wake-up on to their epoll's queue) after unlocking, so
+// queues of nested epolls are never locked inside one another.
 func (q *waitQueue) notify() {
+	var fwd []func()
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	for w := range q.ws {
 		select {
 		case w.ch <- struct{}{}:
 		default:
 		}
+		if w.fwd != nil {
+			fwd = append(fwd, w.fwd)
+		}
+	}
+	q.mu.Unlock()
+	for _, f := range fwd {
+		f()
 	}
 }

@@ -24,6 +24,7 @@ func (HartCPU) Advise(addr, length uintptr, advice int) Errno {
 }
 func (HartCPU) CopyIn(dst []byte, src uintptr) Errno  { return hart.CopyIn(dst, src) }
 func (HartCPU) CopyOut(dst uintptr, src []byte) Errno { return hart.CopyOut(dst, src) }
+
 func (HartCPU) CopyInString(src uintptr, max int) (string, Errno) {
-	return hart.CopyInString(src, max)
+	return copyInString(hart.CopyIn, src, max) // not hart.CopyInString: see copyInString
 }

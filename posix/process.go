@@ -145,6 +145,7 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // exit ends the whole process with status (exit_group, fatal signal).
 func (p *Process) exit(status int) {
 	p.exitOnce.Do(func() {
+		p.mem.writeBackAll()
 		p.status = status
 		p.mu.Lock()
 		for _, t := range p.threads {

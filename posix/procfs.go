@@ -3,7 +3,6 @@ package posix
 import (
 	"path"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -133,12 +132,30 @@ func (d *procDir) Lookup(name string) (fs.Inode, error) {
 			return &procDir{f: d.f, ino: procRootIno}, nil
 		}
 	}
+	if d.ino == procFDDirIno {
+		return d.fdLink(name)
+	}
 	for _, n := range d.entries() {
 		if procName(n) == name {
 			return n, nil
 		}
 	}
 	return nil, syscall.ENOENT
+}
+
+// fdLink is /proc/self/fd/<name>, made for that descriptor alone (a
+// link's target may cost directory scans: listing them all for every
+// lookup made each readlink grow with the number of open files).
+func (d *procDir) fdLink(name string) (fs.Inode, error) {
+	fd, err := strconv.Atoi(name)
+	if err != nil || fd < 0 || strconv.Itoa(fd) != name {
+		return nil, syscall.ENOENT // not a descriptor's canonical name ("01", "+1")
+	}
+	of, e := d.f.p.fds.file(fd)
+	if e != 0 {
+		return nil, syscall.ENOENT
+	}
+	return &procLink{procNode{d.f, procFDIno + uint64(fd), fs.S_IFLNK | 0o700}, fileTarget(d.f.p, of.f)}, nil
 }
 
 func (d *procDir) ReadDir(cursor uint64, n int) ([]fs.Dirent, error) {
@@ -151,15 +168,18 @@ func (d *procDir) ReadDir(cursor uint64, n int) ([]fs.Dirent, error) {
 	return out, nil
 }
 
-// exe is argv[0] as an absolute path, if the VFS has that file.
+// exe is /proc/self/exe's target, chosen when the process started (the
+// program's file, see exePath); like Linux it says " (deleted)" once that
+// name is gone.
 func (f *procFS) exe() string {
-	if len(f.p.cfg.Args) == 0 || !strings.HasPrefix(f.p.cfg.Args[0], "/") {
+	exe := f.p.fs.exe
+	if exe == "" {
 		return ""
 	}
-	if _, err := f.p.fs.v.Stat(fs.Loc{}, f.p.cfg.Args[0], 0); err != nil {
-		return ""
+	if _, err := f.p.fs.v.Stat(fs.Loc{}, exe, 0); err != nil {
+		return exe + " (deleted)"
 	}
-	return f.p.cfg.Args[0]
+	return exe
 }
 
 type procLink struct {

@@ -241,6 +241,9 @@ func sysCopyFileRange(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if overlap(in, out, offIn, offOut, min(a[4], maxIO)) {
+		return errno(syscall.EINVAL)
+	}
 	n, e := copyRange(min(a[4], maxIO), reader(in, offIn), func(p []byte) (int, Errno) {
 		if offOut == nil {
 			n, err := out.f.Write(p)
@@ -257,6 +260,31 @@ func sysCopyFileRange(t *Thread, a *[6]uint64) int64 {
 		return errno(e)
 	}
 	return int64(n) + int64(errno(t.putOffset(a[3], offOut)))
+}
+
+// overlap reports whether copy_file_range would copy a file onto
+// itself: the same inode with the source range (cut at the end of the
+// file) meeting the destination range. Linux refuses that with EINVAL,
+// and Go's io.Copy(f, f) relies on it to fall back to plain reads and
+// writes. A nil offset is the file's position.
+func overlap(in, out *vfsFile, offIn, offOut *int64, count uint64) bool {
+	si, so := in.fsStat(), out.fsStat()
+	if si.Dev != so.Dev || si.Ino != so.Ino {
+		return false
+	}
+	pos := func(v *vfsFile, off *int64) int64 {
+		if off != nil {
+			return *off
+		}
+		p, _ := v.f.Seek(0, fs.SEEK_CUR)
+		return p
+	}
+	pin, pout := pos(in, offIn), pos(out, offOut)
+	if pin >= si.Size {
+		return false
+	}
+	n := min(int64(count), si.Size-pin)
+	return pout+n > pin && pout < pin+n
 }
 
 // regularPair checks copy_file_range's files: regular, readable and
@@ -280,9 +308,9 @@ func regularPair(in, out *vfsFile) Errno {
 
 const devZero = 1<<8 | 5 // fs.Dev(1, 5): /dev/zero
 
-// mapFile maps a file by copying it: MAP_PRIVATE mappings (and
-// read-only MAP_SHARED ones, which cannot tell) see the file as it was
-// at mmap time. Writable shared mappings would need write-back: ENODEV.
+// mapFile maps a file by copying it: MAP_PRIVATE mappings see the file
+// as it was at mmap time; MAP_SHARED ones of regular files are also
+// written back (sharedmap.go).
 func (t *Thread) mapFile(addr, length uintptr, prot, flags, hf uint32, fd int, off uint64) int64 {
 	of, e := t.p.fds.file(fd)
 	if e != 0 {
@@ -303,33 +331,54 @@ func (t *Thread) mapFile(addr, length uintptr, prot, flags, hf uint32, fd int, o
 	if fl&fs.O_ACCMODE == fs.O_WRONLY || shared && prot&protWrite != 0 && fl&fs.O_ACCMODE == fs.O_RDONLY {
 		return errno(syscall.EACCES)
 	}
-	if shared && prot&protWrite != 0 {
-		return errno(syscall.ENODEV) // see the table note
-	}
-	if st := v.fsStat(); st.Mode&fs.S_IFMT != fs.S_IFREG && st.Rdev != devZero {
+	st := v.fsStat()
+	if st.Mode&fs.S_IFMT != fs.S_IFREG && st.Rdev != devZero {
 		return errno(syscall.ENODEV) // only /dev/zero among devices maps
 	}
 	plen := uintptr(pageUp(uint64(length)))
-	r, e := t.p.cpu.Map(addr, plen, protRead|protWrite, hf)
-	if e != 0 {
-		return errno(e)
-	}
-	if e := t.fillMapping(v, r, length, int64(off)); e != 0 {
-		t.p.cpu.Unmap(r, plen)
-		return errno(e)
-	}
-	if prot&7 != protRead|protWrite {
-		if e := t.p.cpu.Protect(r, plen, prot&7); e != 0 {
-			t.p.cpu.Unmap(r, plen)
-			return errno(e)
+	var sm *sharedMap
+	if shared && st.Mode&fs.S_IFMT == fs.S_IFREG {
+		sm = &sharedMap{length: plen, off: int64(off)}
+		if fl&fs.O_ACCMODE == fs.O_RDWR {
+			// A handle of the mapping's own: the descriptor may be
+			// closed while the mapping lives on.
+			n := v.f.Loc().Inode()
+			h, err := n.Open(fs.O_RDWR)
+			if err != nil {
+				return errno(fs.ToErrno(err))
+			}
+			sm.f, sm.snap = &mappedFile{n: n, h: h, refs: 1}, make([]byte, plen)
 		}
+	}
+	r, e := t.p.cpu.Map(addr, plen, protRead|protWrite, hf)
+	if e == 0 {
+		e = t.fillMapping(v, r, length, int64(off), sm)
+		if e != 0 {
+			t.p.cpu.Unmap(r, plen)
+		}
+	}
+	if e == 0 && prot&7 != protRead|protWrite {
+		if e = t.p.cpu.Protect(r, plen, prot&7); e != 0 {
+			t.p.cpu.Unmap(r, plen)
+		}
+	}
+	if e != 0 {
+		if sm != nil && sm.f != nil {
+			sm.f.h.Close()
+		}
+		return errno(e)
+	}
+	if sm != nil {
+		sm.addr = r
+		t.p.mem.trackShared(sm)
 	}
 	return int64(r)
 }
 
 // fillMapping copies the file from off into the fresh mapping at r;
-// past the end of the file the mapping stays zero.
-func (t *Thread) fillMapping(v *vfsFile, r, length uintptr, off int64) Errno {
+// past the end of the file the mapping stays zero. A writable shared
+// mapping's snapshot gets the same bytes.
+func (t *Thread) fillMapping(v *vfsFile, r, length uintptr, off int64, sm *sharedMap) Errno {
 	b := ioBufs.Get().(*[ioChunk]byte)
 	defer ioBufs.Put(b)
 	for done := uintptr(0); done < length; {
@@ -342,6 +391,9 @@ func (t *Thread) fillMapping(v *vfsFile, r, length uintptr, off int64) Errno {
 		}
 		if e := t.p.cpu.CopyOut(r+done, b[:n]); e != 0 {
 			return e
+		}
+		if sm != nil && sm.snap != nil {
+			copy(sm.snap[done:], b[:n])
 		}
 		done += uintptr(n)
 	}

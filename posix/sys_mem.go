@@ -9,18 +9,19 @@ import (
 )
 
 // Memory: anonymous mappings and brk, backed lazily by the hart layer,
-// which also enforces W^X. File mappings are copies (sys_fileio.go).
+// which also enforces W^X. File mappings are copies (sys_fileio.go,
+// sharedmap.go).
 
 const pageSize = 4096
 
 var memCalls = []entry{
 	{nr: 214, name: "brk", fn: sysBrk},
-	{nr: 222, name: "mmap", fn: sysMmap, level: Partial, note: "files are copied in at map time (MAP_PRIVATE, read-only MAP_SHARED); writable MAP_SHARED of a file: ENODEV; W+X refused (W^X)"},
+	{nr: 222, name: "mmap", fn: sysMmap, level: Partial, note: "files are copied in at map time; MAP_SHARED writes reach the file at msync, munmap and exit (read() does not see them before); W+X refused (W^X)"},
 	{nr: 215, name: "munmap", fn: sysMunmap},
 	{nr: 226, name: "mprotect", fn: sysMprotect, note: "W+X refused (W^X)"},
 	{nr: 233, name: "madvise", fn: sysMadvise, level: Partial, note: "DONTNEED/FREE drop pages; other advice accepted and ignored"},
-	{nr: 216, name: "mremap", fn: sysMremap, level: Partial, note: "anonymous private mappings"},
-	{nr: 227, name: "msync", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "file mappings are private copies: nothing to write back"},
+	{nr: 216, name: "mremap", fn: sysMremap, level: Partial, note: "anonymous and private mappings; a shared file mapping only shrinks (EINVAL)"},
+	{nr: 227, name: "msync", fn: sysMsync, note: "writes shared file mappings back (MS_ASYNC too, at once)"},
 	{nr: 228, name: "mlock", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "memory is never swapped"},
 	{nr: 229, name: "munlock", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
 	// W^X means code becomes executable only through mprotect or mmap,
@@ -47,6 +48,7 @@ type memState struct {
 	mu       sync.Mutex
 	brkStart uintptr
 	brk      uintptr
+	shared   []*sharedMap // MAP_SHARED file mappings (sharedmap.go)
 }
 
 func (m *memState) init(cpu CPU, brkStart uintptr) error {
@@ -98,6 +100,8 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	}
 	if flags&mapFixedNoReplace != 0 {
 		hf = abi.MapFixed | abi.MapNoReplace
+	} else if flags&mapFixed != 0 {
+		t.p.mem.unshare(addr, uintptr(pageUp(uint64(length)))) // replaced: written back first
 	}
 	if flags&mapAnonymous == 0 {
 		return t.mapFile(addr, length, prot, flags, hf, int(fd), a[5])
@@ -116,6 +120,9 @@ func (p *Process) warnWX() {
 }
 
 func sysMunmap(t *Thread, a *[6]uint64) int64 {
+	if a[0]%pageSize == 0 && a[1] != 0 {
+		t.p.mem.unshare(uintptr(a[0]), uintptr(pageUp(a[1])))
+	}
 	return errno(t.p.cpu.Unmap(uintptr(a[0]), uintptr(a[1])))
 }
 
@@ -124,6 +131,10 @@ func sysMprotect(t *Thread, a *[6]uint64) int64 {
 	if prot&protWrite != 0 && prot&protExec != 0 {
 		t.p.warnWX()
 		return errno(syscall.EACCES)
+	}
+	readOnly := func(s *sharedMap) bool { return s.f == nil }
+	if prot&protWrite != 0 && t.p.mem.sharedIn(uintptr(a[0]), uintptr(pageUp(a[1])), readOnly) {
+		return errno(syscall.EACCES) // a shared mapping of a file not open for writing
 	}
 	return errno(t.p.cpu.Protect(uintptr(a[0]), uintptr(pageUp(a[1])), prot&7))
 }
@@ -143,9 +154,13 @@ func sysMremap(t *Thread, a *[6]uint64) int64 {
 	}
 	if newLen <= oldLen {
 		if newLen < oldLen {
+			t.p.mem.unshare(old+newLen, oldLen-newLen)
 			cpu.Unmap(old+newLen, oldLen-newLen)
 		}
 		return int64(old)
+	}
+	if t.p.mem.sharedIn(old, oldLen, func(*sharedMap) bool { return true }) {
+		return errno(syscall.EINVAL) // see the table note
 	}
 	if _, e := cpu.Map(old+oldLen, newLen-oldLen, protRead|protWrite, abi.MapFixed|abi.MapNoReplace); e == 0 {
 		return int64(old)

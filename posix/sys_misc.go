@@ -33,6 +33,8 @@ var miscCalls = []entry{
 	{nr: 166, name: "umask", fn: sysUmask},
 	{nr: 167, name: "prctl", fn: sysPrctl, level: Partial, note: "PR_SET_NAME, PR_GET_NAME; others EINVAL"},
 	{nr: 92, name: "personality", fn: zero},
+	{nr: 260, name: "wait4", fn: sysWait4, note: "ECHILD: no fork, so never a child to wait for"},
+	{nr: 95, name: "waitid", fn: sysWaitid, note: "ECHILD: no fork, so never a child to wait for"},
 }
 
 func zero(*Thread, *[6]uint64) int64 { return 0 }
@@ -169,4 +171,62 @@ func sysPrctl(t *Thread, a *[6]uint64) int64 {
 		return errno(t.p.cpu.CopyOut(uintptr(a[1]), b[:]))
 	}
 	return errno(syscall.EINVAL)
+}
+
+// wait(2) flags.
+const (
+	wNohang    = 0x1
+	wStopped   = 0x2 // WUNTRACED for wait4
+	wExited    = 0x4
+	wContinued = 0x8
+	wNowait    = 0x1000000
+	wNothread  = 0x20000000
+	wAll       = 0x40000000
+	wClone     = 0x80000000
+	waitKernel = wNothread | wAll | wClone
+
+	pAll, pPid, pPgid, pPidfd = 0, 1, 2, 3 // waitid id types
+)
+
+// sysWait4 is wait4 for a process that cannot have children: after
+// Linux's argument checks, ECHILD, which is what callers (os.Process.Wait,
+// waitpid loops in shells and init-like programs) expect then.
+func sysWait4(_ *Thread, a *[6]uint64) int64 {
+	if uint32(a[2])&^(wNohang|wStopped|wContinued|waitKernel) != 0 {
+		return errno(syscall.EINVAL)
+	}
+	if int32(a[0]) == -1<<31 {
+		return errno(syscall.ESRCH) // -INT_MIN has no process group
+	}
+	return errno(syscall.ECHILD)
+}
+
+// sysWaitid is waitid with the same answer; P_PIDFD needs a pidfd, which
+// this kernel never makes (pidfd_open is ENOSYS).
+func sysWaitid(t *Thread, a *[6]uint64) int64 {
+	opts := uint32(a[3])
+	if opts&^(wNohang|wNowait|wExited|wStopped|wContinued|waitKernel) != 0 ||
+		opts&(wExited|wStopped|wContinued) == 0 {
+		return errno(syscall.EINVAL)
+	}
+	id := int32(a[1])
+	switch a[0] {
+	case pAll:
+	case pPid:
+		if id <= 0 {
+			return errno(syscall.EINVAL)
+		}
+	case pPgid:
+		if id < 0 {
+			return errno(syscall.EINVAL)
+		}
+	case pPidfd:
+		if _, e := t.fd(a[1]); e != 0 {
+			return errno(e)
+		}
+		return errno(syscall.EINVAL)
+	default:
+		return errno(syscall.EINVAL)
+	}
+	return errno(syscall.ECHILD)
 }

@@ -138,7 +138,11 @@ func sysEventfd2(t *Thread, a *[6]uint64) int64 {
 	return int64(fd)
 }
 
-// epoll is an interest list over pollable files.
+// epoll is an interest list over pollable files. Every item's waiter
+// forwards the file's wake-ups to wq, so epoll_pwait sleeps on wq alone
+// and sees files added while it sleeps (a snapshot of the list would
+// leave a thread blocked in it deaf to them: Go's netpoller adds fds
+// while another thread waits).
 type epoll struct {
 	mu       sync.Mutex
 	interest map[int]*epollItem
@@ -156,6 +160,27 @@ type epollItem struct {
 	edge *waiter
 }
 
+// epollPrivate are the flag bits of an item that are not events.
+const epollPrivate = epollET | epollOneshot
+
+// drop takes an item off its file's queue; called with ep.mu held.
+func (ep *epoll) drop(it *epollItem) {
+	it.of.f.(Pollable).waitQueue().remove(it.edge)
+	delete(ep.interest, it.fd)
+}
+
+// live returns the item for fd unless its file has been closed since it
+// was added (Linux forgets an item when its file is released, so the fd
+// number may be reused); called with ep.mu held.
+func (ep *epoll) live(fd int) (*epollItem, bool) {
+	it, ok := ep.interest[fd]
+	if ok && it.of.closed.Load() {
+		ep.drop(it)
+		return nil, false
+	}
+	return it, ok
+}
+
 const (
 	epollET      = 1 << 31
 	epollOneshot = 1 << 30
@@ -170,27 +195,31 @@ func (ep *epoll) waitQueue() *waitQueue                    { return &ep.wq }
 func (ep *epoll) Ready() uint32 {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	for _, it := range ep.interest {
-		if p, ok := it.of.f.(Pollable); ok && p.Ready()&(it.events|epollAlways) != 0 {
+	for fd := range ep.interest {
+		if it, ok := ep.live(fd); ok && it.armed() && it.of.f.(Pollable).Ready()&(it.events|epollAlways) != 0 {
 			return pollIn
 		}
 	}
 	return 0
 }
 
+// armed is false for an EPOLLONESHOT item that has reported: it reports
+// nothing, not even errors, until EPOLL_CTL_MOD.
+func (it *epollItem) armed() bool { return it.events&^epollPrivate != 0 }
+
 // collect reports ready items (at most max), applying ET and ONESHOT.
 func (ep *epoll) collect(max int) (out [][2]uint64) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	for _, it := range ep.interest {
+	for fd := range ep.interest {
 		if len(out) >= max {
 			break
 		}
-		p, ok := it.of.f.(Pollable)
-		if !ok {
+		it, ok := ep.live(fd)
+		if !ok || !it.armed() {
 			continue
 		}
-		r := p.Ready() & (it.events | epollAlways)
+		r := it.of.f.(Pollable).Ready() & (it.events | epollAlways)
 		if it.events&epollET != 0 {
 			select {
 			case <-it.edge.ch:
@@ -203,22 +232,10 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 		}
 		out = append(out, [2]uint64{uint64(r), it.data})
 		if it.events&epollOneshot != 0 {
-			it.events &= epollET | epollOneshot // disarmed until EPOLL_CTL_MOD
+			it.events &= epollPrivate // disarmed until EPOLL_CTL_MOD
 		}
 	}
 	return out
-}
-
-func (ep *epoll) files() []Pollable {
-	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	var fs []Pollable
-	for _, it := range ep.interest {
-		if p, ok := it.of.f.(Pollable); ok {
-			fs = append(fs, p)
-		}
-	}
-	return fs
 }
 
 func sysEpollCreate1(t *Thread, a *[6]uint64) int64 {
@@ -245,8 +262,42 @@ func (t *Thread) epollFD(fd uint64) (*epoll, Errno) {
 	return ep, 0
 }
 
+const (
+	epollAdd = 1
+	epollDel = 2
+	epollMod = 3
+	// epollMaxNests is how deep Linux lets epolls watch epolls.
+	epollMaxNests = 4
+)
+
+// epollNest serialises adding epolls to epolls, so two threads cannot
+// close a cycle between them unnoticed.
+var epollNest sync.Mutex
+
+// depth reports whether ep reaches target, or nests deeper than Linux
+// allows, through the epolls it watches.
+func (ep *epoll) depth(target *epoll, level int) bool {
+	if ep == target || level >= epollMaxNests {
+		return true
+	}
+	ep.mu.Lock()
+	var inner []*epoll
+	for _, it := range ep.interest {
+		if e, ok := it.of.f.(*epoll); ok && !it.of.closed.Load() {
+			inner = append(inner, e)
+		}
+	}
+	ep.mu.Unlock()
+	for _, e := range inner {
+		if e.depth(target, level+1) {
+			return true
+		}
+	}
+	return false
+}
+
 func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
-	const add, del, mod = 1, 2, 3
+	const add, del, mod = epollAdd, epollDel, epollMod
 	ep, e := t.epollFD(a[0])
 	if e != 0 {
 		return errno(e)
@@ -262,6 +313,15 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 	if of.f == File(ep) {
 		return errno(syscall.EINVAL)
 	}
+	if inner, ok := of.f.(*epoll); ok && a[1] == epollAdd {
+		// Nested epolls forward wake-ups outwards: refuse cycles (and
+		// deep nests) as Linux does, or a wake-up would go round forever.
+		epollNest.Lock()
+		defer epollNest.Unlock()
+		if inner.depth(ep, 0) {
+			return errno(syscall.ELOOP)
+		}
+	}
 	var events uint32
 	var data uint64
 	if a[1] != del {
@@ -272,19 +332,25 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 		events, data = binary.LittleEndian.Uint32(b[:]), binary.LittleEndian.Uint64(b[8:])
 	}
 	ep.mu.Lock()
-	defer ep.mu.Unlock()
-	it, exists := ep.interest[fd]
+	it, exists := ep.live(fd)
+	if exists && it.of != of { // fd now names another file: the old item is stale
+		ep.drop(it)
+		exists = false
+	}
 	switch a[1] {
 	case add:
 		if exists {
+			ep.mu.Unlock()
 			return errno(syscall.EEXIST)
 		}
 		it := &epollItem{fd: fd, of: of, events: events, data: data, edge: newWaiter()}
+		it.edge.fwd = ep.wq.notify
 		it.edge.ch <- struct{}{} // report the current state once
 		of.f.(Pollable).waitQueue().add(it.edge)
 		ep.interest[fd] = it
 	case mod:
 		if !exists {
+			ep.mu.Unlock()
 			return errno(syscall.ENOENT)
 		}
 		it.events, it.data = events, data
@@ -294,12 +360,17 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 		}
 	case del:
 		if !exists {
+			ep.mu.Unlock()
 			return errno(syscall.ENOENT)
 		}
-		of.f.(Pollable).waitQueue().remove(it.edge)
-		delete(ep.interest, fd)
+		ep.drop(it)
 	default:
+		ep.mu.Unlock()
 		return errno(syscall.EINVAL)
+	}
+	ep.mu.Unlock()
+	if a[1] != del {
+		ep.wq.notify() // the file may be ready already: wake epoll_pwait
 	}
 	return 0
 }
@@ -337,7 +408,7 @@ func sysEpollPwait(t *Thread, a *[6]uint64) int64 {
 	timeout := time.Duration(int32(a[3])) * time.Millisecond
 	return t.withSigmask(uintptr(a[4]), func() int64 {
 		var got [][2]uint64
-		_, err := t.waitReady(append(ep.files(), ep), timeout, func() bool {
+		_, err := t.waitReady([]Pollable{ep}, timeout, func() bool {
 			got = ep.collect(max)
 			return len(got) > 0
 		})

@@ -83,8 +83,6 @@ var unsupportedCalls = []entry{
 	{nr: 203, name: "connect", level: None},
 	{nr: 242, name: "accept4", level: None},
 	{nr: 220 + 1, name: "execve", level: None, note: "one application per image"},
-	{nr: 260, name: "wait4", level: None, note: "no child processes"},
-	{nr: 95, name: "waitid", level: None, note: "no child processes"},
 	{nr: 258, name: "riscv_hwprobe", level: None, quiet: true, note: "callers fall back to AT_HWCAP"},
 	{nr: 293, name: "rseq", level: None, quiet: true, note: "glibc falls back"},
 	{nr: 435, name: "clone3", level: None, quiet: true, note: "libcs fall back to clone"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -24,6 +25,7 @@ type fsState struct {
 	v       *fs.VFS
 	root    *ramfs.FS // for statfs
 	console *stream   // stdin, behind /dev/tty too
+	exe     string    // /proc/self/exe's target; "" when the program is not a file here
 
 	mu  sync.Mutex
 	cwd fs.Loc // the zero Loc is the root
@@ -53,6 +55,7 @@ func (p *Process) initFS(in *stream, out *writer) error {
 			return fmt.Errorf("root filesystem: %w", err)
 		}
 	}
+	p.fs.exe = exePath(v, p.cfg.Args, p.cfg.RootFS != nil)
 	if err := ensureDir(v, "/tmp", 0o1777); err != nil {
 		return fmt.Errorf("/tmp: %w", err)
 	}
@@ -70,6 +73,27 @@ func (p *Process) initFS(in *stream, out *writer) error {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
 	return p.etcDefaults()
+}
+
+// exePath is the file the program was loaded from, as the stock kernel
+// chooses it from a root filesystem archive: argv[0] taken from the root,
+// else /init (runikraft run packs the program there, and argv[0] is
+// then the host's path). Without an archive, only an absolute argv[0]
+// that names a file can be it.
+func exePath(v *fs.VFS, args []string, archive bool) string {
+	var cands []string
+	if len(args) > 0 && (archive || strings.HasPrefix(args[0], "/")) {
+		cands = append(cands, "/"+strings.TrimLeft(args[0], "/"))
+	}
+	if archive {
+		cands = append(cands, "/init")
+	}
+	for _, c := range cands {
+		if st, err := v.Stat(fs.Loc{}, c, 0); err == nil && st.Mode&fs.S_IFMT == fs.S_IFREG {
+			return c
+		}
+	}
+	return ""
 }
 
 // ensureDir makes dir with perm unless something is already there (an

@@ -63,5 +63,6 @@ func TestGoFiles(t *testing.T) {
 		"wd: /\n"+
 		"link: target symlink=true\n"+
 		"fd path: /tmp/target\n"+
-		"mmap: mapped contents\n")
+		"mmap: mapped contents\n"+
+		"shared mmap: SHARED contents\n")
 }

@@ -268,6 +268,9 @@ func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 	n := h.n
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	if h.closed {
+		return 0, syscall.EBADF // a removed file's pages may be gone
+	}
 	if n.mode&fs.S_IFMT != fs.S_IFREG {
 		return 0, syscall.EISDIR
 	}
@@ -299,6 +302,9 @@ func (h *handle) WriteAt(p []byte, off int64) (int, error) {
 	n := h.n
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	if h.closed {
+		return 0, syscall.EBADF // a removed file's pages may be gone
+	}
 	return n.write(p, off)
 }
 
@@ -308,6 +314,9 @@ func (h *handle) Append(p []byte) (int, int64, error) {
 	n := h.n
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
+	if h.closed {
+		return 0, 0, syscall.EBADF
+	}
 	w, err := n.write(p, n.size)
 	return w, n.size, err
 }

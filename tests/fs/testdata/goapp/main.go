@@ -111,5 +111,32 @@ func links() error {
 		return err
 	}
 	fmt.Printf("mmap: %s\n", m)
-	return syscall.Munmap(m)
+	if err := syscall.Munmap(m); err != nil {
+		return err
+	}
+	return sharedMapping("/tmp/target")
+}
+
+// sharedMapping writes a file through a MAP_SHARED mapping: the file has
+// the bytes once the mapping is gone.
+func sharedMapping(name string) error {
+	f, err := os.OpenFile(name, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := syscall.Mmap(int(f.Fd()), 0, 6, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	if err != nil {
+		return err
+	}
+	copy(m, "SHARED")
+	if err := syscall.Munmap(m); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("shared mmap: %s\n", b)
+	return nil
 }

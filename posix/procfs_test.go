@@ -1,0 +1,55 @@
+package posix
+
+import (
+	"bytes"
+	"fmt"
+	"syscall"
+	"testing"
+
+	"github.com/runikraft/runikraft/kernel/fs/cpio"
+)
+
+// With a root filesystem, the program is argv[0] taken from the root or,
+// as runikraft run packs it, /init (argv[0] is then the host's path):
+// os.Executable and tests that reopen the test binary need the link.
+func TestProcSelfExeIsInit(t *testing.T) {
+	var b bytes.Buffer
+	err := cpio.WriteArchive(&b, []cpio.Entry{
+		{Header: cpio.Header{Name: "init", Mode: cpio.TypeReg | 0o755, Size: 4}, Body: []byte("\x7fELF")},
+		{Header: cpio.Header{Name: "tool", Mode: cpio.TypeReg | 0o755, Size: 1}, Body: []byte("x")},
+	}, cpio.ArchiveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		argv0, want string
+	}{
+		{"/tmp/go-build123/b001/os.test", "/init"},
+		{"tool", "/tool"},
+		{"/tool", "/tool"},
+	} {
+		runFS(t, Config{RootFS: bytes.NewReader(b.Bytes()), Args: []string{c.argv0}}, func(u *fsUser) {
+			if got := u.readlink("/proc/self/exe"); got != c.want {
+				u.failf("argv[0] %q: exe %q, want %q", c.argv0, got, c.want)
+			}
+			u.ok("unlink", u.s.call(nrUnlinkat, fdcwd, u.str(c.want), 0))
+			if got := u.readlink("/proc/self/exe"); got != c.want+" (deleted)" {
+				u.failf("argv[0] %q: exe %q once removed", c.argv0, got)
+			}
+		})
+	}
+}
+
+func TestProcSelfFDLookup(t *testing.T) {
+	runFS(t, Config{}, func(u *fsUser) {
+		fd := u.ok("open", u.open("/etc/hosts", 0, 0))
+		if got := u.readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); got != "/etc/hosts" {
+			u.failf("fd %d link %q", fd, got)
+		}
+		for _, name := range []string{"01", "+1", "-1", "999", "x"} {
+			if got := u.readlink("/proc/self/fd/" + name); got != "error: "+syscall.ENOENT.Error() {
+				u.failf("fd/%s: %q", name, got)
+			}
+		}
+	})
+}
