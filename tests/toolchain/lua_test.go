@@ -31,6 +31,11 @@ func TestLua(t *testing.T) {
 	r := run(t, nil, nil, lua, "-v")
 	harness.Expect(t, r, 0, "Lua 5.4.4  Copyright (C) 1994-2022 Lua.org, PUC-Rio\n")
 
+	// The image boots with QEMU alone (arguments on -append).
+	if out, code := bootPlain(t, lua, "-e", "print(string.format('%d-%s', 6*7, 'plain'))"); code != 0 || !strings.HasSuffix(out, "42-plain\n") {
+		t.Errorf("qemu-system-riscv64 -kernel lua: exit %d; want exit 0 and the output to end in \"42-plain\"", code)
+	}
+
 	script, err := os.ReadFile("testdata/coroutines.lua")
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,11 @@ func TestSQLite(t *testing.T) {
 	sqlite := filepath.Join(src, "sqlite3")
 	keep(t, "sqlite3", sqlite)
 
+	// The image boots with QEMU alone (arguments on -append).
+	if out, code := bootPlain(t, sqlite, ":memory:", "select 6*7, 'plain';"); code != 0 || !strings.HasSuffix(out, "42|plain\n") {
+		t.Errorf("qemu-system-riscv64 -kernel sqlite3: exit %d; want exit 0 and the output to end in \"42|plain\"", code)
+	}
+
 	r := run(t, nil, nil, sqlite, "-version")
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "3.40.1 2022-12-28 14:03:47 df5c253c") {
 		t.Errorf("sqlite3 -version: exit %d, stdout %q; want SQLite 3.40.1's version line", r.Code, r.Stdout)

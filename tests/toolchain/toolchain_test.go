@@ -30,6 +30,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runikraft/runikraft/internal/bootargs"
 	"github.com/runikraft/runikraft/tests/harness"
 )
 
@@ -204,8 +205,9 @@ func clip(s string) string {
 // runikraft in between: qemu-system-riscv64 -M virt -nographic -kernel
 // IMAGE. QEMU's exit status is the guest's (the kernel powers off through
 // the SiFive test finisher); the output is the UART's, OpenSBI's banner
-// first.
-func bootPlain(t *testing.T, image string) (string, int) {
+// first. Arguments, if any, go on QEMU's -append in the kernel's
+// command-line format, as any boot loader can pass them.
+func bootPlain(t *testing.T, image string, args ...string) (string, int) {
 	t.Helper()
 	qemu, err := exec.LookPath("qemu-system-riscv64")
 	if err != nil {
@@ -213,7 +215,15 @@ func bootPlain(t *testing.T, image string) (string, int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, qemu, "-M", "virt", "-nographic", "-kernel", image)
+	qargs := []string{"-M", "virt", "-nographic", "-kernel", image}
+	if len(args) > 0 {
+		cmdline, err := bootargs.Encode(append([]string{filepath.Base(image)}, args...), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qargs = append(qargs, "-append", cmdline)
+	}
+	cmd := exec.CommandContext(ctx, qemu, qargs...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 10 * time.Second
