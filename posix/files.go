@@ -160,31 +160,39 @@ func (ft *fdTable) closeFD(fd int) Errno {
 	return 0
 }
 
-// dupTo makes newfd refer to oldfd's file, closing what newfd was.
+// dupTo makes newfd refer to oldfd's file, closing what newfd was. The
+// swap happens under one lock, so a racing close or install cannot slip
+// in between; the replaced file closes after, if that was its last
+// descriptor. Callers refuse oldfd == newfd.
 func (ft *fdTable) dupTo(oldfd, newfd int, cloexec bool) Errno {
 	if newfd < 0 || newfd >= maxFDs {
 		return syscall.EBADF
 	}
 	ft.mu.Lock()
-	if oldfd < 0 || oldfd >= len(ft.fds) || ft.fds[oldfd] == nil {
+	if oldfd < 0 || oldfd >= len(ft.fds) || ft.fds[oldfd] == nil || oldfd == newfd {
 		ft.mu.Unlock()
 		return syscall.EBADF
 	}
 	of := ft.fds[oldfd].of
-	ft.mu.Unlock()
-	if e, _ := ft.get(newfd); e != nil {
-		ft.closeFD(newfd)
-	}
-	ft.mu.Lock()
-	defer ft.mu.Unlock()
 	if newfd >= len(ft.fds) {
 		ft.fds = append(ft.fds, make([]*fdEntry, newfd-len(ft.fds)+1)...)
 	}
-	if ft.fds[newfd] != nil { // raced with another install: take its place
-		ft.refs[ft.fds[newfd].of]--
+	var last *openFile
+	if prev := ft.fds[newfd]; prev != nil {
+		ft.refs[prev.of]--
+		if ft.refs[prev.of] == 0 {
+			delete(ft.refs, prev.of)
+			last = prev.of
+		}
 	}
 	ft.fds[newfd] = &fdEntry{of: of, cloexec: cloexec}
 	ft.refs[of]++
+	ft.mu.Unlock()
+	if last != nil {
+		// Like dup2, a close error of the replaced file is not reported.
+		last.closed.Store(true)
+		last.f.Close()
+	}
 	return 0
 }
 
