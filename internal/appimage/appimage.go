@@ -12,6 +12,7 @@ package appimage
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"debug/buildinfo"
 	"debug/elf"
 	"encoding/binary"
@@ -94,7 +95,7 @@ func Build(o Options) ([]byte, *Manifest, error) {
 		return nil, nil, fmt.Errorf("appimage: %w", err)
 	}
 	app = stripDebug(app)
-	m := &Manifest{Kernel: kernelVersion(o.Kernel), App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env}
+	m := &Manifest{Kernel: kernelVersion(o.Kernel, kern), App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env}
 	initrd := app
 	if o.Rootfs != "" {
 		if m.Rootfs, err = filepath.Abs(o.Rootfs); err != nil {
@@ -151,11 +152,15 @@ func appKind(app []byte) (string, error) {
 	return kind, nil
 }
 
-// kernelVersion names the kernel build from its Go build information.
-func kernelVersion(path string) string {
+// kernelVersion names the kernel build from its Go build information
+// (module version and VCS revision when the build recorded them) and the
+// image's SHA-256, which identifies it whatever the build recorded.
+func kernelVersion(path string, img []byte) string {
+	sum := sha256.Sum256(img)
+	id := fmt.Sprintf("sha256:%x", sum[:8])
 	bi, err := buildinfo.ReadFile(path)
 	if err != nil {
-		return "unknown"
+		return id
 	}
 	v := bi.Main.Version
 	for _, s := range bi.Settings {
@@ -166,7 +171,7 @@ func kernelVersion(path string) string {
 			v += "-dirty"
 		}
 	}
-	return strings.TrimSpace(bi.Path + " " + v + " " + bi.GoVersion)
+	return strings.TrimSpace(bi.Path+" "+v+" "+bi.GoVersion) + ", " + id
 }
 
 // Embed appends initrd, cmdline and manifest to the baked kernel image
