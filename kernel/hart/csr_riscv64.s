@@ -71,18 +71,6 @@ TEXT ·wfi(SB),NOSPLIT|NOFRAME,$0
 	WORD	$0x10500073	// wfi
 	RET
 
-// func setSUM(on bool) lets S-mode touch U pages (only inside checked
-// user copies).
-TEXT ·setSUM(SB),NOSPLIT|NOFRAME,$0-1
-	MOVBU	on+0(FP), A0
-	MOV	$0x40000, A1
-	BEQ	A0, X0, off
-	CSRRS	A1, SSTATUS, X0
-	RET
-off:
-	CSRRC	A1, SSTATUS, X0
-	RET
-
 // func sbicall(ext, fid, a0, a1, a2 uint64) (err, val uint64)
 TEXT ·sbicall(SB),NOSPLIT|NOFRAME,$0-56
 	MOV	ext+0(FP), A7

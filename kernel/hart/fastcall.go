@@ -2,6 +2,8 @@
 
 package hart
 
+import "github.com/runikraft/runikraft/kernel/mm"
+
 // Fast paths for the system calls applications make in hot loops (every
 // Go timer reads the clock): answered here, in trap context, instead of
 // leaving user mode for the posix layer — one trap instead of four. Each
@@ -53,16 +55,19 @@ func userFastCall(t *thread) bool {
 }
 
 // putUserPair stores two words at application address p, if p is a
-// mapped, writable, aligned application address.
+// mapped, writable application address with both words in one page
+// (written through the kernel's identity map, as copyUser does).
 //
 //go:nosplit
 func putUserPair(p uintptr, a, b uint64) bool {
-	if p%8 != 0 || !userPages(p, 16, true) {
+	if p%8 != 0 || p%mm.PageSize > mm.PageSize-16 || !userPages(p, 16, true) {
 		return false
 	}
-	setSUM(true)
-	put64(p, a)
-	put64(p+8, b)
-	setSUM(false)
+	pa, ok := kpt.Translate(p)
+	if !ok {
+		return false
+	}
+	put64(pa, a)
+	put64(pa+8, b)
 	return true
 }

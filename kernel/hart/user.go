@@ -164,9 +164,27 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 	} else if !userPages(src, n, false) || !backed(dst, n, true) {
 		return -errEFAULT
 	}
-	setSUM(true)
-	copy(unsafe.Slice((*byte)(ptr(dst)), n), unsafe.Slice((*byte)(ptr(src)), n))
-	setSUM(false)
+	// Through the kernel's identity map of RAM, page by page, rather than
+	// the application's addresses with sstatus.SUM set: under QEMU each
+	// SUM toggle flushes the TLB, which cost more than the copy. The pages
+	// stay put: this is trap context, and userPages just made them present.
+	for done := uintptr(0); done < n; {
+		uva := src + done
+		if toUser {
+			uva = dst + done
+		}
+		chunk := min(n-done, mm.PageSize-uva%mm.PageSize)
+		pa, ok := kpt.Translate(uva)
+		if !ok {
+			return -errEFAULT
+		}
+		if toUser {
+			copy(unsafe.Slice((*byte)(ptr(pa)), chunk), unsafe.Slice((*byte)(ptr(src+done)), chunk))
+		} else {
+			copy(unsafe.Slice((*byte)(ptr(dst+done)), chunk), unsafe.Slice((*byte)(ptr(pa)), chunk))
+		}
+		done += chunk
+	}
 	return int64(n)
 }
 
@@ -178,15 +196,20 @@ func copyInStr(dst, src, max uintptr) int64 {
 	if !backed(dst, max, true) {
 		return -errEFAULT
 	}
+	var pa uintptr // the current page's byte at src+i, as copyUser reads it
 	for i := uintptr(0); i < max; i++ {
 		if i == 0 || (src+i)%mm.PageSize == 0 {
 			if !userPages(src+i, 1, false) {
 				return -errEFAULT
 			}
+			var ok bool
+			if pa, ok = kpt.Translate(src + i); !ok {
+				return -errEFAULT
+			}
+		} else {
+			pa++
 		}
-		setSUM(true)
-		b := *(*byte)(ptr(src + i))
-		setSUM(false)
+		b := *(*byte)(ptr(pa))
 		if b == 0 {
 			return int64(i)
 		}
