@@ -65,6 +65,11 @@ func Machine() fdt.Machine { return machine }
 // or Reseed), not only timer jitter.
 func Seeded() bool { return rngSeeded }
 
+// Clock says how the time CSR, which applications may read, maps to the
+// kernel's clocks: it counts hz per second from 0 at CLOCK_MONOTONIC's
+// zero, and the wall clock is wallNS nanoseconds ahead of it.
+func Clock() (hz uint64, wallNS int64) { return machine.TimebaseHz, bootWall }
+
 // Bootargs returns the kernel command line (/chosen/bootargs), or the
 // default one baked into an application image when the boot loader gave
 // none.

@@ -17,6 +17,7 @@ func setSIE(v uint64)
 func readSIP() uint64
 func clearSSIP()
 func wfi()
+func enableUserTime()
 func sbicall(ext, fid, a0, a1, a2 uint64) (err, val uint64)
 func saveFP(fr uintptr)
 func loadFP(fr uintptr)

@@ -79,6 +79,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	setTrapVector(trapVectorAddr(), frameAddr(0))
 
 	initClock()
+	enableUserTime()
 	initEntropy()
 	h.timerAt = 0
 	setSIE(sieSTIE | sieSEIE)

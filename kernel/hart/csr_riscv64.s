@@ -65,6 +65,12 @@ TEXT ·clearSSIP(SB),NOSPLIT|NOFRAME,$0
 	CSRRC	A0, SIP, X0
 	RET
 
+// func enableUserTime() lets U-mode read the time CSR (scounteren.TM),
+// which the application's vDSO uses instead of a system call.
+TEXT ·enableUserTime(SB),NOSPLIT|NOFRAME,$0
+	WORD	$0x10616073	// csrrsi zero, scounteren, 2
+	RET
+
 // func wfi() sleeps until an enabled interrupt is pending (even with
 // sstatus.SIE off, so the idle loop can run in trap context).
 TEXT ·wfi(SB),NOSPLIT|NOFRAME,$0

@@ -75,6 +75,10 @@ func Load(img *Image, r io.ReaderAt, argv, envp []string, rnd io.Reader) (*Loade
 		l.Unload()
 		return nil, err
 	}
+	if err := l.placeVDSO(rnd); err != nil {
+		l.Unload()
+		return nil, err
+	}
 	var random [16]byte
 	if _, err := io.ReadFull(rnd, random[:]); err != nil {
 		l.Unload()
@@ -84,7 +88,8 @@ func Load(img *Image, r io.ReaderAt, argv, envp []string, rnd io.Reader) (*Loade
 	if len(argv) > 0 {
 		execfn = argv[0]
 	}
-	sp, mem := BuildStack(l.StackHi, argv, envp, img.AuxVector(l.Base), random, execfn)
+	auxv := append(img.AuxVector(l.Base), AuxEntry{AT_SYSINFO_EHDR, l.VDSO})
+	sp, mem := BuildStack(l.StackHi, argv, envp, auxv, random, execfn)
 	if e := hart.CopyOut(uintptr(sp), mem); e != 0 {
 		l.Unload()
 		return nil, fmt.Errorf("loader: copy %d-byte initial stack to %#x: %w", len(mem), sp, e)
@@ -197,10 +202,44 @@ func (l *Loaded) placeStack(rnd io.Reader) error {
 	return fmt.Errorf("loader: no room for the %d-byte stack after %d random tries", StackSize, placeTries)
 }
 
+// placeVDSO maps the vDSO read+execute at a random page of the high
+// region, clear of everything mapped so far.
+func (l *Loaded) placeVDSO(rnd io.Reader) error {
+	hz, wall := hart.Clock()
+	page := VDSO(hz, wall)
+	for try := 0; try < placeTries; try++ {
+		at, err := RandomBase(rnd, VDSOSize)
+		if err != nil {
+			return err
+		}
+		_, e := hart.UserMap(uintptr(at), VDSOSize, ProtRead|ProtWrite, hart.MapFixed|hart.MapNoReplace)
+		if e == syscall.EEXIST {
+			continue
+		}
+		if e != 0 {
+			return fmt.Errorf("loader: map the vDSO at %#x: %w", at, e)
+		}
+		if e := hart.CopyOut(uintptr(at), page); e != 0 {
+			hart.UserUnmap(uintptr(at), VDSOSize)
+			return fmt.Errorf("loader: fill the vDSO at %#x: %w", at, e)
+		}
+		if e := hart.UserProtect(uintptr(at), VDSOSize, ProtRead|ProtExec); e != 0 {
+			hart.UserUnmap(uintptr(at), VDSOSize)
+			return fmt.Errorf("loader: protect the vDSO at %#x: %w", at, e)
+		}
+		l.VDSO = at
+		return nil
+	}
+	return fmt.Errorf("loader: no room for the vDSO after %d random tries", placeTries)
+}
+
 // Unload unmaps the image and the stack.
 func (l *Loaded) Unload() {
 	for _, m := range l.Mappings {
 		hart.UserUnmap(uintptr(m.Addr), uintptr(m.Len))
+	}
+	if l.VDSO != 0 {
+		hart.UserUnmap(uintptr(l.VDSO), VDSOSize)
 	}
 	if l.StackHi != 0 {
 		hart.UserUnmap(uintptr(l.Guard), uintptr(l.StackHi-l.Guard))

@@ -18,7 +18,8 @@ type Loaded struct {
 	Brk      uint64    // page-aligned end of the image, where the program break starts
 	StackLo  uint64    // the stack is [StackLo, StackHi), read-write
 	StackHi  uint64    // the initial stack's top
-	Guard    uint64    // the page below StackLo, left unmapped so overflows fault
+	Guard    uint64    // the page below StackLo, mapped with no access so overflows fault
+	VDSO     uint64    // the vDSO page (AT_SYSINFO_EHDR)
 	TLS      *TLS      // PT_TLS at its run-time address, nil if none
 	Mappings []Mapping // the image's memory runs
 }

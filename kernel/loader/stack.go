@@ -52,9 +52,9 @@ type AuxEntry struct {
 // its own load address and otherwise finds it from AT_PHDR and
 // PT_DYNAMIC; glibc's finds its load address PC-relatively and reads
 // AT_PHDR/AT_PHNUM for the PT_LOAD at offset 0 and PT_TLS. Both therefore
-// need AT_PHDR to be the run-time address of the headers. There is no
-// vDSO (no AT_SYSINFO_EHDR: libcs and Go fall back to system calls) and
-// no AT_MINSIGSTKSZ: its value is the signal frame size, which the
+// need AT_PHDR to be the run-time address of the headers. Load adds
+// AT_SYSINFO_EHDR for the vDSO once it is mapped. There is no
+// AT_MINSIGSTKSZ: its value is the signal frame size, which the
 // syscall layer decides; without it libcs use their MINSIGSTKSZ.
 func (img *Image) AuxVector(base uint64) []AuxEntry {
 	bias := img.Bias(base)

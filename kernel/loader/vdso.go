@@ -1,0 +1,222 @@
+package loader
+
+import "encoding/binary"
+
+// The vDSO: one page holding a minimal ELF shared object that exports
+// __vdso_clock_gettime, so the application reads the clock with rdtime
+// in user mode instead of a system call (Go's runtime reads it for every
+// timer; libcs for every clock_gettime). It is built here, from the
+// machine's timebase and the wall-clock offset at boot, and mapped
+// read+execute at a random address named by AT_SYSINFO_EHDR.
+//
+// What the readers need, and nothing else: Go's runtime, musl and
+// glibc find PT_LOAD and PT_DYNAMIC, then DT_HASH, DT_SYMTAB, DT_STRTAB
+// and the symbol versions (Go's runtime requires DT_VERDEF, and looks
+// for version LINUX_4.15, as Linux names it on riscv64). Clocks the code
+// does not know go to the system call.
+
+// VDSOSize is the vDSO's length: one page.
+const VDSOSize = PageSize
+
+// Layout of the page.
+const (
+	vdsoPhoff  = 0x40  // 2 program headers
+	vdsoDyn    = 0x100 // 9 dynamic entries
+	vdsoHash   = 0x1a0 // nbucket, nchain, bucket[1], chain[2]
+	vdsoSyms   = 0x1c0 // 2 symbols: the null one and __vdso_clock_gettime
+	vdsoVersym = 0x1f0 // a version index per symbol
+	vdsoVerdef = 0x200 // the base version and LINUX_4.15, each with one name
+	vdsoStrs   = 0x240
+	vdsoData   = 0x280 // timebase Hz, wall-clock offset ns, 1e9
+	vdsoCode   = 0x300
+)
+
+// VDSO returns the vDSO page for a machine whose time CSR counts hz per
+// second and whose wall clock is wallNS nanoseconds ahead of it.
+func VDSO(hz uint64, wallNS int64) []byte {
+	le := binary.LittleEndian
+	b := make([]byte, VDSOSize)
+	copy(b, "\x7fELF")
+	b[4], b[5], b[6] = 2, 1, 1 // ELFCLASS64, little-endian, version 1
+	le.PutUint16(b[16:], 3)    // ET_DYN
+	le.PutUint16(b[18:], 243)  // EM_RISCV
+	le.PutUint32(b[20:], 1)
+	le.PutUint64(b[32:], vdsoPhoff)
+	le.PutUint32(b[48:], 0x5) // e_flags: RVC, double-float ABI
+	le.PutUint16(b[52:], 64)
+	le.PutUint16(b[54:], 56)
+	le.PutUint16(b[56:], 2)
+	le.PutUint16(b[58:], 64) // e_shentsize; no sections
+
+	ph := func(i int, typ, flags uint32, off, size uint64) {
+		p := b[vdsoPhoff+56*i:]
+		le.PutUint32(p[0:], typ)
+		le.PutUint32(p[4:], flags)
+		le.PutUint64(p[8:], off)
+		le.PutUint64(p[16:], off)
+		le.PutUint64(p[24:], off)
+		le.PutUint64(p[32:], size)
+		le.PutUint64(p[40:], size)
+		le.PutUint64(p[48:], 8)
+	}
+	ph(0, 1, 5, 0, VDSOSize)   // PT_LOAD, R+X
+	ph(1, 2, 4, vdsoDyn, 9*16) // PT_DYNAMIC, R
+
+	const (
+		dtHash, dtStrtab, dtSymtab, dtStrsz, dtSyment = 4, 5, 6, 10, 11
+	)
+	const (
+		dtVersym, dtVerdef, dtVerdefnum = 0x6ffffff0, 0x6ffffffc, 0x6ffffffd
+		soname, version                 = "linux-vdso.so.1", "LINUX_4.15"
+		symName                         = 1
+		sonameName                      = symName + len("__vdso_clock_gettime") + 1
+		versionName                     = sonameName + len(soname) + 1
+	)
+	names := "\x00__vdso_clock_gettime\x00" + soname + "\x00" + version + "\x00"
+	for i, d := range [][2]uint64{
+		{dtHash, vdsoHash}, {dtStrtab, vdsoStrs}, {dtSymtab, vdsoSyms},
+		{dtStrsz, uint64(len(names))}, {dtSyment, 24},
+		{dtVersym, vdsoVersym}, {dtVerdef, vdsoVerdef}, {dtVerdefnum, 2}, {0, 0},
+	} {
+		le.PutUint64(b[vdsoDyn+16*i:], d[0])
+		le.PutUint64(b[vdsoDyn+16*i+8:], d[1])
+	}
+	// SysV hash: one bucket starting the chain at symbol 1.
+	for i, w := range []uint32{1, 2, 1, 0, 0} {
+		le.PutUint32(b[vdsoHash+4*i:], w)
+	}
+	// Version definitions: a Verdef (20 bytes), then its Verdaux (8).
+	verdef := func(at int, flags, ndx uint16, hash uint32, name int, next uint32) {
+		d := b[at:]
+		le.PutUint16(d[0:], 1) // vd_version
+		le.PutUint16(d[2:], flags)
+		le.PutUint16(d[4:], ndx)
+		le.PutUint16(d[6:], 1) // vd_cnt
+		le.PutUint32(d[8:], hash)
+		le.PutUint32(d[12:], 20) // vd_aux
+		le.PutUint32(d[16:], next)
+		le.PutUint32(d[20:], uint32(name))
+	}
+	verdef(vdsoVerdef, 1, 1, elfHash(soname), sonameName, 28) // VER_FLG_BASE
+	verdef(vdsoVerdef+28, 0, 2, elfHash(version), versionName, 0)
+	le.PutUint16(b[vdsoVersym+2:], 2) // __vdso_clock_gettime is LINUX_4.15
+
+	sym := b[vdsoSyms+24:]
+	le.PutUint32(sym[0:], symName)
+	sym[4] = 1<<4 | 2        // STB_GLOBAL, STT_FUNC
+	le.PutUint16(sym[6:], 1) // st_shndx: defined (any non-zero index)
+	le.PutUint64(sym[8:], vdsoCode)
+	le.PutUint64(sym[16:], uint64(len(vdsoClockGettime)*4))
+	copy(b[vdsoStrs:], names)
+
+	le.PutUint64(b[vdsoData:], hz)
+	le.PutUint64(b[vdsoData+8:], uint64(wallNS))
+	le.PutUint64(b[vdsoData+16:], 1e9)
+	for i, w := range vdsoClockGettime {
+		le.PutUint32(b[vdsoCode+4*i:], w)
+	}
+	return b
+}
+
+// elfHash is the System V ABI's symbol hash.
+func elfHash(name string) uint32 {
+	var h uint32
+	for i := 0; i < len(name); i++ {
+		h = h<<4 + uint32(name[i])
+		g := h & 0xf0000000
+		h ^= g >> 24
+		h &^= g
+	}
+	return h
+}
+
+// RISC-V registers the code uses: temporaries and arguments only, so
+// the caller's saved registers (Go's g in s11 among them) are untouched.
+const (
+	rZero, rRA               = 0, 1
+	rT0, rT1, rT2            = 5, 6, 7
+	rA0, rA1, rA7            = 10, 11, 17
+	rT3, rT4, rT5, rT6       = 28, 29, 30, 31
+	dataOff            int32 = vdsoData - vdsoCode // from the auipc at the code's start
+)
+
+// vdsoClockGettime is int clock_gettime(clockid_t a0, struct timespec *a1).
+// CLOCK_MONOTONIC and its variants are the time CSR in nanoseconds (what
+// the kernel's own clock and the system call answer); the realtime
+// clocks add the wall-clock offset; any other clock makes the system
+// call. The division keeps full precision for any timebase below 2^34 Hz.
+var vdsoClockGettime = func() []uint32 {
+	c := []uint32{
+		auipc(rT3, 0),
+		ld(rT4, rT3, dataOff),    // hz
+		ld(rT6, rT3, dataOff+16), // 1e9
+		addi(rT5, rZero, 0),      // offset: none for the monotonic clocks
+	}
+	// Branch targets are patched below, once the code's length is known.
+	var toCalc []int
+	for _, id := range []int32{1, 4, 6, 7} { // MONOTONIC, _RAW, _COARSE, BOOTTIME
+		c = append(c, addi(rT0, rZero, id))
+		toCalc = append(toCalc, len(c))
+		c = append(c, 0) // beq a0, t0, calc
+	}
+	c = append(c, ld(rT5, rT3, dataOff+8)) // the realtime clocks add the wall clock
+	for _, id := range []int32{0, 5, 11} { // REALTIME, _COARSE, TAI
+		c = append(c, addi(rT0, rZero, id))
+		toCalc = append(toCalc, len(c))
+		c = append(c, 0)
+	}
+	c = append(c,
+		addi(rA7, rZero, 113), // any other clock: the system call
+		0x00000073,            // ecall
+		jalrRet(),
+	)
+	calc := len(c)
+	for _, at := range toCalc {
+		c[at] = branch(0, rA0, rT0, int32(calc-at)*4) // beq
+	}
+	c = append(c,
+		0xc0102073|uint32(rT0)<<7,     // rdtime t0 (csrrs t0, time, x0)
+		mext(5, rT1, rT0, rT4),        // divu t1, t0, t4: seconds
+		mext(7, rT2, rT0, rT4),        // remu t2, t0, t4: ticks left
+		mext(0, rT2, rT2, rT6),        // mul t2, t2, 1e9
+		mext(5, rT2, rT2, rT4),        // divu t2, t2, hz: nanoseconds
+		mext(5, rT0, rT5, rT6),        // divu t0, offset, 1e9
+		rtype(0, 0, rT1, rT1, rT0),    // add t1, t1, t0
+		mext(7, rT0, rT5, rT6),        // remu t0, offset, 1e9
+		rtype(0, 0, rT2, rT2, rT0),    // add t2, t2, t0
+		branch(6, rT2, rT6, 12),       // bltu t2, 1e9, store
+		rtype(0, 0x20, rT2, rT2, rT6), // sub t2, t2, 1e9
+		addi(rT1, rT1, 1),
+		// store:
+		sd(rT1, rA1, 0),
+		sd(rT2, rA1, 8),
+		addi(rA0, rZero, 0),
+		jalrRet(),
+	)
+	return c
+}()
+
+func itype(op, f3 uint32, rd, rs1 int, imm int32) uint32 {
+	return uint32(imm&0xfff)<<20 | uint32(rs1)<<15 | f3<<12 | uint32(rd)<<7 | op
+}
+
+func rtype(f3, f7 uint32, rd, rs1, rs2 int) uint32 {
+	return f7<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | f3<<12 | uint32(rd)<<7 | 0x33
+}
+
+func mext(f3 uint32, rd, rs1, rs2 int) uint32 { return rtype(f3, 1, rd, rs1, rs2) }
+func addi(rd, rs1 int, imm int32) uint32      { return itype(0x13, 0, rd, rs1, imm) }
+func ld(rd, rs1 int, off int32) uint32        { return itype(0x03, 3, rd, rs1, off) }
+func jalrRet() uint32                         { return itype(0x67, 0, rZero, rRA, 0) }
+func auipc(rd int, imm uint32) uint32         { return imm<<12 | uint32(rd)<<7 | 0x17 }
+
+func sd(rs2, rs1 int, off int32) uint32 {
+	o := uint32(off)
+	return (o>>5&0x7f)<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | 3<<12 | (o&0x1f)<<7 | 0x23
+}
+
+// branch encodes a B-type compare of rs1 with rs2 jumping off bytes.
+func branch(f3 uint32, rs1, rs2 int, off int32) uint32 {
+	o := uint32(off)
+	return (o>>12&1)<<31 | (o>>5&0x3f)<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | f3<<12 | (o>>1&0xf)<<8 | (o>>11&1)<<7 | 0x63
+}
