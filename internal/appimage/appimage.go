@@ -27,6 +27,7 @@ import (
 	"github.com/runikraft/runikraft/internal/rootfs"
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
+	"github.com/runikraft/runikraft/kernel/loader"
 )
 
 // Options describe an application image.
@@ -229,14 +230,7 @@ func Embed(kern, initrd, cmdline, manifest []byte) ([]byte, error) {
 	newPhoff := uint64(len(out))
 	out = append(out, kern[phoff:phoff+phnum*phentsize]...)
 	ph := make([]byte, phentsize)
-	le.PutUint32(ph[0:], uint32(elf.PT_LOAD))
-	le.PutUint32(ph[4:], uint32(elf.PF_R))
-	le.PutUint64(ph[8:], blobOff)
-	le.PutUint64(ph[16:], base)
-	le.PutUint64(ph[24:], base)
-	le.PutUint64(ph[32:], uint64(len(blob)))
-	le.PutUint64(ph[40:], uint64(len(blob)))
-	le.PutUint64(ph[48:], pageSize)
+	loader.PutProgHeader(ph, uint32(elf.PT_LOAD), uint32(elf.PF_R), blobOff, base, uint64(len(blob)), uint64(len(blob)), pageSize)
 	out = append(out, ph...)
 	le.PutUint64(out[0x20:], newPhoff)
 	le.PutUint16(out[0x38:], uint16(phnum+1))

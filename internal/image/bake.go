@@ -16,6 +16,7 @@ import (
 	"sort"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/loader"
 )
 
 // TextAddr is where kernels are linked (go build -ldflags=-T): the stub
@@ -223,15 +224,7 @@ func Bake(data []byte) ([]byte, *Result, error) {
 }
 
 func writeProg(b []byte, typ elf.ProgType, flags elf.ProgFlag, off, vaddr, filesz, memsz uint64) {
-	le := binary.LittleEndian
-	le.PutUint32(b[0:], uint32(typ))
-	le.PutUint32(b[4:], uint32(flags))
-	le.PutUint64(b[8:], off)
-	le.PutUint64(b[16:], vaddr)
-	le.PutUint64(b[24:], vaddr)
-	le.PutUint64(b[32:], filesz)
-	le.PutUint64(b[40:], memsz)
-	le.PutUint64(b[48:], pageSize)
+	loader.PutProgHeader(b, uint32(typ), uint32(flags), off, vaddr, filesz, memsz, pageSize)
 }
 
 func sectionFor(f *elf.File, addr uint64) *elf.Section {

@@ -49,15 +49,7 @@ func VDSO(hz uint64, wallNS int64) []byte {
 	le.PutUint16(b[58:], 64) // e_shentsize; no sections
 
 	ph := func(i int, typ, flags uint32, off, size uint64) {
-		p := b[vdsoPhoff+56*i:]
-		le.PutUint32(p[0:], typ)
-		le.PutUint32(p[4:], flags)
-		le.PutUint64(p[8:], off)
-		le.PutUint64(p[16:], off)
-		le.PutUint64(p[24:], off)
-		le.PutUint64(p[32:], size)
-		le.PutUint64(p[40:], size)
-		le.PutUint64(p[48:], 8)
+		PutProgHeader(b[vdsoPhoff+56*i:], typ, flags, off, off, size, size, 8)
 	}
 	ph(0, 1, 5, 0, VDSOSize)   // PT_LOAD, R+X
 	ph(1, 2, 4, vdsoDyn, 9*16) // PT_DYNAMIC, R
@@ -116,6 +108,21 @@ func VDSO(hz uint64, wallNS int64) []byte {
 		le.PutUint32(b[vdsoCode+4*i:], w)
 	}
 	return b
+}
+
+// PutProgHeader writes an ELF64 little-endian program header at b, with
+// the physical address equal to the virtual one (QEMU loads by it). The
+// image builders use it too.
+func PutProgHeader(b []byte, typ, flags uint32, off, vaddr, filesz, memsz, align uint64) {
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], typ)
+	le.PutUint32(b[4:], flags)
+	le.PutUint64(b[8:], off)
+	le.PutUint64(b[16:], vaddr)
+	le.PutUint64(b[24:], vaddr)
+	le.PutUint64(b[32:], filesz)
+	le.PutUint64(b[40:], memsz)
+	le.PutUint64(b[48:], align)
 }
 
 // elfHash is the System V ABI's symbol hash.
