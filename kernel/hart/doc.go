@@ -13,7 +13,7 @@
 //	                AT_RANDOM, AT_HWCAP) on a guarded stack, FP enabled,
 //	                paging on (Sv39, W^X, page 0 unmapped), traps on.
 //	clone, exit     kernel threads for the runtime's Ms; preemptive round
-//	                robin on the timer (10 ms slices, tickless when idle).
+//	                robin on the timer (2 ms slices, tickless when idle).
 //	futex           WAIT/WAKE(_BITSET) with timeouts.
 //	nanosleep, clock_gettime, gettimeofday
 //	                rdtime at the device tree's timebase; wall clock from

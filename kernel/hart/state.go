@@ -117,7 +117,11 @@ const (
 	mmioRegion     = 0x3E_0000_0000 // devices: mmioRegion + physical address
 	mmioLimit      = 0x1_0000_0000  // devices must sit below 4 GiB
 
-	quantumNS = 10_000_000 // round-robin time slice
+	// Round-robin time slice. Short, because one hart runs every thread:
+	// a thread that waits by spinning on the clock (cheap since the vDSO)
+	// holds the hart for a whole slice, and 10 ms made Go's timer tests
+	// twice as slow.
+	quantumNS = 2_000_000
 )
 
 // The hart layer's state. It is global because the trap vector and the
