@@ -15,7 +15,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -35,20 +34,7 @@ func main() {
 func run(args []string, host toolchain.Host, stdin io.Reader, stdout, stderr io.Writer) int {
 	b := &toolchain.Builder{Tool: tool, Host: host, Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	defer b.Close()
-	return exitCode(drive(b, args), stderr)
-}
-
-// exitCode reports err and maps it to an exit status.
-func exitCode(err error, stderr io.Writer) int {
-	var ee *toolchain.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.Code
-	}
-	fmt.Fprintf(stderr, "%s: %v\n", tool, err)
-	return 1
+	return toolchain.ExitStatus(tool, drive(b, args), stderr)
 }
 
 func drive(b *toolchain.Builder, args []string) error {

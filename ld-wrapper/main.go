@@ -48,16 +48,7 @@ func main() {
 func run(args []string, host toolchain.Host, stdin io.Reader, stdout, stderr io.Writer) int {
 	b := &toolchain.Builder{Tool: tool, Host: host, Stdin: stdin, Stdout: stdout, Stderr: stderr}
 	defer b.Close()
-	err := drive(b, args)
-	var ee *toolchain.ExitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &ee):
-		return ee.Code
-	}
-	fmt.Fprintf(stderr, "%s: %v\n", tool, err)
-	return 1
+	return toolchain.ExitStatus(tool, drive(b, args), stderr)
 }
 
 func drive(b *toolchain.Builder, args []string) error {

@@ -25,6 +25,20 @@ type ExitError struct{ Code int }
 
 func (e *ExitError) Error() string { return "exit status " + strconv.Itoa(e.Code) }
 
+// ExitStatus is a wrapper's exit status for how its work ended, reporting
+// err on stderr unless a tool already did.
+func ExitStatus(tool string, err error, stderr io.Writer) int {
+	var ee *ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.Code
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", tool, err)
+	return 1
+}
+
 // maxCmdline is the command-line size above which gcc gets its arguments
 // in a response file; Linux allows more, but one argument may not exceed
 // 128 KiB and the whole environment counts too.
