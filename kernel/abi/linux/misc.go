@@ -1,0 +1,45 @@
+package linux
+
+// Constants the Go toolchain's tables do not carry.
+const (
+	// PageSize is riscv64's base page (and AT_PAGESZ).
+	PageSize = 4096
+
+	// MmapMinAddr is Linux's default vm.mmap_min_addr: MAP_FIXED below it
+	// is refused.
+	MmapMinAddr = 64 << 10
+
+	// CLOCK_SGI_CYCLE is the unused clock ID 10, CLOCK_TAI 11 (zconsts).
+	// The per-process/thread CPU clocks of other pids are negative IDs
+	// built as below (clock_getcpuclockid).
+	CPUCLOCK_PERTHREAD_MASK = 4
+	CPUCLOCK_CLOCK_MASK     = 3
+	CPUCLOCK_SCHED          = 2
+
+	// USER_HZ (AT_CLKTCK, times(2)).
+	USER_HZ = 100
+
+	// UIO_MAXIOV is the most iovecs one readv/writev takes.
+	UIO_MAXIOV = 1024
+
+	// MAX_RW_COUNT is the most bytes one read or write moves (INT_MAX
+	// rounded down to a page), as Linux clamps it.
+	MAX_RW_COUNT = 0x7ffff000
+
+	// PATH_MAX and NAME_MAX of limits.h.
+	PATH_MAX = 4096
+	NAME_MAX = 255
+
+	// Major device numbers of the character devices the kernel serves.
+	MEM_MAJOR = 1 // /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom
+	TTY_MAJOR = 5 // /dev/tty, /dev/console, /dev/ptmx
+)
+
+// Makedev builds a dev_t as Linux's new_encode_dev does.
+func Makedev(major, minor uint32) uint64 {
+	return uint64(minor&0xff) | uint64(major&0xfff)<<8 | uint64(minor&^0xff)<<12 | uint64(major&^0xfff)<<32
+}
+
+// Major and Minor split a dev_t.
+func Major(d uint64) uint32 { return uint32(d>>8&0xfff | d>>32&^0xfff) }
+func Minor(d uint64) uint32 { return uint32(d&0xff | d>>12&^0xff) }
