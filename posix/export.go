@@ -8,9 +8,9 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
@@ -38,7 +38,7 @@ func (p *Process) enterCwd(dir string) error {
 			continue
 		}
 		cur += "/" + part
-		if err := v.Mkdir(fs.Loc{}, cur, 0o755); err != nil && err != syscall.EEXIST {
+		if err := v.Mkdir(fs.Loc{}, cur, 0o755); err != nil && err != linux.EEXIST {
 			return err
 		}
 	}
@@ -47,7 +47,7 @@ func (p *Process) enterCwd(dir string) error {
 		return err
 	}
 	if !l.Stat().IsDir() {
-		return syscall.ENOTDIR
+		return linux.ENOTDIR
 	}
 	p.fs.setCwd(l)
 	return nil
@@ -69,13 +69,13 @@ func (p *Process) Started() time.Time { return p.started }
 // read makes the archive fail.
 func (p *Process) ExportDir(dir string, since time.Time, w io.Writer) error {
 	v := p.fs.v
-	d, err := v.Open(fs.Loc{}, dir, fs.O_RDONLY|fs.O_DIRECTORY, 0)
+	d, err := v.Open(fs.Loc{}, dir, linux.O_RDONLY|linux.O_DIRECTORY, 0)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", dir, err)
 	}
 	var names []string
 	err = d.ReadDir(func(e fs.Dirent) bool {
-		if e.Name != "." && e.Name != ".." && (e.Type == fs.DT_REG || e.Type == fs.DT_UNKNOWN) {
+		if e.Name != "." && e.Name != ".." && (e.Type == linux.DT_REG || e.Type == linux.DT_UNKNOWN) {
 			names = append(names, e.Name)
 		}
 		return true
@@ -91,8 +91,8 @@ func (p *Process) ExportDir(dir string, since time.Time, w io.Writer) error {
 	var cw *cpio.Writer
 	ino := uint32(0)
 	for _, name := range names {
-		st, err := v.Stat(at, name, fs.AT_SYMLINK_NOFOLLOW)
-		if err != nil || st.Mode&fs.S_IFMT != fs.S_IFREG || st.Ctime.Before(since) {
+		st, err := v.Stat(at, name, linux.AT_SYMLINK_NOFOLLOW)
+		if err != nil || st.Mode&linux.S_IFMT != linux.S_IFREG || st.Ctime.Before(since) {
 			continue
 		}
 		if cw == nil {
@@ -117,7 +117,7 @@ func (p *Process) ExportDir(dir string, since time.Time, w io.Writer) error {
 
 // exportFile writes the regular file name in at as one archive entry.
 func exportFile(v *fs.VFS, at fs.Loc, name string, ino uint32, cw *cpio.Writer) error {
-	f, err := v.Open(at, name, fs.O_RDONLY|fs.O_NOFOLLOW, 0)
+	f, err := v.Open(at, name, linux.O_RDONLY|linux.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
@@ -136,21 +136,9 @@ func exportFile(v *fs.VFS, at fs.Loc, name string, ino uint32, cw *cpio.Writer) 
 	if err := cw.WriteHeader(h); err != nil {
 		return err
 	}
-	n, err := io.CopyN(cw, fileReader{f}, st.Size)
+	n, err := io.CopyN(cw, f.IO(), st.Size)
 	if err != nil {
 		return fmt.Errorf("read %d of %d bytes: %w", n, st.Size, err)
 	}
 	return nil
-}
-
-// fileReader adapts *fs.File, whose Read reports the end of a file as
-// (0, nil), to io.Reader.
-type fileReader struct{ f *fs.File }
-
-func (r fileReader) Read(p []byte) (int, error) {
-	n, err := r.f.Read(p)
-	if n == 0 && err == nil && len(p) > 0 {
-		return 0, io.EOF
-	}
-	return n, err
 }

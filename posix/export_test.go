@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
@@ -20,12 +21,12 @@ func runProcess(t *testing.T, cfg Config, prog func(u *fsUser)) *Process {
 	var mu sync.Mutex
 	var errs []string
 	cpu.progs[0x1000] = func(s *userSide) {
-		base, e := s.cpu.Map(0, 16*pageSize, protRead|protWrite, 0)
+		base, e := s.cpu.Map(0, 16*linux.PageSize, linux.PROT_READ|linux.PROT_WRITE, 0)
 		if e != 0 {
 			panic(e)
 		}
 		prog(&fsUser{s: s, base: base, mu: &mu, errs: &errs})
-		s.call(nrExitGroup, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}
 	var out bytes.Buffer
 	cfg.CPU, cfg.Entry, cfg.SP, cfg.BrkStart = cpu, 0x1000, 0x7000_0000, 0x40_0000
@@ -47,7 +48,7 @@ func runProcess(t *testing.T, cfg Config, prog func(u *fsUser)) *Process {
 }
 
 func (u *fsUser) getcwd() string {
-	n := u.ok("getcwd", u.s.call(nrGetcwd, uint64(u.buf()), 4096))
+	n := u.ok("getcwd", u.s.call(linux.SYS_GETCWD, uint64(u.buf()), 4096))
 	if n <= 0 {
 		return ""
 	}
@@ -115,12 +116,12 @@ func TestExportDirChangedFiles(t *testing.T) {
 		u.writeFile("mod", "after")
 		fd := u.ok("open new", u.open("new", 0o1101, 0o600))
 		u.s.poke(u.buf(), []byte("conftest.val"))
-		u.ok("write new", u.s.call(nrWrite, uint64(fd), uint64(u.buf()), 12))
-		u.s.call(nrClose, uint64(fd))
-		u.ok("chmod", u.s.call(nrFchmodat, fdcwd, u.str("chmodded"), 0o755, 0))
-		u.ok("unlink", u.s.call(nrUnlinkat, fdcwd, u.str("gone"), 0))
-		u.ok("symlink", u.s.call(nrSymlinkat, u.str("mod"), fdcwd, u.str("ln")))
-		u.ok("mkdir", u.s.call(nrMkdirat, fdcwd, u.str("newdir"), 0o755))
+		u.ok("write new", u.s.call(linux.SYS_WRITE, uint64(fd), uint64(u.buf()), 12))
+		u.s.call(linux.SYS_CLOSE, uint64(fd))
+		u.ok("chmod", u.s.call(linux.SYS_FCHMODAT, fdcwd, u.str("chmodded"), 0o755, 0))
+		u.ok("unlink", u.s.call(linux.SYS_UNLINKAT, fdcwd, u.str("gone"), 0))
+		u.ok("symlink", u.s.call(linux.SYS_SYMLINKAT, u.str("mod"), fdcwd, u.str("ln")))
+		u.ok("mkdir", u.s.call(linux.SYS_MKDIRAT, fdcwd, u.str("newdir"), 0o755))
 		u.writeFile("sub/nested", "not top level")
 		u.writeFile("/tmp/elsewhere", "not here")
 	})

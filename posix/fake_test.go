@@ -3,9 +3,9 @@ package posix
 import (
 	"fmt"
 	"sync"
-	"syscall"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // fakeCPU stands in for the hart layer in host tests: application memory
@@ -55,7 +55,7 @@ func (c *fakeCPU) EnterUser(u *abi.UserContext) error {
 		go func() {
 			<-s.toUser
 			prog(s)
-			s.call(93, 0) // thread exit when the program returns
+			s.call(linux.SYS_EXIT, 0) // thread exit when the program returns
 		}()
 	} else {
 		c.mu.Unlock()
@@ -73,11 +73,11 @@ func (c *fakeCPU) Kick(*abi.UserContext) {}
 func (s *userSide) call(nr uint64, args ...uint64) int64 {
 	u := s.u
 	for i, a := range args {
-		u.X[rA0+i] = a
+		u.X[abi.RegA0+i] = a
 	}
-	u.X[rA7] = nr
+	u.X[abi.RegA7] = nr
 	ret := u.PC + 4
-	u.Cause = causeEcallU
+	u.Cause = linux.EnvironmentCallFromUMode
 	s.toKernel <- struct{}{}
 	<-s.toUser
 	for u.PC != ret {
@@ -85,36 +85,36 @@ func (s *userSide) call(nr uint64, args ...uint64) int64 {
 		if h == nil {
 			panic(fmt.Sprintf("fake: resumed at unknown pc %#x", u.PC))
 		}
-		h(s, int(u.X[rA0]))
-		u.X[rA7] = 139 // rt_sigreturn from the trampoline
-		u.Cause = causeEcallU
+		h(s, int(u.X[abi.RegA0]))
+		u.X[abi.RegA7] = 139 // rt_sigreturn from the trampoline
+		u.Cause = linux.EnvironmentCallFromUMode
 		s.toKernel <- struct{}{}
 		<-s.toUser
 	}
-	return int64(u.X[rA0])
+	return int64(u.X[abi.RegA0])
 }
 
 func (c *fakeCPU) Map(addr, length uintptr, prot, flags uint32) (uintptr, Errno) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if prot&protWrite != 0 && prot&protExec != 0 {
-		return 0, syscall.EACCES
+	if prot&linux.PROT_WRITE != 0 && prot&linux.PROT_EXEC != 0 {
+		return 0, linux.EACCES
 	}
 	if flags&abi.MapFixed == 0 {
 		addr = c.next
 	} else if flags&abi.MapNoReplace != 0 {
-		for p := addr; p < addr+length; p += pageSize {
+		for p := addr; p < addr+length; p += linux.PageSize {
 			if _, ok := c.pages[p]; ok {
-				return 0, syscall.EEXIST
+				return 0, linux.EEXIST
 			}
 		}
 	}
-	for p := addr; p < addr+length; p += pageSize {
-		c.pages[p] = make([]byte, pageSize)
+	for p := addr; p < addr+length; p += linux.PageSize {
+		c.pages[p] = make([]byte, linux.PageSize)
 		c.prot[p] = prot
 	}
 	if addr+length > c.next {
-		c.next = addr + length + pageSize
+		c.next = addr + length + linux.PageSize
 	}
 	return addr, 0
 }
@@ -122,7 +122,7 @@ func (c *fakeCPU) Map(addr, length uintptr, prot, flags uint32) (uintptr, Errno)
 func (c *fakeCPU) Unmap(addr, length uintptr) Errno {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for p := addr; p < addr+length; p += pageSize {
+	for p := addr; p < addr+length; p += linux.PageSize {
 		delete(c.pages, p)
 	}
 	return 0
@@ -131,9 +131,9 @@ func (c *fakeCPU) Unmap(addr, length uintptr) Errno {
 func (c *fakeCPU) Protect(addr, length uintptr, prot uint32) Errno {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for p := addr; p < addr+length; p += pageSize {
+	for p := addr; p < addr+length; p += linux.PageSize {
 		if _, ok := c.pages[p]; !ok {
-			return syscall.ENOMEM
+			return linux.ENOMEM
 		}
 		c.prot[p] = prot
 	}
@@ -147,14 +147,14 @@ func (c *fakeCPU) copy(addr uintptr, b []byte, out bool) Errno {
 	defer c.mu.Unlock()
 	for i := range b {
 		a := addr + uintptr(i)
-		pg, ok := c.pages[a&^(pageSize-1)]
+		pg, ok := c.pages[a&^(linux.PageSize-1)]
 		if !ok {
-			return syscall.EFAULT
+			return linux.EFAULT
 		}
 		if out {
-			pg[a%pageSize] = b[i]
+			pg[a%linux.PageSize] = b[i]
 		} else {
-			b[i] = pg[a%pageSize]
+			b[i] = pg[a%linux.PageSize]
 		}
 	}
 	return 0
@@ -175,12 +175,12 @@ func (c *fakeCPU) CopyInString(src uintptr, max int) (string, Errno) {
 		}
 		out = append(out, b[0])
 	}
-	return "", syscall.ENAMETOOLONG
+	return "", linux.ENAMETOOLONG
 }
 
 // scratch maps a fresh page for a test program's buffers.
 func (s *userSide) scratch() uintptr {
-	a, e := s.cpu.Map(0, pageSize, protRead|protWrite, 0)
+	a, e := s.cpu.Map(0, linux.PageSize, linux.PROT_READ|linux.PROT_WRITE, 0)
 	if e != 0 {
 		panic(e)
 	}

@@ -2,7 +2,8 @@ package posix
 
 import (
 	"sync"
-	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 
 	"github.com/runikraft/runikraft/kernel/fs"
 )
@@ -41,16 +42,27 @@ func (ft *fifoTable) get(p *Process, st fs.Stat) *pipe {
 	return pp
 }
 
-// openFIFO opens an end of the FIFO described by st.
-func (t *Thread) openFIFO(st fs.Stat, flags int) (File, Errno) {
-	pp := t.p.fifos.get(t.p, st)
-	nonblock := flags&fs.O_NONBLOCK != 0
-	switch flags & fs.O_ACCMODE {
-	case fs.O_RDONLY:
-		return t.fifoEnd(pp, false, nonblock)
-	case fs.O_WRONLY:
-		return t.fifoEnd(pp, true, nonblock)
-	case fs.O_RDWR:
+// fifoRef is the FIFO a pipe end was opened through.
+type fifoRef struct {
+	loc  fs.Loc
+	name vfsName
+}
+
+// openFIFO opens an end of the FIFO at l, opened by name.
+func (t *Thread) openFIFO(l fs.Loc, name vfsName, flags int) (File, Errno) {
+	return t.openPipe(t.p.fifos.get(t.p, l.Stat()), &fifoRef{l, name}, flags)
+}
+
+// openPipe opens an end of pp as a FIFO open does (also for a pipe
+// reopened through /proc/self/fd); fifo is the FIFO's location, or nil.
+func (t *Thread) openPipe(pp *pipe, fifo *fifoRef, flags int) (File, Errno) {
+	nonblock := flags&linux.O_NONBLOCK != 0
+	switch flags & linux.O_ACCMODE {
+	case linux.O_RDONLY:
+		return t.fifoEnd(pp, fifo, false, nonblock)
+	case linux.O_WRONLY:
+		return t.fifoEnd(pp, fifo, true, nonblock)
+	case linux.O_RDWR:
 		pp.mu.Lock()
 		pp.readers++
 		pp.writers++
@@ -58,18 +70,18 @@ func (t *Thread) openFIFO(st fs.Stat, flags int) (File, Errno) {
 		pp.wopens++
 		pp.mu.Unlock()
 		pp.wq.notify()
-		return &fifoRW{r: &pipeEnd{p: pp}, w: &pipeEnd{p: pp, write: true}}, 0
+		return &fifoRW{pipeEnd: &pipeEnd{p: pp, fifo: fifo}, w: &pipeEnd{p: pp, write: true, fifo: fifo}}, 0
 	}
-	return nil, syscall.EINVAL
+	return nil, linux.EINVAL
 }
 
 // fifoEnd joins one side and, unless nonblock, waits for the other side
 // to have been opened since.
-func (t *Thread) fifoEnd(pp *pipe, write, nonblock bool) (File, Errno) {
+func (t *Thread) fifoEnd(pp *pipe, fifo *fifoRef, write, nonblock bool) (File, Errno) {
 	pp.mu.Lock()
 	if write && nonblock && pp.readers == 0 {
 		pp.mu.Unlock()
-		return nil, syscall.ENXIO
+		return nil, linux.ENXIO
 	}
 	mine, other, otherOpens := &pp.readers, &pp.writers, &pp.wopens
 	if write {
@@ -82,11 +94,11 @@ func (t *Thread) fifoEnd(pp *pipe, write, nonblock bool) (File, Errno) {
 	seen := *otherOpens
 	pp.mu.Unlock()
 	pp.wq.notify()
-	end := &pipeEnd{p: pp, write: write}
+	end := &pipeEnd{p: pp, write: write, fifo: fifo}
 	if nonblock {
 		return end, 0
 	}
-	_, e := t.waitReady([]Pollable{end}, -1, func() bool {
+	_, e := t.waitReady([]pollable{end}, -1, func() bool {
 		pp.mu.Lock()
 		defer pp.mu.Unlock()
 		return *other > 0 || *otherOpens != seen
@@ -98,16 +110,17 @@ func (t *Thread) fifoEnd(pp *pipe, write, nonblock bool) (File, Errno) {
 	return end, 0
 }
 
-// fifoRW is a FIFO opened for reading and writing: both ends in one.
-type fifoRW struct{ r, w *pipeEnd }
+// fifoRW is a FIFO opened for reading and writing: both ends in one (the
+// embedded read end describes it).
+type fifoRW struct {
+	*pipeEnd
+	w *pipeEnd
+}
 
-func (f *fifoRW) Read(t *Thread, p []byte, nb bool) (int, Errno)  { return f.r.Read(t, p, nb) }
 func (f *fifoRW) Write(t *Thread, p []byte, nb bool) (int, Errno) { return f.w.Write(t, p, nb) }
-func (f *fifoRW) Ready() uint32                                   { return f.r.Ready() | f.w.Ready()&pollOut }
-func (f *fifoRW) waitQueue() *waitQueue                           { return &f.r.p.wq }
-func (f *fifoRW) Stat() Stat                                      { return f.r.Stat() }
+func (f *fifoRW) Ready() uint32                                   { return f.pipeEnd.Ready() | f.w.Ready()&linux.POLLOUT }
 
 func (f *fifoRW) Close() Errno {
-	f.r.Close()
+	f.pipeEnd.Close()
 	return f.w.Close()
 }

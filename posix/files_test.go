@@ -3,21 +3,29 @@ package posix
 import (
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
 )
 
-type countingFile struct{ closes atomic.Int32 }
+type countingFile struct {
+	fileDefaults
+	closes atomic.Int32
+	wq     waitQueue
+}
 
-func (*countingFile) Read(*Thread, []byte, bool) (int, Errno)  { return 0, 0 }
-func (*countingFile) Write(*Thread, []byte, bool) (int, Errno) { return 0, 0 }
-func (f *countingFile) Close() Errno                           { f.closes.Add(1); return 0 }
+func (f *countingFile) Close() Errno          { f.closes.Add(1); return 0 }
+func (f *countingFile) Stat() fs.Stat         { return anonStat(0) }
+func (f *countingFile) Ready() uint32         { return 0 }
+func (f *countingFile) waitQueue() *waitQueue { return &f.wq }
+func (f *countingFile) Name(*Process) string  { return "counting" }
 
 // dup3 over a descriptor closes the file it held when that was its last
 // descriptor, and only then; closes racing with it never leak a file or
 // close one twice.
 func TestDupToClosesReplaced(t *testing.T) {
-	ft := newFDTable(Config{})
+	ft := newFDTable(newConsole(Config{}))
 	a, b := &countingFile{}, &countingFile{}
 	fa, _ := ft.install(&openFile{f: a}, 3, false)
 	fb, _ := ft.install(&openFile{f: b}, 3, false)
@@ -35,10 +43,10 @@ func TestDupToClosesReplaced(t *testing.T) {
 	if b.closes.Load() != 1 {
 		t.Fatalf("b closed %d times once its last descriptor was replaced, want 1", b.closes.Load())
 	}
-	if e := ft.dupTo(fa, fa, false); e != syscall.EBADF {
+	if e := ft.dupTo(fa, fa, false); e != linux.EBADF {
 		t.Errorf("dupTo(fd, same fd) = %v, want EBADF (callers refuse it)", e)
 	}
-	if e := ft.dupTo(99, 5, false); e != syscall.EBADF {
+	if e := ft.dupTo(99, 5, false); e != linux.EBADF {
 		t.Errorf("dupTo(unopened, 5) = %v, want EBADF", e)
 	}
 	for _, fd := range []int{fa, fb, fb2} {

@@ -7,48 +7,15 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
 // riscv64 syscall numbers used below.
 const (
-	nrGetcwd     = 17
-	nrMknodat    = 33
-	nrMkdirat    = 34
-	nrUnlinkat   = 35
-	nrSymlinkat  = 36
-	nrLinkat     = 37
-	nrStatfs     = 43
-	nrTruncate   = 45
-	nrFtruncate  = 46
-	nrFaccessat  = 48
-	nrChdir      = 49
-	nrFchdir     = 50
-	nrFchmod     = 52
-	nrFchmodat   = 53
-	nrOpenat     = 56
-	nrClose      = 57
-	nrGetdents   = 61
-	nrLseek      = 62
-	nrRead       = 63
-	nrWrite      = 64
-	nrPread      = 67
-	nrPwrite     = 68
-	nrSendfile   = 71
-	nrReadlinkat = 78
-	nrFstatat    = 79
-	nrFstat      = 80
-	nrUtimensat  = 88
-	nrExitGroup  = 94
-	nrUmask      = 166
-	nrMmap       = 222
-	nrRenameat2  = 276
-	nrStatx      = 291
-	nrCopyRange  = 285
-
 	fdcwd = uint64(1<<64 - 100) // AT_FDCWD as a register value
 )
 
@@ -87,34 +54,34 @@ func (u *fsUser) want(what string, got, want int64) {
 // ok checks a syscall did not fail and returns its result.
 func (u *fsUser) ok(what string, got int64) int64 {
 	if got < 0 && got > -4096 {
-		u.failf("%s failed: %v", what, syscall.Errno(-got))
+		u.failf("%s failed: %v", what, linux.Errno(-got))
 	}
 	return got
 }
 
 func (u *fsUser) open(path string, flags, mode uint64) int64 {
-	return u.s.call(nrOpenat, fdcwd, u.str(path), flags, mode)
+	return u.s.call(linux.SYS_OPENAT, fdcwd, u.str(path), flags, mode)
 }
 
 // writeFile creates path with body.
 func (u *fsUser) writeFile(path, body string) {
 	fd := u.ok("open "+path, u.open(path, 0o1101, 0o644)) // O_WRONLY|O_CREAT|O_TRUNC
 	u.s.poke(u.buf(), []byte(body))
-	u.ok("write "+path, u.s.call(nrWrite, uint64(fd), uint64(u.buf()), uint64(len(body))))
-	u.s.call(nrClose, uint64(fd))
+	u.ok("write "+path, u.s.call(linux.SYS_WRITE, uint64(fd), uint64(u.buf()), uint64(len(body))))
+	u.s.call(linux.SYS_CLOSE, uint64(fd))
 }
 
 // readFile reads path whole (up to 32 KiB).
 func (u *fsUser) readFile(path string) string {
 	fd := u.open(path, 0, 0)
 	if fd < 0 {
-		u.failf("open %s: %v", path, syscall.Errno(-fd))
+		u.failf("open %s: %v", path, linux.Errno(-fd))
 		return ""
 	}
-	defer u.s.call(nrClose, uint64(fd))
+	defer u.s.call(linux.SYS_CLOSE, uint64(fd))
 	var out []byte
 	for {
-		n := u.s.call(nrRead, uint64(fd), uint64(u.buf()), 32<<10)
+		n := u.s.call(linux.SYS_READ, uint64(fd), uint64(u.buf()), 32<<10)
 		if n <= 0 {
 			return string(out)
 		}
@@ -124,7 +91,7 @@ func (u *fsUser) readFile(path string) string {
 
 // stat returns (mode, size, nlink, ino) of path via newfstatat.
 func (u *fsUser) stat(path string, flags uint64) (mode uint32, size int64, nlink uint32, ino uint64, e int64) {
-	e = u.s.call(nrFstatat, fdcwd, u.str(path), uint64(u.buf()), flags)
+	e = u.s.call(linux.SYS_NEWFSTATAT, fdcwd, u.str(path), uint64(u.buf()), flags)
 	if e != 0 {
 		return
 	}
@@ -150,12 +117,12 @@ func runFSThreads(t *testing.T, cfg Config, threads map[uint64]func(*userSide), 
 	var mu sync.Mutex
 	var errs []string
 	cpu.progs[0x1000] = func(s *userSide) {
-		base, e := s.cpu.Map(0, 16*pageSize, protRead|protWrite, 0)
+		base, e := s.cpu.Map(0, 16*linux.PageSize, linux.PROT_READ|linux.PROT_WRITE, 0)
 		if e != 0 {
 			panic(e)
 		}
 		prog(&fsUser{s: s, base: base, mu: &mu, errs: &errs})
-		s.call(nrExitGroup, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}
 	var out, log bytes.Buffer
 	cfg.CPU, cfg.Entry, cfg.SP, cfg.BrkStart = cpu, 0x1000, 0x7000_0000, 0x40_0000
@@ -181,7 +148,7 @@ func runFSThreads(t *testing.T, cfg Config, threads map[uint64]func(*userSide), 
 func TestFSFileLifecycle(t *testing.T) {
 	runFS(t, Config{}, func(u *fsUser) {
 		s := u.s
-		s.call(nrUmask, 0o027)
+		s.call(linux.SYS_UMASK, 0o027)
 		u.writeFile("/tmp/a", "hello, world")
 		mode, size, nlink, _, _ := u.stat("/tmp/a", 0)
 		u.want("mode", int64(mode), 0o100640) // 0644 &^ 027
@@ -189,28 +156,28 @@ func TestFSFileLifecycle(t *testing.T) {
 		u.want("nlink", int64(nlink), 1)
 
 		fd := uint64(u.ok("open rw", u.open("/tmp/a", 2, 0)))
-		u.want("lseek end", s.call(nrLseek, fd, 0, 2), 12)
+		u.want("lseek end", s.call(linux.SYS_LSEEK, fd, 0, 2), 12)
 		s.poke(u.buf(), []byte("!"))
-		u.want("write at end", s.call(nrWrite, fd, uint64(u.buf()), 1), 1)
-		u.want("pread", s.call(nrPread, fd, uint64(u.buf()), 5, 7), 5)
+		u.want("write at end", s.call(linux.SYS_WRITE, fd, uint64(u.buf()), 1), 1)
+		u.want("pread", s.call(linux.SYS_PREAD64, fd, uint64(u.buf()), 5, 7), 5)
 		if got := string(s.peek(u.buf(), 5)); got != "world" {
 			u.failf("pread got %q", got)
 		}
 		s.poke(u.buf(), []byte("H"))
-		u.want("pwrite", s.call(nrPwrite, fd, uint64(u.buf()), 1, 0), 1)
-		u.want("ftruncate", s.call(nrFtruncate, fd, 5), 0)
-		u.want("fchmod", s.call(nrFchmod, fd, 0o600), 0)
-		u.want("fstat", s.call(nrFstat, fd, uint64(u.buf())), 0)
+		u.want("pwrite", s.call(linux.SYS_PWRITE64, fd, uint64(u.buf()), 1, 0), 1)
+		u.want("ftruncate", s.call(linux.SYS_FTRUNCATE, fd, 5), 0)
+		u.want("fchmod", s.call(linux.SYS_FCHMOD, fd, 0o600), 0)
+		u.want("fstat", s.call(linux.SYS_FSTAT, fd, uint64(u.buf())), 0)
 		if b := s.peek(u.buf(), 128); binary.LittleEndian.Uint32(b[16:]) != 0o100600 || binary.LittleEndian.Uint64(b[48:]) != 5 {
 			u.failf("fstat mode %o size %d", binary.LittleEndian.Uint32(b[16:]), binary.LittleEndian.Uint64(b[48:]))
 		}
 		pfd := u.buf() + 1024 // struct pollfd: POLLIN|POLLOUT on fd
 		s.poke(pfd, []byte{byte(fd), 0, 0, 0, 5, 0, 0, 0})
-		u.want("ppoll regular file", s.call(73, uint64(pfd), 1, 0, 0, 8), 1)
+		u.want("ppoll regular file", s.call(linux.SYS_PPOLL, uint64(pfd), 1, 0, 0, 8), 1)
 		if r := s.peek(pfd+6, 1)[0]; r != 5 {
 			u.failf("revents %#x", r)
 		}
-		s.call(nrClose, fd)
+		s.call(linux.SYS_CLOSE, fd)
 		if got := u.readFile("/tmp/a"); got != "Hello" {
 			u.failf("content %q", got)
 		}
@@ -218,27 +185,27 @@ func TestFSFileLifecycle(t *testing.T) {
 		// O_APPEND, links, symlinks, rename, unlink.
 		fd = uint64(u.ok("open append", u.open("/tmp/a", 0o2001, 0)))
 		s.poke(u.buf(), []byte("++"))
-		s.call(nrWrite, fd, uint64(u.buf()), 2)
-		s.call(nrClose, fd)
-		u.want("linkat", s.call(nrLinkat, fdcwd, u.str("/tmp/a"), fdcwd, u.str("/tmp/b"), 0), 0)
+		s.call(linux.SYS_WRITE, fd, uint64(u.buf()), 2)
+		s.call(linux.SYS_CLOSE, fd)
+		u.want("linkat", s.call(linux.SYS_LINKAT, fdcwd, u.str("/tmp/a"), fdcwd, u.str("/tmp/b"), 0), 0)
 		if _, _, n, _, _ := u.stat("/tmp/b", 0); n != 2 {
 			u.failf("nlink after link %d", n)
 		}
-		u.want("symlinkat", s.call(nrSymlinkat, u.str("a"), fdcwd, u.str("/tmp/l")), 0)
-		u.want("readlinkat", s.call(nrReadlinkat, fdcwd, u.str("/tmp/l"), uint64(u.buf()), 100), 1)
+		u.want("symlinkat", s.call(linux.SYS_SYMLINKAT, u.str("a"), fdcwd, u.str("/tmp/l")), 0)
+		u.want("readlinkat", s.call(linux.SYS_READLINKAT, fdcwd, u.str("/tmp/l"), uint64(u.buf()), 100), 1)
 		if got := u.readFile("/tmp/l"); got != "Hello++" {
 			u.failf("through symlink %q", got)
 		}
 		if m, _, _, _, _ := u.stat("/tmp/l", 0x100); m&0o170000 != 0o120000 {
 			u.failf("lstat mode %o", m)
 		}
-		u.want("rename", s.call(nrRenameat2, fdcwd, u.str("/tmp/b"), fdcwd, u.str("/tmp/c"), 0), 0)
-		u.want("unlink a", s.call(nrUnlinkat, fdcwd, u.str("/tmp/a"), 0), 0)
-		u.want("dangling", u.open("/tmp/l", 0, 0), errno(syscall.ENOENT))
+		u.want("rename", s.call(linux.SYS_RENAMEAT2, fdcwd, u.str("/tmp/b"), fdcwd, u.str("/tmp/c"), 0), 0)
+		u.want("unlink a", s.call(linux.SYS_UNLINKAT, fdcwd, u.str("/tmp/a"), 0), 0)
+		u.want("dangling", u.open("/tmp/l", 0, 0), errno(linux.ENOENT))
 		if got := u.readFile("/tmp/c"); got != "Hello++" {
 			u.failf("renamed %q", got)
 		}
-		u.want("truncate", s.call(nrTruncate, u.str("/tmp/c"), 1), 0)
+		u.want("truncate", s.call(linux.SYS_TRUNCATE, u.str("/tmp/c"), 1), 0)
 		if got := u.readFile("/tmp/c"); got != "H" {
 			u.failf("truncated %q", got)
 		}
@@ -248,23 +215,23 @@ func TestFSFileLifecycle(t *testing.T) {
 func TestFSDirectories(t *testing.T) {
 	runFS(t, Config{}, func(u *fsUser) {
 		s := u.s
-		u.want("mkdir", s.call(nrMkdirat, fdcwd, u.str("/tmp/d"), 0o755), 0)
+		u.want("mkdir", s.call(linux.SYS_MKDIRAT, fdcwd, u.str("/tmp/d"), 0o755), 0)
 		for _, n := range []string{"x", "y", "z"} {
 			u.writeFile("/tmp/d/"+n, n)
 		}
-		u.want("chdir", s.call(nrChdir, u.str("/tmp/d")), 0)
-		u.want("getcwd", s.call(nrGetcwd, uint64(u.buf()), 100), 7)
+		u.want("chdir", s.call(linux.SYS_CHDIR, u.str("/tmp/d")), 0)
+		u.want("getcwd", s.call(linux.SYS_GETCWD, uint64(u.buf()), 100), 7)
 		if got := string(s.peek(u.buf(), 7)); got != "/tmp/d\x00" {
 			u.failf("cwd %q", got)
 		}
-		u.want("getcwd small", s.call(nrGetcwd, uint64(u.buf()), 3), errno(syscall.ERANGE))
+		u.want("getcwd small", s.call(linux.SYS_GETCWD, uint64(u.buf()), 3), errno(linux.ERANGE))
 		if got := u.readFile("y"); got != "y" {
 			u.failf("relative read %q", got)
 		}
 		dfd := uint64(u.ok("open dir", u.open(".", 0x10000, 0))) // O_DIRECTORY
 		var names []string
 		for {
-			n := s.call(nrGetdents, dfd, uint64(u.buf()), 64) // small: several calls
+			n := s.call(linux.SYS_GETDENTS64, dfd, uint64(u.buf()), 64) // small: several calls
 			if n <= 0 {
 				u.want("getdents end", n, 0)
 				break
@@ -279,20 +246,20 @@ func TestFSDirectories(t *testing.T) {
 		if got := strings.Join(names, ","); got != ".,..,x,y,z" {
 			u.failf("getdents %q", got)
 		}
-		u.want("getdents tiny", s.call(nrLseek, dfd, 0, 0), 0)
-		u.want("getdents tiny", s.call(nrGetdents, dfd, uint64(u.buf()), 8), errno(syscall.EINVAL))
+		u.want("getdents tiny", s.call(linux.SYS_LSEEK, dfd, 0, 0), 0)
+		u.want("getdents tiny", s.call(linux.SYS_GETDENTS64, dfd, uint64(u.buf()), 8), errno(linux.EINVAL))
 		// openat relative to a dirfd, fchdir back.
-		fd := u.ok("openat dirfd", s.call(nrOpenat, dfd, u.str("z"), 0, 0))
-		s.call(nrClose, uint64(fd))
-		u.want("chdir /", s.call(nrChdir, u.str("/")), 0)
-		u.want("fchdir", s.call(nrFchdir, dfd), 0)
-		u.want("getcwd again", s.call(nrGetcwd, uint64(u.buf()), 100), 7)
-		u.want("rmdir nonempty", s.call(nrUnlinkat, fdcwd, u.str("/tmp/d"), 0x200), errno(syscall.ENOTEMPTY))
-		u.want("statfs", s.call(nrStatfs, u.str("/tmp"), uint64(u.buf())), 0)
+		fd := u.ok("openat dirfd", s.call(linux.SYS_OPENAT, dfd, u.str("z"), 0, 0))
+		s.call(linux.SYS_CLOSE, uint64(fd))
+		u.want("chdir /", s.call(linux.SYS_CHDIR, u.str("/")), 0)
+		u.want("fchdir", s.call(linux.SYS_FCHDIR, dfd), 0)
+		u.want("getcwd again", s.call(linux.SYS_GETCWD, uint64(u.buf()), 100), 7)
+		u.want("rmdir nonempty", s.call(linux.SYS_UNLINKAT, fdcwd, u.str("/tmp/d"), 0x200), errno(linux.ENOTEMPTY))
+		u.want("statfs", s.call(linux.SYS_STATFS, u.str("/tmp"), uint64(u.buf())), 0)
 		if m := binary.LittleEndian.Uint64(s.peek(u.buf(), 8)); m != 0x01021994 {
 			u.failf("statfs magic %#x", m)
 		}
-		s.call(nrClose, dfd)
+		s.call(linux.SYS_CLOSE, dfd)
 	})
 }
 
@@ -301,107 +268,107 @@ func TestFSErrors(t *testing.T) {
 	type tc struct {
 		name string
 		call func(u *fsUser) int64
-		want syscall.Errno
+		want linux.Errno
 	}
 	cases := []tc{
-		{"open missing", func(u *fsUser) int64 { return u.open("/nope", 0, 0) }, syscall.ENOENT},
-		{"open excl existing", func(u *fsUser) int64 { return u.open("/etc/passwd", 0xc1, 0o644) }, syscall.EEXIST},
-		{"open dir for write", func(u *fsUser) int64 { return u.open("/tmp", 1, 0) }, syscall.EISDIR},
-		{"O_DIRECTORY on file", func(u *fsUser) int64 { return u.open("/etc/passwd", 0x10000, 0) }, syscall.ENOTDIR},
-		{"O_NOFOLLOW on symlink", func(u *fsUser) int64 { return u.open("/dev/stdin", 0x20000, 0) }, syscall.ELOOP},
-		{"file as directory", func(u *fsUser) int64 { return u.open("/etc/passwd/x", 0, 0) }, syscall.ENOTDIR},
-		{"name too long", func(u *fsUser) int64 { return u.open("/tmp/"+strings.Repeat("n", 256), 0x41, 0o644) }, syscall.ENAMETOOLONG},
-		{"relative to a pipe-less bad fd", func(u *fsUser) int64 { return u.s.call(nrOpenat, 99, u.str("x"), 0, 0) }, syscall.EBADF},
-		{"relative to the console", func(u *fsUser) int64 { return u.s.call(nrOpenat, 1, u.str("x"), 0, 0) }, syscall.ENOTDIR},
-		{"mkdir existing", func(u *fsUser) int64 { return u.s.call(nrMkdirat, fdcwd, u.str("/tmp"), 0o755) }, syscall.EEXIST},
-		{"mkdir under missing", func(u *fsUser) int64 { return u.s.call(nrMkdirat, fdcwd, u.str("/a/b"), 0o755) }, syscall.ENOENT},
-		{"mknod directory", func(u *fsUser) int64 { return u.s.call(nrMknodat, fdcwd, u.str("/tmp/f"), 0o40755, 0) }, syscall.EPERM},
-		{"unlink dir", func(u *fsUser) int64 { return u.s.call(nrUnlinkat, fdcwd, u.str("/tmp"), 0) }, syscall.EISDIR},
-		{"rmdir file", func(u *fsUser) int64 { return u.s.call(nrUnlinkat, fdcwd, u.str("/etc/passwd"), 0x200) }, syscall.ENOTDIR},
-		{"rmdir mount point", func(u *fsUser) int64 { return u.s.call(nrUnlinkat, fdcwd, u.str("/dev"), 0x200) }, syscall.EBUSY},
+		{"open missing", func(u *fsUser) int64 { return u.open("/nope", 0, 0) }, linux.ENOENT},
+		{"open excl existing", func(u *fsUser) int64 { return u.open("/etc/passwd", 0xc1, 0o644) }, linux.EEXIST},
+		{"open dir for write", func(u *fsUser) int64 { return u.open("/tmp", 1, 0) }, linux.EISDIR},
+		{"O_DIRECTORY on file", func(u *fsUser) int64 { return u.open("/etc/passwd", 0x10000, 0) }, linux.ENOTDIR},
+		{"O_NOFOLLOW on symlink", func(u *fsUser) int64 { return u.open("/dev/stdin", 0x20000, 0) }, linux.ELOOP},
+		{"file as directory", func(u *fsUser) int64 { return u.open("/etc/passwd/x", 0, 0) }, linux.ENOTDIR},
+		{"name too long", func(u *fsUser) int64 { return u.open("/tmp/"+strings.Repeat("n", 256), 0x41, 0o644) }, linux.ENAMETOOLONG},
+		{"relative to a pipe-less bad fd", func(u *fsUser) int64 { return u.s.call(linux.SYS_OPENAT, 99, u.str("x"), 0, 0) }, linux.EBADF},
+		{"relative to the console", func(u *fsUser) int64 { return u.s.call(linux.SYS_OPENAT, 1, u.str("x"), 0, 0) }, linux.ENOTDIR},
+		{"mkdir existing", func(u *fsUser) int64 { return u.s.call(linux.SYS_MKDIRAT, fdcwd, u.str("/tmp"), 0o755) }, linux.EEXIST},
+		{"mkdir under missing", func(u *fsUser) int64 { return u.s.call(linux.SYS_MKDIRAT, fdcwd, u.str("/a/b"), 0o755) }, linux.ENOENT},
+		{"mknod directory", func(u *fsUser) int64 { return u.s.call(linux.SYS_MKNODAT, fdcwd, u.str("/tmp/f"), 0o40755, 0) }, linux.EPERM},
+		{"unlink dir", func(u *fsUser) int64 { return u.s.call(linux.SYS_UNLINKAT, fdcwd, u.str("/tmp"), 0) }, linux.EISDIR},
+		{"rmdir file", func(u *fsUser) int64 { return u.s.call(linux.SYS_UNLINKAT, fdcwd, u.str("/etc/passwd"), 0x200) }, linux.ENOTDIR},
+		{"rmdir mount point", func(u *fsUser) int64 { return u.s.call(linux.SYS_UNLINKAT, fdcwd, u.str("/dev"), 0x200) }, linux.EBUSY},
 		{"rename noreplace", func(u *fsUser) int64 {
-			return u.s.call(nrRenameat2, fdcwd, u.str("/etc/group"), fdcwd, u.str("/etc/hosts"), 1)
-		}, syscall.EEXIST},
+			return u.s.call(linux.SYS_RENAMEAT2, fdcwd, u.str("/etc/group"), fdcwd, u.str("/etc/hosts"), 1)
+		}, linux.EEXIST},
 		{"rename across mounts", func(u *fsUser) int64 {
-			return u.s.call(nrRenameat2, fdcwd, u.str("/etc/group"), fdcwd, u.str("/dev/group"), 0)
-		}, syscall.EXDEV},
+			return u.s.call(linux.SYS_RENAMEAT2, fdcwd, u.str("/etc/group"), fdcwd, u.str("/dev/group"), 0)
+		}, linux.EXDEV},
 		{"rename dir into itself", func(u *fsUser) int64 {
-			return u.s.call(nrRenameat2, fdcwd, u.str("/etc"), fdcwd, u.str("/etc/sub"), 0)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_RENAMEAT2, fdcwd, u.str("/etc"), fdcwd, u.str("/etc/sub"), 0)
+		}, linux.EINVAL},
 		{"link a directory", func(u *fsUser) int64 {
-			return u.s.call(nrLinkat, fdcwd, u.str("/etc"), fdcwd, u.str("/etc2"), 0)
-		}, syscall.EPERM},
+			return u.s.call(linux.SYS_LINKAT, fdcwd, u.str("/etc"), fdcwd, u.str("/etc2"), 0)
+		}, linux.EPERM},
 		{"readlink of a file", func(u *fsUser) int64 {
-			return u.s.call(nrReadlinkat, fdcwd, u.str("/etc/passwd"), uint64(u.buf()), 10)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_READLINKAT, fdcwd, u.str("/etc/passwd"), uint64(u.buf()), 10)
+		}, linux.EINVAL},
 		{"readlink zero size", func(u *fsUser) int64 {
-			return u.s.call(nrReadlinkat, fdcwd, u.str("/dev/stdin"), uint64(u.buf()), 0)
-		}, syscall.EINVAL},
-		{"lseek on the console", func(u *fsUser) int64 { return u.s.call(nrLseek, 1, 0, 0) }, syscall.ESPIPE},
-		{"pread on the console", func(u *fsUser) int64 { return u.s.call(nrPread, 0, uint64(u.buf()), 1, 0) }, syscall.ESPIPE},
+			return u.s.call(linux.SYS_READLINKAT, fdcwd, u.str("/dev/stdin"), uint64(u.buf()), 0)
+		}, linux.EINVAL},
+		{"lseek on the console", func(u *fsUser) int64 { return u.s.call(linux.SYS_LSEEK, 1, 0, 0) }, linux.ESPIPE},
+		{"pread on the console", func(u *fsUser) int64 { return u.s.call(linux.SYS_PREAD64, 0, uint64(u.buf()), 1, 0) }, linux.ESPIPE},
 		{"lseek bad whence", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrLseek, uint64(fd), 0, 9)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_LSEEK, uint64(fd), 0, 9)
+		}, linux.EINVAL},
 		{"read a directory", func(u *fsUser) int64 {
 			fd := u.open("/tmp", 0, 0)
-			return u.s.call(nrRead, uint64(fd), uint64(u.buf()), 10)
-		}, syscall.EISDIR},
+			return u.s.call(linux.SYS_READ, uint64(fd), uint64(u.buf()), 10)
+		}, linux.EISDIR},
 		{"write read-only", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrWrite, uint64(fd), uint64(u.buf()), 1)
-		}, syscall.EBADF},
+			return u.s.call(linux.SYS_WRITE, uint64(fd), uint64(u.buf()), 1)
+		}, linux.EBADF},
 		{"ftruncate read-only", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrFtruncate, uint64(fd), 0)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_FTRUNCATE, uint64(fd), 0)
+		}, linux.EINVAL},
 		{"getdents on a file", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrGetdents, uint64(fd), uint64(u.buf()), 1024)
-		}, syscall.ENOTDIR},
+			return u.s.call(linux.SYS_GETDENTS64, uint64(fd), uint64(u.buf()), 1024)
+		}, linux.ENOTDIR},
 		{"read O_PATH", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0x200000, 0)
-			return u.s.call(nrRead, uint64(fd), uint64(u.buf()), 1)
-		}, syscall.EBADF},
-		{"chdir to a file", func(u *fsUser) int64 { return u.s.call(nrChdir, u.str("/etc/passwd")) }, syscall.ENOTDIR},
-		{"access X_OK on a data file", func(u *fsUser) int64 { return u.s.call(nrFaccessat, fdcwd, u.str("/etc/passwd"), 1) }, syscall.EACCES},
-		{"access missing", func(u *fsUser) int64 { return u.s.call(nrFaccessat, fdcwd, u.str("/nope"), 0) }, syscall.ENOENT},
-		{"stat empty path", func(u *fsUser) int64 { return u.s.call(nrFstatat, fdcwd, u.str(""), uint64(u.buf()), 0) }, syscall.ENOENT},
+			return u.s.call(linux.SYS_READ, uint64(fd), uint64(u.buf()), 1)
+		}, linux.EBADF},
+		{"chdir to a file", func(u *fsUser) int64 { return u.s.call(linux.SYS_CHDIR, u.str("/etc/passwd")) }, linux.ENOTDIR},
+		{"access X_OK on a data file", func(u *fsUser) int64 { return u.s.call(linux.SYS_FACCESSAT, fdcwd, u.str("/etc/passwd"), 1) }, linux.EACCES},
+		{"access missing", func(u *fsUser) int64 { return u.s.call(linux.SYS_FACCESSAT, fdcwd, u.str("/nope"), 0) }, linux.ENOENT},
+		{"stat empty path", func(u *fsUser) int64 { return u.s.call(linux.SYS_NEWFSTATAT, fdcwd, u.str(""), uint64(u.buf()), 0) }, linux.ENOENT},
 		{"statx bad flags", func(u *fsUser) int64 {
-			return u.s.call(nrStatx, fdcwd, u.str("/"), 0x6000, 0x7ff, uint64(u.buf()))
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_STATX, fdcwd, u.str("/"), 0x6000, 0x7ff, uint64(u.buf()))
+		}, linux.EINVAL},
 		{"utimensat bad nsec", func(u *fsUser) int64 {
 			ts := u.buf() + 1024
 			u.s.poke(ts, make([]byte, 32))
 			u.s.poke(ts+8, []byte{0, 0, 0, 0x7f})
-			return u.s.call(nrUtimensat, fdcwd, u.str("/etc/passwd"), uint64(ts), 0)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_UTIMENSAT, fdcwd, u.str("/etc/passwd"), uint64(ts), 0)
+		}, linux.EINVAL},
 		{"mmap shared writable, file open read-only", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrMmap, 0, 4096, 3, 1, uint64(fd), 0)
-		}, syscall.EACCES},
+			return u.s.call(linux.SYS_MMAP, 0, 4096, 3, 1, uint64(fd), 0)
+		}, linux.EACCES},
 		{"mmap write-only file", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 1, 0)
-			return u.s.call(nrMmap, 0, 4096, 1, 2, uint64(fd), 0)
-		}, syscall.EACCES},
+			return u.s.call(linux.SYS_MMAP, 0, 4096, 1, 2, uint64(fd), 0)
+		}, linux.EACCES},
 		{"mmap unaligned offset", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrMmap, 0, 4096, 1, 2, uint64(fd), 1)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_MMAP, 0, 4096, 1, 2, uint64(fd), 1)
+		}, linux.EINVAL},
 		{"proc exe not in the VFS", func(u *fsUser) int64 {
-			return u.s.call(nrReadlinkat, fdcwd, u.str("/proc/self/exe"), uint64(u.buf()), 100)
-		}, syscall.ENOENT},
+			return u.s.call(linux.SYS_READLINKAT, fdcwd, u.str("/proc/self/exe"), uint64(u.buf()), 100)
+		}, linux.ENOENT},
 		{"epoll a regular file", func(u *fsUser) int64 {
-			ep := u.s.call(20, 0)
+			ep := u.s.call(linux.SYS_EPOLL_CREATE1, 0)
 			fd := u.open("/etc/passwd", 0, 0)
 			u.s.poke(u.buf(), make([]byte, 16))
-			return u.s.call(21, uint64(ep), 1, uint64(fd), uint64(u.buf()))
-		}, syscall.EPERM},
-		{"sendfile from the console", func(u *fsUser) int64 { return u.s.call(nrSendfile, 1, 0, 0, 10) }, syscall.EINVAL},
+			return u.s.call(linux.SYS_EPOLL_CTL, uint64(ep), 1, uint64(fd), uint64(u.buf()))
+		}, linux.EPERM},
+		{"sendfile from the console", func(u *fsUser) int64 { return u.s.call(linux.SYS_SENDFILE, 1, 0, 0, 10) }, linux.EINVAL},
 		{"copy_file_range flags", func(u *fsUser) int64 {
 			fd := u.open("/etc/passwd", 0, 0)
-			return u.s.call(nrCopyRange, uint64(fd), 0, uint64(fd), 0, 1, 1)
-		}, syscall.EINVAL},
+			return u.s.call(linux.SYS_COPY_FILE_RANGE, uint64(fd), 0, uint64(fd), 0, 1, 1)
+		}, linux.EINVAL},
 	}
 	runFS(t, Config{}, func(u *fsUser) {
 		for _, c := range cases {
@@ -414,7 +381,7 @@ func TestFSDevicesAndEtc(t *testing.T) {
 	out := runFS(t, Config{Hostname: "box"}, func(u *fsUser) {
 		s := u.s
 		fd := uint64(u.ok("urandom", u.open("/dev/urandom", 0, 0)))
-		u.want("read urandom", s.call(nrRead, fd, uint64(u.buf()), 64), 64)
+		u.want("read urandom", s.call(linux.SYS_READ, fd, uint64(u.buf()), 64), 64)
 		if bytes.Equal(s.peek(u.buf(), 64), make([]byte, 64)) {
 			u.failf("urandom gave zeros")
 		}
@@ -429,8 +396,8 @@ func TestFSDevicesAndEtc(t *testing.T) {
 		}
 		tty := uint64(u.ok("tty", u.open("/dev/tty", 1, 0)))
 		s.poke(u.buf(), []byte("via tty\n"))
-		u.want("write tty", s.call(nrWrite, tty, uint64(u.buf()), 8), 8)
-		u.want("write null", s.call(nrWrite, uint64(u.ok("null", u.open("/dev/null", 1, 0))), uint64(u.buf()), 8), 8)
+		u.want("write tty", s.call(linux.SYS_WRITE, tty, uint64(u.buf()), 8), 8)
+		u.want("write null", s.call(linux.SYS_WRITE, uint64(u.ok("null", u.open("/dev/null", 1, 0))), uint64(u.buf()), 8), 8)
 	})
 	if out != "via tty\n" {
 		t.Errorf("console got %q", out)
@@ -443,9 +410,9 @@ func TestFSMmapAndCopies(t *testing.T) {
 		body := strings.Repeat("0123456789", 500) // 5000 bytes: two pages
 		u.writeFile("/tmp/m", body)
 		fd := uint64(u.open("/tmp/m", 0, 0))
-		addr := s.call(nrMmap, 0, 8192, protRead, mapPrivate, fd, 0)
+		addr := s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ, linux.MAP_PRIVATE, fd, 0)
 		if addr < 0 {
-			u.failf("mmap: %v", syscall.Errno(-addr))
+			u.failf("mmap: %v", linux.Errno(-addr))
 			return
 		}
 		if got := string(s.peek(uintptr(addr), 5000)); got != body {
@@ -454,7 +421,7 @@ func TestFSMmapAndCopies(t *testing.T) {
 		if tail := s.peek(uintptr(addr)+5000, 100); !bytes.Equal(tail, make([]byte, 100)) {
 			u.failf("tail not zero")
 		}
-		addr = s.call(nrMmap, 0, 4096, protRead, mapPrivate, fd, 4096)
+		addr = s.call(linux.SYS_MMAP, 0, 4096, linux.PROT_READ, linux.MAP_PRIVATE, fd, 4096)
 		if got := string(s.peek(uintptr(addr), 4)); got != body[4096:4100] {
 			u.failf("offset mapping %q", got)
 		}
@@ -462,28 +429,28 @@ func TestFSMmapAndCopies(t *testing.T) {
 		out := uint64(u.open("/tmp/copy", 0o101, 0o644))
 		off := u.buf() + 1024
 		s.poke(off, []byte{10, 0, 0, 0, 0, 0, 0, 0})
-		u.want("sendfile", s.call(nrSendfile, out, fd, uint64(off), 20), 20)
+		u.want("sendfile", s.call(linux.SYS_SENDFILE, out, fd, uint64(off), 20), 20)
 		if b := s.peek(off, 1); b[0] != 30 {
 			u.failf("sendfile offset %d", b[0])
 		}
-		u.want("copy_file_range", s.call(nrCopyRange, fd, 0, out, 0, 3, 0), 3)
-		s.call(nrClose, out)
+		u.want("copy_file_range", s.call(linux.SYS_COPY_FILE_RANGE, fd, 0, out, 0, 3, 0), 3)
+		s.call(linux.SYS_CLOSE, out)
 		if got := u.readFile("/tmp/copy"); got != body[10:30]+"012" {
 			u.failf("copies %q", got)
 		}
-		u.want("statx", s.call(nrStatx, fdcwd, u.str("/tmp/copy"), 0, 0x7ff, uint64(u.buf())), 0)
+		u.want("statx", s.call(linux.SYS_STATX, fdcwd, u.str("/tmp/copy"), 0, 0x7ff, uint64(u.buf())), 0)
 		if b := s.peek(u.buf(), 256); binary.LittleEndian.Uint64(b[40:]) != 23 || binary.LittleEndian.Uint16(b[28:]) != 0o100644 {
 			u.failf("statx size %d mode %o", binary.LittleEndian.Uint64(b[40:]), binary.LittleEndian.Uint16(b[28:]))
 		}
-		u.want("statx empty path", s.call(nrStatx, 1, u.str(""), 0x1000, 0x7ff, uint64(u.buf())), 0)
-		u.want("fchmodat", s.call(nrFchmodat, fdcwd, u.str("/tmp/copy"), 0o755), 0)
-		u.want("access X_OK", s.call(nrFaccessat, fdcwd, u.str("/tmp/copy"), 1), 0)
+		u.want("statx empty path", s.call(linux.SYS_STATX, 1, u.str(""), 0x1000, 0x7ff, uint64(u.buf())), 0)
+		u.want("fchmodat", s.call(linux.SYS_FCHMODAT, fdcwd, u.str("/tmp/copy"), 0o755), 0)
+		u.want("access X_OK", s.call(linux.SYS_FACCESSAT, fdcwd, u.str("/tmp/copy"), 1), 0)
 		ts := u.buf() + 2048
 		s.poke(ts, make([]byte, 32))
 		s.poke(ts, []byte{100})
 		s.poke(ts+24, []byte{0xfe, 0xff, 0xff, 0x3f}) // mtime UTIME_OMIT
-		u.want("utimensat", s.call(nrUtimensat, fdcwd, u.str("/tmp/copy"), uint64(ts), 0), 0)
-		u.want("stat times", s.call(nrFstatat, fdcwd, u.str("/tmp/copy"), uint64(u.buf()), 0), 0)
+		u.want("utimensat", s.call(linux.SYS_UTIMENSAT, fdcwd, u.str("/tmp/copy"), uint64(ts), 0), 0)
+		u.want("stat times", s.call(linux.SYS_NEWFSTATAT, fdcwd, u.str("/tmp/copy"), uint64(u.buf()), 0), 0)
 		if at := binary.LittleEndian.Uint64(s.peek(u.buf()+72, 8)); at != 100 {
 			u.failf("atime %d", at)
 		}
@@ -539,7 +506,7 @@ func TestFSRootFS(t *testing.T) {
 		if got := u.readFile("/data/two"); got != "shared" {
 			u.failf("link content %q", got)
 		}
-		u.want("stat uid", u.s.call(nrFstatat, fdcwd, u.str("/bin/tool"), uint64(u.buf()), 0), 0)
+		u.want("stat uid", u.s.call(linux.SYS_NEWFSTATAT, fdcwd, u.str("/bin/tool"), uint64(u.buf()), 0), 0)
 		b := u.s.peek(u.buf(), 128)
 		if uid, mt := binary.LittleEndian.Uint32(b[24:]), binary.LittleEndian.Uint64(b[88:]); uid != 1000 || mt != 1234567890 {
 			u.failf("uid %d mtime %d", uid, mt)
@@ -561,9 +528,9 @@ func TestFSRootFSMalformed(t *testing.T) {
 }
 
 func (u *fsUser) readlink(path string) string {
-	n := u.s.call(nrReadlinkat, fdcwd, u.str(path), uint64(u.buf()), 512)
+	n := u.s.call(linux.SYS_READLINKAT, fdcwd, u.str(path), uint64(u.buf()), 512)
 	if n < 0 {
-		return "error: " + syscall.Errno(-n).Error()
+		return "error: " + linux.Errno(-n).Error()
 	}
 	return string(u.s.peek(u.buf(), int(n)))
 }
@@ -578,7 +545,7 @@ func TestFSProcSelf(t *testing.T) {
 		if got := u.readFile("/proc/self/cmdline"); got != "/bin/tool\x00a b\x00\x00" {
 			u.failf("cmdline %q", got)
 		}
-		s.call(nrChdir, u.str("/etc"))
+		s.call(linux.SYS_CHDIR, u.str("/etc"))
 		fd := u.open("passwd", 0, 0)
 		if got := u.readlink(fmt.Sprintf("/proc/self/fd/%d", fd)); got != "/etc/passwd" {
 			u.failf("fd link %q", got)
@@ -587,13 +554,13 @@ func TestFSProcSelf(t *testing.T) {
 			u.failf("stdout link %q", got)
 		}
 		pipe := u.buf() + 4096
-		u.want("pipe2", s.call(59, uint64(pipe), 0), 0)
+		u.want("pipe2", s.call(linux.SYS_PIPE2, uint64(pipe), 0), 0)
 		rfd := binary.LittleEndian.Uint32(s.peek(pipe, 4))
 		if got := u.readlink(fmt.Sprintf("/proc/self/fd/%d", rfd)); got != "pipe:[1]" {
 			u.failf("pipe link %q", got)
 		}
 		dfd := uint64(u.ok("open fd dir", u.open("/proc/self/fd", 0x10000, 0)))
-		n := s.call(nrGetdents, dfd, uint64(u.buf()), 4096)
+		n := s.call(linux.SYS_GETDENTS64, dfd, uint64(u.buf()), 4096)
 		var names []string
 		for b := s.peek(u.buf(), int(max(n, 0))); len(b) > 0; {
 			rl := binary.LittleEndian.Uint16(b[16:])
@@ -606,9 +573,9 @@ func TestFSProcSelf(t *testing.T) {
 		if got := u.readlink(fmt.Sprintf("/proc/self/fd/%d", dfd)); got != "/proc/self/fd" {
 			u.failf("dir link %q", got)
 		}
-		u.want("maps", u.open("/proc/self/maps", 0, 0), errno(syscall.ENOENT))
-		u.want("write cmdline", u.open("/proc/self/cmdline", 1, 0), errno(syscall.EACCES))
-		u.want("create in proc", u.open("/proc/x", 0x41, 0o644), errno(syscall.EACCES))
+		u.want("maps", u.open("/proc/self/maps", 0, 0), errno(linux.ENOENT))
+		u.want("write cmdline", u.open("/proc/self/cmdline", 1, 0), errno(linux.EACCES))
+		u.want("create in proc", u.open("/proc/x", 0x41, 0o644), errno(linux.EACCES))
 		u.ok("open /dev/stdin", u.open("/dev/stdin", 0, 0)) // through the fd/0 link to the console
 	})
 }
@@ -617,29 +584,29 @@ func TestFSFifo(t *testing.T) {
 	// The writer thread opens the FIFO (waiting for the reader), writes
 	// the first two bytes of its name and closes it.
 	writer := func(s *userSide) {
-		path := s.u.X[rA5]
-		fd := s.call(nrOpenat, fdcwd, path, 1, 0)
-		s.call(nrWrite, uint64(fd), path, 2)
-		s.call(nrClose, uint64(fd))
+		path := s.u.X[abi.RegA5]
+		fd := s.call(linux.SYS_OPENAT, fdcwd, path, 1, 0)
+		s.call(linux.SYS_WRITE, uint64(fd), path, 2)
+		s.call(linux.SYS_CLOSE, uint64(fd))
 	}
 	runFSThreads(t, Config{}, map[uint64]func(*userSide){0x2000: writer}, func(u *fsUser) {
 		s := u.s
 		fifo := u.str("/tmp/fifo")
-		u.want("mkfifo", s.call(nrMknodat, fdcwd, fifo, 0o10644, 0), 0)
+		u.want("mkfifo", s.call(linux.SYS_MKNODAT, fdcwd, fifo, 0o10644, 0), 0)
 		if m, _, _, _, _ := u.stat("/tmp/fifo", 0); m != 0o10644 {
 			u.failf("fifo mode %o", m)
 		}
-		u.want("nonblocking writer without reader", s.call(nrOpenat, fdcwd, fifo, 0o4001, 0), errno(syscall.ENXIO))
-		s.u.X[rA5] = fifo
+		u.want("nonblocking writer without reader", s.call(linux.SYS_OPENAT, fdcwd, fifo, 0o4001, 0), errno(linux.ENXIO))
+		s.u.X[abi.RegA5] = fifo
 		s.u.PC = 0x2000 - 4
-		if tid := s.call(220, cloneVM|cloneThread|cloneSighand|cloneFS|cloneFiles, 0, 0, 0, 0); tid <= 1 {
+		if tid := s.call(linux.SYS_CLONE, linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND|linux.CLONE_FS|linux.CLONE_FILES, 0, 0, 0, 0); tid <= 1 {
 			u.failf("clone %d", tid)
 		}
 		s.u.PC = 0x1000
-		fd := uint64(u.ok("open reader", s.call(nrOpenat, fdcwd, fifo, 0, 0))) // waits for the writer
+		fd := uint64(u.ok("open reader", s.call(linux.SYS_OPENAT, fdcwd, fifo, 0, 0))) // waits for the writer
 		var got []byte
 		for {
-			n := s.call(nrRead, fd, uint64(u.buf()), 100)
+			n := s.call(linux.SYS_READ, fd, uint64(u.buf()), 100)
 			if n <= 0 {
 				u.want("read end", n, 0)
 				break
@@ -649,11 +616,11 @@ func TestFSFifo(t *testing.T) {
 		if string(got) != "/t" {
 			u.failf("fifo carried %q", got)
 		}
-		s.call(nrClose, fd)
-		rw := uint64(u.ok("open rdwr", s.call(nrOpenat, fdcwd, fifo, 2, 0)))
+		s.call(linux.SYS_CLOSE, fd)
+		rw := uint64(u.ok("open rdwr", s.call(linux.SYS_OPENAT, fdcwd, fifo, 2, 0)))
 		s.poke(u.buf(), []byte("xyz"))
-		u.want("rdwr write", s.call(nrWrite, rw, uint64(u.buf()), 3), 3)
-		u.want("rdwr read", s.call(nrRead, rw, uint64(u.buf())+8, 10), 3)
-		u.want("lseek fifo", s.call(nrLseek, rw, 0, 0), errno(syscall.ESPIPE))
+		u.want("rdwr write", s.call(linux.SYS_WRITE, rw, uint64(u.buf()), 3), 3)
+		u.want("rdwr read", s.call(linux.SYS_READ, rw, uint64(u.buf())+8, 10), 3)
+		u.want("lseek fifo", s.call(linux.SYS_LSEEK, rw, 0, 0), errno(linux.ESPIPE))
 	})
 }

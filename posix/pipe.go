@@ -2,7 +2,9 @@ package posix
 
 import (
 	"sync"
-	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
 )
 
 // Pipes: a bounded byte queue between a read end and a write end, with
@@ -10,6 +12,10 @@ import (
 // the last reader has gone.
 
 const pipeSize = 64 << 10 // Linux's default capacity
+
+// pipeEnd is one end of a pipe or FIFO: reads from the read end, writes
+// to the write end, EBADF the other way (a FIFO opened O_RDWR is
+// fifoRW).
 
 type pipe struct {
 	id      uint64 // for /proc/self/fd's "pipe:[id]"
@@ -24,8 +30,10 @@ type pipe struct {
 }
 
 type pipeEnd struct {
+	fileDefaults
 	p     *pipe
 	write bool
+	fifo  *fifoRef // the FIFO it was opened through, if any
 }
 
 func newPipe() (r, w *pipeEnd) {
@@ -42,25 +50,25 @@ func (e *pipeEnd) Ready() uint32 {
 	if e.write {
 		switch {
 		case p.readers == 0:
-			return pollOut | pollErr
+			return linux.POLLOUT | linux.POLLERR
 		case len(p.buf) < pipeSize:
-			return pollOut
+			return linux.POLLOUT
 		}
 		return 0
 	}
 	var r uint32
 	if len(p.buf) > 0 {
-		r |= pollIn
+		r |= linux.POLLIN
 	}
 	if p.writers == 0 {
-		r |= pollHup
+		r |= linux.POLLHUP
 	}
 	return r
 }
 
 func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
 	if e.write {
-		return 0, syscall.EBADF
+		return 0, linux.EBADF
 	}
 	p := e.p
 	for {
@@ -78,9 +86,9 @@ func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
 		}
 		p.mu.Unlock()
 		if nonblock {
-			return 0, syscall.EAGAIN
+			return 0, linux.EAGAIN
 		}
-		if _, err := t.waitReady([]Pollable{e}, -1, func() bool { return e.Ready()&(pollIn|pollHup) != 0 }); err != 0 {
+		if _, err := t.waitReady([]pollable{e}, -1, func() bool { return e.Ready()&(linux.POLLIN|linux.POLLHUP) != 0 }); err != 0 {
 			return 0, err
 		}
 	}
@@ -88,7 +96,7 @@ func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
 
 func (e *pipeEnd) Write(t *Thread, b []byte, nonblock bool) (int, Errno) {
 	if !e.write {
-		return 0, syscall.EBADF
+		return 0, linux.EBADF
 	}
 	p := e.p
 	done := 0
@@ -96,11 +104,11 @@ func (e *pipeEnd) Write(t *Thread, b []byte, nonblock bool) (int, Errno) {
 		p.mu.Lock()
 		if p.readers == 0 {
 			p.mu.Unlock()
-			t.post(13, sigInfo{}) // SIGPIPE
+			t.post(linux.SIGPIPE, sigInfo{})
 			if done > 0 {
 				return done, 0
 			}
-			return 0, syscall.EPIPE
+			return 0, linux.EPIPE
 		}
 		if room := pipeSize - len(p.buf); room > 0 {
 			n := min(room, len(b)-done)
@@ -115,9 +123,9 @@ func (e *pipeEnd) Write(t *Thread, b []byte, nonblock bool) (int, Errno) {
 			if done > 0 {
 				return done, 0
 			}
-			return 0, syscall.EAGAIN
+			return 0, linux.EAGAIN
 		}
-		if _, err := t.waitReady([]Pollable{e}, -1, func() bool { return e.Ready() != 0 }); err != 0 {
+		if _, err := t.waitReady([]pollable{e}, -1, func() bool { return e.Ready() != 0 }); err != 0 {
 			if done > 0 {
 				return done, 0
 			}
@@ -140,21 +148,62 @@ func (e *pipeEnd) Close() Errno {
 	return 0
 }
 
-func (e *pipeEnd) Stat() Stat { return Stat{Mode: sIFIFO | 0o600, Nlink: 1} }
+func (e *pipeEnd) Stat() fs.Stat {
+	if e.fifo != nil {
+		return e.fifo.loc.Stat()
+	}
+	e.p.mu.Lock()
+	n := len(e.p.buf)
+	e.p.mu.Unlock()
+	return fs.Stat{Dev: anonDev, Ino: e.p.id, Mode: linux.S_IFIFO | 0o600, Nlink: 1, Size: int64(n), Blksize: linux.PageSize}
+}
 
+// Name is what /proc/self/fd shows: the FIFO's path, or pipe:[id].
+func (e *pipeEnd) Name(p *Process) string {
+	if e.fifo != nil {
+		return e.fifo.name.abs(p)
+	}
+	return pipeName(e.p.id)
+}
+
+func (e *pipeEnd) Loc() (fs.Loc, bool) {
+	if e.fifo != nil {
+		return e.fifo.loc, true
+	}
+	return fs.Loc{}, false
+}
+
+// Reopen opens the pipe anew through /proc/self/fd, as Linux lets a
+// program open either end of an anonymous pipe that way.
+func (e *pipeEnd) Reopen(t *Thread, flags int) (File, Errno) {
+	return t.openPipe(e.p, e.fifo, flags)
+}
+
+// Ioctl answers FIONREAD: the bytes waiting in the pipe.
+func (e *pipeEnd) Ioctl(t *Thread, req uint64, arg uintptr) (int64, Errno) {
+	if req != linux.FIONREAD {
+		return 0, linux.ENOTTY
+	}
+	e.p.mu.Lock()
+	n := len(e.p.buf)
+	e.p.mu.Unlock()
+	return 0, t.put32(arg, uint32(n))
+}
+
+// sysPipe2 implements pipe2(2).
 func sysPipe2(t *Thread, a *[6]uint64) int64 {
 	flags := uint32(a[1])
-	if flags&^uint32(oNonblock|oCloexec) != 0 {
-		return errno(syscall.EINVAL)
+	if flags&^uint32(linux.O_NONBLOCK|linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
 	}
 	r, w := newPipe()
 	r.p.id = t.p.pipeIDs.Add(1)
-	cloexec := flags&oCloexec != 0
-	rfd, e := t.p.fds.install(&openFile{f: r, flags: oRdonly | flags&oNonblock}, 0, cloexec)
+	cloexec := flags&linux.O_CLOEXEC != 0
+	rfd, e := t.p.fds.install(newOpenFile(r, linux.O_RDONLY|flags&linux.O_NONBLOCK), 0, cloexec)
 	if e != 0 {
 		return errno(e)
 	}
-	wfd, e := t.p.fds.install(&openFile{f: w, flags: oWronly | flags&oNonblock}, 0, cloexec)
+	wfd, e := t.p.fds.install(newOpenFile(w, linux.O_WRONLY|flags&linux.O_NONBLOCK), 0, cloexec)
 	if e != 0 {
 		t.p.fds.closeFD(rfd)
 		return errno(e)

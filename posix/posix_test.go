@@ -6,9 +6,12 @@ import (
 	"encoding/binary"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // start runs prog as the main thread of a new process on a fake CPU.
@@ -16,7 +19,7 @@ func start(t *testing.T, prog func(*userSide), stdin string) (*Process, *bytes.B
 	t.Helper()
 	cpu := newFakeCPU()
 	cpu.progs[0x1000] = prog
-	cpu.Map(0x6fff_0000, 0x10000, protRead|protWrite, 1) // the stack
+	cpu.Map(0x6fff_0000, 0x10000, linux.PROT_READ|linux.PROT_WRITE, 1) // the stack
 	var out, log bytes.Buffer
 	p, err := Start(Config{
 		CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000,
@@ -42,18 +45,18 @@ func wait(t *testing.T, p *Process) int {
 func TestWriteReadExit(t *testing.T) {
 	p, out, _, _ := start(t, func(s *userSide) {
 		buf := s.scratch()
-		n := s.call(63, 0, uint64(buf), 100) // read(0)
-		s.call(64, 1, uint64(buf), uint64(n))
-		if r := s.call(63, 0, uint64(buf), 100); r != 0 {
-			s.call(94, 9) // EOF expected
+		n := s.call(linux.SYS_READ, 0, uint64(buf), 100) // read(0)
+		s.call(linux.SYS_WRITE, 1, uint64(buf), uint64(n))
+		if r := s.call(linux.SYS_READ, 0, uint64(buf), 100); r != 0 {
+			s.call(linux.SYS_EXIT_GROUP, 9) // EOF expected
 		}
-		if r := s.call(64, 1, 0xdead0000, 5); r != errno(syscall.EFAULT) {
-			s.call(94, 8)
+		if r := s.call(linux.SYS_WRITE, 1, 0xdead0000, 5); r != errno(linux.EFAULT) {
+			s.call(linux.SYS_EXIT_GROUP, 8)
 		}
-		if r := s.call(64, 77, uint64(buf), 1); r != errno(syscall.EBADF) {
-			s.call(94, 10)
+		if r := s.call(linux.SYS_WRITE, 77, uint64(buf), 1); r != errno(linux.EBADF) {
+			s.call(linux.SYS_EXIT_GROUP, 10)
 		}
-		s.call(94, 3)
+		s.call(linux.SYS_EXIT_GROUP, 3)
 	}, "echo me\x00\xff")
 	if code := wait(t, p); code != 3 {
 		t.Fatalf("exit %d", code)
@@ -66,11 +69,11 @@ func TestWriteReadExit(t *testing.T) {
 func TestUnknownSyscallLoggedOnce(t *testing.T) {
 	p, _, log, _ := start(t, func(s *userSide) {
 		for i := 0; i < 3; i++ {
-			if r := s.call(198, 2, 1, 0); r != errno(syscall.ENOSYS) { // socket
-				s.call(94, 1)
+			if r := s.call(linux.SYS_SOCKET, 2, 1, 0); r != errno(linux.ENOSYS) { // socket
+				s.call(linux.SYS_EXIT_GROUP, 1)
 			}
 		}
-		s.call(94, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
@@ -82,21 +85,21 @@ func TestUnknownSyscallLoggedOnce(t *testing.T) {
 
 func TestBrkAndMmap(t *testing.T) {
 	p, _, _, _ := start(t, func(s *userSide) {
-		base := s.call(214, 0)
+		base := s.call(linux.SYS_BRK, 0)
 		if base != 0x40_0000 {
-			s.call(94, 1)
+			s.call(linux.SYS_EXIT_GROUP, 1)
 		}
-		if s.call(214, uint64(base)+10000) != base+10000 {
-			s.call(94, 2)
+		if s.call(linux.SYS_BRK, uint64(base)+10000) != base+10000 {
+			s.call(linux.SYS_EXIT_GROUP, 2)
 		}
 		s.poke(uintptr(base)+9000, []byte{42}) // now mapped
-		if r := s.call(222, 0, 8192, protRead|protWrite|protExec, mapPrivate|mapAnonymous, ^uint64(0), 0); r != errno(syscall.EACCES) {
-			s.call(94, 3)
+		if r := s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ|linux.PROT_WRITE|linux.PROT_EXEC, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0); r != errno(linux.EACCES) {
+			s.call(linux.SYS_EXIT_GROUP, 3)
 		}
-		if r := s.call(222, 0, 8192, protRead|protWrite, mapPrivate|mapAnonymous, ^uint64(0), 0); r <= 0 {
-			s.call(94, 4)
+		if r := s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ|linux.PROT_WRITE, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0); r <= 0 {
+			s.call(linux.SYS_EXIT_GROUP, 4)
 		}
-		s.call(94, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
@@ -107,35 +110,35 @@ func TestFutexWakesOtherThread(t *testing.T) {
 	cpu := newFakeCPU()
 	var woke atomic.Int32
 	cpu.progs[0x2000] = func(s *userSide) { // child: wait on the word
-		word := uintptr(s.u.X[rA5]) // passed through a5 below
-		if s.call(98, uint64(word), futexWait|futexPrivateFlag, 0, 0) == 0 {
+		word := uintptr(s.u.X[abi.RegA5]) // passed through a5 below
+		if s.call(linux.SYS_FUTEX, uint64(word), linux.FUTEX_WAIT|linux.FUTEX_PRIVATE_FLAG, 0, 0) == 0 {
 			woke.Add(1)
 		}
 		s.poke(word+4, []byte{1}) // tell the parent it may exit
 	}
 	cpu.progs[0x1000] = func(s *userSide) {
 		word := s.scratch()
-		s.u.X[rA5] = uint64(word)
+		s.u.X[abi.RegA5] = uint64(word)
 		// The child starts at the clone's PC; our fake dispatches on the
 		// PC, so point it at the child's program for the clone.
 		s.u.PC = 0x2000 - 4
-		tid := s.call(220, cloneVM|cloneThread|cloneSighand|cloneFS|cloneFiles, 0, 0, 0, 0)
+		tid := s.call(linux.SYS_CLONE, linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND|linux.CLONE_FS|linux.CLONE_FILES, 0, 0, 0, 0)
 		s.u.PC = 0x1000
 		if tid <= 1 {
-			s.call(94, 1)
+			s.call(linux.SYS_EXIT_GROUP, 1)
 		}
 		for i := 0; i < 5000; i++ { // up to ~5 s for the child to start waiting on a loaded host
-			if s.call(98, uint64(word), futexWake|futexPrivateFlag, 1) == 1 {
+			if s.call(linux.SYS_FUTEX, uint64(word), linux.FUTEX_WAKE|linux.FUTEX_PRIVATE_FLAG, 1) == 1 {
 				break
 			}
 			ts := s.scratch()
 			s.poke(ts+8, []byte{0x40, 0x42, 0x0f, 0}) // 1 ms
-			s.call(101, uint64(ts), 0)
+			s.call(linux.SYS_NANOSLEEP, uint64(ts), 0)
 		}
 		for i := 0; i < 5000 && s.peek(word+4, 1)[0] == 0; i++ {
-			s.call(124) // sched_yield until the child has counted its wake-up
+			s.call(linux.SYS_SCHED_YIELD) // sched_yield until the child has counted its wake-up
 		}
-		s.call(94, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}
 	var out bytes.Buffer
 	p, err := Start(Config{CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000, Stdout: &out, Random: rand.Reader})
@@ -156,21 +159,21 @@ func TestSignalHandlerAndSigreturn(t *testing.T) {
 			gotSig.Store(int32(sig))
 			// The frame holds the interrupted registers: s0 (x8) at
 			// mcontext + 8*8.
-			uc := uintptr(s.u.X[rA2])
-			sawS0.Store(binary.LittleEndian.Uint64(s.peek(uc+ucMcontext+8*8, 8)))
+			uc := uintptr(s.u.X[abi.RegA2])
+			sawS0.Store(binary.LittleEndian.Uint64(s.peek(uc+unsafe.Offsetof(linux.UContext{}.MContext)+8*8, 8)))
 			s.u.X[7] = 0 // clobber s0: sigreturn must restore it
 		}
 		act := s.scratch()
-		s.poke(act, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, handler), saSiginfo))
-		if s.call(134, 10, uint64(act), 0, 8) != 0 { // rt_sigaction(SIGUSR1)
-			s.call(94, 1)
+		s.poke(act, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, handler), linux.SA_SIGINFO))
+		if s.call(linux.SYS_RT_SIGACTION, 10, uint64(act), 0, 8) != 0 { // rt_sigaction(SIGUSR1)
+			s.call(linux.SYS_EXIT_GROUP, 1)
 		}
 		s.u.X[7] = 0x5eed
-		s.call(131, Pid, 1, 10) // tgkill(self, SIGUSR1)
+		s.call(linux.SYS_TGKILL, Pid, 1, 10) // tgkill(self, SIGUSR1)
 		if s.u.X[7] != 0x5eed {
-			s.call(94, 2)
+			s.call(linux.SYS_EXIT_GROUP, 2)
 		}
-		s.call(94, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
@@ -182,8 +185,8 @@ func TestSignalHandlerAndSigreturn(t *testing.T) {
 
 func TestDefaultActionKills(t *testing.T) {
 	p, _, log, _ := start(t, func(s *userSide) {
-		s.call(129, Pid, 15) // kill(self, SIGTERM)
-		s.call(94, 0)
+		s.call(linux.SYS_KILL, Pid, 15) // kill(self, SIGTERM)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 128+15 {
 		t.Fatalf("exit %d", code)
@@ -195,33 +198,33 @@ func TestDefaultActionKills(t *testing.T) {
 
 func TestEpollEventfd(t *testing.T) {
 	p, _, _, _ := start(t, func(s *userSide) {
-		efd := s.call(19, 0, oNonblock)
-		ep := s.call(20, 0)
+		efd := s.call(linux.SYS_EVENTFD2, 0, linux.O_NONBLOCK)
+		ep := s.call(linux.SYS_EPOLL_CREATE1, 0)
 		ev := s.scratch()
-		s.poke(ev, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, pollIn|epollET), 77))
-		if s.call(21, uint64(ep), 1, uint64(efd), uint64(ev)) != 0 {
-			s.call(94, 1)
+		s.poke(ev, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, linux.POLLIN|linux.EPOLLET), 77))
+		if s.call(linux.SYS_EPOLL_CTL, uint64(ep), 1, uint64(efd), uint64(ev)) != 0 {
+			s.call(linux.SYS_EXIT_GROUP, 1)
 		}
 		out := s.scratch()
-		if s.call(22, uint64(ep), uint64(out), 8, 0, 0) != 0 { // nothing ready
-			s.call(94, 2)
+		if s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 0, 0) != 0 { // nothing ready
+			s.call(linux.SYS_EXIT_GROUP, 2)
 		}
 		one := s.scratch()
 		s.poke(one, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-		s.call(64, uint64(efd), uint64(one), 8)
-		if s.call(22, uint64(ep), uint64(out), 8, 1000, 0) != 1 {
-			s.call(94, 3)
+		s.call(linux.SYS_WRITE, uint64(efd), uint64(one), 8)
+		if s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 1000, 0) != 1 {
+			s.call(linux.SYS_EXIT_GROUP, 3)
 		}
 		if binary.LittleEndian.Uint64(s.peek(out+8, 8)) != 77 {
-			s.call(94, 4)
+			s.call(linux.SYS_EXIT_GROUP, 4)
 		}
-		if s.call(22, uint64(ep), uint64(out), 8, 0, 0) != 0 { // edge-triggered: once
-			s.call(94, 5)
+		if s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 0, 0) != 0 { // edge-triggered: once
+			s.call(linux.SYS_EXIT_GROUP, 5)
 		}
-		if s.call(63, uint64(efd), uint64(one), 8) != 8 || s.call(63, uint64(efd), uint64(one), 8) != errno(syscall.EAGAIN) {
-			s.call(94, 6)
+		if s.call(linux.SYS_READ, uint64(efd), uint64(one), 8) != 8 || s.call(linux.SYS_READ, uint64(efd), uint64(one), 8) != errno(linux.EAGAIN) {
+			s.call(linux.SYS_EXIT_GROUP, 6)
 		}
-		s.call(94, 0)
+		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)

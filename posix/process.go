@@ -14,14 +14,14 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Errno is a Linux error number (the same numbers on every Linux arch).
-type Errno = syscall.Errno
+type Errno = linux.Errno
 
 // CPU is what the posix layer needs from the hart layer: running a thread
 // in user mode and reaching application memory. The hart layer provides
@@ -71,6 +71,7 @@ type Process struct {
 	threads map[int]*Thread
 	nextTID int
 
+	console *console
 	fds     *fdTable
 	sigs    sigTable
 	futexes futexTable
@@ -111,8 +112,9 @@ func Start(cfg Config) (*Process, error) {
 		done:    make(chan struct{}),
 	}
 	p.umask.Store(0o022)
-	p.fds = newFDTable(cfg)
-	if err := p.initFS(p.fds.fds[0].of.f.(*stream), p.fds.fds[1].of.f.(*writer)); err != nil {
+	p.console = newConsole(cfg)
+	p.fds = newFDTable(p.console)
+	if err := p.initFS(); err != nil {
 		return nil, fmt.Errorf("posix: %w", err)
 	}
 	p.futexes.init()
@@ -128,7 +130,7 @@ func Start(cfg Config) (*Process, error) {
 	p.started = time.Now()
 	t := p.newThread()
 	t.u.PC = cfg.Entry
-	t.u.X[rSP] = cfg.SP
+	t.u.X[abi.RegSP] = cfg.SP
 	go t.run()
 	return p, nil
 }

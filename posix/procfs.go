@@ -1,11 +1,10 @@
 package posix
 
 import (
-	"path"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 )
 
@@ -41,11 +40,11 @@ func (n *procNode) Stat() fs.Stat {
 		Atime: n.f.start, Mtime: n.f.start, Ctime: n.f.start}
 }
 
-func (n *procNode) SetAttr(fs.Attr) error { return syscall.EPERM }
+func (n *procNode) SetAttr(fs.Attr) error { return linux.EPERM }
 
 func (n *procNode) Open(flags int) (fs.Handle, error) {
-	if flags&fs.O_ACCMODE != fs.O_RDONLY {
-		return nil, syscall.EACCES
+	if flags&linux.O_ACCMODE != linux.O_RDONLY {
+		return nil, linux.EACCES
 	}
 	return procHandle{}, nil
 }
@@ -60,7 +59,7 @@ func (h procHandle) ReadAt(p []byte, off int64) (int, error) {
 	}
 	return copy(p, h.data[off:]), nil
 }
-func (procHandle) WriteAt([]byte, int64) (int, error) { return 0, syscall.EINVAL }
+func (procHandle) WriteAt([]byte, int64) (int, error) { return 0, linux.EINVAL }
 func (procHandle) Close() error                       { return nil }
 
 type procDir struct {
@@ -69,9 +68,9 @@ type procDir struct {
 }
 
 func (d *procDir) node() *procNode {
-	mode := uint32(fs.S_IFDIR | 0o555)
+	mode := uint32(linux.S_IFDIR | 0o555)
 	if d.ino == procFDDirIno {
-		mode = fs.S_IFDIR | 0o500
+		mode = linux.S_IFDIR | 0o500
 	}
 	return &procNode{f: d.f, ino: d.ino, mode: mode}
 }
@@ -80,10 +79,10 @@ func (d *procDir) Stat() fs.Stat                     { return d.node().Stat() }
 func (d *procDir) SetAttr(a fs.Attr) error           { return d.node().SetAttr(a) }
 func (d *procDir) Open(flags int) (fs.Handle, error) { return d.node().Open(flags) }
 
-func (d *procDir) Create(string, fs.CreateAttr) (fs.Inode, error) { return nil, syscall.EACCES }
-func (d *procDir) Link(string, fs.Inode) error                    { return syscall.EACCES }
-func (d *procDir) Remove(string, bool) error                      { return syscall.EACCES }
-func (d *procDir) Rename(string, fs.Dir, string, int) error       { return syscall.EACCES }
+func (d *procDir) Create(string, fs.CreateAttr) (fs.Inode, error) { return nil, linux.EACCES }
+func (d *procDir) Link(string, fs.Inode) error                    { return linux.EACCES }
+func (d *procDir) Remove(string, bool) error                      { return linux.EACCES }
+func (d *procDir) Rename(string, fs.Dir, string, int) error       { return linux.EACCES }
 
 // entries lists the directory now, in getdents order.
 func (d *procDir) entries() []fs.Inode {
@@ -94,15 +93,15 @@ func (d *procDir) entries() []fs.Inode {
 	case procSelfIno:
 		var out []fs.Inode
 		if exe := f.exe(); exe != "" {
-			out = append(out, &procLink{procNode{f, procExeIno, fs.S_IFLNK | 0o777}, exe})
+			out = append(out, &procLink{procNode{f, procExeIno, linux.S_IFLNK | 0o777}, exe})
 		}
-		return append(out, &procFile{procNode{f, procCmdlineIno, fs.S_IFREG | 0o444}},
+		return append(out, &procFile{procNode{f, procCmdlineIno, linux.S_IFREG | 0o444}},
 			&procDir{f: f, ino: procFDDirIno})
 	case procFDDirIno:
 		var out []fs.Inode
-		for _, l := range f.p.fds.targets(f.p) {
-			out = append(out, &procLink{procNode{f, procFDIno + uint64(l.fd), fs.S_IFLNK | 0o700}, l.target})
-		}
+		f.p.fds.each(func(fd int, of *openFile) {
+			out = append(out, &fdNode{procNode{f, procFDIno + uint64(fd), linux.S_IFLNK | 0o700}, of})
+		})
 		return out
 	}
 	return nil
@@ -140,7 +139,7 @@ func (d *procDir) Lookup(name string) (fs.Inode, error) {
 			return n, nil
 		}
 	}
-	return nil, syscall.ENOENT
+	return nil, linux.ENOENT
 }
 
 // fdLink is /proc/self/fd/<name>, made for that descriptor alone (a
@@ -149,13 +148,13 @@ func (d *procDir) Lookup(name string) (fs.Inode, error) {
 func (d *procDir) fdLink(name string) (fs.Inode, error) {
 	fd, err := strconv.Atoi(name)
 	if err != nil || fd < 0 || strconv.Itoa(fd) != name {
-		return nil, syscall.ENOENT // not a descriptor's canonical name ("01", "+1")
+		return nil, linux.ENOENT // not a descriptor's canonical name ("01", "+1")
 	}
 	of, e := d.f.p.fds.file(fd)
 	if e != 0 {
-		return nil, syscall.ENOENT
+		return nil, linux.ENOENT
 	}
-	return &procLink{procNode{d.f, procFDIno + uint64(fd), fs.S_IFLNK | 0o700}, fileTarget(d.f.p, of.f)}, nil
+	return &fdNode{procNode{d.f, procFDIno + uint64(fd), linux.S_IFLNK | 0o700}, of}, nil
 }
 
 func (d *procDir) ReadDir(cursor uint64, n int) ([]fs.Dirent, error) {
@@ -202,77 +201,30 @@ func (c *procFile) Open(flags int) (fs.Handle, error) {
 	return procHandle{data: b}, nil
 }
 
-type fdLink struct {
-	fd     int
-	target string
+// fdNode is /proc/self/fd/N: a magic link to the open file itself
+// (fs.FileLink). Through it the VFS reaches a VFS file's inode, and the
+// posix layer reopens the others (pipes, the console).
+type fdNode struct {
+	procNode
+	of *openFile
 }
 
-// targets is what /proc/self/fd's links say for each open descriptor,
-// in descriptor order (directory cursors are indexes into it).
-func (ft *fdTable) targets(p *Process) []fdLink {
+func (n *fdNode) Readlink() (string, error) { return n.of.f.Name(n.f.p), nil }
+func (n *fdNode) FileLoc() (fs.Loc, bool)   { return n.of.f.Loc() }
+
+// each calls fn for every open descriptor in order (outside the
+// table's lock: fn may look at the files).
+func (ft *fdTable) each(fn func(fd int, of *openFile)) {
 	ft.mu.Lock()
-	var files []File
+	var ofs []*openFile
 	var fds []int
 	for fd, e := range ft.fds {
 		if e != nil {
-			files, fds = append(files, e.of.f), append(fds, fd)
+			ofs, fds = append(ofs, e.of), append(fds, fd)
 		}
 	}
 	ft.mu.Unlock()
-	out := make([]fdLink, len(files))
-	for i, f := range files {
-		out[i] = fdLink{fds[i], fileTarget(p, f)}
+	for i, of := range ofs {
+		fn(fds[i], of)
 	}
-	return out
-}
-
-// fileTarget names an open file as Linux's /proc/self/fd does.
-func fileTarget(p *Process, f File) string {
-	switch f := f.(type) {
-	case *vfsFile:
-		return f.absPath(p)
-	case *pipeEnd:
-		return "pipe:[" + strconv.FormatUint(f.p.id, 10) + "]"
-	case *stream, *writer:
-		return "/dev/console"
-	case *eventfd:
-		return "anon_inode:[eventfd]"
-	}
-	return "anon_inode:[eventpoll]"
-}
-
-// absPath is the file's path as Linux's /proc/self/fd shows it:
-// absolute, with symlinks resolved (computed only when /proc asks).
-// A directory's path comes from the tree; a file's from the name it was
-// opened by, following a final symlink the way open did.
-func (v *vfsFile) absPath(p *Process) string {
-	vfs := p.fs.v
-	// Not v.f.Stat or Flags: listing /proc/self/fd holds the lock of the
-	// directory file being read, which may be v.f itself.
-	if l := v.f.Loc(); l.Stat().IsDir() {
-		if s, err := vfs.PathOf(l); err == nil {
-			return s
-		}
-	}
-	dir, name := v.dir, v.path
-	for i := 0; i <= fs.SymloopMax; i++ {
-		parent, last := path.Split(name)
-		if parent == "" {
-			parent = "."
-		}
-		pl, err := vfs.Lookup(dir, parent, true)
-		if err != nil {
-			break
-		}
-		pp, err := vfs.PathOf(pl)
-		if err != nil {
-			break
-		}
-		target, err := vfs.Readlink(pl, last, 0)
-		if err != nil || v.nofollow {
-			return path.Join(pp, last) // not a symlink (or not followed): done
-		}
-		dir, name = pl, target
-	}
-	return v.path
 }

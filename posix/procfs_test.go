@@ -3,9 +3,9 @@ package posix
 import (
 	"bytes"
 	"fmt"
-	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
@@ -32,7 +32,7 @@ func TestProcSelfExeIsInit(t *testing.T) {
 			if got := u.readlink("/proc/self/exe"); got != c.want {
 				u.failf("argv[0] %q: exe %q, want %q", c.argv0, got, c.want)
 			}
-			u.ok("unlink", u.s.call(nrUnlinkat, fdcwd, u.str(c.want), 0))
+			u.ok("unlink", u.s.call(linux.SYS_UNLINKAT, fdcwd, u.str(c.want), 0))
 			if got := u.readlink("/proc/self/exe"); got != c.want+" (deleted)" {
 				u.failf("argv[0] %q: exe %q once removed", c.argv0, got)
 			}
@@ -47,7 +47,7 @@ func TestProcSelfFDLookup(t *testing.T) {
 			u.failf("fd %d link %q", fd, got)
 		}
 		for _, name := range []string{"01", "+1", "-1", "999", "x"} {
-			if got := u.readlink("/proc/self/fd/" + name); got != "error: "+syscall.ENOENT.Error() {
+			if got := u.readlink("/proc/self/fd/" + name); got != "error: "+linux.ENOENT.Error() {
 				u.failf("fd/%s: %q", name, got)
 			}
 		}

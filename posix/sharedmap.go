@@ -1,8 +1,7 @@
 package posix
 
 import (
-	"syscall"
-
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 )
 
@@ -52,8 +51,8 @@ func (s *sharedMap) writeBack(cpu CPU, from, to uintptr) {
 		return
 	}
 	size := s.f.n.Stat().Size
-	var page [pageSize]byte
-	for a := from; a < to; a += pageSize {
+	var page [linux.PageSize]byte
+	for a := from; a < to; a += linux.PageSize {
 		fileOff := s.off + int64(a-s.addr)
 		if fileOff >= size {
 			return
@@ -61,7 +60,7 @@ func (s *sharedMap) writeBack(cpu CPU, from, to uintptr) {
 		if cpu.CopyIn(page[:], a) != 0 {
 			continue // PROT_NONE now: the copy is kept until it is readable
 		}
-		old := s.snap[a-s.addr:][:pageSize]
+		old := s.snap[a-s.addr:][:linux.PageSize]
 		i, j := diffSpan(old, page[:])
 		if i == j {
 			continue
@@ -164,22 +163,18 @@ func (m *memState) sharedIn(addr, length uintptr, match func(*sharedMap) bool) b
 }
 
 // msync flags.
-const (
-	msAsync      = 1
-	msInvalidate = 2
-	msSync       = 4
-)
+const ()
 
 // sysMsync writes shared file mappings back. MS_ASYNC does it at once
 // too: it costs the same, and a later read() then sees the data.
 func sysMsync(t *Thread, a *[6]uint64) int64 {
 	addr, flags := uintptr(a[0]), a[2]
-	if addr%pageSize != 0 || flags&^(msAsync|msInvalidate|msSync) != 0 || flags&(msAsync|msSync) == msAsync|msSync {
-		return errno(syscall.EINVAL)
+	if addr%linux.PageSize != 0 || flags&^(linux.MS_ASYNC|linux.MS_INVALIDATE|linux.MS_SYNC) != 0 || flags&(linux.MS_ASYNC|linux.MS_SYNC) == linux.MS_ASYNC|linux.MS_SYNC {
+		return errno(linux.EINVAL)
 	}
 	length := uintptr(pageUp(a[1]))
 	if addr+length < addr {
-		return errno(syscall.ENOMEM)
+		return errno(linux.ENOMEM)
 	}
 	t.p.mem.syncShared(addr, length)
 	return 0

@@ -3,9 +3,9 @@ package posix
 import (
 	"encoding/binary"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -14,69 +14,28 @@ import (
 // and the descriptor calls that need a VFS file (positioned I/O, seek,
 // truncate, sync).
 
-var fsCalls = []entry{
-	{nr: 56, name: "openat", fn: sysOpenat, level: Partial, note: "O_TMPFILE: EOPNOTSUPP; device nodes other than /dev's: ENXIO; /proc/self/fd entries are plain symlinks (a pipe cannot be reopened through one)"},
-	{nr: 79, name: "newfstatat", fn: sysNewfstatat},
-	{nr: 291, name: "statx", fn: sysStatx, level: Partial, note: "no birth time (STATX_BTIME not reported)"},
-	{nr: 48, name: "faccessat", fn: sysFaccessat},
-	{nr: 439, name: "faccessat2", fn: sysFaccessat2},
-	{nr: 61, name: "getdents64", fn: sysGetdents64},
-	{nr: 34, name: "mkdirat", fn: sysMkdirat},
-	{nr: 33, name: "mknodat", fn: sysMknodat, level: Partial, note: "FIFOs are pipes; device nodes open with ENXIO (no drivers behind them)"},
-	{nr: 35, name: "unlinkat", fn: sysUnlinkat},
-	{nr: 276, name: "renameat2", fn: sysRenameat2, level: Partial, note: "RENAME_NOREPLACE, RENAME_EXCHANGE; no RENAME_WHITEOUT (riscv64 has no plain renameat)"},
-	{nr: 37, name: "linkat", fn: sysLinkat},
-	{nr: 36, name: "symlinkat", fn: sysSymlinkat},
-	{nr: 78, name: "readlinkat", fn: sysReadlinkat},
-	{nr: 46, name: "ftruncate", fn: sysFtruncate},
-	{nr: 45, name: "truncate", fn: sysTruncate},
-	{nr: 82, name: "fsync", fn: sysFsync, note: "files live in RAM: nothing to flush"},
-	{nr: 83, name: "fdatasync", fn: sysFsync},
-	{nr: 52, name: "fchmod", fn: sysFchmod, level: Partial, note: "accepted and ignored on pipes, eventfds and the console"},
-	{nr: 53, name: "fchmodat", fn: sysFchmodat},
-	{nr: 55, name: "fchown", fn: sysFchown, level: Partial, note: "accepted and ignored on pipes, eventfds and the console"},
-	{nr: 54, name: "fchownat", fn: sysFchownat},
-	{nr: 88, name: "utimensat", fn: sysUtimensat},
-	{nr: 49, name: "chdir", fn: sysChdir},
-	{nr: 50, name: "fchdir", fn: sysFchdir},
-	{nr: 17, name: "getcwd", fn: sysGetcwd},
-	{nr: 43, name: "statfs", fn: sysStatfs, level: Partial, note: "tmpfs figures; the size limit is the machine's memory"},
-	{nr: 44, name: "fstatfs", fn: sysFstatfs, level: Partial, note: "tmpfs figures; the size limit is the machine's memory"},
-	{nr: 69, name: "preadv", fn: sysPreadv},
-	{nr: 70, name: "pwritev", fn: sysPwritev},
-	{nr: 71, name: "sendfile", fn: sysSendfile, level: Partial, note: "from VFS files only (EINVAL from pipes), as Linux"},
-	{nr: 285, name: "copy_file_range", fn: sysCopyFileRange, level: Partial, note: "by copying; flags must be 0"},
-}
-
-const (
-	atFdcwd           = -100
-	atSymlinkNofollow = fs.AT_SYMLINK_NOFOLLOW
-	atEmptyPath       = fs.AT_EMPTY_PATH
-	atNoAutomount     = 0x800
-	atStatxSyncType   = 0x6000
-)
+const ()
 
 // path copies a path argument in (ENAMETOOLONG past PATH_MAX).
 func (t *Thread) path(addr uint64) (string, Errno) {
 	if addr == 0 {
-		return "", syscall.EFAULT
+		return "", linux.EFAULT
 	}
-	return t.p.cpu.CopyInString(uintptr(addr), fs.PathMax)
+	return t.p.cpu.CopyInString(uintptr(addr), linux.PATH_MAX)
 }
 
-// vfsFD is descriptor fd's VFS file: EBADF if it is not open, ENOTDIR
-// for descriptors that are not in the VFS (pipes, the console) when a
-// path was to be resolved from them.
-func (t *Thread) vfsFD(fd int, notVFS Errno) (*vfsFile, Errno) {
-	of, e := t.p.fds.file(fd)
+// fdLoc is descriptor fd's place in the VFS: EBADF if it is not open,
+// notVFS for files that have none (pipes, the console, eventfds).
+func (t *Thread) fdLoc(fd uint64, notVFS Errno) (fs.Loc, Errno) {
+	of, e := t.fd(fd)
 	if e != 0 {
-		return nil, e
+		return fs.Loc{}, e
 	}
-	v, ok := of.f.(*vfsFile)
+	l, ok := of.f.Loc()
 	if !ok {
-		return nil, notVFS
+		return fs.Loc{}, notVFS
 	}
-	return v, 0
+	return l, 0
 }
 
 // at is where path starts for an *at call: nowhere in particular for an
@@ -86,14 +45,10 @@ func (t *Thread) at(dirfd uint64, path string) (fs.Loc, Errno) {
 	if strings.HasPrefix(path, "/") {
 		return fs.Loc{}, 0
 	}
-	if int32(dirfd) == atFdcwd {
+	if int32(dirfd) == linux.AT_FDCWD {
 		return t.p.fs.getCwd(), 0
 	}
-	v, e := t.vfsFD(int(int32(dirfd)), syscall.ENOTDIR)
-	if e != 0 {
-		return fs.Loc{}, e
-	}
-	return v.f.Loc(), 0
+	return t.fdLoc(dirfd, linux.ENOTDIR)
 }
 
 // pathAt reads a path argument and its start together.
@@ -110,28 +65,18 @@ func (t *Thread) umasked(mode uint64) uint32 {
 	return uint32(mode) & 0o7777 &^ t.p.umask.Load()
 }
 
+// sysOpenat implements openat(2).
 func sysOpenat(t *Thread, a *[6]uint64) int64 {
 	start, path, e := t.pathAt(a[0], a[1])
 	if e != 0 {
 		return errno(e)
 	}
 	flags := int(uint32(a[2]))
-	if file, e, ok := t.openSpecial(start, path, flags); ok {
-		if e != 0 {
-			return errno(e)
-		}
-		return t.installOpen(file, uint32(flags)&^(fs.O_CREAT|fs.O_EXCL|fs.O_TRUNC|fs.O_NOCTTY|fs.O_CLOEXEC), flags)
+	f, status, e := t.open(start, path, flags, t.umasked(a[3]))
+	if e != 0 {
+		return errno(e)
 	}
-	f, err := t.p.fs.v.Open(start, path, flags, t.umasked(a[3]))
-	if err != nil {
-		return errno(fs.ToErrno(err))
-	}
-	return t.installOpen(newVFSFile(t.p, f, path, start), uint32(f.Flags()), flags)
-}
-
-// installOpen gives a newly opened file the lowest free descriptor.
-func (t *Thread) installOpen(f File, fileFlags uint32, flags int) int64 {
-	fd, e := t.p.fds.install(&openFile{f: f, flags: fileFlags}, 0, flags&fs.O_CLOEXEC != 0)
+	fd, e := t.p.fds.install(newOpenFile(f, status), 0, flags&linux.O_CLOEXEC != 0)
 	if e != 0 {
 		f.Close()
 		return errno(e)
@@ -139,40 +84,77 @@ func (t *Thread) installOpen(f File, fileFlags uint32, flags int) int64 {
 	return int64(fd)
 }
 
-// openSpecial opens files the VFS only names: FIFOs become the
-// process's pipes. ok is false for everything else.
-func (t *Thread) openSpecial(start fs.Loc, path string, flags int) (f File, e Errno, ok bool) {
-	if flags&(fs.O_PATH|fs.O_EXCL) != 0 {
-		return nil, 0, false // O_PATH describes the node; O_EXCL must fail in the VFS
+// open opens path from start. The VFS opens what it holds; the files
+// the posix layer owns but the VFS only names are opened here: FIFOs
+// (the process's pipes), the terminal devices (the console), and
+// /proc/self/fd links to files with no VFS location (reopened).
+//
+// status is the open file's status flags, as F_GETFL reports them.
+func (t *Thread) open(start fs.Loc, path string, flags int, perm uint32) (f File, status uint32, e Errno) {
+	name := vfsName{dir: start, path: path}
+	if flags&(linux.O_PATH|linux.O_EXCL) == 0 { // O_PATH names the node; O_EXCL must fail in the VFS
+		if l, err := t.p.fs.v.Lookup(start, path, flags&linux.O_NOFOLLOW == 0); err == nil {
+			if f, e, ok := t.openNode(l, name, flags); ok {
+				const notStatus = linux.O_CREAT | linux.O_EXCL | linux.O_TRUNC | linux.O_NOCTTY | linux.O_CLOEXEC
+				return f, uint32(flags) &^ notStatus, e
+			}
+		}
 	}
-	nf := 0
-	if flags&fs.O_NOFOLLOW != 0 {
-		nf = atSymlinkNofollow
+	vf, err := t.p.fs.v.Open(start, path, flags, perm)
+	if err != nil {
+		return nil, 0, fs.ToErrno(err)
 	}
-	st, err := t.p.fs.v.Stat(start, path, nf)
-	if err != nil || st.Mode&fs.S_IFMT != fs.S_IFIFO {
+	return newVFSFile(vf, name), uint32(vf.Flags()), 0
+}
+
+// openNode opens the nodes the posix layer owns; ok is false for the
+// VFS's own.
+func (t *Thread) openNode(l fs.Loc, name vfsName, flags int) (f File, e Errno, ok bool) {
+	st := l.Stat()
+	switch {
+	case st.Mode&linux.S_IFMT == linux.S_IFLNK:
+		fd, isFD := l.Inode().(*fdNode)
+		if !isFD {
+			return nil, 0, false
+		}
+		f, e = fd.of.f.Reopen(t, flags)
+	case st.Mode&linux.S_IFMT == linux.S_IFIFO:
+		if flags&linux.O_DIRECTORY != 0 {
+			return nil, linux.ENOTDIR, true
+		}
+		f, e = t.openFIFO(l, name, flags)
+	case st.Mode&linux.S_IFMT == linux.S_IFCHR && linux.Major(st.Rdev) == linux.TTY_MAJOR:
+		if flags&linux.O_DIRECTORY != 0 {
+			return nil, linux.ENOTDIR, true
+		}
+		f = t.p.console.open(name.abs(t.p), st.Rdev)
+	default:
 		return nil, 0, false
 	}
-	if flags&fs.O_DIRECTORY != 0 {
-		return nil, syscall.ENOTDIR, true
-	}
-	f, e = t.openFIFO(st, flags)
 	return f, e, true
 }
 
 // statAt resolves an fstatat/statx target; an empty path with
 // AT_EMPTY_PATH describes dirfd itself, whatever kind of file it is.
 func (t *Thread) statAt(dirfd uint64, path string, flags int) (fs.Stat, Errno) {
-	if path == "" && flags&atEmptyPath != 0 && int32(dirfd) != atFdcwd {
+	if path == "" && flags&linux.AT_EMPTY_PATH != 0 && int32(dirfd) != linux.AT_FDCWD {
 		of, e := t.fd(dirfd)
 		if e != 0 {
 			return fs.Stat{}, e
 		}
-		return fileStat(of.f), 0
+		return of.f.Stat(), 0
 	}
 	start, e := t.at(dirfd, path)
 	if e != 0 {
 		return fs.Stat{}, e
+	}
+	if flags&linux.AT_SYMLINK_NOFOLLOW == 0 {
+		// A /proc/self/fd link to a pipe or the console describes it.
+		if l, err := t.p.fs.v.Lookup(start, path, true); err == nil {
+			if fd, ok := l.Inode().(*fdNode); ok {
+				return fd.of.f.Stat(), 0
+			}
+		}
 	}
 	st, err := t.p.fs.v.Stat(start, path, flags)
 	return st, fs.ToErrno(err)
@@ -180,8 +162,8 @@ func (t *Thread) statAt(dirfd uint64, path string, flags int) (fs.Stat, Errno) {
 
 func sysNewfstatat(t *Thread, a *[6]uint64) int64 {
 	flags := int(a[3])
-	if flags&^(atSymlinkNofollow|atEmptyPath|atNoAutomount) != 0 {
-		return errno(syscall.EINVAL)
+	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH|linux.AT_NO_AUTOMOUNT) != 0 {
+		return errno(linux.EINVAL)
 	}
 	path, e := t.path(a[1])
 	if e != 0 {
@@ -195,14 +177,13 @@ func sysNewfstatat(t *Thread, a *[6]uint64) int64 {
 }
 
 func sysStatx(t *Thread, a *[6]uint64) int64 {
-	const statxReserved = 0x80000000
 	flags := int(a[2])
-	if flags&^(atSymlinkNofollow|atEmptyPath|atNoAutomount|atStatxSyncType) != 0 ||
-		flags&atStatxSyncType == atStatxSyncType || uint32(a[3])&statxReserved != 0 {
-		return errno(syscall.EINVAL)
+	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH|linux.AT_NO_AUTOMOUNT|linux.AT_STATX_SYNC_TYPE) != 0 ||
+		flags&linux.AT_STATX_SYNC_TYPE == linux.AT_STATX_SYNC_TYPE || uint32(a[3])&linux.STATX__RESERVED != 0 {
+		return errno(linux.EINVAL)
 	}
 	path := ""
-	if a[1] != 0 || flags&atEmptyPath == 0 { // Linux 6.11 takes NULL for ""
+	if a[1] != 0 || flags&linux.AT_EMPTY_PATH == 0 { // Linux 6.11 takes NULL for ""
 		var e Errno
 		if path, e = t.path(a[1]); e != 0 {
 			return errno(e)
@@ -220,9 +201,9 @@ func sysFaccessat(t *Thread, a *[6]uint64) int64 {
 }
 
 func sysFaccessat2(t *Thread, a *[6]uint64) int64 {
-	const atEaccess = fs.AT_EACCESS
-	if a[3]&^(atEaccess|atSymlinkNofollow|atEmptyPath) != 0 {
-		return errno(syscall.EINVAL)
+	const atEaccess = linux.AT_EACCESS
+	if a[3]&^(atEaccess|linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
+		return errno(linux.EINVAL)
 	}
 	return t.access(a[0], a[1], a[2], int(a[3]))
 }
@@ -237,31 +218,29 @@ func (t *Thread) access(dirfd, addr, mode uint64, flags int) int64 {
 
 // sysGetdents64 fills the buffer with struct linux_dirent64 records.
 func sysGetdents64(t *Thread, a *[6]uint64) int64 {
-	v, e := t.vfsFD(int(int32(a[0])), syscall.ENOTDIR)
+	of, e := t.fd(a[0])
 	if e != 0 {
 		return errno(e)
 	}
-	size := min(a[2], maxIO)
+	size := min(a[2], 1<<20) // a short listing is allowed; bounds the kernel buffer
 	var buf []byte
-	err := v.f.ReadDir(func(d fs.Dirent) bool {
-		rec := (19 + len(d.Name) + 1 + 7) &^ 7
+	e = of.f.ReadDir(func(d fs.Dirent) bool {
+		rec := (linux.Dirent64NameOffset + len(d.Name) + 1 + 7) &^ 7
 		if uint64(len(buf)+rec) > size {
 			return false
 		}
 		r := make([]byte, rec)
-		binary.LittleEndian.PutUint64(r[0:], d.Ino)
-		binary.LittleEndian.PutUint64(r[8:], d.Next)
-		binary.LittleEndian.PutUint16(r[16:], uint16(rec))
-		r[18] = d.Type
-		copy(r[19:], d.Name)
+		h := linux.Dirent64Header{Ino: d.Ino, Off: int64(d.Next), Reclen: uint16(rec), Type: d.Type}
+		copy(r, linux.AsBytes(&h)[:linux.Dirent64NameOffset])
+		copy(r[linux.Dirent64NameOffset:], d.Name)
 		buf = append(buf, r...)
 		return true
 	})
-	if err != nil {
-		return errno(fs.ToErrno(err))
+	if e != 0 {
+		return errno(e)
 	}
-	if len(buf) == 0 && !atEnd(v.f) {
-		return errno(syscall.EINVAL) // the next entry does not fit
+	if len(buf) == 0 && !atEnd(of.f) {
+		return errno(linux.EINVAL) // the next entry does not fit
 	}
 	if e := t.p.cpu.CopyOut(uintptr(a[1]), buf); e != 0 {
 		return errno(e)
@@ -270,7 +249,7 @@ func sysGetdents64(t *Thread, a *[6]uint64) int64 {
 }
 
 // atEnd reports whether a directory has no entry left to read.
-func atEnd(f *fs.File) bool {
+func atEnd(f File) bool {
 	more := false
 	f.ReadDir(func(fs.Dirent) bool { more = true; return false })
 	return !more
@@ -289,7 +268,7 @@ func sysMknodat(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	mode := uint32(a[2])&fs.S_IFMT | t.umasked(a[2])
+	mode := uint32(a[2])&linux.S_IFMT | t.umasked(a[2])
 	return errno(fs.ToErrno(t.p.fs.v.Mknod(start, path, mode, a[3])))
 }
 
@@ -340,7 +319,7 @@ func sysSymlinkat(t *Thread, a *[6]uint64) int64 {
 
 func sysReadlinkat(t *Thread, a *[6]uint64) int64 {
 	if int64(a[3]) <= 0 || int32(a[3]) <= 0 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	path, e := t.path(a[1])
 	if e != 0 {
@@ -348,7 +327,7 @@ func sysReadlinkat(t *Thread, a *[6]uint64) int64 {
 	}
 	flags := 0
 	if path == "" {
-		flags = atEmptyPath // Linux reads dirfd's own link for ""
+		flags = linux.AT_EMPTY_PATH // Linux reads dirfd's own link for ""
 	}
 	start, e := t.at(a[0], path)
 	if e != 0 {
@@ -356,8 +335,8 @@ func sysReadlinkat(t *Thread, a *[6]uint64) int64 {
 	}
 	target, err := t.p.fs.v.Readlink(start, path, flags)
 	if err != nil {
-		if path == "" && err == syscall.EINVAL {
-			return errno(syscall.ENOENT)
+		if path == "" && err == linux.EINVAL {
+			return errno(linux.ENOENT)
 		}
 		return errno(fs.ToErrno(err))
 	}
@@ -369,14 +348,14 @@ func sysReadlinkat(t *Thread, a *[6]uint64) int64 {
 }
 
 func sysFtruncate(t *Thread, a *[6]uint64) int64 {
-	v, e := t.vfsFD(int(int32(a[0])), syscall.EINVAL)
+	of, e := t.fd(a[0])
 	if e != 0 {
 		return errno(e)
 	}
 	if int64(a[1]) < 0 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
-	return errno(fs.ToErrno(v.f.Truncate(int64(a[1]))))
+	return errno(of.f.Truncate(int64(a[1])))
 }
 
 func sysTruncate(t *Thread, a *[6]uint64) int64 {
@@ -385,27 +364,31 @@ func sysTruncate(t *Thread, a *[6]uint64) int64 {
 		return errno(e)
 	}
 	if int64(a[1]) < 0 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	return errno(fs.ToErrno(t.p.fs.v.Truncate(t.p.fs.getCwd(), path, int64(a[1]))))
 }
 
 func sysFsync(t *Thread, a *[6]uint64) int64 {
-	v, e := t.vfsFD(int(int32(a[0])), syscall.EINVAL)
+	of, e := t.fd(a[0])
 	if e != 0 {
 		return errno(e)
 	}
-	return errno(fs.ToErrno(v.f.Sync()))
+	return errno(of.f.Sync())
 }
 
 // fdAttr changes attributes of descriptor fd's file; descriptors outside
 // the VFS have nowhere to keep them, so the change is accepted and lost.
 func (t *Thread) fdAttr(fd uint64, a fs.Attr) int64 {
-	v, e := t.vfsFD(int(int32(fd)), 0)
-	if e != 0 || v == nil {
+	of, e := t.fd(fd)
+	if e != 0 {
 		return errno(e)
 	}
-	return errno(fs.ToErrno(t.p.fs.v.SetAttr(v.f.Loc(), "", a, atEmptyPath)))
+	l, ok := of.f.Loc()
+	if !ok {
+		return 0
+	}
+	return errno(fs.ToErrno(t.p.fs.v.SetAttr(l, "", a, linux.AT_EMPTY_PATH)))
 }
 
 func sysFchmod(t *Thread, a *[6]uint64) int64 {
@@ -435,14 +418,14 @@ func sysFchown(t *Thread, a *[6]uint64) int64 { return t.fdAttr(a[0], chownAttr(
 
 func sysFchownat(t *Thread, a *[6]uint64) int64 {
 	flags := int(a[4])
-	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
-		return errno(syscall.EINVAL)
+	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
+		return errno(linux.EINVAL)
 	}
 	path, e := t.path(a[1])
 	if e != 0 {
 		return errno(e)
 	}
-	if path == "" && flags&atEmptyPath != 0 {
+	if path == "" && flags&linux.AT_EMPTY_PATH != 0 {
 		return t.fdAttr(a[0], chownAttr(a[2], a[3]))
 	}
 	start, e := t.at(a[0], path)
@@ -453,10 +436,7 @@ func sysFchownat(t *Thread, a *[6]uint64) int64 {
 }
 
 // Special tv_nsec values of utimensat.
-const (
-	utimeNow  = 1<<30 - 1
-	utimeOmit = 1<<30 - 2
-)
+const ()
 
 // timesAttr reads utimensat's two timespecs (NULL: both now).
 func (t *Thread) timesAttr(addr uint64) (fs.Attr, Errno) {
@@ -472,11 +452,11 @@ func (t *Thread) timesAttr(addr uint64) (fs.Attr, Errno) {
 		sec := int64(binary.LittleEndian.Uint64(b[16*i:]))
 		nsec := int64(binary.LittleEndian.Uint64(b[16*i+8:]))
 		switch {
-		case nsec == utimeOmit:
-		case nsec == utimeNow:
+		case nsec == linux.UTIME_OMIT:
+		case nsec == linux.UTIME_NOW:
 			a.Mask |= bits[1]
 		case nsec < 0 || nsec >= 1e9:
-			return fs.Attr{}, syscall.EINVAL
+			return fs.Attr{}, linux.EINVAL
 		default:
 			a.Mask |= bits[0]
 			if i == 0 {
@@ -491,8 +471,8 @@ func (t *Thread) timesAttr(addr uint64) (fs.Attr, Errno) {
 
 func sysUtimensat(t *Thread, a *[6]uint64) int64 {
 	flags := int(a[3])
-	if flags&^(atSymlinkNofollow|atEmptyPath) != 0 {
-		return errno(syscall.EINVAL)
+	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
+		return errno(linux.EINVAL)
 	}
 	attr, e := t.timesAttr(a[2])
 	if e != 0 {
@@ -503,14 +483,14 @@ func sysUtimensat(t *Thread, a *[6]uint64) int64 {
 	}
 	path := ""
 	if a[1] == 0 { // futimens: the descriptor itself
-		if flags&atSymlinkNofollow != 0 {
-			return errno(syscall.EINVAL)
+		if flags&linux.AT_SYMLINK_NOFOLLOW != 0 {
+			return errno(linux.EINVAL)
 		}
-		flags |= atEmptyPath
+		flags |= linux.AT_EMPTY_PATH
 	} else if path, e = t.path(a[1]); e != 0 {
 		return errno(e)
 	}
-	if path == "" && flags&atEmptyPath != 0 {
+	if path == "" && flags&linux.AT_EMPTY_PATH != 0 {
 		return t.fdAttr(a[0], attr)
 	}
 	start, e := t.at(a[0], path)
@@ -523,9 +503,9 @@ func sysUtimensat(t *Thread, a *[6]uint64) int64 {
 // chdirTo makes l the working directory if it is a searchable directory.
 func (t *Thread) chdirTo(l fs.Loc) int64 {
 	if !l.Stat().IsDir() {
-		return errno(syscall.ENOTDIR)
+		return errno(linux.ENOTDIR)
 	}
-	if err := t.p.fs.v.Access(l, "", fs.X_OK, atEmptyPath); err != nil {
+	if err := t.p.fs.v.Access(l, "", linux.X_OK, linux.AT_EMPTY_PATH); err != nil {
 		return errno(fs.ToErrno(err))
 	}
 	t.p.fs.setCwd(l)
@@ -545,11 +525,11 @@ func sysChdir(t *Thread, a *[6]uint64) int64 {
 }
 
 func sysFchdir(t *Thread, a *[6]uint64) int64 {
-	v, e := t.vfsFD(int(int32(a[0])), syscall.ENOTDIR)
+	l, e := t.fdLoc(a[0], linux.ENOTDIR)
 	if e != 0 {
 		return errno(e)
 	}
-	return t.chdirTo(v.f.Loc())
+	return t.chdirTo(l)
 }
 
 func sysGetcwd(t *Thread, a *[6]uint64) int64 {
@@ -559,7 +539,7 @@ func sysGetcwd(t *Thread, a *[6]uint64) int64 {
 	}
 	b := append([]byte(cwd), 0)
 	if a[1] < uint64(len(b)) {
-		return errno(syscall.ERANGE)
+		return errno(linux.ERANGE)
 	}
 	if e := t.p.cpu.CopyOut(uintptr(a[0]), b); e != 0 {
 		return errno(e)
@@ -571,37 +551,33 @@ func sysGetcwd(t *Thread, a *[6]uint64) int64 {
 // filesystem at l. Everything is in RAM, so it says tmpfs, as Linux's
 // tmpfs and devtmpfs do.
 func (t *Thread) putStatfs(addr uintptr, l fs.Loc) Errno {
-	const (
-		tmpfsMagic = 0x01021994
-		procMagic  = 0x9fa0
-	)
-	total := t.p.cfg.MemoryBytes / pageSize
+	total := t.p.cfg.MemoryBytes / linux.PageSize
 	if total == 0 {
 		total = 1 << 18 // host tests: say 1 GiB
 	}
 	var used uint64
 	if r, ok := l.Mount().FS().(*ramfs.FS); ok {
 		u, limit := r.Usage()
-		used = uint64(u) / pageSize
+		used = uint64(u) / linux.PageSize
 		if limit > 0 {
-			total = uint64(limit) / pageSize
+			total = uint64(limit) / linux.PageSize
 		}
 	}
 	free := total - min(used, total)
-	magic := uint64(tmpfsMagic)
+	magic := uint64(linux.TMPFS_MAGIC)
 	if _, ok := l.Mount().FS().(*procFS); ok {
-		magic, total, free = procMagic, 0, 0
+		magic, total, free = linux.PROC_SUPER_MAGIC, 0, 0
 	}
 	dev := l.Stat().Dev
 	var b [120]byte
 	le := binary.LittleEndian
-	for i, v := range []uint64{magic, pageSize, total, free, free, total, free} {
+	for i, v := range []uint64{magic, linux.PageSize, total, free, free, total, free} {
 		le.PutUint64(b[8*i:], v)
 	}
 	le.PutUint32(b[56:], uint32(dev))
 	le.PutUint32(b[60:], uint32(dev>>32))
-	le.PutUint64(b[64:], fs.NameMax)
-	le.PutUint64(b[72:], pageSize)
+	le.PutUint64(b[64:], linux.NAME_MAX)
+	le.PutUint64(b[72:], linux.PageSize)
 	return t.p.cpu.CopyOut(addr, b[:])
 }
 
@@ -618,13 +594,13 @@ func sysStatfs(t *Thread, a *[6]uint64) int64 {
 }
 
 func sysFstatfs(t *Thread, a *[6]uint64) int64 {
-	v, e := t.vfsFD(int(int32(a[0])), 0)
+	of, e := t.fd(a[0])
 	if e != 0 {
 		return errno(e)
 	}
-	l := t.p.fs.v.Root() // pipes and the console: anonymous, in RAM
-	if v != nil {
-		l = v.f.Loc()
+	l, ok := of.f.Loc()
+	if !ok {
+		l = t.p.fs.v.Root() // pipes and the console: anonymous, in RAM
 	}
 	return errno(t.putStatfs(uintptr(a[1]), l))
 }

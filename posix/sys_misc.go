@@ -4,44 +4,15 @@ import (
 	"encoding/binary"
 	"io"
 	"runtime"
-	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Identity, limits, entropy and other small questions.
 
-var miscCalls = []entry{
-	{nr: 160, name: "uname", fn: sysUname},
-	{nr: 174, name: "getuid", fn: zero},
-	{nr: 175, name: "geteuid", fn: zero},
-	{nr: 176, name: "getgid", fn: zero},
-	{nr: 177, name: "getegid", fn: zero},
-	{nr: 148, name: "getresuid", fn: sysGetres},
-	{nr: 150, name: "getresgid", fn: sysGetres},
-	{nr: 146, name: "setuid", fn: sysSetID, level: Partial, note: "the app is root; only 0 is accepted"},
-	{nr: 144, name: "setgid", fn: sysSetID, level: Partial, note: "only 0 is accepted"},
-	{nr: 158, name: "getgroups", fn: zero},
-	{nr: 155, name: "getpgid", fn: func(*Thread, *[6]uint64) int64 { return Pid }},
-	{nr: 156, name: "getsid", fn: func(*Thread, *[6]uint64) int64 { return Pid }},
-	{nr: 157, name: "setsid", fn: func(*Thread, *[6]uint64) int64 { return Pid }},
-	{nr: 154, name: "setpgid", fn: zero},
-	{nr: 261, name: "prlimit64", fn: sysPrlimit},
-	{nr: 163, name: "getrlimit", fn: sysGetrlimit},
-	{nr: 164, name: "setrlimit", fn: zero, level: Partial, note: "accepted, not enforced"},
-	{nr: 165, name: "getrusage", fn: sysGetrusage, level: Partial, note: "zeros: no accounting yet"},
-	{nr: 278, name: "getrandom", fn: sysGetrandom, note: "ChaCha20 seeded from virtio-rng / the device tree"},
-	{nr: 179, name: "sysinfo", fn: sysSysinfo},
-	{nr: 166, name: "umask", fn: sysUmask},
-	{nr: 167, name: "prctl", fn: sysPrctl, level: Partial, note: "PR_SET_NAME, PR_GET_NAME; others EINVAL"},
-	{nr: 92, name: "personality", fn: zero},
-	{nr: 260, name: "wait4", fn: sysWait4, note: "ECHILD: no fork, so never a child to wait for"},
-	{nr: 95, name: "waitid", fn: sysWaitid, note: "ECHILD: no fork, so never a child to wait for"},
-}
-
-func zero(*Thread, *[6]uint64) int64 { return 0 }
-
 func sysSetID(_ *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
-		return errno(syscall.EPERM)
+		return errno(linux.EPERM)
 	}
 	return 0
 }
@@ -73,20 +44,16 @@ func sysUname(t *Thread, a *[6]uint64) int64 {
 	return errno(t.p.cpu.CopyOut(uintptr(a[0]), u[:]))
 }
 
-const (
-	rlimitStack  = 3
-	rlimitNofile = 7
-	rlimInfinity = ^uint64(0)
-)
+const ()
 
 func rlimit(res uint64) (cur, max uint64) {
 	switch res {
-	case rlimitStack:
-		return 8 << 20, rlimInfinity
-	case rlimitNofile:
+	case linux.RLIMIT_STACK:
+		return 8 << 20, linux.RLIM_INFINITY
+	case linux.RLIMIT_NOFILE:
 		return maxFDs, maxFDs
 	}
-	return rlimInfinity, rlimInfinity
+	return linux.RLIM_INFINITY, linux.RLIM_INFINITY
 }
 
 func (t *Thread) putRlimit(addr uintptr, res uint64) Errno {
@@ -99,10 +66,10 @@ func (t *Thread) putRlimit(addr uintptr, res uint64) Errno {
 
 func sysPrlimit(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 && a[0] != Pid {
-		return errno(syscall.ESRCH)
+		return errno(linux.ESRCH)
 	}
 	if a[1] > 15 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	if a[3] != 0 {
 		return errno(t.putRlimit(uintptr(a[3]), a[1]))
@@ -112,7 +79,7 @@ func sysPrlimit(t *Thread, a *[6]uint64) int64 {
 
 func sysGetrlimit(t *Thread, a *[6]uint64) int64 {
 	if a[0] > 15 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	return errno(t.putRlimit(uintptr(a[1]), a[0]))
 }
@@ -131,7 +98,7 @@ func sysGetrandom(t *Thread, a *[6]uint64) int64 {
 	for off := uint64(0); off < n; off += uint64(len(buf)) {
 		chunk := buf[:min(uint64(len(buf)), n-off)]
 		if _, err := io.ReadFull(t.p.cfg.Random, chunk); err != nil {
-			return errno(syscall.EIO)
+			return errno(linux.EIO)
 		}
 		if e := t.p.cpu.CopyOut(uintptr(a[0]+off), chunk); e != 0 {
 			return errno(e)
@@ -156,77 +123,81 @@ func sysUmask(t *Thread, a *[6]uint64) int64 {
 }
 
 func sysPrctl(t *Thread, a *[6]uint64) int64 {
-	const prSetName, prGetName = 15, 16
 	switch a[0] {
-	case prSetName:
+	case linux.PR_SET_NAME:
 		name, e := t.p.cpu.CopyInString(uintptr(a[1]), 16)
-		if e != 0 && e != syscall.ENAMETOOLONG {
+		if e != 0 && e != linux.ENAMETOOLONG {
 			return errno(e)
 		}
 		t.name = name
 		return 0
-	case prGetName:
+	case linux.PR_GET_NAME:
 		var b [16]byte
 		copy(b[:15], t.name)
 		return errno(t.p.cpu.CopyOut(uintptr(a[1]), b[:]))
 	}
-	return errno(syscall.EINVAL)
+	return errno(linux.EINVAL)
 }
 
 // wait(2) flags.
 const (
-	wNohang    = 0x1
-	wStopped   = 0x2 // WUNTRACED for wait4
-	wExited    = 0x4
-	wContinued = 0x8
-	wNowait    = 0x1000000
-	wNothread  = 0x20000000
-	wAll       = 0x40000000
-	wClone     = 0x80000000
-	waitKernel = wNothread | wAll | wClone
-
-	pAll, pPid, pPgid, pPidfd = 0, 1, 2, 3 // waitid id types
+	waitKernel = linux.WNOTHREAD | linux.WALL | linux.WCLONE
 )
 
 // sysWait4 is wait4 for a process that cannot have children: after
 // Linux's argument checks, ECHILD, which is what callers (os.Process.Wait,
 // waitpid loops in shells and init-like programs) expect then.
 func sysWait4(_ *Thread, a *[6]uint64) int64 {
-	if uint32(a[2])&^(wNohang|wStopped|wContinued|waitKernel) != 0 {
-		return errno(syscall.EINVAL)
+	if uint32(a[2])&^(linux.WNOHANG|linux.WUNTRACED|linux.WCONTINUED|waitKernel) != 0 {
+		return errno(linux.EINVAL)
 	}
 	if int32(a[0]) == -1<<31 {
-		return errno(syscall.ESRCH) // -INT_MIN has no process group
+		return errno(linux.ESRCH) // -INT_MIN has no process group
 	}
-	return errno(syscall.ECHILD)
+	return errno(linux.ECHILD)
 }
 
 // sysWaitid is waitid with the same answer; P_PIDFD needs a pidfd, which
 // this kernel never makes (pidfd_open is ENOSYS).
 func sysWaitid(t *Thread, a *[6]uint64) int64 {
 	opts := uint32(a[3])
-	if opts&^(wNohang|wNowait|wExited|wStopped|wContinued|waitKernel) != 0 ||
-		opts&(wExited|wStopped|wContinued) == 0 {
-		return errno(syscall.EINVAL)
+	if opts&^(linux.WNOHANG|linux.WNOWAIT|linux.WEXITED|linux.WUNTRACED|linux.WCONTINUED|waitKernel) != 0 ||
+		opts&(linux.WEXITED|linux.WUNTRACED|linux.WCONTINUED) == 0 {
+		return errno(linux.EINVAL)
 	}
 	id := int32(a[1])
 	switch a[0] {
-	case pAll:
-	case pPid:
+	case linux.P_ALL:
+	case linux.P_PID:
 		if id <= 0 {
-			return errno(syscall.EINVAL)
+			return errno(linux.EINVAL)
 		}
-	case pPgid:
+	case linux.P_PGID:
 		if id < 0 {
-			return errno(syscall.EINVAL)
+			return errno(linux.EINVAL)
 		}
-	case pPidfd:
+	case linux.P_PIDFD:
 		if _, e := t.fd(a[1]); e != 0 {
 			return errno(e)
 		}
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	default:
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
-	return errno(syscall.ECHILD)
+	return errno(linux.ECHILD)
 }
+
+// sysGetuid implements getuid(2), geteuid, getgid and getegid: root.
+func sysGetuid(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysGetgroups implements getgroups(2): no supplementary groups.
+func sysGetgroups(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysSetpgid implements setpgid(2): accepted, ignored.
+func sysSetpgid(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysSetrlimit implements setrlimit(2): accepted, not enforced.
+func sysSetrlimit(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysPersonality implements personality(2): always PER_LINUX.
+func sysPersonality(*Thread, *[6]uint64) int64 { return 0 }

@@ -5,68 +5,15 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Signals: actions per process, masks and pending sets per thread, and
 // delivery with the Linux riscv64 signal frame, so Go's runtime (SIGURG
 // preemption, SIGSEGV → nil-pointer panic) and C handlers work unchanged.
-
-var signalCalls = []entry{
-	{nr: 134, name: "rt_sigaction", fn: sysRtSigaction},
-	{nr: 135, name: "rt_sigprocmask", fn: sysRtSigprocmask},
-	{nr: 132, name: "sigaltstack", fn: sysSigaltstack},
-	{nr: 139, name: "rt_sigreturn", fn: sysRtSigreturn},
-	{nr: 136, name: "rt_sigpending", fn: sysRtSigpending},
-	{nr: 133, name: "rt_sigsuspend", fn: sysRtSigsuspend},
-	{nr: 129, name: "kill", fn: sysKill, level: Partial, note: "to its own process only"},
-	{nr: 130, name: "tkill", fn: sysTkill},
-	{nr: 131, name: "tgkill", fn: sysTgkill},
-}
-
-const (
-	nsig = 64
-
-	sigKill = 9
-	sigSegv = 11
-	sigStop = 19
-
-	saSiginfo   = 0x4
-	saOnstack   = 0x08000000
-	saRestart   = 0x10000000
-	saNodefer   = 0x40000000
-	saResethand = 0x80000000
-
-	sigDfl = 0
-	sigIgn = 1
-
-	ssOnstack = 1
-	ssDisable = 2
-
-	// Linux riscv64 rt_sigframe: siginfo (128 bytes), then ucontext with
-	// uc_mcontext at 176: 32 registers (pc, x1..x31), then the FP state
-	// (f0-f31, fcsr) in a 528-byte union.
-	siginfoSize  = 128
-	ucMask       = 40
-	ucStack      = 16
-	ucMcontext   = 176
-	ucFP         = ucMcontext + 256
-	ucontextSize = ucFP + 528
-	frameSize    = siginfoSize + ucontextSize
-)
-
-var sigNames = map[int]string{
-	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
-	7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2",
-	13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 17: "SIGCHLD", 23: "SIGURG", 28: "SIGWINCH",
-}
-
-func sigName(sig int) string {
-	if n, ok := sigNames[sig]; ok {
-		return n
-	}
-	return fmt.Sprintf("signal %d", sig)
-}
 
 type sigaction struct {
 	handler, flags, mask uint64
@@ -74,14 +21,14 @@ type sigaction struct {
 
 type sigTable struct {
 	mu         sync.Mutex
-	act        [nsig + 1]sigaction
+	act        [linux.NSIG + 1]sigaction
 	trampoline uintptr // user page: li a7, 139; ecall
 }
 
 // init maps the sigreturn trampoline that handlers return to (Linux puts
 // it in the vDSO; Runikraft has none).
 func (s *sigTable) init(cpu CPU) error {
-	addr, e := cpu.Map(0, pageSize, protRead|protWrite, 0)
+	addr, e := cpu.Map(0, linux.PageSize, linux.PROT_READ|linux.PROT_WRITE, 0)
 	if e != 0 {
 		return fmt.Errorf("map sigreturn trampoline: %w", e)
 	}
@@ -89,7 +36,7 @@ func (s *sigTable) init(cpu CPU) error {
 	if e := cpu.CopyOut(addr, code); e != 0 {
 		return fmt.Errorf("write sigreturn trampoline: %w", e)
 	}
-	if e := cpu.Protect(addr, pageSize, protRead|protExec); e != 0 {
+	if e := cpu.Protect(addr, linux.PageSize, linux.PROT_READ|linux.PROT_EXEC); e != 0 {
 		return fmt.Errorf("protect sigreturn trampoline: %w", e)
 	}
 	s.trampoline = addr
@@ -112,7 +59,7 @@ type threadSignals struct {
 	mask    atomic.Uint64
 	pending atomic.Uint64
 	mu      sync.Mutex
-	info    [nsig + 1]sigInfo
+	info    [linux.NSIG + 1]sigInfo
 	altSP   uint64
 	altSize uint64
 	altOn   bool
@@ -123,7 +70,7 @@ type threadSignals struct {
 
 func bit(sig int) uint64 { return 1 << uint(sig-1) }
 
-const unblockable = 1<<(sigKill-1) | 1<<(sigStop-1)
+const unblockable = 1<<(linux.SIGKILL-1) | 1<<(linux.SIGSTOP-1)
 
 // post queues sig for t and makes it look.
 func (t *Thread) post(sig int, info sigInfo) {
@@ -167,7 +114,7 @@ func defaultIgnored(sig int) bool {
 // pending, unblocked signal (its handler runs next in user mode) and
 // settles an interrupted system call.
 func (t *Thread) deliverSignals() {
-	restarting := int64(t.u.X[rA0]) == -errRestart && t.u.Cause == causeEcallU
+	restarting := int64(t.u.X[abi.RegA0]) == -errRestart && t.u.Cause == linux.EnvironmentCallFromUMode
 	for {
 		pend := t.sig.pending.Load() &^ (t.sig.mask.Load() &^ unblockable)
 		if pend == 0 {
@@ -183,30 +130,30 @@ func (t *Thread) deliverSignals() {
 		info := t.sig.info[sig]
 		t.sig.mu.Unlock()
 		act := t.p.sigs.get(sig)
-		if act.handler == sigIgn || (act.handler == sigDfl && defaultIgnored(sig)) {
+		if act.handler == linux.SIG_IGN || (act.handler == linux.SIG_DFL && defaultIgnored(sig)) {
 			continue
 		}
-		if act.handler == sigDfl || sig == sigKill {
+		if act.handler == linux.SIG_DFL || sig == linux.SIGKILL {
 			t.p.fatalSignal(t, sig, info)
 			return
 		}
 		if restarting {
 			restarting = false
-			if act.flags&saRestart != 0 {
+			if act.flags&linux.SA_RESTART != 0 {
 				t.u.PC -= 4
-				t.u.X[rA0] = t.callA0
+				t.u.X[abi.RegA0] = t.callA0
 			} else {
-				t.u.X[rA0] = uint64(errno(syscall.EINTR))
+				t.u.X[abi.RegA0] = uint64(errno(linux.EINTR))
 			}
 		}
 		if !t.setupFrame(sig, info, act) {
-			t.p.fatalSignal(t, sigSegv, sigInfo{code: 1, addr: t.u.X[rSP]})
+			t.p.fatalSignal(t, linux.SIGSEGV, sigInfo{code: 1, addr: t.u.X[abi.RegSP]})
 		}
 		return
 	}
 	if restarting { // interrupted, but nothing to run: restart quietly
 		t.u.PC -= 4
-		t.u.X[rA0] = t.callA0
+		t.u.X[abi.RegA0] = t.callA0
 	}
 	atomic.StoreUint32(&t.u.Kick, 0)
 	// A signal posted between the check and the store is seen next time:
@@ -220,96 +167,83 @@ func (t *Thread) deliverSignals() {
 // registers at the handler.
 func (t *Thread) setupFrame(sig int, info sigInfo, act sigaction) bool {
 	u := t.u
-	sp := u.X[rSP]
+	sp := u.X[abi.RegSP]
 	onAlt := t.sig.altOn && sp > t.sig.altSP && sp <= t.sig.altSP+t.sig.altSize
-	if act.flags&saOnstack != 0 && t.sig.altOn && !onAlt {
+	if act.flags&linux.SA_ONSTACK != 0 && t.sig.altOn && !onAlt {
 		sp = t.sig.altSP + t.sig.altSize
 	}
-	sp = (sp - frameSize) &^ 15
-	var f [frameSize]byte
-	le := binary.LittleEndian
-	le.PutUint32(f[0:], uint32(sig))
-	le.PutUint32(f[8:], uint32(info.code))
-	le.PutUint64(f[16:], info.addr)
-	uc := f[siginfoSize:]
-	le.PutUint64(uc[ucStack:], t.sig.altSP)
-	flags := uint32(ssDisable)
+	var f linux.RtSigframe
+	sp = (sp - uint64(unsafe.Sizeof(f))) &^ 15
+	f.Info.Signo, f.Info.Code, f.Info.Fields[0] = int32(sig), info.code, info.addr
+	uc := &f.UC
+	uc.Stack = linux.StackT{SP: t.sig.altSP, Flags: linux.SS_DISABLE, Size: t.sig.altSize}
 	if t.sig.altOn {
-		flags = 0
+		uc.Stack.Flags = 0
 		if onAlt {
-			flags = ssOnstack
+			uc.Stack.Flags = linux.SS_ONSTACK
 		}
 	}
-	le.PutUint32(uc[ucStack+8:], flags)
-	le.PutUint64(uc[ucStack+16:], t.sig.altSize)
 	oldMask := t.sig.mask.Load()
 	if t.sig.hasSavedMask {
 		oldMask, t.sig.hasSavedMask = t.sig.savedMask, false
 	}
-	le.PutUint64(uc[ucMask:], oldMask)
-	le.PutUint64(uc[ucMcontext:], u.PC)
-	for i := 0; i < 31; i++ {
-		le.PutUint64(uc[ucMcontext+8+8*i:], u.X[i])
-	}
-	for i := 0; i < 32; i++ {
-		le.PutUint64(uc[ucFP+8*i:], u.F[i])
-	}
-	le.PutUint32(uc[ucFP+256:], uint32(u.FCSR))
-	if t.p.cpu.CopyOut(uintptr(sp), f[:]) != 0 {
+	uc.Sigmask = oldMask
+	uc.MContext.Regs[0] = u.PC
+	copy(uc.MContext.Regs[1:], u.X[:])
+	copy(uc.MContext.FP.F[:32], u.F[:])
+	uc.MContext.FP.FCSR = uint32(u.FCSR)
+	if t.p.cpu.CopyOut(uintptr(sp), linux.AsBytes(&f)) != 0 {
 		return false
 	}
 	newMask := oldMask | act.mask
-	if act.flags&saNodefer == 0 {
+	if act.flags&linux.SA_NODEFER == 0 {
 		newMask |= bit(sig)
 	}
 	t.sig.mask.Store(newMask &^ unblockable)
-	if act.flags&saResethand != 0 {
+	if act.flags&linux.SA_RESETHAND != 0 {
 		t.p.sigs.mu.Lock()
 		t.p.sigs.act[sig] = sigaction{}
 		t.p.sigs.mu.Unlock()
 	}
 	u.PC = act.handler
-	u.X[rRA] = uint64(t.p.sigs.trampoline)
-	u.X[rSP] = sp
-	u.X[rA0] = uint64(sig)
-	u.X[rA1] = sp
-	u.X[rA2] = sp + siginfoSize
+	u.X[abi.RegRA] = uint64(t.p.sigs.trampoline)
+	u.X[abi.RegSP] = sp
+	u.X[abi.RegA0] = uint64(sig)
+	u.X[abi.RegA1] = sp
+	u.X[abi.RegA2] = sp + uint64(unsafe.Offsetof(f.UC))
 	return true
 }
 
+// sysRtSigreturn implements rt_sigreturn(2): the registers and mask
+// come back from the frame setupFrame pushed.
 func sysRtSigreturn(t *Thread, _ *[6]uint64) int64 {
-	sp := uintptr(t.u.X[rSP])
-	var uc [ucontextSize]byte
-	if t.p.cpu.CopyIn(uc[:], sp+siginfoSize) != 0 {
-		t.p.fatalSignal(t, sigSegv, sigInfo{code: 1, addr: uint64(sp)})
+	sp := uintptr(t.u.X[abi.RegSP])
+	var uc linux.UContext
+	if t.p.cpu.CopyIn(linux.AsBytes(&uc), sp+unsafe.Offsetof(linux.RtSigframe{}.UC)) != 0 {
+		t.p.fatalSignal(t, linux.SIGSEGV, sigInfo{code: linux.SEGV_MAPERR, addr: uint64(sp)})
 		return noReturn
 	}
-	le := binary.LittleEndian
-	t.u.PC = le.Uint64(uc[ucMcontext:])
-	for i := 0; i < 31; i++ {
-		t.u.X[i] = le.Uint64(uc[ucMcontext+8+8*i:])
-	}
-	for i := 0; i < 32; i++ {
-		t.u.F[i] = le.Uint64(uc[ucFP+8*i:])
-	}
-	t.u.FCSR = uint64(le.Uint32(uc[ucFP+256:]))
-	t.sig.mask.Store(le.Uint64(uc[ucMask:]) &^ unblockable)
+	t.u.PC = uc.MContext.Regs[0]
+	copy(t.u.X[:], uc.MContext.Regs[1:])
+	copy(t.u.F[:], uc.MContext.FP.F[:32])
+	t.u.FCSR = uint64(uc.MContext.FP.FCSR)
+	t.sig.mask.Store(uc.Sigmask &^ unblockable)
 	return noReturn
 }
 
 // fault turns a trap the hart layer could not resolve into a signal.
 func (t *Thread) fault(cause uint64) {
-	sig, code := sigSegv, int32(1) // SEGV_MAPERR
+	sig, code := linux.SIGSEGV, int32(linux.SEGV_MAPERR)
 	switch cause {
-	case causeIllegal:
-		sig, code = 4, 1 // SIGILL, ILL_ILLOPC
-	case causeBreakpoint:
-		sig, code = 5, 1 // SIGTRAP, TRAP_BRKPT
-	case causeInstMisaligned, causeLoadMisaligned, causeStoreMisaligned:
-		sig, code = 7, 1 // SIGBUS, BUS_ADRALN
-	case causeInstAccess, causeLoadAccess, causeStoreAccess:
-		code = 2 // SEGV_ACCERR
-	case causeInstPage, causeLoadPage, causeStorePage:
+	case linux.IllegalInstruction:
+		sig, code = linux.SIGILL, linux.ILL_ILLOPC
+	case linux.Breakpoint:
+		sig, code = linux.SIGTRAP, linux.TRAP_BRKPT
+	case linux.InstructionAddressMisaligned, linux.LoadAddressMisaligned, linux.StoreAMOAddressMisaligned:
+		sig, code = linux.SIGBUS, linux.BUS_ADRALN
+	case linux.InstructionAccessFault, linux.LoadAccessFault, linux.StoreAMOAccessFault:
+		code = linux.SEGV_ACCERR
+	case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:
 	default:
 		t.p.logf("thread %d: unexpected trap cause %#x at pc %#x", t.tid, cause, t.u.PC)
 	}
@@ -317,7 +251,7 @@ func (t *Thread) fault(cause uint64) {
 	// A fault that is blocked or ignored cannot be survived: the default
 	// action applies, as on Linux.
 	act := t.p.sigs.get(sig)
-	if t.sig.mask.Load()&bit(sig) != 0 || act.handler == sigIgn || act.handler == sigDfl {
+	if t.sig.mask.Load()&bit(sig) != 0 || act.handler == linux.SIG_IGN || act.handler == linux.SIG_DFL {
 		t.p.fatalSignal(t, sig, info)
 		return
 	}
@@ -331,7 +265,7 @@ func (p *Process) fatalSignal(t *Thread, sig int, info sigInfo) {
 		return
 	}
 	msg := fmt.Sprintf("app killed by %s (signal %d)", sigName(sig), sig)
-	if info.code > 0 && (sig == sigSegv || sig == 7 || sig == 4 || sig == 5) {
+	if info.code > 0 && (sig == linux.SIGSEGV || sig == linux.SIGBUS || sig == linux.SIGILL || sig == linux.SIGTRAP) {
 		pc := t.u.PC
 		msg += fmt.Sprintf(" at pc %#x", pc)
 		if p.cfg.Symbolize != nil {
@@ -347,14 +281,14 @@ func (p *Process) fatalSignal(t *Thread, sig int, info sigInfo) {
 
 func sysRtSigaction(t *Thread, a *[6]uint64) int64 {
 	sig, act, old := int(a[0]), uintptr(a[1]), uintptr(a[2])
-	if sig < 1 || sig > nsig || a[3] != 8 {
-		return errno(syscall.EINVAL)
+	if sig < 1 || sig > linux.NSIG || a[3] != linux.SigsetSize {
+		return errno(linux.EINVAL)
 	}
 	s := &t.p.sigs
 	var in [24]byte
 	if act != 0 {
-		if sig == sigKill || sig == sigStop {
-			return errno(syscall.EINVAL)
+		if sig == linux.SIGKILL || sig == linux.SIGSTOP {
+			return errno(linux.EINVAL)
 		}
 		if e := t.p.cpu.CopyIn(in[:], act); e != 0 {
 			return errno(e)
@@ -382,8 +316,8 @@ func sysRtSigaction(t *Thread, a *[6]uint64) int64 {
 
 func sysRtSigprocmask(t *Thread, a *[6]uint64) int64 {
 	how, set, old := a[0], uintptr(a[1]), uintptr(a[2])
-	if a[3] != 8 {
-		return errno(syscall.EINVAL)
+	if a[3] != linux.SigsetSize {
+		return errno(linux.EINVAL)
 	}
 	cur := t.sig.mask.Load()
 	if old != 0 {
@@ -406,7 +340,7 @@ func sysRtSigprocmask(t *Thread, a *[6]uint64) int64 {
 	case 2: // SIG_SETMASK
 		cur = v
 	default:
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	t.sig.mask.Store(cur &^ unblockable)
 	return 0
@@ -429,26 +363,26 @@ func sysRtSigsuspend(t *Thread, a *[6]uint64) int64 {
 		select {
 		case <-t.intr:
 		case <-t.p.done:
-			return errno(syscall.EINTR)
+			return errno(linux.EINTR)
 		}
 	}
-	return errno(syscall.EINTR)
+	return errno(linux.EINTR)
 }
 
 func sysSigaltstack(t *Thread, a *[6]uint64) int64 {
 	ss, old := uintptr(a[0]), uintptr(a[1])
-	sp := t.u.X[rSP]
+	sp := t.u.X[abi.RegSP]
 	on := t.sig.altOn && sp > t.sig.altSP && sp <= t.sig.altSP+t.sig.altSize
 	if old != 0 {
 		var b [24]byte
 		le := binary.LittleEndian
 		le.PutUint64(b[0:], t.sig.altSP)
-		flags := uint32(ssDisable)
+		flags := uint32(linux.SS_DISABLE)
 		if t.sig.altOn {
 			flags = 0
 		}
 		if on {
-			flags = ssOnstack
+			flags = linux.SS_ONSTACK
 		}
 		le.PutUint32(b[8:], flags)
 		le.PutUint64(b[16:], t.sig.altSize)
@@ -460,7 +394,7 @@ func sysSigaltstack(t *Thread, a *[6]uint64) int64 {
 		return 0
 	}
 	if on {
-		return errno(syscall.EPERM)
+		return errno(linux.EPERM)
 	}
 	var b [24]byte
 	if e := t.p.cpu.CopyIn(b[:], ss); e != 0 {
@@ -468,13 +402,13 @@ func sysSigaltstack(t *Thread, a *[6]uint64) int64 {
 	}
 	le := binary.LittleEndian
 	flags := le.Uint32(b[8:])
-	if flags&ssDisable != 0 {
+	if flags&linux.SS_DISABLE != 0 {
 		t.sig.altOn = false
 		return 0
 	}
 	size := le.Uint64(b[16:])
 	if size < 2048 {
-		return errno(syscall.ENOMEM)
+		return errno(linux.ENOMEM)
 	}
 	t.sig.altSP, t.sig.altSize, t.sig.altOn = le.Uint64(b[0:]), size, true
 	return 0
@@ -483,10 +417,10 @@ func sysSigaltstack(t *Thread, a *[6]uint64) int64 {
 func sysKill(t *Thread, a *[6]uint64) int64 {
 	pid, sig := int64(a[0]), int(a[1])
 	if pid != Pid && pid != 0 && pid != -1 && pid != -Pid {
-		return errno(syscall.ESRCH)
+		return errno(linux.ESRCH)
 	}
-	if sig < 0 || sig > nsig {
-		return errno(syscall.EINVAL)
+	if sig < 0 || sig > linux.NSIG {
+		return errno(linux.EINVAL)
 	}
 	if sig != 0 {
 		t.p.postProcess(sig, sigInfo{code: 0, addr: Pid})
@@ -495,12 +429,12 @@ func sysKill(t *Thread, a *[6]uint64) int64 {
 }
 
 func (t *Thread) signalThread(tid, sig int) int64 {
-	if sig < 0 || sig > nsig {
-		return errno(syscall.EINVAL)
+	if sig < 0 || sig > linux.NSIG {
+		return errno(linux.EINVAL)
 	}
 	target := t.p.thread(tid)
 	if target == nil {
-		return errno(syscall.ESRCH)
+		return errno(linux.ESRCH)
 	}
 	if sig != 0 {
 		target.post(sig, sigInfo{code: -6, addr: Pid}) // SI_TKILL
@@ -512,7 +446,15 @@ func sysTkill(t *Thread, a *[6]uint64) int64 { return t.signalThread(int(a[0]), 
 
 func sysTgkill(t *Thread, a *[6]uint64) int64 {
 	if a[0] != Pid {
-		return errno(syscall.ESRCH)
+		return errno(linux.ESRCH)
 	}
 	return t.signalThread(int(a[1]), int(a[2]))
+}
+
+// sigName names a signal for crash reports ("SIGSEGV", or "signal 40").
+func sigName(sig int) string {
+	if n := linux.SignalName(sig); n != "" {
+		return n
+	}
+	return fmt.Sprintf("signal %d", sig)
 }

@@ -3,47 +3,16 @@ package posix
 import (
 	"encoding/binary"
 	"sync"
-	"syscall"
 	"time"
+
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Threads: clone for new threads (no fork: one application per image),
 // futexes, exit, ids, scheduling hints.
 
-var threadCalls = []entry{
-	{nr: 220, name: "clone", fn: sysClone, level: Partial, note: "threads (CLONE_VM|CLONE_THREAD); no fork or vfork"},
-	{nr: 98, name: "futex", fn: sysFutex, level: Partial, note: "WAIT, WAKE, (CMP_)REQUEUE, WAIT/WAKE_BITSET, private and shared; no PI futexes"},
-	{nr: 93, name: "exit", fn: sysExit},
-	{nr: 94, name: "exit_group", fn: sysExitGroup},
-	{nr: 96, name: "set_tid_address", fn: sysSetTidAddress},
-	{nr: 99, name: "set_robust_list", fn: sysSetRobustList, level: Partial, note: "recorded; robust futexes are not released when a thread dies"},
-	{nr: 100, name: "get_robust_list", fn: sysGetRobustList},
-	{nr: 178, name: "gettid", fn: func(t *Thread, _ *[6]uint64) int64 { return int64(t.tid) }},
-	{nr: 172, name: "getpid", fn: func(*Thread, *[6]uint64) int64 { return Pid }},
-	{nr: 173, name: "getppid", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
-	{nr: 124, name: "sched_yield", fn: func(*Thread, *[6]uint64) int64 { yield(); return 0 }},
-	{nr: 123, name: "sched_getaffinity", fn: sysSchedGetaffinity},
-	{nr: 122, name: "sched_setaffinity", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "accepted, ignored"},
-	{nr: 168, name: "getcpu", fn: sysGetcpu},
-	{nr: 119, name: "sched_setscheduler", fn: func(*Thread, *[6]uint64) int64 { return 0 }, note: "accepted, ignored"},
-	{nr: 120, name: "sched_getscheduler", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
-	{nr: 121, name: "sched_getparam", fn: sysZeroOut4},
-	{nr: 125, name: "sched_get_priority_max", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
-	{nr: 126, name: "sched_get_priority_min", fn: func(*Thread, *[6]uint64) int64 { return 0 }},
-}
-
-const (
-	cloneVM            = 0x100
-	cloneFS            = 0x200
-	cloneFiles         = 0x400
-	cloneSighand       = 0x800
-	cloneVfork         = 0x4000
-	cloneThread        = 0x10000
-	cloneSettls        = 0x80000
-	cloneParentSettid  = 0x100000
-	cloneChildCleartid = 0x200000
-	cloneChildSettid   = 0x1000000
-)
+const ()
 
 func (t *Thread) put32(addr uintptr, v uint32) Errno {
 	var b [4]byte
@@ -75,30 +44,30 @@ func (t *Thread) get64(addr uintptr) (uint64, Errno) {
 
 func sysClone(t *Thread, a *[6]uint64) int64 {
 	flags, stack, ptid, tls, ctid := a[0], a[1], uintptr(a[2]), a[3], uintptr(a[4])
-	if flags&(cloneVM|cloneThread|cloneSighand) != cloneVM|cloneThread|cloneSighand || flags&cloneVfork != 0 {
+	if flags&(linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND) != linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND || flags&linux.CLONE_VFORK != 0 {
 		if _, seen := t.p.reported.LoadOrStore("fork", true); !seen {
 			t.p.logf("app tried to fork (clone flags %#x): one application per image, ENOSYS", flags)
 		}
-		return errno(syscall.ENOSYS)
+		return errno(linux.ENOSYS)
 	}
 	c := t.p.newThread()
 	*c.u = *t.u // registers, FP state, and the PC past the ecall
-	c.u.X[rA0] = 0
+	c.u.X[abi.RegA0] = 0
 	c.u.Kick = 0
 	if stack != 0 {
-		c.u.X[rSP] = stack
+		c.u.X[abi.RegSP] = stack
 	}
-	if flags&cloneSettls != 0 {
-		c.u.X[rTP] = tls
+	if flags&linux.CLONE_SETTLS != 0 {
+		c.u.X[abi.RegTP] = tls
 	}
 	c.sig.mask.Store(t.sig.mask.Load())
-	if flags&cloneParentSettid != 0 {
+	if flags&linux.CLONE_PARENT_SETTID != 0 {
 		t.put32(ptid, uint32(c.tid))
 	}
-	if flags&cloneChildSettid != 0 {
+	if flags&linux.CLONE_CHILD_SETTID != 0 {
 		t.put32(ctid, uint32(c.tid))
 	}
-	if flags&cloneChildCleartid != 0 {
+	if flags&linux.CLONE_CHILD_CLEARTID != 0 {
 		c.clearTID = ctid
 	}
 	go c.run()
@@ -123,7 +92,7 @@ func sysSetTidAddress(t *Thread, a *[6]uint64) int64 {
 
 func sysSetRobustList(t *Thread, a *[6]uint64) int64 {
 	if a[1] != 24 { // sizeof(struct robust_list_head)
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	t.robust = uintptr(a[0])
 	return 0
@@ -133,7 +102,7 @@ func sysGetRobustList(t *Thread, a *[6]uint64) int64 {
 	o := t
 	if a[0] != 0 {
 		if o = t.p.thread(int(a[0])); o == nil {
-			return errno(syscall.ESRCH)
+			return errno(linux.ESRCH)
 		}
 	}
 	if e := t.put64(uintptr(a[1]), uint64(o.robust)); e != 0 {
@@ -145,7 +114,7 @@ func sysGetRobustList(t *Thread, a *[6]uint64) int64 {
 func sysSchedGetaffinity(t *Thread, a *[6]uint64) int64 {
 	size := a[1]
 	if size < 8 || size%8 != 0 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	if e := t.put64(uintptr(a[2]), 1<<uint(ncpu())-1); e != 0 {
 		return errno(e)
@@ -166,8 +135,6 @@ func sysGetcpu(t *Thread, a *[6]uint64) int64 {
 	}
 	return 0
 }
-
-func sysZeroOut4(t *Thread, a *[6]uint64) int64 { return errno(t.put32(uintptr(a[1]), 0)) }
 
 // Futexes. Waiters queue per address under one lock; compare-and-block is
 // atomic with respect to wakers, which is the guarantee futexes give.
@@ -225,49 +192,40 @@ func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 	return woken
 }
 
-const (
-	futexWait          = 0
-	futexWake          = 1
-	futexRequeue       = 3
-	futexCmpRequeue    = 4
-	futexWaitBitset    = 9
-	futexWakeBitset    = 10
-	futexPrivateFlag   = 128
-	futexClockRealtime = 256
-)
+const ()
 
 func sysFutex(t *Thread, a *[6]uint64) int64 {
 	addr, op, val := uintptr(a[0]), a[1], uint32(a[2])
 	if addr%4 != 0 {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	f := &t.p.futexes
-	switch op &^ (futexPrivateFlag | futexClockRealtime) {
-	case futexWait:
-		return t.futexWait(addr, val, a[3], false, op&futexClockRealtime != 0, ^uint32(0))
-	case futexWaitBitset:
+	switch op &^ (linux.FUTEX_PRIVATE_FLAG | linux.FUTEX_CLOCK_REALTIME) {
+	case linux.FUTEX_WAIT:
+		return t.futexWait(addr, val, a[3], false, op&linux.FUTEX_CLOCK_REALTIME != 0, ^uint32(0))
+	case linux.FUTEX_WAIT_BITSET:
 		if uint32(a[5]) == 0 {
-			return errno(syscall.EINVAL)
+			return errno(linux.EINVAL)
 		}
-		return t.futexWait(addr, val, a[3], true, op&futexClockRealtime != 0, uint32(a[5]))
-	case futexWake:
+		return t.futexWait(addr, val, a[3], true, op&linux.FUTEX_CLOCK_REALTIME != 0, uint32(a[5]))
+	case linux.FUTEX_WAKE:
 		return int64(f.wake(addr, int(int32(val)), ^uint32(0)))
-	case futexWakeBitset:
+	case linux.FUTEX_WAKE_BITSET:
 		if uint32(a[5]) == 0 {
-			return errno(syscall.EINVAL)
+			return errno(linux.EINVAL)
 		}
 		return int64(f.wake(addr, int(int32(val)), uint32(a[5])))
-	case futexRequeue, futexCmpRequeue:
+	case linux.FUTEX_REQUEUE, linux.FUTEX_CMP_REQUEUE:
 		addr2, n2 := uintptr(a[4]), int(int32(uint32(a[3])))
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if op&^(futexPrivateFlag|futexClockRealtime) == futexCmpRequeue {
+		if op&^(linux.FUTEX_PRIVATE_FLAG|linux.FUTEX_CLOCK_REALTIME) == linux.FUTEX_CMP_REQUEUE {
 			cur, e := t.get32(addr)
 			if e != 0 {
 				return errno(e)
 			}
 			if cur != uint32(a[5]) {
-				return errno(syscall.EAGAIN)
+				return errno(linux.EAGAIN)
 			}
 		}
 		n := f.wakeLocked(addr, int(int32(val)), ^uint32(0))
@@ -283,7 +241,7 @@ func sysFutex(t *Thread, a *[6]uint64) int64 {
 		}
 		return int64(n + moved)
 	}
-	return errno(syscall.ENOSYS)
+	return errno(linux.ENOSYS)
 }
 
 func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, realtime bool, bitset uint32) int64 {
@@ -312,7 +270,7 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	}
 	if cur != val {
 		f.mu.Unlock()
-		return errno(syscall.EAGAIN)
+		return errno(linux.EAGAIN)
 	}
 	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{}, 1), queued: true}
 	f.q[addr] = append(f.q[addr], w)
@@ -333,7 +291,35 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	}
 	f.remove(w)
 	if timedOut {
-		return errno(syscall.ETIMEDOUT)
+		return errno(linux.ETIMEDOUT)
 	}
 	return -errRestart
 }
+
+// sysGettid implements gettid(2).
+func sysGettid(t *Thread, _ *[6]uint64) int64 { return int64(t.tid) }
+
+// sysGetpid implements getpid(2) (and getpgid, getsid, setsid: the
+// application is process 1, leading its group and session).
+func sysGetpid(*Thread, *[6]uint64) int64 { return Pid }
+
+// sysGetppid implements getppid(2): init has no parent.
+func sysGetppid(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysSchedYield implements sched_yield(2).
+func sysSchedYield(*Thread, *[6]uint64) int64 { yield(); return 0 }
+
+// sysSchedSetaffinity implements sched_setaffinity(2): accepted, ignored.
+func sysSchedSetaffinity(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysSchedSetscheduler implements sched_setscheduler(2): accepted, ignored.
+func sysSchedSetscheduler(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysSchedGetscheduler implements sched_getscheduler(2): SCHED_OTHER.
+func sysSchedGetscheduler(*Thread, *[6]uint64) int64 { return linux.SCHED_NORMAL }
+
+// sysSchedGetparam implements sched_getparam(2): priority 0.
+func sysSchedGetparam(t *Thread, a *[6]uint64) int64 { return errno(t.put32(uintptr(a[1]), 0)) }
+
+// sysSchedGetPriority implements sched_get_priority_max(2) and _min: 0.
+func sysSchedGetPriority(*Thread, *[6]uint64) int64 { return 0 }

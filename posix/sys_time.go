@@ -3,35 +3,17 @@ package posix
 import (
 	"encoding/binary"
 	"runtime"
-	"syscall"
 	"time"
 	_ "unsafe" // go:linkname
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Time: the kernel's clocks (the hart layer's rdtime and the RTC), sleeps
 // that a signal interrupts.
 
-var timeCalls = []entry{
-	{nr: 113, name: "clock_gettime", fn: sysClockGettime},
-	{nr: 114, name: "clock_getres", fn: sysClockGetres},
-	{nr: 169, name: "gettimeofday", fn: sysGettimeofday},
-	{nr: 101, name: "nanosleep", fn: sysNanosleep},
-	{nr: 115, name: "clock_nanosleep", fn: sysClockNanosleep},
-	{nr: 153, name: "times", fn: sysTimes, level: Partial, note: "CPU times are not accounted: zeros"},
-}
-
 // Clock ids.
-const (
-	clockRealtime         = 0
-	clockMonotonic        = 1
-	clockProcessCPUTimeID = 2
-	clockThreadCPUTimeID  = 3
-	clockMonotonicRaw     = 4
-	clockRealtimeCoarse   = 5
-	clockMonotonicCoarse  = 6
-	clockBoottime         = 7
-	clockTAI              = 11
-)
+const ()
 
 // nanotime is the runtime's monotonic clock: in the kernel, the hart's
 // rdtime counter in nanoseconds, which is also what the hart layer's
@@ -49,10 +31,10 @@ func clockNow(realtime bool) time.Duration {
 
 func clockValue(clk uint64) (time.Duration, bool) {
 	switch clk {
-	case clockRealtime, clockRealtimeCoarse, clockTAI:
+	case linux.CLOCK_REALTIME, linux.CLOCK_REALTIME_COARSE, linux.CLOCK_TAI:
 		return clockNow(true), true
-	case clockMonotonic, clockMonotonicRaw, clockMonotonicCoarse, clockBoottime,
-		clockProcessCPUTimeID, clockThreadCPUTimeID:
+	case linux.CLOCK_MONOTONIC, linux.CLOCK_MONOTONIC_RAW, linux.CLOCK_MONOTONIC_COARSE, linux.CLOCK_BOOTTIME,
+		linux.CLOCK_PROCESS_CPUTIME_ID, linux.CLOCK_THREAD_CPUTIME_ID:
 		// CPU-time clocks approximate with elapsed time: no accounting yet.
 		return clockNow(false), true
 	}
@@ -73,7 +55,7 @@ func (t *Thread) readTimespec(addr uintptr) (time.Duration, Errno) {
 	}
 	sec, nsec := int64(binary.LittleEndian.Uint64(b[:])), int64(binary.LittleEndian.Uint64(b[8:]))
 	if sec < 0 || nsec < 0 || nsec >= 1e9 {
-		return 0, syscall.EINVAL
+		return 0, linux.EINVAL
 	}
 	if sec > 1<<33 {
 		sec = 1 << 33 // centuries: forever, without overflowing Duration
@@ -84,14 +66,14 @@ func (t *Thread) readTimespec(addr uintptr) (time.Duration, Errno) {
 func sysClockGettime(t *Thread, a *[6]uint64) int64 {
 	d, ok := clockValue(a[0])
 	if !ok {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	return errno(t.putTimespec(uintptr(a[1]), d))
 }
 
 func sysClockGetres(t *Thread, a *[6]uint64) int64 {
 	if _, ok := clockValue(a[0]); !ok {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	if a[1] == 0 {
 		return 0
@@ -146,20 +128,19 @@ func sysNanosleep(t *Thread, a *[6]uint64) int64 {
 	if a[1] != 0 {
 		t.putTimespec(uintptr(a[1]), left)
 	}
-	return errno(syscall.EINTR)
+	return errno(linux.EINTR)
 }
 
 func sysClockNanosleep(t *Thread, a *[6]uint64) int64 {
-	const timerAbstime = 1
 	clk, flags := a[0], a[1]
 	if _, ok := clockValue(clk); !ok {
-		return errno(syscall.EINVAL)
+		return errno(linux.EINVAL)
 	}
 	d, e := t.readTimespec(uintptr(a[2]))
 	if e != 0 {
 		return errno(e)
 	}
-	if flags&timerAbstime != 0 {
+	if flags&linux.TIMER_ABSTIME != 0 {
 		now, _ := clockValue(clk)
 		d -= now
 	}
@@ -167,10 +148,10 @@ func sysClockNanosleep(t *Thread, a *[6]uint64) int64 {
 	if ok {
 		return 0
 	}
-	if flags&timerAbstime == 0 && a[3] != 0 {
+	if flags&linux.TIMER_ABSTIME == 0 && a[3] != 0 {
 		t.putTimespec(uintptr(a[3]), left)
 	}
-	return errno(syscall.EINTR)
+	return errno(linux.EINTR)
 }
 
 func sysTimes(t *Thread, a *[6]uint64) int64 {

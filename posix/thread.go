@@ -2,40 +2,16 @@ package posix
 
 import (
 	"sync/atomic"
-	"syscall"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Register indices into UserContext.X (X[n-1] is register xn).
-const (
-	rRA = 0
-	rSP = 1
-	rTP = 3
-	rA0 = 9
-	rA1 = 10
-	rA2 = 11
-	rA3 = 12
-	rA4 = 13
-	rA5 = 14
-	rA7 = 16
-)
+const ()
 
 // RISC-V trap causes that come back from user mode.
-const (
-	causeInstMisaligned  = 0
-	causeInstAccess      = 1
-	causeIllegal         = 2
-	causeBreakpoint      = 3
-	causeLoadMisaligned  = 4
-	causeLoadAccess      = 5
-	causeStoreMisaligned = 6
-	causeStoreAccess     = 7
-	causeEcallU          = 8
-	causeInstPage        = 12
-	causeLoadPage        = 13
-	causeStorePage       = 15
-)
+const ()
 
 // Thread is one application thread.
 type Thread struct {
@@ -63,17 +39,17 @@ func (t *Thread) run() {
 	for !t.exiting.Load() {
 		if err := t.p.cpu.EnterUser(t.u); err != nil {
 			t.p.logf("thread %d: %v", t.tid, err)
-			t.p.exit(128 + int(syscall.SIGKILL))
+			t.p.exit(128 + int(linux.SIGKILL))
 			break
 		}
 		switch c := t.u.Cause; c {
-		case causeEcallU:
+		case linux.EnvironmentCallFromUMode:
 			t.syscall()
 		case abi.CauseKick:
 			// Signals or exit: handled below.
 		case abi.CauseOOM:
 			t.p.logf("out of memory: the application needs more RAM than the machine has (runikraft run -m); killed")
-			t.p.exit(128 + int(syscall.SIGKILL))
+			t.p.exit(128 + int(linux.SIGKILL))
 		default:
 			t.fault(c)
 		}
@@ -127,30 +103,32 @@ const (
 
 func (t *Thread) syscall() {
 	u := t.u
-	nr := u.X[rA7]
-	args := [6]uint64{u.X[rA0], u.X[rA1], u.X[rA2], u.X[rA3], u.X[rA4], u.X[rA5]}
+	nr := u.X[abi.RegA7]
+	args := [6]uint64{u.X[abi.RegA0], u.X[abi.RegA1], u.X[abi.RegA2], u.X[abi.RegA3], u.X[abi.RegA4], u.X[abi.RegA5]}
 	u.PC += 4
 	t.callNr, t.callA0 = nr, args[0]
-	e := lookup(nr)
 	var r int64
-	if e == nil || e.fn == nil {
-		r = -int64(syscall.ENOSYS)
-		if e != nil && e.quiet {
-			// An expected probe (the caller falls back): say nothing.
-		} else if _, seen := t.p.reported.LoadOrStore(nr, true); !seen {
-			name := "unknown"
-			if e != nil {
-				name = e.name
-			}
-			t.p.logf("app called unsupported syscall %d (%s): ENOSYS", nr, name)
-		}
-	} else {
+	if e, ok := lookup(nr); ok && e.fn != nil {
 		r = e.fn(t, &args)
+	} else {
+		r = errno(linux.ENOSYS)
+		if !e.quiet { // quiet: an expected probe, the caller falls back
+			if _, seen := t.p.reported.LoadOrStore(nr, true); !seen {
+				name := e.name
+				if name == "" {
+					name = linux.SyscallNames[nr]
+				}
+				if name == "" {
+					name = "unknown"
+				}
+				t.p.logf("app called unsupported syscall %d (%s): ENOSYS", nr, name)
+			}
+		}
 	}
 	if r == noReturn {
 		return
 	}
-	u.X[rA0] = uint64(r)
+	u.X[abi.RegA0] = uint64(r)
 }
 
 // errno turns an Errno into a handler result.

@@ -2,7 +2,8 @@ package posix
 
 import (
 	"bytes"
-	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // copyInString reads a NUL-terminated string of fewer than max bytes
@@ -13,10 +14,10 @@ import (
 // A chunk never crosses a page: reading past the NUL stays on a page the
 // string is on.
 func copyInString(copyIn func([]byte, uintptr) Errno, src uintptr, max int) (string, Errno) {
-	var page [pageSize]byte
+	var page [linux.PageSize]byte
 	var long []byte // the string so far, when it spans pages
 	for scanned := 0; scanned < max; {
-		c := page[:min(pageSize-int(src%pageSize), max-scanned)]
+		c := page[:min(linux.PageSize-int(src%linux.PageSize), max-scanned)]
 		if e := copyIn(c, src); e != 0 {
 			return "", e
 		}
@@ -30,5 +31,5 @@ func copyInString(copyIn func([]byte, uintptr) Errno, src uintptr, max int) (str
 		scanned += len(c)
 		src += uintptr(len(c))
 	}
-	return "", syscall.ENAMETOOLONG
+	return "", linux.ENAMETOOLONG
 }

@@ -2,13 +2,14 @@ package posix
 
 import (
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 func TestCopyInString(t *testing.T) {
 	cpu := newFakeCPU()
-	base, _ := cpu.Map(0, 2*pageSize, protRead|protWrite, 0) // a third page is unmapped
+	base, _ := cpu.Map(0, 2*linux.PageSize, linux.PROT_READ|linux.PROT_WRITE, 0) // a third page is unmapped
 	put := func(at uintptr, s string) {
 		if e := cpu.CopyOut(at, []byte(s)); e != 0 {
 			t.Fatal(e)
@@ -16,8 +17,8 @@ func TestCopyInString(t *testing.T) {
 	}
 	long := strings.Repeat("x", 300)
 	put(base+10, "short\x00")
-	put(base+pageSize-3, "spans\x00")       // over the page boundary
-	put(base+2*pageSize-300, long)          // runs into the unmapped page
+	put(base+linux.PageSize-3, "spans\x00") // over the page boundary
+	put(base+2*linux.PageSize-300, long)    // runs into the unmapped page
 	put(base+100, strings.Repeat("y", 200)) // no NUL within max below
 	for _, c := range []struct {
 		at   uintptr
@@ -27,13 +28,13 @@ func TestCopyInString(t *testing.T) {
 	}{
 		{base + 10, 4096, "short", 0},
 		{base + 15, 4096, "", 0},
-		{base + pageSize - 3, 4096, "spans", 0},
-		{base + pageSize - 3, 5, "", syscall.ENAMETOOLONG}, // max counts the NUL
-		{base + pageSize - 3, 6, "spans", 0},
-		{base + 2*pageSize - 300, 4096, "", syscall.EFAULT},
-		{base + 2*pageSize - 300, 300, "", syscall.ENAMETOOLONG}, // gives up before the hole
-		{base + 100, 150, "", syscall.ENAMETOOLONG},
-		{base + 3*pageSize, 4096, "", syscall.EFAULT},
+		{base + linux.PageSize - 3, 4096, "spans", 0},
+		{base + linux.PageSize - 3, 5, "", linux.ENAMETOOLONG}, // max counts the NUL
+		{base + linux.PageSize - 3, 6, "spans", 0},
+		{base + 2*linux.PageSize - 300, 4096, "", linux.EFAULT},
+		{base + 2*linux.PageSize - 300, 300, "", linux.ENAMETOOLONG}, // gives up before the hole
+		{base + 100, 150, "", linux.ENAMETOOLONG},
+		{base + 3*linux.PageSize, 4096, "", linux.EFAULT},
 	} {
 		got, e := copyInString(cpu.CopyIn, c.at, c.max)
 		if got != c.want || e != c.e {

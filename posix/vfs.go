@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 	"github.com/runikraft/runikraft/kernel/fs/devfs"
@@ -22,10 +22,9 @@ import (
 
 // fsState is the process's view of the VFS.
 type fsState struct {
-	v       *fs.VFS
-	root    *ramfs.FS // for statfs
-	console *stream   // stdin, behind /dev/tty too
-	exe     string    // /proc/self/exe's target; "" when the program is not a file here
+	v    *fs.VFS
+	root *ramfs.FS // for statfs
+	exe  string    // /proc/self/exe's target; "" when the program is not a file here
 
 	mu  sync.Mutex
 	cwd fs.Loc // the zero Loc is the root
@@ -44,8 +43,7 @@ func (s *fsState) setCwd(l fs.Loc) {
 }
 
 // initFS builds the filesystem before the first thread runs.
-func (p *Process) initFS(in *stream, out *writer) error {
-	p.fs.console = in
+func (p *Process) initFS() error {
 	root := ramfs.New(ramfs.Options{})
 	p.fs.root = root
 	p.fs.v = fs.New(root, fs.Cred{})
@@ -62,7 +60,7 @@ func (p *Process) initFS(in *stream, out *writer) error {
 	if err := ensureDir(v, "/dev", 0o755); err != nil {
 		return fmt.Errorf("/dev: %w", err)
 	}
-	dev := devfs.New(devfs.Config{Random: p.cfg.Random, Console: &consoleRW{in: in, out: out, done: p.done}})
+	dev := devfs.New(devfs.Config{Random: p.cfg.Random})
 	if err := v.Mount(fs.Loc{}, "/dev", dev); err != nil {
 		return fmt.Errorf("mount /dev: %w", err)
 	}
@@ -89,7 +87,7 @@ func exePath(v *fs.VFS, args []string, archive bool) string {
 		cands = append(cands, "/init")
 	}
 	for _, c := range cands {
-		if st, err := v.Stat(fs.Loc{}, c, 0); err == nil && st.Mode&fs.S_IFMT == fs.S_IFREG {
+		if st, err := v.Stat(fs.Loc{}, c, 0); err == nil && st.Mode&linux.S_IFMT == linux.S_IFREG {
 			return c
 		}
 	}
@@ -102,7 +100,7 @@ func ensureDir(v *fs.VFS, dir string, perm uint32) error {
 	st, err := v.Stat(fs.Loc{}, dir, 0)
 	if err == nil {
 		if !st.IsDir() {
-			return syscall.ENOTDIR
+			return linux.ENOTDIR
 		}
 		return nil
 	}
@@ -132,7 +130,7 @@ func (p *Process) etcDefaults() error {
 		{"/etc/hosts", hosts},
 	}
 	for _, f := range files {
-		if _, err := v.Stat(fs.Loc{}, f.name, fs.AT_SYMLINK_NOFOLLOW); err == nil {
+		if _, err := v.Stat(fs.Loc{}, f.name, linux.AT_SYMLINK_NOFOLLOW); err == nil {
 			continue
 		}
 		if err := writeFile(v, f.name, []byte(f.body), 0o644); err != nil {
@@ -143,7 +141,7 @@ func (p *Process) etcDefaults() error {
 }
 
 func writeFile(v *fs.VFS, name string, body []byte, perm uint32) error {
-	f, err := v.Open(fs.Loc{}, name, fs.O_WRONLY|fs.O_CREAT|fs.O_TRUNC, perm)
+	f, err := v.Open(fs.Loc{}, name, linux.O_WRONLY|linux.O_CREAT|linux.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
@@ -180,7 +178,7 @@ func unpackEntry(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, links map[[3]uint32
 	switch {
 	case h.Name == ".":
 	case h.Mode.IsDir():
-		if err := v.Mkdir(fs.Loc{}, name, perm); err != nil && err != syscall.EEXIST {
+		if err := v.Mkdir(fs.Loc{}, name, perm); err != nil && err != linux.EEXIST {
 			return err
 		}
 	case h.Mode.IsSymlink():
@@ -194,7 +192,7 @@ func unpackEntry(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, links map[[3]uint32
 	case h.Mode.IsRegular():
 		return unpackFile(v, cr, h, name, links)
 	default:
-		rdev := fs.Dev(h.RdevMajor, h.RdevMinor)
+		rdev := linux.Makedev(h.RdevMajor, h.RdevMinor)
 		if err := v.Mknod(fs.Loc{}, name, uint32(h.Mode), rdev); err != nil {
 			return err
 		}
@@ -207,12 +205,12 @@ func unpackEntry(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, links map[[3]uint32
 // through whichever name has it).
 func unpackFile(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, name string, links map[[3]uint32]string) error {
 	key := [3]uint32{h.DevMajor, h.DevMinor, h.Ino}
-	flags := fs.O_WRONLY | fs.O_CREAT | fs.O_TRUNC
+	flags := linux.O_WRONLY | linux.O_CREAT | linux.O_TRUNC
 	if first, ok := links[key]; ok && h.Nlink > 1 {
 		if err := v.Link(fs.Loc{}, first, fs.Loc{}, name, 0); err != nil {
 			return err
 		}
-		flags = fs.O_WRONLY // keep what earlier links wrote
+		flags = linux.O_WRONLY // keep what earlier links wrote
 	} else if h.Nlink > 1 {
 		links[key] = name
 	}
@@ -220,7 +218,7 @@ func unpackFile(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, name string, links m
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(fileWriter{f}, cr)
+	_, err = io.Copy(f.IO(), cr)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -228,18 +226,6 @@ func unpackFile(v *fs.VFS, cr *cpio.Reader, h *cpio.Header, name string, links m
 		return err
 	}
 	return setMeta(v, h, name)
-}
-
-// fileWriter adapts *fs.File (whose Write has no io.EOF conventions) to
-// io.Writer for io.Copy.
-type fileWriter struct{ f *fs.File }
-
-func (w fileWriter) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	if err == nil && n < len(p) {
-		err = io.ErrShortWrite
-	}
-	return n, err
 }
 
 // setMeta applies the archive's mode, owner and mtime (symlinks keep
@@ -250,40 +236,9 @@ func setMeta(v *fs.VFS, h *cpio.Header, name string) error {
 			return err
 		}
 	}
-	if err := v.Chown(fs.Loc{}, name, int(h.UID), int(h.GID), fs.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := v.Chown(fs.Loc{}, name, int(h.UID), int(h.GID), linux.AT_SYMLINK_NOFOLLOW); err != nil {
 		return err
 	}
 	mt := time.Unix(h.Mtime, 0)
-	return v.Utimes(fs.Loc{}, name, fs.Attr{Mask: fs.SetAtime | fs.SetMtime, Atime: mt, Mtime: mt}, fs.AT_SYMLINK_NOFOLLOW)
+	return v.Utimes(fs.Loc{}, name, fs.Attr{Mask: fs.SetAtime | fs.SetMtime, Atime: mt, Mtime: mt}, linux.AT_SYMLINK_NOFOLLOW)
 }
-
-// consoleRW is /dev/tty and /dev/console: the same streams as
-// descriptors 0 and 1. Reads block until input or process exit (devfs
-// reads cannot be interrupted by a signal).
-type consoleRW struct {
-	in   *stream
-	out  *writer
-	done <-chan struct{}
-}
-
-func (c *consoleRW) Read(p []byte) (int, error) {
-	n, e := c.in.read(p, false, nil, c.done)
-	if e != 0 {
-		return n, e
-	}
-	if n == 0 {
-		return 0, io.EOF
-	}
-	return n, nil
-}
-
-func (c *consoleRW) Write(p []byte) (int, error) {
-	n, e := c.out.Write(nil, p, false)
-	if e != 0 {
-		return n, e
-	}
-	return n, nil
-}
-
-// Ready implements fs.Poller.
-func (c *consoleRW) Ready() uint32 { return c.in.Ready() | pollOut }

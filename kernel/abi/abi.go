@@ -79,3 +79,18 @@ const (
 	MapFixed     = 1 // place exactly at addr, replacing what is there
 	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
 )
+
+// Indices into UserContext.X (and the hart layer's trap frame, which
+// keeps x1..x31 the same way) of the registers the kernel reads.
+const (
+	RegRA = 0  // x1
+	RegSP = 1  // x2
+	RegTP = 3  // x4
+	RegA0 = 9  // x10: first argument, result
+	RegA1 = 10 // x11
+	RegA2 = 11
+	RegA3 = 12
+	RegA4 = 13
+	RegA5 = 14
+	RegA7 = 16 // x17: system-call number
+)

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -19,7 +20,7 @@ import (
 func TestConcurrent(t *testing.T) {
 	v := fs.New(ramfs.New(ramfs.Options{MaxBytes: 64 << 20}), fs.Cred{})
 	mkdirs(t, v, "/work", "/shared")
-	log, err := v.Open(root, "/log", fs.O_WRONLY|fs.O_CREAT|fs.O_APPEND, 0o644)
+	log, err := v.Open(root, "/log", linux.O_WRONLY|linux.O_CREAT|linux.O_APPEND, 0o644)
 	ok(t, err)
 	const (
 		workers = 16
@@ -36,7 +37,7 @@ func TestConcurrent(t *testing.T) {
 			for i := 0; i < rounds; i++ {
 				name := fmt.Sprintf("/work/g%d_%d", g, i)
 				want := bytes.Repeat([]byte{byte(g)}, 100+i)
-				f, err := v.Open(root, name, fs.O_RDWR|fs.O_CREAT|fs.O_EXCL, 0o644)
+				f, err := v.Open(root, name, linux.O_RDWR|linux.O_CREAT|linux.O_EXCL, 0o644)
 				if err != nil {
 					fail("create %s: %v", name, err)
 					return
@@ -59,14 +60,14 @@ func TestConcurrent(t *testing.T) {
 					fail("mkdir %s: %v", d, err)
 				}
 				sf := fmt.Sprintf("%s/f%d", d, g)
-				if f, err := v.Open(root, sf, fs.O_WRONLY|fs.O_CREAT, 0o644); err == nil {
+				if f, err := v.Open(root, sf, linux.O_WRONLY|linux.O_CREAT, 0o644); err == nil {
 					f.Write([]byte("x"))
 					f.Close()
 					v.Unlink(root, sf, 0)
 				} else if !isErr(err, syscall.ENOENT) {
 					fail("create %s: %v", sf, err)
 				}
-				if err := v.Unlink(root, d, fs.AT_REMOVEDIR); err != nil &&
+				if err := v.Unlink(root, d, linux.AT_REMOVEDIR); err != nil &&
 					!isErr(err, syscall.ENOENT) && !isErr(err, syscall.ENOTEMPTY) {
 					fail("rmdir %s: %v", d, err)
 				}
@@ -75,7 +76,7 @@ func TestConcurrent(t *testing.T) {
 					fail("rename dirs: %v", err)
 				}
 				if i%10 == 0 { // list while others change the directory
-					if d, err := v.Open(root, "/work", fs.O_RDONLY, 0); err == nil {
+					if d, err := v.Open(root, "/work", linux.O_RDONLY, 0); err == nil {
 						d.ReadDir(func(fs.Dirent) bool { return true })
 						d.Close()
 					} else {

@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync"
 	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // File is an open file description: a position, flags and the
@@ -13,7 +15,7 @@ import (
 type File struct {
 	v      *VFS
 	loc    Loc
-	h      Handle // nil for O_PATH
+	h      Handle // nil for linux.O_PATH
 	stream bool
 
 	// mu orders position updates; stream handles (terminals) are read
@@ -28,7 +30,7 @@ type File struct {
 func (f *File) Loc() Loc { return f.loc }
 
 // Flags are the open flags as F_GETFL reports them (access mode,
-// O_APPEND, O_NONBLOCK, O_PATH...; O_CLOEXEC belongs to the descriptor
+// linux.O_APPEND, linux.O_NONBLOCK, linux.O_PATH...; linux.O_CLOEXEC belongs to the descriptor
 // and is not kept).
 func (f *File) Flags() int {
 	f.mu.Lock()
@@ -36,25 +38,25 @@ func (f *File) Flags() int {
 	return f.flags
 }
 
-// SetFlags changes the flags F_SETFL may change (O_APPEND, O_NONBLOCK,
-// O_NOATIME, O_DSYNC); the others in flags are ignored.
+// SetFlags changes the flags F_SETFL may change (linux.O_APPEND, linux.O_NONBLOCK,
+// linux.O_NOATIME, linux.O_DSYNC); the others in flags are ignored.
 func (f *File) SetFlags(flags int) {
-	const settable = O_APPEND | O_NONBLOCK | O_NOATIME | O_DSYNC
+	const settable = linux.O_APPEND | linux.O_NONBLOCK | linux.O_NOATIME | linux.O_DSYNC
 	f.mu.Lock()
 	f.flags = f.flags&^settable | flags&settable
 	f.mu.Unlock()
 }
 
-// io checks the file is open for the access (R_OK or W_OK).
+// io checks the file is open for the access (linux.R_OK or linux.W_OK).
 func (f *File) io(want uint32) error {
 	if f.closed || f.h == nil {
 		return syscall.EBADF
 	}
-	acc := f.flags & O_ACCMODE
-	if want == R_OK && acc == O_WRONLY || want == W_OK && acc == O_RDONLY {
+	acc := f.flags & linux.O_ACCMODE
+	if want == linux.R_OK && acc == linux.O_WRONLY || want == linux.W_OK && acc == linux.O_RDONLY {
 		return syscall.EBADF
 	}
-	if want == R_OK && f.loc.isDir() {
+	if want == linux.R_OK && f.loc.isDir() {
 		return syscall.EISDIR
 	}
 	return nil
@@ -70,7 +72,7 @@ func result(n int, err error) (int, error) {
 // Read reads at the position and advances it.
 func (f *File) Read(p []byte) (int, error) {
 	f.mu.Lock()
-	if err := f.io(R_OK); err != nil {
+	if err := f.io(linux.R_OK); err != nil {
 		f.mu.Unlock()
 		return 0, err
 	}
@@ -84,10 +86,10 @@ func (f *File) Read(p []byte) (int, error) {
 	return result(n, err)
 }
 
-// Write writes at the position (at the end with O_APPEND) and advances it.
+// Write writes at the position (at the end with linux.O_APPEND) and advances it.
 func (f *File) Write(p []byte) (int, error) {
 	f.mu.Lock()
-	if err := f.io(W_OK); err != nil {
+	if err := f.io(linux.W_OK); err != nil {
 		f.mu.Unlock()
 		return 0, err
 	}
@@ -96,7 +98,7 @@ func (f *File) Write(p []byte) (int, error) {
 		return result(f.h.WriteAt(p, 0))
 	}
 	defer f.mu.Unlock()
-	if f.flags&O_APPEND != 0 {
+	if f.flags&linux.O_APPEND != 0 {
 		if a, ok := f.h.(Appender); ok {
 			n, end, err := a.Append(p)
 			f.pos = end
@@ -112,7 +114,7 @@ func (f *File) Write(p []byte) (int, error) {
 // ReadAt reads at off without moving the position (pread64).
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	f.mu.Lock()
-	err := f.io(R_OK)
+	err := f.io(linux.R_OK)
 	f.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -129,7 +131,7 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 // WriteAt writes at off without moving the position (pwrite64).
 func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	f.mu.Lock()
-	err := f.io(W_OK)
+	err := f.io(linux.W_OK)
 	f.mu.Unlock()
 	if err != nil {
 		return 0, err
@@ -143,7 +145,7 @@ func (f *File) WriteAt(p []byte, off int64) (int, error) {
 	return result(f.h.WriteAt(p, off))
 }
 
-// Seek moves the position (lseek). SEEK_DATA and SEEK_HOLE treat the
+// Seek moves the position (lseek). linux.SEEK_DATA and linux.SEEK_HOLE treat the
 // whole file as data with a hole at its end. On a directory only
 // offsets returned by ReadDir (or 0) are meaningful.
 func (f *File) Seek(off int64, whence int) (int64, error) {
@@ -156,19 +158,19 @@ func (f *File) Seek(off int64, whence int) (int64, error) {
 		return 0, syscall.ESPIPE
 	}
 	st := f.loc.n.Stat()
-	dir := st.Mode&S_IFMT == S_IFDIR
+	dir := st.Mode&linux.S_IFMT == linux.S_IFDIR
 	var pos int64
 	switch whence {
-	case SEEK_SET:
+	case linux.SEEK_SET:
 		pos = off
-	case SEEK_CUR:
+	case linux.SEEK_CUR:
 		pos = f.pos + off
-	case SEEK_END:
+	case linux.SEEK_END:
 		if dir {
 			return 0, syscall.EINVAL
 		}
 		pos = st.Size + off
-	case SEEK_DATA, SEEK_HOLE:
+	case linux.SEEK_DATA, linux.SEEK_HOLE:
 		if dir || off < 0 {
 			return 0, syscall.EINVAL
 		}
@@ -176,7 +178,7 @@ func (f *File) Seek(off int64, whence int) (int64, error) {
 			return 0, syscall.ENXIO
 		}
 		pos = off
-		if whence == SEEK_HOLE {
+		if whence == linux.SEEK_HOLE {
 			pos = st.Size
 		}
 	default:
@@ -205,7 +207,7 @@ func (f *File) ReadDir(fn func(Dirent) bool) error {
 		return syscall.ENOTDIR
 	}
 	if f.pos == 0 {
-		if !fn(Dirent{Name: ".", Ino: f.loc.ino(), Type: DT_DIR, Next: 1}) {
+		if !fn(Dirent{Name: ".", Ino: f.loc.ino(), Type: linux.DT_DIR, Next: 1}) {
 			return nil
 		}
 		f.pos = 1
@@ -215,7 +217,7 @@ func (f *File) ReadDir(fn func(Dirent) bool) error {
 		if err != nil {
 			return err
 		}
-		if !fn(Dirent{Name: "..", Ino: p.ino(), Type: DT_DIR, Next: 2}) {
+		if !fn(Dirent{Name: "..", Ino: p.ino(), Type: linux.DT_DIR, Next: 2}) {
 			return nil
 		}
 		f.pos = 2
@@ -256,7 +258,7 @@ func (f *File) Sync() error {
 func (f *File) Truncate(size int64) error {
 	f.mu.Lock()
 	bad := f.closed || f.h == nil
-	wr := f.flags&O_ACCMODE != O_RDONLY
+	wr := f.flags&linux.O_ACCMODE != linux.O_RDONLY
 	f.mu.Unlock()
 	if bad {
 		return syscall.EBADF
@@ -267,7 +269,7 @@ func (f *File) Truncate(size int64) error {
 	return f.v.setAttr(f.loc, Attr{Mask: SetSize, Size: size})
 }
 
-// Stat describes the open file (fstat). It works on O_PATH files too.
+// Stat describes the open file (fstat). It works on linux.O_PATH files too.
 func (f *File) Stat() (Stat, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -283,12 +285,12 @@ func (f *File) Ready() uint32 {
 	h, closed := f.h, f.closed
 	f.mu.Unlock()
 	if closed {
-		return PollErr
+		return linux.POLLERR
 	}
 	if p, ok := h.(Poller); ok {
 		return p.Ready()
 	}
-	return PollIn | PollOut
+	return linux.POLLIN | linux.POLLOUT
 }
 
 // Close releases the handle; the File is unusable afterwards.
@@ -303,4 +305,27 @@ func (f *File) Close() error {
 		return f.h.Close()
 	}
 	return nil
+}
+
+// IO adapts f to the io package's conventions, for kernel code that
+// copies files with it: end of file is io.EOF, and a short write is
+// io.ErrShortWrite.
+func (f *File) IO() io.ReadWriter { return fileIO{f} }
+
+type fileIO struct{ f *File }
+
+func (r fileIO) Read(p []byte) (int, error) {
+	n, err := r.f.Read(p)
+	if n == 0 && err == nil && len(p) > 0 {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func (r fileIO) Write(p []byte) (int, error) {
+	n, err := r.f.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	return n, err
 }

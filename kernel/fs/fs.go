@@ -14,7 +14,7 @@
 //
 // Modes, owners and times are recorded and reported. The application
 // normally runs as root (VFS.Cred uid 0), and then, as on Linux, only
-// execute permission is enforced: Access(X_OK) needs some x bit on a
+// execute permission is enforced: Access(linux.X_OK) needs some x bit on a
 // non-directory. A non-root Cred gets the classic owner/group/other
 // checks on open (read/write), directory search, and directory
 // modification; chmod/utimes need ownership and chown needs root. Sticky
@@ -23,7 +23,7 @@
 // # Umask
 //
 // The VFS applies no umask: callers (the posix layer, which owns the
-// process umask) pass perm &^ umask to Open(O_CREAT) and Mkdir. Symlinks
+// process umask) pass perm &^ umask to Open(linux.O_CREAT) and Mkdir. Symlinks
 // are always 0777, as on Linux.
 //
 // # Concurrency
@@ -38,6 +38,8 @@ import (
 	"errors"
 	"syscall"
 	"time"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Errno is a Linux error number.
@@ -63,7 +65,7 @@ type Filesystem interface {
 }
 
 // Inode is one file of a filesystem. Every inode whose Stat mode is
-// S_IFDIR must also implement Dir, and every S_IFLNK one Symlink; the VFS
+// linux.S_IFDIR must also implement Dir, and every linux.S_IFLNK one Symlink; the VFS
 // decides by the mode. Implementations must return the
 // same Ino for the same file for as long as it exists (the mount table
 // and rename checks compare inodes by it), and Ino must be unique within
@@ -75,14 +77,14 @@ type Inode interface {
 	// utimes, truncate). The filesystem updates ctime.
 	SetAttr(a Attr) error
 	// Open prepares the file's data for I/O. flags are the open flags
-	// (access mode, O_APPEND, O_NONBLOCK...) for filesystems that care.
-	// It is not called for O_PATH opens. Directories and symlinks may
+	// (access mode, linux.O_APPEND, linux.O_NONBLOCK...) for filesystems that care.
+	// It is not called for linux.O_PATH opens. Directories and symlinks may
 	// return a Handle whose methods fail; the VFS never reads them.
 	Open(flags int) (Handle, error)
 }
 
 // Dir is a directory inode. The VFS checks types, names (no "/", not
-// "." or "..", at most NameMax bytes), mount points and permissions
+// "." or "..", at most linux.NAME_MAX bytes), mount points and permissions
 // before calling these; filesystems check what only they can check
 // atomically (existence, emptiness).
 type Dir interface {
@@ -104,7 +106,7 @@ type Dir interface {
 	// (EISDIR if it is a directory).
 	Remove(name string, dir bool) error
 	// Rename moves oldName to newDir/newName; newDir is a Dir of the same
-	// filesystem. flags are RenameNoReplace or RenameExchange. Linux
+	// filesystem. flags are linux.RENAME_NOREPLACE or linux.RENAME_EXCHANGE. Linux
 	// rules for replacing apply (ENOTDIR, EISDIR, ENOTEMPTY, EEXIST).
 	// Renaming a file onto another link of itself does nothing.
 	Rename(oldName string, newDir Dir, newName string, flags int) error
@@ -122,6 +124,17 @@ type Symlink interface {
 	Readlink() (string, error)
 }
 
+// FileLink is a symlink that stands for an open file rather than a path
+// (Linux's "magic links", /proc/self/fd/N). Following one goes straight
+// to the file's Loc when it has one, whatever Readlink says; when it has
+// none (a pipe, a socket) the walk ends on the link itself, and the
+// caller that owns such files (the posix layer) opens what it stands
+// for. Readlink still gives the text lstat and readlink show.
+type FileLink interface {
+	Symlink
+	FileLoc() (Loc, bool)
+}
+
 // Handle is an opened inode's data. Offsets are absolute; the open File
 // keeps the position. Handles of devices may ignore offsets. End of file
 // is (0, nil) (io.EOF is tolerated and turned into that).
@@ -134,7 +147,7 @@ type Handle interface {
 
 // Optional Handle behaviour.
 type (
-	// Appender writes at the end of the file atomically (O_APPEND) and
+	// Appender writes at the end of the file atomically (linux.O_APPEND) and
 	// returns the new end. Without it the VFS appends at Stat().Size.
 	Appender interface {
 		Append(p []byte) (n int, end int64, err error)
@@ -148,26 +161,18 @@ type (
 	Syncer interface {
 		Sync() error
 	}
-	// Poller reports readiness (PollIn, PollOut...). Handles without it
+	// Poller reports readiness (linux.POLLIN, linux.POLLOUT...). Handles without it
 	// are always ready for reading and writing, like regular files.
 	Poller interface {
 		Ready() uint32
 	}
 )
 
-// Poll readiness bits (the Linux POLL* values).
-const (
-	PollIn  = 0x1
-	PollOut = 0x4
-	PollErr = 0x8
-	PollHup = 0x10
-)
-
 // Stat is struct stat, in Linux terms.
 type Stat struct {
 	Dev     uint64
 	Ino     uint64
-	Mode    uint32 // type bits (S_IFMT) and permission bits
+	Mode    uint32 // type bits (linux.S_IFMT) and permission bits
 	Nlink   uint32
 	Uid     uint32
 	Gid     uint32
@@ -181,7 +186,7 @@ type Stat struct {
 }
 
 // IsDir reports whether the stat describes a directory.
-func (s Stat) IsDir() bool { return s.Mode&S_IFMT == S_IFDIR }
+func (s Stat) IsDir() bool { return s.Mode&linux.S_IFMT == linux.S_IFDIR }
 
 // Attr says what SetAttr changes.
 type Attr struct {
@@ -223,78 +228,10 @@ type Dirent struct {
 	Next uint64 // cursor (or, from File.ReadDir, d_off) after this entry
 }
 
-// Dev makes a Linux device number from major and minor.
-func Dev(major, minor uint32) uint64 {
-	return uint64(minor&0xff) | uint64(major&0xfff)<<8 |
-		uint64(minor&^0xff)<<12 | uint64(major&^0xfff)<<32
-}
-
-// Linux constants, spelled as on Linux (riscv64 uses the asm-generic
-// values; they are defined here so host builds on other architectures
-// agree with the target).
-//
-//revive:disable:var-naming
-const (
-	S_IFMT   = 0o170000
-	S_IFSOCK = 0o140000
-	S_IFLNK  = 0o120000
-	S_IFREG  = 0o100000
-	S_IFBLK  = 0o060000
-	S_IFDIR  = 0o040000
-	S_IFCHR  = 0o020000
-	S_IFIFO  = 0o010000
-
-	DT_UNKNOWN = 0
-	DT_FIFO    = 1
-	DT_CHR     = 2
-	DT_DIR     = 4
-	DT_BLK     = 6
-	DT_REG     = 8
-	DT_LNK     = 10
-	DT_SOCK    = 12
-
-	O_RDONLY    = 0
-	O_WRONLY    = 1
-	O_RDWR      = 2
-	O_ACCMODE   = 3
-	O_CREAT     = 0x40
-	O_EXCL      = 0x80
-	O_NOCTTY    = 0x100
-	O_TRUNC     = 0x200
-	O_APPEND    = 0x400
-	O_NONBLOCK  = 0x800
-	O_DSYNC     = 0x1000
-	O_DIRECTORY = 0x10000
-	O_NOFOLLOW  = 0x20000
-	O_NOATIME   = 0x40000
-	O_CLOEXEC   = 0x80000
-	O_PATH      = 0x200000
-	O_TMPFILE   = 0x400000 | O_DIRECTORY
-
-	AT_SYMLINK_NOFOLLOW = 0x100
-	AT_REMOVEDIR        = 0x200
-	AT_SYMLINK_FOLLOW   = 0x400
-	AT_EACCESS          = 0x200
-	AT_EMPTY_PATH       = 0x1000
-
-	F_OK = 0
-	X_OK = 1
-	W_OK = 2
-	R_OK = 4
-
-	SEEK_SET  = 0
-	SEEK_CUR  = 1
-	SEEK_END  = 2
-	SEEK_DATA = 3
-	SEEK_HOLE = 4
-
-	RenameNoReplace = 1
-	RenameExchange  = 2
-
-	NameMax    = 255
-	PathMax    = 4096 // including the terminating NUL
-	SymloopMax = 40
-)
+// SymloopMax is how many symlinks one path resolution follows (Linux's
+// MAXSYMLINKS). The ABI's constants (O_*, S_IF*, AT_*, ...) are in
+// kernel/abi/linux.
+const SymloopMax = 40
 
 // DirentType is the DT_* value for a mode.
-func DirentType(mode uint32) uint8 { return uint8((mode & S_IFMT) >> 12) }
+func DirentType(mode uint32) uint8 { return uint8((mode & linux.S_IFMT) >> 12) }

@@ -5,6 +5,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -48,7 +49,7 @@ func mkdirs(t testing.TB, v *fs.VFS, paths ...string) {
 
 func writeFile(t testing.TB, v *fs.VFS, path, data string) {
 	t.Helper()
-	f, err := v.Open(root, path, fs.O_WRONLY|fs.O_CREAT|fs.O_TRUNC, 0o644)
+	f, err := v.Open(root, path, linux.O_WRONLY|linux.O_CREAT|linux.O_TRUNC, 0o644)
 	ok(t, err)
 	if _, err := f.Write([]byte(data)); err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func writeFile(t testing.TB, v *fs.VFS, path, data string) {
 
 func readFile(t testing.TB, v *fs.VFS, path string) string {
 	t.Helper()
-	f, err := v.Open(root, path, fs.O_RDONLY, 0)
+	f, err := v.Open(root, path, linux.O_RDONLY, 0)
 	ok(t, err)
 	defer f.Close()
 	var out []byte
@@ -75,7 +76,7 @@ func readFile(t testing.TB, v *fs.VFS, path string) string {
 
 func ino(t testing.TB, v *fs.VFS, path string) uint64 {
 	t.Helper()
-	st, err := v.Stat(root, path, fs.AT_SYMLINK_NOFOLLOW)
+	st, err := v.Stat(root, path, linux.AT_SYMLINK_NOFOLLOW)
 	ok(t, err)
 	return st.Ino
 }
@@ -83,7 +84,7 @@ func ino(t testing.TB, v *fs.VFS, path string) uint64 {
 // names lists a directory through File.ReadDir, without . and ..
 func names(t testing.TB, v *fs.VFS, path string) []string {
 	t.Helper()
-	f, err := v.Open(root, path, fs.O_RDONLY|fs.O_DIRECTORY, 0)
+	f, err := v.Open(root, path, linux.O_RDONLY|linux.O_DIRECTORY, 0)
 	ok(t, err)
 	defer f.Close()
 	var out []string

@@ -2,6 +2,8 @@ package fs
 
 import (
 	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Path operations. Each takes start, where a relative path begins: the
@@ -9,68 +11,68 @@ import (
 // calls (the zero Loc means the root). Absolute paths ignore it.
 
 // Open opens path. flags are Linux open flags; perm (already masked by
-// the caller's umask) is used when O_CREAT makes a file.
+// the caller's umask) is used when linux.O_CREAT makes a file.
 func (v *VFS) Open(start Loc, path string, flags int, perm uint32) (*File, error) {
 	start = v.start(start)
-	if flags&O_TMPFILE == O_TMPFILE {
+	if flags&linux.O_TMPFILE == linux.O_TMPFILE {
 		return nil, syscall.EOPNOTSUPP
 	}
-	if flags&O_PATH != 0 {
-		// O_PATH ignores everything but these (Linux does too).
-		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW
-		l, err := v.walker().resolve(start, path, flags&O_NOFOLLOW == 0)
+	if flags&linux.O_PATH != 0 {
+		// linux.O_PATH ignores everything but these (Linux does too).
+		flags &= linux.O_PATH | linux.O_DIRECTORY | linux.O_NOFOLLOW
+		l, err := v.walker().resolve(start, path, flags&linux.O_NOFOLLOW == 0)
 		if err != nil {
 			return nil, err
 		}
-		if flags&O_DIRECTORY != 0 && !l.isDir() {
+		if flags&linux.O_DIRECTORY != 0 && !l.isDir() {
 			return nil, syscall.ENOTDIR
 		}
 		return &File{v: v, loc: l, flags: flags}, nil
 	}
-	acc := flags & O_ACCMODE
-	if acc == O_ACCMODE {
+	acc := flags & linux.O_ACCMODE
+	if acc == linux.O_ACCMODE {
 		return nil, syscall.EINVAL
 	}
 	var l Loc
 	var err error
 	created := false
-	if flags&O_CREAT != 0 {
-		if flags&O_DIRECTORY != 0 {
+	if flags&linux.O_CREAT != 0 {
+		if flags&linux.O_DIRECTORY != 0 {
 			return nil, syscall.EINVAL // as Linux 6.4+
 		}
 		l, created, err = v.openCreate(v.walker(), start, path, flags, perm)
 	} else {
-		l, err = v.walker().resolve(start, path, flags&O_NOFOLLOW == 0)
+		l, err = v.walker().resolve(start, path, flags&linux.O_NOFOLLOW == 0)
 	}
 	if err != nil {
 		return nil, err
 	}
 	st := l.n.Stat()
-	switch st.Mode & S_IFMT {
-	case S_IFLNK:
-		return nil, syscall.ELOOP // O_NOFOLLOW on a symlink
-	case S_IFDIR:
-		if acc != O_RDONLY || flags&(O_TRUNC|O_CREAT) != 0 {
+	switch st.Mode & linux.S_IFMT {
+	case linux.S_IFLNK:
+		return nil, syscall.ELOOP // linux.O_NOFOLLOW on a symlink
+	case linux.S_IFDIR:
+		if acc != linux.O_RDONLY || flags&(linux.O_TRUNC|linux.O_CREAT) != 0 {
 			return nil, syscall.EISDIR
 		}
 	default:
-		if flags&O_DIRECTORY != 0 {
+		if flags&linux.O_DIRECTORY != 0 {
 			return nil, syscall.ENOTDIR
 		}
 	}
 	if !created { // a creator may open its new file whatever the mode
 		var want uint32
-		if acc != O_WRONLY {
-			want |= R_OK
+		if acc != linux.O_WRONLY {
+			want |= linux.R_OK
 		}
-		if acc != O_RDONLY || flags&O_TRUNC != 0 {
-			want |= W_OK
+		if acc != linux.O_RDONLY || flags&linux.O_TRUNC != 0 {
+			want |= linux.W_OK
 		}
 		if err := v.permit(st, want); err != nil {
 			return nil, err
 		}
 	}
-	if flags&O_TRUNC != 0 && st.Mode&S_IFMT == S_IFREG && st.Size != 0 {
+	if flags&linux.O_TRUNC != 0 && st.Mode&linux.S_IFMT == linux.S_IFREG && st.Size != 0 {
 		if err := l.n.SetAttr(Attr{Mask: SetSize}); err != nil {
 			return nil, err
 		}
@@ -79,16 +81,16 @@ func (v *VFS) Open(start Loc, path string, flags int, perm uint32) (*File, error
 	if err != nil {
 		return nil, err
 	}
-	f := &File{v: v, loc: l, h: h, flags: flags &^ (O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC)}
+	f := &File{v: v, loc: l, h: h, flags: flags &^ (linux.O_CREAT | linux.O_EXCL | linux.O_TRUNC | linux.O_NOCTTY | linux.O_CLOEXEC)}
 	if s, ok := h.(Streamer); ok && s.Stream() {
 		f.stream = true
 	}
 	return f, nil
 }
 
-// openCreate resolves path for O_CREAT, making a regular file if the
+// openCreate resolves path for linux.O_CREAT, making a regular file if the
 // last component does not exist. A final symlink is followed (unless
-// O_EXCL or O_NOFOLLOW), and if it dangles its target is created, as on
+// linux.O_EXCL or linux.O_NOFOLLOW), and if it dangles its target is created, as on
 // Linux.
 func (v *VFS) openCreate(w *walker, start Loc, path string, flags int, perm uint32) (Loc, bool, error) {
 	dir, last, trailing, err := w.parent(start, path)
@@ -101,10 +103,10 @@ func (v *VFS) openCreate(w *walker, start Loc, path string, flags int, perm uint
 	for {
 		n, err := w.step(dir, last)
 		if err == nil {
-			if flags&O_EXCL != 0 {
+			if flags&linux.O_EXCL != 0 {
 				return Loc{}, false, syscall.EEXIST
 			}
-			if n.mode() != S_IFLNK || flags&O_NOFOLLOW != 0 {
+			if n.mode() != linux.S_IFLNK || flags&linux.O_NOFOLLOW != 0 {
 				return n, false, nil
 			}
 			w.links++
@@ -123,8 +125,8 @@ func (v *VFS) openCreate(w *walker, start Loc, path string, flags int, perm uint
 		if err := v.mayModify(dir); err != nil {
 			return Loc{}, false, err
 		}
-		c, err := dir.n.(Dir).Create(last, CreateAttr{Mode: S_IFREG | perm&0o7777, Uid: v.cred.Uid, Gid: v.cred.Gid})
-		if err == syscall.EEXIST && flags&O_EXCL == 0 {
+		c, err := dir.n.(Dir).Create(last, CreateAttr{Mode: linux.S_IFREG | perm&0o7777, Uid: v.cred.Uid, Gid: v.cred.Gid})
+		if err == syscall.EEXIST && flags&linux.O_EXCL == 0 {
 			continue // another creator won; open theirs
 		}
 		if err != nil {
@@ -136,7 +138,7 @@ func (v *VFS) openCreate(w *walker, start Loc, path string, flags int, perm uint
 
 // mayModify checks the caller may add or remove entries in dir.
 func (v *VFS) mayModify(dir Loc) error {
-	return v.permit(dir.n.Stat(), W_OK|X_OK)
+	return v.permit(dir.n.Stat(), linux.W_OK|linux.X_OK)
 }
 
 // create makes a new entry (mkdir, mknod, symlink).
@@ -148,7 +150,7 @@ func (v *VFS) create(start Loc, path string, a CreateAttr) error {
 	if last == "." || last == ".." {
 		return syscall.EEXIST
 	}
-	if trailing && a.Mode&S_IFMT != S_IFDIR {
+	if trailing && a.Mode&linux.S_IFMT != linux.S_IFDIR {
 		// "newfile/" names a directory that does not exist.
 		if _, err := dir.n.(Dir).Lookup(last); err == nil {
 			return syscall.EEXIST
@@ -165,17 +167,17 @@ func (v *VFS) create(start Loc, path string, a CreateAttr) error {
 
 // Mkdir makes a directory; perm is already masked by the umask.
 func (v *VFS) Mkdir(start Loc, path string, perm uint32) error {
-	return v.create(start, path, CreateAttr{Mode: S_IFDIR | perm&0o7777})
+	return v.create(start, path, CreateAttr{Mode: linux.S_IFDIR | perm&0o7777})
 }
 
 // Mknod makes a FIFO, socket, device or regular file (mode has the type
 // bits; perm bits already masked by the umask).
 func (v *VFS) Mknod(start Loc, path string, mode uint32, rdev uint64) error {
-	switch mode & S_IFMT {
+	switch mode & linux.S_IFMT {
 	case 0:
-		mode |= S_IFREG
-	case S_IFREG, S_IFCHR, S_IFBLK, S_IFIFO, S_IFSOCK:
-	case S_IFDIR:
+		mode |= linux.S_IFREG
+	case linux.S_IFREG, linux.S_IFCHR, linux.S_IFBLK, linux.S_IFIFO, linux.S_IFSOCK:
+	case linux.S_IFDIR:
 		return syscall.EPERM
 	default:
 		return syscall.EINVAL
@@ -188,39 +190,39 @@ func (v *VFS) Symlink(target string, start Loc, path string) error {
 	if target == "" {
 		return syscall.ENOENT
 	}
-	if len(target) >= PathMax {
+	if len(target) >= linux.PATH_MAX {
 		return syscall.ENAMETOOLONG
 	}
-	return v.create(start, path, CreateAttr{Mode: S_IFLNK | 0o777, Target: target})
+	return v.create(start, path, CreateAttr{Mode: linux.S_IFLNK | 0o777, Target: target})
 }
 
 // Readlink reads the symlink at path (never followed). EINVAL if it is
-// not a symlink. AT_EMPTY_PATH reads start itself.
+// not a symlink. linux.AT_EMPTY_PATH reads start itself.
 func (v *VFS) Readlink(start Loc, path string, flags int) (string, error) {
-	l, err := v.target(start, path, flags|AT_SYMLINK_NOFOLLOW)
+	l, err := v.target(start, path, flags|linux.AT_SYMLINK_NOFOLLOW)
 	if err != nil {
 		return "", err
 	}
 	s, ok := l.n.(Symlink)
-	if !ok || l.mode() != S_IFLNK {
+	if !ok || l.mode() != linux.S_IFLNK {
 		return "", syscall.EINVAL
 	}
 	return s.Readlink()
 }
 
 // target resolves the file an *at call acts on: start itself for an
-// empty path with AT_EMPTY_PATH, otherwise path, following a final
-// symlink unless AT_SYMLINK_NOFOLLOW.
+// empty path with linux.AT_EMPTY_PATH, otherwise path, following a final
+// symlink unless linux.AT_SYMLINK_NOFOLLOW.
 func (v *VFS) target(start Loc, path string, flags int) (Loc, error) {
 	start = v.start(start)
-	if path == "" && flags&AT_EMPTY_PATH != 0 {
+	if path == "" && flags&linux.AT_EMPTY_PATH != 0 {
 		return start, nil
 	}
-	return v.walker().resolve(start, path, flags&AT_SYMLINK_NOFOLLOW == 0)
+	return v.walker().resolve(start, path, flags&linux.AT_SYMLINK_NOFOLLOW == 0)
 }
 
-// Stat describes the file at path (fstatat: AT_SYMLINK_NOFOLLOW for
-// lstat, AT_EMPTY_PATH for fstat of a dirfd).
+// Stat describes the file at path (fstatat: linux.AT_SYMLINK_NOFOLLOW for
+// lstat, linux.AT_EMPTY_PATH for fstat of a dirfd).
 func (v *VFS) Stat(start Loc, path string, flags int) (Stat, error) {
 	l, err := v.target(start, path, flags)
 	if err != nil {
@@ -229,8 +231,8 @@ func (v *VFS) Stat(start Loc, path string, flags int) (Stat, error) {
 	return l.Stat(), nil
 }
 
-// Access checks the caller may use path in the ways mode (F_OK, R_OK,
-// W_OK, X_OK) says (faccessat2).
+// Access checks the caller may use path in the ways mode (linux.F_OK, linux.R_OK,
+// linux.W_OK, linux.X_OK) says (faccessat2).
 func (v *VFS) Access(start Loc, path string, mode uint32, flags int) error {
 	if mode&^7 != 0 {
 		return syscall.EINVAL
@@ -256,17 +258,17 @@ func (v *VFS) SetAttr(start Loc, path string, a Attr, flags int) error {
 func (v *VFS) setAttr(l Loc, a Attr) error {
 	st := l.n.Stat()
 	if a.Mask&SetSize != 0 {
-		switch st.Mode & S_IFMT {
-		case S_IFDIR:
+		switch st.Mode & linux.S_IFMT {
+		case linux.S_IFDIR:
 			return syscall.EISDIR
-		case S_IFREG:
+		case linux.S_IFREG:
 		default:
 			return syscall.EINVAL
 		}
 		if a.Size < 0 {
 			return syscall.EINVAL
 		}
-		if err := v.permit(st, W_OK); err != nil {
+		if err := v.permit(st, linux.W_OK); err != nil {
 			return err
 		}
 	}
@@ -278,7 +280,7 @@ func (v *VFS) setAttr(l Loc, a Attr) error {
 			return syscall.EPERM
 		}
 		if a.Mask&(SetAtimeNow|SetMtimeNow) != 0 && st.Uid != v.cred.Uid {
-			if err := v.permit(st, W_OK); err != nil {
+			if err := v.permit(st, linux.W_OK); err != nil {
 				return err
 			}
 		}
@@ -320,14 +322,14 @@ func (v *VFS) Truncate(start Loc, path string, size int64) error {
 	return v.SetAttr(start, path, Attr{Mask: SetSize, Size: size}, 0)
 }
 
-// Unlink removes path: a non-directory, or with AT_REMOVEDIR an empty
-// directory (unlinkat; rmdir is Unlink with AT_REMOVEDIR). The last
+// Unlink removes path: a non-directory, or with linux.AT_REMOVEDIR an empty
+// directory (unlinkat; rmdir is Unlink with linux.AT_REMOVEDIR). The last
 // component is never followed.
 func (v *VFS) Unlink(start Loc, path string, flags int) error {
-	if flags&^AT_REMOVEDIR != 0 {
+	if flags&^linux.AT_REMOVEDIR != 0 {
 		return syscall.EINVAL
 	}
-	rmdir := flags&AT_REMOVEDIR != 0
+	rmdir := flags&linux.AT_REMOVEDIR != 0
 	dir, last, trailing, err := v.walker().parent(v.start(start), path)
 	if err != nil {
 		return err
@@ -345,7 +347,7 @@ func (v *VFS) Unlink(start Loc, path string, flags int) error {
 	if err != nil {
 		return err
 	}
-	isDir := n.Stat().Mode&S_IFMT == S_IFDIR
+	isDir := n.Stat().Mode&linux.S_IFMT == linux.S_IFDIR
 	switch {
 	case rmdir && !isDir:
 		return syscall.ENOTDIR
@@ -363,17 +365,17 @@ func (v *VFS) Unlink(start Loc, path string, flags int) error {
 	return d.Remove(last, rmdir)
 }
 
-// Link makes newPath a hard link to oldPath (linkat; AT_SYMLINK_FOLLOW
-// follows a final symlink in oldPath, AT_EMPTY_PATH links oldStart).
+// Link makes newPath a hard link to oldPath (linkat; linux.AT_SYMLINK_FOLLOW
+// follows a final symlink in oldPath, linux.AT_EMPTY_PATH links oldStart).
 func (v *VFS) Link(oldStart Loc, oldPath string, newStart Loc, newPath string, flags int) error {
-	if flags&^(AT_SYMLINK_FOLLOW|AT_EMPTY_PATH) != 0 {
+	if flags&^(linux.AT_SYMLINK_FOLLOW|linux.AT_EMPTY_PATH) != 0 {
 		return syscall.EINVAL
 	}
-	nf := AT_SYMLINK_NOFOLLOW
-	if flags&AT_SYMLINK_FOLLOW != 0 {
+	nf := linux.AT_SYMLINK_NOFOLLOW
+	if flags&linux.AT_SYMLINK_FOLLOW != 0 {
 		nf = 0
 	}
-	old, err := v.target(oldStart, oldPath, nf|flags&AT_EMPTY_PATH)
+	old, err := v.target(oldStart, oldPath, nf|flags&linux.AT_EMPTY_PATH)
 	if err != nil {
 		return err
 	}
@@ -399,10 +401,10 @@ func (v *VFS) Link(oldStart Loc, oldPath string, newStart Loc, newPath string, f
 	return dir.n.(Dir).Link(last, old.n)
 }
 
-// Rename moves oldPath to newPath (renameat2; flags RenameNoReplace or
-// RenameExchange). Both must be in the same mount (EXDEV).
+// Rename moves oldPath to newPath (renameat2; flags linux.RENAME_NOREPLACE or
+// linux.RENAME_EXCHANGE). Both must be in the same mount (EXDEV).
 func (v *VFS) Rename(oldStart Loc, oldPath string, newStart Loc, newPath string, flags int) error {
-	if flags&^(RenameNoReplace|RenameExchange) != 0 || flags == RenameNoReplace|RenameExchange {
+	if flags&^(linux.RENAME_NOREPLACE|linux.RENAME_EXCHANGE) != 0 || flags == linux.RENAME_NOREPLACE|linux.RENAME_EXCHANGE {
 		return syscall.EINVAL
 	}
 	w := v.walker()
@@ -434,10 +436,10 @@ func (v *VFS) Rename(oldStart Loc, oldPath string, newStart Loc, newPath string,
 	if err != nil && err != syscall.ENOENT {
 		return err
 	}
-	if !dstExists && flags&RenameExchange != 0 {
+	if !dstExists && flags&linux.RENAME_EXCHANGE != 0 {
 		return syscall.ENOENT
 	}
-	if dstExists && flags&RenameNoReplace != 0 {
+	if dstExists && flags&linux.RENAME_NOREPLACE != 0 {
 		return syscall.EEXIST
 	}
 	dstDir := dstExists && (Loc{nd.m, dst}).isDir()
@@ -447,7 +449,7 @@ func (v *VFS) Rename(oldStart Loc, oldPath string, newStart Loc, newPath string,
 	if ntrail && !dstExists && !srcDir {
 		return syscall.ENOTDIR
 	}
-	if dstExists && flags&RenameExchange == 0 {
+	if dstExists && flags&linux.RENAME_EXCHANGE == 0 {
 		if dst.Stat().Ino == src.Stat().Ino {
 			return nil // two links to one file: nothing happens
 		}
@@ -467,7 +469,7 @@ func (v *VFS) Rename(oldStart Loc, oldPath string, newStart Loc, newPath string,
 			return orErr(err, syscall.EINVAL)
 		}
 	}
-	if dstDir && flags&RenameExchange != 0 {
+	if dstDir && flags&linux.RENAME_EXCHANGE != 0 {
 		if inside, err := w.within(od, Loc{nd.m, dst}); err != nil || inside {
 			return orErr(err, syscall.EINVAL)
 		}

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Cred is who performs path operations (the application's ids).
@@ -69,8 +71,8 @@ func (l Loc) Stat() Stat {
 }
 
 func (l Loc) ino() uint64  { return l.n.Stat().Ino }
-func (l Loc) mode() uint32 { return l.n.Stat().Mode & S_IFMT }
-func (l Loc) isDir() bool  { return l.mode() == S_IFDIR }
+func (l Loc) mode() uint32 { return l.n.Stat().Mode & linux.S_IFMT }
+func (l Loc) isDir() bool  { return l.mode() == linux.S_IFDIR }
 func (l Loc) same(o Loc) bool {
 	return l.m == o.m && l.ino() == o.ino()
 }
@@ -90,7 +92,7 @@ func (v *VFS) newMount(f Filesystem, parent *Mount, point Dir) *Mount {
 	dev, ok := v.devs[f]
 	if !ok {
 		v.nextDev++
-		dev = Dev(0, v.nextDev) // anonymous devices are major 0
+		dev = linux.Makedev(0, v.nextDev) // anonymous devices are major 0
 		v.devs[f] = dev
 	}
 	r := f.Root()
@@ -191,7 +193,7 @@ func (w *walker) parent(start Loc, path string) (dir Loc, last string, trailing 
 	if path == "" {
 		return Loc{}, "", false, syscall.ENOENT
 	}
-	if len(path) >= PathMax {
+	if len(path) >= linux.PATH_MAX {
 		return Loc{}, "", false, syscall.ENAMETOOLONG
 	}
 	cur := start
@@ -207,7 +209,7 @@ func (w *walker) parent(start Loc, path string) (dir Loc, last string, trailing 
 		if c == "" {
 			continue
 		}
-		if len(c) > NameMax {
+		if len(c) > linux.NAME_MAX {
 			return Loc{}, "", false, syscall.ENAMETOOLONG
 		}
 		if path == "" {
@@ -254,10 +256,10 @@ func (w *walker) resolve(start Loc, path string, follow bool) (Loc, error) {
 // searchable checks that l is a directory the caller may search.
 func (w *walker) searchable(l Loc) error {
 	st := l.n.Stat()
-	if st.Mode&S_IFMT != S_IFDIR {
+	if st.Mode&linux.S_IFMT != linux.S_IFDIR {
 		return syscall.ENOTDIR
 	}
-	return w.v.permit(st, X_OK)
+	return w.v.permit(st, linux.X_OK)
 }
 
 // step looks up one component in dir (already checked searchable).
@@ -305,12 +307,18 @@ func (w *walker) dotdot(dir Loc) (Loc, error) {
 // follow resolves n if it is a symlink and follow is set; dir is the
 // directory that holds it (relative targets start there).
 func (w *walker) follow(dir, n Loc, follow bool) (Loc, error) {
-	if !follow || n.mode() != S_IFLNK {
+	if !follow || n.mode() != linux.S_IFLNK {
 		return n, nil
 	}
 	w.links++
 	if w.links > SymloopMax {
 		return Loc{}, syscall.ELOOP
+	}
+	if fl, ok := n.n.(FileLink); ok {
+		if l, ok := fl.FileLoc(); ok {
+			return l, nil
+		}
+		return n, nil // the caller opens what it stands for
 	}
 	s, ok := n.n.(Symlink)
 	if !ok {
@@ -324,11 +332,11 @@ func (w *walker) follow(dir, n Loc, follow bool) (Loc, error) {
 }
 
 // permit checks the caller may access a file with attributes st in the
-// ways want (R_OK|W_OK|X_OK). Root may do anything except execute a
+// ways want (linux.R_OK|linux.W_OK|linux.X_OK). Root may do anything except execute a
 // file with no x bit.
 func (v *VFS) permit(st Stat, want uint32) error {
 	if v.cred.Uid == 0 {
-		if want&X_OK != 0 && st.Mode&S_IFMT != S_IFDIR && st.Mode&0o111 == 0 {
+		if want&linux.X_OK != 0 && st.Mode&linux.S_IFMT != linux.S_IFDIR && st.Mode&0o111 == 0 {
 			return syscall.EACCES
 		}
 		return nil
@@ -370,7 +378,7 @@ func (v *VFS) PathOf(l Loc) (string, error) {
 		if l.same(w.root) {
 			break
 		}
-		if depth > PathMax/2 {
+		if depth > linux.PATH_MAX/2 {
 			return "", syscall.ENAMETOOLONG
 		}
 		p, err := w.dotdot(l)
@@ -395,7 +403,7 @@ func (v *VFS) PathOf(l Loc) (string, error) {
 	if b.Len() == 0 {
 		return "/", nil
 	}
-	if b.Len() >= PathMax {
+	if b.Len() >= linux.PATH_MAX {
 		return "", syscall.ENAMETOOLONG
 	}
 	return b.String(), nil

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -35,13 +36,13 @@ func TestErrorTable(t *testing.T) {
 		what string
 		op   func(v *fs.VFS) error
 	}{
-		{syscall.ENOENT, "open missing", func(v *fs.VFS) error { _, err := v.Open(root, "/nope", fs.O_RDONLY, 0); return err }},
+		{syscall.ENOENT, "open missing", func(v *fs.VFS) error { _, err := v.Open(root, "/nope", linux.O_RDONLY, 0); return err }},
 		{syscall.EEXIST, "mkdir existing", func(v *fs.VFS) error { return v.Mkdir(root, "/d", 0o755) }},
-		{syscall.ENOTDIR, "file as directory", func(v *fs.VFS) error { _, err := v.Open(root, "/file/x", fs.O_RDONLY, 0); return err }},
-		{syscall.EISDIR, "open directory for writing", func(v *fs.VFS) error { _, err := v.Open(root, "/d", fs.O_WRONLY, 0); return err }},
-		{syscall.ENOTEMPTY, "rmdir non-empty", func(v *fs.VFS) error { return v.Unlink(root, "/d", fs.AT_REMOVEDIR) }},
+		{syscall.ENOTDIR, "file as directory", func(v *fs.VFS) error { _, err := v.Open(root, "/file/x", linux.O_RDONLY, 0); return err }},
+		{syscall.EISDIR, "open directory for writing", func(v *fs.VFS) error { _, err := v.Open(root, "/d", linux.O_WRONLY, 0); return err }},
+		{syscall.ENOTEMPTY, "rmdir non-empty", func(v *fs.VFS) error { return v.Unlink(root, "/d", linux.AT_REMOVEDIR) }},
 		{syscall.EBADF, "write to read-only file", func(v *fs.VFS) error {
-			f, err := v.Open(root, "/file", fs.O_RDONLY, 0)
+			f, err := v.Open(root, "/file", linux.O_RDONLY, 0)
 			if err != nil {
 				return err
 			}
@@ -49,14 +50,14 @@ func TestErrorTable(t *testing.T) {
 			return err
 		}},
 		{syscall.EINVAL, "rename directory into itself", func(v *fs.VFS) error { return v.Rename(root, "/d", root, "/d/sub", 0) }},
-		{syscall.ENAMETOOLONG, "256-byte name", func(v *fs.VFS) error { _, err := v.Open(root, "/"+long, fs.O_RDONLY, 0); return err }},
+		{syscall.ENAMETOOLONG, "256-byte name", func(v *fs.VFS) error { _, err := v.Open(root, "/"+long, linux.O_RDONLY, 0); return err }},
 		{syscall.ENAMETOOLONG, "4096-byte path", func(v *fs.VFS) error {
 			_, err := v.Stat(root, strings.Repeat("./", 2047)+"ab", 0)
 			return err
 		}},
-		{syscall.ELOOP, "symlink loop", func(v *fs.VFS) error { _, err := v.Open(root, "/loop1", fs.O_RDONLY, 0); return err }},
+		{syscall.ELOOP, "symlink loop", func(v *fs.VFS) error { _, err := v.Open(root, "/loop1", linux.O_RDONLY, 0); return err }},
 		{syscall.ENOSPC, "write to full ramfs", func(v *fs.VFS) error {
-			f, err := v.Open(root, "/small/big", fs.O_WRONLY|fs.O_CREAT, 0o644)
+			f, err := v.Open(root, "/small/big", linux.O_WRONLY|linux.O_CREAT, 0o644)
 			if err != nil {
 				return err
 			}
@@ -67,7 +68,7 @@ func TestErrorTable(t *testing.T) {
 			}
 		}},
 		{syscall.EXDEV, "rename across mounts", func(v *fs.VFS) error { return v.Rename(root, "/file", root, "/mnt/file", 0) }},
-		{syscall.EACCES, "execute a 0644 file", func(v *fs.VFS) error { return v.Access(root, "/file", fs.X_OK, 0) }},
+		{syscall.EACCES, "execute a 0644 file", func(v *fs.VFS) error { return v.Access(root, "/file", linux.X_OK, 0) }},
 		{syscall.EPERM, "hard link to a directory", func(v *fs.VFS) error { return v.Link(root, "/d", root, "/dlink", 0) }},
 	}
 	for _, r := range rows {
@@ -198,7 +199,7 @@ func TestMounts(t *testing.T) {
 		t.Fatal("mount has the root's st_dev")
 	}
 	// Rmdir/rename of a mount point are EBUSY; unmount needs the root.
-	if err := v.Unlink(root, "/m", fs.AT_REMOVEDIR); !isErr(err, syscall.EBUSY) {
+	if err := v.Unlink(root, "/m", linux.AT_REMOVEDIR); !isErr(err, syscall.EBUSY) {
 		t.Fatalf("rmdir mount point: %v", errName(err))
 	}
 	if err := v.Unmount(root, "/m/x"); !isErr(err, syscall.EINVAL) {
@@ -227,16 +228,16 @@ func TestMounts(t *testing.T) {
 
 func TestFileIO(t *testing.T) {
 	v := newVFS(t)
-	f, err := v.Open(root, "/f", fs.O_RDWR|fs.O_CREAT|fs.O_EXCL, 0o600)
+	f, err := v.Open(root, "/f", linux.O_RDWR|linux.O_CREAT|linux.O_EXCL, 0o600)
 	ok(t, err)
-	if _, err := v.Open(root, "/f", fs.O_RDWR|fs.O_CREAT|fs.O_EXCL, 0o600); !isErr(err, syscall.EEXIST) {
+	if _, err := v.Open(root, "/f", linux.O_RDWR|linux.O_CREAT|linux.O_EXCL, 0o600); !isErr(err, syscall.EEXIST) {
 		t.Fatal("O_EXCL")
 	}
 	f.Write([]byte("hello world"))
-	if p, _ := f.Seek(0, fs.SEEK_CUR); p != 11 {
+	if p, _ := f.Seek(0, linux.SEEK_CUR); p != 11 {
 		t.Fatal("pos", p)
 	}
-	if p, _ := f.Seek(-5, fs.SEEK_END); p != 6 {
+	if p, _ := f.Seek(-5, linux.SEEK_END); p != 6 {
 		t.Fatal("SEEK_END", p)
 	}
 	buf := make([]byte, 10)
@@ -253,21 +254,21 @@ func TestFileIO(t *testing.T) {
 	if !bytes.Equal(buf[:n], []byte("\x00\x00\x00\x00\x00\x00\x00\x00\x00!")) {
 		t.Fatalf("hole %q", buf[:n])
 	}
-	if p, _ := f.Seek(3, fs.SEEK_HOLE); p != 21 {
+	if p, _ := f.Seek(3, linux.SEEK_HOLE); p != 21 {
 		t.Fatal("SEEK_HOLE", p)
 	}
-	if _, err := f.Seek(21, fs.SEEK_DATA); !isErr(err, syscall.ENXIO) {
+	if _, err := f.Seek(21, linux.SEEK_DATA); !isErr(err, syscall.ENXIO) {
 		t.Fatal("SEEK_DATA at end", err)
 	}
-	if _, err := f.Seek(-1, fs.SEEK_SET); !isErr(err, syscall.EINVAL) {
+	if _, err := f.Seek(-1, linux.SEEK_SET); !isErr(err, syscall.EINVAL) {
 		t.Fatal("negative seek")
 	}
 	ok(t, f.Truncate(5))
 	st, _ := f.Stat()
-	if st.Size != 5 || st.Mode != fs.S_IFREG|0o600 || st.Nlink != 1 {
+	if st.Size != 5 || st.Mode != linux.S_IFREG|0o600 || st.Nlink != 1 {
 		t.Fatalf("stat %+v", st)
 	}
-	if f.Ready() != fs.PollIn|fs.PollOut {
+	if f.Ready() != linux.POLLIN|linux.POLLOUT {
 		t.Fatal("regular file not ready")
 	}
 	ok(t, f.Sync())
@@ -276,57 +277,57 @@ func TestFileIO(t *testing.T) {
 		t.Fatal("read after close")
 	}
 	// O_APPEND writes at the end whatever the position.
-	a, _ := v.Open(root, "/f", fs.O_WRONLY|fs.O_APPEND, 0)
-	a.Seek(0, fs.SEEK_SET)
+	a, _ := v.Open(root, "/f", linux.O_WRONLY|linux.O_APPEND, 0)
+	a.Seek(0, linux.SEEK_SET)
 	a.Write([]byte("++"))
 	a.Close()
 	if got := readFile(t, v, "/f"); got != "hello++" {
 		t.Fatalf("append: %q", got)
 	}
 	// O_TRUNC, O_PATH, O_NOFOLLOW, O_DIRECTORY.
-	tr, _ := v.Open(root, "/f", fs.O_WRONLY|fs.O_TRUNC, 0)
+	tr, _ := v.Open(root, "/f", linux.O_WRONLY|linux.O_TRUNC, 0)
 	if st, _ := tr.Stat(); st.Size != 0 {
 		t.Fatal("O_TRUNC")
 	}
 	if err := tr.Truncate(1); err != nil {
 		t.Fatal(err)
 	}
-	ro, _ := v.Open(root, "/f", fs.O_RDONLY, 0)
+	ro, _ := v.Open(root, "/f", linux.O_RDONLY, 0)
 	if err := ro.Truncate(0); !isErr(err, syscall.EINVAL) {
 		t.Fatal("ftruncate read-only")
 	}
 	ok(t, v.Symlink("/f", root, "/l"))
-	if _, err := v.Open(root, "/l", fs.O_RDONLY|fs.O_NOFOLLOW, 0); !isErr(err, syscall.ELOOP) {
+	if _, err := v.Open(root, "/l", linux.O_RDONLY|linux.O_NOFOLLOW, 0); !isErr(err, syscall.ELOOP) {
 		t.Fatal("O_NOFOLLOW", err)
 	}
-	p, err := v.Open(root, "/l", fs.O_PATH|fs.O_NOFOLLOW, 0)
+	p, err := v.Open(root, "/l", linux.O_PATH|linux.O_NOFOLLOW, 0)
 	ok(t, err)
-	if st, _ := p.Stat(); st.Mode&fs.S_IFMT != fs.S_IFLNK {
+	if st, _ := p.Stat(); st.Mode&linux.S_IFMT != linux.S_IFLNK {
 		t.Fatal("O_PATH|O_NOFOLLOW stat")
 	}
 	if _, err := p.Read(buf); !isErr(err, syscall.EBADF) {
 		t.Fatal("read O_PATH")
 	}
-	if _, err := v.Open(root, "/f", fs.O_RDONLY|fs.O_DIRECTORY, 0); !isErr(err, syscall.ENOTDIR) {
+	if _, err := v.Open(root, "/f", linux.O_RDONLY|linux.O_DIRECTORY, 0); !isErr(err, syscall.ENOTDIR) {
 		t.Fatal("O_DIRECTORY")
 	}
-	d, err := v.Open(root, "/", fs.O_RDONLY|fs.O_DIRECTORY, 0)
+	d, err := v.Open(root, "/", linux.O_RDONLY|linux.O_DIRECTORY, 0)
 	ok(t, err)
 	if _, err := d.Read(buf); !isErr(err, syscall.EISDIR) {
 		t.Fatal("read dir")
 	}
 	// A dangling symlink with O_CREAT creates its target.
 	ok(t, v.Symlink("target", root, "/dang"))
-	c, err := v.Open(root, "/dang", fs.O_WRONLY|fs.O_CREAT, 0o600)
+	c, err := v.Open(root, "/dang", linux.O_WRONLY|linux.O_CREAT, 0o600)
 	ok(t, err)
 	c.Close()
 	if _, err := v.Stat(root, "/target", 0); err != nil {
 		t.Fatal("dangling O_CREAT")
 	}
-	if _, err := v.Open(root, "/newdir/", fs.O_WRONLY|fs.O_CREAT, 0o600); !isErr(err, syscall.EISDIR) {
+	if _, err := v.Open(root, "/newdir/", linux.O_WRONLY|linux.O_CREAT, 0o600); !isErr(err, syscall.EISDIR) {
 		t.Fatal("O_CREAT trailing slash", err)
 	}
-	if _, err := v.Open(root, "/f", fs.O_ACCMODE, 0); !isErr(err, syscall.EINVAL) {
+	if _, err := v.Open(root, "/f", linux.O_ACCMODE, 0); !isErr(err, syscall.EINVAL) {
 		t.Fatal("bad access mode")
 	}
 }
@@ -337,10 +338,10 @@ func TestAttrs(t *testing.T) {
 	ok(t, v.Chmod(root, "/f", 0o4755, 0))
 	ok(t, v.Chown(root, "/f", 12, -1, 0))
 	st, _ := v.Stat(root, "/f", 0)
-	if st.Mode != fs.S_IFREG|0o4755 || st.Uid != 12 || st.Gid != 0 {
+	if st.Mode != linux.S_IFREG|0o4755 || st.Uid != 12 || st.Gid != 0 {
 		t.Fatalf("%+v", st)
 	}
-	ok(t, v.Access(root, "/f", fs.R_OK|fs.W_OK|fs.X_OK, 0))
+	ok(t, v.Access(root, "/f", linux.R_OK|linux.W_OK|linux.X_OK, 0))
 	ok(t, v.Truncate(root, "/f", 1))
 	if err := v.Truncate(root, "/", 0); !isErr(err, syscall.EISDIR) {
 		t.Fatal("truncate dir")
@@ -352,8 +353,8 @@ func TestAttrs(t *testing.T) {
 		t.Fatal("utimes")
 	}
 	ok(t, v.Symlink("f", root, "/l"))
-	ok(t, v.Chown(root, "/l", 7, 7, fs.AT_SYMLINK_NOFOLLOW))
-	if l, _ := v.Stat(root, "/l", fs.AT_SYMLINK_NOFOLLOW); l.Uid != 7 {
+	ok(t, v.Chown(root, "/l", 7, 7, linux.AT_SYMLINK_NOFOLLOW))
+	if l, _ := v.Stat(root, "/l", linux.AT_SYMLINK_NOFOLLOW); l.Uid != 7 {
 		t.Fatal("lchown")
 	}
 	if s, _ := v.Readlink(root, "/l", 0); s != "f" {
@@ -383,10 +384,10 @@ func TestAttrs(t *testing.T) {
 	}
 	writeFile(t, su, "/secret", "s")
 	ok(t, su.Chmod(root, "/secret", 0o600, 0))
-	if _, err := u.Open(root, "/secret", fs.O_RDONLY, 0); !isErr(err, syscall.EACCES) {
+	if _, err := u.Open(root, "/secret", linux.O_RDONLY, 0); !isErr(err, syscall.EACCES) {
 		t.Fatal("read 0600 root file:", errName(err))
 	}
-	if err := u.Access(root, "/secret", fs.F_OK, 0); err != nil {
+	if err := u.Access(root, "/secret", linux.F_OK, 0); err != nil {
 		t.Fatal("F_OK", err)
 	}
 }
@@ -401,13 +402,13 @@ func TestUnlinkRmdir(t *testing.T) {
 		want  syscall.Errno
 	}{
 		{"/d", 0, syscall.EISDIR},
-		{"/f", fs.AT_REMOVEDIR, syscall.ENOTDIR},
+		{"/f", linux.AT_REMOVEDIR, syscall.ENOTDIR},
 		{"/f/", 0, syscall.ENOTDIR},
-		{"/d/e/.", fs.AT_REMOVEDIR, syscall.EINVAL},
-		{"/d/e/..", fs.AT_REMOVEDIR, syscall.ENOTEMPTY},
+		{"/d/e/.", linux.AT_REMOVEDIR, syscall.EINVAL},
+		{"/d/e/..", linux.AT_REMOVEDIR, syscall.ENOTEMPTY},
 		{"/nope", 0, syscall.ENOENT},
 		{"/d", 0x1, syscall.EINVAL},
-		{"/d/e/", fs.AT_REMOVEDIR, 0},
+		{"/d/e/", linux.AT_REMOVEDIR, 0},
 		{"/f", 0, 0},
 	} {
 		if err := v.Unlink(root, c.path, c.flags); !isErr(err, c.want) {
@@ -416,7 +417,7 @@ func TestUnlinkRmdir(t *testing.T) {
 	}
 	// An open, removed file stays readable; a removed cwd takes nothing.
 	writeFile(t, v, "/g", "still here")
-	f, _ := v.Open(root, "/g", fs.O_RDONLY, 0)
+	f, _ := v.Open(root, "/g", linux.O_RDONLY, 0)
 	ok(t, v.Unlink(root, "/g", 0))
 	buf := make([]byte, 20)
 	if n, _ := f.Read(buf); string(buf[:n]) != "still here" {
@@ -426,8 +427,8 @@ func TestUnlinkRmdir(t *testing.T) {
 		t.Fatal("nlink of unlinked file", st.Nlink)
 	}
 	cwd, _ := v.Lookup(root, "/d", true)
-	ok(t, v.Unlink(root, "/d", fs.AT_REMOVEDIR))
-	if _, err := v.Open(cwd, "new", fs.O_CREAT|fs.O_WRONLY, 0o644); !isErr(err, syscall.ENOENT) {
+	ok(t, v.Unlink(root, "/d", linux.AT_REMOVEDIR))
+	if _, err := v.Open(cwd, "new", linux.O_CREAT|linux.O_WRONLY, 0o644); !isErr(err, syscall.ENOENT) {
 		t.Fatal("create in removed dir", err)
 	}
 	if _, err := v.PathOf(cwd); !isErr(err, syscall.ENOENT) {
@@ -450,8 +451,8 @@ func TestLinks(t *testing.T) {
 	}
 	ok(t, v.Symlink("f", root, "/s"))
 	ok(t, v.Link(root, "/s", root, "/s2", 0)) // links the symlink itself
-	ok(t, v.Link(root, "/s", root, "/f2", fs.AT_SYMLINK_FOLLOW))
-	if st, _ := v.Stat(root, "/s2", fs.AT_SYMLINK_NOFOLLOW); st.Mode&fs.S_IFMT != fs.S_IFLNK {
+	ok(t, v.Link(root, "/s", root, "/f2", linux.AT_SYMLINK_FOLLOW))
+	if st, _ := v.Stat(root, "/s2", linux.AT_SYMLINK_NOFOLLOW); st.Mode&linux.S_IFMT != linux.S_IFLNK {
 		t.Fatal("link of symlink followed it")
 	}
 	if st, _ := v.Stat(root, "/f", 0); st.Nlink != 3 {
@@ -470,14 +471,14 @@ func TestLinks(t *testing.T) {
 	if err := v.Mkdir(root, "/", 0o755); !isErr(err, syscall.EEXIST) {
 		t.Fatal("mkdir /")
 	}
-	ok(t, v.Mknod(root, "/fifo", fs.S_IFIFO|0o644, 0))
-	if st, _ := v.Stat(root, "/fifo", 0); st.Mode != fs.S_IFIFO|0o644 {
+	ok(t, v.Mknod(root, "/fifo", linux.S_IFIFO|0o644, 0))
+	if st, _ := v.Stat(root, "/fifo", 0); st.Mode != linux.S_IFIFO|0o644 {
 		t.Fatalf("mknod mode %o", st.Mode)
 	}
-	if _, err := v.Open(root, "/fifo", fs.O_RDONLY, 0); !isErr(err, syscall.ENXIO) {
+	if _, err := v.Open(root, "/fifo", linux.O_RDONLY, 0); !isErr(err, syscall.ENXIO) {
 		t.Fatal("open fifo", err)
 	}
-	if err := v.Mknod(root, "/dir", fs.S_IFDIR|0o755, 0); !isErr(err, syscall.EPERM) {
+	if err := v.Mknod(root, "/dir", linux.S_IFDIR|0o755, 0); !isErr(err, syscall.EPERM) {
 		t.Fatal("mknod dir", err)
 	}
 }
@@ -486,8 +487,8 @@ func TestLinks(t *testing.T) {
 // destination with each flag, on a fresh tree every time.
 func TestRenameMatrix(t *testing.T) {
 	const (
-		noRep = fs.RenameNoReplace
-		exch  = fs.RenameExchange
+		noRep = linux.RENAME_NOREPLACE
+		exch  = linux.RENAME_EXCHANGE
 	)
 	rows := []struct {
 		src, dst string
@@ -545,7 +546,7 @@ func TestRenameMatrix(t *testing.T) {
 			var srcIno, dstIno uint64
 			if r.want == 0 {
 				srcIno = ino(t, v, clean(r.src))
-				if _, err := v.Stat(root, clean(r.dst), fs.AT_SYMLINK_NOFOLLOW); err == nil {
+				if _, err := v.Stat(root, clean(r.dst), linux.AT_SYMLINK_NOFOLLOW); err == nil {
 					dstIno = ino(t, v, clean(r.dst))
 				}
 			}
@@ -567,7 +568,7 @@ func TestRenameMatrix(t *testing.T) {
 				if got := ino(t, v, clean(r.dst)); got != srcIno {
 					t.Fatal("destination is not the source")
 				}
-				if _, err := v.Stat(root, clean(r.src), fs.AT_SYMLINK_NOFOLLOW); !isErr(err, syscall.ENOENT) {
+				if _, err := v.Stat(root, clean(r.src), linux.AT_SYMLINK_NOFOLLOW); !isErr(err, syscall.ENOENT) {
 					t.Fatal("source still there")
 				}
 			}
@@ -585,7 +586,7 @@ func checkLinks(t *testing.T, v *fs.VFS, dir string) {
 	subdirs := 0
 	for _, n := range names(t, v, dir) {
 		p := strings.TrimSuffix(dir, "/") + "/" + n
-		cs, err := v.Stat(root, p, fs.AT_SYMLINK_NOFOLLOW)
+		cs, err := v.Stat(root, p, linux.AT_SYMLINK_NOFOLLOW)
 		ok(t, err)
 		if cs.IsDir() && cs.Dev == st.Dev {
 			subdirs++
@@ -612,7 +613,7 @@ func TestGetdentsStable(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		writeFile(t, v, fmt.Sprintf("/d/f%03d", i), "")
 	}
-	f, err := v.Open(root, "/d", fs.O_RDONLY|fs.O_DIRECTORY, 0)
+	f, err := v.Open(root, "/d", linux.O_RDONLY|linux.O_DIRECTORY, 0)
 	ok(t, err)
 	seen := map[string]int{}
 	var offs []uint64
@@ -650,7 +651,7 @@ func TestGetdentsStable(t *testing.T) {
 	}
 	// Seek back to the offset after f010 and read one entry: f011.
 	pos := offs[12] // entries 0,1 are . and ..; 12 is f010
-	if p, err := f.Seek(int64(pos), fs.SEEK_SET); err != nil || p != int64(pos) {
+	if p, err := f.Seek(int64(pos), linux.SEEK_SET); err != nil || p != int64(pos) {
 		t.Fatal(p, err)
 	}
 	var next string
@@ -659,7 +660,7 @@ func TestGetdentsStable(t *testing.T) {
 	if next != "f011" {
 		t.Fatalf("after seek: %q", next)
 	}
-	if _, err := f.Seek(0, fs.SEEK_END); !isErr(err, syscall.EINVAL) {
+	if _, err := f.Seek(0, linux.SEEK_END); !isErr(err, syscall.EINVAL) {
 		t.Fatal("SEEK_END on dir")
 	}
 	got := names(t, v, "/d")

@@ -16,6 +16,10 @@ const (
 	CPUCLOCK_CLOCK_MASK     = 3
 	CPUCLOCK_SCHED          = 2
 
+	// TIMER_ABSTIME: clock_nanosleep and timer_settime take an absolute
+	// time.
+	TIMER_ABSTIME = 1
+
 	// USER_HZ (AT_CLKTCK, times(2)).
 	USER_HZ = 100
 
@@ -25,6 +29,9 @@ const (
 	// MAX_RW_COUNT is the most bytes one read or write moves (INT_MAX
 	// rounded down to a page), as Linux clamps it.
 	MAX_RW_COUNT = 0x7ffff000
+
+	// AT_STATX_SYNC_TYPE masks statx's synchronisation choice.
+	AT_STATX_SYNC_TYPE = AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC
 
 	// PATH_MAX and NAME_MAX of limits.h.
 	PATH_MAX = 4096
@@ -43,3 +50,20 @@ func Makedev(major, minor uint32) uint64 {
 // Major and Minor split a dev_t.
 func Major(d uint64) uint32 { return uint32(d>>8&0xfff | d>>32&^0xfff) }
 func Minor(d uint64) uint32 { return uint32(d&0xff | d>>12&^0xff) }
+
+// ioctl requests of asm-generic/ioctls.h that the Go toolchain's tables
+// lack for riscv64 (the TC*/TIOC* ones are in zconsts.go).
+const (
+	FIONREAD = 0x541b
+	FIONBIO  = 0x5421
+	FIONCLEX = 0x5450
+	FIOCLEX  = 0x5451
+	FIOASYNC = 0x5452
+)
+
+// access(2) modes (F_OK is in zconsts.go).
+const (
+	X_OK = 1
+	W_OK = 2
+	R_OK = 4
+)

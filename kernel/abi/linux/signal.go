@@ -7,6 +7,23 @@ const (
 	SigsetSize = 8
 )
 
+// sigaction flags (asm-generic/signal.h; riscv64 has no SA_RESTORER).
+const (
+	SA_NOCLDSTOP = 0x1
+	SA_NOCLDWAIT = 0x2
+	SA_SIGINFO   = 0x4
+	SA_ONSTACK   = 0x08000000
+	SA_RESTART   = 0x10000000
+	SA_NODEFER   = 0x40000000
+	SA_RESETHAND = 0x80000000
+)
+
+// sigaltstack flags.
+const (
+	SS_ONSTACK = 1
+	SS_DISABLE = 2
+)
+
 // Signal dispositions (sa_handler values).
 const (
 	SIG_DFL = 0

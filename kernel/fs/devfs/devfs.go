@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 )
 
@@ -19,10 +20,6 @@ type Config struct {
 	// Random backs random and urandom (the kernel's generator). Nil:
 	// reading them fails with EIO.
 	Random io.Reader
-	// Console backs tty and console. Nil: reads see end of file and
-	// writes are discarded. If it implements fs.Poller its readiness is
-	// reported for poll.
-	Console io.ReadWriter
 	// Clock stamps the devices' times; nil: time.Now.
 	Clock func() time.Time
 }
@@ -77,14 +74,14 @@ func New(cfg Config) *FS {
 	}
 	f := &FS{cfg: cfg, byKey: map[string]*node{}}
 	now := cfg.Clock()
-	f.root = &dir{attr: attr{fs: f, ino: 1, mode: fs.S_IFDIR | 0o755, atime: now, mtime: now, ctime: now}}
+	f.root = &dir{attr: attr{fs: f, ino: 1, mode: linux.S_IFDIR | 0o755, atime: now, mtime: now, ctime: now}}
 	for i, s := range devices {
 		n := &node{spec: s, attr: attr{fs: f, ino: uint64(i + 2), atime: now, mtime: now, ctime: now}}
 		if s.kind == kLink {
-			n.mode = fs.S_IFLNK | 0o777
+			n.mode = linux.S_IFLNK | 0o777
 		} else {
-			n.mode = fs.S_IFCHR | s.perm
-			n.rdev = fs.Dev(s.major, s.minor)
+			n.mode = linux.S_IFCHR | s.perm
+			n.rdev = linux.Makedev(s.major, s.minor)
 		}
 		f.nodes = append(f.nodes, n)
 		f.byKey[s.name] = n
@@ -110,7 +107,7 @@ func (a *attr) Stat() fs.Stat {
 	defer a.fs.mu.Unlock()
 	st := fs.Stat{Ino: a.ino, Mode: a.mode, Nlink: 1, Uid: a.uid, Gid: a.gid, Rdev: a.rdev,
 		Blksize: 4096, Atime: a.atime, Mtime: a.mtime, Ctime: a.ctime}
-	if a.mode&fs.S_IFMT == fs.S_IFDIR {
+	if a.mode&linux.S_IFMT == linux.S_IFDIR {
 		st.Nlink = 2
 	}
 	return st
@@ -126,7 +123,7 @@ func (a *attr) SetAttr(s fs.Attr) error {
 	defer a.fs.mu.Unlock()
 	now := a.fs.cfg.Clock()
 	if s.Mask&fs.SetMode != 0 {
-		a.mode = a.mode&fs.S_IFMT | s.Mode&0o7777
+		a.mode = a.mode&linux.S_IFMT | s.Mode&0o7777
 	}
 	if s.Mask&fs.SetUid != 0 {
 		a.uid = s.Uid
@@ -192,9 +189,9 @@ func (d *dir) ReadDir(cursor uint64, max int) ([]fs.Dirent, error) {
 	var out []fs.Dirent
 	for i := cursor; i < uint64(len(d.fs.nodes)) && len(out) < max; i++ {
 		n := d.fs.nodes[i]
-		t := uint8(fs.DT_CHR)
+		t := uint8(linux.DT_CHR)
 		if n.kind == kLink {
-			t = fs.DT_LNK
+			t = linux.DT_LNK
 		}
 		out = append(out, fs.Dirent{Name: n.name, Ino: n.ino, Type: t, Next: i + 1})
 	}
@@ -225,7 +222,10 @@ func (n *node) Open(int) (fs.Handle, error) {
 	case kRandom:
 		return randomHandle{n.fs.cfg.Random}, nil
 	case kConsole:
-		return consoleHandle{n.fs.cfg.Console}, nil
+		// The terminal belongs to the process layer, which owns the
+		// console streams and opens tty and console itself; devfs
+		// only names them.
+		return nil, syscall.ENXIO
 	}
 	return nil, syscall.ELOOP // the VFS never opens a symlink
 }
@@ -266,41 +266,3 @@ func (h randomHandle) ReadAt(p []byte, _ int64) (int, error) {
 }
 func (randomHandle) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
 func (randomHandle) Close() error                           { return nil }
-
-// consoleHandle is the terminal: a stream with no position.
-type consoleHandle struct{ rw io.ReadWriter }
-
-func (consoleHandle) Stream() bool { return true }
-
-func (h consoleHandle) ReadAt(p []byte, _ int64) (int, error) {
-	if h.rw == nil {
-		return 0, nil
-	}
-	n, err := h.rw.Read(p)
-	if n == 0 && err != nil && err != io.EOF {
-		return 0, syscall.EIO
-	}
-	return n, nil
-}
-
-func (h consoleHandle) WriteAt(p []byte, _ int64) (int, error) {
-	if h.rw == nil {
-		return len(p), nil
-	}
-	n, err := h.rw.Write(p)
-	if n == 0 && err != nil {
-		return 0, syscall.EIO
-	}
-	return n, nil
-}
-
-func (consoleHandle) Close() error { return nil }
-
-// Ready delegates to the console when it can tell; otherwise the
-// console is assumed always ready, like a terminal with input waiting.
-func (h consoleHandle) Ready() uint32 {
-	if p, ok := h.rw.(fs.Poller); ok {
-		return p.Ready()
-	}
-	return fs.PollIn | fs.PollOut
-}

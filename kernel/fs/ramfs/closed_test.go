@@ -4,6 +4,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -12,14 +13,14 @@ import (
 // pages were freed (it was unlinked, and that was its last open).
 func TestHandleAfterClose(t *testing.T) {
 	v := fs.New(ramfs.New(ramfs.Options{}), fs.Cred{})
-	f, err := v.Open(root, "/f", fs.O_RDWR|fs.O_CREAT, 0o644)
+	f, err := v.Open(root, "/f", linux.O_RDWR|linux.O_CREAT, 0o644)
 	ok(t, err)
 	_, err = f.Write([]byte("data"))
 	ok(t, err)
 	ok(t, f.Close())
 	l, err := v.Lookup(root, "/f", false)
 	ok(t, err)
-	h, err := l.Inode().Open(fs.O_RDWR)
+	h, err := l.Inode().Open(linux.O_RDWR)
 	ok(t, err)
 	ok(t, v.Unlink(root, "/f", 0))
 	ok(t, h.Close())

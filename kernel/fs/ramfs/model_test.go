@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -218,7 +219,7 @@ func TestModel(t *testing.T) {
 		switch op {
 		case 0:
 			what = "create " + p
-			f, err := v.Open(root, p, fs.O_WRONLY|fs.O_CREAT|fs.O_EXCL, 0o644)
+			f, err := v.Open(root, p, linux.O_WRONLY|linux.O_CREAT|linux.O_EXCL, 0o644)
 			if err == nil {
 				f.Close()
 			}
@@ -231,7 +232,7 @@ func TestModel(t *testing.T) {
 			got, want = v.Unlink(root, p, 0), m.remove(p, false)
 		case 3:
 			what = "rmdir " + p
-			got, want = v.Unlink(root, p, fs.AT_REMOVEDIR), m.remove(p, true)
+			got, want = v.Unlink(root, p, linux.AT_REMOVEDIR), m.remove(p, true)
 		case 4:
 			what = "rename " + p + " " + q
 			got, want = v.Rename(root, p, root, q, 0), m.rename(p, q)
@@ -249,7 +250,7 @@ func TestModel(t *testing.T) {
 			if e == 0 && mn.dir {
 				e = syscall.EISDIR
 			}
-			f, err := v.Open(root, p, fs.O_WRONLY, 0)
+			f, err := v.Open(root, p, linux.O_WRONLY, 0)
 			if err == nil {
 				_, err = f.WriteAt(data, int64(off))
 				f.Close()
@@ -318,7 +319,7 @@ func compare(t *testing.T, v *fs.VFS, m model, p string, mn *mnode, st fs.Stat) 
 		t.Fatalf("%s: nlink %d, model %d", p, st.Nlink, m.nlink(p))
 	}
 	if mn.dir {
-		f, err := v.Open(root, p, fs.O_RDONLY|fs.O_DIRECTORY, 0)
+		f, err := v.Open(root, p, linux.O_RDONLY|linux.O_DIRECTORY, 0)
 		ok(t, err)
 		var got []string
 		f.ReadDir(func(d fs.Dirent) bool {
@@ -337,7 +338,7 @@ func compare(t *testing.T, v *fs.VFS, m model, p string, mn *mnode, st fs.Stat) 
 	if st.Size != int64(len(mn.data)) {
 		t.Fatalf("%s: size %d, model %d", p, st.Size, len(mn.data))
 	}
-	f, err := v.Open(root, p, fs.O_RDONLY, 0)
+	f, err := v.Open(root, p, linux.O_RDONLY, 0)
 	ok(t, err)
 	buf := make([]byte, st.Size+10)
 	n, _ := f.ReadAt(buf, 0)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -13,7 +14,7 @@ import (
 func TestNoatime(t *testing.T) {
 	now := time.Unix(1000, 0)
 	v := fs.New(ramfs.New(ramfs.Options{Clock: func() time.Time { return now }}), fs.Cred{})
-	f, err := v.Open(root, "/f", fs.O_RDWR|fs.O_CREAT, 0o644)
+	f, err := v.Open(root, "/f", linux.O_RDWR|linux.O_CREAT, 0o644)
 	ok(t, err)
 	_, err = f.Write([]byte("data"))
 	ok(t, err)
@@ -31,11 +32,11 @@ func TestNoatime(t *testing.T) {
 		ok(t, f.Close())
 	}
 	now = time.Unix(2000, 0)
-	read(fs.O_RDONLY | fs.O_NOATIME)
+	read(linux.O_RDONLY | linux.O_NOATIME)
 	if got := atime(); !got.Equal(time.Unix(1000, 0)) {
 		t.Errorf("atime after an O_NOATIME read: %v, want unchanged", got)
 	}
-	read(fs.O_RDONLY)
+	read(linux.O_RDONLY)
 	if got := atime(); !got.Equal(now) {
 		t.Errorf("atime after a read: %v, want %v", got, now)
 	}

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 )
 
@@ -60,7 +61,7 @@ func New(o Options) *FS {
 	if f.clock == nil {
 		f.clock = time.Now
 	}
-	f.root = f.newNode(fs.S_IFDIR|0o755, 0, 0)
+	f.root = f.newNode(linux.S_IFDIR|0o755, 0, 0)
 	f.root.parent = f.root
 	f.root.nlink = 2
 	return f
@@ -133,17 +134,17 @@ func (f *FS) newNode(mode, uid, gid uint32) *node {
 	now := f.clock()
 	n := &node{fs: f, ino: f.nextIno, mode: mode, uid: uid, gid: gid, nlink: 1,
 		atime: now, mtime: now, ctime: now}
-	switch mode & fs.S_IFMT {
-	case fs.S_IFDIR:
+	switch mode & linux.S_IFMT {
+	case linux.S_IFDIR:
 		n.ents = map[string]*entry{}
 		n.nlink = 2
-	case fs.S_IFREG:
+	case linux.S_IFREG:
 		n.pages = map[int64]*page{}
 	}
 	return n
 }
 
-func (n *node) isDir() bool { return n.mode&fs.S_IFMT == fs.S_IFDIR }
+func (n *node) isDir() bool { return n.mode&linux.S_IFMT == linux.S_IFDIR }
 
 // Stat implements fs.Inode.
 func (n *node) Stat() fs.Stat {
@@ -151,13 +152,13 @@ func (n *node) Stat() fs.Stat {
 	defer n.fs.mu.Unlock()
 	st := fs.Stat{Ino: n.ino, Mode: n.mode, Nlink: n.nlink, Uid: n.uid, Gid: n.gid,
 		Rdev: n.rdev, Blksize: pageSize, Atime: n.atime, Mtime: n.mtime, Ctime: n.ctime}
-	switch n.mode & fs.S_IFMT {
-	case fs.S_IFREG:
+	switch n.mode & linux.S_IFMT {
+	case linux.S_IFREG:
 		st.Size = n.size
 		st.Blocks = int64(len(n.pages)) * (pageSize / 512)
-	case fs.S_IFDIR:
+	case linux.S_IFDIR:
 		st.Size = int64(len(n.ents)+2) * 20 // what tmpfs reports
-	case fs.S_IFLNK:
+	case linux.S_IFLNK:
 		st.Size = int64(len(n.target))
 	}
 	return st
@@ -170,7 +171,7 @@ func (n *node) SetAttr(a fs.Attr) error {
 	defer f.mu.Unlock()
 	now := f.clock()
 	if a.Mask&fs.SetSize != 0 {
-		if n.mode&fs.S_IFMT != fs.S_IFREG {
+		if n.mode&linux.S_IFMT != linux.S_IFREG {
 			return syscall.EINVAL
 		}
 		if err := n.truncate(a.Size); err != nil {
@@ -179,7 +180,7 @@ func (n *node) SetAttr(a fs.Attr) error {
 		n.mtime = now
 	}
 	if a.Mask&fs.SetMode != 0 {
-		n.mode = n.mode&fs.S_IFMT | a.Mode&0o7777
+		n.mode = n.mode&linux.S_IFMT | a.Mode&0o7777
 	}
 	if a.Mask&fs.SetUid != 0 {
 		n.uid = a.Uid
@@ -234,16 +235,16 @@ func (n *node) truncate(size int64) error {
 func (n *node) Open(flags int) (fs.Handle, error) {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
-	switch n.mode & fs.S_IFMT {
-	case fs.S_IFREG:
+	switch n.mode & linux.S_IFMT {
+	case linux.S_IFREG:
 		n.opens++
-	case fs.S_IFDIR, fs.S_IFLNK:
+	case linux.S_IFDIR, linux.S_IFLNK:
 	default:
 		// Device nodes and sockets have no driver here, as on Linux
 		// (ENXIO); FIFOs need the posix layer's pipes.
 		return nil, syscall.ENXIO
 	}
-	return &handle{n: n, noatime: flags&fs.O_NOATIME != 0}, nil
+	return &handle{n: n, noatime: flags&linux.O_NOATIME != 0}, nil
 }
 
 // release frees a node's space once it has no links and no opens.
@@ -271,7 +272,7 @@ func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 	if h.closed {
 		return 0, syscall.EBADF // a removed file's pages may be gone
 	}
-	if n.mode&fs.S_IFMT != fs.S_IFREG {
+	if n.mode&linux.S_IFMT != linux.S_IFREG {
 		return 0, syscall.EISDIR
 	}
 	if off >= n.size {
@@ -322,7 +323,7 @@ func (h *handle) Append(p []byte) (int, int64, error) {
 }
 
 func (n *node) write(p []byte, off int64) (int, error) {
-	if n.mode&fs.S_IFMT != fs.S_IFREG {
+	if n.mode&linux.S_IFMT != linux.S_IFREG {
 		return 0, syscall.EINVAL
 	}
 	if off >= maxFileSize {
@@ -365,7 +366,7 @@ func (h *handle) Close() error {
 		return syscall.EBADF
 	}
 	h.closed = true
-	if n.mode&fs.S_IFMT == fs.S_IFREG {
+	if n.mode&linux.S_IFMT == linux.S_IFREG {
 		n.opens--
 		n.release()
 	}
@@ -376,7 +377,7 @@ func (h *handle) Close() error {
 func (n *node) Readlink() (string, error) {
 	n.fs.mu.Lock()
 	defer n.fs.mu.Unlock()
-	if n.mode&fs.S_IFMT != fs.S_IFLNK {
+	if n.mode&linux.S_IFMT != linux.S_IFLNK {
 		return "", syscall.EINVAL
 	}
 	n.atime = n.fs.clock()
@@ -449,8 +450,8 @@ func (n *node) Create(name string, a fs.CreateAttr) (fs.Inode, error) {
 	if _, ok := n.ents[name]; ok {
 		return nil, syscall.EEXIST
 	}
-	switch a.Mode & fs.S_IFMT {
-	case fs.S_IFREG, fs.S_IFDIR, fs.S_IFLNK, fs.S_IFIFO, fs.S_IFSOCK, fs.S_IFCHR, fs.S_IFBLK:
+	switch a.Mode & linux.S_IFMT {
+	case linux.S_IFREG, linux.S_IFDIR, linux.S_IFLNK, linux.S_IFIFO, linux.S_IFSOCK, linux.S_IFCHR, linux.S_IFBLK:
 	default:
 		return nil, syscall.EINVAL
 	}
@@ -557,13 +558,13 @@ func (n *node) Rename(oldName string, newDir fs.Dir, newName string, flags int) 
 	}
 	src := se.n
 	de, dstExists := nd.ents[newName]
-	if flags&fs.RenameExchange != 0 {
+	if flags&linux.RENAME_EXCHANGE != 0 {
 		if !dstExists {
 			return syscall.ENOENT
 		}
 		return n.exchange(se, nd, de)
 	}
-	if dstExists && flags&fs.RenameNoReplace != 0 {
+	if dstExists && flags&linux.RENAME_NOREPLACE != 0 {
 		return syscall.EEXIST
 	}
 	if src.isDir() && nd.below(src) {

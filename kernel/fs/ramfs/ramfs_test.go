@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
 	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
@@ -28,7 +29,7 @@ func is(err error, want syscall.Errno) bool {
 func TestENOSPC(t *testing.T) {
 	r := ramfs.New(ramfs.Options{MaxBytes: 64 << 10})
 	v := fs.New(r, fs.Cred{})
-	f, err := v.Open(root, "/big", fs.O_RDWR|fs.O_CREAT, 0o644)
+	f, err := v.Open(root, "/big", linux.O_RDWR|linux.O_CREAT, 0o644)
 	ok(t, err)
 	chunk := bytes.Repeat([]byte{7}, 10000)
 	total := 0
@@ -50,7 +51,7 @@ func TestENOSPC(t *testing.T) {
 		t.Fatalf("used %d of %d after writing %d", used, limit, total)
 	}
 	// Full: no new files, dirs or symlinks either; existing data intact.
-	if _, err := v.Open(root, "/x", fs.O_WRONLY|fs.O_CREAT, 0o644); !is(err, syscall.ENOSPC) {
+	if _, err := v.Open(root, "/x", linux.O_WRONLY|linux.O_CREAT, 0o644); !is(err, syscall.ENOSPC) {
 		for i := 0; i < 1000 && err == nil; i++ { // a few inodes may still fit
 			err = v.Mkdir(root, "/d"+string(rune('a'+i%26))+string(rune('a'+i/26)), 0o755)
 		}
@@ -80,7 +81,7 @@ func TestENOSPC(t *testing.T) {
 	if u, _ := r.Usage(); u > 4096 {
 		t.Fatal("not freed after close:", u)
 	}
-	f2, _ := v.Open(root, "/again", fs.O_RDWR|fs.O_CREAT, 0o644)
+	f2, _ := v.Open(root, "/again", linux.O_RDWR|linux.O_CREAT, 0o644)
 	if n, err := f2.Write(chunk); n != len(chunk) || err != nil {
 		t.Fatal("space not reusable", n, err)
 	}
@@ -90,7 +91,7 @@ func TestClockAndTimes(t *testing.T) {
 	now := time.Unix(1000, 0)
 	r := ramfs.New(ramfs.Options{Clock: func() time.Time { return now }})
 	v := fs.New(r, fs.Cred{})
-	f, _ := v.Open(root, "/f", fs.O_RDWR|fs.O_CREAT, 0o644)
+	f, _ := v.Open(root, "/f", linux.O_RDWR|linux.O_CREAT, 0o644)
 	st, _ := f.Stat()
 	if !st.Mtime.Equal(now) || !st.Ctime.Equal(now) || !st.Atime.Equal(now) {
 		t.Fatal("create times", st)
@@ -121,11 +122,11 @@ func TestClockAndTimes(t *testing.T) {
 func TestDirectInterface(t *testing.T) {
 	r := ramfs.New(ramfs.Options{})
 	d := r.Root()
-	sub, err := d.Create("sub", fs.CreateAttr{Mode: fs.S_IFDIR | 0o755})
+	sub, err := d.Create("sub", fs.CreateAttr{Mode: linux.S_IFDIR | 0o755})
 	ok(t, err)
-	file, err := d.Create("f", fs.CreateAttr{Mode: fs.S_IFREG | 0o644})
+	file, err := d.Create("f", fs.CreateAttr{Mode: linux.S_IFREG | 0o644})
 	ok(t, err)
-	if _, err := d.Create("f", fs.CreateAttr{Mode: fs.S_IFREG}); !is(err, syscall.EEXIST) {
+	if _, err := d.Create("f", fs.CreateAttr{Mode: linux.S_IFREG}); !is(err, syscall.EEXIST) {
 		t.Fatal(err)
 	}
 	if err := d.Link("l", sub); !is(err, syscall.EPERM) {
@@ -139,12 +140,12 @@ func TestDirectInterface(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ramfs refuses cycles even without the VFS's check.
-	inner, err := sd.Create("inner", fs.CreateAttr{Mode: fs.S_IFDIR | 0o755})
+	inner, err := sd.Create("inner", fs.CreateAttr{Mode: linux.S_IFDIR | 0o755})
 	ok(t, err)
 	if err := d.Rename("sub", inner.(fs.Dir), "x", 0); !is(err, syscall.EINVAL) {
 		t.Fatal("cycle", err)
 	}
-	if err := d.Rename("sub", inner.(fs.Dir), "x", fs.RenameExchange); !is(err, syscall.ENOENT) {
+	if err := d.Rename("sub", inner.(fs.Dir), "x", linux.RENAME_EXCHANGE); !is(err, syscall.ENOENT) {
 		t.Fatal("exchange with missing", err)
 	}
 	ok(t, d.Link("f2", file))
@@ -162,7 +163,7 @@ func TestDirectInterface(t *testing.T) {
 		t.Fatal("nlink", st.Nlink)
 	}
 	ok(t, sd.Remove("inner", true))
-	if _, err := inner.(fs.Dir).Create("z", fs.CreateAttr{Mode: fs.S_IFREG}); !is(err, syscall.ENOENT) {
+	if _, err := inner.(fs.Dir).Create("z", fs.CreateAttr{Mode: linux.S_IFREG}); !is(err, syscall.ENOENT) {
 		t.Fatal("create in removed dir", err)
 	}
 	if p, _ := inner.(fs.Dir).Lookup(".."); p != sub {

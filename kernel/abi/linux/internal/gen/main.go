@@ -36,7 +36,8 @@ var prefixes = []string{
 	"RT_SCOPE_", "RWF_", "SA_", "SCHED_", "SCM_", "SEEK_", "SFD_", "SHUT_",
 	"SIOC", "SOCK_", "SOL_", "SOMAXCONN", "SO_", "SS_", "STATX_", "S_I",
 	"TCP_", "TCGETS", "TCSETS", "TFD_", "TIOC", "UTIME_", "WNOHANG", "WUNTRACED",
-	"WEXITED", "WSTOPPED", "WCONTINUED", "WNOWAIT", "XATTR_",
+	"WEXITED", "WSTOPPED", "WCONTINUED", "WNOWAIT", "WALL", "WCLONE", "WNOTHREAD", "XATTR_",
+	"P_ALL", "P_PID", "P_PGID", "P_PIDFD", "TMPFS_MAGIC", "PROC_SUPER_MAGIC", "RLIM_INFINITY",
 }
 
 // skip drops members of those families that are not the kernel's ABI
@@ -53,7 +54,7 @@ func main() {
 	src := filepath.Join(runtime.GOROOT(), "src", "cmd", "vendor", "golang.org", "x", "sys", "unix")
 	sysnums := consts(filepath.Join(src, "zsysnum_linux_riscv64.go"))
 	var general []konst
-	for _, f := range []string{"zerrors_linux.go", "zerrors_linux_riscv64.go"} {
+	for _, f := range []string{"zerrors_linux.go", "zerrors_linux_riscv64.go", "ztypes_linux.go", "ztypes_linux_riscv64.go"} {
 		general = append(general, consts(filepath.Join(src, f))...)
 	}
 	errs, sigs := lists(filepath.Join(src, "zerrors_linux_riscv64.go"))

@@ -1,0 +1,134 @@
+package posix
+
+import (
+	"sync"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
+)
+
+// epoll is an interest list over pollable files. Every item's waiter
+// forwards the file's wake-ups to wq, so epoll_pwait sleeps on wq alone
+// and sees files added while it sleeps (a snapshot of the list would
+// leave a thread blocked in it deaf to them: Go's netpoller adds fds
+// while another thread waits).
+type epoll struct {
+	fileDefaults
+	mu       sync.Mutex
+	interest map[int]*epollItem
+	wq       waitQueue
+}
+
+type epollItem struct {
+	fd     int
+	of     *openFile
+	events uint32
+	data   uint64
+	// edge gets a token whenever the file's readiness may have changed
+	// (every notify of its wait queue): an edge-triggered item reports
+	// only after one, as Linux reports on each wake-up of the file.
+	edge *waiter
+}
+
+// epollPrivate are the flag bits of an item that are not events.
+const epollPrivate = uint32(linux.EPOLLET | linux.EPOLLONESHOT)
+
+// drop takes an item off its file's queue; called with ep.mu held.
+func (ep *epoll) drop(it *epollItem) {
+	it.of.f.waitQueue().remove(it.edge)
+	delete(ep.interest, it.fd)
+}
+
+// live returns the item for fd unless its file has been closed since it
+// was added (Linux forgets an item when its file is released, so the fd
+// number may be reused); called with ep.mu held.
+func (ep *epoll) live(fd int) (*epollItem, bool) {
+	it, ok := ep.interest[fd]
+	if ok && it.of.closed.Load() {
+		ep.drop(it)
+		return nil, false
+	}
+	return it, ok
+}
+
+// epollAlways are reported whether asked for or not.
+const epollAlways = linux.EPOLLERR | linux.EPOLLHUP
+
+func (ep *epoll) waitQueue() *waitQueue { return &ep.wq }
+func (ep *epoll) Stat() fs.Stat         { return anonStat(0o600) }
+func (ep *epoll) Name(*Process) string  { return "anon_inode:[eventpoll]" }
+
+func (ep *epoll) Ready() uint32 {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for fd := range ep.interest {
+		if it, ok := ep.live(fd); ok && it.armed() && it.of.f.Ready()&(it.events|epollAlways) != 0 {
+			return linux.POLLIN
+		}
+	}
+	return 0
+}
+
+// armed is false for an EPOLLONESHOT item that has reported: it reports
+// nothing, not even errors, until EPOLL_CTL_MOD.
+func (it *epollItem) armed() bool { return it.events&^epollPrivate != 0 }
+
+// collect reports ready items (at most max), applying ET and ONESHOT.
+func (ep *epoll) collect(max int) (out [][2]uint64) {
+	ep.mu.Lock()
+	defer ep.mu.Unlock()
+	for fd := range ep.interest {
+		if len(out) >= max {
+			break
+		}
+		it, ok := ep.live(fd)
+		if !ok || !it.armed() {
+			continue
+		}
+		r := it.of.f.Ready() & (it.events | epollAlways)
+		if it.events&linux.EPOLLET != 0 {
+			select {
+			case <-it.edge.ch:
+			default:
+				r = 0 // no change since the last report
+			}
+		}
+		if r == 0 {
+			continue
+		}
+		out = append(out, [2]uint64{uint64(r), it.data})
+		if it.events&linux.EPOLLONESHOT != 0 {
+			it.events &= epollPrivate // disarmed until EPOLL_CTL_MOD
+		}
+	}
+	return out
+}
+
+// epollMaxNests is how deep Linux lets epolls watch epolls.
+const epollMaxNests = 4
+
+// epollNest serialises adding epolls to epolls, so two threads cannot
+// close a cycle between them unnoticed.
+var epollNest sync.Mutex
+
+// depth reports whether ep reaches target, or nests deeper than Linux
+// allows, through the epolls it watches.
+func (ep *epoll) depth(target *epoll, level int) bool {
+	if ep == target || level >= epollMaxNests {
+		return true
+	}
+	ep.mu.Lock()
+	var inner []*epoll
+	for _, it := range ep.interest {
+		if e, ok := it.of.f.(*epoll); ok && !it.of.closed.Load() {
+			inner = append(inner, e)
+		}
+	}
+	ep.mu.Unlock()
+	for _, e := range inner {
+		if e.depth(target, level+1) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,142 @@
+package posix
+
+import (
+	"io"
+	"sync"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
+// The descriptor table: numbers to open file descriptions.
+
+const maxFDs = 1024 // RLIMIT_NOFILE
+
+type fdEntry struct {
+	of      *openFile
+	cloexec bool
+}
+
+type fdTable struct {
+	mu   sync.Mutex
+	fds  []*fdEntry
+	refs map[*openFile]int
+}
+
+func newFDTable(con *console) *fdTable {
+	ft := &fdTable{refs: map[*openFile]int{}}
+	ft.install(newOpenFile(con.input(), linux.O_RDONLY), 0, false)
+	ft.install(newOpenFile(con.output(1), linux.O_WRONLY), 1, false)
+	ft.install(newOpenFile(con.output(2), linux.O_WRONLY), 2, false)
+	return ft
+}
+
+func orDiscard(w io.Writer) io.Writer {
+	if w == nil {
+		return io.Discard
+	}
+	return w
+}
+
+// install puts of at the lowest free descriptor >= min (EINVAL for a
+// min outside the table, as F_DUPFD answers).
+func (ft *fdTable) install(of *openFile, min int, cloexec bool) (int, Errno) {
+	if min < 0 || min >= maxFDs {
+		return -1, linux.EINVAL
+	}
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	for fd := min; fd < maxFDs; fd++ {
+		if fd >= len(ft.fds) {
+			ft.fds = append(ft.fds, make([]*fdEntry, fd-len(ft.fds)+1)...)
+		}
+		if ft.fds[fd] == nil {
+			ft.fds[fd] = &fdEntry{of: of, cloexec: cloexec}
+			ft.refs[of]++
+			return fd, 0
+		}
+	}
+	return -1, linux.EMFILE
+}
+
+func (ft *fdTable) get(fd int) (*fdEntry, Errno) {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || fd >= len(ft.fds) || ft.fds[fd] == nil {
+		return nil, linux.EBADF
+	}
+	return ft.fds[fd], 0
+}
+
+func (ft *fdTable) file(fd int) (*openFile, Errno) {
+	e, err := ft.get(fd)
+	if err != 0 {
+		return nil, err
+	}
+	return e.of, 0
+}
+
+// closeFD drops a descriptor; the file closes with its last descriptor.
+func (ft *fdTable) closeFD(fd int) Errno {
+	ft.mu.Lock()
+	if fd < 0 || fd >= len(ft.fds) || ft.fds[fd] == nil {
+		ft.mu.Unlock()
+		return linux.EBADF
+	}
+	of := ft.fds[fd].of
+	ft.fds[fd] = nil
+	last := ft.unref(of)
+	ft.mu.Unlock()
+	if last {
+		return release(of)
+	}
+	return 0
+}
+
+// unref drops one reference to of and reports whether it was the last;
+// called with ft.mu held.
+func (ft *fdTable) unref(of *openFile) bool {
+	ft.refs[of]--
+	if ft.refs[of] > 0 {
+		return false
+	}
+	delete(ft.refs, of)
+	return true
+}
+
+// release closes a file description whose last descriptor went.
+func release(of *openFile) Errno {
+	of.closed.Store(true)
+	e := of.f.Close()
+	of.f.waitQueue().notify() // epoll forgets it; waiters re-check
+	return e
+}
+
+// dupTo makes newfd refer to oldfd's file, closing what newfd was. The
+// swap happens under one lock, so a racing close or install cannot slip
+// in between; the replaced file closes after, if that was its last
+// descriptor. Callers refuse oldfd == newfd.
+func (ft *fdTable) dupTo(oldfd, newfd int, cloexec bool) Errno {
+	if newfd < 0 || newfd >= maxFDs {
+		return linux.EBADF
+	}
+	ft.mu.Lock()
+	if oldfd < 0 || oldfd >= len(ft.fds) || ft.fds[oldfd] == nil || oldfd == newfd {
+		ft.mu.Unlock()
+		return linux.EBADF
+	}
+	of := ft.fds[oldfd].of
+	if newfd >= len(ft.fds) {
+		ft.fds = append(ft.fds, make([]*fdEntry, newfd-len(ft.fds)+1)...)
+	}
+	var last *openFile
+	if prev := ft.fds[newfd]; prev != nil && ft.unref(prev.of) {
+		last = prev.of
+	}
+	ft.fds[newfd] = &fdEntry{of: of, cloexec: cloexec}
+	ft.refs[of]++
+	ft.mu.Unlock()
+	if last != nil {
+		release(last) // like dup2, a close error of the replaced file is not reported
+	}
+	return 0
+}

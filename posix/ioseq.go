@@ -1,0 +1,198 @@
+package posix
+
+import (
+	"math"
+	"sync"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
+// One I/O path: read, write, readv, writev, pread64, pwrite64, preadv,
+// pwritev, preadv2 and pwritev2 describe the application's memory as an
+// ioSeq and move it through the kernel's pooled chunk buffer with one
+// partial-result rule (ioResult): bytes moved win over an error, as on
+// Linux.
+
+const ioChunk = 64 << 10 // bytes copied through the kernel at a time
+
+// ioBufs recycles the kernel's copy buffers: every read and write passes
+// through one, and fresh ones per call would make the kernel's own heap
+// churn as fast as the application does I/O.
+var ioBufs = sync.Pool{New: func() any { return new([ioChunk]byte) }}
+
+// ioSeq is the application memory one call covers: its iovecs in order
+// (one for read and write), the total clamped to MAX_RW_COUNT as Linux
+// clamps it. Iovec arrays come from a pool, so no call allocates in
+// proportion to what it asks for.
+type ioSeq struct {
+	vecs  []linux.Iovec
+	total uint64
+	arr   *[linux.UIO_MAXIOV]linux.Iovec // pooled, for readv and friends
+	one   [1]linux.Iovec
+}
+
+var iovArrays = sync.Pool{New: func() any { return new([linux.UIO_MAXIOV]linux.Iovec) }}
+
+// single describes one buffer (read, write, pread64, pwrite64). A length
+// that is negative as ssize_t is EINVAL.
+func single(seq *ioSeq, addr, n uint64) Errno {
+	if int64(n) < 0 {
+		return linux.EINVAL
+	}
+	n = min(n, linux.MAX_RW_COUNT)
+	seq.one[0] = linux.Iovec{Base: addr, Len: n}
+	seq.vecs, seq.total = seq.one[:], n
+	return 0
+}
+
+// iovecs reads an iovec array (readv and friends): more than UIO_MAXIOV
+// entries, a negative length or a total that overflows ssize_t is
+// EINVAL, as on Linux. release must be called when seq is done.
+func (t *Thread) iovecs(seq *ioSeq, addr, cnt uint64) Errno {
+	if cnt > linux.UIO_MAXIOV {
+		return linux.EINVAL
+	}
+	seq.arr = iovArrays.Get().(*[linux.UIO_MAXIOV]linux.Iovec)
+	seq.vecs = seq.arr[:cnt]
+	raw := linux.AsBytes(seq.arr)[:cnt*16]
+	if e := t.p.cpu.CopyIn(raw, uintptr(addr)); e != 0 {
+		return e
+	}
+	var sum uint64
+	for i, v := range seq.vecs {
+		if v.Len > math.MaxInt64-sum {
+			return linux.EINVAL
+		}
+		sum += v.Len
+		if sum > linux.MAX_RW_COUNT { // clamp: the rest is never touched
+			seq.vecs[i].Len -= sum - linux.MAX_RW_COUNT
+			seq.vecs = seq.vecs[:i+1]
+			sum = linux.MAX_RW_COUNT
+			break
+		}
+	}
+	seq.total = sum
+	return 0
+}
+
+func (seq *ioSeq) release() {
+	if seq.arr != nil {
+		iovArrays.Put(seq.arr)
+		seq.arr = nil
+	}
+}
+
+// ioCursor walks an ioSeq.
+type ioCursor struct {
+	seq *ioSeq
+	i   int    // current iovec
+	off uint64 // bytes of it already done
+}
+
+// copyOut scatters p into the application's buffers.
+func (c *ioCursor) copyOut(t *Thread, p []byte) Errno {
+	for len(p) > 0 && c.i < len(c.seq.vecs) {
+		v := c.seq.vecs[c.i]
+		n := min(uint64(len(p)), v.Len-c.off)
+		if n > 0 {
+			if e := t.p.cpu.CopyOut(uintptr(v.Base+c.off), p[:n]); e != 0 {
+				return e
+			}
+		}
+		p, c.off = p[n:], c.off+n
+		if c.off == v.Len {
+			c.i, c.off = c.i+1, 0
+		}
+	}
+	return 0
+}
+
+// copyIn gathers the next len(p) bytes of the application's buffers.
+func (c *ioCursor) copyIn(t *Thread, p []byte) Errno {
+	for len(p) > 0 && c.i < len(c.seq.vecs) {
+		v := c.seq.vecs[c.i]
+		n := min(uint64(len(p)), v.Len-c.off)
+		if n > 0 {
+			if e := t.p.cpu.CopyIn(p[:n], uintptr(v.Base+c.off)); e != 0 {
+				return e
+			}
+		}
+		p, c.off = p[n:], c.off+n
+		if c.off == v.Len {
+			c.i, c.off = c.i+1, 0
+		}
+	}
+	return 0
+}
+
+// ioResult is the partial-result rule: if any bytes moved the call
+// reports them (the error, if it persists, comes with the next call);
+// otherwise the error.
+func ioResult(done uint64, e Errno) int64 {
+	if done > 0 {
+		return int64(done)
+	}
+	return errno(e)
+}
+
+// atPosition, as the offset of readSeq and writeSeq, means the file's
+// position (read, write, readv, writev).
+const atPosition = -1
+
+// readSeq reads f into seq: at the position (off == atPosition) or at
+// off. Only the first read may block; the rest take what is there.
+func (t *Thread) readSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
+	b := ioBufs.Get().(*[ioChunk]byte)
+	defer ioBufs.Put(b)
+	cur := ioCursor{seq: seq}
+	var done uint64
+	var e Errno
+	for done < seq.total {
+		want := min(seq.total-done, ioChunk)
+		var n int
+		if off == atPosition {
+			n, e = f.Read(t, b[:want], nonblock || done > 0)
+		} else {
+			n, e = f.PRead(t, b[:want], off+int64(done))
+		}
+		if n > 0 {
+			if ce := cur.copyOut(t, b[:n]); ce != 0 {
+				e = ce
+				break
+			}
+			done += uint64(n)
+		}
+		if e != 0 || uint64(n) < want {
+			break
+		}
+	}
+	return ioResult(done, e)
+}
+
+// writeSeq writes seq to f, at the position or at off. A write of up to
+// a chunk (64 KiB) is one write to the file, so lines from different
+// threads stay whole as on Linux.
+func (t *Thread) writeSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
+	b := ioBufs.Get().(*[ioChunk]byte)
+	defer ioBufs.Put(b)
+	cur := ioCursor{seq: seq}
+	var done uint64
+	var e Errno
+	for done < seq.total {
+		want := min(seq.total-done, ioChunk)
+		if e = cur.copyIn(t, b[:want]); e != 0 {
+			break
+		}
+		var n int
+		if off == atPosition {
+			n, e = f.Write(t, b[:want], nonblock)
+		} else {
+			n, e = f.PWrite(t, b[:want], off+int64(done))
+		}
+		done += uint64(max(n, 0))
+		if e != 0 || uint64(n) < want {
+			break
+		}
+	}
+	return ioResult(done, e)
+}

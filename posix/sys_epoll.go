@@ -1,0 +1,147 @@
+package posix
+
+import (
+	"encoding/binary"
+	"time"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
+// sysEpollCreate1 implements epoll_create1(2).
+func sysEpollCreate1(t *Thread, a *[6]uint64) int64 {
+	if a[0]&^uint64(linux.O_CLOEXEC) != 0 {
+		return errno(linux.EINVAL)
+	}
+	ep := &epoll{interest: map[int]*epollItem{}}
+	fd, e := t.p.fds.install(newOpenFile(ep, linux.O_RDWR), 0, a[0]&linux.O_CLOEXEC != 0)
+	if e != 0 {
+		return errno(e)
+	}
+	return int64(fd)
+}
+
+func (t *Thread) epollFD(fd uint64) (*epoll, Errno) {
+	of, e := t.fd(fd)
+	if e != 0 {
+		return nil, e
+	}
+	ep, ok := of.f.(*epoll)
+	if !ok {
+		return nil, linux.EINVAL
+	}
+	return ep, 0
+}
+
+func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
+	const add, del, mod = linux.EPOLL_CTL_ADD, linux.EPOLL_CTL_DEL, linux.EPOLL_CTL_MOD
+	ep, e := t.epollFD(a[0])
+	if e != 0 {
+		return errno(e)
+	}
+	fd := int(int32(a[2]))
+	of, e := t.fd(a[2])
+	if e != 0 {
+		return errno(e)
+	}
+	if !epollable(of.f) {
+		return errno(linux.EPERM) // like regular files on Linux
+	}
+	if of.f == File(ep) {
+		return errno(linux.EINVAL)
+	}
+	if inner, ok := of.f.(*epoll); ok && a[1] == linux.EPOLL_CTL_ADD {
+		// Nested epolls forward wake-ups outwards: refuse cycles (and
+		// deep nests) as Linux does, or a wake-up would go round forever.
+		epollNest.Lock()
+		defer epollNest.Unlock()
+		if inner.depth(ep, 0) {
+			return errno(linux.ELOOP)
+		}
+	}
+	var events uint32
+	var data uint64
+	if a[1] != del {
+		var b [16]byte
+		if e := t.p.cpu.CopyIn(b[:], uintptr(a[3])); e != 0 {
+			return errno(e)
+		}
+		events, data = binary.LittleEndian.Uint32(b[:]), binary.LittleEndian.Uint64(b[8:])
+	}
+	ep.mu.Lock()
+	it, exists := ep.live(fd)
+	if exists && it.of != of { // fd now names another file: the old item is stale
+		ep.drop(it)
+		exists = false
+	}
+	switch a[1] {
+	case add:
+		if exists {
+			ep.mu.Unlock()
+			return errno(linux.EEXIST)
+		}
+		it := &epollItem{fd: fd, of: of, events: events, data: data, edge: newWaiter()}
+		it.edge.fwd = ep.wq.notify
+		it.edge.ch <- struct{}{} // report the current state once
+		of.f.waitQueue().add(it.edge)
+		ep.interest[fd] = it
+	case mod:
+		if !exists {
+			ep.mu.Unlock()
+			return errno(linux.ENOENT)
+		}
+		it.events, it.data = events, data
+		select { // re-arm: report the current state once more
+		case it.edge.ch <- struct{}{}:
+		default:
+		}
+	case del:
+		if !exists {
+			ep.mu.Unlock()
+			return errno(linux.ENOENT)
+		}
+		ep.drop(it)
+	default:
+		ep.mu.Unlock()
+		return errno(linux.EINVAL)
+	}
+	ep.mu.Unlock()
+	if a[1] != del {
+		ep.wq.notify() // the file may be ready already: wake epoll_pwait
+	}
+	return 0
+}
+
+// sysEpollPwait implements epoll_pwait(2).
+func sysEpollPwait(t *Thread, a *[6]uint64) int64 {
+	ep, e := t.epollFD(a[0])
+	if e != 0 {
+		return errno(e)
+	}
+	max := int(int32(a[2]))
+	if max <= 0 || max > 1<<16 {
+		return errno(linux.EINVAL)
+	}
+	timeout := time.Duration(int32(a[3])) * time.Millisecond
+	return t.withSigmask(uintptr(a[4]), func() int64 {
+		var got [][2]uint64
+		_, err := t.waitReady([]pollable{ep}, timeout, func() bool {
+			got = ep.collect(max)
+			return len(got) > 0
+		})
+		if err != 0 {
+			if err == ErrRestart {
+				return errno(linux.EINTR) // epoll_wait is never restarted
+			}
+			return errno(err)
+		}
+		out := make([]byte, 16*len(got))
+		for i, g := range got {
+			binary.LittleEndian.PutUint32(out[16*i:], uint32(g[0]))
+			binary.LittleEndian.PutUint64(out[16*i+8:], g[1])
+		}
+		if e := t.p.cpu.CopyOut(uintptr(a[1]), out); e != 0 {
+			return errno(e)
+		}
+		return int64(len(got))
+	})
+}

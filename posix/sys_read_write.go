@@ -1,0 +1,380 @@
+package posix
+
+import (
+	"encoding/binary"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
+// read, write and their vector and positioned forms, lseek, sendfile and
+// copy_file_range: every one goes through ioseq.go.
+
+// rwFile is descriptor fd's file for reading (want O_RDONLY) or writing
+// (O_WRONLY): EBADF if the descriptor is not open that way.
+func (t *Thread) rwFile(fd uint64, want uint32) (*openFile, Errno) {
+	of, e := t.fd(fd)
+	if e != 0 {
+		return nil, e
+	}
+	of.mu.Lock()
+	acc := of.flags & linux.O_ACCMODE
+	path := of.flags&linux.O_PATH != 0
+	of.mu.Unlock()
+	if path || acc != linux.O_RDWR && acc != want {
+		return nil, linux.EBADF
+	}
+	return of, 0
+}
+
+// readv is the common body of the read family.
+func (t *Thread) readv(fd uint64, seq *ioSeq, off int64) int64 {
+	defer seq.release()
+	of, e := t.rwFile(fd, linux.O_RDONLY)
+	if e != 0 {
+		return errno(e)
+	}
+	return t.readSeq(of.f, of.nonblock(), seq, off)
+}
+
+// writev is the common body of the write family.
+func (t *Thread) writev(fd uint64, seq *ioSeq, off int64) int64 {
+	defer seq.release()
+	of, e := t.rwFile(fd, linux.O_WRONLY)
+	if e != 0 {
+		return errno(e)
+	}
+	return t.writeSeq(of.f, of.nonblock(), seq, off)
+}
+
+// offset checks a pread/pwrite offset.
+func offset(a uint64) (int64, Errno) {
+	if int64(a) < 0 {
+		return 0, linux.EINVAL
+	}
+	return int64(a), 0
+}
+
+// sysRead implements read(2).
+func sysRead(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	if e := single(&seq, a[1], a[2]); e != 0 {
+		return errno(e)
+	}
+	return t.readv(a[0], &seq, atPosition)
+}
+
+// sysWrite implements write(2).
+func sysWrite(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	if e := single(&seq, a[1], a[2]); e != 0 {
+		return errno(e)
+	}
+	return t.writev(a[0], &seq, atPosition)
+}
+
+// sysReadv implements readv(2).
+func sysReadv(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	if e := t.iovecs(&seq, a[1], a[2]); e != 0 {
+		seq.release()
+		return errno(e)
+	}
+	return t.readv(a[0], &seq, atPosition)
+}
+
+// sysWritev implements writev(2).
+func sysWritev(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	if e := t.iovecs(&seq, a[1], a[2]); e != 0 {
+		seq.release()
+		return errno(e)
+	}
+	return t.writev(a[0], &seq, atPosition)
+}
+
+// sysPread64 implements pread64(2).
+func sysPread64(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	off, e := offset(a[3])
+	if e == 0 {
+		e = single(&seq, a[1], a[2])
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	return t.readv(a[0], &seq, off)
+}
+
+// sysPwrite64 implements pwrite64(2).
+func sysPwrite64(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	off, e := offset(a[3])
+	if e == 0 {
+		e = single(&seq, a[1], a[2])
+	}
+	if e != 0 {
+		return errno(e)
+	}
+	return t.writev(a[0], &seq, off)
+}
+
+// vecOffset reads the iovecs and offset of the p*v calls; with allowPos
+// (preadv2, pwritev2) an offset of -1 means the file position.
+func (t *Thread) vecOffset(seq *ioSeq, a *[6]uint64, allowPos bool) (int64, Errno) {
+	off := int64(a[3])
+	if allowPos && off == -1 {
+		off = atPosition
+	} else if off < 0 {
+		return 0, linux.EINVAL
+	}
+	return off, t.iovecs(seq, a[1], a[2])
+}
+
+// sysPreadv implements preadv(2).
+func sysPreadv(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	off, e := t.vecOffset(&seq, a, false)
+	if e != 0 {
+		seq.release()
+		return errno(e)
+	}
+	return t.readv(a[0], &seq, off)
+}
+
+// sysPwritev implements pwritev(2).
+func sysPwritev(t *Thread, a *[6]uint64) int64 {
+	var seq ioSeq
+	off, e := t.vecOffset(&seq, a, false)
+	if e != 0 {
+		seq.release()
+		return errno(e)
+	}
+	return t.writev(a[0], &seq, off)
+}
+
+// sysPreadv2 implements preadv2(2) without RWF_* flags.
+func sysPreadv2(t *Thread, a *[6]uint64) int64 {
+	if a[5] != 0 {
+		return errno(linux.EOPNOTSUPP)
+	}
+	var seq ioSeq
+	off, e := t.vecOffset(&seq, a, true)
+	if e != 0 {
+		seq.release()
+		return errno(e)
+	}
+	return t.readv(a[0], &seq, off)
+}
+
+// sysPwritev2 implements pwritev2(2) without RWF_* flags.
+func sysPwritev2(t *Thread, a *[6]uint64) int64 {
+	if a[5] != 0 {
+		return errno(linux.EOPNOTSUPP)
+	}
+	var seq ioSeq
+	off, e := t.vecOffset(&seq, a, true)
+	if e != 0 {
+		seq.release()
+		return errno(e)
+	}
+	return t.writev(a[0], &seq, off)
+}
+
+// sysLseek implements lseek(2).
+func sysLseek(t *Thread, a *[6]uint64) int64 {
+	of, e := t.fd(a[0])
+	if e != 0 {
+		return errno(e)
+	}
+	pos, e := of.f.Lseek(int64(a[1]), int(int32(a[2])))
+	if e != 0 {
+		return errno(e)
+	}
+	return pos
+}
+
+// copyRange moves up to n bytes from read to write through a kernel
+// buffer; a short read or write ends it.
+func copyRange(n uint64, read func([]byte) (int, Errno), write func([]byte) (int, Errno)) (int64, Errno) {
+	b := ioBufs.Get().(*[ioChunk]byte)
+	defer ioBufs.Put(b)
+	done := int64(0)
+	for uint64(done) < n {
+		got, e := read(b[:min(n-uint64(done), ioChunk)])
+		if e != 0 || got == 0 {
+			if done > 0 {
+				e = 0
+			}
+			return done, e
+		}
+		put, e := write(b[:got])
+		done += int64(max(put, 0))
+		if e != 0 || put < got {
+			if done > 0 {
+				e = 0
+			}
+			return done, e
+		}
+	}
+	return done, 0
+}
+
+// offsetArg reads an optional loff_t* argument (nil: use the position).
+func (t *Thread) offsetArg(addr uint64) (*int64, Errno) {
+	if addr == 0 {
+		return nil, 0
+	}
+	var b [8]byte
+	if e := t.p.cpu.CopyIn(b[:], uintptr(addr)); e != 0 {
+		return nil, e
+	}
+	off := int64(binary.LittleEndian.Uint64(b[:]))
+	if off < 0 {
+		return nil, linux.EINVAL
+	}
+	return &off, 0
+}
+
+func (t *Thread) putOffset(addr uint64, off *int64) Errno {
+	if addr == 0 {
+		return 0
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(*off))
+	return t.p.cpu.CopyOut(uintptr(addr), b[:])
+}
+
+// reader reads f at *off (advancing it) or at the file position.
+func (t *Thread) reader(f File, off *int64) func([]byte) (int, Errno) {
+	return func(p []byte) (int, Errno) {
+		if off == nil {
+			return f.Read(t, p, false)
+		}
+		n, e := f.PRead(t, p, *off)
+		*off += int64(max(n, 0))
+		return n, e
+	}
+}
+
+// writer writes f at *off (advancing it) or at the file position.
+func (t *Thread) writer(f File, off *int64, nonblock bool) func([]byte) (int, Errno) {
+	return func(p []byte) (int, Errno) {
+		if off == nil {
+			return f.Write(t, p, nonblock)
+		}
+		n, e := f.PWrite(t, p, *off)
+		*off += int64(max(n, 0))
+		return n, e
+	}
+}
+
+// isRegular says whether f is a regular file.
+func isRegular(f File) bool { return f.Stat().Mode&linux.S_IFMT == linux.S_IFREG }
+
+// sysSendfile implements sendfile(2): from a regular file to any file.
+func sysSendfile(t *Thread, a *[6]uint64) int64 {
+	out, e := t.rwFile(a[0], linux.O_WRONLY)
+	if e != 0 {
+		return errno(e)
+	}
+	in, e := t.rwFile(a[1], linux.O_RDONLY)
+	if e != 0 {
+		return errno(e)
+	}
+	if !isRegular(in.f) {
+		return errno(linux.EINVAL) // Linux sends from files that can be mapped
+	}
+	off, e := t.offsetArg(a[2])
+	if e != 0 {
+		return errno(e)
+	}
+	n, e := copyRange(min(a[3], linux.MAX_RW_COUNT), t.reader(in.f, off), t.writer(out.f, nil, out.nonblock()))
+	if e != 0 {
+		return errno(e)
+	}
+	return n + errno(t.putOffset(a[2], off))
+}
+
+// sysCopyFileRange implements copy_file_range(2) by copying.
+func sysCopyFileRange(t *Thread, a *[6]uint64) int64 {
+	if a[5] != 0 {
+		return errno(linux.EINVAL)
+	}
+	in, e := t.rwFile(a[0], linux.O_RDONLY)
+	if e != 0 {
+		return errno(e)
+	}
+	out, e := t.rwFile(a[2], linux.O_WRONLY)
+	if e != 0 {
+		return errno(e)
+	}
+	if e := regularPair(in, out); e != 0 {
+		return errno(e)
+	}
+	offIn, e := t.offsetArg(a[1])
+	if e != 0 {
+		return errno(e)
+	}
+	offOut, e := t.offsetArg(a[3])
+	if e != 0 {
+		return errno(e)
+	}
+	count := min(a[4], linux.MAX_RW_COUNT)
+	if overlap(in.f, out.f, offIn, offOut, count) {
+		return errno(linux.EINVAL)
+	}
+	n, e := copyRange(count, t.reader(in.f, offIn), t.writer(out.f, offOut, false))
+	if e != 0 {
+		return errno(e)
+	}
+	if e := t.putOffset(a[1], offIn); e != 0 {
+		return errno(e)
+	}
+	return n + errno(t.putOffset(a[3], offOut))
+}
+
+// overlap reports whether copy_file_range would copy a file onto
+// itself: the same inode with the source range (cut at the end of the
+// file) meeting the destination range. Linux refuses that with EINVAL,
+// and Go's io.Copy(f, f) relies on it to fall back to plain reads and
+// writes. A nil offset is the file's position.
+func overlap(in, out File, offIn, offOut *int64, count uint64) bool {
+	si, so := in.Stat(), out.Stat()
+	if si.Dev != so.Dev || si.Ino != so.Ino {
+		return false
+	}
+	pos := func(f File, off *int64) int64 {
+		if off != nil {
+			return *off
+		}
+		p, _ := f.Lseek(0, linux.SEEK_CUR)
+		return p
+	}
+	pin, pout := pos(in, offIn), pos(out, offOut)
+	if pin >= si.Size {
+		return false
+	}
+	n := min(int64(count), si.Size-pin)
+	return pout+n > pin && pout < pin+n
+}
+
+// regularPair checks copy_file_range's files: regular, and the output
+// not O_APPEND.
+func regularPair(in, out *openFile) Errno {
+	for _, of := range []*openFile{in, out} {
+		switch of.f.Stat().Mode & linux.S_IFMT {
+		case linux.S_IFREG:
+		case linux.S_IFDIR:
+			return linux.EISDIR
+		default:
+			return linux.EINVAL
+		}
+	}
+	out.mu.Lock()
+	appending := out.flags&linux.O_APPEND != 0
+	out.mu.Unlock()
+	if appending {
+		return linux.EBADF
+	}
+	return 0
+}
