@@ -59,17 +59,23 @@ func (t *Thread) iovecs(seq *ioSeq, addr, cnt uint64) Errno {
 		return e
 	}
 	var sum uint64
-	for i, v := range seq.vecs {
+	for _, v := range seq.vecs { // all of them, before any is clamped
 		if v.Len > math.MaxInt64-sum {
 			return linux.EINVAL
 		}
 		sum += v.Len
-		if sum > linux.MAX_RW_COUNT { // clamp: the rest is never touched
-			seq.vecs[i].Len -= sum - linux.MAX_RW_COUNT
-			seq.vecs = seq.vecs[:i+1]
-			sum = linux.MAX_RW_COUNT
-			break
+	}
+	if sum > linux.MAX_RW_COUNT { // clamp: the rest is never touched
+		left := uint64(linux.MAX_RW_COUNT)
+		for i, v := range seq.vecs {
+			if v.Len >= left {
+				seq.vecs[i].Len = left
+				seq.vecs = seq.vecs[:i+1]
+				break
+			}
+			left -= v.Len
 		}
+		sum = linux.MAX_RW_COUNT
 	}
 	seq.total = sum
 	return 0
