@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fdt"
 )
 
@@ -181,7 +182,7 @@ func CopyInString(src uintptr, max int) (string, syscall.Errno) {
 // scratch buffer the kernel would have to map at boot).
 func Random(p []byte) {
 	for len(p) > 0 {
-		n, _, e := syscall.RawSyscall(sysGetrandom, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
+		n, _, e := syscall.RawSyscall(linux.SYS_GETRANDOM, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
 		if e != 0 || n == 0 {
 			panic("hart: getrandom failed")
 		}

@@ -4,6 +4,7 @@ package hart
 
 import (
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fdt"
 	"github.com/runikraft/runikraft/kernel/mm"
 )
@@ -261,20 +262,6 @@ const (
 	kernEnv0  = "GODEBUG=asyncpreemptoff=1"
 )
 
-// Linux auxv keys.
-const (
-	atNull   = 0
-	atPagesz = 6
-	atUID    = 11
-	atEUID   = 12
-	atGID    = 13
-	atEGID   = 14
-	atHwcap  = 16
-	atClktck = 17
-	atSecure = 23
-	atRandom = 25
-)
-
 //go:nosplit
 func pushStr(sp uintptr, s string) uintptr {
 	sp -= uintptr(len(s) + 1)
@@ -294,13 +281,13 @@ func buildInitialStack(top uintptr) uintptr {
 	words := [...]uint64{
 		1, uint64(argv0), 0, // argc, argv
 		uint64(env0), 0, // envp
-		atPagesz, mm.PageSize,
-		atRandom, uint64(rnd),
-		atHwcap, hwcapIMAFDC,
-		atClktck, 100,
-		atSecure, 0,
-		atUID, 0, atEUID, 0, atGID, 0, atEGID, 0,
-		atNull, 0,
+		linux.AT_PAGESZ, mm.PageSize,
+		linux.AT_RANDOM, uint64(rnd),
+		linux.AT_HWCAP, linux.HWCAP_RV64IMAFDC,
+		linux.AT_CLKTCK, linux.USER_HZ,
+		linux.AT_SECURE, 0,
+		linux.AT_UID, 0, linux.AT_EUID, 0, linux.AT_GID, 0, linux.AT_EGID, 0,
+		linux.AT_NULL, 0,
 	}
 	sp := (rnd - uintptr(len(words))*8) &^ 15
 	for i := range words {
@@ -308,7 +295,3 @@ func buildInitialStack(top uintptr) uintptr {
 	}
 	return sp
 }
-
-// hwcapIMAFDC is AT_HWCAP for rv64imafdc: one bit per single-letter
-// extension, as Linux reports it.
-const hwcapIMAFDC = 1<<('i'-'a') | 1<<('m'-'a') | 1<<('a'-'a') | 1<<('f'-'a') | 1<<('d'-'a') | 1<<('c'-'a')

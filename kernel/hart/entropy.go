@@ -2,7 +2,10 @@
 
 package hart
 
-import "github.com/runikraft/runikraft/kernel/mm"
+import (
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/mm"
+)
 
 // The kernel's random number generator: ChaCha20 keyed from the device
 // tree's rng-seed at boot and reseeded from virtio-rng by the driver
@@ -122,7 +125,7 @@ func getrandom(p, n uintptr) int64 {
 		n = 1 << 25 // like Linux, large requests may return short
 	}
 	if !backed(p, n, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	randomFill(p, n)
 	return int64(n)
@@ -131,7 +134,7 @@ func getrandom(p, n uintptr) int64 {
 //go:nosplit
 func reseed(p, n uintptr) int64 {
 	if n == 0 || n > mm.PageSize || !backed(p, n, false) {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	mix(p, n)
 	rngSeeded = true

@@ -2,7 +2,11 @@
 
 package hart
 
-import "github.com/runikraft/runikraft/kernel/mm"
+import (
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/mm"
+)
 
 // Fast paths for the system calls applications make in hot loops (every
 // Go timer reads the clock): answered here, in trap context, instead of
@@ -23,14 +27,14 @@ func userFastCall(t *thread) bool {
 	if t.kick || uctxAt(t.uctx).Kick != 0 {
 		return false // a signal is on its way: let the posix layer return
 	}
-	a0, a1 := t.fr.x[9], t.fr.x[10]
+	a0, a1 := t.fr.x[abi.RegA0], t.fr.x[abi.RegA1]
 	var ns int64
-	switch t.fr.x[16] { // a7
-	case sysClockGettime:
+	switch t.fr.x[abi.RegA7] {
+	case linux.SYS_CLOCK_GETTIME:
 		switch a0 {
-		case 0, 5, 11: // REALTIME, REALTIME_COARSE, TAI
+		case linux.CLOCK_REALTIME, linux.CLOCK_REALTIME_COARSE, linux.CLOCK_TAI:
 			ns = ticksToNS(rdtime()) + bootWall
-		case 1, 4, 6, 7: // MONOTONIC, _RAW, _COARSE, BOOTTIME
+		case linux.CLOCK_MONOTONIC, linux.CLOCK_MONOTONIC_RAW, linux.CLOCK_MONOTONIC_COARSE, linux.CLOCK_BOOTTIME:
 			ns = ticksToNS(rdtime())
 		default:
 			return false
@@ -38,7 +42,7 @@ func userFastCall(t *thread) bool {
 		if !putUserPair(uintptr(a1), uint64(ns/1e9), uint64(ns%1e9)) {
 			return false
 		}
-	case sysGettimeofday:
+	case linux.SYS_GETTIMEOFDAY:
 		if a1 != 0 || a0 == 0 {
 			return false
 		}
@@ -49,7 +53,7 @@ func userFastCall(t *thread) bool {
 	default:
 		return false
 	}
-	t.fr.x[9] = 0
+	t.fr.x[abi.RegA0] = 0
 	t.fr.pc += 4
 	return true
 }

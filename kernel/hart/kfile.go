@@ -2,6 +2,11 @@
 
 package hart
 
+import (
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
 // The few file descriptors the kernel's runtime opens: the netpoller's
 // epoll instance and its eventfd. With them the runtime sleeps in
 // epoll_pwait until its next timer or until another thread wakes it.
@@ -57,7 +62,7 @@ func newKFile(kind uint8) int64 {
 			return int64(i) + firstKFD
 		}
 	}
-	return -errEMFILE
+	return -int64(linux.EMFILE)
 }
 
 //go:nosplit
@@ -67,7 +72,7 @@ func kclose(fd int64) int64 {
 	}
 	k := kfileAt(fd)
 	if k == nil {
-		return -errEBADF
+		return -int64(linux.EBADF)
 	}
 	k.kind = kNone
 	return 0
@@ -89,16 +94,16 @@ func epollCreate() int64 { return newKFile(kEpoll) }
 func epollCtl(epfd int64, op uint64, fd int64, ev uintptr) int64 {
 	ep := kfileAt(epfd)
 	if ep == nil || ep.kind != kEpoll {
-		return -errEBADF
+		return -int64(linux.EBADF)
 	}
 	if kfileAt(fd) == nil && (fd < 0 || fd > 2) {
-		return -errEBADF
+		return -int64(linux.EBADF)
 	}
 	var events uint32
 	var data uint64
 	if op != epollCtlDel {
 		if !backed(ev, 16, false) {
-			return -errEFAULT
+			return -int64(linux.EFAULT)
 		}
 		events = uint32(get64(ev))
 		data = get64(ev + 8)
@@ -109,7 +114,7 @@ func epollCtl(epfd int64, op uint64, fd int64, ev uintptr) int64 {
 		}
 		switch op {
 		case epollCtlAdd:
-			return -errEEXIST
+			return -int64(linux.EEXIST)
 		case epollCtlMod:
 			ep.watch[j].events, ep.watch[j].data = events, data
 		default:
@@ -119,10 +124,10 @@ func epollCtl(epfd int64, op uint64, fd int64, ev uintptr) int64 {
 		return 0
 	}
 	if op != epollCtlAdd {
-		return -errENOENT
+		return -int64(linux.ENOENT)
 	}
 	if ep.nwatch >= maxWatch {
-		return -errENOMEM
+		return -int64(linux.ENOMEM)
 	}
 	ep.watch[ep.nwatch] = watch{fd, events, data}
 	ep.nwatch++
@@ -136,11 +141,11 @@ func epollCtl(epfd int64, op uint64, fd int64, ev uintptr) int64 {
 func epollWait(t *thread, epfd int64, events uintptr, max int64, timeoutMS int64) bool {
 	ep := kfileAt(epfd)
 	if ep == nil || ep.kind != kEpoll {
-		t.fr.x[rA0] = neg(errEBADF)
+		t.fr.x[abi.RegA0] = neg(int64(linux.EBADF))
 		return true
 	}
 	if max <= 0 || !backed(events, uintptr(max)*16, true) {
-		t.fr.x[rA0] = neg(errEINVAL)
+		t.fr.x[abi.RegA0] = neg(int64(linux.EINVAL))
 		return true
 	}
 	n := int64(0)
@@ -153,7 +158,7 @@ func epollWait(t *thread, epfd int64, events uintptr, max int64, timeoutMS int64
 		}
 	}
 	if n > 0 || timeoutMS == 0 {
-		t.fr.x[rA0] = uint64(n)
+		t.fr.x[abi.RegA0] = uint64(n)
 		return true
 	}
 	var deadline uint64

@@ -2,6 +2,11 @@
 
 package hart
 
+import (
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
 // Device interrupts. The PLIC is claimed in trap context; the source is
 // masked and marked pending, and the thread waiting for it (a driver
 // goroutine in WaitIRQ) runs again. The driver acknowledges the device
@@ -76,12 +81,12 @@ func pollPLIC() {
 //go:nosplit
 func waitIRQ(t *thread, irq uint64) bool {
 	if irq == 0 || irq >= maxIRQ || machine.PLIC.Base == 0 {
-		t.fr.x[rA0] = neg(errEINVAL)
+		t.fr.x[abi.RegA0] = neg(int64(linux.EINVAL))
 		return true
 	}
 	if irqPending[irq] {
 		irqPending[irq] = false
-		t.fr.x[rA0] = 0
+		t.fr.x[abi.RegA0] = 0
 		return true
 	}
 	plicEnable(uintptr(irq), true)

@@ -2,6 +2,11 @@
 
 package hart
 
+import (
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
 // The scheduler: preemptive round robin of kernel threads on one hart.
 // Blocking calls park the thread with its pc still on the EBREAK; finish
 // sets the result and steps past it, restart leaves the pc alone so the
@@ -12,7 +17,7 @@ package hart
 //
 //go:nosplit
 func finish(t *thread, r int64) {
-	t.fr.x[rA0] = uint64(r)
+	t.fr.x[abi.RegA0] = uint64(r)
 	t.fr.pc += 4
 }
 
@@ -71,7 +76,7 @@ func expire(now uint64) {
 		}
 		switch t.wait {
 		case wFutex:
-			finish(t, -errETIMEDOUT)
+			finish(t, -int64(linux.ETIMEDOUT))
 		default: // sleep, epoll: timeout is a normal return of 0
 			finish(t, 0)
 		}

@@ -33,18 +33,7 @@ var (
 )
 
 // Indices into frame.x for the registers the hart layer reads.
-const (
-	rRA = 0  // x1
-	rSP = 1  // x2
-	rTP = 3  // x4
-	rA0 = 9  // x10
-	rA1 = 10 // x11
-	rA2 = 11
-	rA3 = 12
-	rA4 = 13
-	rA5 = 14
-	rA7 = 16 // x17: syscall number
-)
+const ()
 
 // sstatus bits.
 const (

@@ -4,6 +4,7 @@ package hart
 
 import (
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/mm"
 )
 
@@ -14,42 +15,6 @@ import (
 
 // riscv64 Linux syscall numbers used here.
 const (
-	sysEventfd2      = 19
-	sysEpollCreate1  = 20
-	sysEpollCtl      = 21
-	sysEpollPwait    = 22
-	sysFcntl         = 25
-	sysOpenat        = 56
-	sysClose         = 57
-	sysPipe2         = 59
-	sysRead          = 63
-	sysWrite         = 64
-	sysExit          = 93
-	sysExitGroup     = 94
-	sysFutex         = 98
-	sysNanosleep     = 101
-	sysClockGettime  = 113
-	sysSchedGetaffin = 123
-	sysSchedYield    = 124
-	sysKill          = 129
-	sysTkill         = 130
-	sysTgkill        = 131
-	sysSigaltstack   = 132
-	sysRtSigaction   = 134
-	sysRtSigprocmask = 135
-	sysPrctl         = 167
-	sysGettimeofday  = 169
-	sysGetpid        = 172
-	sysGetppid       = 173
-	sysGettid        = 178
-	sysMunmap        = 215
-	sysClone         = 220
-	sysMmap          = 222
-	sysMprotect      = 226
-	sysMadvise       = 233
-	sysPrlimit64     = 261
-	sysRiscvHwprobe  = 258
-	sysGetrandom     = 278
 	sysMaxLinux      = 512
 	sysRunikraftBase = 0x7000 // the hart layer's own calls, see api.go
 	sysRKWaitIRQ     = sysRunikraftBase + 1
@@ -69,21 +34,7 @@ const (
 )
 
 // Linux errno values.
-const (
-	errEPERM        = 1
-	errENOENT       = 2
-	errEBADF        = 9
-	errEAGAIN       = 11
-	errENOMEM       = 12
-	errEACCES       = 13
-	errEFAULT       = 14
-	errEEXIST       = 17
-	errEINVAL       = 22
-	errEMFILE       = 24
-	errENAMETOOLONG = 36
-	errENOSYS       = 38
-	errETIMEDOUT    = 110
-)
+const ()
 
 const exitKernelPanic = abi.ExitKernelPanic
 
@@ -95,97 +46,97 @@ var reported [sysMaxLinux / 64]uint64
 //go:nosplit
 func doSyscall(i int32, t *thread) {
 	f := &t.fr
-	nr := f.x[rA7]
-	a0, a1, a2, a3 := f.x[rA0], f.x[rA1], f.x[rA2], f.x[rA3]
+	nr := f.x[abi.RegA7]
+	a0, a1, a2, a3 := f.x[abi.RegA0], f.x[abi.RegA1], f.x[abi.RegA2], f.x[abi.RegA3]
 	var r int64
 	switch nr {
-	case sysWrite:
+	case linux.SYS_WRITE:
 		r = sysWriteFD(int64(a0), uintptr(a1), uintptr(a2))
-	case sysRead:
+	case linux.SYS_READ:
 		r = sysReadFD(int64(a0), uintptr(a1), uintptr(a2))
-	case sysClockGettime:
+	case linux.SYS_CLOCK_GETTIME:
 		r = clockGettime(a0, uintptr(a1))
-	case sysGettimeofday:
+	case linux.SYS_GETTIMEOFDAY:
 		r = gettimeofday(uintptr(a0))
-	case sysFutex:
+	case linux.SYS_FUTEX:
 		if !futex(i, t) {
 			return
 		}
-		r = int64(f.x[rA0])
-	case sysNanosleep:
+		r = int64(f.x[abi.RegA0])
+	case linux.SYS_NANOSLEEP:
 		ns, ok := readTimespec(uintptr(a0))
 		if ok {
 			block(t, wSleep, 0, rdtime()+nsToTicks(ns)+1)
 			return
 		}
-		r = -errEFAULT
-	case sysSchedYield:
+		r = -int64(linux.EFAULT)
+	case linux.SYS_SCHED_YIELD:
 		harts[0].preempt = true
-	case sysMmap:
-		r = kmmap(uintptr(a0), uintptr(a1), uint32(a2), uint32(a3), int64(f.x[rA4]))
-	case sysMunmap:
+	case linux.SYS_MMAP:
+		r = kmmap(uintptr(a0), uintptr(a1), uint32(a2), uint32(a3), int64(f.x[abi.RegA4]))
+	case linux.SYS_MUNMAP:
 		r = kspace.munmap(uintptr(a0), uintptr(a1))
-	case sysMadvise:
+	case linux.SYS_MADVISE:
 		r = kspace.madvise(uintptr(a0), uintptr(a1), a2)
-	case sysMprotect:
+	case linux.SYS_MPROTECT:
 		r = kspace.mprotect(uintptr(a0), uintptr(a1), uint32(a2))
-	case sysClone:
+	case linux.SYS_CLONE:
 		r = clone(t, a0, a1, a3)
-	case sysExit:
+	case linux.SYS_EXIT:
 		t.state = tFree
 		return
-	case sysExitGroup:
+	case linux.SYS_EXIT_GROUP:
 		powerOff(uint32(a0 & 0xff))
-	case sysGettid:
+	case linux.SYS_GETTID:
 		r = int64(t.tid)
-	case sysGetpid:
+	case linux.SYS_GETPID:
 		r = 1
-	case sysGetppid:
+	case linux.SYS_GETPPID:
 		r = 0
-	case sysKill, sysTkill, sysTgkill:
+	case linux.SYS_KILL, linux.SYS_TKILL, linux.SYS_TGKILL:
 		r = kill(nr, a0, a1, a2)
-	case sysRtSigaction:
+	case linux.SYS_RT_SIGACTION:
 		r = zeroOut(uintptr(a2), 24) // old action: SIG_DFL
-	case sysRtSigprocmask:
+	case linux.SYS_RT_SIGPROCMASK:
 		r = zeroOut(uintptr(a2), 8) // old mask: empty
-	case sysSigaltstack:
+	case linux.SYS_SIGALTSTACK:
 		r = sigaltstack(uintptr(a1))
-	case sysSchedGetaffin:
+	case linux.SYS_SCHED_GETAFFINITY:
 		r = schedGetaffinity(uintptr(a1), uintptr(a2))
-	case sysPrlimit64:
+	case linux.SYS_PRLIMIT64:
 		r = prlimit(a1, uintptr(a3))
-	case sysPrctl:
+	case linux.SYS_PRCTL:
 		r = 0
-	case sysFcntl:
+	case linux.SYS_FCNTL:
 		r = fcntl(int64(a0), a1)
-	case sysOpenat:
-		r = -errENOENT // the kernel's runtime has no files; it copes
-	case sysClose:
+	case linux.SYS_OPENAT:
+		r = -int64(linux.ENOENT) // the kernel's runtime has no files; it copes
+	case linux.SYS_CLOSE:
 		r = kclose(int64(a0))
-	case sysGetrandom:
+	case linux.SYS_GETRANDOM:
 		r = getrandom(uintptr(a0), uintptr(a1))
-	case sysEventfd2:
+	case linux.SYS_EVENTFD2:
 		r = eventfd(a0)
-	case sysEpollCreate1:
+	case linux.SYS_EPOLL_CREATE1:
 		r = epollCreate()
-	case sysEpollCtl:
+	case linux.SYS_EPOLL_CTL:
 		r = epollCtl(int64(a0), a1, int64(a2), uintptr(a3))
-	case sysEpollPwait:
+	case linux.SYS_EPOLL_PWAIT:
 		if !epollWait(t, int64(a0), uintptr(a1), int64(a2), int64(int32(a3))) {
 			return
 		}
-		r = int64(f.x[rA0])
+		r = int64(f.x[abi.RegA0])
 	case sysRKWaitIRQ:
 		if !waitIRQ(t, a0) {
 			return
 		}
-		r = int64(f.x[rA0])
+		r = int64(f.x[abi.RegA0])
 	case sysRKReseed:
 		r = reseed(uintptr(a0), uintptr(a1))
 	case sysRKMemStats:
 		r = memStats(uintptr(a0))
-	case sysRiscvHwprobe:
-		r = -errENOSYS // the runtime falls back to AT_HWCAP quietly
+	case linux.SYS_RISCV_HWPROBE:
+		r = -int64(linux.ENOSYS) // the runtime falls back to AT_HWCAP quietly
 	case sysRKAllocDMA:
 		r = allocDMA(a0)
 	case sysRKEnterUser:
@@ -226,7 +177,7 @@ func unknownSyscall(nr, pc uint64) int64 {
 			puts(": ENOSYS\n")
 		}
 	}
-	return -errENOSYS
+	return -int64(linux.ENOSYS)
 }
 
 // backed makes sure every page of [p, p+n) is mapped (faulting lazily
@@ -241,9 +192,9 @@ func backed(p, n uintptr, write bool) bool {
 	if p+n < p || p+n > mm.VALimit {
 		return false
 	}
-	cause := uint64(excLoadPage)
+	cause := uint64(linux.LoadPageFault)
 	if write {
-		cause = excStorePage
+		cause = linux.StoreAMOPageFault
 	}
 	for va := pageDown(p); va < p+n; va += mm.PageSize {
 		pte, _ := kpt.Lookup(va)
@@ -263,7 +214,7 @@ func zeroOut(p, n uintptr) int64 {
 		return 0
 	}
 	if !backed(p, n, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	for i := uintptr(0); i < n; i++ {
 		*(*byte)(ptr(p + i)) = 0
@@ -281,36 +232,36 @@ func get64(p uintptr) uint64 { return *mm.Word(p) }
 func sysWriteFD(fd int64, p, n uintptr) int64 {
 	if fd == 1 || fd == 2 {
 		if !backed(p, n, false) {
-			return -errEFAULT
+			return -int64(linux.EFAULT)
 		}
 		consoleWrite(p, n)
 		return int64(n)
 	}
 	if k := kfileAt(fd); k != nil && k.kind == kEventfd {
 		if n < 8 || !backed(p, 8, false) {
-			return -errEINVAL
+			return -int64(linux.EINVAL)
 		}
 		k.count += get64(p)
 		wakeEpoll()
 		return 8
 	}
-	return -errEBADF
+	return -int64(linux.EBADF)
 }
 
 //go:nosplit
 func sysReadFD(fd int64, p, n uintptr) int64 {
 	if k := kfileAt(fd); k != nil && k.kind == kEventfd {
 		if n < 8 || !backed(p, 8, true) {
-			return -errEINVAL
+			return -int64(linux.EINVAL)
 		}
 		if k.count == 0 {
-			return -errEAGAIN
+			return -int64(linux.EAGAIN)
 		}
 		put64(p, k.count)
 		k.count = 0
 		return 8
 	}
-	return -errEBADF
+	return -int64(linux.EBADF)
 }
 
 //go:nosplit
@@ -318,15 +269,15 @@ func clone(t *thread, flags, stack, tls uint64) int64 {
 	const cloneSettls = 0x80000
 	i := newThread()
 	if i < 0 {
-		return -errEAGAIN
+		return -int64(linux.EAGAIN)
 	}
 	c := &threads[i]
 	c.fr = t.fr
-	c.fr.x[rSP] = stack
-	c.fr.x[rA0] = 0
+	c.fr.x[abi.RegSP] = stack
+	c.fr.x[abi.RegA0] = 0
 	c.fr.pc += 4
 	if flags&cloneSettls != 0 {
-		c.fr.x[rTP] = tls
+		c.fr.x[abi.RegTP] = tls
 	}
 	c.tid = i + 1
 	c.state = tRunnable
@@ -349,24 +300,24 @@ func futex(i int32, t *thread) bool {
 		opWakeBitset = 10
 	)
 	f := &t.fr
-	addr := uintptr(f.x[rA0])
-	op := f.x[rA1] & 127
-	val := uint32(f.x[rA2])
+	addr := uintptr(f.x[abi.RegA0])
+	op := f.x[abi.RegA1] & 127
+	val := uint32(f.x[abi.RegA2])
 	switch op {
 	case opWait, opWaitBitset:
 		if addr&3 != 0 || !backed(addr, 4, false) {
-			f.x[rA0] = neg(errEFAULT)
+			f.x[abi.RegA0] = neg(int64(linux.EFAULT))
 			return true
 		}
 		if *(*uint32)(ptr(addr)) != val {
-			f.x[rA0] = neg(errEAGAIN)
+			f.x[abi.RegA0] = neg(int64(linux.EAGAIN))
 			return true
 		}
 		var deadline uint64
-		if ts := uintptr(f.x[rA3]); ts != 0 {
+		if ts := uintptr(f.x[abi.RegA3]); ts != 0 {
 			ns, ok := readTimespec(ts)
 			if !ok {
-				f.x[rA0] = neg(errEFAULT)
+				f.x[abi.RegA0] = neg(int64(linux.EFAULT))
 				return true
 			}
 			if op == opWaitBitset { // absolute CLOCK_MONOTONIC
@@ -390,10 +341,10 @@ func futex(i int32, t *thread) bool {
 				n++
 			}
 		}
-		f.x[rA0] = uint64(n)
+		f.x[abi.RegA0] = uint64(n)
 		return true
 	}
-	f.x[rA0] = neg(errENOSYS)
+	f.x[abi.RegA0] = neg(int64(linux.ENOSYS))
 	return true
 }
 
@@ -415,7 +366,7 @@ func readTimespec(p uintptr) (int64, bool) {
 //go:nosplit
 func kill(nr, a0, a1, a2 uint64) int64 {
 	sig := a1
-	if nr == sysTgkill {
+	if nr == linux.SYS_TGKILL {
 		sig = a2
 	}
 	switch sig {
@@ -434,7 +385,7 @@ func sigaltstack(old uintptr) int64 {
 		return 0
 	}
 	if !backed(old, 24, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	const ssDisable = 2
 	put64(old, 0)
@@ -446,10 +397,10 @@ func sigaltstack(old uintptr) int64 {
 //go:nosplit
 func schedGetaffinity(size, mask uintptr) int64 {
 	if size < 8 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	if !backed(mask, 8, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	put64(mask, 1) // one hart
 	return 8
@@ -461,7 +412,7 @@ func prlimit(resource uint64, old uintptr) int64 {
 		return 0
 	}
 	if !backed(old, 16, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	const rlimitNofile = 7
 	v := ^uint64(0)
@@ -477,7 +428,7 @@ func prlimit(resource uint64, old uintptr) int64 {
 func fcntl(fd int64, cmd uint64) int64 {
 	const fGetfl = 3
 	if (fd < 0 || fd > 2) && kfileAt(fd) == nil {
-		return -errEBADF
+		return -int64(linux.EBADF)
 	}
 	if cmd == fGetfl {
 		return 2 // O_RDWR
@@ -488,7 +439,7 @@ func fcntl(fd int64, cmd uint64) int64 {
 //go:nosplit
 func memStats(p uintptr) int64 {
 	if !backed(p, 32, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	inUse, total := frames.Stats()
 	put64(p, inUse*mm.PageSize)
@@ -509,11 +460,11 @@ func neg(errno int64) uint64 { return uint64(-errno) }
 //go:nosplit
 func allocDMA(pages uint64) int64 {
 	if pages == 0 || pages > 1024 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	p := frames.AllocContig(int(pages))
 	if p == 0 {
-		return -errENOMEM
+		return -int64(linux.ENOMEM)
 	}
 	return int64(p)
 }

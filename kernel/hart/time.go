@@ -2,6 +2,8 @@
 
 package hart
 
+import "github.com/runikraft/runikraft/kernel/abi/linux"
+
 // Time: the rdtime counter at the device tree's timebase, plus the
 // wall-clock offset read once from QEMU virt's goldfish RTC.
 
@@ -40,10 +42,10 @@ const (
 //go:nosplit
 func clockGettime(clk uint64, ts uintptr) int64 {
 	if clk > 11 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	if !backed(ts, 16, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	ns := ticksToNS(rdtime())
 	if clk == clockRealtime || clk == clockRealtimeCoarse || clk == clockTAI {
@@ -60,7 +62,7 @@ func gettimeofday(tv uintptr) int64 {
 		return 0
 	}
 	if !backed(tv, 16, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	ns := ticksToNS(rdtime()) + bootWall
 	put64(tv, uint64(ns/1e9))

@@ -2,7 +2,12 @@
 
 package hart
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
 
 // Trap handling. Everything reached from trap runs with interrupts off on
 // the hart's trap stack: it must be nosplit, must not allocate, must not
@@ -13,22 +18,6 @@ const (
 	sieSSIE = 1 << 1
 	sieSTIE = 1 << 5
 	sieSEIE = 1 << 9
-
-	causeInterrupt = 1 << 63
-	irqSoftware    = 1
-	irqTimer       = 5
-	irqExternal    = 9
-
-	excInstMisaligned = 0
-	excInstAccess     = 1
-	excIllegal        = 2
-	excBreakpoint     = 3
-	excLoadAccess     = 5
-	excStoreAccess    = 7
-	excEcallU         = 8
-	excInstPage       = 12
-	excLoadPage       = 13
-	excStorePage      = 15
 )
 
 //go:nosplit
@@ -55,30 +44,30 @@ func trap(fr uintptr) uintptr {
 	}
 	t := &threads[i]
 	cause := t.fr.cause
-	if cause&causeInterrupt != 0 {
-		switch cause &^ causeInterrupt {
-		case irqTimer:
+	if cause&linux.CauseInterrupt != 0 {
+		switch cause &^ linux.CauseInterrupt {
+		case linux.SupervisorTimerInterrupt:
 			h.timerAt = 0 // fired: must be reprogrammed to clear STIP
 			now := rdtime()
 			expire(now)
 			if now >= h.sliceEnd {
 				h.preempt = true
 			}
-		case irqExternal:
+		case linux.SupervisorExternalInterrupt:
 			pollPLIC()
-		case irqSoftware:
+		case linux.SupervisorSoftwareInterrupt:
 			clearSSIP()
 		}
 	} else if t.fr.status&statusSPP == 0 {
 		userTrap(t, cause)
 	} else {
 		switch cause {
-		case excBreakpoint:
+		case linux.Breakpoint:
 			if !isEcallSite(t.fr.pc) {
 				fatal(&t.fr, "breakpoint")
 			}
 			doSyscall(i, t)
-		case excInstPage, excLoadPage, excStorePage:
+		case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:
 			if !kernelFault(t.fr.tval, cause) {
 				fatal(&t.fr, "page fault")
 			}
@@ -117,17 +106,17 @@ func isEcallSite(pc uint64) bool {
 //go:nosplit
 func causeName(c uint64) string {
 	switch c {
-	case excInstMisaligned:
+	case linux.InstructionAddressMisaligned:
 		return "instruction address misaligned"
-	case excInstAccess:
+	case linux.InstructionAccessFault:
 		return "instruction access fault"
-	case excIllegal:
+	case linux.IllegalInstruction:
 		return "illegal instruction"
-	case excLoadAccess:
+	case linux.LoadAccessFault:
 		return "load access fault"
-	case excStoreAccess:
+	case linux.StoreAMOAccessFault:
 		return "store access fault"
-	case excEcallU:
+	case linux.EnvironmentCallFromUMode:
 		return "ecall from user mode"
 	}
 	return "unexpected trap"
@@ -148,8 +137,8 @@ func fatal(f *frame, what string) {
 	putHex(f.pc)
 	putSym(f.pc)
 	puts("\n  ra ")
-	putHex(f.x[rRA])
-	putSym(f.x[rRA])
+	putHex(f.x[abi.RegRA])
+	putSym(f.x[abi.RegRA])
 	puts("\n  cause ")
 	putHex(f.cause)
 	puts(" tval ")

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 
 	"github.com/runikraft/runikraft/kernel/mm"
 )
@@ -49,7 +50,7 @@ func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
 //go:nosplit
 func enterUser(t *thread, uc uintptr) {
 	if !backed(uc, unsafe.Sizeof(UserContext{}), true) {
-		finish(t, -errEFAULT)
+		finish(t, -int64(linux.EFAULT))
 		return
 	}
 	u := uctxAt(uc)
@@ -97,11 +98,11 @@ func leaveUser(t *thread, cause uint64) {
 //go:nosplit
 func userTrap(t *thread, cause uint64) {
 	switch cause {
-	case excEcallU:
+	case linux.EnvironmentCallFromUMode:
 		if userFastCall(t) {
 			return
 		}
-	case excInstPage, excLoadPage, excStorePage:
+	case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:
 		ok, oom := uspace.fault(uintptr(t.fr.tval), cause)
 		if ok {
 			return
@@ -127,9 +128,9 @@ func userPages(a, n uintptr, write bool) bool {
 	if !uspace.contains(a, n) {
 		return false
 	}
-	cause := uint64(excLoadPage)
+	cause := uint64(linux.LoadPageFault)
 	if write {
-		cause = excStorePage
+		cause = linux.StoreAMOPageFault
 	}
 	for va := pageDown(a); va < a+n; va += mm.PageSize {
 		pte, _ := kpt.Lookup(va)
@@ -159,10 +160,10 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 	}
 	if toUser {
 		if !userPages(dst, n, true) || !backed(src, n, false) {
-			return -errEFAULT
+			return -int64(linux.EFAULT)
 		}
 	} else if !userPages(src, n, false) || !backed(dst, n, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	// Through the kernel's identity map of RAM, page by page, rather than
 	// the application's addresses with sstatus.SUM set: under QEMU each
@@ -176,7 +177,7 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 		chunk := min(n-done, mm.PageSize-uva%mm.PageSize)
 		pa, ok := kpt.Translate(uva)
 		if !ok {
-			return -errEFAULT
+			return -int64(linux.EFAULT)
 		}
 		if toUser {
 			copy(unsafe.Slice((*byte)(ptr(pa)), chunk), unsafe.Slice((*byte)(ptr(src+done)), chunk))
@@ -194,17 +195,17 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 //go:nosplit
 func copyInStr(dst, src, max uintptr) int64 {
 	if !backed(dst, max, true) {
-		return -errEFAULT
+		return -int64(linux.EFAULT)
 	}
 	var pa uintptr // the current page's byte at src+i, as copyUser reads it
 	for i := uintptr(0); i < max; i++ {
 		if i == 0 || (src+i)%mm.PageSize == 0 {
 			if !userPages(src+i, 1, false) {
-				return -errEFAULT
+				return -int64(linux.EFAULT)
 			}
 			var ok bool
 			if pa, ok = kpt.Translate(src + i); !ok {
-				return -errEFAULT
+				return -int64(linux.EFAULT)
 			}
 		} else {
 			pa++
@@ -215,7 +216,7 @@ func copyInStr(dst, src, max uintptr) int64 {
 		}
 		*(*byte)(ptr(dst + i)) = b
 	}
-	return -errENAMETOOLONG
+	return -int64(linux.ENAMETOOLONG)
 }
 
 // kick makes the thread running uc leave user mode at its next resume.

@@ -2,7 +2,10 @@
 
 package hart
 
-import "github.com/runikraft/runikraft/kernel/mm"
+import (
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/mm"
+)
 
 // Anonymous memory, for the kernel's runtime and for the application
 // alike: mmap only records an area; pages are allocated on first touch by
@@ -75,32 +78,32 @@ func (s *space) pte(prot uint32) uint64 {
 //go:nosplit
 func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 {
 	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
-		return -errEACCES // W^X
+		return -int64(linux.EACCES) // W^X
 	}
 	if n == 0 || addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
 	if fixed {
 		if !s.contains(addr, n) {
-			return -errENOMEM
+			return -int64(linux.ENOMEM)
 		}
 		if noReplace && !s.areas.IsFree(addr, addr+n) {
-			return -errEEXIST
+			return -int64(linux.EEXIST)
 		}
 		if !s.areas.Remove(addr, addr+n) {
-			return -errENOMEM
+			return -int64(linux.ENOMEM)
 		}
 		releasePages(addr, n)
 	} else if addr == 0 || !s.contains(addr, n) || !s.areas.IsFree(addr, addr+n) {
 		a, ok := s.areas.FindFree(s.lo, s.hi, n, mm.PageSize)
 		if !ok {
-			return -errENOMEM
+			return -int64(linux.ENOMEM)
 		}
 		addr = a
 	}
 	if !s.areas.Insert(addr, addr+n, prot, 0) {
-		return -errENOMEM
+		return -int64(linux.ENOMEM)
 	}
 	return int64(addr)
 }
@@ -108,14 +111,14 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 
 //go:nosplit
 func (s *space) munmap(addr, n uintptr) int64 {
 	if addr&(mm.PageSize-1) != 0 || n == 0 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
 	if !s.contains(addr, n) {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	if !s.areas.Remove(addr, addr+n) {
-		return -errENOMEM
+		return -int64(linux.ENOMEM)
 	}
 	releasePages(addr, n)
 	return 0
@@ -124,11 +127,11 @@ func (s *space) munmap(addr, n uintptr) int64 {
 //go:nosplit
 func (s *space) madvise(addr, n uintptr, advice uint64) int64 {
 	if addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
 	if !s.contains(addr, n) {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	if advice == madvDontneed || advice == madvFree {
 		// Private anonymous memory reads back as zeros: dropping the
@@ -141,17 +144,17 @@ func (s *space) madvise(addr, n uintptr, advice uint64) int64 {
 //go:nosplit
 func (s *space) mprotect(addr, n uintptr, prot uint32) int64 {
 	if addr&(mm.PageSize-1) != 0 {
-		return -errEINVAL
+		return -int64(linux.EINVAL)
 	}
 	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
-		return -errEACCES // W^X
+		return -int64(linux.EACCES) // W^X
 	}
 	n = pageUp(n)
 	if !s.contains(addr, n) || !s.areas.Covered(addr, addr+n) {
-		return -errENOMEM
+		return -int64(linux.ENOMEM)
 	}
 	if !s.areas.SetProt(addr, addr+n, prot) {
-		return -errENOMEM
+		return -int64(linux.ENOMEM)
 	}
 	if prot == 0 {
 		// No access: drop the pages (the area keeps the range), so a
@@ -178,11 +181,11 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		return false, false
 	}
 	switch cause {
-	case excLoadPage:
+	case linux.LoadPageFault:
 		ok = a.Prot&(mm.ProtRead|mm.ProtWrite) != 0
-	case excStorePage:
+	case linux.StoreAMOPageFault:
 		ok = a.Prot&mm.ProtWrite != 0
-	case excInstPage:
+	case linux.InstructionPageFault:
 		ok = a.Prot&mm.ProtExec != 0
 	}
 	if !ok {
@@ -219,7 +222,7 @@ func releasePages(addr, n uintptr) {
 //go:nosplit
 func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
 	if flags&mapAnonymous == 0 || fd != -1 {
-		return -errEINVAL // the kernel's runtime maps no files
+		return -int64(linux.EINVAL) // the kernel's runtime maps no files
 	}
 	fixed := flags&(mapFixed|mapFixedNR) != 0
 	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0)

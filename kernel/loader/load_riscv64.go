@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+
 	"github.com/runikraft/runikraft/kernel/hart"
 	"github.com/runikraft/runikraft/kernel/mm"
 )
@@ -88,7 +90,7 @@ func Load(img *Image, r io.ReaderAt, argv, envp []string, rnd io.Reader) (*Loade
 	if len(argv) > 0 {
 		execfn = argv[0]
 	}
-	auxv := append(img.AuxVector(l.Base), AuxEntry{AT_SYSINFO_EHDR, l.VDSO})
+	auxv := append(img.AuxVector(l.Base), AuxEntry{linux.AT_SYSINFO_EHDR, l.VDSO})
 	sp, mem := BuildStack(l.StackHi, argv, envp, auxv, random, execfn)
 	if e := hart.CopyOut(uintptr(sp), mem); e != 0 {
 		l.Unload()

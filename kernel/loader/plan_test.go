@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // fakeMem plays the mapper against a sparse page store, the way Load
@@ -106,14 +108,14 @@ func checkPlan(t *testing.T, img *Image, file []byte) {
 		t.Errorf("brk %#x is not the end of the image", brk)
 	}
 	aux := img.AuxVector(base)
-	phdr := auxVal(aux, AT_PHDR)
+	phdr := auxVal(aux, linux.AT_PHDR)
 	for i := uint64(0); i < uint64(img.PhNum)*phdrSize; i++ {
 		b, ok := mem.byteAt(phdr + i)
 		if !ok || b != file[binary.LittleEndian.Uint64(file[32:])+i] {
 			t.Fatalf("AT_PHDR %#x: program header byte %d is not there", phdr, i)
 		}
 	}
-	if e := auxVal(aux, AT_ENTRY); e != img.Entry+bias || mem.prot[pageDown(e)]&ProtExec == 0 {
+	if e := auxVal(aux, linux.AT_ENTRY); e != img.Entry+bias || mem.prot[pageDown(e)]&ProtExec == 0 {
 		t.Errorf("AT_ENTRY %#x is not executable", e)
 	}
 }
@@ -192,7 +194,7 @@ func TestPlanPIE(t *testing.T) {
 		t.Errorf("brk %#x", img.Brk(base))
 	}
 	aux := img.AuxVector(base)
-	if auxVal(aux, AT_PHDR) != base+0x40 || auxVal(aux, AT_ENTRY) != base+0x200 || auxVal(aux, AT_BASE) != 0 {
+	if auxVal(aux, linux.AT_PHDR) != base+0x40 || auxVal(aux, linux.AT_ENTRY) != base+0x200 || auxVal(aux, linux.AT_BASE) != 0 {
 		t.Errorf("auxv %+v", aux)
 	}
 	for _, bad := range []uint64{0, base + 1, UserHighEnd - 0x4000, 0x7fff_f000} {
@@ -285,7 +287,7 @@ func TestBuildStack(t *testing.T) {
 		random[i] = byte(0xa0 + i)
 	}
 	sp, mem := BuildStack(0x1000, []string{"a", "bc"}, []string{"X=1"},
-		[]AuxEntry{{AT_PAGESZ, 4096}, {AT_RANDOM, 1}, {AT_NULL, 0}}, random, "/a")
+		[]AuxEntry{{linux.AT_PAGESZ, 4096}, {linux.AT_RANDOM, 1}, {linux.AT_NULL, 0}}, random, "/a")
 	// Worked out by hand from the top (0x1000) down:
 	//   0xff8 end marker (8 zero bytes)
 	//   0xff5 "/a\0" (execfn)   0xff1 "X=1\0"   0xfee "bc\0"   0xfec "a\0"
@@ -299,7 +301,7 @@ func TestBuildStack(t *testing.T) {
 	for _, w := range []uint64{
 		2, 0xfec, 0xfee, 0, // argc, argv
 		0xff1, 0, // envp
-		AT_PAGESZ, 4096, AT_RANDOM, 0xfd0, AT_EXECFN, 0xff5, AT_NULL, 0,
+		linux.AT_PAGESZ, 4096, linux.AT_RANDOM, 0xfd0, linux.AT_EXECFN, 0xff5, linux.AT_NULL, 0,
 	} {
 		want = binary.LittleEndian.AppendUint64(want, w)
 	}
@@ -342,7 +344,7 @@ func TestBuildStackAlignment(t *testing.T) {
 			}
 		}
 		auxv := mem[8*(1+len(argv)+1+len(envp)+1):]
-		if le.Uint64(auxv) != AT_RANDOM || le.Uint64(auxv[16:]) != AT_EXECFN || str(le.Uint64(auxv[24:])) != "exe" || le.Uint64(auxv[32:]) != AT_NULL {
+		if le.Uint64(auxv) != linux.AT_RANDOM || le.Uint64(auxv[16:]) != linux.AT_EXECFN || str(le.Uint64(auxv[24:])) != "exe" || le.Uint64(auxv[32:]) != linux.AT_NULL {
 			t.Fatalf("auxv % x", auxv[:48])
 		}
 	}
@@ -354,8 +356,8 @@ func TestAuxVectorStatic(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[uint64]uint64{
-		AT_PHDR: 0x10040, AT_PHENT: 56, AT_PHNUM: 3, AT_PAGESZ: 4096, AT_BASE: 0, AT_ENTRY: 0x10100,
-		AT_HWCAP: 0x112d, AT_CLKTCK: 100, AT_SECURE: 0, AT_UID: 0, AT_EUID: 0, AT_GID: 0, AT_EGID: 0, AT_FLAGS: 0,
+		linux.AT_PHDR: 0x10040, linux.AT_PHENT: 56, linux.AT_PHNUM: 3, linux.AT_PAGESZ: 4096, linux.AT_BASE: 0, linux.AT_ENTRY: 0x10100,
+		linux.AT_HWCAP: 0x112d, linux.AT_CLKTCK: 100, linux.AT_SECURE: 0, linux.AT_UID: 0, linux.AT_EUID: 0, linux.AT_GID: 0, linux.AT_EGID: 0, linux.AT_FLAGS: 0,
 	}
 	aux := img.AuxVector(0)
 	if len(aux) != len(want) {

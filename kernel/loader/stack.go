@@ -3,40 +3,11 @@ package loader
 import (
 	"encoding/binary"
 	"slices"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Auxiliary vector types (include/uapi/linux/auxvec.h).
-const (
-	AT_NULL         = 0
-	AT_IGNORE       = 1
-	AT_PHDR         = 3
-	AT_PHENT        = 4
-	AT_PHNUM        = 5
-	AT_PAGESZ       = 6
-	AT_BASE         = 7
-	AT_FLAGS        = 8
-	AT_ENTRY        = 9
-	AT_UID          = 11
-	AT_EUID         = 12
-	AT_GID          = 13
-	AT_EGID         = 14
-	AT_PLATFORM     = 15
-	AT_HWCAP        = 16
-	AT_CLKTCK       = 17
-	AT_SECURE       = 23
-	AT_RANDOM       = 25
-	AT_HWCAP2       = 26
-	AT_EXECFN       = 31
-	AT_SYSINFO_EHDR = 33
-	AT_MINSIGSTKSZ  = 51
-)
-
-// HWCAP is AT_HWCAP on the machine: rv64imafdc, one bit per single-letter
-// extension as Linux reports it. V is absent: the hart layer does not
-// save vector state.
-const HWCAP = 1<<('i'-'a') | 1<<('m'-'a') | 1<<('a'-'a') | 1<<('f'-'a') | 1<<('d'-'a') | 1<<('c'-'a')
-
-const clockTicksPerSec = 100 // AT_CLKTCK: USER_HZ, as on Linux
 
 // AuxEntry is one auxiliary vector entry.
 type AuxEntry struct {
@@ -59,20 +30,20 @@ type AuxEntry struct {
 func (img *Image) AuxVector(base uint64) []AuxEntry {
 	bias := img.Bias(base)
 	return []AuxEntry{
-		{AT_HWCAP, HWCAP},
-		{AT_PAGESZ, PageSize},
-		{AT_CLKTCK, clockTicksPerSec},
-		{AT_PHDR, img.PhdrAddr + bias},
-		{AT_PHENT, uint64(img.PhEntSize)},
-		{AT_PHNUM, uint64(img.PhNum)},
-		{AT_BASE, 0},
-		{AT_FLAGS, 0},
-		{AT_ENTRY, img.Entry + bias},
-		{AT_UID, 0},
-		{AT_EUID, 0},
-		{AT_GID, 0},
-		{AT_EGID, 0},
-		{AT_SECURE, 0},
+		{linux.AT_HWCAP, linux.HWCAP_RV64IMAFDC},
+		{linux.AT_PAGESZ, PageSize},
+		{linux.AT_CLKTCK, linux.USER_HZ},
+		{linux.AT_PHDR, img.PhdrAddr + bias},
+		{linux.AT_PHENT, uint64(img.PhEntSize)},
+		{linux.AT_PHNUM, uint64(img.PhNum)},
+		{linux.AT_BASE, 0},
+		{linux.AT_FLAGS, 0},
+		{linux.AT_ENTRY, img.Entry + bias},
+		{linux.AT_UID, 0},
+		{linux.AT_EUID, 0},
+		{linux.AT_GID, 0},
+		{linux.AT_EGID, 0},
+		{linux.AT_SECURE, 0},
 	}
 }
 
@@ -86,7 +57,7 @@ func (img *Image) AuxVector(base uint64) []AuxEntry {
 // Strings must not contain NUL bytes (the application would see them cut).
 func BuildStack(top uint64, argv, envp []string, auxv []AuxEntry, random [16]byte, execfn string) (sp uint64, mem []byte) {
 	auxv = slices.DeleteFunc(slices.Clone(auxv), func(e AuxEntry) bool {
-		return e.Type == AT_RANDOM || e.Type == AT_EXECFN || e.Type == AT_NULL
+		return e.Type == linux.AT_RANDOM || e.Type == linux.AT_EXECFN || e.Type == linux.AT_NULL
 	})
 	// Strings go down from the end marker, last first, so that they end
 	// up in argv, envp, execfn order as on Linux.
@@ -106,7 +77,7 @@ func BuildStack(top uint64, argv, envp []string, auxv []AuxEntry, random [16]byt
 	}
 	strs := p
 	randAddr := strs&^15 - 16
-	auxv = append(auxv, AuxEntry{AT_RANDOM, randAddr}, AuxEntry{AT_EXECFN, execfnAddr}, AuxEntry{AT_NULL, 0})
+	auxv = append(auxv, AuxEntry{linux.AT_RANDOM, randAddr}, AuxEntry{linux.AT_EXECFN, execfnAddr}, AuxEntry{linux.AT_NULL, 0})
 	items := uint64(1+len(argv)+1+len(envp)+1) + 2*uint64(len(auxv))
 	sp = (randAddr - 8*items) &^ 15
 

@@ -1,6 +1,10 @@
 package loader
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
 
 // The vDSO: one page holding a minimal ELF shared object that exports
 // __vdso_clock_gettime, so the application reads the clock with rdtime
@@ -161,20 +165,20 @@ var vdsoClockGettime = func() []uint32 {
 	}
 	// Branch targets are patched below, once the code's length is known.
 	var toCalc []int
-	for _, id := range []int32{1, 4, 6, 7} { // MONOTONIC, _RAW, _COARSE, BOOTTIME
+	for _, id := range []int32{linux.CLOCK_MONOTONIC, linux.CLOCK_MONOTONIC_RAW, linux.CLOCK_MONOTONIC_COARSE, linux.CLOCK_BOOTTIME} {
 		c = append(c, addi(rT0, rZero, id))
 		toCalc = append(toCalc, len(c))
 		c = append(c, 0) // beq a0, t0, calc
 	}
 	c = append(c, ld(rT5, rT3, dataOff+8)) // the realtime clocks add the wall clock
-	for _, id := range []int32{0, 5, 11} { // REALTIME, _COARSE, TAI
+	for _, id := range []int32{linux.CLOCK_REALTIME, linux.CLOCK_REALTIME_COARSE, linux.CLOCK_TAI} {
 		c = append(c, addi(rT0, rZero, id))
 		toCalc = append(toCalc, len(c))
 		c = append(c, 0)
 	}
 	c = append(c,
-		addi(rA7, rZero, 113), // any other clock: the system call
-		0x00000073,            // ecall
+		addi(rA7, rZero, linux.SYS_CLOCK_GETTIME), // any other clock: the system call
+		0x00000073, // ecall
 		jalrRet(),
 	)
 	calc := len(c)

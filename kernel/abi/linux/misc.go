@@ -20,6 +20,10 @@ const (
 	// time.
 	TIMER_ABSTIME = 1
 
+	// HWCAP_RV64IMAFDC is AT_HWCAP for rv64imafdc: one bit per
+	// single-letter extension, as Linux reports it.
+	HWCAP_RV64IMAFDC = 1<<('i'-'a') | 1<<('m'-'a') | 1<<('a'-'a') | 1<<('f'-'a') | 1<<('d'-'a') | 1<<('c'-'a')
+
 	// USER_HZ (AT_CLKTCK, times(2)).
 	USER_HZ = 100
 
