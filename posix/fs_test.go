@@ -16,7 +16,7 @@ import (
 
 // riscv64 syscall numbers used below.
 const (
-	fdcwd = uint64(1<<64 - 100) // AT_FDCWD as a register value
+	fdcwd = uint64(1<<64 + linux.AT_FDCWD) // AT_FDCWD as a register value
 )
 
 // fsUser is a fake program's view: a scratch area for strings and

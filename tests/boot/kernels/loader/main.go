@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/hart"
 	"github.com/runikraft/runikraft/kernel/loader"
 )
@@ -31,15 +33,6 @@ var helloStatic []byte
 
 //go:embed hello-pie.elf
 var helloPIE []byte
-
-const (
-	rA0, rA1, rA2, rA7 = 9, 10, 11, 16 // UserContext.X indices of a0, a1, a2, a7
-	causeEcallU        = 8
-	sysWrite           = 64
-	sysExit            = 93
-	sysExitGroup       = 94
-	errENOSYS          = syscall.Errno(38)
-)
 
 func check(name string, err error) {
 	if err != nil {
@@ -76,28 +69,28 @@ func run(name string, file []byte, pie bool) error {
 		if err := hart.EnterUser(&u); err != nil {
 			return err
 		}
-		if u.Cause != causeEcallU {
+		if u.Cause != linux.EnvironmentCallFromUMode {
 			return fmt.Errorf("app left user mode with cause %#x at pc %#x (tval %#x); it wrote %q", u.Cause, u.PC, u.Tval, out)
 		}
 		u.PC += 4
-		switch u.X[rA7] {
-		case sysWrite:
-			buf := make([]byte, min(u.X[rA2], 4096))
-			if e := hart.CopyIn(buf, uintptr(u.X[rA1])); e != 0 {
-				u.X[rA0] = negErrno(e)
+		switch u.X[abi.RegA7] {
+		case linux.SYS_WRITE:
+			buf := make([]byte, min(u.X[abi.RegA2], 4096))
+			if e := hart.CopyIn(buf, uintptr(u.X[abi.RegA1])); e != 0 {
+				u.X[abi.RegA0] = negErrno(e)
 				continue
 			}
 			out = append(out, buf...)
-			u.X[rA0] = uint64(len(buf))
-		case sysExit, sysExitGroup:
+			u.X[abi.RegA0] = uint64(len(buf))
+		case linux.SYS_EXIT, linux.SYS_EXIT_GROUP:
 			want := fmt.Sprintf("loader ok argc=3 argv1=%s env=LOADER=yes pie=%s\n", name, map[bool]string{false: "no", true: "yes"}[pie])
 			fmt.Printf("app: %s", out)
-			if code := int32(u.X[rA0]); code != 0 || string(out) != want {
+			if code := int32(u.X[abi.RegA0]); code != 0 || string(out) != want {
 				return fmt.Errorf("app exited %d after writing %q, want 0 after %q", code, out, want)
 			}
 			return nil
 		default:
-			u.X[rA0] = negErrno(errENOSYS)
+			u.X[abi.RegA0] = negErrno(linux.ENOSYS)
 		}
 	}
 	return fmt.Errorf("app made 100 system calls without exiting; it wrote %q", out)
