@@ -23,10 +23,8 @@ const (
 	biNSites      = abi.NSites
 	biSites       = abi.Sites
 	maxSites      = abi.MaxSites
+	biGoEntry     = abi.GoEntry // entry_riscv64.s reads it (go_asm.h)
 )
-
-// Keep in sync with BI_GOENTRY in entry_riscv64.s.
-var _ = [1]struct{}{}[abi.GoEntry-7]
 
 // boot runs once, on the boot hart, before the Go runtime: no g, a small
 // stack in .bss, nosplit all the way down. It brings up memory, paging,

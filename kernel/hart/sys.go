@@ -65,7 +65,6 @@ const (
 	sysRKUserAdvise  = sysRunikraftBase + 11
 	sysRKCopyIn      = sysRunikraftBase + 12
 	sysRKCopyOut     = sysRunikraftBase + 13
-	sysRKCopyInStr   = sysRunikraftBase + 14
 )
 
 // Linux errno values.
@@ -205,8 +204,6 @@ func doSyscall(i int32, t *thread) {
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), false)
 	case sysRKCopyOut:
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), true)
-	case sysRKCopyInStr:
-		r = copyInStr(uintptr(a0), uintptr(a1), uintptr(a2))
 	default:
 		r = unknownSyscall(nr, f.pc)
 	}

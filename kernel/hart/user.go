@@ -20,8 +20,10 @@ import (
 //
 // Application memory shares the kernel's page table with U=1 pages in
 // the ranges below; it is backed lazily like the kernel's. The kernel
-// reaches it only through CopyIn/CopyOut, which check every page and set
-// sstatus.SUM just for the copy. Trap context: see trap.go.
+// reaches it only through CopyIn/CopyOut (copyUser), which check every
+// page and copy through the kernel's identity map of RAM; sstatus.SUM
+// stays clear, so a stray kernel access to an application address
+// faults. Trap context: see trap.go.
 
 // UserContext is defined in package abi so the posix layer can be built
 // and tested on the host.
@@ -186,36 +188,6 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 		done += chunk
 	}
 	return int64(n)
-}
-
-// copyInStr copies a NUL-terminated string of at most max bytes (without
-// the NUL) and returns its length, or -ENAMETOOLONG / -EFAULT.
-//
-//go:nosplit
-func copyInStr(dst, src, max uintptr) int64 {
-	if !backed(dst, max, true) {
-		return -errEFAULT
-	}
-	var pa uintptr // the current page's byte at src+i, as copyUser reads it
-	for i := uintptr(0); i < max; i++ {
-		if i == 0 || (src+i)%mm.PageSize == 0 {
-			if !userPages(src+i, 1, false) {
-				return -errEFAULT
-			}
-			var ok bool
-			if pa, ok = kpt.Translate(src + i); !ok {
-				return -errEFAULT
-			}
-		} else {
-			pa++
-		}
-		b := *(*byte)(ptr(pa))
-		if b == 0 {
-			return int64(i)
-		}
-		*(*byte)(ptr(dst + i)) = b
-	}
-	return -errENAMETOOLONG
 }
 
 // kick makes the thread running uc leave user mode at its next resume.
