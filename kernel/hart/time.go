@@ -2,6 +2,8 @@
 
 package hart
 
+import "github.com/runikraft/runikraft/kernel/reg"
+
 // Time: the rdtime counter at the device tree's timebase, plus the
 // wall-clock offset read once from QEMU virt's goldfish RTC.
 
@@ -26,8 +28,8 @@ func initClock() {
 		return
 	}
 	base := uintptr(machine.RTC.Base)
-	lo := mmioRead32(base) // reading TIME_LOW latches TIME_HIGH
-	hi := mmioRead32(base + 4)
+	lo := reg.Read32(base) // reading TIME_LOW latches TIME_HIGH
+	hi := reg.Read32(base + 4)
 	bootWall = int64(uint64(hi)<<32|uint64(lo)) - ticksToNS(rdtime())
 }
 
