@@ -1,16 +1,12 @@
 package hart
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/runikraft/runikraft/internal/linkcheck"
 )
 
 // The trap-context rules of doc.go, checked on the linked kernel code:
@@ -19,8 +15,6 @@ import (
 // take a write barrier, and must fit in a bounded stack. The linker sees
 // the real call graph after inlining, so the test reads it rather than the
 // source. Indirect calls are invisible to it; trap context makes none.
-
-const module = "github.com/runikraft/runikraft/"
 
 // roots are the assembly entry points into trap context.
 var roots = []string{"kernel/hart.trapVector.abi0", "kernel/hart.entry.abi0"}
@@ -69,80 +63,13 @@ var checkDebt = []string{
 // unsafe.Slice checks.
 var checkPanics = regexp.MustCompile(`^runtime\.(panicBounds|panicdivide|panicunsafeslice\w*|panicIndex\w*|panicSlice\w*|goPanic\w*)$`)
 
-// callGraph links testdata/linkcheck for the kernel's target and returns
-// the linker's nosplit call graph: caller → callee → caller's frame size.
-func callGraph(t *testing.T) map[string]map[string]int {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds for riscv64; skipped with -short")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not found: %v", err)
-	}
-	exe := filepath.Join(t.TempDir(), "linkcheck")
-	// -checklinkname=0 as for the kernel (internal/kbuild): the fault
-	// report links to runtime.funcname.
-	cmd := exec.Command(gobin, "build", "-o", exe, "-ldflags=-checklinkname=0 -debugnosplit", "./testdata/linkcheck")
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0", "GOFLAGS=", "GOTOOLCHAIN=local")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build linkcheck: %v\n%s", err, out)
-	}
-	// Lines look like "nosplit: caller<1> +40 -> callee<1>": +40 is the
-	// caller's frame with its call overhead, <n> the ABI. A function with
-	// a stack check shows only its edge to runtime.morestack. A kernel
-	// function's ABI0 form (assembly, or the wrapper through which
-	// assembly calls Go) is named with an .abi0 suffix.
-	edge := regexp.MustCompile(`^nosplit: (\S+)<(\d+)> \+(\d+) -> (\S+)<(\d+)>$`)
-	name := func(fn, abi string) string {
-		if strings.HasPrefix(fn, module) {
-			fn = strings.TrimPrefix(fn, module)
-			if abi == "0" {
-				fn += ".abi0"
-			}
-		}
-		return fn
-	}
-	g := map[string]map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := edge.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		from, to := name(m[1], m[2]), name(m[4], m[5])
-		frame, _ := strconv.Atoi(m[3])
-		if g[from] == nil {
-			g[from] = map[string]int{}
-		}
-		g[from][to] = max(g[from][to], frame)
-	}
-	if len(g[roots[0]]) == 0 {
-		t.Fatalf("no call graph from %s in the linker's output:\n%s", roots[0], out)
-	}
-	return g
-}
-
 // TestTrapContext checks every function reachable from the roots.
 func TestTrapContext(t *testing.T) {
-	g := callGraph(t)
-	reach := map[string]bool{}
-	var walk func(fn string)
-	walk = func(fn string) {
-		if reach[fn] {
-			return
-		}
-		reach[fn] = true
-		for callee := range g[fn] {
-			if strings.HasPrefix(callee, "kernel/") {
-				walk(callee)
-			}
-		}
-	}
-	for _, r := range roots {
-		walk(r)
-	}
+	// -checklinkname=0 as for the kernel (internal/kbuild): the fault
+	// report links to runtime.funcname.
+	g := linkcheck.Build(t, "./testdata/linkcheck", "-checklinkname=0")
+	kernel := func(fn string) bool { return strings.HasPrefix(fn, "kernel/") }
+	reach := g.Reach(kernel, roots...)
 	t.Logf("%d functions run in trap context or before the runtime", len(reach))
 
 	seen := map[string]bool{}
@@ -188,28 +115,10 @@ func TestTrapContext(t *testing.T) {
 		}
 	}
 
-	// The deepest chain of frames through the kernel's functions and the
-	// runtime leaves above. The graph has no recursion there (the linker
-	// would reject a nosplit cycle); cap the depth anyway.
-	var depth func(fn string, level int) (int, string)
-	depth = func(fn string, level int) (int, string) {
-		if level > 64 {
-			t.Fatalf("call chain deeper than 64 through %s", fn)
-		}
-		best, path := 0, fn
-		for callee, frame := range g[fn] {
-			d, p := 0, callee
-			if strings.HasPrefix(callee, "kernel/") || runtimeOK[callee] {
-				d, p = depth(callee, level+1)
-			}
-			if frame+d > best {
-				best, path = frame+d, fn+" -> "+p
-			}
-		}
-		return best, path
-	}
+	// The deepest chain of frames, through the kernel's functions and
+	// the runtime leaves above.
 	for _, r := range roots {
-		d, path := depth(r, 0)
+		d, path := g.Depth(t, r, func(fn string) bool { return kernel(fn) || runtimeOK[fn] })
 		t.Logf("%s: %d bytes: %s", r, d, path)
 		if d > stackBudget {
 			t.Errorf("%s uses %d bytes of stack, budget %d: %s", r, d, stackBudget, path)
