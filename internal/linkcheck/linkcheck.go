@@ -33,8 +33,22 @@ type Graph map[string]map[string]int
 // Build links the main package pkg (a directory relative to the test's
 // package, e.g. "./testdata/linkcheck") for linux/riscv64 with the given
 // extra linker flags and -debugnosplit, and returns the call graph. It
-// skips the test with -short or without a go command.
+// skips the test as Go does.
 func Build(t testing.TB, pkg, ldflags string) Graph {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "linkcheck")
+	out := Go(t, "build", "-o", exe, "-ldflags="+strings.TrimSpace(ldflags+" -debugnosplit"), pkg)
+	g := parse(out)
+	if len(g) == 0 {
+		t.Fatalf("no call graph in the linker's output:\n%s", out)
+	}
+	return g
+}
+
+// Go runs the go command for linux/riscv64 (the kernel's target) in the
+// test's package directory and returns its combined output, failing t if
+// it fails. It skips the test with -short or without a go command.
+func Go(t testing.TB, args ...string) []byte {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds for riscv64; skipped with -short")
@@ -43,18 +57,13 @@ func Build(t testing.TB, pkg, ldflags string) Graph {
 	if err != nil {
 		t.Skipf("go command not found: %v", err)
 	}
-	exe := filepath.Join(t.TempDir(), "linkcheck")
-	cmd := exec.Command(gobin, "build", "-o", exe, "-ldflags="+strings.TrimSpace(ldflags+" -debugnosplit"), pkg)
+	cmd := exec.Command(gobin, args...)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0", "GOFLAGS=", "GOTOOLCHAIN=local")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	g := parse(out)
-	if len(g) == 0 {
-		t.Fatalf("no call graph in the linker's output:\n%s", out)
-	}
-	return g
+	return out
 }
 
 // edge matches "nosplit: caller<1> +40 -> callee<0>"; <n> is the ABI.

@@ -4,8 +4,6 @@ import (
 	"go/ast"
 	goparser "go/parser"
 	"go/token"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,35 +61,15 @@ func hasNosplit(doc *ast.CommentGroup) bool {
 	return false
 }
 
-// goTool runs the go command for linux/riscv64 (the kernel's target) in
-// the package directory.
-func goTool(t *testing.T, args ...string) []byte {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds for riscv64; skipped with -short")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not found: %v", err)
-	}
-	cmd := exec.Command(gobin, args...)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0", "GOFLAGS=", "GOTOOLCHAIN=local")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
 // TestCrossCompile builds the package for the kernel's target.
 func TestCrossCompile(t *testing.T) {
-	goTool(t, "build", ".")
+	linkcheck.Go(t, "build", ".")
 }
 
 // TestNoHeap checks the compiler's escape analysis: nothing in the package
 // may be heap-allocated, as there is no heap before the runtime starts.
 func TestNoHeap(t *testing.T) {
-	out := goTool(t, "build", "-gcflags=-m", ".")
+	out := linkcheck.Go(t, "build", "-gcflags=-m", ".")
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "escapes to heap") || strings.Contains(line, "moved to heap") {
 			t.Errorf("heap allocation: %s", line)
