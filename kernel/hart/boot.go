@@ -167,7 +167,7 @@ func mapKernel() bool {
 		mapIdentity(uintptr(bootInfo[biRodataStart]), uintptr(bootInfo[biRodataEnd]), kernRO) &&
 		mapIdentity(uintptr(bootInfo[biDataStart]), uintptr(bootInfo[biImageEnd]), kernRW)
 	imageEnd := pageUp(uintptr(bootInfo[biImageEnd]))
-	for i := 0; ok && i < machine.NMem && i < fdt.MaxMem; i++ {
+	for i := 0; i < len(machine.Mem) && i < machine.NMem && ok; i++ {
 		start := uintptr(machine.Mem[i].Base)
 		end := start + uintptr(machine.Mem[i].Size)
 		if start < imageEnd {
@@ -177,7 +177,7 @@ func mapKernel() bool {
 	}
 	ok = ok && mapDevice(machine.UART) && mapDevice(machine.PLIC) &&
 		mapDevice(machine.Test) && mapDevice(machine.RTC)
-	for i := 0; ok && i < machine.NVirtio && i < fdt.MaxVirtio; i++ {
+	for i := 0; i < len(machine.Virtio) && i < machine.NVirtio && ok; i++ {
 		ok = mapDevice(machine.Virtio[i])
 	}
 	return ok

@@ -56,21 +56,24 @@ func putHex(v uint64) {
 
 //go:nosplit
 func putDec(v int64) {
+	u := uint64(v)
 	if v < 0 {
 		putc('-')
-		v = -v
+		u = -u // the magnitude, math.MinInt64's too
 	}
 	var buf [20]byte
 	i := len(buf)
-	for {
+	for i > 0 {
 		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 || i == 0 {
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
 			break
 		}
 	}
-	for ; i < len(buf); i++ {
-		putc(buf[i])
+	for j, c := range buf {
+		if j >= i {
+			putc(c)
+		}
 	}
 }

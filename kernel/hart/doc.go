@@ -49,8 +49,8 @@
 // kernel prints the registers with symbol names and exits with status 70.
 // TestTrapContext (trapctx_test.go) checks these rules on the linker's
 // call graph from trapVector and entry: nosplit, no runtime call but
-// memmove/memclr (so no allocation and no write barrier), a bounded
-// stack, and no bounds or divide check beyond the listed debt.
+// memmove/memclr (so no allocation, no write barrier and no bounds or
+// divide check that could panic), and a bounded stack.
 //
 // Device interrupts do not run handlers in trap context: WaitIRQ blocks a
 // driver goroutine until its PLIC source fires.

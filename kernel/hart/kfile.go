@@ -114,18 +114,19 @@ func epollCtl(epfd int64, op uint64, fd int64, ev uintptr) int64 {
 			ep.watch[j].events, ep.watch[j].data = events, data
 		default:
 			ep.nwatch--
-			ep.watch[j] = ep.watch[ep.nwatch%maxWatch]
+			ep.watch[j] = ep.watch[uint(ep.nwatch)%maxWatch]
 		}
 		return 0
 	}
 	if op != epollCtlAdd {
 		return -errENOENT
 	}
-	if ep.nwatch >= maxWatch {
+	n := ep.nwatch
+	if n < 0 || n >= maxWatch {
 		return -errENOMEM
 	}
-	ep.watch[ep.nwatch] = watch{fd, events, data}
-	ep.nwatch++
+	ep.watch[n] = watch{fd, events, data}
+	ep.nwatch = n + 1
 	return 0
 }
 

@@ -106,6 +106,7 @@ func schedule(h *hartState) uintptr {
 	}
 	if cur < 0 || cur >= maxThreads {
 		fatal(&emergFrame, "scheduler lost the running thread")
+		return 0 // not reached: fatal powers off
 	}
 	h.cur = cur
 	t := &threads[cur]

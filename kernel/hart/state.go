@@ -158,7 +158,7 @@ func (r *ring) push(i int32) {
 	if r.size >= maxThreads {
 		return // cannot happen: each thread is queued at most once
 	}
-	r.q[(r.head+r.size)%maxThreads] = i
+	r.q[uint(r.head+r.size)%maxThreads] = i
 	r.size++
 }
 
@@ -167,7 +167,7 @@ func (r *ring) pop() int32 {
 	if r.size == 0 {
 		return -1
 	}
-	i := r.q[r.head%maxThreads]
+	i := r.q[uint(r.head)%maxThreads]
 	r.head = (r.head + 1) % maxThreads
 	r.size--
 	return i

@@ -314,7 +314,7 @@ func sysReadFD(fd int64, p, n uintptr) int64 {
 func clone(t *thread, flags, stack, tls uint64) int64 {
 	const cloneSettls = 0x80000
 	i := newThread()
-	if i < 0 {
+	if i < 0 || i >= maxThreads {
 		return -errEAGAIN
 	}
 	c := &threads[i]

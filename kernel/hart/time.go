@@ -10,6 +10,9 @@ import "github.com/runikraft/runikraft/kernel/reg"
 //go:nosplit
 func ticksToNS(t uint64) int64 {
 	hz := machine.TimebaseHz
+	if hz == 0 {
+		return 0 // not reached: boot sets a default timebase
+	}
 	return int64(t/hz)*1e9 + int64(t%hz*1e9/hz)
 }
 

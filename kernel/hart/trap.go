@@ -52,6 +52,7 @@ func trap(fr uintptr) uintptr {
 	i := h.cur
 	if i < 0 || i >= maxThreads || frameAddr(i) != fr {
 		fatal(&emergFrame, "trap frame does not belong to the running thread")
+		return fr // not reached: fatal powers off
 	}
 	t := &threads[i]
 	cause := t.fr.cause

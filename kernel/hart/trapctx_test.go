@@ -2,7 +2,6 @@ package hart
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +11,9 @@ import (
 // The trap-context rules of doc.go, checked on the linked kernel code:
 // everything the trap vector (and the boot entry, which runs with no g)
 // reaches through direct calls must be nosplit, must not allocate, must not
-// take a write barrier, and must fit in a bounded stack. The linker sees
+// take a write barrier, must hold no bounds or divide check the compiler
+// could not prove away (its panic would run in trap context), and must
+// fit in a bounded stack. The linker sees
 // the real call graph after inlining, so the test reads it rather than the
 // source. Indirect calls are invisible to it; trap context makes none.
 
@@ -42,23 +43,6 @@ var exceptions = map[string]string{
 	"kernel/hart.putSym -> runtime.funcname": "fatal report only; stack check cannot fire on the trap stack",
 }
 
-// checkDebt lists the functions in which the compiler still emits a bounds
-// or divide check it cannot prove away. A failing check would panic in
-// trap context (powering off through the nested-trap path); each one is
-// debt to pay by making the index or divisor provably safe.
-var checkDebt = []string{
-	"kernel/hart.clockGettime", "kernel/hart.clone", "kernel/hart.copyUser",
-	"kernel/hart.epollCtl", "kernel/hart.expire", "kernel/hart.futex",
-	"kernel/hart.gettimeofday", "kernel/hart.idle", "kernel/hart.initClock",
-	"kernel/hart.initFrames", "kernel/hart.mapKernel", "kernel/hart.pollPLIC",
-	"kernel/hart.putDec", "kernel/hart.schedule", "kernel/hart.trap",
-	"kernel/hart.userFastCall", "kernel/hart.wakeEpoll",
-	"kernel/mm.(*Areas).FindFree", "kernel/mm.(*Areas).Remove",
-	"kernel/mm.(*Areas).SetProt", "kernel/mm.(*Areas).mergeAround",
-	"kernel/mm.(*Areas).splitAt", "kernel/mm.(*Frames).Alloc",
-	"kernel/mm.(*Frames).AllocContig",
-}
-
 // checkPanics are the runtime's panics for failed bounds, divide and
 // unsafe.Slice checks.
 var checkPanics = regexp.MustCompile(`^runtime\.(panicBounds|panicdivide|panicunsafeslice\w*|panicIndex\w*|panicSlice\w*|goPanic\w*)$`)
@@ -73,9 +57,7 @@ func TestTrapContext(t *testing.T) {
 	t.Logf("%d functions run in trap context or before the runtime", len(reach))
 
 	seen := map[string]bool{}
-	var withChecks []string
 	for fn := range reach {
-		checks := false
 		for callee := range g[fn] {
 			call := fn + " -> " + callee
 			switch {
@@ -85,7 +67,10 @@ func TestTrapContext(t *testing.T) {
 			case callee == "runtime.morestack":
 				t.Errorf("%s is not nosplit (it has a stack check)", fn)
 			case checkPanics.MatchString(callee):
-				checks = true
+				// A failing check would panic in trap context, with the
+				// interrupted thread's g: make the index or divisor
+				// provably safe (a guard the compiler can see).
+				t.Errorf("%s has a bounds or divide check (%s)", fn, callee)
 			case runtimeOK[callee]:
 			default:
 				// Allocation (newobject, mallocgc, growslice, ...), write
@@ -94,24 +79,10 @@ func TestTrapContext(t *testing.T) {
 				t.Errorf("%s calls %s, which trap context must not", fn, callee)
 			}
 		}
-		if checks {
-			withChecks = append(withChecks, fn)
-		}
 	}
 	for call := range exceptions {
 		if !seen[call] {
 			t.Errorf("exception %q no longer happens: remove it from the list", call)
-		}
-	}
-	slices.Sort(withChecks)
-	for _, fn := range withChecks {
-		if !slices.Contains(checkDebt, fn) {
-			t.Errorf("%s has a bounds or divide check that can panic in trap context: make the index or divisor provably safe", fn)
-		}
-	}
-	for _, fn := range checkDebt {
-		if !slices.Contains(withChecks, fn) {
-			t.Errorf("%s no longer has a bounds or divide check: remove it from checkDebt", fn)
 		}
 	}
 

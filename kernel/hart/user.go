@@ -177,14 +177,16 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 		}
 		chunk := min(n-done, mm.PageSize-uva%mm.PageSize)
 		pa, ok := kpt.Translate(uva)
-		if !ok {
+		if !ok || chunk > mm.PageSize {
 			return -errEFAULT
 		}
-		if toUser {
-			copy(unsafe.Slice((*byte)(ptr(pa)), chunk), unsafe.Slice((*byte)(ptr(src+done)), chunk))
-		} else {
-			copy(unsafe.Slice((*byte)(ptr(dst+done)), chunk), unsafe.Slice((*byte)(ptr(pa)), chunk))
+		// Through page-sized array pointers rather than unsafe.Slice, whose
+		// checks could panic; neither address is nil here.
+		to, from := pa, src+done
+		if !toUser {
+			to, from = dst+done, pa
 		}
+		copy((*[mm.PageSize]byte)(ptr(to))[:chunk], (*[mm.PageSize]byte)(ptr(from))[:chunk])
 		done += chunk
 	}
 	return int64(n)
