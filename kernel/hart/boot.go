@@ -6,6 +6,7 @@ import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/fdt"
 	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // bootInfo is filled in by the image builder (internal/image) after the
@@ -25,6 +26,10 @@ const (
 	maxSites      = abi.MaxSites
 	biGoEntry     = abi.GoEntry // entry_riscv64.s reads it (go_asm.h)
 )
+
+// scounterenTM lets U-mode read the time CSR: the application's vDSO
+// reads the clock with rdtime instead of a system call.
+const scounterenTM = 1 << 1
 
 // boot runs once, on the boot hart, before the Go runtime: no g, a small
 // stack in .bss, nosplit all the way down. It brings up memory, paging,
@@ -77,10 +82,10 @@ func boot(hartid, dtb uintptr) uintptr {
 	setTrapVector(trapVectorAddr(), frameAddr(0))
 
 	initClock()
-	enableUserTime()
+	reg.SetSCOUNTEREN(scounterenTM)
 	initEntropy()
 	h.timerAt = 0
-	setSIE(sieSTIE | sieSEIE)
+	reg.WriteSIE(sieSTIE | sieSEIE)
 	return buildInitialStack(mainTop)
 }
 

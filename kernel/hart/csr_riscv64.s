@@ -1,14 +1,11 @@
-// Small CSR and instruction helpers for the hart layer. Each is a leaf,
-// nosplit and frameless: they run in trap context and before the runtime.
+// The hart layer's machinery that Go cannot express: address-space
+// switch, fences, trap-vector setup, WFI, SBI calls and the FP context.
+// (CSRs read and written as plain registers are in kernel/reg.) Each is a
+// leaf, nosplit and frameless: they run in trap context and before the
+// runtime.
 
 #include "go_asm.h"
 #include "textflag.h"
-
-// func rdtime() uint64
-TEXT ·rdtime(SB),NOSPLIT|NOFRAME,$0-8
-	CSRRS	X0, TIME, A0
-	MOV	A0, ret+0(FP)
-	RET
 
 // func setSATP(v uint64) switches address space and flushes the TLB.
 TEXT ·setSATP(SB),NOSPLIT|NOFRAME,$0-8
@@ -46,30 +43,6 @@ TEXT ·trapVectorAddr(SB),NOSPLIT|NOFRAME,$0-8
 TEXT ·entryAddr(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	$·entry(SB), A0
 	MOV	A0, ret+0(FP)
-	RET
-
-// func setSIE(v uint64) sets the interrupt-enable bits (sie CSR).
-TEXT ·setSIE(SB),NOSPLIT|NOFRAME,$0-8
-	MOV	v+0(FP), A0
-	CSRRW	A0, SIE, X0
-	RET
-
-// func readSIP() uint64
-TEXT ·readSIP(SB),NOSPLIT|NOFRAME,$0-8
-	CSRRS	X0, SIP, A0
-	MOV	A0, ret+0(FP)
-	RET
-
-// func clearSSIP() acknowledges a supervisor software interrupt.
-TEXT ·clearSSIP(SB),NOSPLIT|NOFRAME,$0
-	MOV	$2, A0
-	CSRRC	A0, SIP, X0
-	RET
-
-// func enableUserTime() lets U-mode read the time CSR (scounteren.TM),
-// which the application's vDSO uses instead of a system call.
-TEXT ·enableUserTime(SB),NOSPLIT|NOFRAME,$0
-	WORD	$0x10616073	// csrrsi zero, scounteren, 2
 	RET
 
 // func wfi() sleeps until an enabled interrupt is pending (even with

@@ -2,7 +2,10 @@
 
 package hart
 
-import "github.com/runikraft/runikraft/kernel/mm"
+import (
+	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
+)
 
 // Fast paths for the system calls applications make in hot loops (every
 // Go timer reads the clock): answered here, in trap context, instead of
@@ -29,9 +32,9 @@ func userFastCall(t *thread) bool {
 	case sysClockGettime:
 		switch a0 {
 		case 0, 5, 11: // REALTIME, REALTIME_COARSE, TAI
-			ns = ticksToNS(rdtime()) + bootWall
+			ns = ticksToNS(reg.ReadTime()) + bootWall
 		case 1, 4, 6, 7: // MONOTONIC, _RAW, _COARSE, BOOTTIME
-			ns = ticksToNS(rdtime())
+			ns = ticksToNS(reg.ReadTime())
 		default:
 			return false
 		}
@@ -42,7 +45,7 @@ func userFastCall(t *thread) bool {
 		if a1 != 0 || a0 == 0 {
 			return false
 		}
-		ns = ticksToNS(rdtime()) + bootWall
+		ns = ticksToNS(reg.ReadTime()) + bootWall
 		if !putUserPair(uintptr(a0), uint64(ns/1e9), uint64(ns%1e9/1000)) {
 			return false
 		}

@@ -2,6 +2,8 @@
 
 package hart
 
+import "github.com/runikraft/runikraft/kernel/reg"
+
 // The few file descriptors the kernel's runtime opens: the netpoller's
 // epoll instance and its eventfd. With them the runtime sleeps in
 // epoll_pwait until its next timer or until another thread wakes it.
@@ -159,7 +161,7 @@ func epollWait(t *thread, epfd int64, events uintptr, max int64, timeoutMS int64
 	}
 	var deadline uint64
 	if timeoutMS > 0 {
-		deadline = rdtime() + nsToTicks(timeoutMS*1_000_000) + 1
+		deadline = reg.ReadTime() + nsToTicks(timeoutMS*1_000_000) + 1
 	}
 	block(t, wEpoll, uintptr(epfd), deadline)
 	return false

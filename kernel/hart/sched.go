@@ -2,6 +2,8 @@
 
 package hart
 
+import "github.com/runikraft/runikraft/kernel/reg"
+
 // The scheduler: preemptive round robin of kernel threads on one hart.
 // Blocking calls park the thread with its pc still on the EBREAK; finish
 // sets the result and steps past it, restart leaves the pc alone so the
@@ -99,7 +101,7 @@ func schedule(h *hartState) uintptr {
 		}
 	}
 	h.preempt = false
-	now := rdtime()
+	now := reg.ReadTime()
 	if cur != prev {
 		switchFP(prev, cur)
 		h.sliceEnd = now + nsToTicks(quantumNS)
@@ -144,17 +146,17 @@ func arm(h *hartState, now uint64) {
 func idle(h *hartState) int32 {
 	h.cur = -1
 	for {
-		now := rdtime()
+		now := reg.ReadTime()
 		expire(now)
 		pollPLIC()
 		if i := runq.pop(); i >= 0 {
 			return i
 		}
 		arm(h, now)
-		if readSIP()&(sieSTIE|sieSEIE) == 0 {
+		if reg.ReadSIP()&(sieSTIE|sieSEIE) == 0 {
 			wfi()
 		}
-		if readSIP()&sieSTIE != 0 {
+		if reg.ReadSIP()&sieSTIE != 0 {
 			h.timerAt = 0
 		}
 	}

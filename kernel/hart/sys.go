@@ -5,6 +5,7 @@ package hart
 import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // The Linux system calls that the kernel's own Go runtime (and the kernel
@@ -114,7 +115,7 @@ func doSyscall(i int32, t *thread) {
 	case sysNanosleep:
 		ns, ok := readTimespec(uintptr(a0))
 		if ok {
-			block(t, wSleep, 0, rdtime()+nsToTicks(ns)+1)
+			block(t, wSleep, 0, reg.ReadTime()+nsToTicks(ns)+1)
 			return
 		}
 		r = -errEFAULT
@@ -369,7 +370,7 @@ func futex(i int32, t *thread) bool {
 			if op == opWaitBitset { // absolute CLOCK_MONOTONIC
 				deadline = nsToTicks(ns)
 			} else {
-				deadline = rdtime() + nsToTicks(ns)
+				deadline = reg.ReadTime() + nsToTicks(ns)
 			}
 			if deadline == 0 {
 				deadline = 1

@@ -33,7 +33,7 @@ func initClock() {
 	base := uintptr(machine.RTC.Base)
 	lo := reg.Read32(base) // reading TIME_LOW latches TIME_HIGH
 	hi := reg.Read32(base + 4)
-	bootWall = int64(uint64(hi)<<32|uint64(lo)) - ticksToNS(rdtime())
+	bootWall = int64(uint64(hi)<<32|uint64(lo)) - ticksToNS(reg.ReadTime())
 }
 
 const (
@@ -50,7 +50,7 @@ func clockGettime(clk uint64, ts uintptr) int64 {
 	if !backed(ts, 16, true) {
 		return -errEFAULT
 	}
-	ns := ticksToNS(rdtime())
+	ns := ticksToNS(reg.ReadTime())
 	if clk == clockRealtime || clk == clockRealtimeCoarse || clk == clockTAI {
 		ns += bootWall
 	}
@@ -67,7 +67,7 @@ func gettimeofday(tv uintptr) int64 {
 	if !backed(tv, 16, true) {
 		return -errEFAULT
 	}
-	ns := ticksToNS(rdtime()) + bootWall
+	ns := ticksToNS(reg.ReadTime()) + bootWall
 	put64(tv, uint64(ns/1e9))
 	put64(tv+8, uint64(ns%1e9/1000))
 	return 0

@@ -2,7 +2,11 @@
 
 package hart
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/runikraft/runikraft/kernel/reg"
+)
 
 // Trap handling. Everything reached from trap runs with interrupts off on
 // the hart's trap stack: it must be nosplit, must not allocate, must not
@@ -60,7 +64,7 @@ func trap(fr uintptr) uintptr {
 		switch cause &^ causeInterrupt {
 		case irqTimer:
 			h.timerAt = 0 // fired: must be reprogrammed to clear STIP
-			now := rdtime()
+			now := reg.ReadTime()
 			expire(now)
 			if now >= h.sliceEnd {
 				h.preempt = true
@@ -68,7 +72,7 @@ func trap(fr uintptr) uintptr {
 		case irqExternal:
 			pollPLIC()
 		case irqSoftware:
-			clearSSIP()
+			reg.ClearSIP(sieSSIE)
 		}
 	} else if t.fr.status&statusSPP == 0 {
 		userTrap(t, cause)

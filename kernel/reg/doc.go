@@ -12,11 +12,15 @@
 // AMOs with aq/rl bits would not do (they order within one address domain,
 // and device memory may refuse AMOs altogether).
 //
+// The control and status registers that the hart layer reads and writes
+// as registers (time, sip, sie, scounteren) are here too. Those that are
+// part of its machinery stay with it in kernel/hart's csr_riscv64.s: stvec
+// and sscratch with the trap vector, satp with the TLB flush, fcsr with
+// the FP context. Go's assembler names a CSR inside the instruction, so
+// each is a function of its own.
+//
 // Every function is a leaf assembly routine, nosplit and frameless: the
 // hart layer calls them in trap context and before the Go runtime runs.
-// Control and status registers are not here: a CSR is named inside the
-// instruction, and only the hart layer's own machinery (kernel/hart's
-// csr_riscv64.s) touches them.
 //
 // The package builds on every architecture (so host tools and tests can
 // list it) but has functions only on riscv64.

@@ -16,3 +16,20 @@ func Write8(addr uintptr, v uint8)
 
 // Write32 stores a 32-bit register; addr must be 4-byte aligned.
 func Write32(addr uintptr, v uint32)
+
+// Implemented in csr_riscv64.s.
+
+// ReadTime reads the time CSR: ticks at the device tree's timebase.
+func ReadTime() uint64
+
+// ReadSIP reads the supervisor interrupt-pending bits.
+func ReadSIP() uint64
+
+// ClearSIP clears pending bits in sip (only SSIP is writable in S-mode).
+func ClearSIP(bits uint64)
+
+// WriteSIE sets the supervisor interrupt-enable bits to v.
+func WriteSIE(v uint64)
+
+// SetSCOUNTEREN sets bits in scounteren: the counters U-mode may read.
+func SetSCOUNTEREN(bits uint64)
