@@ -34,15 +34,46 @@ type Graph map[string]map[string]int
 // package, e.g. "./testdata/linkcheck") for linux/riscv64 with the given
 // extra linker flags and -debugnosplit, and returns the call graph. It
 // skips the test as Go does.
-func Build(t testing.TB, pkg, ldflags string) Graph {
+func Build(t testing.TB, pkg, ldflags string) (g Graph, exe string) {
 	t.Helper()
-	exe := filepath.Join(t.TempDir(), "linkcheck")
+	exe = filepath.Join(t.TempDir(), "linkcheck")
 	out := Go(t, "build", "-o", exe, "-ldflags="+strings.TrimSpace(ldflags+" -debugnosplit"), pkg)
-	g := parse(out)
+	g = parse(out)
 	if len(g) == 0 {
 		t.Fatalf("no call graph in the linker's output:\n%s", out)
 	}
-	return g
+	return g, exe
+}
+
+// IndirectCalls disassembles the project's functions in the executable
+// exe and returns, for each function in fns (named as in Graph), its
+// calls through a register ("CALL (X5)"): the linker's graph cannot
+// follow those.
+func IndirectCalls(t testing.TB, exe string, fns map[string]bool) map[string][]string {
+	t.Helper()
+	out, err := exec.Command("go", "tool", "objdump", "-s", "^"+regexp.QuoteMeta(Module), exe).Output()
+	if err != nil {
+		t.Fatalf("go tool objdump: %v", err)
+	}
+	calls := map[string][]string{}
+	var fn string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		l := sc.Text()
+		if rest, ok := strings.CutPrefix(l, "TEXT "); ok {
+			sym, _, _ := strings.Cut(rest, "(SB)")
+			fn = strings.TrimPrefix(sym, Module)
+			continue
+		}
+		if fns[fn] && strings.Contains(l, "\tCALL (") {
+			f := strings.Fields(l)
+			calls[fn] = append(calls[fn], f[0]+": "+strings.Join(f[3:], " "))
+		}
+	}
+	if fn == "" {
+		t.Fatalf("go tool objdump listed no function of %s", Module)
+	}
+	return calls
 }
 
 // Go runs the go command for linux/riscv64 (the kernel's target) in the

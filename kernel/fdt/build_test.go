@@ -85,7 +85,7 @@ func TestNoHeap(t *testing.T) {
 //     checks included), no allocation, no morestack.
 func TestNosplitStack(t *testing.T) {
 	const pkg = "kernel/fdt."
-	g := linkcheck.Build(t, "./testdata/linkcheck", "")
+	g, _ := linkcheck.Build(t, "./testdata/linkcheck", "")
 	inPkg := func(fn string) bool { return strings.HasPrefix(fn, pkg) }
 	for fn, callees := range g {
 		if !inPkg(fn) {

@@ -13,9 +13,9 @@ import (
 // reaches through direct calls must be nosplit, must not allocate, must not
 // take a write barrier, must hold no bounds or divide check the compiler
 // could not prove away (its panic would run in trap context), and must
-// fit in a bounded stack. The linker sees
-// the real call graph after inlining, so the test reads it rather than the
-// source. Indirect calls are invisible to it; trap context makes none.
+// fit in a bounded stack. The linker sees the real call graph after
+// inlining, so the test reads it rather than the source; calls through a
+// register, which it cannot follow, are refused.
 
 // roots are the assembly entry points into trap context.
 var roots = []string{"kernel/hart.trapVector.abi0", "kernel/hart.entry.abi0"}
@@ -51,7 +51,7 @@ var checkPanics = regexp.MustCompile(`^runtime\.(panicBounds|panicdivide|panicun
 func TestTrapContext(t *testing.T) {
 	// -checklinkname=0 as for the kernel (internal/kbuild): the fault
 	// report links to runtime.funcname.
-	g := linkcheck.Build(t, "./testdata/linkcheck", "-checklinkname=0")
+	g, exe := linkcheck.Build(t, "./testdata/linkcheck", "-checklinkname=0")
 	kernel := func(fn string) bool { return strings.HasPrefix(fn, "kernel/") }
 	reach := g.Reach(kernel, roots...)
 	t.Logf("%d functions run in trap context or before the runtime", len(reach))
@@ -79,6 +79,11 @@ func TestTrapContext(t *testing.T) {
 				t.Errorf("%s calls %s, which trap context must not", fn, callee)
 			}
 		}
+	}
+	// The graph has only direct calls: a call through a register (a
+	// func value, an interface method) would leave the checked set.
+	for fn, calls := range linkcheck.IndirectCalls(t, exe, reach) {
+		t.Errorf("%s calls through a register, which this test cannot follow: %s", fn, strings.Join(calls, "; "))
 	}
 	for call := range exceptions {
 		if !seen[call] {
