@@ -8,9 +8,11 @@ import (
 	"github.com/runikraft/runikraft/kernel/reg"
 )
 
-// Console output for the hart layer: polled writes to the ns16550a UART,
-// or the SBI debug console where the machine has no UART. Safe in trap
-// context and before paging (the UART is identity-mapped).
+// Console output for the hart layer: polled writes to the device tree's
+// ns16550a UART through kernel/reg. Safe in trap context and before
+// paging: boot uses the UART's physical address, and once paging is on
+// machine.UART.Base is its address in the kernel's device region
+// (mmioVA).
 
 const defaultUART = 0x1000_0000 // QEMU virt's, used only before the DT is read (paging off)
 
