@@ -17,6 +17,7 @@ import (
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/loader"
+	"github.com/runikraft/runikraft/kernel/rvasm"
 )
 
 // TextAddr is where kernels are linked (go build -ldflags=-T): the stub
@@ -29,8 +30,6 @@ const (
 	entrySym    = hartPkg + ".entry"
 	sbicallSym  = hartPkg + ".sbicall" // its ECALL really is for the SBI
 	pageSize    = 0x1000
-	ecall       = 0x00000073
-	ebreak      = 0x00100073
 )
 
 // Result says what baking did.
@@ -127,19 +126,15 @@ func Bake(data []byte) ([]byte, *Result, error) {
 		}
 		off := text.Offset + (s.Value - text.Addr)
 		for pc := uint64(0); pc+2 <= s.Size; {
-			half := binary.LittleEndian.Uint16(out[off+pc:])
-			if half&3 != 3 {
-				pc += 2
-				continue
-			}
-			if pc+4 > s.Size {
+			n := uint64(rvasm.Len(binary.LittleEndian.Uint16(out[off+pc:])))
+			if pc+n > s.Size {
 				break
 			}
-			if binary.LittleEndian.Uint32(out[off+pc:]) == ecall {
-				binary.LittleEndian.PutUint32(out[off+pc:], ebreak)
+			if n == 4 && binary.LittleEndian.Uint32(out[off+pc:]) == rvasm.Ecall() {
+				binary.LittleEndian.PutUint32(out[off+pc:], rvasm.Ebreak())
 				res.Sites = append(res.Sites, s.Value+pc)
 			}
-			pc += 4
+			pc += n
 		}
 	}
 	sort.Slice(res.Sites, func(i, j int) bool { return res.Sites[i] < res.Sites[j] })
@@ -197,7 +192,12 @@ func Bake(data []byte) ([]byte, *Result, error) {
 
 	// Boot stub: auipc t0,0; ld t0,16(t0); jr t0; nop; .dword entry.
 	stub := make([]byte, pageSize)
-	for i, w := range []uint32{0x00000297, 0x0102b283, 0x00028067, 0x00000013} {
+	for i, w := range []uint32{
+		rvasm.Auipc(rvasm.T0, 0),
+		rvasm.Ld(rvasm.T0, rvasm.T0, 16),
+		rvasm.Jalr(rvasm.Zero, rvasm.T0, 0),
+		rvasm.Nop(),
+	} {
 		binary.LittleEndian.PutUint32(stub[i*4:], w)
 	}
 	binary.LittleEndian.PutUint64(stub[16:], res.Entry)

@@ -99,7 +99,7 @@ func TestBakeRewritesEveryEcall(t *testing.T) {
 	text := f.Section(".text")
 	for _, pc := range res.Sites {
 		off := text.Offset + pc - text.Addr
-		if w := binary.LittleEndian.Uint32(img[off:]); w != ebreak {
+		if w := binary.LittleEndian.Uint32(img[off:]); w != 0x00100073 { // ebreak
 			t.Fatalf("site %#x holds %#x, want EBREAK", pc, w)
 		}
 	}

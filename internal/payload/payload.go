@@ -6,7 +6,11 @@
 // finisher at 0x100000, whose exit request makes QEMU exit.
 package payload
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/runikraft/runikraft/kernel/rvasm"
+)
 
 // Base is where the single PT_LOAD segment is placed: the address OpenSBI's
 // fw_dynamic jumps to on QEMU virt. QEMU 7.2 enters an ELF kernel at its
@@ -126,19 +130,20 @@ func Echo(n int) []byte {
 }
 
 // Reg is a RISC-V integer register number.
-type Reg uint32
+type Reg = rvasm.Reg
 
 // Registers used by the payloads.
 const (
-	Zero Reg = 0
-	T0   Reg = 5
-	T1   Reg = 6
-	T2   Reg = 7
-	T3   Reg = 28
+	Zero = rvasm.Zero
+	T0   = rvasm.T0
+	T1   = rvasm.T1
+	T2   = rvasm.T2
+	T3   = rvasm.T3
 )
 
-// Code accumulates RV64I instructions (no compressed forms, so every
-// instruction is 4 bytes and offsets are easy to compute).
+// Code accumulates RV64I instructions, encoded by kernel/rvasm (no
+// compressed forms, so every instruction is 4 bytes and offsets are easy
+// to compute).
 type Code struct{ words []uint32 }
 
 // Bytes returns the little-endian machine code.
@@ -150,83 +155,44 @@ func (c *Code) Bytes() []byte {
 	return b
 }
 
-func (c *Code) emit(w uint32) { c.words = append(c.words, w) }
+func (c *Code) emit(w ...uint32) { c.words = append(c.words, w...) }
 
 // PC is the offset of the next instruction, for computing branch targets.
 func (c *Code) PC() int32 { return int32(4 * len(c.words)) }
 
 // Lui: rd = imm20 << 12 (sign-extended on RV64).
-func (c *Code) Lui(rd Reg, imm20 uint32) {
-	c.emit(imm20&0xfffff<<12 | uint32(rd)<<7 | 0x37)
-}
+func (c *Code) Lui(rd Reg, imm20 uint32) { c.emit(rvasm.Lui(rd, imm20)) }
 
 // Addi: rd = rs1 + imm12.
-func (c *Code) Addi(rd, rs1 Reg, imm int32) { c.iType(0x13, 0, rd, rs1, imm) }
+func (c *Code) Addi(rd, rs1 Reg, imm int32) { c.emit(rvasm.Addi(rd, rs1, imm)) }
 
 // Addiw: rd = sext32(rs1 + imm12).
-func (c *Code) Addiw(rd, rs1 Reg, imm int32) { c.iType(0x1b, 0, rd, rs1, imm) }
+func (c *Code) Addiw(rd, rs1 Reg, imm int32) { c.emit(rvasm.Addiw(rd, rs1, imm)) }
 
 // Andi: rd = rs1 & imm12.
-func (c *Code) Andi(rd, rs1 Reg, imm int32) { c.iType(0x13, 7, rd, rs1, imm) }
+func (c *Code) Andi(rd, rs1 Reg, imm int32) { c.emit(rvasm.Andi(rd, rs1, imm)) }
 
 // Lbu loads the zero-extended byte at rs1+imm.
-func (c *Code) Lbu(rd, rs1 Reg, imm int32) { c.iType(0x03, 4, rd, rs1, imm) }
+func (c *Code) Lbu(rd, rs1 Reg, imm int32) { c.emit(rvasm.Lbu(rd, rs1, imm)) }
 
 // Beq branches by off bytes if rs1 == rs2.
-func (c *Code) Beq(rs1, rs2 Reg, off int32) { c.bType(0, rs1, rs2, off) }
+func (c *Code) Beq(rs1, rs2 Reg, off int32) { c.emit(rvasm.Beq(rs1, rs2, off)) }
 
 // Bne branches by off bytes if rs1 != rs2.
-func (c *Code) Bne(rs1, rs2 Reg, off int32) { c.bType(1, rs1, rs2, off) }
+func (c *Code) Bne(rs1, rs2 Reg, off int32) { c.emit(rvasm.Bne(rs1, rs2, off)) }
 
 // Sb stores the low byte of rs2 at rs1+imm.
-func (c *Code) Sb(rs2, rs1 Reg, imm int32) { c.sType(0, rs2, rs1, imm) }
+func (c *Code) Sb(rs2, rs1 Reg, imm int32) { c.emit(rvasm.Sb(rs2, rs1, imm)) }
 
 // Sw stores the low word of rs2 at rs1+imm.
-func (c *Code) Sw(rs2, rs1 Reg, imm int32) { c.sType(2, rs2, rs1, imm) }
+func (c *Code) Sw(rs2, rs1 Reg, imm int32) { c.emit(rvasm.Sw(rs2, rs1, imm)) }
 
 // Jal jumps by off bytes relative to this instruction, linking into rd.
-func (c *Code) Jal(rd Reg, off int32) {
-	checkImm(off, 21)
-	if off&1 != 0 {
-		panic("payload: odd jump offset")
-	}
-	u := uint32(off)
-	c.emit((u>>20&1)<<31 | (u>>1&0x3ff)<<21 | (u>>11&1)<<20 | (u>>12&0xff)<<12 | uint32(rd)<<7 | 0x6f)
-}
+func (c *Code) Jal(rd Reg, off int32) { c.emit(rvasm.Jal(rd, off)) }
 
 // Li32 loads a 32-bit constant (its low 32 bits are exact; the upper half
-// is the sign extension) with lui+addiw, as the assembler's li does.
+// is the sign extension) with lui+addiw.
 func (c *Code) Li32(rd Reg, v uint32) {
-	lo := int32(v<<20) >> 20 // sign-extended low 12 bits
-	hi := (v - uint32(lo)) >> 12
-	c.Lui(rd, hi)
-	c.Addiw(rd, rd, lo)
-}
-
-func (c *Code) iType(op, funct3 uint32, rd, rs1 Reg, imm int32) {
-	checkImm(imm, 12)
-	c.emit(uint32(imm)&0xfff<<20 | uint32(rs1)<<15 | funct3<<12 | uint32(rd)<<7 | op)
-}
-
-func (c *Code) sType(funct3 uint32, rs2, rs1 Reg, imm int32) {
-	checkImm(imm, 12)
-	u := uint32(imm)
-	c.emit((u>>5&0x7f)<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | funct3<<12 | (u&0x1f)<<7 | 0x23)
-}
-
-func (c *Code) bType(funct3 uint32, rs1, rs2 Reg, off int32) {
-	checkImm(off, 13)
-	if off&1 != 0 {
-		panic("payload: odd branch offset")
-	}
-	u := uint32(off)
-	c.emit((u>>12&1)<<31 | (u>>5&0x3f)<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | funct3<<12 | (u>>1&0xf)<<8 | (u>>11&1)<<7 | 0x63)
-}
-
-// checkImm panics if v does not fit a signed bits-wide immediate; payloads
-// are built from constants, so a bad one is a programming error.
-func checkImm(v int32, bits uint) {
-	if v < -(1<<(bits-1)) || v >= 1<<(bits-1) {
-		panic("payload: immediate out of range")
-	}
+	w := rvasm.Li32(rd, v)
+	c.emit(w[:]...)
 }

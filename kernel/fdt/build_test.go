@@ -1,18 +1,14 @@
 package fdt
 
 import (
-	"bufio"
-	"bytes"
 	"go/ast"
 	goparser "go/parser"
 	"go/token"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/runikraft/runikraft/internal/linkcheck"
 )
 
 // stackBudget is how much of the ~800-byte nosplit budget Parse may use on
@@ -65,35 +61,15 @@ func hasNosplit(doc *ast.CommentGroup) bool {
 	return false
 }
 
-// goTool runs the go command for linux/riscv64 (the kernel's target) in
-// the package directory.
-func goTool(t *testing.T, args ...string) []byte {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds for riscv64; skipped with -short")
-	}
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go command not found: %v", err)
-	}
-	cmd := exec.Command(gobin, args...)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0", "GOFLAGS=", "GOTOOLCHAIN=local")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return out
-}
-
 // TestCrossCompile builds the package for the kernel's target.
 func TestCrossCompile(t *testing.T) {
-	goTool(t, "build", ".")
+	linkcheck.Go(t, "build", ".")
 }
 
 // TestNoHeap checks the compiler's escape analysis: nothing in the package
 // may be heap-allocated, as there is no heap before the runtime starts.
 func TestNoHeap(t *testing.T) {
-	out := goTool(t, "build", "-gcflags=-m", ".")
+	out := linkcheck.Go(t, "build", "-gcflags=-m", ".")
 	for _, line := range strings.Split(string(out), "\n") {
 		if strings.Contains(line, "escapes to heap") || strings.Contains(line, "moved to heap") {
 			t.Errorf("heap allocation: %s", line)
@@ -108,51 +84,24 @@ func TestNoHeap(t *testing.T) {
 //   - package functions call nothing outside the package: no panics (bounds
 //     checks included), no allocation, no morestack.
 func TestNosplitStack(t *testing.T) {
-	exe := filepath.Join(t.TempDir(), "linkcheck")
-	out := goTool(t, "build", "-o", exe, "-ldflags=-debugnosplit", "./testdata/linkcheck")
-
-	// Lines look like: "nosplit: caller<1> +40 -> callee<1>", where +40 is
-	// the caller's frame size including its call overhead.
-	const pkg = "github.com/runikraft/runikraft/kernel/fdt."
-	edge := regexp.MustCompile(`^nosplit: (\S+)<\d+> \+(\d+) -> (\S+)<\d+>$`)
-	calls := map[string]map[string]int{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		m := edge.FindStringSubmatch(sc.Text())
-		if m == nil || !strings.HasPrefix(m[1], pkg) {
+	const pkg = "kernel/fdt."
+	g, _ := linkcheck.Build(t, "./testdata/linkcheck", "")
+	inPkg := func(fn string) bool { return strings.HasPrefix(fn, pkg) }
+	for fn, callees := range g {
+		if !inPkg(fn) {
 			continue
 		}
-		if !strings.HasPrefix(m[3], pkg) {
-			t.Errorf("%s calls %s", m[1], m[3])
-		}
-		frame, _ := strconv.Atoi(m[2])
-		if calls[m[1]] == nil {
-			calls[m[1]] = map[string]int{}
-		}
-		calls[m[1]][m[3]] = frame
-	}
-	if len(calls) == 0 {
-		t.Fatalf("no call graph in linker output:\n%s", out)
-	}
-
-	// Longest path; the graph is acyclic (no recursion), and a cycle would
-	// show up as an endless depth, so cap it.
-	var depth func(fn string, level int) (int, string)
-	depth = func(fn string, level int) (int, string) {
-		if level > 64 {
-			t.Fatalf("recursion through %s", fn)
-		}
-		best, path := 0, strings.TrimPrefix(fn, pkg)
-		for callee, frame := range calls[fn] {
-			d, p := depth(callee, level+1)
-			if frame+d > best {
-				best, path = frame+d, strings.TrimPrefix(fn, pkg)+" -> "+p
+		for callee := range callees {
+			if !inPkg(callee) {
+				t.Errorf("%s calls %s", fn, callee)
 			}
 		}
-		return best, path
 	}
 	for _, root := range []string{"Parse", "ParseBytes"} {
-		d, path := depth(pkg+root, 0)
+		if len(g[pkg+root]) == 0 {
+			t.Fatalf("%s not in the linker's call graph", pkg+root)
+		}
+		d, path := g.Depth(t, pkg+root, inPkg)
 		t.Logf("%s: %d bytes: %s", root, d, path)
 		if d > stackBudget {
 			t.Errorf("%s uses %d bytes of nosplit stack, budget %d: %s", root, d, stackBudget, path)

@@ -167,16 +167,6 @@ func CopyOut(dst uintptr, src []byte) syscall.Errno {
 	return e
 }
 
-// CopyInString reads a NUL-terminated string of at most max bytes.
-func CopyInString(src uintptr, max int) (string, syscall.Errno) {
-	buf := make([]byte, max)
-	n, _, e := syscall.RawSyscall(sysRKCopyInStr, uintptr(unsafe.Pointer(&buf[0])), src, uintptr(max))
-	if e != 0 {
-		return "", e
-	}
-	return string(buf[:n]), 0
-}
-
 // Random fills p from the kernel's generator (the getrandom system call
 // underneath, without linking crypto/rand's FIPS machinery, whose 32 MiB
 // scratch buffer the kernel would have to map at boot).

@@ -9,15 +9,10 @@ func trapVector()
 func resume()
 func entryAddr() uintptr
 func trapVectorAddr() uintptr
-func rdtime() uint64
 func setSATP(v uint64)
 func sfence()
 func setTrapVector(vec, scratch uintptr)
-func setSIE(v uint64)
-func readSIP() uint64
-func clearSSIP()
 func wfi()
-func enableUserTime()
 func sbicall(ext, fid, a0, a1, a2 uint64) (err, val uint64)
 func saveFP(fr uintptr)
 func loadFP(fr uintptr)

@@ -7,6 +7,7 @@ import (
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fdt"
 	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // bootInfo is filled in by the image builder (internal/image) after the
@@ -24,10 +25,12 @@ const (
 	biNSites      = abi.NSites
 	biSites       = abi.Sites
 	maxSites      = abi.MaxSites
+	biGoEntry     = abi.GoEntry // entry_riscv64.s reads it (go_asm.h)
 )
 
-// Keep in sync with BI_GOENTRY in entry_riscv64.s.
-var _ = [1]struct{}{}[abi.GoEntry-7]
+// scounterenTM lets U-mode read the time CSR: the application's vDSO
+// reads the clock with rdtime instead of a system call.
+const scounterenTM = 1 << 1
 
 // boot runs once, on the boot hart, before the Go runtime: no g, a small
 // stack in .bss, nosplit all the way down. It brings up memory, paging,
@@ -80,10 +83,10 @@ func boot(hartid, dtb uintptr) uintptr {
 	setTrapVector(trapVectorAddr(), frameAddr(0))
 
 	initClock()
-	enableUserTime()
+	reg.SetSCOUNTEREN(scounterenTM)
 	initEntropy()
 	h.timerAt = 0
-	setSIE(sieSTIE | sieSEIE)
+	reg.WriteSIE(sieSTIE | sieSEIE)
 	return buildInitialStack(mainTop)
 }
 
@@ -170,7 +173,7 @@ func mapKernel() bool {
 		mapIdentity(uintptr(bootInfo[biRodataStart]), uintptr(bootInfo[biRodataEnd]), kernRO) &&
 		mapIdentity(uintptr(bootInfo[biDataStart]), uintptr(bootInfo[biImageEnd]), kernRW)
 	imageEnd := pageUp(uintptr(bootInfo[biImageEnd]))
-	for i := 0; ok && i < machine.NMem && i < fdt.MaxMem; i++ {
+	for i := 0; i < len(machine.Mem) && i < machine.NMem && ok; i++ {
 		start := uintptr(machine.Mem[i].Base)
 		end := start + uintptr(machine.Mem[i].Size)
 		if start < imageEnd {
@@ -180,7 +183,7 @@ func mapKernel() bool {
 	}
 	ok = ok && mapDevice(machine.UART) && mapDevice(machine.PLIC) &&
 		mapDevice(machine.Test) && mapDevice(machine.RTC)
-	for i := 0; ok && i < machine.NVirtio && i < fdt.MaxVirtio; i++ {
+	for i := 0; i < len(machine.Virtio) && i < machine.NVirtio && ok; i++ {
 		ok = mapDevice(machine.Virtio[i])
 	}
 	return ok

@@ -2,29 +2,19 @@
 
 package hart
 
-import "unsafe"
+import (
+	"unsafe"
 
-// Console output for the hart layer: polled writes to the ns16550a UART,
-// or the SBI debug console where the machine has no UART. Safe in trap
-// context and before paging (the UART is identity-mapped).
+	"github.com/runikraft/runikraft/kernel/reg"
+)
+
+// Console output for the hart layer: polled writes to the device tree's
+// ns16550a UART through kernel/reg. Safe in trap context and before
+// paging: boot uses the UART's physical address, and once paging is on
+// machine.UART.Base is its address in the kernel's device region
+// (mmioVA).
 
 const defaultUART = 0x1000_0000 // QEMU virt's, used only before the DT is read (paging off)
-
-//go:noinline
-//go:nosplit
-func mmioRead8(a uintptr) uint8 { return *(*uint8)(unsafe.Add(nil, a)) }
-
-//go:noinline
-//go:nosplit
-func mmioWrite8(a uintptr, v uint8) { *(*uint8)(unsafe.Add(nil, a)) = v }
-
-//go:noinline
-//go:nosplit
-func mmioRead32(a uintptr) uint32 { return *(*uint32)(unsafe.Add(nil, a)) }
-
-//go:noinline
-//go:nosplit
-func mmioWrite32(a uintptr, v uint32) { *(*uint32)(unsafe.Add(nil, a)) = v }
 
 //go:nosplit
 func uartBase() uintptr {
@@ -37,9 +27,9 @@ func uartBase() uintptr {
 //go:nosplit
 func putc(c byte) {
 	base := uartBase()
-	for i := 0; i < 1_000_000 && mmioRead8(base+5)&0x20 == 0; i++ {
+	for i := 0; i < 1_000_000 && reg.Read8(base+5)&0x20 == 0; i++ {
 	}
-	mmioWrite8(base, c)
+	reg.Write8(base, c)
 }
 
 // consoleWrite writes n bytes at kernel address p.
@@ -68,21 +58,24 @@ func putHex(v uint64) {
 
 //go:nosplit
 func putDec(v int64) {
+	u := uint64(v)
 	if v < 0 {
 		putc('-')
-		v = -v
+		u = -u // the magnitude, math.MinInt64's too
 	}
 	var buf [20]byte
 	i := len(buf)
-	for {
+	for i > 0 {
 		i--
-		buf[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 || i == 0 {
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
 			break
 		}
 	}
-	for ; i < len(buf); i++ {
-		putc(buf[i])
+	for j, c := range buf {
+		if j >= i {
+			putc(c)
+		}
 	}
 }

@@ -1,13 +1,11 @@
-// Small CSR and instruction helpers for the hart layer. Each is a leaf,
-// nosplit and frameless: they run in trap context and before the runtime.
+// The hart layer's machinery that Go cannot express: address-space
+// switch, fences, trap-vector setup, WFI, SBI calls and the FP context.
+// (CSRs read and written as plain registers are in kernel/reg.) Each is a
+// leaf, nosplit and frameless: they run in trap context and before the
+// runtime.
 
+#include "go_asm.h"
 #include "textflag.h"
-
-// func rdtime() uint64
-TEXT ·rdtime(SB),NOSPLIT|NOFRAME,$0-8
-	CSRRS	X0, TIME, A0
-	MOV	A0, ret+0(FP)
-	RET
 
 // func setSATP(v uint64) switches address space and flushes the TLB.
 TEXT ·setSATP(SB),NOSPLIT|NOFRAME,$0-8
@@ -47,30 +45,6 @@ TEXT ·entryAddr(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	A0, ret+0(FP)
 	RET
 
-// func setSIE(v uint64) sets the interrupt-enable bits (sie CSR).
-TEXT ·setSIE(SB),NOSPLIT|NOFRAME,$0-8
-	MOV	v+0(FP), A0
-	CSRRW	A0, SIE, X0
-	RET
-
-// func readSIP() uint64
-TEXT ·readSIP(SB),NOSPLIT|NOFRAME,$0-8
-	CSRRS	X0, SIP, A0
-	MOV	A0, ret+0(FP)
-	RET
-
-// func clearSSIP() acknowledges a supervisor software interrupt.
-TEXT ·clearSSIP(SB),NOSPLIT|NOFRAME,$0
-	MOV	$2, A0
-	CSRRC	A0, SIP, X0
-	RET
-
-// func enableUserTime() lets U-mode read the time CSR (scounteren.TM),
-// which the application's vDSO uses instead of a system call.
-TEXT ·enableUserTime(SB),NOSPLIT|NOFRAME,$0
-	WORD	$0x10616073	// csrrsi zero, scounteren, 2
-	RET
-
 // func wfi() sleeps until an enabled interrupt is pending (even with
 // sstatus.SIE off, so the idle loop can run in trap context).
 TEXT ·wfi(SB),NOSPLIT|NOFRAME,$0
@@ -92,77 +66,77 @@ TEXT ·sbicall(SB),NOSPLIT|NOFRAME,$0-56
 // func saveFP(fr uintptr) stores f0-f31 and fcsr into a frame.
 TEXT ·saveFP(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	fr+0(FP), A0
-	MOVD	F0, 288(A0)
-	MOVD	F1, 296(A0)
-	MOVD	F2, 304(A0)
-	MOVD	F3, 312(A0)
-	MOVD	F4, 320(A0)
-	MOVD	F5, 328(A0)
-	MOVD	F6, 336(A0)
-	MOVD	F7, 344(A0)
-	MOVD	F8, 352(A0)
-	MOVD	F9, 360(A0)
-	MOVD	F10, 368(A0)
-	MOVD	F11, 376(A0)
-	MOVD	F12, 384(A0)
-	MOVD	F13, 392(A0)
-	MOVD	F14, 400(A0)
-	MOVD	F15, 408(A0)
-	MOVD	F16, 416(A0)
-	MOVD	F17, 424(A0)
-	MOVD	F18, 432(A0)
-	MOVD	F19, 440(A0)
-	MOVD	F20, 448(A0)
-	MOVD	F21, 456(A0)
-	MOVD	F22, 464(A0)
-	MOVD	F23, 472(A0)
-	MOVD	F24, 480(A0)
-	MOVD	F25, 488(A0)
-	MOVD	F26, 496(A0)
-	MOVD	F27, 504(A0)
-	MOVD	F28, 512(A0)
-	MOVD	F29, 520(A0)
-	MOVD	F30, 528(A0)
-	MOVD	F31, 536(A0)
+	MOVD	F0, (frame_f+0)(A0)
+	MOVD	F1, (frame_f+8)(A0)
+	MOVD	F2, (frame_f+16)(A0)
+	MOVD	F3, (frame_f+24)(A0)
+	MOVD	F4, (frame_f+32)(A0)
+	MOVD	F5, (frame_f+40)(A0)
+	MOVD	F6, (frame_f+48)(A0)
+	MOVD	F7, (frame_f+56)(A0)
+	MOVD	F8, (frame_f+64)(A0)
+	MOVD	F9, (frame_f+72)(A0)
+	MOVD	F10, (frame_f+80)(A0)
+	MOVD	F11, (frame_f+88)(A0)
+	MOVD	F12, (frame_f+96)(A0)
+	MOVD	F13, (frame_f+104)(A0)
+	MOVD	F14, (frame_f+112)(A0)
+	MOVD	F15, (frame_f+120)(A0)
+	MOVD	F16, (frame_f+128)(A0)
+	MOVD	F17, (frame_f+136)(A0)
+	MOVD	F18, (frame_f+144)(A0)
+	MOVD	F19, (frame_f+152)(A0)
+	MOVD	F20, (frame_f+160)(A0)
+	MOVD	F21, (frame_f+168)(A0)
+	MOVD	F22, (frame_f+176)(A0)
+	MOVD	F23, (frame_f+184)(A0)
+	MOVD	F24, (frame_f+192)(A0)
+	MOVD	F25, (frame_f+200)(A0)
+	MOVD	F26, (frame_f+208)(A0)
+	MOVD	F27, (frame_f+216)(A0)
+	MOVD	F28, (frame_f+224)(A0)
+	MOVD	F29, (frame_f+232)(A0)
+	MOVD	F30, (frame_f+240)(A0)
+	MOVD	F31, (frame_f+248)(A0)
 	CSRRS	X0, FCSR, A1
-	MOV	A1, 544(A0)
+	MOV	A1, frame_fcsr(A0)
 	RET
 
 // func loadFP(fr uintptr) is saveFP's inverse.
 TEXT ·loadFP(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	fr+0(FP), A0
-	MOVD	288(A0), F0
-	MOVD	296(A0), F1
-	MOVD	304(A0), F2
-	MOVD	312(A0), F3
-	MOVD	320(A0), F4
-	MOVD	328(A0), F5
-	MOVD	336(A0), F6
-	MOVD	344(A0), F7
-	MOVD	352(A0), F8
-	MOVD	360(A0), F9
-	MOVD	368(A0), F10
-	MOVD	376(A0), F11
-	MOVD	384(A0), F12
-	MOVD	392(A0), F13
-	MOVD	400(A0), F14
-	MOVD	408(A0), F15
-	MOVD	416(A0), F16
-	MOVD	424(A0), F17
-	MOVD	432(A0), F18
-	MOVD	440(A0), F19
-	MOVD	448(A0), F20
-	MOVD	456(A0), F21
-	MOVD	464(A0), F22
-	MOVD	472(A0), F23
-	MOVD	480(A0), F24
-	MOVD	488(A0), F25
-	MOVD	496(A0), F26
-	MOVD	504(A0), F27
-	MOVD	512(A0), F28
-	MOVD	520(A0), F29
-	MOVD	528(A0), F30
-	MOVD	536(A0), F31
-	MOV	544(A0), A1
+	MOVD	(frame_f+0)(A0), F0
+	MOVD	(frame_f+8)(A0), F1
+	MOVD	(frame_f+16)(A0), F2
+	MOVD	(frame_f+24)(A0), F3
+	MOVD	(frame_f+32)(A0), F4
+	MOVD	(frame_f+40)(A0), F5
+	MOVD	(frame_f+48)(A0), F6
+	MOVD	(frame_f+56)(A0), F7
+	MOVD	(frame_f+64)(A0), F8
+	MOVD	(frame_f+72)(A0), F9
+	MOVD	(frame_f+80)(A0), F10
+	MOVD	(frame_f+88)(A0), F11
+	MOVD	(frame_f+96)(A0), F12
+	MOVD	(frame_f+104)(A0), F13
+	MOVD	(frame_f+112)(A0), F14
+	MOVD	(frame_f+120)(A0), F15
+	MOVD	(frame_f+128)(A0), F16
+	MOVD	(frame_f+136)(A0), F17
+	MOVD	(frame_f+144)(A0), F18
+	MOVD	(frame_f+152)(A0), F19
+	MOVD	(frame_f+160)(A0), F20
+	MOVD	(frame_f+168)(A0), F21
+	MOVD	(frame_f+176)(A0), F22
+	MOVD	(frame_f+184)(A0), F23
+	MOVD	(frame_f+192)(A0), F24
+	MOVD	(frame_f+200)(A0), F25
+	MOVD	(frame_f+208)(A0), F26
+	MOVD	(frame_f+216)(A0), F27
+	MOVD	(frame_f+224)(A0), F28
+	MOVD	(frame_f+232)(A0), F29
+	MOVD	(frame_f+240)(A0), F30
+	MOVD	(frame_f+248)(A0), F31
+	MOV	frame_fcsr(A0), A1
 	CSRRW	A1, FCSR, X0
 	RET

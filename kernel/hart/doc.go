@@ -47,6 +47,10 @@
 // backed has faulted it in. A trap inside the handler lands in an
 // emergency frame and powers off with a report; an unexpected trap in the
 // kernel prints the registers with symbol names and exits with status 70.
+// TestTrapContext (trapctx_test.go) checks these rules on the linker's
+// call graph from trapVector and entry: nosplit, no runtime call but
+// memmove/memclr (so no allocation, no write barrier and no bounds or
+// divide check that could panic), and a bounded stack.
 //
 // Device interrupts do not run handlers in trap context: WaitIRQ blocks a
 // driver goroutine until its PLIC source fires.

@@ -5,6 +5,7 @@ package hart
 import (
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // The kernel's random number generator: ChaCha20 keyed from the device
@@ -111,7 +112,7 @@ func initEntropy() {
 	}
 	// Timer jitter is weak on its own but costs nothing to add.
 	for i := 0; i < 8; i++ {
-		rngKey[i] ^= uint32(rdtime())
+		rngKey[i] ^= uint32(reg.ReadTime())
 	}
 	rekey()
 	if !rngSeeded {

@@ -1,20 +1,18 @@
 // Boot entry, trap vector and context restore: the only places where the
-// hart layer needs instructions Go cannot express. Frame offsets match
-// type frame in frame.go (TestFrameLayout checks them).
+// hart layer needs instructions Go cannot express. Frame offsets and sizes
+// come from go_asm.h, which the go command generates from type frame and
+// the constants in state.go and boot.go, so they cannot drift.
 
+#include "go_asm.h"
 #include "textflag.h"
 
-#define FR_HART	0
-#define FR_PC	256
-#define FR_STATUS	264
-#define FR_CAUSE	272
-#define FR_TVAL	280
-#define FR_F0	288
-#define FR_FCSR	544
-
-// Keep in sync with earlyStackSize and biGoEntry in boot.go.
-#define EARLY_STACK	16384
-#define BI_GOENTRY	(7*8)
+#define FR_HART	frame_hart
+#define FR_PC	frame_pc
+#define FR_STATUS	frame_status
+#define FR_CAUSE	frame_cause
+#define FR_TVAL	frame_tval
+#define EARLY_STACK	const_earlyStackSize
+#define BI_GOENTRY	(const_biGoEntry*8)
 
 // entry is where the image's boot stub jumps: a0 = hart id, a1 = device
 // tree, paging off, S-mode. It runs boot on a small stack in .bss, then

@@ -6,6 +6,7 @@ import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // Fast paths for the system calls applications make in hot loops (every
@@ -33,9 +34,9 @@ func userFastCall(t *thread) bool {
 	case linux.SYS_CLOCK_GETTIME:
 		switch a0 {
 		case linux.CLOCK_REALTIME, linux.CLOCK_REALTIME_COARSE, linux.CLOCK_TAI:
-			ns = ticksToNS(rdtime()) + bootWall
+			ns = ticksToNS(reg.ReadTime()) + bootWall
 		case linux.CLOCK_MONOTONIC, linux.CLOCK_MONOTONIC_RAW, linux.CLOCK_MONOTONIC_COARSE, linux.CLOCK_BOOTTIME:
-			ns = ticksToNS(rdtime())
+			ns = ticksToNS(reg.ReadTime())
 		default:
 			return false
 		}
@@ -46,7 +47,7 @@ func userFastCall(t *thread) bool {
 		if a1 != 0 || a0 == 0 {
 			return false
 		}
-		ns = ticksToNS(rdtime()) + bootWall
+		ns = ticksToNS(reg.ReadTime()) + bootWall
 		if !putUserPair(uintptr(a0), uint64(ns/1e9), uint64(ns%1e9/1000)) {
 			return false
 		}

@@ -5,6 +5,7 @@ package hart
 import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // The few file descriptors the kernel's runtime opens: the netpoller's
@@ -119,18 +120,19 @@ func epollCtl(epfd int64, op uint64, fd int64, ev uintptr) int64 {
 			ep.watch[j].events, ep.watch[j].data = events, data
 		default:
 			ep.nwatch--
-			ep.watch[j] = ep.watch[ep.nwatch%maxWatch]
+			ep.watch[j] = ep.watch[uint(ep.nwatch)%maxWatch]
 		}
 		return 0
 	}
 	if op != epollCtlAdd {
 		return -int64(linux.ENOENT)
 	}
-	if ep.nwatch >= maxWatch {
+	n := ep.nwatch
+	if n < 0 || n >= maxWatch {
 		return -int64(linux.ENOMEM)
 	}
-	ep.watch[ep.nwatch] = watch{fd, events, data}
-	ep.nwatch++
+	ep.watch[n] = watch{fd, events, data}
+	ep.nwatch = n + 1
 	return 0
 }
 
@@ -163,7 +165,7 @@ func epollWait(t *thread, epfd int64, events uintptr, max int64, timeoutMS int64
 	}
 	var deadline uint64
 	if timeoutMS > 0 {
-		deadline = rdtime() + nsToTicks(timeoutMS*1_000_000) + 1
+		deadline = reg.ReadTime() + nsToTicks(timeoutMS*1_000_000) + 1
 	}
 	block(t, wEpoll, uintptr(epfd), deadline)
 	return false

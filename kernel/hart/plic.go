@@ -5,6 +5,7 @@ package hart
 import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // Device interrupts. The PLIC is claimed in trap context; the source is
@@ -36,16 +37,16 @@ func plicEnable(irq uintptr, on bool) {
 	if base == 0 {
 		return
 	}
-	mmioWrite32(base+4*irq, 1) // priority above the threshold (0)
+	reg.Write32(base+4*irq, 1) // priority above the threshold (0)
 	en := base + 0x2000 + 0x80*plicContext() + 4*(irq/32)
-	v := mmioRead32(en)
+	v := reg.Read32(en)
 	if on {
 		v |= 1 << (irq % 32)
 	} else {
 		v &^= 1 << (irq % 32)
 	}
-	mmioWrite32(en, v)
-	mmioWrite32(base+0x200000+0x1000*plicContext(), 0)
+	reg.Write32(en, v)
+	reg.Write32(base+0x200000+0x1000*plicContext(), 0)
 }
 
 // pollPLIC claims every pending source.
@@ -58,7 +59,7 @@ func pollPLIC() {
 	}
 	claim := base + 0x200004 + 0x1000*plicContext()
 	for n := 0; n < maxIRQ; n++ {
-		irq := uintptr(mmioRead32(claim))
+		irq := uintptr(reg.Read32(claim))
 		if irq == 0 {
 			return
 		}
@@ -71,7 +72,7 @@ func pollPLIC() {
 				}
 			}
 		}
-		mmioWrite32(claim, uint32(irq))
+		reg.Write32(claim, uint32(irq))
 	}
 }
 

@@ -2,6 +2,8 @@
 
 package hart
 
+import "github.com/runikraft/runikraft/kernel/reg"
+
 // SBI extensions used (all present in OpenSBI and in KVM's SBI).
 const (
 	sbiTime = 0x54494D45 // "TIME": set_timer
@@ -16,9 +18,9 @@ const (
 func powerOff(code uint32) {
 	if base := uintptr(machine.Test.Base); base != 0 {
 		if code == 0 {
-			mmioWrite32(base, 0x5555)
+			reg.Write32(base, 0x5555)
 		} else {
-			mmioWrite32(base, code<<16|0x3333)
+			reg.Write32(base, code<<16|0x3333)
 		}
 	}
 	reason := uint64(0)

@@ -5,6 +5,7 @@ package hart
 import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // The scheduler: preemptive round robin of kernel threads on one hart.
@@ -104,13 +105,14 @@ func schedule(h *hartState) uintptr {
 		}
 	}
 	h.preempt = false
-	now := rdtime()
+	now := reg.ReadTime()
 	if cur != prev {
 		switchFP(prev, cur)
 		h.sliceEnd = now + nsToTicks(quantumNS)
 	}
 	if cur < 0 || cur >= maxThreads {
 		fatal(&emergFrame, "scheduler lost the running thread")
+		return 0 // not reached: fatal powers off
 	}
 	h.cur = cur
 	t := &threads[cur]
@@ -148,17 +150,17 @@ func arm(h *hartState, now uint64) {
 func idle(h *hartState) int32 {
 	h.cur = -1
 	for {
-		now := rdtime()
+		now := reg.ReadTime()
 		expire(now)
 		pollPLIC()
 		if i := runq.pop(); i >= 0 {
 			return i
 		}
 		arm(h, now)
-		if readSIP()&(sieSTIE|sieSEIE) == 0 {
+		if reg.ReadSIP()&(sieSTIE|sieSEIE) == 0 {
 			wfi()
 		}
-		if readSIP()&sieSTIE != 0 {
+		if reg.ReadSIP()&sieSTIE != 0 {
 			h.timerAt = 0
 		}
 	}

@@ -11,7 +11,8 @@ import (
 
 // frame is a thread's saved state. The trap vector fills the first part;
 // FP registers are saved only when a hart switches threads.
-// entry_riscv64.s and csr_riscv64.s hard-code these offsets.
+// entry_riscv64.s and csr_riscv64.s take the offsets from go_asm.h; the
+// saved x registers are at 8*n for xn, which the trap vector hard-codes.
 type frame struct {
 	hart   uintptr    // 0: the hartState running this frame
 	x      [31]uint64 // 8: x1..x31 (x[n-1] is register xn)
@@ -23,8 +24,10 @@ type frame struct {
 	fcsr   uint64     // 544
 }
 
-// Compile-time checks of the offsets the assembly uses.
+// Compile-time checks of the layout the assembly relies on beyond go_asm.h:
+// x at 8 and the FP registers right after tval.
 var (
+	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.x)-8]
 	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.pc)-256]
 	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.tval)-280]
 	_ = [1]struct{}{}[unsafe.Offsetof(frame{}.f)-288]
@@ -90,7 +93,7 @@ type hartState struct {
 
 const (
 	maxThreads     = 512
-	earlyStackSize = 16384 // keep in sync with EARLY_STACK in entry_riscv64.s
+	earlyStackSize = 16384 // entry_riscv64.s reads it (go_asm.h)
 	mainStackSize  = 256 << 10
 	trapStackSize  = 32 << 10
 	emergStackSize = 16 << 10
@@ -144,7 +147,7 @@ func (r *ring) push(i int32) {
 	if r.size >= maxThreads {
 		return // cannot happen: each thread is queued at most once
 	}
-	r.q[(r.head+r.size)%maxThreads] = i
+	r.q[uint(r.head+r.size)%maxThreads] = i
 	r.size++
 }
 
@@ -153,7 +156,7 @@ func (r *ring) pop() int32 {
 	if r.size == 0 {
 		return -1
 	}
-	i := r.q[r.head%maxThreads]
+	i := r.q[uint(r.head)%maxThreads]
 	r.head = (r.head + 1) % maxThreads
 	r.size--
 	return i

@@ -6,6 +6,7 @@ import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/mm"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // The Linux system calls that the kernel's own Go runtime (and the kernel
@@ -30,7 +31,6 @@ const (
 	sysRKUserAdvise  = sysRunikraftBase + 11
 	sysRKCopyIn      = sysRunikraftBase + 12
 	sysRKCopyOut     = sysRunikraftBase + 13
-	sysRKCopyInStr   = sysRunikraftBase + 14
 )
 
 // Linux errno values.
@@ -66,7 +66,7 @@ func doSyscall(i int32, t *thread) {
 	case linux.SYS_NANOSLEEP:
 		ns, ok := readTimespec(uintptr(a0))
 		if ok {
-			block(t, wSleep, 0, rdtime()+nsToTicks(ns)+1)
+			block(t, wSleep, 0, reg.ReadTime()+nsToTicks(ns)+1)
 			return
 		}
 		r = -int64(linux.EFAULT)
@@ -156,8 +156,6 @@ func doSyscall(i int32, t *thread) {
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), false)
 	case sysRKCopyOut:
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), true)
-	case sysRKCopyInStr:
-		r = copyInStr(uintptr(a0), uintptr(a1), uintptr(a2))
 	default:
 		r = unknownSyscall(nr, f.pc)
 	}
@@ -268,7 +266,7 @@ func sysReadFD(fd int64, p, n uintptr) int64 {
 func clone(t *thread, flags, stack, tls uint64) int64 {
 	const cloneSettls = 0x80000
 	i := newThread()
-	if i < 0 {
+	if i < 0 || i >= maxThreads {
 		return -int64(linux.EAGAIN)
 	}
 	c := &threads[i]
@@ -323,7 +321,7 @@ func futex(i int32, t *thread) bool {
 			if op == opWaitBitset { // absolute CLOCK_MONOTONIC
 				deadline = nsToTicks(ns)
 			} else {
-				deadline = rdtime() + nsToTicks(ns)
+				deadline = reg.ReadTime() + nsToTicks(ns)
 			}
 			if deadline == 0 {
 				deadline = 1

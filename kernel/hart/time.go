@@ -2,7 +2,10 @@
 
 package hart
 
-import "github.com/runikraft/runikraft/kernel/abi/linux"
+import (
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/reg"
+)
 
 // Time: the rdtime counter at the device tree's timebase, plus the
 // wall-clock offset read once from QEMU virt's goldfish RTC.
@@ -10,6 +13,9 @@ import "github.com/runikraft/runikraft/kernel/abi/linux"
 //go:nosplit
 func ticksToNS(t uint64) int64 {
 	hz := machine.TimebaseHz
+	if hz == 0 {
+		return 0 // not reached: boot sets a default timebase
+	}
 	return int64(t/hz)*1e9 + int64(t%hz*1e9/hz)
 }
 
@@ -28,9 +34,9 @@ func initClock() {
 		return
 	}
 	base := uintptr(machine.RTC.Base)
-	lo := mmioRead32(base) // reading TIME_LOW latches TIME_HIGH
-	hi := mmioRead32(base + 4)
-	bootWall = int64(uint64(hi)<<32|uint64(lo)) - ticksToNS(rdtime())
+	lo := reg.Read32(base) // reading TIME_LOW latches TIME_HIGH
+	hi := reg.Read32(base + 4)
+	bootWall = int64(uint64(hi)<<32|uint64(lo)) - ticksToNS(reg.ReadTime())
 }
 
 const (
@@ -47,7 +53,7 @@ func clockGettime(clk uint64, ts uintptr) int64 {
 	if !backed(ts, 16, true) {
 		return -int64(linux.EFAULT)
 	}
-	ns := ticksToNS(rdtime())
+	ns := ticksToNS(reg.ReadTime())
 	if clk == clockRealtime || clk == clockRealtimeCoarse || clk == clockTAI {
 		ns += bootWall
 	}
@@ -64,7 +70,7 @@ func gettimeofday(tv uintptr) int64 {
 	if !backed(tv, 16, true) {
 		return -int64(linux.EFAULT)
 	}
-	ns := ticksToNS(rdtime()) + bootWall
+	ns := ticksToNS(reg.ReadTime()) + bootWall
 	put64(tv, uint64(ns/1e9))
 	put64(tv+8, uint64(ns%1e9/1000))
 	return 0

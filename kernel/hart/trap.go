@@ -7,6 +7,7 @@ import (
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
 
 // Trap handling. Everything reached from trap runs with interrupts off on
@@ -41,6 +42,7 @@ func trap(fr uintptr) uintptr {
 	i := h.cur
 	if i < 0 || i >= maxThreads || frameAddr(i) != fr {
 		fatal(&emergFrame, "trap frame does not belong to the running thread")
+		return fr // not reached: fatal powers off
 	}
 	t := &threads[i]
 	cause := t.fr.cause
@@ -48,7 +50,7 @@ func trap(fr uintptr) uintptr {
 		switch cause &^ linux.CauseInterrupt {
 		case linux.SupervisorTimerInterrupt:
 			h.timerAt = 0 // fired: must be reprogrammed to clear STIP
-			now := rdtime()
+			now := reg.ReadTime()
 			expire(now)
 			if now >= h.sliceEnd {
 				h.preempt = true
@@ -56,7 +58,7 @@ func trap(fr uintptr) uintptr {
 		case linux.SupervisorExternalInterrupt:
 			pollPLIC()
 		case linux.SupervisorSoftwareInterrupt:
-			clearSSIP()
+			reg.ClearSIP(sieSSIE)
 		}
 	} else if t.fr.status&statusSPP == 0 {
 		userTrap(t, cause)

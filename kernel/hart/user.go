@@ -21,8 +21,10 @@ import (
 //
 // Application memory shares the kernel's page table with U=1 pages in
 // the ranges below; it is backed lazily like the kernel's. The kernel
-// reaches it only through CopyIn/CopyOut, which check every page and set
-// sstatus.SUM just for the copy. Trap context: see trap.go.
+// reaches it only through CopyIn/CopyOut (copyUser), which check every
+// page and copy through the kernel's identity map of RAM; sstatus.SUM
+// stays clear, so a stray kernel access to an application address
+// faults. Trap context: see trap.go.
 
 // UserContext is defined in package abi so the posix layer can be built
 // and tested on the host.
@@ -176,47 +178,19 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 		}
 		chunk := min(n-done, mm.PageSize-uva%mm.PageSize)
 		pa, ok := kpt.Translate(uva)
-		if !ok {
+		if !ok || chunk > mm.PageSize {
 			return -int64(linux.EFAULT)
 		}
-		if toUser {
-			copy(unsafe.Slice((*byte)(ptr(pa)), chunk), unsafe.Slice((*byte)(ptr(src+done)), chunk))
-		} else {
-			copy(unsafe.Slice((*byte)(ptr(dst+done)), chunk), unsafe.Slice((*byte)(ptr(pa)), chunk))
+		// Through page-sized array pointers rather than unsafe.Slice, whose
+		// checks could panic; neither address is nil here.
+		to, from := pa, src+done
+		if !toUser {
+			to, from = dst+done, pa
 		}
+		copy((*[mm.PageSize]byte)(ptr(to))[:chunk], (*[mm.PageSize]byte)(ptr(from))[:chunk])
 		done += chunk
 	}
 	return int64(n)
-}
-
-// copyInStr copies a NUL-terminated string of at most max bytes (without
-// the NUL) and returns its length, or -ENAMETOOLONG / -EFAULT.
-//
-//go:nosplit
-func copyInStr(dst, src, max uintptr) int64 {
-	if !backed(dst, max, true) {
-		return -int64(linux.EFAULT)
-	}
-	var pa uintptr // the current page's byte at src+i, as copyUser reads it
-	for i := uintptr(0); i < max; i++ {
-		if i == 0 || (src+i)%mm.PageSize == 0 {
-			if !userPages(src+i, 1, false) {
-				return -int64(linux.EFAULT)
-			}
-			var ok bool
-			if pa, ok = kpt.Translate(src + i); !ok {
-				return -int64(linux.EFAULT)
-			}
-		} else {
-			pa++
-		}
-		b := *(*byte)(ptr(pa))
-		if b == 0 {
-			return int64(i)
-		}
-		*(*byte)(ptr(dst + i)) = b
-	}
-	return -int64(linux.ENAMETOOLONG)
 }
 
 // kick makes the thread running uc leave user mode at its next resume.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	rv "github.com/runikraft/runikraft/kernel/rvasm"
 )
 
 // The vDSO: one page holding a minimal ELF shared object that exports
@@ -141,15 +142,9 @@ func elfHash(name string) uint32 {
 	return h
 }
 
-// RISC-V registers the code uses: temporaries and arguments only, so
-// the caller's saved registers (Go's g in s11 among them) are untouched.
-const (
-	rZero, rRA               = 0, 1
-	rT0, rT1, rT2            = 5, 6, 7
-	rA0, rA1, rA7            = 10, 11, 17
-	rT3, rT4, rT5, rT6       = 28, 29, 30, 31
-	dataOff            int32 = vdsoData - vdsoCode // from the auipc at the code's start
-)
+// The code uses temporaries and arguments only, so the caller's saved
+// registers (Go's g in s11 among them) are untouched.
+const dataOff int32 = vdsoData - vdsoCode // from the auipc at the code's start
 
 // vdsoClockGettime is int clock_gettime(clockid_t a0, struct timespec *a1).
 // CLOCK_MONOTONIC and its variants are the time CSR in nanoseconds (what
@@ -157,77 +152,57 @@ const (
 // clocks add the wall-clock offset; any other clock makes the system
 // call. The division keeps full precision for any timebase below 2^34 Hz.
 var vdsoClockGettime = func() []uint32 {
+	const (
+		zero, a0, a1, a7 = rv.Zero, rv.A0, rv.A1, rv.A7
+		t0, t1, t2       = rv.T0, rv.T1, rv.T2
+		t3, t4, t5, t6   = rv.T3, rv.T4, rv.T5, rv.T6
+	)
 	c := []uint32{
-		auipc(rT3, 0),
-		ld(rT4, rT3, dataOff),    // hz
-		ld(rT6, rT3, dataOff+16), // 1e9
-		addi(rT5, rZero, 0),      // offset: none for the monotonic clocks
+		rv.Auipc(t3, 0),
+		rv.Ld(t4, t3, dataOff),    // hz
+		rv.Ld(t6, t3, dataOff+16), // 1e9
+		rv.Addi(t5, zero, 0),      // offset: none for the monotonic clocks
 	}
 	// Branch targets are patched below, once the code's length is known.
 	var toCalc []int
 	for _, id := range []int32{linux.CLOCK_MONOTONIC, linux.CLOCK_MONOTONIC_RAW, linux.CLOCK_MONOTONIC_COARSE, linux.CLOCK_BOOTTIME} {
-		c = append(c, addi(rT0, rZero, id))
+		c = append(c, rv.Addi(t0, zero, id))
 		toCalc = append(toCalc, len(c))
 		c = append(c, 0) // beq a0, t0, calc
 	}
-	c = append(c, ld(rT5, rT3, dataOff+8)) // the realtime clocks add the wall clock
+	c = append(c, rv.Ld(t5, t3, dataOff+8)) // the realtime clocks add the wall clock
 	for _, id := range []int32{linux.CLOCK_REALTIME, linux.CLOCK_REALTIME_COARSE, linux.CLOCK_TAI} {
-		c = append(c, addi(rT0, rZero, id))
+		c = append(c, rv.Addi(t0, zero, id))
 		toCalc = append(toCalc, len(c))
 		c = append(c, 0)
 	}
 	c = append(c,
-		addi(rA7, rZero, linux.SYS_CLOCK_GETTIME), // any other clock: the system call
-		0x00000073, // ecall
-		jalrRet(),
+		rv.Addi(a7, zero, linux.SYS_CLOCK_GETTIME), // any other clock: the system call
+		rv.Ecall(),
+		rv.Ret(),
 	)
 	calc := len(c)
 	for _, at := range toCalc {
-		c[at] = branch(0, rA0, rT0, int32(calc-at)*4) // beq
+		c[at] = rv.Beq(a0, t0, int32(calc-at)*4)
 	}
 	c = append(c,
-		0xc0102073|uint32(rT0)<<7,     // rdtime t0 (csrrs t0, time, x0)
-		mext(5, rT1, rT0, rT4),        // divu t1, t0, t4: seconds
-		mext(7, rT2, rT0, rT4),        // remu t2, t0, t4: ticks left
-		mext(0, rT2, rT2, rT6),        // mul t2, t2, 1e9
-		mext(5, rT2, rT2, rT4),        // divu t2, t2, hz: nanoseconds
-		mext(5, rT0, rT5, rT6),        // divu t0, offset, 1e9
-		rtype(0, 0, rT1, rT1, rT0),    // add t1, t1, t0
-		mext(7, rT0, rT5, rT6),        // remu t0, offset, 1e9
-		rtype(0, 0, rT2, rT2, rT0),    // add t2, t2, t0
-		branch(6, rT2, rT6, 12),       // bltu t2, 1e9, store
-		rtype(0, 0x20, rT2, rT2, rT6), // sub t2, t2, 1e9
-		addi(rT1, rT1, 1),
+		rv.Rdtime(t0),
+		rv.Divu(t1, t0, t4), // seconds
+		rv.Remu(t2, t0, t4), // ticks left
+		rv.Mul(t2, t2, t6),  // × 1e9
+		rv.Divu(t2, t2, t4), // ÷ hz: nanoseconds
+		rv.Divu(t0, t5, t6), // offset's seconds
+		rv.Add(t1, t1, t0),
+		rv.Remu(t0, t5, t6), // offset's nanoseconds
+		rv.Add(t2, t2, t0),
+		rv.Bltu(t2, t6, 12), // no carry: to store
+		rv.Sub(t2, t2, t6),
+		rv.Addi(t1, t1, 1),
 		// store:
-		sd(rT1, rA1, 0),
-		sd(rT2, rA1, 8),
-		addi(rA0, rZero, 0),
-		jalrRet(),
+		rv.Sd(t1, a1, 0),
+		rv.Sd(t2, a1, 8),
+		rv.Addi(a0, zero, 0),
+		rv.Ret(),
 	)
 	return c
 }()
-
-func itype(op, f3 uint32, rd, rs1 int, imm int32) uint32 {
-	return uint32(imm&0xfff)<<20 | uint32(rs1)<<15 | f3<<12 | uint32(rd)<<7 | op
-}
-
-func rtype(f3, f7 uint32, rd, rs1, rs2 int) uint32 {
-	return f7<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | f3<<12 | uint32(rd)<<7 | 0x33
-}
-
-func mext(f3 uint32, rd, rs1, rs2 int) uint32 { return rtype(f3, 1, rd, rs1, rs2) }
-func addi(rd, rs1 int, imm int32) uint32      { return itype(0x13, 0, rd, rs1, imm) }
-func ld(rd, rs1 int, off int32) uint32        { return itype(0x03, 3, rd, rs1, off) }
-func jalrRet() uint32                         { return itype(0x67, 0, rZero, rRA, 0) }
-func auipc(rd int, imm uint32) uint32         { return imm<<12 | uint32(rd)<<7 | 0x17 }
-
-func sd(rs2, rs1 int, off int32) uint32 {
-	o := uint32(off)
-	return (o>>5&0x7f)<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | 3<<12 | (o&0x1f)<<7 | 0x23
-}
-
-// branch encodes a B-type compare of rs1 with rs2 jumping off bytes.
-func branch(f3 uint32, rs1, rs2 int, off int32) uint32 {
-	o := uint32(off)
-	return (o>>12&1)<<31 | (o>>5&0x3f)<<25 | uint32(rs2)<<20 | uint32(rs1)<<15 | f3<<12 | (o>>1&0xf)<<8 | (o>>11&1)<<7 | 0x63
-}

@@ -34,7 +34,7 @@ func (m *Areas) Len() int { return m.n }
 //
 //go:nosplit
 func (m *Areas) At(i int) Area {
-	if i < 0 || i >= m.n {
+	if i < 0 || i >= m.n || i >= MaxAreas {
 		return Area{}
 	}
 	return m.a[i]
@@ -101,15 +101,15 @@ func (m *Areas) FindFree(lo, hi, size, align uintptr) (uintptr, bool) {
 	}
 	cand := (lo + align - 1) &^ (align - 1)
 	for i := m.search(lo); ; i++ {
-		next := hi
-		if i >= 0 && i < m.n && i < MaxAreas && m.a[i].Start < hi {
-			next = m.a[i].Start
-		}
-		if cand >= lo && cand+size >= cand && cand+size <= next {
-			return cand, true
-		}
-		if next >= hi {
+		if i < 0 || i >= m.n || i >= MaxAreas || m.a[i].Start >= hi {
+			// No area left below hi: the rest of the range is free.
+			if cand >= lo && cand+size >= cand && cand+size <= hi {
+				return cand, true
+			}
 			return 0, false
+		}
+		if cand >= lo && cand+size >= cand && cand+size <= m.a[i].Start {
+			return cand, true
 		}
 		if e := m.a[i].End; e > cand {
 			cand = (e + align - 1) &^ (align - 1)
@@ -126,23 +126,25 @@ func (m *Areas) room(k int) bool { return m.n+k <= MaxAreas }
 //
 //go:nosplit
 func (m *Areas) insertAt(i int, ar Area) {
-	if i < 0 || i > m.n || m.n >= MaxAreas {
+	n := m.n
+	if i < 0 || i > n || n >= MaxAreas {
 		return
 	}
-	copy(m.a[i+1:m.n+1], m.a[i:m.n])
+	copy(m.a[i+1:], m.a[i:n]) // n-i entries: n < MaxAreas leaves room
 	m.a[i] = ar
-	m.n++
+	m.n = n + 1
 }
 
 // deleteRange removes entries [i, j).
 //
 //go:nosplit
 func (m *Areas) deleteRange(i, j int) {
-	if i < 0 || j > m.n || i >= j {
+	n := m.n
+	if i < 0 || i >= j || j > n || n > MaxAreas {
 		return
 	}
-	copy(m.a[i:], m.a[j:m.n])
-	m.n -= j - i
+	copy(m.a[i:], m.a[j:n])
+	m.n = n - (j - i)
 }
 
 // splitAt makes va an area boundary if it falls strictly inside one.
@@ -209,7 +211,7 @@ func (m *Areas) Remove(start, end uintptr) bool {
 	m.splitAt(end)
 	i := m.search(start)
 	j := i
-	for j < m.n && j < MaxAreas && m.a[j].Start < end {
+	for j >= 0 && j < m.n && j < MaxAreas && m.a[j].Start < end {
 		j++
 	}
 	m.deleteRange(i, j)
@@ -230,7 +232,7 @@ func (m *Areas) SetProt(start, end uintptr, prot uint32) bool {
 	m.splitAt(end)
 	i := m.search(start)
 	j := i
-	for ; j < m.n && j < MaxAreas && m.a[j].Start < end; j++ {
+	for ; j >= 0 && j < m.n && j < MaxAreas && m.a[j].Start < end; j++ {
 		m.a[j].Prot = prot
 	}
 	// Merge from the right so indices below stay valid.

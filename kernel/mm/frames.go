@@ -42,11 +42,12 @@ func (f *Frames) AddSpan(start, end uintptr) bool {
 	if end <= start {
 		return true
 	}
-	if f.nspans >= MaxSpans {
+	n := f.nspans
+	if n < 0 || n >= MaxSpans {
 		return false
 	}
-	f.spans[f.nspans] = Span{start, end}
-	if f.nspans == 0 {
+	f.spans[n] = Span{start, end}
+	if n == 0 {
 		f.bump = start
 	}
 	f.nspans++
@@ -66,7 +67,7 @@ func (f *Frames) Alloc() uintptr {
 		return p
 	}
 	for f.cur < f.nspans {
-		s := f.spans[f.cur]
+		s := f.span(f.cur)
 		if f.bump >= s.Start && f.bump+PageSize <= s.End {
 			p := f.bump
 			f.bump += PageSize
@@ -75,7 +76,7 @@ func (f *Frames) Alloc() uintptr {
 		}
 		f.cur++
 		if f.cur < f.nspans {
-			f.bump = f.spans[f.cur].Start
+			f.bump = f.span(f.cur).Start
 		}
 	}
 	return 0
@@ -114,7 +115,18 @@ func (f *Frames) Exhausted() bool {
 	case f.cur < f.nspans-1:
 		return false // later spans are never empty
 	}
-	return f.bump+PageSize > f.spans[f.cur].End
+	return f.bump+PageSize > f.span(f.cur).End
+}
+
+// span returns span i, or an empty one if i is out of range (it never
+// is; the check keeps a bounds-check panic out of trap context).
+//
+//go:nosplit
+func (f *Frames) span(i int) Span {
+	if i < 0 || i >= MaxSpans {
+		return Span{}
+	}
+	return f.spans[i]
 }
 
 // Stats reports pages in use and pages that were ever available.
@@ -144,7 +156,7 @@ func Word(p uintptr) *uint64 { return (*uint64)(unsafe.Add(nil, p)) }
 //go:nosplit
 func (f *Frames) AllocContig(n int) uintptr {
 	for n > 0 && f.cur < f.nspans {
-		s := f.spans[f.cur]
+		s := f.span(f.cur)
 		size := uintptr(n) * PageSize
 		if f.bump >= s.Start && f.bump+size <= s.End && f.bump+size > f.bump {
 			p := f.bump
@@ -157,7 +169,7 @@ func (f *Frames) AllocContig(n int) uintptr {
 		}
 		f.cur++
 		if f.cur < f.nspans {
-			f.bump = f.spans[f.cur].Start
+			f.bump = f.span(f.cur).Start
 		}
 	}
 	return 0

@@ -38,11 +38,14 @@ type Fake struct {
 	Kernel  string // bin/runikraft-kernel.img
 	App     string // what the fake gcc "links": a minimal riscv64 ELF
 	Log     string
+	Work    string            // the test's working directory (see New)
 	Env     map[string]string // the Host's environment
 }
 
-// New builds a fake installation in a temporary directory and points the
-// fake gcc's environment at it.
+// New builds a fake installation in a temporary directory, points the
+// fake gcc's environment at it and makes its work/ directory the test's
+// working directory, so relative outputs such as "-c x.c -o x.o" land
+// there and never in the source tree. Tests using it cannot be parallel.
 func New(t *testing.T) *Fake {
 	t.Helper()
 	root := t.TempDir()
@@ -53,6 +56,7 @@ func New(t *testing.T) *Fake {
 		Kernel:  filepath.Join(root, "bin", toolchain.KernelName),
 		App:     filepath.Join(root, "app.elf"),
 		Log:     filepath.Join(root, "gcc.log"),
+		Work:    filepath.Join(root, "work"),
 	}
 	for _, p := range []string{"sysroot/include/stdio.h", "sysroot/lib/libc.a", "sysroot/lib/rcrt1.o", "sysroot/lib/libgcc.a", "bin/" + toolchain.KernelName} {
 		write(t, filepath.Join(root, p), "", 0o644)
@@ -63,6 +67,10 @@ func New(t *testing.T) *Fake {
 	f.Env = map[string]string{"RUNIKRAFT_CROSS": f.GCC}
 	t.Setenv("FAKE_LOG", f.Log)
 	t.Setenv("FAKE_APP", f.App)
+	if err := os.Mkdir(f.Work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(f.Work)
 	return f
 }
 

@@ -7,11 +7,8 @@ import (
 	"sync"
 
 	"github.com/runikraft/runikraft/kernel/hart"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
-
-// Implemented in mmio_riscv64.s.
-func mmioRead8(addr uintptr) uint8
-func mmioWrite8(addr uintptr, v uint8)
 
 // open starts the receiver of the device tree's UART, once.
 var open = sync.OnceValues(func() (*Receiver, error) {
@@ -21,17 +18,17 @@ var open = sync.OnceValues(func() (*Receiver, error) {
 	}
 	base, irq := uintptr(m.Base), m.IRQ
 	u := newReceiver(fmt.Sprintf("ns16550a at %#x irq %d", base, irq), bufSize,
-		func() byte { return mmioRead8(base + regLSR) },
-		func() byte { return mmioRead8(base + regRBR) },
+		func() byte { return reg.Read8(base + regLSR) },
+		func() byte { return reg.Read8(base + regRBR) },
 		func() error { return hart.WaitIRQ(irq) })
 	// With the FIFOs on (OpenSBI turns them on), interrupt at 14 bytes
 	// rather than at every byte; a pause in the input still interrupts.
 	// Rewriting FCR with the enable bit unchanged clears no FIFO.
-	if mmioRead8(base+regIIR)&iirFIFOs == iirFIFOs {
-		mmioWrite8(base+regFCR, fcrEnable|fcrTrigger14)
+	if reg.Read8(base+regIIR)&iirFIFOs == iirFIFOs {
+		reg.Write8(base+regFCR, fcrEnable|fcrTrigger14)
 	}
 	// Only the receive interrupt: the hart layer polls for transmission.
-	mmioWrite8(base+regIER, mmioRead8(base+regIER)|ierRDI)
+	reg.Write8(base+regIER, reg.Read8(base+regIER)|ierRDI)
 	go u.run()
 	return u, nil
 })

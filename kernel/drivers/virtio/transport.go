@@ -9,13 +9,8 @@ import (
 	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/hart"
+	"github.com/runikraft/runikraft/kernel/reg"
 )
-
-// Implemented in mmio_riscv64.s.
-func mmioRead8(addr uintptr) uint8
-func mmioRead16(addr uintptr) uint16
-func mmioRead32(addr uintptr) uint32
-func mmioWrite32(addr uintptr, v uint32)
 
 // probed is the device registry: every non-empty virtio-mmio slot, read
 // once. Drivers share the *Device values.
@@ -28,7 +23,7 @@ var probed = sync.OnceValue(func() []*Device {
 		if base == 0 || v.Size != 0 && v.Size < regConfig {
 			continue
 		}
-		if mmioRead32(base+regMagic) != magicValue {
+		if reg.Read32(base+regMagic) != magicValue {
 			continue
 		}
 		d := &Device{
@@ -36,9 +31,9 @@ var probed = sync.OnceValue(func() []*Device {
 			Base:    base,
 			Size:    uintptr(v.Size),
 			IRQ:     v.IRQ,
-			Version: mmioRead32(base + regVersion),
-			ID:      mmioRead32(base + regDeviceID),
-			Vendor:  mmioRead32(base + regVendorID),
+			Version: reg.Read32(base + regVersion),
+			ID:      reg.Read32(base + regDeviceID),
+			Vendor:  reg.Read32(base + regVendorID),
 		}
 		// ID 0 is an empty slot; other versions are not virtio-mmio as
 		// we know it.
@@ -65,8 +60,8 @@ func Find(id uint32) (*Device, bool) {
 	return nil, false
 }
 
-func (d *Device) reg(off uintptr) uint32       { return mmioRead32(d.Base + off) }
-func (d *Device) setReg(off uintptr, v uint32) { mmioWrite32(d.Base+off, v) }
+func (d *Device) reg(off uintptr) uint32       { return reg.Read32(d.Base + off) }
+func (d *Device) setReg(off uintptr, v uint32) { reg.Write32(d.Base+off, v) }
 
 func (d *Device) errorf(format string, args ...any) error {
 	return fmt.Errorf("virtio-mmio slot %d: "+format, append([]any{d.Slot}, args...)...)
@@ -183,7 +178,7 @@ func (d *Device) Queue(i, size int) (*Queue, error) {
 		d.setReg(regQueueReady, 1)
 	}
 	notify := d.Base + regQueueNotify
-	q := newQueue(i, unsafe.Add(nil, mem), uint16(size), func() { mmioWrite32(notify, uint32(i)) })
+	q := newQueue(i, unsafe.Add(nil, mem), uint16(size), func() { reg.Write32(notify, uint32(i)) })
 	d.queues = append(d.queues, q)
 	return q, nil
 }
@@ -244,13 +239,13 @@ func (d *Device) ReadConfig(off uintptr, width int) (uint64, error) {
 	a := d.Base + regConfig + off
 	switch width {
 	case 1:
-		return uint64(mmioRead8(a)), nil
+		return uint64(reg.Read8(a)), nil
 	case 2:
-		return uint64(mmioRead16(a)), nil
+		return uint64(reg.Read16(a)), nil
 	case 4:
-		return uint64(mmioRead32(a)), nil
+		return uint64(reg.Read32(a)), nil
 	}
-	read := func() uint64 { return uint64(mmioRead32(a)) | uint64(mmioRead32(a+4))<<32 }
+	read := func() uint64 { return uint64(reg.Read32(a)) | uint64(reg.Read32(a+4))<<32 }
 	for range 1000 {
 		if d.Version == 2 {
 			gen := d.reg(regConfigGeneration)
