@@ -1,12 +1,3 @@
-// Package posix is the Linux system-call ABI that applications see: each
-// application thread is a goroutine that runs the thread in user mode
-// through a CPU (the hart layer), handles the system call or fault that
-// brought it back, delivers pending signals, and goes round again.
-//
-// The syscall table (table.go) is data: number, name, handler, support
-// level and a note, so the README's compatibility table is printed from
-// it. Handlers live in one file per area (sys_*.go). Nothing here touches
-// application memory except through the CPU's checked copies.
 package posix
 
 import (

@@ -32,6 +32,7 @@ func (t *Thread) epollFD(fd uint64) (*epoll, Errno) {
 	return ep, 0
 }
 
+// sysEpollCtl implements epoll_ctl(2).
 func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 	const add, del, mod = linux.EPOLL_CTL_ADD, linux.EPOLL_CTL_DEL, linux.EPOLL_CTL_MOD
 	ep, e := t.epollFD(a[0])

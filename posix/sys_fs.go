@@ -7,7 +7,6 @@ import (
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
-	"github.com/runikraft/runikraft/kernel/fs/ramfs"
 )
 
 // Paths and directories: the *at calls over the process's VFS (vfs.go),
@@ -65,141 +64,12 @@ func (t *Thread) umasked(mode uint64) uint32 {
 	return uint32(mode) & 0o7777 &^ t.p.umask.Load()
 }
 
-// sysOpenat implements openat(2).
-func sysOpenat(t *Thread, a *[6]uint64) int64 {
-	start, path, e := t.pathAt(a[0], a[1])
-	if e != 0 {
-		return errno(e)
-	}
-	flags := int(uint32(a[2]))
-	f, status, e := t.open(start, path, flags, t.umasked(a[3]))
-	if e != 0 {
-		return errno(e)
-	}
-	fd, e := t.p.fds.install(newOpenFile(f, status), 0, flags&linux.O_CLOEXEC != 0)
-	if e != 0 {
-		f.Close()
-		return errno(e)
-	}
-	return int64(fd)
-}
-
-// open opens path from start. The VFS opens what it holds; the files
-// the posix layer owns but the VFS only names are opened here: FIFOs
-// (the process's pipes), the terminal devices (the console), and
-// /proc/self/fd links to files with no VFS location (reopened).
-//
-// status is the open file's status flags, as F_GETFL reports them.
-func (t *Thread) open(start fs.Loc, path string, flags int, perm uint32) (f File, status uint32, e Errno) {
-	name := vfsName{dir: start, path: path}
-	if flags&(linux.O_PATH|linux.O_EXCL) == 0 { // O_PATH names the node; O_EXCL must fail in the VFS
-		if l, err := t.p.fs.v.Lookup(start, path, flags&linux.O_NOFOLLOW == 0); err == nil {
-			if f, e, ok := t.openNode(l, name, flags); ok {
-				const notStatus = linux.O_CREAT | linux.O_EXCL | linux.O_TRUNC | linux.O_NOCTTY | linux.O_CLOEXEC
-				return f, uint32(flags) &^ notStatus, e
-			}
-		}
-	}
-	vf, err := t.p.fs.v.Open(start, path, flags, perm)
-	if err != nil {
-		return nil, 0, fs.ToErrno(err)
-	}
-	return newVFSFile(vf, name), uint32(vf.Flags()), 0
-}
-
-// openNode opens the nodes the posix layer owns; ok is false for the
-// VFS's own.
-func (t *Thread) openNode(l fs.Loc, name vfsName, flags int) (f File, e Errno, ok bool) {
-	st := l.Stat()
-	switch {
-	case st.Mode&linux.S_IFMT == linux.S_IFLNK:
-		fd, isFD := l.Inode().(*fdNode)
-		if !isFD {
-			return nil, 0, false
-		}
-		f, e = fd.of.f.Reopen(t, flags)
-	case st.Mode&linux.S_IFMT == linux.S_IFIFO:
-		if flags&linux.O_DIRECTORY != 0 {
-			return nil, linux.ENOTDIR, true
-		}
-		f, e = t.openFIFO(l, name, flags)
-	case st.Mode&linux.S_IFMT == linux.S_IFCHR && linux.Major(st.Rdev) == linux.TTY_MAJOR:
-		if flags&linux.O_DIRECTORY != 0 {
-			return nil, linux.ENOTDIR, true
-		}
-		f = t.p.console.open(name.abs(t.p), st.Rdev)
-	default:
-		return nil, 0, false
-	}
-	return f, e, true
-}
-
-// statAt resolves an fstatat/statx target; an empty path with
-// AT_EMPTY_PATH describes dirfd itself, whatever kind of file it is.
-func (t *Thread) statAt(dirfd uint64, path string, flags int) (fs.Stat, Errno) {
-	if path == "" && flags&linux.AT_EMPTY_PATH != 0 && int32(dirfd) != linux.AT_FDCWD {
-		of, e := t.fd(dirfd)
-		if e != 0 {
-			return fs.Stat{}, e
-		}
-		return of.f.Stat(), 0
-	}
-	start, e := t.at(dirfd, path)
-	if e != 0 {
-		return fs.Stat{}, e
-	}
-	if flags&linux.AT_SYMLINK_NOFOLLOW == 0 {
-		// A /proc/self/fd link to a pipe or the console describes it.
-		if l, err := t.p.fs.v.Lookup(start, path, true); err == nil {
-			if fd, ok := l.Inode().(*fdNode); ok {
-				return fd.of.f.Stat(), 0
-			}
-		}
-	}
-	st, err := t.p.fs.v.Stat(start, path, flags)
-	return st, fs.ToErrno(err)
-}
-
-func sysNewfstatat(t *Thread, a *[6]uint64) int64 {
-	flags := int(a[3])
-	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH|linux.AT_NO_AUTOMOUNT) != 0 {
-		return errno(linux.EINVAL)
-	}
-	path, e := t.path(a[1])
-	if e != 0 {
-		return errno(e)
-	}
-	st, e := t.statAt(a[0], path, flags)
-	if e != 0 {
-		return errno(e)
-	}
-	return errno(t.putStat(uintptr(a[2]), st))
-}
-
-func sysStatx(t *Thread, a *[6]uint64) int64 {
-	flags := int(a[2])
-	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH|linux.AT_NO_AUTOMOUNT|linux.AT_STATX_SYNC_TYPE) != 0 ||
-		flags&linux.AT_STATX_SYNC_TYPE == linux.AT_STATX_SYNC_TYPE || uint32(a[3])&linux.STATX__RESERVED != 0 {
-		return errno(linux.EINVAL)
-	}
-	path := ""
-	if a[1] != 0 || flags&linux.AT_EMPTY_PATH == 0 { // Linux 6.11 takes NULL for ""
-		var e Errno
-		if path, e = t.path(a[1]); e != 0 {
-			return errno(e)
-		}
-	}
-	st, e := t.statAt(a[0], path, flags)
-	if e != 0 {
-		return errno(e)
-	}
-	return errno(t.putStatx(uintptr(a[4]), st))
-}
-
+// sysFaccessat implements faccessat(2).
 func sysFaccessat(t *Thread, a *[6]uint64) int64 {
 	return t.access(a[0], a[1], a[2], 0)
 }
 
+// sysFaccessat2 implements faccessat2(2).
 func sysFaccessat2(t *Thread, a *[6]uint64) int64 {
 	const atEaccess = linux.AT_EACCESS
 	if a[3]&^(atEaccess|linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
@@ -255,6 +125,7 @@ func atEnd(f File) bool {
 	return !more
 }
 
+// sysMkdirat implements mkdirat(2).
 func sysMkdirat(t *Thread, a *[6]uint64) int64 {
 	start, path, e := t.pathAt(a[0], a[1])
 	if e != 0 {
@@ -263,6 +134,7 @@ func sysMkdirat(t *Thread, a *[6]uint64) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.Mkdir(start, path, t.umasked(a[2]))))
 }
 
+// sysMknodat implements mknodat(2).
 func sysMknodat(t *Thread, a *[6]uint64) int64 {
 	start, path, e := t.pathAt(a[0], a[1])
 	if e != 0 {
@@ -272,6 +144,7 @@ func sysMknodat(t *Thread, a *[6]uint64) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.Mknod(start, path, mode, a[3])))
 }
 
+// sysUnlinkat implements unlinkat(2).
 func sysUnlinkat(t *Thread, a *[6]uint64) int64 {
 	start, path, e := t.pathAt(a[0], a[1])
 	if e != 0 {
@@ -289,6 +162,7 @@ func (t *Thread) twoPaths(a *[6]uint64) (from fs.Loc, fromPath string, to fs.Loc
 	return
 }
 
+// sysRenameat2 implements renameat2(2).
 func sysRenameat2(t *Thread, a *[6]uint64) int64 {
 	from, fromPath, to, toPath, e := t.twoPaths(a)
 	if e != 0 {
@@ -297,6 +171,7 @@ func sysRenameat2(t *Thread, a *[6]uint64) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.Rename(from, fromPath, to, toPath, int(a[4]))))
 }
 
+// sysLinkat implements linkat(2).
 func sysLinkat(t *Thread, a *[6]uint64) int64 {
 	from, fromPath, to, toPath, e := t.twoPaths(a)
 	if e != 0 {
@@ -305,6 +180,7 @@ func sysLinkat(t *Thread, a *[6]uint64) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.Link(from, fromPath, to, toPath, int(a[4]))))
 }
 
+// sysSymlinkat implements symlinkat(2).
 func sysSymlinkat(t *Thread, a *[6]uint64) int64 {
 	target, e := t.path(a[0])
 	if e != 0 {
@@ -317,6 +193,7 @@ func sysSymlinkat(t *Thread, a *[6]uint64) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.Symlink(target, start, path)))
 }
 
+// sysReadlinkat implements readlinkat(2).
 func sysReadlinkat(t *Thread, a *[6]uint64) int64 {
 	if int64(a[3]) <= 0 || int32(a[3]) <= 0 {
 		return errno(linux.EINVAL)
@@ -347,6 +224,7 @@ func sysReadlinkat(t *Thread, a *[6]uint64) int64 {
 	return int64(len(out))
 }
 
+// sysFtruncate implements ftruncate(2).
 func sysFtruncate(t *Thread, a *[6]uint64) int64 {
 	of, e := t.fd(a[0])
 	if e != 0 {
@@ -358,6 +236,7 @@ func sysFtruncate(t *Thread, a *[6]uint64) int64 {
 	return errno(of.f.Truncate(int64(a[1])))
 }
 
+// sysTruncate implements truncate(2).
 func sysTruncate(t *Thread, a *[6]uint64) int64 {
 	path, e := t.path(a[0])
 	if e != 0 {
@@ -369,6 +248,7 @@ func sysTruncate(t *Thread, a *[6]uint64) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.Truncate(t.p.fs.getCwd(), path, int64(a[1]))))
 }
 
+// sysFsync implements fsync(2) and fdatasync.
 func sysFsync(t *Thread, a *[6]uint64) int64 {
 	of, e := t.fd(a[0])
 	if e != 0 {
@@ -391,10 +271,12 @@ func (t *Thread) fdAttr(fd uint64, a fs.Attr) int64 {
 	return errno(fs.ToErrno(t.p.fs.v.SetAttr(l, "", a, linux.AT_EMPTY_PATH)))
 }
 
+// sysFchmod implements fchmod(2).
 func sysFchmod(t *Thread, a *[6]uint64) int64 {
 	return t.fdAttr(a[0], fs.Attr{Mask: fs.SetMode, Mode: uint32(a[1]) & 0o7777})
 }
 
+// sysFchmodat implements fchmodat(2).
 func sysFchmodat(t *Thread, a *[6]uint64) int64 {
 	start, path, e := t.pathAt(a[0], a[1])
 	if e != 0 {
@@ -414,8 +296,10 @@ func chownAttr(uid, gid uint64) fs.Attr {
 	return a
 }
 
+// sysFchown implements fchown(2).
 func sysFchown(t *Thread, a *[6]uint64) int64 { return t.fdAttr(a[0], chownAttr(a[1], a[2])) }
 
+// sysFchownat implements fchownat(2).
 func sysFchownat(t *Thread, a *[6]uint64) int64 {
 	flags := int(a[4])
 	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
@@ -469,6 +353,7 @@ func (t *Thread) timesAttr(addr uint64) (fs.Attr, Errno) {
 	return a, 0
 }
 
+// sysUtimensat implements utimensat(2).
 func sysUtimensat(t *Thread, a *[6]uint64) int64 {
 	flags := int(a[3])
 	if flags&^(linux.AT_SYMLINK_NOFOLLOW|linux.AT_EMPTY_PATH) != 0 {
@@ -512,6 +397,7 @@ func (t *Thread) chdirTo(l fs.Loc) int64 {
 	return 0
 }
 
+// sysChdir implements chdir(2).
 func sysChdir(t *Thread, a *[6]uint64) int64 {
 	path, e := t.path(a[0])
 	if e != 0 {
@@ -524,6 +410,7 @@ func sysChdir(t *Thread, a *[6]uint64) int64 {
 	return t.chdirTo(l)
 }
 
+// sysFchdir implements fchdir(2).
 func sysFchdir(t *Thread, a *[6]uint64) int64 {
 	l, e := t.fdLoc(a[0], linux.ENOTDIR)
 	if e != 0 {
@@ -532,6 +419,7 @@ func sysFchdir(t *Thread, a *[6]uint64) int64 {
 	return t.chdirTo(l)
 }
 
+// sysGetcwd implements getcwd(2).
 func sysGetcwd(t *Thread, a *[6]uint64) int64 {
 	cwd, err := t.p.fs.v.PathOf(t.p.fs.getCwd())
 	if err != nil {
@@ -545,62 +433,4 @@ func sysGetcwd(t *Thread, a *[6]uint64) int64 {
 		return errno(e)
 	}
 	return int64(len(b))
-}
-
-// putStatfs writes struct statfs (asm-generic, 120 bytes) for the
-// filesystem at l. Everything is in RAM, so it says tmpfs, as Linux's
-// tmpfs and devtmpfs do.
-func (t *Thread) putStatfs(addr uintptr, l fs.Loc) Errno {
-	total := t.p.cfg.MemoryBytes / linux.PageSize
-	if total == 0 {
-		total = 1 << 18 // host tests: say 1 GiB
-	}
-	var used uint64
-	if r, ok := l.Mount().FS().(*ramfs.FS); ok {
-		u, limit := r.Usage()
-		used = uint64(u) / linux.PageSize
-		if limit > 0 {
-			total = uint64(limit) / linux.PageSize
-		}
-	}
-	free := total - min(used, total)
-	magic := uint64(linux.TMPFS_MAGIC)
-	if _, ok := l.Mount().FS().(*procFS); ok {
-		magic, total, free = linux.PROC_SUPER_MAGIC, 0, 0
-	}
-	dev := l.Stat().Dev
-	var b [120]byte
-	le := binary.LittleEndian
-	for i, v := range []uint64{magic, linux.PageSize, total, free, free, total, free} {
-		le.PutUint64(b[8*i:], v)
-	}
-	le.PutUint32(b[56:], uint32(dev))
-	le.PutUint32(b[60:], uint32(dev>>32))
-	le.PutUint64(b[64:], linux.NAME_MAX)
-	le.PutUint64(b[72:], linux.PageSize)
-	return t.p.cpu.CopyOut(addr, b[:])
-}
-
-func sysStatfs(t *Thread, a *[6]uint64) int64 {
-	path, e := t.path(a[0])
-	if e != 0 {
-		return errno(e)
-	}
-	l, err := t.p.fs.v.Lookup(t.p.fs.getCwd(), path, true)
-	if err != nil {
-		return errno(fs.ToErrno(err))
-	}
-	return errno(t.putStatfs(uintptr(a[1]), l))
-}
-
-func sysFstatfs(t *Thread, a *[6]uint64) int64 {
-	of, e := t.fd(a[0])
-	if e != 0 {
-		return errno(e)
-	}
-	l, ok := of.f.Loc()
-	if !ok {
-		l = t.p.fs.v.Root() // pipes and the console: anonymous, in RAM
-	}
-	return errno(t.putStatfs(uintptr(a[1]), l))
 }

@@ -10,6 +10,7 @@ import (
 
 // Identity, limits, entropy and other small questions.
 
+// sysSetID implements setgid(2) and setuid.
 func sysSetID(_ *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
 		return errno(linux.EPERM)
@@ -17,6 +18,7 @@ func sysSetID(_ *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// sysGetres implements getresuid(2) and getresgid.
 func sysGetres(t *Thread, a *[6]uint64) int64 {
 	for _, p := range a[:3] {
 		if e := t.put32(uintptr(p), 0); e != 0 {
@@ -29,6 +31,7 @@ func sysGetres(t *Thread, a *[6]uint64) int64 {
 // utsField writes s NUL-padded into a 65-byte utsname field.
 func utsField(b []byte, s string) { copy(b[:64], s) }
 
+// sysUname implements uname(2).
 func sysUname(t *Thread, a *[6]uint64) int64 {
 	var u [65 * 6]byte
 	host := t.p.cfg.Hostname
@@ -64,6 +67,7 @@ func (t *Thread) putRlimit(addr uintptr, res uint64) Errno {
 	return t.p.cpu.CopyOut(addr, b[:])
 }
 
+// sysPrlimit implements prlimit64(2).
 func sysPrlimit(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 && a[0] != Pid {
 		return errno(linux.ESRCH)
@@ -77,6 +81,7 @@ func sysPrlimit(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// sysGetrlimit implements getrlimit(2).
 func sysGetrlimit(t *Thread, a *[6]uint64) int64 {
 	if a[0] > 15 {
 		return errno(linux.EINVAL)
@@ -84,11 +89,13 @@ func sysGetrlimit(t *Thread, a *[6]uint64) int64 {
 	return errno(t.putRlimit(uintptr(a[1]), a[0]))
 }
 
+// sysGetrusage implements getrusage(2).
 func sysGetrusage(t *Thread, a *[6]uint64) int64 {
 	var b [144]byte
 	return errno(t.p.cpu.CopyOut(uintptr(a[1]), b[:]))
 }
 
+// sysGetrandom implements getrandom(2).
 func sysGetrandom(t *Thread, a *[6]uint64) int64 {
 	n := a[1]
 	if n > 32<<20 {
@@ -107,6 +114,7 @@ func sysGetrandom(t *Thread, a *[6]uint64) int64 {
 	return int64(n)
 }
 
+// sysSysinfo implements sysinfo(2).
 func sysSysinfo(t *Thread, a *[6]uint64) int64 {
 	var b [112]byte
 	le := binary.LittleEndian
@@ -118,10 +126,12 @@ func sysSysinfo(t *Thread, a *[6]uint64) int64 {
 	return errno(t.p.cpu.CopyOut(uintptr(a[0]), b[:]))
 }
 
+// sysUmask implements umask(2).
 func sysUmask(t *Thread, a *[6]uint64) int64 {
 	return int64(t.p.umask.Swap(uint32(a[0]) & 0o777))
 }
 
+// sysPrctl implements prctl(2).
 func sysPrctl(t *Thread, a *[6]uint64) int64 {
 	switch a[0] {
 	case linux.PR_SET_NAME:

@@ -1,9 +1,6 @@
 package posix
 
 import (
-	"fmt"
-	"sync"
-
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
@@ -17,24 +14,7 @@ const (
 	maxBrk = 1 << 30 // the heap brk may grow to
 )
 
-type memState struct {
-	cpu      CPU
-	mu       sync.Mutex
-	brkStart uintptr
-	brk      uintptr
-	shared   []*sharedMap // MAP_SHARED file mappings (sharedmap.go)
-}
-
-func (m *memState) init(cpu CPU, brkStart uintptr) error {
-	if brkStart%linux.PageSize != 0 {
-		return fmt.Errorf("brk start %#x is not page-aligned", brkStart)
-	}
-	m.cpu, m.brkStart, m.brk = cpu, brkStart, brkStart
-	return nil
-}
-
-func pageUp(v uint64) uint64 { return (v + linux.PageSize - 1) &^ (linux.PageSize - 1) }
-
+// sysBrk implements brk(2).
 func sysBrk(t *Thread, a *[6]uint64) int64 {
 	m := &t.p.mem
 	m.mu.Lock()
@@ -56,6 +36,7 @@ func sysBrk(t *Thread, a *[6]uint64) int64 {
 	return int64(m.brk)
 }
 
+// sysMmap implements mmap(2).
 func sysMmap(t *Thread, a *[6]uint64) int64 {
 	addr, length, prot, flags, fd := uintptr(a[0]), uintptr(a[1]), uint32(a[2]), uint32(a[3]), int32(a[4])
 	if length == 0 || length > 1<<40 || addr%linux.PageSize != 0 {
@@ -87,12 +68,7 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	return int64(r)
 }
 
-func (p *Process) warnWX() {
-	if _, seen := p.reported.LoadOrStore("wx", true); !seen {
-		p.logf("refused a writable and executable mapping (W^X)")
-	}
-}
-
+// sysMunmap implements munmap(2).
 func sysMunmap(t *Thread, a *[6]uint64) int64 {
 	if a[0]%linux.PageSize == 0 && a[1] != 0 {
 		t.p.mem.unshare(uintptr(a[0]), uintptr(pageUp(a[1])))
@@ -100,6 +76,7 @@ func sysMunmap(t *Thread, a *[6]uint64) int64 {
 	return errno(t.p.cpu.Unmap(uintptr(a[0]), uintptr(a[1])))
 }
 
+// sysMprotect implements mprotect(2).
 func sysMprotect(t *Thread, a *[6]uint64) int64 {
 	prot := uint32(a[2])
 	if prot&linux.PROT_WRITE != 0 && prot&linux.PROT_EXEC != 0 {
@@ -113,6 +90,7 @@ func sysMprotect(t *Thread, a *[6]uint64) int64 {
 	return errno(t.p.cpu.Protect(uintptr(a[0]), uintptr(pageUp(a[1])), prot&7))
 }
 
+// sysMadvise implements madvise(2).
 func sysMadvise(t *Thread, a *[6]uint64) int64 {
 	return errno(t.p.cpu.Advise(uintptr(a[0]), uintptr(pageUp(a[1])), int(a[2])))
 }

@@ -40,6 +40,7 @@ func (t *Thread) timeoutArg(addr uintptr) (time.Duration, Errno) {
 	return t.readTimespec(addr)
 }
 
+// sysPpoll implements ppoll(2).
 func sysPpoll(t *Thread, a *[6]uint64) int64 {
 	nfds := a[1]
 	if nfds > maxFDs {
@@ -94,6 +95,7 @@ func sysPpoll(t *Thread, a *[6]uint64) int64 {
 	})
 }
 
+// sysPselect6 implements pselect6(2).
 func sysPselect6(t *Thread, a *[6]uint64) int64 {
 	nfds := int(a[0])
 	if nfds < 0 || nfds > maxFDs {

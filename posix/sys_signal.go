@@ -2,217 +2,11 @@ package posix
 
 import (
 	"encoding/binary"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
-
-// Signals: actions per process, masks and pending sets per thread, and
-// delivery with the Linux riscv64 signal frame, so Go's runtime (SIGURG
-// preemption, SIGSEGV → nil-pointer panic) and C handlers work unchanged.
-
-type sigaction struct {
-	handler, flags, mask uint64
-}
-
-type sigTable struct {
-	mu         sync.Mutex
-	act        [linux.NSIG + 1]sigaction
-	trampoline uintptr // user page: li a7, 139; ecall
-}
-
-// init maps the sigreturn trampoline that handlers return to (Linux puts
-// it in the vDSO; Runikraft has none).
-func (s *sigTable) init(cpu CPU) error {
-	addr, e := cpu.Map(0, linux.PageSize, linux.PROT_READ|linux.PROT_WRITE, 0)
-	if e != 0 {
-		return fmt.Errorf("map sigreturn trampoline: %w", e)
-	}
-	code := []byte{0x93, 0x08, 0xb0, 0x08, 0x73, 0x00, 0x00, 0x00} // li a7, 139; ecall
-	if e := cpu.CopyOut(addr, code); e != 0 {
-		return fmt.Errorf("write sigreturn trampoline: %w", e)
-	}
-	if e := cpu.Protect(addr, linux.PageSize, linux.PROT_READ|linux.PROT_EXEC); e != 0 {
-		return fmt.Errorf("protect sigreturn trampoline: %w", e)
-	}
-	s.trampoline = addr
-	return nil
-}
-
-func (s *sigTable) get(sig int) sigaction {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.act[sig]
-}
-
-// sigInfo is what a pending signal carries into siginfo_t.
-type sigInfo struct {
-	code int32
-	addr uint64 // fault address, or sender pid/uid packed for SI_USER
-}
-
-type threadSignals struct {
-	mask    atomic.Uint64
-	pending atomic.Uint64
-	mu      sync.Mutex
-	info    [linux.NSIG + 1]sigInfo
-	altSP   uint64
-	altSize uint64
-	altOn   bool
-	// savedMask is restored by sigreturn after rt_sigsuspend.
-	savedMask    uint64
-	hasSavedMask bool
-}
-
-func bit(sig int) uint64 { return 1 << uint(sig-1) }
-
-const unblockable = 1<<(linux.SIGKILL-1) | 1<<(linux.SIGSTOP-1)
-
-// post queues sig for t and makes it look.
-func (t *Thread) post(sig int, info sigInfo) {
-	t.sig.mu.Lock()
-	t.sig.info[sig] = info
-	t.sig.mu.Unlock()
-	t.sig.pending.Or(bit(sig))
-	if t.sig.mask.Load()&bit(sig) == 0 || bit(sig)&unblockable != 0 {
-		t.interrupt()
-	}
-}
-
-// postProcess picks a thread that does not block sig (as Linux does for
-// process-directed signals).
-func (p *Process) postProcess(sig int, info sigInfo) {
-	p.mu.Lock()
-	var target *Thread
-	for _, t := range p.threads {
-		if target == nil || t.sig.mask.Load()&bit(sig) == 0 {
-			target = t
-			if t.sig.mask.Load()&bit(sig) == 0 {
-				break
-			}
-		}
-	}
-	p.mu.Unlock()
-	if target != nil {
-		target.post(sig, info)
-	}
-}
-
-func defaultIgnored(sig int) bool {
-	switch sig {
-	case 17, 18, 19, 20, 21, 22, 23, 28: // CHLD CONT STOP TSTP TTIN TTOU URG WINCH
-		return true
-	}
-	return false
-}
-
-// deliverSignals runs after every return to the kernel: it delivers one
-// pending, unblocked signal (its handler runs next in user mode) and
-// settles an interrupted system call.
-func (t *Thread) deliverSignals() {
-	restarting := int64(t.u.X[abi.RegA0]) == -errRestart && t.u.Cause == linux.EnvironmentCallFromUMode
-	for {
-		pend := t.sig.pending.Load() &^ (t.sig.mask.Load() &^ unblockable)
-		if pend == 0 {
-			break
-		}
-		sig := 1
-		for pend&1 == 0 {
-			pend >>= 1
-			sig++
-		}
-		t.sig.pending.And(^bit(sig))
-		t.sig.mu.Lock()
-		info := t.sig.info[sig]
-		t.sig.mu.Unlock()
-		act := t.p.sigs.get(sig)
-		if act.handler == linux.SIG_IGN || (act.handler == linux.SIG_DFL && defaultIgnored(sig)) {
-			continue
-		}
-		if act.handler == linux.SIG_DFL || sig == linux.SIGKILL {
-			t.p.fatalSignal(t, sig, info)
-			return
-		}
-		if restarting {
-			restarting = false
-			if act.flags&linux.SA_RESTART != 0 {
-				t.u.PC -= 4
-				t.u.X[abi.RegA0] = t.callA0
-			} else {
-				t.u.X[abi.RegA0] = uint64(errno(linux.EINTR))
-			}
-		}
-		if !t.setupFrame(sig, info, act) {
-			t.p.fatalSignal(t, linux.SIGSEGV, sigInfo{code: 1, addr: t.u.X[abi.RegSP]})
-		}
-		return
-	}
-	if restarting { // interrupted, but nothing to run: restart quietly
-		t.u.PC -= 4
-		t.u.X[abi.RegA0] = t.callA0
-	}
-	atomic.StoreUint32(&t.u.Kick, 0)
-	// A signal posted between the check and the store is seen next time:
-	// post sets pending before it kicks.
-	if t.sig.pending.Load()&^(t.sig.mask.Load()&^unblockable) != 0 {
-		atomic.StoreUint32(&t.u.Kick, 1)
-	}
-}
-
-// setupFrame builds the signal frame on the user stack and points the
-// registers at the handler.
-func (t *Thread) setupFrame(sig int, info sigInfo, act sigaction) bool {
-	u := t.u
-	sp := u.X[abi.RegSP]
-	onAlt := t.sig.altOn && sp > t.sig.altSP && sp <= t.sig.altSP+t.sig.altSize
-	if act.flags&linux.SA_ONSTACK != 0 && t.sig.altOn && !onAlt {
-		sp = t.sig.altSP + t.sig.altSize
-	}
-	var f linux.RtSigframe
-	sp = (sp - uint64(unsafe.Sizeof(f))) &^ 15
-	f.Info.Signo, f.Info.Code, f.Info.Fields[0] = int32(sig), info.code, info.addr
-	uc := &f.UC
-	uc.Stack = linux.StackT{SP: t.sig.altSP, Flags: linux.SS_DISABLE, Size: t.sig.altSize}
-	if t.sig.altOn {
-		uc.Stack.Flags = 0
-		if onAlt {
-			uc.Stack.Flags = linux.SS_ONSTACK
-		}
-	}
-	oldMask := t.sig.mask.Load()
-	if t.sig.hasSavedMask {
-		oldMask, t.sig.hasSavedMask = t.sig.savedMask, false
-	}
-	uc.Sigmask = oldMask
-	uc.MContext.Regs[0] = u.PC
-	copy(uc.MContext.Regs[1:], u.X[:])
-	copy(uc.MContext.FP.F[:32], u.F[:])
-	uc.MContext.FP.FCSR = uint32(u.FCSR)
-	if t.p.cpu.CopyOut(uintptr(sp), linux.AsBytes(&f)) != 0 {
-		return false
-	}
-	newMask := oldMask | act.mask
-	if act.flags&linux.SA_NODEFER == 0 {
-		newMask |= bit(sig)
-	}
-	t.sig.mask.Store(newMask &^ unblockable)
-	if act.flags&linux.SA_RESETHAND != 0 {
-		t.p.sigs.mu.Lock()
-		t.p.sigs.act[sig] = sigaction{}
-		t.p.sigs.mu.Unlock()
-	}
-	u.PC = act.handler
-	u.X[abi.RegRA] = uint64(t.p.sigs.trampoline)
-	u.X[abi.RegSP] = sp
-	u.X[abi.RegA0] = uint64(sig)
-	u.X[abi.RegA1] = sp
-	u.X[abi.RegA2] = sp + uint64(unsafe.Offsetof(f.UC))
-	return true
-}
 
 // sysRtSigreturn implements rt_sigreturn(2): the registers and mask
 // come back from the frame setupFrame pushed.
@@ -231,54 +25,7 @@ func sysRtSigreturn(t *Thread, _ *[6]uint64) int64 {
 	return noReturn
 }
 
-// fault turns a trap the hart layer could not resolve into a signal.
-func (t *Thread) fault(cause uint64) {
-	sig, code := linux.SIGSEGV, int32(linux.SEGV_MAPERR)
-	switch cause {
-	case linux.IllegalInstruction:
-		sig, code = linux.SIGILL, linux.ILL_ILLOPC
-	case linux.Breakpoint:
-		sig, code = linux.SIGTRAP, linux.TRAP_BRKPT
-	case linux.InstructionAddressMisaligned, linux.LoadAddressMisaligned, linux.StoreAMOAddressMisaligned:
-		sig, code = linux.SIGBUS, linux.BUS_ADRALN
-	case linux.InstructionAccessFault, linux.LoadAccessFault, linux.StoreAMOAccessFault:
-		code = linux.SEGV_ACCERR
-	case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:
-	default:
-		t.p.logf("thread %d: unexpected trap cause %#x at pc %#x", t.tid, cause, t.u.PC)
-	}
-	info := sigInfo{code: code, addr: t.u.Tval}
-	// A fault that is blocked or ignored cannot be survived: the default
-	// action applies, as on Linux.
-	act := t.p.sigs.get(sig)
-	if t.sig.mask.Load()&bit(sig) != 0 || act.handler == linux.SIG_IGN || act.handler == linux.SIG_DFL {
-		t.p.fatalSignal(t, sig, info)
-		return
-	}
-	t.post(sig, info)
-}
-
-// fatalSignal ends the process as the signal's default action, with a
-// report on the operator's console.
-func (p *Process) fatalSignal(t *Thread, sig int, info sigInfo) {
-	if p.exiting() {
-		return
-	}
-	msg := fmt.Sprintf("app killed by %s (signal %d)", sigName(sig), sig)
-	if info.code > 0 && (sig == linux.SIGSEGV || sig == linux.SIGBUS || sig == linux.SIGILL || sig == linux.SIGTRAP) {
-		pc := t.u.PC
-		msg += fmt.Sprintf(" at pc %#x", pc)
-		if p.cfg.Symbolize != nil {
-			if s := p.cfg.Symbolize(pc); s != "" {
-				msg += " (" + s + ")"
-			}
-		}
-		msg += fmt.Sprintf(", fault address %#x, thread %d", info.addr, t.tid)
-	}
-	p.logf("%s; exit status %d", msg, 128+sig)
-	p.exit(128 + sig)
-}
-
+// sysRtSigaction implements rt_sigaction(2).
 func sysRtSigaction(t *Thread, a *[6]uint64) int64 {
 	sig, act, old := int(a[0]), uintptr(a[1]), uintptr(a[2])
 	if sig < 1 || sig > linux.NSIG || a[3] != linux.SigsetSize {
@@ -314,6 +61,7 @@ func sysRtSigaction(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// sysRtSigprocmask implements rt_sigprocmask(2).
 func sysRtSigprocmask(t *Thread, a *[6]uint64) int64 {
 	how, set, old := a[0], uintptr(a[1]), uintptr(a[2])
 	if a[3] != linux.SigsetSize {
@@ -346,6 +94,7 @@ func sysRtSigprocmask(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// sysRtSigpending implements rt_sigpending(2).
 func sysRtSigpending(t *Thread, a *[6]uint64) int64 {
 	return errno(t.put64(uintptr(a[0]), t.sig.pending.Load()&t.sig.mask.Load()))
 }
@@ -369,6 +118,7 @@ func sysRtSigsuspend(t *Thread, a *[6]uint64) int64 {
 	return errno(linux.EINTR)
 }
 
+// sysSigaltstack implements sigaltstack(2).
 func sysSigaltstack(t *Thread, a *[6]uint64) int64 {
 	ss, old := uintptr(a[0]), uintptr(a[1])
 	sp := t.u.X[abi.RegSP]
@@ -414,6 +164,7 @@ func sysSigaltstack(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// sysKill implements kill(2).
 func sysKill(t *Thread, a *[6]uint64) int64 {
 	pid, sig := int64(a[0]), int(a[1])
 	if pid != Pid && pid != 0 && pid != -1 && pid != -Pid {
@@ -442,19 +193,13 @@ func (t *Thread) signalThread(tid, sig int) int64 {
 	return 0
 }
 
+// sysTkill implements tkill(2).
 func sysTkill(t *Thread, a *[6]uint64) int64 { return t.signalThread(int(a[0]), int(a[1])) }
 
+// sysTgkill implements tgkill(2).
 func sysTgkill(t *Thread, a *[6]uint64) int64 {
 	if a[0] != Pid {
 		return errno(linux.ESRCH)
 	}
 	return t.signalThread(int(a[1]), int(a[2]))
-}
-
-// sigName names a signal for crash reports ("SIGSEGV", or "signal 40").
-func sigName(sig int) string {
-	if n := linux.SignalName(sig); n != "" {
-		return n
-	}
-	return fmt.Sprintf("signal %d", sig)
 }

@@ -2,17 +2,13 @@ package posix
 
 import (
 	"encoding/binary"
-	"sync"
-	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
 // Threads: clone for new threads (no fork: one application per image),
-// futexes, exit, ids, scheduling hints.
-
-const ()
+// exit, ids, scheduling hints. Futexes are in sys_futex.go.
 
 func (t *Thread) put32(addr uintptr, v uint32) Errno {
 	var b [4]byte
@@ -42,6 +38,7 @@ func (t *Thread) get64(addr uintptr) (uint64, Errno) {
 	return binary.LittleEndian.Uint64(b[:]), 0
 }
 
+// sysClone implements clone(2).
 func sysClone(t *Thread, a *[6]uint64) int64 {
 	flags, stack, ptid, tls, ctid := a[0], a[1], uintptr(a[2]), a[3], uintptr(a[4])
 	if flags&(linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND) != linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND || flags&linux.CLONE_VFORK != 0 {
@@ -74,22 +71,26 @@ func sysClone(t *Thread, a *[6]uint64) int64 {
 	return int64(c.tid)
 }
 
+// sysExit implements exit(2).
 func sysExit(t *Thread, a *[6]uint64) int64 {
 	t.p.lastStatus.Store(int32(a[0] & 0xff))
 	t.exiting.Store(true)
 	return noReturn
 }
 
+// sysExitGroup implements exit_group(2).
 func sysExitGroup(t *Thread, a *[6]uint64) int64 {
 	t.p.exit(int(a[0] & 0xff))
 	return noReturn
 }
 
+// sysSetTidAddress implements set_tid_address(2).
 func sysSetTidAddress(t *Thread, a *[6]uint64) int64 {
 	t.clearTID = uintptr(a[0])
 	return int64(t.tid)
 }
 
+// sysSetRobustList implements set_robust_list(2).
 func sysSetRobustList(t *Thread, a *[6]uint64) int64 {
 	if a[1] != 24 { // sizeof(struct robust_list_head)
 		return errno(linux.EINVAL)
@@ -98,6 +99,7 @@ func sysSetRobustList(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
+// sysGetRobustList implements get_robust_list(2).
 func sysGetRobustList(t *Thread, a *[6]uint64) int64 {
 	o := t
 	if a[0] != 0 {
@@ -111,6 +113,7 @@ func sysGetRobustList(t *Thread, a *[6]uint64) int64 {
 	return errno(t.put64(uintptr(a[2]), 24))
 }
 
+// sysSchedGetaffinity implements sched_getaffinity(2).
 func sysSchedGetaffinity(t *Thread, a *[6]uint64) int64 {
 	size := a[1]
 	if size < 8 || size%8 != 0 {
@@ -122,6 +125,7 @@ func sysSchedGetaffinity(t *Thread, a *[6]uint64) int64 {
 	return 8
 }
 
+// sysGetcpu implements getcpu(2).
 func sysGetcpu(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
 		if e := t.put32(uintptr(a[0]), 0); e != 0 {
@@ -134,166 +138,6 @@ func sysGetcpu(t *Thread, a *[6]uint64) int64 {
 		}
 	}
 	return 0
-}
-
-// Futexes. Waiters queue per address under one lock; compare-and-block is
-// atomic with respect to wakers, which is the guarantee futexes give.
-
-type futexWaiter struct {
-	addr   uintptr
-	bitset uint32
-	ch     chan struct{}
-	queued bool
-}
-
-type futexTable struct {
-	mu sync.Mutex
-	q  map[uintptr][]*futexWaiter
-}
-
-func (f *futexTable) init() { f.q = map[uintptr][]*futexWaiter{} }
-
-func (f *futexTable) remove(w *futexWaiter) {
-	list := f.q[w.addr]
-	for i, x := range list {
-		if x == w {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(f.q, w.addr)
-	} else {
-		f.q[w.addr] = list
-	}
-	w.queued = false
-}
-
-// wake wakes up to n waiters on addr whose bitset matches.
-func (f *futexTable) wake(addr uintptr, n int, bitset uint32) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.wakeLocked(addr, n, bitset)
-}
-
-func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
-	woken := 0
-	for _, w := range append([]*futexWaiter(nil), f.q[addr]...) {
-		if woken >= n {
-			break
-		}
-		if w.bitset&bitset == 0 {
-			continue
-		}
-		f.remove(w)
-		w.ch <- struct{}{}
-		woken++
-	}
-	return woken
-}
-
-const ()
-
-func sysFutex(t *Thread, a *[6]uint64) int64 {
-	addr, op, val := uintptr(a[0]), a[1], uint32(a[2])
-	if addr%4 != 0 {
-		return errno(linux.EINVAL)
-	}
-	f := &t.p.futexes
-	switch op &^ (linux.FUTEX_PRIVATE_FLAG | linux.FUTEX_CLOCK_REALTIME) {
-	case linux.FUTEX_WAIT:
-		return t.futexWait(addr, val, a[3], false, op&linux.FUTEX_CLOCK_REALTIME != 0, ^uint32(0))
-	case linux.FUTEX_WAIT_BITSET:
-		if uint32(a[5]) == 0 {
-			return errno(linux.EINVAL)
-		}
-		return t.futexWait(addr, val, a[3], true, op&linux.FUTEX_CLOCK_REALTIME != 0, uint32(a[5]))
-	case linux.FUTEX_WAKE:
-		return int64(f.wake(addr, int(int32(val)), ^uint32(0)))
-	case linux.FUTEX_WAKE_BITSET:
-		if uint32(a[5]) == 0 {
-			return errno(linux.EINVAL)
-		}
-		return int64(f.wake(addr, int(int32(val)), uint32(a[5])))
-	case linux.FUTEX_REQUEUE, linux.FUTEX_CMP_REQUEUE:
-		addr2, n2 := uintptr(a[4]), int(int32(uint32(a[3])))
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		if op&^(linux.FUTEX_PRIVATE_FLAG|linux.FUTEX_CLOCK_REALTIME) == linux.FUTEX_CMP_REQUEUE {
-			cur, e := t.get32(addr)
-			if e != 0 {
-				return errno(e)
-			}
-			if cur != uint32(a[5]) {
-				return errno(linux.EAGAIN)
-			}
-		}
-		n := f.wakeLocked(addr, int(int32(val)), ^uint32(0))
-		moved := 0
-		for _, w := range append([]*futexWaiter(nil), f.q[addr]...) {
-			if moved >= n2 {
-				break
-			}
-			f.remove(w)
-			w.addr, w.queued = addr2, true
-			f.q[addr2] = append(f.q[addr2], w)
-			moved++
-		}
-		return int64(n + moved)
-	}
-	return errno(linux.ENOSYS)
-}
-
-func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, realtime bool, bitset uint32) int64 {
-	var deadline <-chan time.Time
-	if tsAddr != 0 {
-		d, e := t.readTimespec(uintptr(tsAddr))
-		if e != 0 {
-			return errno(e)
-		}
-		if absolute {
-			d -= clockNow(realtime)
-		}
-		if d <= 0 {
-			d = 0
-		}
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		deadline = timer.C
-	}
-	f := &t.p.futexes
-	f.mu.Lock()
-	cur, e := t.get32(addr)
-	if e != 0 {
-		f.mu.Unlock()
-		return errno(e)
-	}
-	if cur != val {
-		f.mu.Unlock()
-		return errno(linux.EAGAIN)
-	}
-	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{}, 1), queued: true}
-	f.q[addr] = append(f.q[addr], w)
-	f.mu.Unlock()
-	timedOut := false
-	select {
-	case <-w.ch:
-		return 0
-	case <-deadline:
-		timedOut = true
-	case <-t.intr:
-	case <-t.p.done:
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !w.queued {
-		return 0 // woken while timing out: count it as woken
-	}
-	f.remove(w)
-	if timedOut {
-		return errno(linux.ETIMEDOUT)
-	}
-	return -errRestart
 }
 
 // sysGettid implements gettid(2).

@@ -63,6 +63,7 @@ func (t *Thread) readTimespec(addr uintptr) (time.Duration, Errno) {
 	return time.Duration(sec)*time.Second + time.Duration(nsec), 0
 }
 
+// sysClockGettime implements clock_gettime(2).
 func sysClockGettime(t *Thread, a *[6]uint64) int64 {
 	d, ok := clockValue(a[0])
 	if !ok {
@@ -71,6 +72,7 @@ func sysClockGettime(t *Thread, a *[6]uint64) int64 {
 	return errno(t.putTimespec(uintptr(a[1]), d))
 }
 
+// sysClockGetres implements clock_getres(2).
 func sysClockGetres(t *Thread, a *[6]uint64) int64 {
 	if _, ok := clockValue(a[0]); !ok {
 		return errno(linux.EINVAL)
@@ -81,6 +83,7 @@ func sysClockGetres(t *Thread, a *[6]uint64) int64 {
 	return errno(t.putTimespec(uintptr(a[1]), time.Nanosecond))
 }
 
+// sysGettimeofday implements gettimeofday(2).
 func sysGettimeofday(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
 		now := time.Now()
@@ -116,6 +119,7 @@ func (t *Thread) sleep(d time.Duration) (time.Duration, bool) {
 	return max(0, d-time.Since(start)), false
 }
 
+// sysNanosleep implements nanosleep(2).
 func sysNanosleep(t *Thread, a *[6]uint64) int64 {
 	d, e := t.readTimespec(uintptr(a[0]))
 	if e != 0 {
@@ -131,6 +135,7 @@ func sysNanosleep(t *Thread, a *[6]uint64) int64 {
 	return errno(linux.EINTR)
 }
 
+// sysClockNanosleep implements clock_nanosleep(2).
 func sysClockNanosleep(t *Thread, a *[6]uint64) int64 {
 	clk, flags := a[0], a[1]
 	if _, ok := clockValue(clk); !ok {
@@ -154,6 +159,7 @@ func sysClockNanosleep(t *Thread, a *[6]uint64) int64 {
 	return errno(linux.EINTR)
 }
 
+// sysTimes implements times(2).
 func sysTimes(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
 		var b [32]byte

@@ -1,0 +1,59 @@
+package posix
+
+import "sync"
+
+// Futexes. Waiters queue per address under one lock; compare-and-block is
+// atomic with respect to wakers, which is the guarantee futexes give.
+
+type futexWaiter struct {
+	addr   uintptr
+	bitset uint32
+	ch     chan struct{}
+	queued bool
+}
+
+type futexTable struct {
+	mu sync.Mutex
+	q  map[uintptr][]*futexWaiter
+}
+
+func (f *futexTable) init() { f.q = map[uintptr][]*futexWaiter{} }
+
+func (f *futexTable) remove(w *futexWaiter) {
+	list := f.q[w.addr]
+	for i, x := range list {
+		if x == w {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(f.q, w.addr)
+	} else {
+		f.q[w.addr] = list
+	}
+	w.queued = false
+}
+
+// wake wakes up to n waiters on addr whose bitset matches.
+func (f *futexTable) wake(addr uintptr, n int, bitset uint32) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.wakeLocked(addr, n, bitset)
+}
+
+func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
+	woken := 0
+	for _, w := range append([]*futexWaiter(nil), f.q[addr]...) {
+		if woken >= n {
+			break
+		}
+		if w.bitset&bitset == 0 {
+			continue
+		}
+		f.remove(w)
+		w.ch <- struct{}{}
+		woken++
+	}
+	return woken
+}

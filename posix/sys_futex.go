@@ -1,0 +1,111 @@
+package posix
+
+import (
+	"time"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
+// sysFutex implements futex(2): WAIT, WAKE, (CMP_)REQUEUE and the BITSET
+// forms, private and shared alike (one address space).
+func sysFutex(t *Thread, a *[6]uint64) int64 {
+	addr, op, val := uintptr(a[0]), a[1], uint32(a[2])
+	if addr%4 != 0 {
+		return errno(linux.EINVAL)
+	}
+	f := &t.p.futexes
+	switch op &^ (linux.FUTEX_PRIVATE_FLAG | linux.FUTEX_CLOCK_REALTIME) {
+	case linux.FUTEX_WAIT:
+		return t.futexWait(addr, val, a[3], false, op&linux.FUTEX_CLOCK_REALTIME != 0, ^uint32(0))
+	case linux.FUTEX_WAIT_BITSET:
+		if uint32(a[5]) == 0 {
+			return errno(linux.EINVAL)
+		}
+		return t.futexWait(addr, val, a[3], true, op&linux.FUTEX_CLOCK_REALTIME != 0, uint32(a[5]))
+	case linux.FUTEX_WAKE:
+		return int64(f.wake(addr, int(int32(val)), ^uint32(0)))
+	case linux.FUTEX_WAKE_BITSET:
+		if uint32(a[5]) == 0 {
+			return errno(linux.EINVAL)
+		}
+		return int64(f.wake(addr, int(int32(val)), uint32(a[5])))
+	case linux.FUTEX_REQUEUE, linux.FUTEX_CMP_REQUEUE:
+		addr2, n2 := uintptr(a[4]), int(int32(uint32(a[3])))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if op&^(linux.FUTEX_PRIVATE_FLAG|linux.FUTEX_CLOCK_REALTIME) == linux.FUTEX_CMP_REQUEUE {
+			cur, e := t.get32(addr)
+			if e != 0 {
+				return errno(e)
+			}
+			if cur != uint32(a[5]) {
+				return errno(linux.EAGAIN)
+			}
+		}
+		n := f.wakeLocked(addr, int(int32(val)), ^uint32(0))
+		moved := 0
+		for _, w := range append([]*futexWaiter(nil), f.q[addr]...) {
+			if moved >= n2 {
+				break
+			}
+			f.remove(w)
+			w.addr, w.queued = addr2, true
+			f.q[addr2] = append(f.q[addr2], w)
+			moved++
+		}
+		return int64(n + moved)
+	}
+	return errno(linux.ENOSYS)
+}
+
+func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, realtime bool, bitset uint32) int64 {
+	var deadline <-chan time.Time
+	if tsAddr != 0 {
+		d, e := t.readTimespec(uintptr(tsAddr))
+		if e != 0 {
+			return errno(e)
+		}
+		if absolute {
+			d -= clockNow(realtime)
+		}
+		if d <= 0 {
+			d = 0
+		}
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		deadline = timer.C
+	}
+	f := &t.p.futexes
+	f.mu.Lock()
+	cur, e := t.get32(addr)
+	if e != 0 {
+		f.mu.Unlock()
+		return errno(e)
+	}
+	if cur != val {
+		f.mu.Unlock()
+		return errno(linux.EAGAIN)
+	}
+	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{}, 1), queued: true}
+	f.q[addr] = append(f.q[addr], w)
+	f.mu.Unlock()
+	timedOut := false
+	select {
+	case <-w.ch:
+		return 0
+	case <-deadline:
+		timedOut = true
+	case <-t.intr:
+	case <-t.p.done:
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !w.queued {
+		return 0 // woken while timing out: count it as woken
+	}
+	f.remove(w)
+	if timedOut {
+		return errno(linux.ETIMEDOUT)
+	}
+	return -errRestart
+}
