@@ -3,6 +3,7 @@ package posix
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,22 +53,16 @@ func TestEpollWaitSeesFilesAddedLater(t *testing.T) {
 		efd := s.call(linux.SYS_EVENTFD2, 1, linux.O_NONBLOCK)
 		s.poke(buf, epollEvent(linux.POLLIN|linux.EPOLLET, 1))
 		s.call(linux.SYS_EPOLL_CTL, uint64(ep), linux.EPOLL_CTL_ADD, uint64(efd), uint64(buf))
-		if n := waitFor(0); n != 1 {
-			s.call(linux.SYS_EXIT_GROUP, 1)
-		}
+		s.expect("the waiter's epoll_pwait after ADD of a ready eventfd", waitFor(0), 1)
 		// A pipe added while nothing is ready wakes it when written.
 		s.call(linux.SYS_PIPE2, uint64(buf), linux.O_NONBLOCK)
 		rfd, wfd := binary.LittleEndian.Uint32(s.peek(buf, 4)), binary.LittleEndian.Uint32(s.peek(buf+4, 4))
 		s.poke(buf, epollEvent(linux.POLLIN|linux.EPOLLET, 2))
 		s.call(linux.SYS_EPOLL_CTL, uint64(ep), linux.EPOLL_CTL_ADD, uint64(rfd), uint64(buf))
 		time.Sleep(20 * time.Millisecond)
-		if got[1].Load() != 0 {
-			s.call(linux.SYS_EXIT_GROUP, 2) // woke with nothing new to report
-		}
+		s.expectTrue("the waiter woke with nothing new to report", got[1].Load() == 0)
 		s.call(linux.SYS_WRITE, uint64(wfd), uint64(buf), 1)
-		if n := waitFor(1); n != 1 {
-			s.call(linux.SYS_EXIT_GROUP, 3)
-		}
+		s.expect("the waiter's epoll_pwait after a write to an added pipe", waitFor(1), 1)
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}
 	p, err := Start(Config{CPU: cpu, Entry: 0x1000, SP: 0x7000_0000, BrkStart: 0x40_0000, Random: rand.Reader})
@@ -75,18 +70,15 @@ func TestEpollWaitSeesFilesAddedLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code := wait(t, p); code != 0 {
-		t.Fatalf("exit %d (1: not woken by a ready file's ADD, 2: spurious report, 3: not woken by a later write)", code)
+		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 }
 
 func TestEpollItems(t *testing.T) {
-	p, _, _, _ := start(t, func(s *userSide) {
+	p, _, _, cpu := start(t, func(s *userSide) {
 		buf, out := s.scratch(), s.scratch()
-		check := func(code uint64, got, want int64) {
-			if got != want {
-				s.call(linux.SYS_EXIT_GROUP, code)
-			}
-		}
+		check := func(n int, got, want int64) { s.expect(fmt.Sprintf("epoll check %d", n), got, want) }
 		ep := uint64(s.call(linux.SYS_EPOLL_CREATE1, 0))
 		// Closing a file forgets its item, so the fd number can be added
 		// again once reused.
@@ -127,12 +119,13 @@ func TestEpollItems(t *testing.T) {
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
-		t.Fatalf("failed check %d", code)
+		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 }
 
 func TestWaitHasNoChildren(t *testing.T) {
-	p, _, log, _ := start(t, func(s *userSide) {
+	p, _, log, cpu := start(t, func(s *userSide) {
 		info := s.scratch()
 		for i, c := range []struct {
 			nr   uint64
@@ -149,15 +142,14 @@ func TestWaitHasNoChildren(t *testing.T) {
 			{linux.SYS_WAITID, []uint64{linux.P_PIDFD, 99, uint64(info), linux.WEXITED, 0}, linux.EBADF},
 			{linux.SYS_WAITID, []uint64{9, 0, uint64(info), linux.WEXITED, 0}, linux.EINVAL},
 		} {
-			if got := s.call(c.nr, c.args...); got != errno(c.want) {
-				s.call(linux.SYS_EXIT_GROUP, uint64(i+1))
-			}
+			s.expect(fmt.Sprintf("case %d: %s%v", i, linux.SyscallNames[c.nr], c.args), s.call(c.nr, c.args...), errno(c.want))
 		}
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
-		t.Fatalf("failed case %d", code-1)
+		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 	if log.Len() != 0 {
 		t.Errorf("logged %q", log.String())
 	}

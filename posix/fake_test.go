@@ -3,6 +3,7 @@ package posix
 import (
 	"fmt"
 	"sync"
+	"testing"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -18,6 +19,38 @@ type fakeCPU struct {
 	next  uintptr
 	progs map[uint64]func(*userSide) // entry PC → program
 	users map[*abi.UserContext]*userSide
+	fails []string // labelled expectations the programs saw fail
+}
+
+// expect records a labelled failure when a result is not the one wanted;
+// report prints them all once the process is over.
+func (s *userSide) expect(what string, got, want int64) {
+	if got != want {
+		s.cpu.fail(fmt.Sprintf("%s = %d, want %d", what, got, want))
+	}
+}
+
+// expectTrue records a labelled failure unless ok.
+func (s *userSide) expectTrue(what string, ok bool) {
+	if !ok {
+		s.cpu.fail(what)
+	}
+}
+
+func (c *fakeCPU) fail(msg string) {
+	c.mu.Lock()
+	c.fails = append(c.fails, msg)
+	c.mu.Unlock()
+}
+
+// report fails t with every expectation that did not hold.
+func (c *fakeCPU) report(t *testing.T) {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.fails {
+		t.Error(f)
+	}
 }
 
 func newFakeCPU() *fakeCPU {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,67 +44,55 @@ func wait(t *testing.T, p *Process) int {
 }
 
 func TestWriteReadExit(t *testing.T) {
-	p, out, _, _ := start(t, func(s *userSide) {
+	p, out, _, cpu := start(t, func(s *userSide) {
 		buf := s.scratch()
 		n := s.call(linux.SYS_READ, 0, uint64(buf), 100) // read(0)
 		s.call(linux.SYS_WRITE, 1, uint64(buf), uint64(n))
-		if r := s.call(linux.SYS_READ, 0, uint64(buf), 100); r != 0 {
-			s.call(linux.SYS_EXIT_GROUP, 9) // EOF expected
-		}
-		if r := s.call(linux.SYS_WRITE, 1, 0xdead0000, 5); r != errno(linux.EFAULT) {
-			s.call(linux.SYS_EXIT_GROUP, 8)
-		}
-		if r := s.call(linux.SYS_WRITE, 77, uint64(buf), 1); r != errno(linux.EBADF) {
-			s.call(linux.SYS_EXIT_GROUP, 10)
-		}
+		s.expect("read at the end of stdin", s.call(linux.SYS_READ, 0, uint64(buf), 100), 0)
+		s.expect("write from a bad pointer", s.call(linux.SYS_WRITE, 1, 0xdead0000, 5), errno(linux.EFAULT))
+		s.expect("write to an unopened fd", s.call(linux.SYS_WRITE, 77, uint64(buf), 1), errno(linux.EBADF))
 		s.call(linux.SYS_EXIT_GROUP, 3)
 	}, "echo me\x00\xff")
 	if code := wait(t, p); code != 3 {
 		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 	if out.String() != "echo me\x00\xff" {
 		t.Fatalf("stdout %q", out.String())
 	}
 }
 
 func TestUnknownSyscallLoggedOnce(t *testing.T) {
-	p, _, log, _ := start(t, func(s *userSide) {
+	p, _, log, cpu := start(t, func(s *userSide) {
 		for i := 0; i < 3; i++ {
-			if r := s.call(linux.SYS_SOCKET, 2, 1, 0); r != errno(linux.ENOSYS) { // socket
-				s.call(linux.SYS_EXIT_GROUP, 1)
-			}
+			s.expect("socket", s.call(linux.SYS_SOCKET, 2, 1, 0), errno(linux.ENOSYS))
 		}
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 	if n := strings.Count(log.String(), "syscall 198 (socket)"); n != 1 {
 		t.Fatalf("logged %d times: %q", n, log.String())
 	}
 }
 
 func TestBrkAndMmap(t *testing.T) {
-	p, _, _, _ := start(t, func(s *userSide) {
+	p, _, _, cpu := start(t, func(s *userSide) {
 		base := s.call(linux.SYS_BRK, 0)
-		if base != 0x40_0000 {
-			s.call(linux.SYS_EXIT_GROUP, 1)
-		}
-		if s.call(linux.SYS_BRK, uint64(base)+10000) != base+10000 {
-			s.call(linux.SYS_EXIT_GROUP, 2)
-		}
+		s.expect("initial brk", base, 0x40_0000)
+		s.expect("brk grown by 10000", s.call(linux.SYS_BRK, uint64(base)+10000), base+10000)
 		s.poke(uintptr(base)+9000, []byte{42}) // now mapped
-		if r := s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ|linux.PROT_WRITE|linux.PROT_EXEC, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0); r != errno(linux.EACCES) {
-			s.call(linux.SYS_EXIT_GROUP, 3)
-		}
-		if r := s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ|linux.PROT_WRITE, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0); r <= 0 {
-			s.call(linux.SYS_EXIT_GROUP, 4)
-		}
+		s.expect("mmap W+X", s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ|linux.PROT_WRITE|linux.PROT_EXEC, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0), errno(linux.EACCES))
+		r := s.call(linux.SYS_MMAP, 0, 8192, linux.PROT_READ|linux.PROT_WRITE, linux.MAP_PRIVATE|linux.MAP_ANONYMOUS, ^uint64(0), 0)
+		s.expectTrue(fmt.Sprintf("mmap RW anonymous = %d, want an address", r), r > 0)
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 }
 
 func TestFutexWakesOtherThread(t *testing.T) {
@@ -124,9 +113,7 @@ func TestFutexWakesOtherThread(t *testing.T) {
 		s.u.PC = 0x2000 - 4
 		tid := s.call(linux.SYS_CLONE, linux.CLONE_VM|linux.CLONE_THREAD|linux.CLONE_SIGHAND|linux.CLONE_FS|linux.CLONE_FILES, 0, 0, 0, 0)
 		s.u.PC = 0x1000
-		if tid <= 1 {
-			s.call(linux.SYS_EXIT_GROUP, 1)
-		}
+		s.expectTrue(fmt.Sprintf("clone = %d, want a new tid", tid), tid > 1)
 		for i := 0; i < 5000; i++ { // up to ~5 s for the child to start waiting on a loaded host
 			if s.call(linux.SYS_FUTEX, uint64(word), linux.FUTEX_WAKE|linux.FUTEX_PRIVATE_FLAG, 1) == 1 {
 				break
@@ -148,12 +135,13 @@ func TestFutexWakesOtherThread(t *testing.T) {
 	if code := wait(t, p); code != 0 || woke.Load() != 1 {
 		t.Fatalf("exit %d, woke %d", code, woke.Load())
 	}
+	cpu.report(t)
 }
 
 func TestSignalHandlerAndSigreturn(t *testing.T) {
 	var gotSig atomic.Int32
 	var sawS0 atomic.Uint64
-	p, _, _, _ := start(t, func(s *userSide) {
+	p, _, _, cpu := start(t, func(s *userSide) {
 		const handler = 0x5000
 		s.handlers[handler] = func(s *userSide, sig int) {
 			gotSig.Store(int32(sig))
@@ -165,30 +153,27 @@ func TestSignalHandlerAndSigreturn(t *testing.T) {
 		}
 		act := s.scratch()
 		s.poke(act, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, handler), linux.SA_SIGINFO))
-		if s.call(linux.SYS_RT_SIGACTION, 10, uint64(act), 0, 8) != 0 { // rt_sigaction(SIGUSR1)
-			s.call(linux.SYS_EXIT_GROUP, 1)
-		}
+		s.expect("rt_sigaction(SIGUSR1)", s.call(linux.SYS_RT_SIGACTION, linux.SIGUSR1, uint64(act), 0, linux.SigsetSize), 0)
 		s.u.X[7] = 0x5eed
-		s.call(linux.SYS_TGKILL, Pid, 1, 10) // tgkill(self, SIGUSR1)
-		if s.u.X[7] != 0x5eed {
-			s.call(linux.SYS_EXIT_GROUP, 2)
-		}
+		s.call(linux.SYS_TGKILL, Pid, 1, linux.SIGUSR1)
+		s.expect("s0 after the handler returned", int64(s.u.X[7]), 0x5eed)
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if gotSig.Load() != 10 || sawS0.Load() != 0x5eed {
+	cpu.report(t)
+	if gotSig.Load() != linux.SIGUSR1 || sawS0.Load() != 0x5eed {
 		t.Fatalf("handler got signal %d and s0 %#x", gotSig.Load(), sawS0.Load())
 	}
 }
 
 func TestDefaultActionKills(t *testing.T) {
 	p, _, log, _ := start(t, func(s *userSide) {
-		s.call(linux.SYS_KILL, Pid, 15) // kill(self, SIGTERM)
+		s.call(linux.SYS_KILL, Pid, linux.SIGTERM)
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
-	if code := wait(t, p); code != 128+15 {
+	if code := wait(t, p); code != 128+linux.SIGTERM {
 		t.Fatalf("exit %d", code)
 	}
 	if !strings.Contains(log.String(), "SIGTERM") {
@@ -197,38 +182,28 @@ func TestDefaultActionKills(t *testing.T) {
 }
 
 func TestEpollEventfd(t *testing.T) {
-	p, _, _, _ := start(t, func(s *userSide) {
+	p, _, _, cpu := start(t, func(s *userSide) {
 		efd := s.call(linux.SYS_EVENTFD2, 0, linux.O_NONBLOCK)
 		ep := s.call(linux.SYS_EPOLL_CREATE1, 0)
 		ev := s.scratch()
 		s.poke(ev, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, linux.POLLIN|linux.EPOLLET), 77))
-		if s.call(linux.SYS_EPOLL_CTL, uint64(ep), 1, uint64(efd), uint64(ev)) != 0 {
-			s.call(linux.SYS_EXIT_GROUP, 1)
-		}
+		s.expect("epoll_ctl ADD eventfd", s.call(linux.SYS_EPOLL_CTL, uint64(ep), linux.EPOLL_CTL_ADD, uint64(efd), uint64(ev)), 0)
 		out := s.scratch()
-		if s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 0, 0) != 0 { // nothing ready
-			s.call(linux.SYS_EXIT_GROUP, 2)
-		}
+		s.expect("epoll_pwait with nothing ready", s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 0, 0), 0)
 		one := s.scratch()
 		s.poke(one, []byte{1, 0, 0, 0, 0, 0, 0, 0})
 		s.call(linux.SYS_WRITE, uint64(efd), uint64(one), 8)
-		if s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 1000, 0) != 1 {
-			s.call(linux.SYS_EXIT_GROUP, 3)
-		}
-		if binary.LittleEndian.Uint64(s.peek(out+8, 8)) != 77 {
-			s.call(linux.SYS_EXIT_GROUP, 4)
-		}
-		if s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 0, 0) != 0 { // edge-triggered: once
-			s.call(linux.SYS_EXIT_GROUP, 5)
-		}
-		if s.call(linux.SYS_READ, uint64(efd), uint64(one), 8) != 8 || s.call(linux.SYS_READ, uint64(efd), uint64(one), 8) != errno(linux.EAGAIN) {
-			s.call(linux.SYS_EXIT_GROUP, 6)
-		}
+		s.expect("epoll_pwait after a write", s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 1000, 0), 1)
+		s.expect("the reported data", int64(binary.LittleEndian.Uint64(s.peek(out+8, 8))), 77)
+		s.expect("edge-triggered: epoll_pwait again", s.call(linux.SYS_EPOLL_PWAIT, uint64(ep), uint64(out), 8, 0, 0), 0)
+		s.expect("eventfd read", s.call(linux.SYS_READ, uint64(efd), uint64(one), 8), 8)
+		s.expect("eventfd read when drained", s.call(linux.SYS_READ, uint64(efd), uint64(one), 8), errno(linux.EAGAIN))
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
+	cpu.report(t)
 }
 
 func TestTableIsConsistent(t *testing.T) {
