@@ -13,10 +13,7 @@ import (
 func TestOneFileModel(t *testing.T) {
 	runFS(t, Config{}, func(u *fsUser) {
 		s := u.s
-		fds := u.buf() + 8192
-		u.ok("pipe2", s.call(linux.SYS_PIPE2, uint64(fds), 0))
-		p := s.peek(fds, 8)
-		rfd, wfd := uint64(binary.LittleEndian.Uint32(p)), uint64(binary.LittleEndian.Uint32(p[4:]))
+		rfd, wfd := u.pipe(0)
 		efd := uint64(u.ok("eventfd2", s.call(linux.SYS_EVENTFD2, 0, 0)))
 		epfd := uint64(u.ok("epoll_create1", s.call(linux.SYS_EPOLL_CREATE1, 0)))
 		u.writeFile("/tmp/f", "data")
@@ -84,12 +81,9 @@ func TestOneFileModel(t *testing.T) {
 func TestReopenThroughProcFD(t *testing.T) {
 	runFS(t, Config{}, func(u *fsUser) {
 		s := u.s
-		fds := u.buf() + 8192
-		u.ok("pipe2", s.call(linux.SYS_PIPE2, uint64(fds), 0))
-		p := s.peek(fds, 8)
-		rfd, wfd := binary.LittleEndian.Uint32(p), binary.LittleEndian.Uint32(p[4:])
+		rfd, wfd := u.pipe(0)
 		s.poke(u.buf(), []byte("through proc"))
-		u.want("write", s.call(linux.SYS_WRITE, uint64(wfd), uint64(u.buf()), 12), 12)
+		u.want("write", s.call(linux.SYS_WRITE, wfd, uint64(u.buf()), 12), 12)
 		again := u.ok("reopen the read end", u.open(fmt.Sprintf("/proc/self/fd/%d", rfd), linux.O_RDONLY, 0))
 		u.want("read through the reopened end", s.call(linux.SYS_READ, uint64(again), uint64(u.buf()), 64), 12)
 		if got := string(s.peek(u.buf(), 12)); got != "through proc" {
@@ -159,9 +153,7 @@ func TestLargeVectorIO(t *testing.T) {
 			s.poke(iov+uintptr(16*i), b)
 		}
 		putIov(0, big, size)
-		fds := u.buf() + 4096
-		u.ok("pipe2", s.call(linux.SYS_PIPE2, uint64(fds), linux.O_NONBLOCK))
-		wfd := uint64(binary.LittleEndian.Uint32(s.peek(fds+4, 4)))
+		_, wfd := u.pipe(linux.O_NONBLOCK)
 		u.want("writev of 4 MiB to a non-blocking pipe", s.call(linux.SYS_WRITEV, wfd, uint64(iov), 1), pipeSize)
 		fd := uint64(u.ok("open", u.open("/tmp/big", linux.O_RDWR|linux.O_CREAT, 0o600)))
 		u.want("writev of 4 MiB to a file", s.call(linux.SYS_WRITEV, fd, uint64(iov), 1), size)
@@ -175,4 +167,12 @@ func TestLargeVectorIO(t *testing.T) {
 		u.want("pwritev at 1 MiB", s.call(linux.SYS_PWRITEV, fd, uint64(iov), 1, 1<<20), 1000)
 		u.want("pread64 of 4 MiB", s.call(linux.SYS_PREAD64, fd, uint64(big), size, 0), size)
 	})
+}
+
+// pipe makes a pipe with pipe2(flags) and returns its read and write ends.
+func (u *fsUser) pipe(flags uint64) (r, w uint64) {
+	fds := u.buf() + 30<<10 // the buffer's last KiB: tests keep their data below
+	u.ok("pipe2", u.s.call(linux.SYS_PIPE2, uint64(fds), flags))
+	p := u.s.peek(fds, 8)
+	return uint64(binary.LittleEndian.Uint32(p)), uint64(binary.LittleEndian.Uint32(p[4:]))
 }

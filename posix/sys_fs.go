@@ -50,6 +50,17 @@ func (t *Thread) at(dirfd uint64, path string) (fs.Loc, Errno) {
 	return t.fdLoc(dirfd, linux.ENOTDIR)
 }
 
+// lookupPath resolves a path argument from the working directory,
+// following a final symlink (chdir, statfs).
+func (t *Thread) lookupPath(addr uint64) (fs.Loc, Errno) {
+	path, e := t.path(addr)
+	if e != 0 {
+		return fs.Loc{}, e
+	}
+	l, err := t.p.fs.v.Lookup(t.p.fs.getCwd(), path, true)
+	return l, fs.ToErrno(err)
+}
+
 // pathAt reads a path argument and its start together.
 func (t *Thread) pathAt(dirfd, addr uint64) (fs.Loc, string, Errno) {
 	path, e := t.path(addr)
@@ -399,13 +410,9 @@ func (t *Thread) chdirTo(l fs.Loc) int64 {
 
 // sysChdir implements chdir(2).
 func sysChdir(t *Thread, a *[6]uint64) int64 {
-	path, e := t.path(a[0])
+	l, e := t.lookupPath(a[0])
 	if e != 0 {
 		return errno(e)
-	}
-	l, err := t.p.fs.v.Lookup(t.p.fs.getCwd(), path, true)
-	if err != nil {
-		return errno(fs.ToErrno(err))
 	}
 	return t.chdirTo(l)
 }

@@ -130,55 +130,35 @@ func (t *Thread) vecOffset(seq *ioSeq, a *[6]uint64, allowPos bool) (int64, Errn
 	return off, t.iovecs(seq, a[1], a[2])
 }
 
-// sysPreadv implements preadv(2).
-func sysPreadv(t *Thread, a *[6]uint64) int64 {
+// vecIO is the common body of preadv, pwritev and their v2 forms: with
+// v2, flags must be 0 and an offset of -1 means the file position.
+func (t *Thread) vecIO(a *[6]uint64, write, v2 bool) int64 {
+	if v2 && a[5] != 0 {
+		return errno(linux.EOPNOTSUPP) // RWF_* flags
+	}
 	var seq ioSeq
-	off, e := t.vecOffset(&seq, a, false)
+	off, e := t.vecOffset(&seq, a, v2)
 	if e != 0 {
 		seq.release()
 		return errno(e)
 	}
+	if write {
+		return t.writev(a[0], &seq, off)
+	}
 	return t.readv(a[0], &seq, off)
 }
+
+// sysPreadv implements preadv(2).
+func sysPreadv(t *Thread, a *[6]uint64) int64 { return t.vecIO(a, false, false) }
 
 // sysPwritev implements pwritev(2).
-func sysPwritev(t *Thread, a *[6]uint64) int64 {
-	var seq ioSeq
-	off, e := t.vecOffset(&seq, a, false)
-	if e != 0 {
-		seq.release()
-		return errno(e)
-	}
-	return t.writev(a[0], &seq, off)
-}
+func sysPwritev(t *Thread, a *[6]uint64) int64 { return t.vecIO(a, true, false) }
 
 // sysPreadv2 implements preadv2(2) without RWF_* flags.
-func sysPreadv2(t *Thread, a *[6]uint64) int64 {
-	if a[5] != 0 {
-		return errno(linux.EOPNOTSUPP)
-	}
-	var seq ioSeq
-	off, e := t.vecOffset(&seq, a, true)
-	if e != 0 {
-		seq.release()
-		return errno(e)
-	}
-	return t.readv(a[0], &seq, off)
-}
+func sysPreadv2(t *Thread, a *[6]uint64) int64 { return t.vecIO(a, false, true) }
 
 // sysPwritev2 implements pwritev2(2) without RWF_* flags.
-func sysPwritev2(t *Thread, a *[6]uint64) int64 {
-	if a[5] != 0 {
-		return errno(linux.EOPNOTSUPP)
-	}
-	var seq ioSeq
-	off, e := t.vecOffset(&seq, a, true)
-	if e != 0 {
-		seq.release()
-		return errno(e)
-	}
-	return t.writev(a[0], &seq, off)
-}
+func sysPwritev2(t *Thread, a *[6]uint64) int64 { return t.vecIO(a, true, true) }
 
 // sysLseek implements lseek(2).
 func sysLseek(t *Thread, a *[6]uint64) int64 {

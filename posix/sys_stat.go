@@ -110,13 +110,9 @@ func (t *Thread) putStatfs(addr uintptr, l fs.Loc) Errno {
 
 // sysStatfs implements statfs(2).
 func sysStatfs(t *Thread, a *[6]uint64) int64 {
-	path, e := t.path(a[0])
+	l, e := t.lookupPath(a[0])
 	if e != 0 {
 		return errno(e)
-	}
-	l, err := t.p.fs.v.Lookup(t.p.fs.getCwd(), path, true)
-	if err != nil {
-		return errno(fs.ToErrno(err))
 	}
 	return errno(t.putStatfs(uintptr(a[1]), l))
 }
