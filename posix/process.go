@@ -69,6 +69,7 @@ type Process struct {
 	mem     memState
 	fs      fsState
 	fifos   fifoTable
+	unix    unixRegistry
 
 	umask      atomic.Uint32
 	pipeIDs    atomic.Uint64 // numbers pipes for /proc/self/fd
