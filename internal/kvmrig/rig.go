@@ -8,13 +8,12 @@
 package kvmrig
 
 import (
-	"compress/gzip"
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,7 +38,7 @@ const (
 
 // recipe changes whenever the way the rig is built changes, so a cached
 // rig built the old way is rebuilt.
-const recipe = "kvm-rig 1"
+const recipe = "kvm-rig 2"
 
 //go:embed guestinit/main.go
 var initSource embed.FS
@@ -48,7 +47,7 @@ var initSource embed.FS
 type Rig struct {
 	Dir       string // where it lives
 	Kernel    string // the outer Linux kernel (for -kernel)
-	Initramfs string // gzip cpio: kvm.ko, QEMU, /init
+	Initramfs string // newc cpio: kvm.ko, QEMU and its libraries, /init
 	Versions  Versions
 }
 
@@ -122,7 +121,7 @@ func Ensure(ctx context.Context, o Options) (*Rig, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Rig{Dir: dir, Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio.gz")}
+	r := &Rig{Dir: dir, Kernel: filepath.Join(dir, "vmlinux"), Initramfs: filepath.Join(dir, "initramfs.cpio")}
 	if b, err := os.ReadFile(filepath.Join(dir, "stamp")); err == nil && string(b) == stamp {
 		if b, err := os.ReadFile(filepath.Join(dir, "versions.json")); err == nil && json.Unmarshal(b, &r.Versions) == nil {
 			if fileExists(r.Kernel) && fileExists(r.Initramfs) {
@@ -205,14 +204,21 @@ func build(ctx context.Context, r *Rig, mirror string, log io.Writer) error {
 		return fmt.Errorf("kvm rig: apt downloaded no %s package", QEMUPkg)
 	}
 
-	root := filepath.Join(work, "root")
+	unpacked, root := filepath.Join(work, "unpacked"), filepath.Join(work, "root")
 	fmt.Fprintf(log, "runikraft: unpacking %d packages (dpkg-deb -x, no maintainer scripts)\n", len(qdebs))
 	for _, d := range qdebs {
-		if err := run(ctx, "dpkg-deb", "-x", d, root); err != nil {
+		if err := run(ctx, "dpkg-deb", "-x", d, unpacked); err != nil {
 			return err
 		}
 	}
-	if err := trimRoot(root); err != nil {
+	if err := mergedUsr(unpacked); err != nil {
+		return err
+	}
+	keep, err := closure(unpacked, []string{qemuBinary})
+	if err != nil {
+		return err
+	}
+	if err := moveKept(unpacked, root, keep); err != nil {
 		return err
 	}
 	vmlinuxTmp := r.Kernel + ".tmp"
@@ -227,7 +233,7 @@ func build(ctx context.Context, r *Rig, mirror string, log io.Writer) error {
 			return fmt.Errorf("kvm rig: %w", err)
 		}
 	}
-	if err := packGzip(root, r.Initramfs); err != nil {
+	if err := pack(root, r.Initramfs); err != nil {
 		return err
 	}
 	if err := os.Rename(vmlinuxTmp, r.Kernel); err != nil {
@@ -236,17 +242,12 @@ func build(ctx context.Context, r *Rig, mirror string, log io.Writer) error {
 	return nil
 }
 
-// trimRoot removes what QEMU does not need at run time (documentation,
-// the 32-bit emulator, firmware: the nested guest boots with -bios none)
-// and links /bin, /sbin and /lib to /usr as a merged-/usr system has
-// them (the dynamic loader is /lib/ld-linux-riscv64-lp64d.so.1).
-func trimRoot(root string) error {
-	for _, p := range []string{"usr/share/doc", "usr/share/man", "usr/share/lintian", "usr/share/locale",
-		"usr/share/info", "usr/share/bug", "usr/bin/qemu-system-riscv32", "usr/lib/riscv-firmware", "etc"} {
-		if err := os.RemoveAll(filepath.Join(root, p)); err != nil {
-			return fmt.Errorf("kvm rig: %w", err)
-		}
-	}
+// qemuBinary is the nested VMM, relative to the root.
+const qemuBinary = "usr/bin/qemu-system-riscv64"
+
+// mergedUsr links /bin, /sbin and /lib to /usr as a merged-/usr system
+// has them: the program interpreter is /lib/ld-linux-riscv64-lp64d.so.1.
+func mergedUsr(root string) error {
 	for _, l := range []string{"bin", "sbin", "lib"} {
 		p := filepath.Join(root, l)
 		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink == 0 {
@@ -257,8 +258,8 @@ func trimRoot(root string) error {
 			return fmt.Errorf("kvm rig: %w", err)
 		}
 	}
-	if !fileExists(filepath.Join(root, "usr/bin/qemu-system-riscv64")) {
-		return errors.New("kvm rig: the unpacked packages have no usr/bin/qemu-system-riscv64")
+	if !fileExists(filepath.Join(root, qemuBinary)) {
+		return fmt.Errorf("kvm rig: the unpacked packages have no %s", qemuBinary)
 	}
 	return nil
 }
@@ -290,21 +291,19 @@ func buildInit(ctx context.Context, dir, out string) error {
 	return nil
 }
 
-// packGzip packs root into a gzip newc archive at out (atomically).
-func packGzip(root, out string) error {
+// pack packs root into a newc archive at out (atomically). Not
+// compressed: the outer Linux gunzips 36 MB in 3.6 s under TCG and
+// copies 90 MB in 1.9 s, and the host's page cache holds it either way.
+func pack(root, out string) error {
 	f, err := os.CreateTemp(filepath.Dir(out), ".initramfs-*")
 	if err != nil {
 		return fmt.Errorf("kvm rig: %w", err)
 	}
 	defer os.Remove(f.Name())
-	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	err = rootfs.Pack(root, zw, rootfs.Options{Mtime: time.Unix(0, 0), SkipUnsupported: true})
-	if cerr := zw.Close(); err == nil {
-		err = cerr
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = rootfs.Pack(root, bw, rootfs.Options{Mtime: time.Unix(0, 0), SkipUnsupported: true})
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

@@ -149,4 +149,3 @@ func loadModule(path string) error {
 	}
 	return nil
 }
-
