@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && riscv64
 
 // Command guestinit is /init of the nested-KVM rig's Linux (see package
 // kvmrig): it loads kvm.ko, mounts what QEMU needs, runs the nested
