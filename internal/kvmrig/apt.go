@@ -117,8 +117,10 @@ func (a *apt) run(ctx context.Context, dir string, name string, args ...string) 
 
 // update fetches and verifies the suite's indexes.
 func (a *apt) update(ctx context.Context) error {
-	_, err := a.run(ctx, a.dir, "apt-get", "update", "-q")
-	return err
+	if _, err := a.run(ctx, a.dir, "apt-get", "update", "-q"); err != nil {
+		return fmt.Errorf("%w (if apt says NO_PUBKEY: %s %s needs debian-archive-keyring 2023.3+deb12u1 or later; ./install.sh upgrades it)", err, Suite, Keyring)
+	}
+	return nil
 }
 
 // downloadWithDeps downloads pkg and everything it depends on (nothing is
