@@ -21,7 +21,9 @@ const exitRig = 70
 func runNested(c *cli.Context, qemuPath string, cfg qemu.Config, timeout time.Duration) error {
 	ctx := context.Background()
 	if c.Bool("dry-run") {
-		args, err := kvmrig.NestedArgs(cfg)
+		// The nested QEMU's command with the host's paths: what a RISC-V
+		// host with KVM runs.
+		args, err := kvmrig.KVMArgs(cfg)
 		if err != nil {
 			return fail(exitUsage, "%v", err)
 		}

@@ -64,16 +64,12 @@ type Result struct {
 // reporting the nested QEMU's status.
 var ErrNoStatus = errors.New("kvm rig: the outer machine ended without reporting the nested guest's exit status")
 
-// NestedArgs is the nested QEMU's argv (without the program) for cfg,
-// with the image at its in-machine paths: KVM, the host CPU, and no
-// firmware (KVM's SBI replaces OpenSBI).
-func NestedArgs(cfg qemu.Config) ([]string, error) {
+// KVMArgs is QEMU's argv (without the program) that boots cfg under KVM
+// on a RISC-V host: KVM, the host CPU, and no firmware (KVM's SBI
+// replaces OpenSBI). Only the UART console is supported.
+func KVMArgs(cfg qemu.Config) ([]string, error) {
 	if cfg.AppConsole || cfg.Export != "" {
 		return nil, errors.New("kvm rig: the nested run has the UART console only")
-	}
-	cfg.Kernel = "/" + guestKernel
-	if cfg.Initrd != "" {
-		cfg.Initrd = "/" + guestInitrd
 	}
 	args := qemu.Args(cfg)
 	i := slices.Index(args, "-bios")
@@ -82,6 +78,16 @@ func NestedArgs(cfg qemu.Config) ([]string, error) {
 	}
 	args[i+1] = "none"
 	return append([]string{"-accel", "kvm", "-cpu", "host"}, args...), nil
+}
+
+// NestedArgs is KVMArgs with the image at its paths inside the outer
+// machine.
+func NestedArgs(cfg qemu.Config) ([]string, error) {
+	cfg.Kernel = "/" + guestKernel
+	if cfg.Initrd != "" {
+		cfg.Initrd = "/" + guestInitrd
+	}
+	return KVMArgs(cfg)
 }
 
 // OuterArgs is the outer QEMU's argv (without the program).
