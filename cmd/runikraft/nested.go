@@ -30,6 +30,9 @@ func runNested(c *cli.Context, qemuPath string, cfg qemu.Config, timeout time.Du
 		fmt.Fprintln(c.App.Writer, qemu.CommandLine(append([]string{"qemu-system-riscv64"}, args...)))
 		return nil
 	}
+	if cfg.MemoryMiB > kvmrig.MaxNestedMemoryMiB {
+		return fail(exitUsage, "--kvm-nested: -m %s is more than the nested guest can have (%s)", qemu.FormatMemory(cfg.MemoryMiB), qemu.FormatMemory(kvmrig.MaxNestedMemoryMiB))
+	}
 	rig, err := kvmrig.Ensure(ctx, kvmrig.Options{Log: c.App.ErrWriter})
 	if err != nil {
 		return fail(exitRig, "--kvm-nested: %v", err)

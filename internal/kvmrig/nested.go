@@ -22,6 +22,9 @@ import (
 // initramfs (about 150 MB unpacked), QEMU and the nested guest.
 const (
 	OuterMemoryMiB = 2048
+	// MaxNestedMemoryMiB leaves the outer Linux room for the initramfs
+	// and QEMU itself.
+	MaxNestedMemoryMiB = 1536
 	// Outer Linux quiet (loglevel=1: emergencies only), so the console
 	// carries the nested guest's output alone.
 	outerAppend = "console=ttyS0 quiet loglevel=1 rdinit=/init"
@@ -107,6 +110,9 @@ func OuterArgs(r *Rig, initrd, nonce string) []string {
 
 // Run boots o.Nested under KVM inside the outer machine.
 func Run(ctx context.Context, o RunOptions) (Result, error) {
+	if o.Nested.MemoryMiB > MaxNestedMemoryMiB {
+		return Result{}, fmt.Errorf("kvm rig: the nested guest can have at most %s of the outer machine's %s", qemu.FormatMemory(MaxNestedMemoryMiB), qemu.FormatMemory(OuterMemoryMiB))
+	}
 	nested, err := NestedArgs(o.Nested)
 	if err != nil {
 		return Result{}, err
