@@ -48,7 +48,12 @@ func runNested(c *cli.Context, qemuPath string, cfg qemu.Config, timeout time.Du
 	if cfg.Debug {
 		o.Banner = c.App.ErrWriter
 	}
+	start := time.Now()
 	res, err := kvmrig.Run(ctx, o)
+	if cfg.Debug && res.NestedTime > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: kvm: the nested QEMU ran %v of %v\n",
+			res.NestedTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	}
 	switch {
 	case res.TimedOut:
 		return fail(exitTimeout, "timeout after %v", timeout)

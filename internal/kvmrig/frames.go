@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // frameTag starts every frame the init prints (guestinit's tag).
@@ -29,9 +30,10 @@ type frameFilter struct {
 	held      []byte // pass: a possible start of prefix; header: the line so far
 	body      int    // bytes of a stderr frame still to come
 
-	done    bool   // the exit frame was seen
-	status  int    // its status
-	failure string // a fail frame's message
+	done    bool          // the exit frame was seen
+	status  int           // its status
+	ran     time.Duration // how long the nested QEMU ran, if the init said
+	failure string        // a fail frame's message
 }
 
 const (
@@ -102,8 +104,12 @@ func (f *frameFilter) header(line string) {
 	kind, arg, _ := strings.Cut(line, " ")
 	switch kind {
 	case "exit":
-		if v, err := strconv.Atoi(arg); err == nil && v >= 0 && v <= 255 {
+		code, ns, _ := strings.Cut(arg, " ")
+		if v, err := strconv.Atoi(code); err == nil && v >= 0 && v <= 255 {
 			f.done, f.status = true, v
+			if d, err := strconv.ParseInt(ns, 10, 64); err == nil && d > 0 {
+				f.ran = time.Duration(d)
+			}
 		} else {
 			f.failure = "bad exit frame " + strconv.Quote(line)
 		}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runikraft/runikraft/internal/qemu"
 )
@@ -34,7 +35,7 @@ func TestFrameFilter(t *testing.T) {
 		status              int
 		failure             string
 	}{
-		{"exit", "hello\n" + fr + "exit 3\n[ 1.0] reboot: Power down\n", "hello\n", "", true, 3, ""},
+		{"exit", "hello\n" + fr + "exit 3 12345\n[ 1.0] reboot: Power down\n", "hello\n", "", true, 3, ""},
 		{"no newline before", "partial" + fr + "exit 0\n", "partial", "", true, 0, ""},
 		{"stderr then exit", "out\n" + fr + "stderr 6\nwarn!\n" + fr + "exit 1\n", "out\n", "warn!\n", true, 1, ""},
 		{"stderr body holds a frame", fr + "stderr 11\n" + fr[:11] + fr + "exit 5\n", "", fr[:11], true, 5, ""},
@@ -51,6 +52,13 @@ func TestFrameFilter(t *testing.T) {
 					tc.name, n, out, errw, f.done, f.status, f.failure, tc.out, tc.errw, tc.done, tc.status, tc.failure)
 			}
 		}
+	}
+}
+
+func TestFrameExitTime(t *testing.T) {
+	f, _, _ := feed("\nrkvm-"+testNonce+" exit 0 2500000000\n", 3)
+	if !f.done || f.ran != 2500*time.Millisecond {
+		t.Fatalf("done %v ran %v; want 2.5s", f.done, f.ran)
 	}
 }
 

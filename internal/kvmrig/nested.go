@@ -59,6 +59,9 @@ type Result struct {
 	Code int
 	// TimedOut is set when Timeout expired.
 	TimedOut bool
+	// NestedTime is how long the nested QEMU ran, by the outer Linux's
+	// clock: the image under KVM, without the outer machine's boot.
+	NestedTime time.Duration
 	// Outer is how the outer QEMU ended.
 	Outer qemu.Result
 }
@@ -156,7 +159,7 @@ func Run(ctx context.Context, o RunOptions) (Result, error) {
 	case !f.done:
 		return out, fmt.Errorf("%w (outer QEMU exit status %d, signal %d)", ErrNoStatus, res.ExitCode, res.Signal)
 	}
-	out.Code = f.status
+	out.Code, out.NestedTime = f.status, f.ran
 	return out, nil
 }
 

@@ -13,7 +13,8 @@
 //
 //	fail MESSAGE\n          the rig itself failed
 //	stderr N\n + N bytes    the nested QEMU's stderr, at the end
-//	exit N\n                the nested QEMU's exit status (128+sig if killed)
+//	exit N NS\n             the nested QEMU's exit status (128+sig if killed)
+//	                        and how long it ran, in nanoseconds
 //
 // It is built for linux/riscv64 by the rig builder, from this file alone,
 // so it imports only the standard library.
@@ -25,6 +26,7 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -95,7 +97,9 @@ func main() {
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = errOut
 	cmd.Env = []string{"PATH=/usr/bin", "HOME=/"}
+	start := time.Now()
 	runErr := cmd.Run()
+	ran := time.Since(start)
 	errOut.Close()
 	// QEMU may have left the console non-blocking, which would cut the
 	// frames below short.
@@ -119,7 +123,7 @@ func main() {
 		frame(fmt.Sprintf("stderr %d\n", len(b)))
 		os.Stdout.Write(b)
 	}
-	frame(fmt.Sprintf("exit %d\n", status))
+	frame(fmt.Sprintf("exit %d %d\n", status, ran.Nanoseconds()))
 	powerOff()
 }
 
