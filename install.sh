@@ -30,8 +30,11 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # for C apps and reference binaries, qemu-user as a reference runner;
 # dpkg-dev unpacks source packages, make and cmake build them (gcc for
 # build-machine helpers and tcl for SQLite's amalgamation, in the tests).
+# The nested-KVM rig (internal/kvmrig, tests/kvm) fetches Debian riscv64
+# packages with apt, checks them with debian-archive-keyring and
+# decompresses kvm.ko with xz-utils.
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -40,6 +43,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	sudo_ apt-get update -qq
 	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# trixie's signing keys came to bookworm in debian-archive-keyring
+# 2023.3+deb12u1; an older one cannot verify the nested-KVM rig's packages.
+if [ ! -e /usr/share/keyrings/debian-archive-trixie-automatic.gpg ]; then
+	log "upgrading debian-archive-keyring (trixie's keys, for the nested-KVM rig)"
+	sudo_ apt-get update -qq
+	sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --only-upgrade debian-archive-keyring >/dev/null
 fi
 
 # Source packages (musl for the sysroot, third-party code for the tests)

@@ -78,6 +78,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
+			&cli.BoolFlag{Name: "kvm-nested", Usage: "boot under real KVM, nested: QEMU TCG with the H extension runs Debian's riscv64 Linux, whose KVM runs the image (the rig is built into ~/.cache/runikraft/kvm-rig on first use; console on the UART, no stdin)"},
 		},
 		OnUsageError: usageError("run "),
 		Action:       func(c *cli.Context) error { return run(c, stdin) },
@@ -150,6 +151,10 @@ func run(c *cli.Context, stdin *os.File) error {
 	var shared *sharing
 	share := c.Bool("share-cwd") ||
 		c.Bool("binfmt") && appMode && (baked == nil || !baked.Rootfs) && c.String("rootfs") == ""
+	nested := c.Bool("kvm-nested")
+	if share && nested {
+		return fail(exitUsage, "--kvm-nested: --share-cwd is not supported in the nested rig")
+	}
 	if share {
 		if !appMode {
 			return fail(exitUsage, "--share-cwd: %s is a machine image; the current directory goes with an application run on the stock kernel", image)
@@ -174,8 +179,8 @@ func run(c *cli.Context, stdin *os.File) error {
 		RNG:       c.Bool("rng"),
 		Debug:     c.Bool("debug"),
 		// The stock kernel gives an app its own streams; a machine image's
-		// output is the UART itself.
-		AppConsole: appMode,
+		// output is the UART itself, as is everything in the nested rig.
+		AppConsole: appMode && !nested,
 	}
 	if shared != nil {
 		cfg.Export = shared.export
@@ -197,6 +202,9 @@ func run(c *cli.Context, stdin *os.File) error {
 			return fail(exitUsage, "%s not found in PATH; run ./install.sh to install QEMU", qemu.DefaultBinary)
 		}
 		return fail(exitUsage, "QEMU %q (from --qemu or RUNIKRAFT_QEMU): %v; fix the path or run ./install.sh", c.String("qemu"), rootCause(err))
+	}
+	if nested {
+		return runNested(c, path, cfg, timeout)
 	}
 	if c.Bool("dry-run") {
 		if path == "" {
