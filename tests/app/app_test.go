@@ -77,6 +77,15 @@ func TestGoGoroutinesAndTimers(t *testing.T) {
 	expect(t, run(t, nil, "goapp", "goroutines"), 0, "sum=328350 ticks>=10:true threads>1:true\n")
 }
 
+// AF_UNIX sockets through Go's net package (the netpoller's epoll),
+// datagrams, and a descriptor passed with SCM_RIGHTS.
+func TestGoUnixSockets(t *testing.T) {
+	expect(t, run(t, nil, "goapp", "unixsock"), 0, "stream /tmp/goapp.sock: echo HELLO /TMP/GOAPP.SOCK\n"+
+		"stream @goapp-abstract: echo HELLO @GOAPP-ABSTRACT\n"+
+		"datagram: one datagram\n"+
+		"rights: through the passed descriptor\n")
+}
+
 func TestGoChurnsFourTimesMemory(t *testing.T) {
 	r := run(t, []string{"-m", "64M"}, "goapp", "churn")
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "churned 256 MiB") {

@@ -110,6 +110,11 @@ func main() {
 		go func() { time.Sleep(100 * time.Millisecond); close(stop) }()
 		<-stop
 		fmt.Println("not starved")
+	case "unixsock":
+		if err := unixSockets(); err != nil {
+			fmt.Println("FAIL:", err)
+			os.Exit(1)
+		}
 	default:
 		fmt.Println("unknown mode", os.Args[1])
 		os.Exit(64)
