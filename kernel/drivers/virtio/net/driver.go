@@ -217,8 +217,9 @@ func (d *Driver) Transmit(parts ...[]byte) error {
 	err := d.txq.Post(func(_ uint32, err error) { d.sent(i, err) }, d.bufs(b, off, false)...)
 	if err != nil {
 		// The queue has a descriptor for every slot, so this is a
-		// broken queue, not a full one.
-		d.sent(i, err)
+		// broken queue, not a full one. No room call: the caller may
+		// hold the lock the room function takes.
+		d.free(i, err, false)
 		return fmt.Errorf("virtio-net: transmit queue: %w", err)
 	}
 	d.txFrames.Add(1)
@@ -227,7 +228,9 @@ func (d *Driver) Transmit(parts ...[]byte) error {
 }
 
 // sent frees transmit slot i once the device is done with it.
-func (d *Driver) sent(i int, err error) {
+func (d *Driver) sent(i int, err error) { d.free(i, err, true) }
+
+func (d *Driver) free(i int, err error, wake bool) {
 	d.txMu.Lock()
 	if err != nil {
 		d.txErrors.Add(1)
@@ -239,7 +242,7 @@ func (d *Driver) sent(i int, err error) {
 	d.txMu.Unlock()
 	// Every time, not only when the first slot frees: a caller that got
 	// ErrBusy may queue its frame after that first call.
-	if r := d.room.Load(); r != nil && *r != nil {
+	if r := d.room.Load(); wake && r != nil && *r != nil {
 		(*r)()
 	}
 }
