@@ -25,7 +25,7 @@
 // Everything the device reports is checked (header.go, FuzzReceive): the
 // used length is capped at the slot by the ring, a buffer shorter than
 // the header or a frame shorter than an Ethernet header or longer than
-// the MTU is dropped, num_buffers is bounded (a merged frame at most
-// 64 KiB), a GSO frame (never negotiated) is dropped, and a partial
+// the MTU is dropped, num_buffers is bounded (64) and a merged frame
+// may not outgrow the MTU either, a GSO frame (never negotiated) is dropped, and a partial
 // checksum's offsets must lie inside the frame.
 package net
