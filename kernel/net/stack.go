@@ -57,18 +57,21 @@ type Stack struct {
 func New(cfg Config, dev Device) (*Stack, error) {
 	st := &Stack{cfg: cfg, ready: make(chan struct{})}
 	ns := &ndpDispatcher{st: st}
+	ndp := ipv6.DefaultNDPConfigurations() // router solicitations on
+	ndp.HandleRAs = ipv6.HandlingRAsEnabledWhenForwardingDisabled
+	ndp.DiscoverDefaultRouters = true
+	ndp.DiscoverOnLinkPrefixes = true
+	ndp.AutoGenGlobalAddresses = true
+	// A server's address should be the one derived from its MAC, not a
+	// privacy address that changes (Linux's default too).
+	ndp.AutoGenTempGlobalAddresses = false
 	st.s = stack.New(stack.Options{
 		NetworkProtocols: []stack.NetworkProtocolFactory{
 			ipv4.NewProtocol,
 			ipv6.NewProtocolWithOptions(ipv6.Options{
 				AutoGenLinkLocal: true,
 				NDPDisp:          ns,
-				NDPConfigs: ipv6.NDPConfigurations{
-					HandleRAs:              ipv6.HandlingRAsEnabledWhenForwardingDisabled,
-					DiscoverDefaultRouters: true,
-					DiscoverOnLinkPrefixes: true,
-					AutoGenGlobalAddresses: true,
-				},
+				NDPConfigs:       ndp,
 			}),
 			arp.NewProtocol,
 		},

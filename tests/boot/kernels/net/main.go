@@ -90,6 +90,9 @@ func main() {
 	if cfg.Gateway.IsValid() {
 		check("ping gateway", ping(st, cfg.Gateway))
 	}
+	if param("nettest.ipv6") == "1" {
+		check("ipv6 slaac", slaac(st))
+	}
 	if peer := param("nettest.peer"); peer != "" {
 		check("outbound", outbound(st, peer))
 	}
@@ -234,6 +237,7 @@ func ping(st *knet.Stack, a netip.Addr) error {
 			return fmt.Errorf("write: %v", knet.Errno(err))
 		}
 		deadline := time.After(2 * time.Second)
+	wait:
 		for range 10 {
 			var buf bytes.Buffer
 			res, err := ep.Read(&buf, tcpip.ReadOptions{})
@@ -242,8 +246,8 @@ func ping(st *knet.Stack, a netip.Addr) error {
 				case <-ch:
 					continue
 				case <-deadline:
+					break wait
 				}
-				break
 			}
 			if err != nil {
 				return fmt.Errorf("read: %v", knet.Errno(err))
@@ -251,6 +255,73 @@ func ping(st *knet.Stack, a netip.Addr) error {
 			rep := header.ICMPv4(buf.Bytes())
 			if res.Count >= header.ICMPv4MinimumSize && rep.Type() == header.ICMPv4EchoReply && rep.Sequence() == uint16(seq) {
 				fmt.Printf("net: echo reply from %v seq %d in %v\n", a, seq, time.Since(start).Round(time.Microsecond))
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no echo reply from %v", a)
+}
+
+// slaac waits for a global IPv6 address from the router's
+// advertisement (QEMU's user network: fec0::/64), then pings the router.
+func slaac(st *knet.Stack) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, i := range st.Interfaces() {
+			for _, a := range i.Addrs {
+				ip, _ := netip.AddrFromSlice(a.Address.AsSlice())
+				if i.Name == knet.DeviceName && ip.Is6() && !ip.IsLinkLocalUnicast() {
+					fmt.Printf("net: ipv6 address %v\n", a)
+					return ping6(st, netip.MustParseAddr("fec0::2"))
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("no global IPv6 address in 10 s")
+}
+
+// ping6 sends ICMPv6 echo requests to a and waits for a reply.
+func ping6(st *knet.Stack, a netip.Addr) error {
+	ep, errno := st.Socket(10 /* AF_INET6 */, 2 /* SOCK_DGRAM */, 58 /* IPPROTO_ICMPV6 */)
+	if errno != 0 {
+		return fmt.Errorf("socket: %v", errno)
+	}
+	defer ep.Close()
+	if err := ep.Connect(full(a, 0)); err != nil {
+		return fmt.Errorf("connect: %v", knet.Errno(err))
+	}
+	we, ch := waiter.NewChannelEntry(waiter.ReadableEvents)
+	ep.Queue.EventRegister(&we)
+	defer ep.Queue.EventUnregister(&we)
+	for seq := range 3 {
+		req := header.ICMPv6(make([]byte, header.ICMPv6EchoMinimumSize+8))
+		req.SetType(header.ICMPv6EchoRequest)
+		req.SetSequence(uint16(seq))
+		var r bytes.Reader
+		r.Reset(req)
+		if _, err := ep.Write(&r, tcpip.WriteOptions{}); err != nil {
+			return fmt.Errorf("write: %v", knet.Errno(err))
+		}
+		deadline := time.After(2 * time.Second)
+	wait:
+		for range 10 {
+			var buf bytes.Buffer
+			_, err := ep.Read(&buf, tcpip.ReadOptions{})
+			if _, ok := err.(*tcpip.ErrWouldBlock); ok {
+				select {
+				case <-ch:
+					continue
+				case <-deadline:
+					break wait
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("read: %v", knet.Errno(err))
+			}
+			rep := header.ICMPv6(buf.Bytes())
+			if len(rep) >= header.ICMPv6EchoMinimumSize && rep.Type() == header.ICMPv6EchoReply && rep.Sequence() == uint16(seq) {
+				fmt.Printf("net: echo reply from %v seq %d\n", a, seq)
 				return nil
 			}
 		}
