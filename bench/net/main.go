@@ -8,7 +8,8 @@
 // kernel (tests/boot/kernels/net) on QEMU user networking and reads
 // QEMU's CPU time from /proc/PID/stat over -idle while the kernel is
 // an idle server (listening, nothing connected) and again while it
-// sleeps after the exchange. The interrupt-driven driver should leave
+// sleeps after the exchange, and times the exchange (1 MB from the host
+// to the guest). The interrupt-driven driver should leave
 // both near 0% of a core.
 package main
 
@@ -158,10 +159,24 @@ func idleCPU(ctx context.Context, img string, idle time.Duration) error {
 		return err
 	}
 	c.SetDeadline(time.Now().Add(time.Minute))
+	// The kernel's server reads a line and up to 1 MiB in all, then
+	// answers with the count: a host-to-guest transfer through the
+	// forward, timed until the answer.
+	const bulk = 1000 * 1000
+	t0 := time.Now()
 	fmt.Fprintf(c, "idle\n")
+	if _, err := c.Write(make([]byte, bulk)); err != nil {
+		return fmt.Errorf("write to the guest: %w", err)
+	}
 	c.(*net.TCPConn).CloseWrite()
-	io.Copy(io.Discard, c)
+	reply, _ := io.ReadAll(io.LimitReader(c, 4096))
+	took := time.Since(t0)
 	c.Close()
+	if want := fmt.Sprintf("eldi %d\n", bulk); string(reply) != want {
+		return fmt.Errorf("guest answered %q, want %q", reply, want)
+	}
+	tput := fmt.Sprintf("host to guest over TCP through the user-network forward: %d bytes in %v (%.1f MB/s)\n",
+		bulk, took.Round(time.Millisecond), float64(bulk)/took.Seconds()/1e6)
 	if err := waitFor("net: idle"); err != nil {
 		return err
 	}
@@ -170,6 +185,7 @@ func idleCPU(ctx context.Context, img string, idle time.Duration) error {
 		return err
 	}
 	w.Flush()
+	fmt.Print("\n" + tput)
 	if err := cmd.Wait(); err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
