@@ -1,6 +1,7 @@
 package net
 
 import (
+	"net/netip"
 	"syscall"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -180,4 +181,25 @@ func (st *Stack) Interfaces() []Interface {
 		out = append(out, i)
 	}
 	return out
+}
+
+// FullAddress converts an address and port for an Endpoint's Bind,
+// Connect and Write; an IPv4-mapped IPv6 address stays IPv6, as a dual
+// stack AF_INET6 socket wants it.
+func FullAddress(ap netip.AddrPort) tcpip.FullAddress {
+	a := ap.Addr()
+	if !a.IsValid() {
+		return tcpip.FullAddress{Port: ap.Port()}
+	}
+	if a.Is4() {
+		return tcpip.FullAddress{Addr: tcpip.AddrFrom4(a.As4()), Port: ap.Port()}
+	}
+	return tcpip.FullAddress{Addr: tcpip.AddrFrom16(a.As16()), Port: ap.Port()}
+}
+
+// AddrPort converts an Endpoint's address back (an unspecified address
+// of either family is the zero Addr).
+func AddrPort(f tcpip.FullAddress) netip.AddrPort {
+	a, _ := netip.AddrFromSlice(f.Addr.AsSlice())
+	return netip.AddrPortFrom(a, f.Port)
 }

@@ -223,3 +223,15 @@ func TestDHCPOverLink(t *testing.T) {
 		t.Fatalf("config %+v err %v", cfg, err)
 	}
 }
+
+func TestAddressConversion(t *testing.T) {
+	for _, s := range []string{"10.0.2.15:80", "[::1]:443", "[::ffff:10.0.0.1]:8", "0.0.0.0:0"} {
+		ap := netip.MustParseAddrPort(s)
+		if back := AddrPort(FullAddress(ap)); back != ap {
+			t.Errorf("%v came back as %v", ap, back)
+		}
+	}
+	if f := FullAddress(netip.AddrPortFrom(netip.Addr{}, 80)); f.Addr.BitLen() != 0 || f.Port != 80 {
+		t.Errorf("no address: %+v", f)
+	}
+}
