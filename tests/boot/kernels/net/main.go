@@ -8,7 +8,8 @@
 // device: it waits for its address (runikraft.net on the command line,
 // DHCP by default), pings the gateway, connects to nettest.peer=ADDR:PORT
 // (a server the host test runs; 10.0.2.2 is the host under QEMU's user
-// networking), then serves one TCP exchange on port 80 (reached through
+// networking) and, with nettest.udppeer=ADDR:PORT, sends a datagram to
+// a UDP echo server there, then serves one TCP exchange on port 80 (reached through
 // a host forward) after printing "net: listening". With nettest.idle=N
 // it then waits N seconds doing nothing, so that a benchmark can
 // measure an idle kernel's CPU use.
@@ -95,6 +96,9 @@ func main() {
 	}
 	if peer := param("nettest.peer"); peer != "" {
 		check("outbound", outbound(st, peer))
+	}
+	if peer := param("nettest.udppeer"); peer != "" {
+		check("outbound udp", outboundUDP(st, peer))
 	}
 	check("inbound", inbound(st))
 	s := dev.Stats()
@@ -352,6 +356,39 @@ func outbound(st *knet.Stack, peer string) error {
 	}
 	fmt.Printf("net: host said %q\n", line)
 	return nil
+}
+
+// outboundUDP sends datagrams to the host's UDP echo server until one
+// comes back (the network may drop a datagram; three tries).
+func outboundUDP(st *knet.Stack, peer string) error {
+	ap, err := netip.ParseAddrPort(peer)
+	if err != nil {
+		return err
+	}
+	remote := full(ap.Addr(), ap.Port())
+	c, err := gonet.DialUDP(st.Gvisor(), nil, &remote, ipv4.ProtocolNumber)
+	if err != nil {
+		return fmt.Errorf("dial %v: %w", ap, err)
+	}
+	defer c.Close()
+	for try := range 3 {
+		msg := fmt.Sprintf("datagram %d from the guest", try)
+		if _, err := c.Write([]byte(msg)); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		buf := make([]byte, 512)
+		n, err := c.Read(buf)
+		if err != nil {
+			continue
+		}
+		if want := "echo: " + msg; string(buf[:n]) != want {
+			return fmt.Errorf("got %q, want %q", buf[:n], want)
+		}
+		fmt.Printf("net: host echoed %q\n", buf[:n])
+		return nil
+	}
+	return errors.New("no echo in three tries")
 }
 
 // inbound serves one connection on port 80: it reads a line and answers
