@@ -42,7 +42,9 @@
 // (AF_INET/AF_INET6; SOCK_STREAM → TCP, SOCK_DGRAM → UDP, or ICMP echo
 // with IPPROTO_ICMP/IPPROTO_ICMPV6, like Linux's ping sockets) and
 // returns an *Endpoint: gVisor's tcpip.Endpoint plus its waiter.Queue.
-// Everything a socket does is a method of the tcpip.Endpoint (Bind,
+// Endpoint.Accept wraps an accepted connection the same way.
+// FullAddress and AddrPort convert addresses between netip and gVisor.
+// Everything else a socket does is a method of the tcpip.Endpoint (Bind,
 // Listen, Accept, Connect, Read, Write, Shutdown, GetRemoteAddress,
 // SocketOptions() for SO_*/TCP_* flags, SetSockOpt/GetSockOpt for the
 // rest); readiness is Readiness(mask) now and, for blocking calls and

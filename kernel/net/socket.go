@@ -76,6 +76,19 @@ func (st *Stack) Socket(family, typ, protocol int) (*Endpoint, syscall.Errno) {
 	return &Endpoint{Endpoint: ep, Queue: q, Family: family, Type: typ, Protocol: protocol}, 0
 }
 
+// Accept takes a pending connection off a listening endpoint, as an
+// Endpoint of the same family and type, with the peer's address. It
+// returns EAGAIN when none is pending (wait for ReadableEvents on
+// Queue).
+func (e *Endpoint) Accept() (*Endpoint, netip.AddrPort, syscall.Errno) {
+	var peer tcpip.FullAddress
+	ep, q, err := e.Endpoint.Accept(&peer)
+	if err != nil {
+		return nil, netip.AddrPort{}, Errno(err)
+	}
+	return &Endpoint{Endpoint: ep, Queue: q, Family: e.Family, Type: e.Type, Protocol: e.Protocol}, AddrPort(peer), 0
+}
+
 // Errno is the Linux error number for a netstack error, as Linux's own
 // socket calls would return it.
 func Errno(err tcpip.Error) syscall.Errno {

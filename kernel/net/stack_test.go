@@ -13,6 +13,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/waiter"
 
 	vnet "github.com/runikraft/runikraft/kernel/drivers/virtio/net"
 )
@@ -168,6 +169,9 @@ func TestLoopbackOnly(t *testing.T) {
 	if err := ep.Listen(1); err != nil {
 		t.Fatal(err)
 	}
+	if _, _, e := ep.Accept(); e != syscall.EAGAIN {
+		t.Errorf("accept with nothing pending: %v, want EAGAIN", e)
+	}
 	ep2, _ := st.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	defer ep2.Close()
 	if e := Errno(ep2.Bind(full4("127.0.0.1", 5555))); e != syscall.EADDRINUSE {
@@ -175,6 +179,30 @@ func TestLoopbackOnly(t *testing.T) {
 	}
 	if e := Errno(ep2.Connect(full4("127.0.0.1", 5556))); e != syscall.EINPROGRESS && e != syscall.ECONNREFUSED {
 		t.Errorf("connect to a closed port: %v", e)
+	}
+	// A connection to the listener: non-blocking connect, then accept
+	// once the listener says it is readable.
+	ep3, _ := st.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	defer ep3.Close()
+	we, ch := waiter.NewChannelEntry(waiter.ReadableEvents)
+	ep.Queue.EventRegister(&we)
+	defer ep.Queue.EventUnregister(&we)
+	if e := Errno(ep3.Connect(full4("127.0.0.1", 5555))); e != syscall.EINPROGRESS && e != 0 {
+		t.Fatalf("connect: %v", e)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener not readable 10 s after a connect")
+	}
+	c, peer, e := ep.Accept()
+	if e != 0 {
+		t.Fatalf("accept: %v", e)
+	}
+	defer c.Close()
+	local, _ := ep3.GetLocalAddress()
+	if peer != AddrPort(local) || c.Family != syscall.AF_INET || c.Queue == nil {
+		t.Errorf("accepted %+v from %v, connector is %v", c, peer, AddrPort(local))
 	}
 	for _, tc := range []struct {
 		family, typ, proto int
