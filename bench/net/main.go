@@ -159,17 +159,16 @@ func idleCPU(ctx context.Context, img string, idle time.Duration) error {
 		return err
 	}
 	c.SetDeadline(time.Now().Add(time.Minute))
-	// The kernel's server reads a line and up to 1 MiB in all, then
+	// The kernel's server reads a line "WORD N" and N bytes, then
 	// answers with the count: a host-to-guest transfer through the
 	// forward, timed until the answer.
 	const bulk = 1000 * 1000
 	t0 := time.Now()
-	fmt.Fprintf(c, "idle\n")
+	fmt.Fprintf(c, "idle %d\n", bulk)
 	if _, err := c.Write(make([]byte, bulk)); err != nil {
 		return fmt.Errorf("write to the guest: %w", err)
 	}
-	c.(*net.TCPConn).CloseWrite()
-	reply, _ := io.ReadAll(io.LimitReader(c, 4096))
+	reply, _ := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
 	took := time.Since(t0)
 	c.Close()
 	if want := fmt.Sprintf("eldi %d\n", bulk); string(reply) != want {

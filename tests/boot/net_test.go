@@ -155,8 +155,25 @@ func testNet(t *testing.T, global []string, config, mode string) {
 		if err != nil {
 			return
 		}
-		said <- line
 		fmt.Fprintf(c, "hi guest, you said %s", line)
+		// Then the guest's bulk transfer, byte i being i mod 251.
+		buf := make([]byte, 64<<10)
+		n, bad := 0, -1
+		for n < 1<<21 {
+			k, err := c.Read(buf)
+			for i := range k {
+				if bad < 0 && buf[i] != byte((n+i)%251) {
+					bad = n + i
+				}
+			}
+			n += k
+			if err != nil {
+				break
+			}
+		}
+		// Closing tells the guest everything arrived.
+		c.Close()
+		said <- fmt.Sprintf("%s%d bytes, first bad %d", line, n, bad)
 	}()
 	// A UDP echo server, reached the same way.
 	usrv, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -192,11 +209,10 @@ func testNet(t *testing.T, global []string, config, mode string) {
 	}
 	c.SetDeadline(time.Now().Add(time.Minute))
 	bulk := bytes.Repeat([]byte("0123456789"), 20000)
-	if _, err := c.Write(append([]byte("runikraft\n"), bulk...)); err != nil {
+	if _, err := c.Write(append([]byte(fmt.Sprintf("runikraft %d\n", len(bulk))), bulk...)); err != nil {
 		t.Fatalf("write to the guest: %v", err)
 	}
-	c.(*net.TCPConn).CloseWrite()
-	reply, err := io.ReadAll(io.LimitReader(c, 4096))
+	reply, err := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
 	c.Close()
 	if want := fmt.Sprintf("tfarkinur %d\n", len(bulk)); string(reply) != want || err != nil {
 		t.Errorf("guest answered %q (%v), want %q", reply, err, want)
@@ -217,8 +233,8 @@ func testNet(t *testing.T, global []string, config, mode string) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
-	if line, ok := <-said; !ok || !strings.HasPrefix(line, "hello from 10.0.2.15:") {
-		t.Errorf("host server heard %q, want a hello from 10.0.2.15", line)
+	if heard, ok := <-said; !ok || !strings.HasPrefix(heard, "hello from 10.0.2.15:") || !strings.HasSuffix(heard, "\n1048576 bytes, first bad -1") {
+		t.Errorf("host server heard %q, want a hello from 10.0.2.15 and 1048576 good bytes", heard)
 	}
 	if code != 0 || t.Failed() {
 		t.Fatalf("exit %d, output:\n%s", code, out)

@@ -355,8 +355,31 @@ func outbound(st *knet.Stack, peer string) error {
 		return fmt.Errorf("read: %w", err)
 	}
 	fmt.Printf("net: host said %q\n", line)
+	// Then a bulk transfer to the host, which counts it: more frames
+	// than the driver has transmit slots.
+	data := make([]byte, outboundBulk)
+	for i := range data {
+		data[i] = byte(i % 251)
+	}
+	start := time.Now()
+	if _, err := c.Write(data); err != nil {
+		return fmt.Errorf("bulk write: %w", err)
+	}
+	if err := c.CloseWrite(); err != nil {
+		return err
+	}
+	// The host closes once it has counted everything: wait for that, so
+	// that all of it has arrived before the kernel powers off.
+	if extra, err := io.Copy(io.Discard, c); err != nil || extra != 0 {
+		return fmt.Errorf("after the bulk: %d more bytes, %v", extra, err)
+	}
+	fmt.Printf("net: sent %d bytes to the host in %v\n", len(data), time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// outboundBulk is what outbound sends after the hello line; the host
+// test checks the count and the pattern (byte i is i mod 251).
+const outboundBulk = 1 << 20
 
 // outboundUDP sends datagrams to the host's UDP echo server until one
 // comes back (the network may drop a datagram; three tries).
@@ -391,8 +414,10 @@ func outboundUDP(st *knet.Stack, peer string) error {
 	return errors.New("no echo in three tries")
 }
 
-// inbound serves one connection on port 80: it reads a line and answers
-// with the line reversed and the byte count of a bulk transfer.
+// inbound serves one connection on port 80. The host sends a line
+// "WORD N" and N more bytes (N up to 1 MiB); the server answers with WORD
+// reversed and the count it read, then waits for the host to close, so
+// that the answer has reached the host before the kernel powers off.
 func inbound(st *knet.Stack) error {
 	l, err := gonet.ListenTCP(st.Gvisor(), tcpip.FullAddress{Port: 80}, ipv4.ProtocolNumber)
 	if err != nil {
@@ -409,23 +434,37 @@ func inbound(st *knet.Stack) error {
 		}
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(30 * time.Second))
-		r := bufio.NewReader(io.LimitReader(c, 1<<20))
+		r := bufio.NewReader(c)
 		line, err := r.ReadString('\n')
-		if err != nil {
-			res <- fmt.Errorf("read line: %w", err)
+		if err != nil || len(line) > 100 {
+			res <- fmt.Errorf("read line %q: %v", line, err)
 			return
 		}
-		n, err := io.Copy(io.Discard, r) // the bulk part, until the host closes its side
-		if err != nil {
-			res <- fmt.Errorf("read bulk: %w", err)
+		var word string
+		var want int64
+		if _, err := fmt.Sscanf(line, "%s %d", &word, &want); err != nil || want < 0 || want > 1<<20 {
+			res <- fmt.Errorf("line %q: want WORD N with N up to 1 MiB", line)
 			return
 		}
-		rev := []rune(strings.TrimSuffix(line, "\n"))
+		n, err := io.CopyN(io.Discard, r, want)
+		if err != nil {
+			res <- fmt.Errorf("read bulk: %d of %d bytes: %w", n, want, err)
+			return
+		}
+		rev := []rune(word)
 		for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
 			rev[i], rev[j] = rev[j], rev[i]
 		}
-		_, err = fmt.Fprintf(c, "%s %d\n", string(rev), n)
-		res <- err
+		if _, err := fmt.Fprintf(c, "%s %d\n", string(rev), n); err != nil {
+			res <- err
+			return
+		}
+		// The host closes once it has the answer.
+		if extra, err := io.Copy(io.Discard, r); err != nil || extra != 0 {
+			res <- fmt.Errorf("after the answer: %d more bytes, %v", extra, err)
+			return
+		}
+		res <- nil
 	}()
 	select {
 	case err := <-res:
