@@ -3,6 +3,7 @@ package net
 import (
 	"encoding/binary"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 )
@@ -13,21 +14,22 @@ var testMAC = [6]byte{0x52, 0x54, 0, 0x12, 0x34, 0x56}
 // QEMU's user network answers: broadcast, from 10.0.2.2, yiaddr
 // 10.0.2.15, with the given options after the message type.
 func reply(req []byte, typ byte, opts ...byte) []byte {
-	f := append([]byte(nil), req...)
+	hdrs := ethHeaderLen + ipv4HdrLen + udpHdrLen
+	f := append([]byte(nil), req[:hdrs+bootpLen+4]...)
+	f = append(f, optMsgType, 1, typ)
+	f = append(f, opts...)
+	f = append(f, optEnd)
 	ip := f[ethHeaderLen:]
 	copy(ip[12:16], []byte{10, 0, 2, 2})
+	binary.BigEndian.PutUint16(ip[2:], uint16(len(ip)))
 	u := ip[ipv4HdrLen:]
 	binary.BigEndian.PutUint16(u[0:], serverPort)
 	binary.BigEndian.PutUint16(u[2:], clientPort)
+	binary.BigEndian.PutUint16(u[4:], uint16(len(u)))
 	m := u[udpHdrLen:]
 	m[0] = 2
 	copy(m[16:20], []byte{10, 0, 2, 15})
-	o := append([]byte{optMsgType, 1, typ}, opts...)
-	o = append(o, optEnd)
-	m = append(m[:bootpLen+4], o...)
-	binary.BigEndian.PutUint16(u[4:], uint16(udpHdrLen+len(m)))
-	binary.BigEndian.PutUint16(ip[2:], uint16(ipv4HdrLen+udpHdrLen+len(m)))
-	return f[:ethHeaderLen+ipv4HdrLen+udpHdrLen+len(m)]
+	return f
 }
 
 var slirpOpts = []byte{
@@ -70,21 +72,33 @@ func TestDHCPRoundTrip(t *testing.T) {
 type fakeServer struct {
 	replies chan []byte
 	nak     bool
+	opts    []byte // options of offers and acks; nil: slirpOpts
+	mu      sync.Mutex
 	sent    []byte // message types seen
+	renews  int    // requests from a client that has an address
 }
 
 func (s *fakeServer) mac() [6]byte { return testMAC }
 func (s *fakeServer) send(f []byte) error {
 	m := f[ethHeaderLen+ipv4HdrLen+udpHdrLen:]
 	typ := m[bootpLen+4+2]
+	opts := s.opts
+	if opts == nil {
+		opts = slirpOpts
+	}
+	s.mu.Lock()
 	s.sent = append(s.sent, typ)
+	if typ == dhcpRequest && [4]byte(m[12:16]) != [4]byte{} {
+		s.renews++
+	}
+	s.mu.Unlock()
 	switch {
 	case typ == dhcpDiscover:
-		s.replies <- reply(f, dhcpOffer, slirpOpts...)
+		s.replies <- reply(f, dhcpOffer, opts...)
 	case typ == dhcpRequest && s.nak:
 		s.replies <- reply(f, dhcpNak)
 	case typ == dhcpRequest:
-		s.replies <- reply(f, dhcpAck, slirpOpts...)
+		s.replies <- reply(f, dhcpAck, opts...)
 	}
 	return nil
 }

@@ -225,12 +225,20 @@ func TestLoopbackOnly(t *testing.T) {
 }
 
 // DHCP through the link endpoint: the client's frames reach the wire,
-// the server's replies are diverted to it and the stack gets the lease.
+// the server's replies are diverted to it and the stack gets the lease;
+// a 2-second lease is renewed at T1 (1 s) and the address stays.
 func TestDHCPOverLink(t *testing.T) {
 	da, db := newWire(8)
-	srv := &fakeServer{replies: make(chan []byte, 4)}
+	srv := &fakeServer{replies: make(chan []byte, 4), opts: []byte{
+		optSubnetMask, 4, 255, 255, 255, 0,
+		optRouter, 4, 10, 0, 2, 2,
+		optDNS, 4, 10, 0, 2, 3,
+		optServerID, 4, 10, 0, 2, 2,
+		optLeaseTime, 4, 0, 0, 0, 2,
+		optRenewalTime, 4, 0, 0, 0, 1,
+	}}
 	db.Attach(func(f []byte, _ bool) {
-		if len(f) > ethHeaderLen+ipv4HdrLen+udpHdrLen+bootpLen+6 {
+		if !isDHCPReply(f) && len(f) > ethHeaderLen+ipv4HdrLen+udpHdrLen+bootpLen+6 && f[ethHeaderLen+ipv4HdrLen+3] == serverPort {
 			srv.send(f)
 			select {
 			case r := <-srv.replies:
@@ -247,8 +255,18 @@ func TestDHCPOverLink(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cfg, err := st.Ready(ctx)
-	if err != nil || cfg.Addr != netip.MustParsePrefix("10.0.2.15/24") || cfg.Gateway != netip.MustParseAddr("10.0.2.2") {
+	if err != nil || cfg.Addr != netip.MustParsePrefix("10.0.2.15/24") || cfg.Gateway != netip.MustParseAddr("10.0.2.2") || len(cfg.DNS) != 1 {
 		t.Fatalf("config %+v err %v", cfg, err)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	srv.mu.Lock()
+	renews := srv.renews
+	srv.mu.Unlock()
+	if renews < 2 {
+		t.Errorf("%d renewals in 3.5 s of a 2 s lease with T1 1 s, want at least 2", renews)
+	}
+	if c := st.Config(); c.Addr != cfg.Addr {
+		t.Errorf("address after renewals %v, want %v", c.Addr, cfg.Addr)
 	}
 }
 
