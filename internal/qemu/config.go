@@ -41,6 +41,13 @@ type Config struct {
 	// guest writes to the port runikraft.export (-chardev file): the
 	// files the application changed in its shared working directory.
 	Export string
+	// Net, if set, gives the guest a virtio-net device on QEMU's
+	// user-mode network with these port forwards (kernel/net
+	// configures it by DHCP, or from runikraft.net in Append).
+	Net *UserNet
+	// Extra arguments appended to QEMU's command line as they are, for
+	// tests and for what Config does not cover.
+	Extra []string
 }
 
 // With AppConsole, QEMU's descriptors for the console sockets, in
@@ -143,7 +150,10 @@ func Args(c Config) []string {
 	if c.Debug {
 		args = append(args, "-d", "guest_errors,unimp")
 	}
-	return args
+	if c.Net != nil {
+		args = append(args, c.Net.args()...)
+	}
+	return append(args, c.Extra...)
 }
 
 // ParseMemory parses a memory size as accepted by --memory: a whole number

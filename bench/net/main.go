@@ -1,0 +1,246 @@
+// Command net measures what the network stack costs a kernel image and
+// whether an idle networked kernel keeps the host CPU idle:
+//
+//	go run ./bench/net [-idle 3s]
+//
+// It builds bench/net/kernels/base and withnet (the same program with and
+// without kernel/net) and prints their sizes, then boots the net test
+// kernel (tests/boot/kernels/net) on QEMU user networking and reads
+// QEMU's CPU time from /proc/PID/stat over -idle while the kernel is
+// an idle server (listening, nothing connected) and again while it
+// sleeps after the exchange, and times the exchange (1 MB from the host
+// to the guest). The interrupt-driven driver should leave
+// both near 0% of a core.
+package main
+
+import (
+	"bufio"
+	"context"
+	"debug/elf"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/runikraft/runikraft/internal/kbuild"
+)
+
+func main() {
+	idle := flag.Duration("idle", 3*time.Second, "how long to sample QEMU's CPU use in each idle phase")
+	flag.Parse()
+	if err := bench(*idle); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func bench(idle time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "runikraft-bench-net-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	images := map[string]string{}
+	for name, pkg := range map[string]string{
+		"base": "./bench/net/kernels/base", "withnet": "./bench/net/kernels/withnet", "net": "./tests/boot/kernels/net",
+	} {
+		out := filepath.Join(dir, name+".img")
+		if _, err := kbuild.Build(ctx, kbuild.Options{Dir: ".", Pkg: pkg, Out: out, Stderr: os.Stderr}); err != nil {
+			return fmt.Errorf("build %s: %w", pkg, err)
+		}
+		images[name] = out
+	}
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "image\tfile bytes\tloaded bytes\t")
+	var sizes [2][2]int64
+	for i, name := range []string{"base", "withnet"} {
+		st, err := os.Stat(images[name])
+		if err != nil {
+			return err
+		}
+		loaded, err := loadedSize(images[name])
+		if err != nil {
+			return err
+		}
+		sizes[i] = [2]int64{st.Size(), loaded}
+		fmt.Fprintf(w, "%s\t%d\t%d\t\n", name, st.Size(), loaded)
+	}
+	fmt.Fprintf(w, "kernel/net costs\t%+d\t%+d\t\n", sizes[1][0]-sizes[0][0], sizes[1][1]-sizes[0][1])
+	w.Flush()
+	fmt.Println()
+	return idleCPU(ctx, images["net"], idle)
+}
+
+// idleCPU boots the net kernel and samples QEMU's CPU time while the
+// kernel listens with nothing to do, then after an exchange while it
+// sleeps.
+func idleCPU(ctx context.Context, img string, idle time.Duration) error {
+	fwd, err := freePort()
+	if err != nil {
+		return err
+	}
+	secs := int(2*idle/time.Second) + 2
+	cmd := exec.CommandContext(ctx, "qemu-system-riscv64", "-M", "virt", "-m", "256M", "-nographic", "-bios", "default",
+		"-kernel", img,
+		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80", fwd), "-device", "virtio-net-device,netdev=n0",
+		"-append", "nettest.idle="+strconv.Itoa(min(secs, 60)))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer cmd.Process.Kill()
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		io.Copy(io.Discard, out)
+	}()
+	waitFor := func(s string) error {
+		deadline := time.After(3 * time.Minute)
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					return fmt.Errorf("net kernel ended before %q", s)
+				}
+				if strings.Contains(l, s) {
+					return nil
+				}
+			case <-deadline:
+				return fmt.Errorf("no %q in 3 minutes", s)
+			}
+		}
+	}
+	pid := cmd.Process.Pid
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "phase\tQEMU CPU\twall\t% of a core\t")
+	sample := func(phase string) error {
+		c0, err := cpuTime(pid)
+		if err != nil {
+			return err
+		}
+		t0 := time.Now()
+		time.Sleep(idle)
+		c1, err := cpuTime(pid)
+		if err != nil {
+			return err
+		}
+		wall := time.Since(t0)
+		fmt.Fprintf(w, "%s\t%v\t%v\t%.1f\t\n", phase, c1-c0, wall.Round(time.Millisecond), 100*float64(c1-c0)/float64(wall))
+		return nil
+	}
+	if err := waitFor("net: listening"); err != nil {
+		return err
+	}
+	// Let the boot's last work (ARP, timers) settle.
+	time.Sleep(500 * time.Millisecond)
+	if err := sample("listening, no client"); err != nil {
+		return err
+	}
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", fwd), 30*time.Second)
+	if err != nil {
+		return err
+	}
+	c.SetDeadline(time.Now().Add(time.Minute))
+	// The kernel's server reads a line "WORD N" and N bytes, then
+	// answers with the count: a host-to-guest transfer through the
+	// forward, timed until the answer.
+	const bulk = 1000 * 1000
+	t0 := time.Now()
+	fmt.Fprintf(c, "idle %d\n", bulk)
+	if _, err := c.Write(make([]byte, bulk)); err != nil {
+		return fmt.Errorf("write to the guest: %w", err)
+	}
+	reply, _ := bufio.NewReader(io.LimitReader(c, 4096)).ReadString('\n')
+	took := time.Since(t0)
+	c.Close()
+	if want := fmt.Sprintf("eldi %d\n", bulk); string(reply) != want {
+		return fmt.Errorf("guest answered %q, want %q", reply, want)
+	}
+	tput := fmt.Sprintf("host to guest over TCP through the user-network forward: %d bytes in %v (%.1f MB/s)\n",
+		bulk, took.Round(time.Millisecond), float64(bulk)/took.Seconds()/1e6)
+	if err := waitFor("net: idle"); err != nil {
+		return err
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := sample("asleep after a connection"); err != nil {
+		return err
+	}
+	w.Flush()
+	fmt.Print("\n" + tput)
+	if err := cmd.Wait(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return err
+		}
+		return fmt.Errorf("net kernel: %v", err)
+	}
+	return nil
+}
+
+// cpuTime is a process's user+system CPU time from /proc/PID/stat
+// (fields 14 and 15, in clock ticks of 1/100 s on Linux).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: count from its ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unreadable /proc stat")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bad /proc stat times")
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// loadedSize is the span of memory the image's segments occupy.
+func loadedSize(path string) (int64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	lo, hi := ^uint64(0), uint64(0)
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			lo, hi = min(lo, p.Vaddr), max(hi, p.Vaddr+p.Memsz)
+		}
+	}
+	return int64(hi - lo), nil
+}

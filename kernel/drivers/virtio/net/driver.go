@@ -1,0 +1,258 @@
+package net
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/runikraft/runikraft/kernel/drivers/virtio"
+)
+
+// Buffers: receive and transmit slots of slotSize bytes each, a header
+// and a frame. 2 KiB holds the header and a 1514-byte Ethernet frame
+// (MTU 1500) and packs two slots to a page.
+const (
+	slotSize = 2048
+	MTU      = 1500 // IP MTU the driver offers: what a slot holds
+	maxFrame = MTU + ethHeaderLen
+)
+
+var (
+	// ErrNoDevice is returned by Open on a machine without virtio-net.
+	ErrNoDevice = errors.New("virtio-net: no device")
+	// ErrBusy is returned by Transmit when every transmit slot is in
+	// flight; the function given to Attach is called when one frees.
+	ErrBusy = errors.New("virtio-net: transmit queue full")
+	// ErrFrameSize is returned by Transmit for a frame that is empty or
+	// longer than an Ethernet frame at MTU.
+	ErrFrameSize = errors.New("virtio-net: frame size")
+)
+
+// queue is what the driver needs of a *virtio.Queue.
+type queue interface {
+	Post(done func(n uint32, err error), bufs ...virtio.Buf) error
+}
+
+// dmaBuf is device-visible memory: mem as the kernel sees it, addr as
+// the device does.
+type dmaBuf struct {
+	mem  []byte
+	addr uintptr
+}
+
+// Stats counts what went through the device.
+type Stats struct {
+	RxFrames, RxBytes, RxErrors, RxDropped uint64 // dropped: no receiver attached
+	TxFrames, TxBytes, TxErrors            uint64
+}
+
+// Receiver takes a received Ethernet frame. It runs on the device's
+// interrupt goroutine, one frame at a time; frame is the driver's
+// buffer and only valid during the call. csumValid says the device
+// checked (or completed) the transport checksum.
+type Receiver func(frame []byte, csumValid bool)
+
+// Driver is a set-up virtio-net device: one receive and one transmit
+// queue.
+type Driver struct {
+	mac      [6]byte
+	features uint64
+	where    string
+	split    bool // put the header in a descriptor of its own (legacy without ANY_LAYOUT)
+	hdrLen   int
+	logf     func(format string, args ...any)
+
+	rxq   queue
+	rx    []dmaBuf
+	asm   assembler // only on the interrupt goroutine
+	recv  atomic.Pointer[Receiver]
+	room  atomic.Pointer[func()]
+	rxErr atomic.Pointer[error] // sticky: the receive queue broke
+
+	txq    queue
+	txMu   sync.Mutex
+	tx     []dmaBuf
+	txFree []int // free transmit slots
+	txErr  error // sticky, under txMu
+
+	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
+	txFrames, txBytes, txErrors            atomic.Uint64
+}
+
+// newDriver makes a driver over set-up queues and their slots. hdrLen
+// is the header size the features imply; split asks for the header in
+// its own descriptor.
+func newDriver(where string, mac [6]byte, features uint64, hdrLen int, split bool,
+	rxq, txq queue, rx, tx []dmaBuf, logf func(string, ...any)) *Driver {
+	d := &Driver{
+		mac: mac, features: features, where: where, split: split, hdrLen: hdrLen, logf: logf,
+		rxq: rxq, rx: rx, txq: txq, tx: tx,
+		asm: assembler{hdrLen: hdrLen, merge: features&(1<<FeatureMrgRxbuf) != 0, maxFrame: maxFrame},
+	}
+	for i := range tx {
+		d.txFree = append(d.txFree, i)
+	}
+	return d
+}
+
+// bufs is the descriptor list of slot b holding n bytes (header
+// included), device-writable or not.
+func (d *Driver) bufs(b dmaBuf, n int, writes bool) []virtio.Buf {
+	if d.split {
+		return []virtio.Buf{
+			{Addr: b.addr, Len: uint32(d.hdrLen), DeviceWrites: writes},
+			{Addr: b.addr + uintptr(d.hdrLen), Len: uint32(n - d.hdrLen), DeviceWrites: writes},
+		}
+	}
+	return []virtio.Buf{{Addr: b.addr, Len: uint32(n), DeviceWrites: writes}}
+}
+
+// start gives the device every receive buffer.
+func (d *Driver) start() error {
+	for i := range d.rx {
+		if err := d.postRx(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *Driver) postRx(i int) error {
+	b := d.rx[i]
+	err := d.rxq.Post(func(n uint32, err error) { d.received(i, n, err) }, d.bufs(b, len(b.mem), true)...)
+	if err != nil {
+		return fmt.Errorf("virtio-net: receive queue: %w", err)
+	}
+	return nil
+}
+
+// received handles receive slot i, which the device wrote n bytes into,
+// and gives it back.
+func (d *Driver) received(i int, n uint32, err error) {
+	if err != nil {
+		err = fmt.Errorf("virtio-net: receive queue: %w", err)
+		d.rxErr.CompareAndSwap(nil, &err)
+		return
+	}
+	f, ok, err := d.asm.add(d.rx[i].mem, n)
+	switch {
+	case err != nil:
+		d.rxErrors.Add(1)
+	case ok:
+		if r := d.recv.Load(); r != nil {
+			d.rxFrames.Add(1)
+			d.rxBytes.Add(uint64(len(f.frame)))
+			(*r)(f.frame, f.csumValid)
+		} else {
+			d.rxDropped.Add(1)
+		}
+	}
+	if err := d.postRx(i); err != nil {
+		d.rxErr.CompareAndSwap(nil, &err)
+		d.logf("%v", err)
+	}
+}
+
+// Attach sets the function that receives frames (frames arriving before
+// are dropped) and the one called when a transmit slot frees after
+// Transmit returned ErrBusy. Both run on the device's interrupt
+// goroutine and must not block on the device.
+func (d *Driver) Attach(r Receiver, room func()) {
+	d.room.Store(&room)
+	d.recv.Store(&r)
+}
+
+// MAC is the device's Ethernet address.
+func (d *Driver) MAC() [6]byte { return d.mac }
+
+// Features are the device-specific features negotiated.
+func (d *Driver) Features() uint64 { return d.features }
+
+// String names the device, e.g. "virtio-net on virtio-mmio slot 0 irq 1".
+func (d *Driver) String() string { return "virtio-net on " + d.where }
+
+// Stats returns the counters.
+func (d *Driver) Stats() Stats {
+	return Stats{
+		RxFrames: d.rxFrames.Load(), RxBytes: d.rxBytes.Load(), RxErrors: d.rxErrors.Load(), RxDropped: d.rxDropped.Load(),
+		TxFrames: d.txFrames.Load(), TxBytes: d.txBytes.Load(), TxErrors: d.txErrors.Load(),
+	}
+}
+
+// Transmit sends one Ethernet frame, the concatenation of parts, copied
+// into a transmit slot; it returns once the device has it queued, not
+// sent. It returns ErrBusy when every slot is in flight: the caller
+// keeps the frame and tries again when the room function runs.
+func (d *Driver) Transmit(parts ...[]byte) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n == 0 || n > maxFrame {
+		return fmt.Errorf("%w: %d bytes", ErrFrameSize, n)
+	}
+	d.txMu.Lock()
+	if d.txErr != nil {
+		err := d.txErr
+		d.txMu.Unlock()
+		return err
+	}
+	if len(d.txFree) == 0 {
+		d.txMu.Unlock()
+		return ErrBusy
+	}
+	i := d.txFree[len(d.txFree)-1]
+	d.txFree = d.txFree[:len(d.txFree)-1]
+	d.txMu.Unlock()
+
+	b := d.tx[i]
+	// No offloads are asked for: the header is all zeros (num_buffers
+	// is 0 on transmit).
+	clear(b.mem[:d.hdrLen])
+	off := d.hdrLen
+	for _, p := range parts {
+		off += copy(b.mem[off:], p)
+	}
+	err := d.txq.Post(func(_ uint32, err error) { d.sent(i, err) }, d.bufs(b, off, false)...)
+	if err != nil {
+		// The queue has a descriptor for every slot, so this is a
+		// broken queue, not a full one. No room call: the caller may
+		// hold the lock the room function takes.
+		d.free(i, err, false)
+		return fmt.Errorf("virtio-net: transmit queue: %w", err)
+	}
+	d.txFrames.Add(1)
+	d.txBytes.Add(uint64(n))
+	return nil
+}
+
+// sent frees transmit slot i once the device is done with it.
+func (d *Driver) sent(i int, err error) { d.free(i, err, true) }
+
+func (d *Driver) free(i int, err error, wake bool) {
+	d.txMu.Lock()
+	if err != nil {
+		d.txErrors.Add(1)
+		if d.txErr == nil {
+			d.txErr = fmt.Errorf("virtio-net: transmit queue: %w", err)
+		}
+	}
+	d.txFree = append(d.txFree, i)
+	d.txMu.Unlock()
+	// Every time, not only when the first slot frees: a caller that got
+	// ErrBusy may queue its frame after that first call.
+	if r := d.room.Load(); wake && r != nil && *r != nil {
+		(*r)()
+	}
+}
+
+// Err returns why the device stopped working, or nil.
+func (d *Driver) Err() error {
+	if e := d.rxErr.Load(); e != nil {
+		return *e
+	}
+	d.txMu.Lock()
+	defer d.txMu.Unlock()
+	return d.txErr
+}

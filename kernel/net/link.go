@@ -1,0 +1,188 @@
+package net
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"gvisor.dev/gvisor/pkg/buffer"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/header"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+
+	vnet "github.com/runikraft/runikraft/kernel/drivers/virtio/net"
+)
+
+// Device is what the stack needs of a network device: the virtio-net
+// driver (*virtio/net.Driver) has this shape, and tests give a fake.
+type Device interface {
+	MAC() [6]byte
+	// Attach sets the receive function (one frame at a time, frame
+	// valid during the call) and the function called when a transmit
+	// slot frees.
+	Attach(rx vnet.Receiver, room func())
+	// Transmit queues one Ethernet frame, the concatenation of parts,
+	// or returns vnet.ErrBusy when the device has no room now.
+	Transmit(parts ...[]byte) error
+}
+
+// maxPending bounds the frames held while the device is busy; beyond it
+// frames are dropped, as a full qdisc drops, and TCP retransmits.
+const maxPending = 512
+
+// linkEndpoint is the raw side of the device for gVisor: whole Ethernet
+// frames in and out (ethernet.New wraps it to add and parse the
+// header). It owns no goroutine: frames arrive on the driver's
+// interrupt goroutine, and writers transmit on their own.
+type linkEndpoint struct {
+	dev  Device
+	addr tcpip.LinkAddress
+
+	mu         sync.Mutex
+	dispatcher stack.NetworkDispatcher
+	pending    []*stack.PacketBuffer // waiting for a transmit slot, in order
+	onClose    func()
+
+	// divert, while set, takes the frames it wants (the DHCP client's)
+	// before the stack sees them.
+	divert atomic.Pointer[func([]byte) bool]
+
+	dropped atomic.Uint64 // frames dropped because pending was full
+}
+
+var _ stack.LinkEndpoint = (*linkEndpoint)(nil)
+
+func newLinkEndpoint(dev Device) *linkEndpoint {
+	m := dev.MAC()
+	e := &linkEndpoint{dev: dev, addr: tcpip.LinkAddress(m[:])}
+	dev.Attach(e.receive, e.drain)
+	return e
+}
+
+// receive hands one frame to the stack (copied: the slot goes back to
+// the device).
+func (e *linkEndpoint) receive(frame []byte, csumValid bool) {
+	if d := e.divert.Load(); d != nil && (*d)(frame) {
+		return
+	}
+	e.mu.Lock()
+	disp := e.dispatcher
+	e.mu.Unlock()
+	if disp == nil {
+		return
+	}
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithData(frame)})
+	pkt.RXChecksumValidated = csumValid
+	disp.DeliverNetworkPacket(0, pkt) // the Ethernet wrapper reads the type
+	pkt.DecRef()
+}
+
+// WritePackets transmits what fits and queues the rest (up to
+// maxPending) for when the device frees a slot. The stack treats
+// queued packets as written.
+func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, pkt := range pkts.AsSlice() {
+		if len(e.pending) == 0 {
+			err := e.dev.Transmit(pkt.AsSlices()...)
+			if err == nil {
+				n++
+				continue
+			}
+			if !errors.Is(err, vnet.ErrBusy) {
+				// A broken device or a frame it cannot take: drop it,
+				// as a wire would.
+				e.dropped.Add(1)
+				n++
+				continue
+			}
+		}
+		if len(e.pending) >= maxPending {
+			e.dropped.Add(1)
+			n++
+			continue
+		}
+		e.pending = append(e.pending, pkt.IncRef())
+		n++
+	}
+	return n, nil
+}
+
+// drain transmits queued frames; the driver calls it when a slot frees.
+func (e *linkEndpoint) drain() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	i := 0
+	for ; i < len(e.pending); i++ {
+		err := e.dev.Transmit(e.pending[i].AsSlices()...)
+		if errors.Is(err, vnet.ErrBusy) {
+			break
+		}
+		if err != nil {
+			e.dropped.Add(1)
+		}
+		e.pending[i].DecRef()
+		e.pending[i] = nil
+	}
+	if i > 0 {
+		e.pending = append(e.pending[:0], e.pending[i:]...)
+	}
+}
+
+func (e *linkEndpoint) MTU() uint32   { return vnet.MTU + header.EthernetMinimumSize }
+func (e *linkEndpoint) SetMTU(uint32) {}
+
+func (e *linkEndpoint) MaxHeaderLength() uint16          { return 0 }
+func (e *linkEndpoint) LinkAddress() tcpip.LinkAddress   { return e.addr }
+func (e *linkEndpoint) SetLinkAddress(tcpip.LinkAddress) {}
+func (e *linkEndpoint) Capabilities() stack.LinkEndpointCapabilities {
+	return 0
+}
+
+func (e *linkEndpoint) Attach(d stack.NetworkDispatcher) {
+	e.mu.Lock()
+	e.dispatcher = d
+	e.mu.Unlock()
+}
+
+func (e *linkEndpoint) IsAttached() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dispatcher != nil
+}
+
+func (e *linkEndpoint) Wait()                                   {}
+func (e *linkEndpoint) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareNone }
+func (e *linkEndpoint) AddHeader(*stack.PacketBuffer)           {}
+func (e *linkEndpoint) ParseHeader(*stack.PacketBuffer) bool    { return true }
+
+func (e *linkEndpoint) Close() {
+	e.mu.Lock()
+	for _, p := range e.pending {
+		p.DecRef()
+	}
+	e.pending = nil
+	e.dispatcher = nil
+	f := e.onClose
+	e.mu.Unlock()
+	if f != nil {
+		f()
+	}
+}
+
+func (e *linkEndpoint) SetOnCloseAction(f func()) {
+	e.mu.Lock()
+	e.onClose = f
+	e.mu.Unlock()
+}
+
+// send and mac let the DHCP client use the device directly.
+func (e *linkEndpoint) send(frame []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.dev.Transmit(frame)
+}
+
+func (e *linkEndpoint) mac() [6]byte { return [6]byte([]byte(e.addr)) }

@@ -1,0 +1,283 @@
+package net
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/netip"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	vnet "github.com/runikraft/runikraft/kernel/drivers/virtio/net"
+)
+
+// fakeDev is one end of a wire: frames go to the peer's receiver on a
+// goroutine of their own, at most limit in flight (more get ErrBusy, as
+// a full virtqueue does).
+type fakeDev struct {
+	mac   [6]byte
+	peer  *fakeDev
+	limit int
+	q     chan []byte
+
+	mu       sync.Mutex
+	rx       vnet.Receiver
+	room     func()
+	inflight int
+	busy     int // ErrBusy answers given
+}
+
+func newWire(limit int) (*fakeDev, *fakeDev) {
+	a := &fakeDev{mac: [6]byte{2, 0, 0, 0, 0, 1}, limit: limit, q: make(chan []byte, limit)}
+	b := &fakeDev{mac: [6]byte{2, 0, 0, 0, 0, 2}, limit: limit, q: make(chan []byte, limit)}
+	a.peer, b.peer = b, a
+	go a.run()
+	go b.run()
+	return a, b
+}
+
+func (d *fakeDev) MAC() [6]byte { return d.mac }
+func (d *fakeDev) Attach(rx vnet.Receiver, room func()) {
+	d.mu.Lock()
+	d.rx, d.room = rx, room
+	d.mu.Unlock()
+}
+
+func (d *fakeDev) Transmit(parts ...[]byte) error {
+	d.mu.Lock()
+	if d.inflight >= d.limit {
+		d.busy++
+		d.mu.Unlock()
+		return vnet.ErrBusy
+	}
+	d.inflight++
+	d.mu.Unlock()
+	d.q <- bytes.Join(parts, nil)
+	return nil
+}
+
+func (d *fakeDev) run() {
+	for f := range d.q {
+		d.peer.mu.Lock()
+		rx := d.peer.rx
+		d.peer.mu.Unlock()
+		if rx != nil {
+			rx(f, false)
+		}
+		d.mu.Lock()
+		d.inflight--
+		room := d.room
+		d.mu.Unlock()
+		if room != nil {
+			room()
+		}
+	}
+}
+
+func static(addr string) Config {
+	return Config{Mode: ModeStatic, Addr: netip.MustParsePrefix(addr), Hostname: DefaultHostname}
+}
+
+func full4(s string, port uint16) tcpip.FullAddress {
+	return tcpip.FullAddress{Addr: tcpip.AddrFrom4(netip.MustParseAddr(s).As4()), Port: port}
+}
+
+// Two stacks over a wire that is often full: 1 MiB each way arrives
+// intact, so frames held while the device is busy go out, in order.
+func TestTwoStacks(t *testing.T) {
+	da, db := newWire(4)
+	a, err := New(static("10.1.0.1/24"), da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(static("10.1.0.2/24"), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l, err := gonet.ListenTCP(b.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		io.Copy(c, c)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := gonet.DialContextTCP(ctx, a.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i ^ i>>8)
+	}
+	go func() {
+		c.Write(data)
+		c.CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("echoed %d bytes (%v), want %d intact", len(got), err, len(data))
+	}
+	da.mu.Lock()
+	busy := da.busy
+	da.mu.Unlock()
+	t.Logf("device busy %d times; %d frames dropped", busy, a.link.dropped.Load())
+}
+
+// Without a device the stack has loopback only and is ready at once.
+func TestLoopbackOnly(t *testing.T) {
+	st, err := New(Config{Mode: ModeDHCP}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg, err := st.Ready(context.Background())
+	if err != nil || cfg.Addr.IsValid() {
+		t.Fatalf("config %+v err %v", cfg, err)
+	}
+	ifs := st.Interfaces()
+	if len(ifs) != 1 || ifs[0].Name != "lo" || !ifs[0].Loopback || len(ifs[0].Addrs) != 2 {
+		t.Fatalf("interfaces %+v", ifs)
+	}
+	ep, errno := st.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	defer ep.Close()
+	if err := ep.Bind(full4("127.0.0.1", 5555)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ep.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, e := ep.Accept(); e != syscall.EAGAIN {
+		t.Errorf("accept with nothing pending: %v, want EAGAIN", e)
+	}
+	ep2, _ := st.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	defer ep2.Close()
+	if e := Errno(ep2.Bind(full4("127.0.0.1", 5555))); e != syscall.EADDRINUSE {
+		t.Errorf("second bind: %v, want EADDRINUSE", e)
+	}
+	if e := Errno(ep2.Connect(full4("127.0.0.1", 5556))); e != syscall.EINPROGRESS && e != syscall.ECONNREFUSED {
+		t.Errorf("connect to a closed port: %v", e)
+	}
+	// A connection to the listener: non-blocking connect, then accept
+	// once the listener says it is readable.
+	ep3, _ := st.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	defer ep3.Close()
+	we, ch := waiter.NewChannelEntry(waiter.ReadableEvents)
+	ep.Queue.EventRegister(&we)
+	defer ep.Queue.EventUnregister(&we)
+	if e := Errno(ep3.Connect(full4("127.0.0.1", 5555))); e != syscall.EINPROGRESS && e != 0 {
+		t.Fatalf("connect: %v", e)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener not readable 10 s after a connect")
+	}
+	c, peer, e := ep.Accept()
+	if e != 0 {
+		t.Fatalf("accept: %v", e)
+	}
+	defer c.Close()
+	local, _ := ep3.GetLocalAddress()
+	if peer != AddrPort(local) || c.Family != syscall.AF_INET || c.Queue == nil {
+		t.Errorf("accepted %+v from %v, connector is %v", c, peer, AddrPort(local))
+	}
+	for _, tc := range []struct {
+		family, typ, proto int
+		want               syscall.Errno
+	}{
+		{syscall.AF_UNIX, syscall.SOCK_STREAM, 0, syscall.EAFNOSUPPORT},
+		{syscall.AF_INET, syscall.SOCK_STREAM, 17, syscall.EPROTONOSUPPORT},
+		{syscall.AF_INET, syscall.SOCK_RAW, 1, syscall.ESOCKTNOSUPPORT},
+		{syscall.AF_INET6, syscall.SOCK_DGRAM, 0, 0},
+		{syscall.AF_INET, syscall.SOCK_DGRAM, 1, 0},
+	} {
+		ep, e := st.Socket(tc.family, tc.typ, tc.proto)
+		if e != tc.want {
+			t.Errorf("socket(%d, %d, %d): %v, want %v", tc.family, tc.typ, tc.proto, e, tc.want)
+		}
+		if ep != nil {
+			ep.Close()
+		}
+	}
+}
+
+// DHCP through the link endpoint: the client's frames reach the wire,
+// the server's replies are diverted to it and the stack gets the lease;
+// a 2-second lease is renewed at T1 (1 s) and the address stays.
+func TestDHCPOverLink(t *testing.T) {
+	da, db := newWire(8)
+	srv := &fakeServer{replies: make(chan []byte, 4), opts: []byte{
+		optSubnetMask, 4, 255, 255, 255, 0,
+		optRouter, 4, 10, 0, 2, 2,
+		optDNS, 4, 10, 0, 2, 3,
+		optServerID, 4, 10, 0, 2, 2,
+		optLeaseTime, 4, 0, 0, 0, 2,
+		optRenewalTime, 4, 0, 0, 0, 1,
+	}}
+	db.Attach(func(f []byte, _ bool) {
+		if !isDHCPReply(f) && len(f) > ethHeaderLen+ipv4HdrLen+udpHdrLen+bootpLen+6 && f[ethHeaderLen+ipv4HdrLen+3] == serverPort {
+			srv.send(f)
+			select {
+			case r := <-srv.replies:
+				go db.Transmit(r)
+			default:
+			}
+		}
+	}, nil)
+	st, err := New(Config{Mode: ModeDHCP, Hostname: "box"}, da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cfg, err := st.Ready(ctx)
+	if err != nil || cfg.Addr != netip.MustParsePrefix("10.0.2.15/24") || cfg.Gateway != netip.MustParseAddr("10.0.2.2") || len(cfg.DNS) != 1 {
+		t.Fatalf("config %+v err %v", cfg, err)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	srv.mu.Lock()
+	renews := srv.renews
+	srv.mu.Unlock()
+	if renews < 2 {
+		t.Errorf("%d renewals in 3.5 s of a 2 s lease with T1 1 s, want at least 2", renews)
+	}
+	if c := st.Config(); c.Addr != cfg.Addr {
+		t.Errorf("address after renewals %v, want %v", c.Addr, cfg.Addr)
+	}
+}
+
+func TestAddressConversion(t *testing.T) {
+	for _, s := range []string{"10.0.2.15:80", "[::1]:443", "[::ffff:10.0.0.1]:8", "0.0.0.0:0"} {
+		ap := netip.MustParseAddrPort(s)
+		if back := AddrPort(FullAddress(ap)); back != ap {
+			t.Errorf("%v came back as %v", ap, back)
+		}
+	}
+	if f := FullAddress(netip.AddrPortFrom(netip.Addr{}, 80)); f.Addr.BitLen() != 0 || f.Port != 80 {
+		t.Errorf("no address: %+v", f)
+	}
+}
