@@ -87,6 +87,9 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			toolchainCommand(),
 			goCommand(),
 			inspectCommand(),
+			pkgCommand(),
+			pushCommand(),
+			pullCommand(),
 			{
 				Name:  "version",
 				Usage: "print the runikraft version",
