@@ -90,6 +90,7 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			pkgCommand(),
 			pushCommand(),
 			pullCommand(),
+			libvirtCommand(),
 			{
 				Name:  "version",
 				Usage: "print the runikraft version",
