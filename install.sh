@@ -29,9 +29,11 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: QEMU and OpenSBI to boot images, the riscv64 cross gcc
 # for C apps and reference binaries, qemu-user as a reference runner;
 # dpkg-dev unpacks source packages, make and cmake build them (gcc for
-# build-machine helpers and tcl for SQLite's amalgamation, in the tests).
+# build-machine helpers and tcl for SQLite's amalgamation, in the tests);
+# libvirt's daemon and virsh run images as libvirt domains (runikraft
+# libvirt; tests/ship starts a daemon of its own, no service is enabled).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl)
+	dpkg-dev xz-utils make cmake gcc tcl libvirt-daemon-system libvirt-clients)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -154,17 +154,25 @@ func libvirtAction(c *cli.Context) error {
 	}
 	if appMode {
 		cfg.Stdout, cfg.Stderr = filepath.Join(dir, "stdout"), filepath.Join(dir, "stderr")
+		cfg.Stdin = filepath.Join(dir, "stdin")
 	}
 	xml, err := libvirt.XML(cfg)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	// The directory and the stdin files must be there when the domain
+	// starts, defined here or not.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail(1, "libvirt: %v", err)
+	}
+	if cfg.Stdin != "" {
+		if err := libvirt.StdinFiles(cfg.Stdin); err != nil {
+			return fail(1, "libvirt: %v", err)
+		}
+	}
 	if !c.Bool("define") {
 		fmt.Fprint(c.App.Writer, xml)
 		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fail(1, "libvirt: %v", err)
 	}
 	f := filepath.Join(dir, "domain.xml")
 	if err := os.WriteFile(f, []byte(xml), 0o644); err != nil {

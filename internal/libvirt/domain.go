@@ -7,8 +7,8 @@
 // console ports; a libvirt domain lives on after the command that defined
 // it, so here they are files: the UART (the kernel's log) and the
 // runikraft.stdout and runikraft.stderr ports each write one. The
-// runikraft.stdin port is a null device: the application reads end of
-// file. Every virtio device sits on virtio-mmio, as with runikraft run
+// runikraft.stdin port reads an empty file, so the application reads end
+// of file as with runikraft run </dev/null (see StdinFiles). Every virtio device sits on virtio-mmio, as with runikraft run
 // (libvirt's default for virt is PCI, which the kernel does not drive),
 // and libvirt's default extras (USB controller, balloon) are left out.
 package libvirt
@@ -50,10 +50,29 @@ type Config struct {
 	// application's console ports (an application on the stock kernel,
 	// as runikraft run's AppConsole). Empty: everything on the UART.
 	Stdout, Stderr string
+	// Stdin, with Stdout, is the path of the stdin port's pipe chardev;
+	// StdinFiles makes the files behind it.
+	Stdin string
 	// Report adds bootargs.ReportKey to the command line: the kernel
 	// prints its exit status on the UART, since libvirt does not keep
 	// QEMU's exit status (where runikraft run reads it).
 	Report bool
+}
+
+// StdinFiles creates the files behind the stdin port's pipe chardev at
+// path: QEMU reads path.in and writes path.out when both exist. Regular
+// empty files, not FIFOs: QEMU opens them read-write, and a FIFO opened
+// so never ends, while an empty file ends at once, and QEMU then reports
+// the port closed, which is end of file for the guest (as a closed
+// socket is under runikraft run). A null chardev would never be open,
+// and the guest's read would wait for ever.
+func StdinFiles(path string) error {
+	for _, f := range []string{path + ".in", path + ".out"} {
+		if err := os.WriteFile(f, nil, 0o666); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // HostHasKVM reports whether this host can run the domain under KVM.
@@ -80,14 +99,14 @@ func (c Config) validate() error {
 		return errors.New("no kernel")
 	case c.Console == "":
 		return errors.New("no console file")
-	case (c.Stdout == "") != (c.Stderr == ""):
-		return errors.New("stdout and stderr files go together")
+	case (c.Stdout == "") != (c.Stderr == "") || (c.Stdout == "") != (c.Stdin == ""):
+		return errors.New("stdin, stdout and stderr files go together")
 	case c.MemoryMiB < qemu.MinMemoryMiB || c.MemoryMiB > qemu.MaxMemoryMiB:
 		return fmt.Errorf("memory %s out of range %s..%s", qemu.FormatMemory(c.MemoryMiB), qemu.FormatMemory(qemu.MinMemoryMiB), qemu.FormatMemory(qemu.MaxMemoryMiB))
 	case c.CPUs < 1 || c.CPUs > qemu.MaxCPUs:
 		return fmt.Errorf("cpus %d out of range 1..%d", c.CPUs, qemu.MaxCPUs)
 	}
-	for _, p := range [][2]string{{"kernel", c.Kernel}, {"initrd", c.Initrd}, {"console file", c.Console}, {"stdout file", c.Stdout}, {"stderr file", c.Stderr}, {"emulator", c.Emulator}} {
+	for _, p := range [][2]string{{"kernel", c.Kernel}, {"initrd", c.Initrd}, {"console file", c.Console}, {"stdin", c.Stdin}, {"stdout file", c.Stdout}, {"stderr file", c.Stderr}, {"emulator", c.Emulator}} {
 		if err := abs(p[0], p[1]); err != nil {
 			return err
 		}
@@ -161,7 +180,7 @@ func Domain(c Config) (*libvirtxml.Domain, error) {
 			}
 		}
 		d.Devices.Channels = []libvirtxml.DomainChannel{
-			port(&libvirtxml.DomainChardevSource{Null: &libvirtxml.DomainChardevSourceNull{}}, StdinPort),
+			port(&libvirtxml.DomainChardevSource{Pipe: &libvirtxml.DomainChardevSourcePipe{Path: c.Stdin}}, StdinPort),
 			port(file(c.Stdout), StdoutPort),
 			port(file(c.Stderr), StderrPort),
 		}
