@@ -91,6 +91,7 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			pushCommand(),
 			pullCommand(),
 			libvirtCommand(),
+			kubevirtCommand(),
 			{
 				Name:  "version",
 				Usage: "print the runikraft version",
