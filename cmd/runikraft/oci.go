@@ -204,9 +204,12 @@ func imageRef(arg string) (name.Reference, bool) {
 	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
 		return ref, true
 	}
-	if s, err := openStore(); err == nil {
-		if _, err := s.Lookup(ref); err == nil {
-			return ref, true
+	// Only a store that exists is asked (opening one creates it).
+	if dir, err := oci.DefaultDir(); err == nil && oci.StoreExists(dir) {
+		if s, err := oci.OpenStore(dir); err == nil {
+			if _, err := s.Lookup(ref); err == nil {
+				return ref, true
+			}
 		}
 	}
 	return nil, false

@@ -42,6 +42,12 @@ func DefaultDir() (string, error) {
 	return filepath.Join(d, "runikraft"), nil
 }
 
+// StoreExists reports whether dir holds a store.
+func StoreExists(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, "oci", "index.json"))
+	return err == nil
+}
+
 // OpenStore opens (creating if needed) the store in dir.
 func OpenStore(dir string) (*Store, error) {
 	s := &Store{dir: dir}

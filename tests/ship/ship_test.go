@@ -120,6 +120,13 @@ func TestOCIRoundTrip(t *testing.T) {
 			t.Errorf("layouts differ in %s (%v, %v)", f, err1, err2)
 		}
 	}
+	// A short name in the local store runs too, with no registry.
+	if d := ok(t, cli(t, builder, "pkg", "-t", "shipapp:dev", image)); d != d1 {
+		t.Errorf("pkg -t shipapp:dev: digest %s, want %s", d, d1)
+	}
+	if r := cli(t, builder, "run", "--timeout", "3m", "shipapp:dev"); r.Code != direct.Code || r.Stdout != direct.Stdout {
+		t.Errorf("run shipapp:dev from the store: exit %d stdout %q", r.Code, r.Stdout)
+	}
 	if got := ok(t, cli(t, builder, "push", ref)); got != host+"/ship/app@"+d1 {
 		t.Fatalf("push printed %q, want %s@%s", got, host+"/ship/app", d1)
 	}
