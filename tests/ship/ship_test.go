@@ -237,6 +237,9 @@ func TestLibvirt(t *testing.T) {
 		t.Fatalf("libvirt --define printed %q, want %s", got, name)
 	}
 	defer virsh("undefine", name)
+	// A domain outlives its daemon: if the test stops early, QEMU must not
+	// stay behind.
+	defer virsh("destroy", name)
 	// QEMU opens the stdin port's files read-write, as the daemon's user.
 	lv.own(t, filepath.Join(out, "stdin.in"), filepath.Join(out, "stdin.out"))
 	xml, err := virsh("dumpxml", name)
