@@ -138,10 +138,14 @@ func Domain(c Config) (*libvirtxml.Domain, error) {
 	if c.KVM {
 		typ = "kvm"
 	}
+	desc := "Runikraft image " + c.Kernel
+	if c.Initrd != "" {
+		desc = "application " + c.Initrd + " on the Runikraft kernel " + c.Kernel
+	}
 	d := &libvirtxml.Domain{
 		Type:        typ,
 		Name:        c.Name,
-		Description: "Runikraft image " + c.Kernel,
+		Description: desc,
 		Memory:      &libvirtxml.DomainMemory{Value: uint(c.MemoryMiB), Unit: "MiB"},
 		VCPU:        &libvirtxml.DomainVCPU{Value: uint(c.CPUs)},
 		OS: &libvirtxml.DomainOS{

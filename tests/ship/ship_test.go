@@ -29,6 +29,7 @@ import (
 
 var (
 	runikraft string // the CLI, with the stock kernel next to it
+	program   string // shipapp, a plain static riscv64 program
 	image     string // shipapp baked with default args and environment
 )
 
@@ -50,6 +51,7 @@ func build(dir string) (err error) {
 	if err := harness.BuildGo(app, "./testdata/shipapp"); err != nil {
 		return err
 	}
+	program = app
 	image = filepath.Join(dir, "shipapp.img")
 	_, err = appimage.Write(appimage.Options{
 		Kernel: filepath.Join(dir, "runikraft-kernel.img"),
@@ -212,27 +214,60 @@ func pollState(t *testing.T, virsh func(...string) (string, error), name string,
 	}
 }
 
-// TestLibvirt defines the image with runikraft libvirt --define on a
-// libvirt daemon of its own, starts it with virsh, sees it shut off and
-// finds the application's output and exit status in its files.
+// TestLibvirt defines images with runikraft libvirt --define on a libvirt
+// daemon of its own, starts them with virsh, sees them shut off and finds
+// the application's output and exit status in their files: the baked
+// image as is, and the plain program on the stock kernel with ARGS and -e.
 func TestLibvirt(t *testing.T) {
 	lv := startLibvirtd(t)
+	img := filepath.Join(lv.base, "shipapp.img")
+	copyFile(t, image, img)
+	prog := filepath.Join(lv.base, "shipapp")
+	copyFile(t, program, prog)
+	// The stock kernel too: the daemon's user cannot read the build
+	// directory.
+	kernel := filepath.Join(lv.base, "runikraft-kernel.img")
+	copyFile(t, filepath.Join(filepath.Dir(runikraft), "runikraft-kernel.img"), kernel)
+	lv.own(t, img, prog, kernel)
+
+	t.Run("image", func(t *testing.T) {
+		code, stdout, stderr := runLibvirt(t, lv, "image", img)
+		if code != wantCode || stdout != wantStdout || stderr != wantStderr {
+			t.Fatalf("under libvirt: exit %d stdout %q stderr %q; want exit %d stdout %q stderr %q", code, stdout, stderr, wantCode, wantStdout, wantStderr)
+		}
+	})
+	t.Run("program", func(t *testing.T) {
+		direct := harness.Run(t, runikraft, []string{"-e", "RK_EXIT=5"}, prog, "x y")
+		code, stdout, _ := runLibvirt(t, lv, "program", "--kernel", kernel, "-e", "RK_EXIT=5", prog, "x y")
+		if want := `args=["x y"] env=["RK_EXIT=5"] stdin=0 bytes err=<nil>` + "\n"; direct.Code != 5 || direct.Stdout != want {
+			t.Fatalf("direct run: exit %d stdout %q, want 5 and %q", direct.Code, direct.Stdout, want)
+		}
+		if code != direct.Code || stdout != direct.Stdout {
+			t.Fatalf("under libvirt: exit %d stdout %q; direct run: exit %d stdout %q", code, stdout, direct.Code, direct.Stdout)
+		}
+	})
+}
+
+// runLibvirt defines a domain for args (runikraft libvirt's flags and
+// IMAGE [ARGS]), runs it to its end and returns the exit status from the
+// console report and what the application wrote.
+func runLibvirt(t *testing.T, lv *libvirtd, tag string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	virsh := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, "virsh", append([]string{"-c", lv.uri}, args...)...).CombinedOutput()
 		return strings.TrimSpace(string(out)), err
 	}
-	img := filepath.Join(lv.base, "shipapp.img")
-	copyFile(t, image, img)
-	out := filepath.Join(lv.base, "out")
+	out := filepath.Join(lv.base, "out-"+tag)
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	lv.own(t, img, out)
+	lv.own(t, out)
 
-	name := fmt.Sprintf("rk-ship-%d", os.Getpid())
-	r := cli(t, nil, "libvirt", "--define", "--connect", lv.uri, "--name", name, "--dir", out, img)
+	name := fmt.Sprintf("rk-ship-%s-%d", tag, os.Getpid())
+	flags := []string{"libvirt", "--define", "--connect", lv.uri, "--name", name, "--dir", out}
+	r := cli(t, nil, append(flags, args...)...)
 	if got := ok(t, r); got != name {
 		t.Fatalf("libvirt --define printed %q, want %s", got, name)
 	}
@@ -246,7 +281,7 @@ func TestLibvirt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("dumpxml: %v: %s", err, xml)
 	}
-	for _, want := range []string{"<kernel>" + img + "</kernel>", "runikraft.report=", `name="runikraft.stdout"`, `type="virtio-mmio"`, `machine="virt"`} {
+	for _, want := range []string{"runikraft.report=", `name="runikraft.stdout"`, `type="virtio-mmio"`, `machine="virt"`} {
 		if !strings.Contains(strings.ReplaceAll(xml, "'", `"`), want) {
 			t.Errorf("defined domain lacks %s:\n%s", want, xml)
 		}
@@ -257,15 +292,13 @@ func TestLibvirt(t *testing.T) {
 	pollState(t, virsh, name, 3*time.Minute)
 
 	console, _ := os.ReadFile(filepath.Join(out, "console.log"))
-	stdout, _ := os.ReadFile(filepath.Join(out, "stdout"))
-	stderr, _ := os.ReadFile(filepath.Join(out, "stderr"))
+	o, _ := os.ReadFile(filepath.Join(out, "stdout"))
+	e, _ := os.ReadFile(filepath.Join(out, "stderr"))
 	code, found := exitReport(console)
 	if !found {
 		t.Fatalf("no %q line on the console:\n%s", bootargs.ExitReport, console)
 	}
-	if code != wantCode || string(stdout) != wantStdout || string(stderr) != wantStderr {
-		t.Fatalf("under libvirt: exit %d stdout %q stderr %q; want exit %d stdout %q stderr %q", code, stdout, stderr, wantCode, wantStdout, wantStderr)
-	}
+	return code, string(o), string(e)
 }
 
 func copyFile(t *testing.T, from, to string) {
