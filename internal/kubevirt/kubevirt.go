@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -259,7 +260,67 @@ func YAML(o Options) ([]byte, error) {
 		}
 		b.Write(y)
 	}
+	// What is written must read back as what was meant.
+	if _, _, err := Decode(b.Bytes()); err != nil {
+		return nil, fmt.Errorf("kubevirt: the manifest does not decode: %w", err)
+	}
 	return b.Bytes(), nil
+}
+
+// Decode reads a stream YAML wrote: a VirtualMachine and an optional
+// Service, each decoded strictly into its API type. Strictly means that
+// a field the type does not have is an error: yaml.UnmarshalStrict alone
+// does not see below a type with its own UnmarshalJSON (KubeVirt's
+// VirtualMachineInstanceSpec has one), so each decoded object is also
+// rendered back, and a field the type dropped makes the two differ.
+func Decode(y []byte) (*kvv1.VirtualMachine, *corev1.Service, error) {
+	var vm *kvv1.VirtualMachine
+	var svc *corev1.Service
+	for _, doc := range bytes.Split(y, []byte("\n---\n")) {
+		var tm metav1.TypeMeta
+		if err := yaml.Unmarshal(doc, &tm); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case tm.APIVersion == kvv1.GroupVersion.String() && tm.Kind == "VirtualMachine" && vm == nil:
+			vm = new(kvv1.VirtualMachine)
+			if err := strict(doc, vm); err != nil {
+				return nil, nil, err
+			}
+		case tm.APIVersion == "v1" && tm.Kind == "Service" && svc == nil:
+			svc = new(corev1.Service)
+			if err := strict(doc, svc); err != nil {
+				return nil, nil, err
+			}
+		default:
+			return nil, nil, fmt.Errorf("unexpected document %s %s", tm.APIVersion, tm.Kind)
+		}
+	}
+	if vm == nil {
+		return nil, nil, errors.New("no VirtualMachine")
+	}
+	return vm, svc, nil
+}
+
+func strict(doc []byte, obj any) error {
+	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		return err
+	}
+	back, err := manifest(obj)
+	if err != nil {
+		return err
+	}
+	var a, b any
+	if err := yaml.Unmarshal(doc, &a); err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(back, &b); err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("fields lost in a round trip through %T:\nwritten:\n%s\nas decoded:\n%s", obj, doc, back)
+	}
+	return nil
 }
 
 // manifest renders obj without the fields the API types always marshal

@@ -2,14 +2,11 @@ package kubevirt
 
 import (
 	"bytes"
-	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	kvv1 "kubevirt.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	"github.com/runikraft/runikraft/internal/oci"
@@ -19,60 +16,11 @@ func meta() *oci.Meta {
 	return &oci.Meta{Kernel: "k", App: "hello", AppKind: "static-pie", AppSize: 100, Args: []string{"a"}, Env: []string{"K=v"}, ImageSize: 200, MemorySize: 300, KernelSize: 50}
 }
 
-// strict decodes doc into obj and fails on any field obj's type does not
-// have. yaml.UnmarshalStrict alone does not see below a type with its own
-// UnmarshalJSON (KubeVirt's VirtualMachineInstanceSpec has one), so the
-// decoded object is also rendered back: a field the type dropped makes
-// the two differ.
-func strict(doc []byte, obj any) error {
-	if err := yaml.UnmarshalStrict(doc, obj); err != nil {
-		return err
-	}
-	back, err := manifest(obj)
-	if err != nil {
-		return err
-	}
-	var a, b any
-	if err := yaml.Unmarshal(doc, &a); err != nil {
-		return err
-	}
-	if err := yaml.Unmarshal(back, &b); err != nil {
-		return err
-	}
-	if !reflect.DeepEqual(a, b) {
-		return fmt.Errorf("fields lost in a round trip through %T:\nwritten:\n%s\nas decoded:\n%s", obj, doc, back)
-	}
-	return nil
-}
-
-// decode splits the YAML stream and decodes each document strictly into
-// the API type its kind names: an unknown or misspelt field fails.
 func decode(t *testing.T, y []byte) (*kvv1.VirtualMachine, *corev1.Service) {
 	t.Helper()
-	var vm *kvv1.VirtualMachine
-	var svc *corev1.Service
-	for _, doc := range bytes.Split(y, []byte("\n---\n")) {
-		var tm struct{ APIVersion, Kind string }
-		if err := yaml.Unmarshal(doc, &tm); err != nil {
-			t.Fatal(err)
-		}
-		switch tm.APIVersion + " " + tm.Kind {
-		case "kubevirt.io/v1 VirtualMachine":
-			vm = new(kvv1.VirtualMachine)
-			if err := strict(doc, vm); err != nil {
-				t.Fatalf("VirtualMachine: %v\n%s", err, doc)
-			}
-		case "v1 Service":
-			svc = new(corev1.Service)
-			if err := strict(doc, svc); err != nil {
-				t.Fatalf("Service: %v\n%s", err, doc)
-			}
-		default:
-			t.Fatalf("unexpected document %q:\n%s", tm, doc)
-		}
-	}
-	if vm == nil {
-		t.Fatalf("no VirtualMachine in\n%s", y)
+	vm, svc, err := Decode(y)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, y)
 	}
 	return vm, svc
 }
@@ -176,9 +124,13 @@ func TestStrictDecodeCatches(t *testing.T) {
 	if bytes.Equal(bad, y) {
 		t.Fatal("no kernelPath in the manifest")
 	}
-	var vm kvv1.VirtualMachine
-	if err := strict(bad, &vm); err == nil {
+	if _, _, err := Decode(bad); err == nil {
 		t.Error("strict decoding accepted an unknown field")
+	}
+	// One below the VirtualMachine's own fields, too.
+	bad = bytes.Replace(y, []byte("runStrategy:"), []byte("runStrategie:"), 1)
+	if _, _, err := Decode(bad); err == nil {
+		t.Error("strict decoding accepted an unknown top-level spec field")
 	}
 }
 

@@ -24,6 +24,8 @@ import (
 
 	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/internal/kubevirt"
+	"github.com/runikraft/runikraft/internal/oci"
 	"github.com/runikraft/runikraft/tests/harness"
 )
 
@@ -309,5 +311,35 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKubeVirtManifest: runikraft kubevirt on the baked image writes a
+// VirtualMachine and Service that decode strictly into KubeVirt's and
+// Kubernetes' types and carry the image's command line. (No cluster runs
+// here: this is as far as KubeVirt is checked.)
+func TestKubeVirtManifest(t *testing.T) {
+	ref := "registry.example:5000/ship/app:1"
+	r := cli(t, []string{"XDG_CACHE_HOME=" + t.TempDir()}, "kubevirt", "--image", ref, "-m", "128M", "-p", "8080:80", image)
+	if r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	vm, svc, err := kubevirt.Decode([]byte(r.Stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb := vm.Spec.Template.Spec.Domain.Firmware.KernelBoot
+	if kb.Container.Image != ref || kb.Container.KernelPath != oci.KernelPath {
+		t.Errorf("kernel boot container %+v", kb.Container)
+	}
+	args, env, err := bootargs.Decode(kb.KernelArgs)
+	if err != nil || strings.Join(args, "|") != "shipapp|one|two words" || strings.Join(env, "|") != "RK_EXIT=3|RK_MODE=baked" {
+		t.Errorf("kernel args %q: argv %q env %q (%v)", kb.KernelArgs, args, env, err)
+	}
+	if svc == nil || len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 8080 || svc.Spec.Ports[0].TargetPort.IntValue() != 80 {
+		t.Errorf("service %+v", svc)
+	}
+	if m := vm.Spec.Template.Spec.Domain.Memory.Guest; m == nil || m.Value() != 128<<20 {
+		t.Errorf("guest memory %v", m)
 	}
 }
