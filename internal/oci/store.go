@@ -189,6 +189,11 @@ func Check(img v1.Image) error {
 	if len(m.Layers) != 1 {
 		return fmt.Errorf("image has %d layers; a Runikraft image has one", len(m.Layers))
 	}
+	// Pull stores the layer as the registry sends it, checked against the
+	// size the manifest declares: bound that before fetching anything.
+	if sz := m.Layers[0].Size; sz <= 0 || sz > MaxImageSize+1<<20 {
+		return fmt.Errorf("image layer of %d bytes; a Runikraft image's is 1..%d", sz, MaxImageSize+1<<20)
+	}
 	if _, err := ParseMeta(m.Annotations); err != nil {
 		return err
 	}
