@@ -31,7 +31,7 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # dpkg-dev unpacks source packages, make and cmake build them (gcc for
 # build-machine helpers and tcl for SQLite's amalgamation, in the tests);
 # libvirt's daemon and virsh run images as libvirt domains (runikraft
-# libvirt; tests/ship starts a daemon of its own, no service is enabled).
+# libvirt; tests/ship starts a daemon of its own and needs no service).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
 	dpkg-dev xz-utils make cmake gcc tcl libvirt-daemon-system libvirt-clients)
 missing=()
