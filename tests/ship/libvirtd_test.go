@@ -115,7 +115,7 @@ func startLibvirtd(t *testing.T) *libvirtd {
 		}
 	})
 	sock := filepath.Join(run, "libvirt", "libvirt-sock")
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := os.Stat(sock); err == nil {
 			break
@@ -126,7 +126,7 @@ func startLibvirtd(t *testing.T) *libvirtd {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("libvirtd: no socket %s after 30s\n%s", sock, logb.String())
+			t.Fatalf("libvirtd: no socket %s after 60s\n%s", sock, logb.String())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
