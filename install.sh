@@ -32,9 +32,11 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # build-machine helpers and tcl for SQLite's amalgamation, in the tests).
 # The nested-KVM rig (internal/kvmrig, tests/kvm) fetches Debian riscv64
 # packages with apt, checks them with debian-archive-keyring and
-# decompresses kvm.ko with xz-utils.
+# decompresses kvm.ko with xz-utils. libvirt's daemon and virsh run
+# images as libvirt domains (runikraft libvirt; tests/ship starts a
+# daemon of its own and needs no service).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -87,6 +87,11 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			toolchainCommand(),
 			goCommand(),
 			inspectCommand(),
+			pkgCommand(),
+			pushCommand(),
+			pullCommand(),
+			libvirtCommand(),
+			kubevirtCommand(),
 			{
 				Name:  "version",
 				Usage: "print the runikraft version",

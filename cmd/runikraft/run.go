@@ -35,7 +35,10 @@ func runCommand(stdin *os.File) *cli.Command {
 		ArgsUsage: "IMAGE [ARGS...]",
 		Description: `Boots IMAGE on qemu-system-riscv64 -M virt under OpenSBI. IMAGE is either a
 Runikraft image (a kernel, possibly with its application baked in) or a
-static riscv64 Linux program, which then runs on the stock kernel.
+static riscv64 Linux program, which then runs on the stock kernel. It may
+also be an OCI image reference (runikraft pkg, push, pull): a name that is
+not a file and that names a registry (host.example/..., host:port/...,
+localhost/...) or an image in the local store, pulled first if needed.
 
 A program on the stock kernel gets stdin, stdout and stderr as its own,
 byte for byte (virtio-console ports on sockets): end of file on stdin
@@ -90,6 +93,15 @@ func run(c *cli.Context, stdin *os.File) error {
 		return fail(exitUsage, "run: missing IMAGE (usage: runikraft run [flags] IMAGE [ARGS...])")
 	}
 	image := c.Args().First()
+	if ref, ok := imageRef(image); ok {
+		// An OCI image (runikraft pkg, pull): its bootable file, pulled
+		// and extracted once; argv[0] stays the reference.
+		path, err := resolveRef(c, ref)
+		if err != nil {
+			return fail(exitUsage, "%v", err)
+		}
+		image = path
+	}
 
 	mem, err := qemu.ParseMemory(c.String("memory"))
 	if err != nil {

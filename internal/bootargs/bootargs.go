@@ -22,12 +22,20 @@ package bootargs
 
 // Keys of the command-line parameters. CwdKey, optional, holds one
 // element: the directory the application starts in (runikraft run
-// --share-cwd packs the host's there).
+// --share-cwd packs the host's there). ReportKey, optional and with an
+// empty list, asks the kernel to print ExitReport and the status on its
+// console before it powers off: under libvirt or KubeVirt nobody sees
+// QEMU's exit status, which is where runikraft run reads it.
 const (
-	ArgsKey = "runikraft.args"
-	EnvKey  = "runikraft.env"
-	CwdKey  = "runikraft.cwd"
+	ArgsKey   = "runikraft.args"
+	EnvKey    = "runikraft.env"
+	CwdKey    = "runikraft.cwd"
+	ReportKey = "runikraft.report"
 )
+
+// ExitReport starts the line the kernel prints with ReportKey: the
+// prefix, then the decimal exit status and a newline.
+const ExitReport = "runikraft: exit status "
 
 // Error is the error type of this package; a string type so it needs no
 // errors package and can be a constant.

@@ -42,7 +42,11 @@ const (
 )
 
 func main() {
-	os.Exit(run())
+	status := run()
+	if _, ok, _ := bootargs.DecodeKey(hart.Bootargs(), bootargs.ReportKey); ok {
+		fmt.Fprintf(os.Stderr, "%s%d\n", bootargs.ExitReport, status)
+	}
+	os.Exit(status)
 }
 
 func run() int {
