@@ -117,6 +117,7 @@ func linux64() map[uint64]entry {
 		linux.SYS_PREADV:                 supported("preadv", sysPreadv),
 		linux.SYS_PWRITEV:                supported("pwritev", sysPwritev),
 		linux.SYS_SENDFILE:               partial("sendfile", sysSendfile, "from regular files only (EINVAL from pipes), as Linux"),
+		linux.SYS_SPLICE:                 partial("splice", sysSplice, "between a pipe and any file, by copying up to 64 KiB a call"),
 		linux.SYS_PSELECT6:               supported("pselect6", sysPselect6),
 		linux.SYS_PPOLL:                  supported("ppoll", sysPpoll),
 		linux.SYS_READLINKAT:             supported("readlinkat", sysReadlinkat),

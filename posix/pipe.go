@@ -67,6 +67,12 @@ func (e *pipeEnd) Ready() uint32 {
 }
 
 func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
+	return e.read(t, b, nonblock, false)
+}
+
+// read takes (or, with peek, copies) what is queued, waiting for data
+// unless nonblock; 0 is end of file.
+func (e *pipeEnd) read(t *Thread, b []byte, nonblock, peek bool) (int, Errno) {
 	if e.write {
 		return 0, linux.EBADF
 	}
@@ -75,9 +81,13 @@ func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
 		p.mu.Lock()
 		if len(p.buf) > 0 {
 			n := copy(b, p.buf)
-			p.buf = p.buf[n:]
+			if !peek {
+				p.buf = p.buf[n:]
+			}
 			p.mu.Unlock()
-			p.wq.notify()
+			if !peek {
+				p.wq.notify()
+			}
 			return n, 0
 		}
 		if p.writers == 0 {
@@ -89,6 +99,37 @@ func (e *pipeEnd) Read(t *Thread, b []byte, nonblock bool) (int, Errno) {
 			return 0, linux.EAGAIN
 		}
 		if _, err := t.waitReady([]pollable{e}, -1, func() bool { return e.Ready()&(linux.POLLIN|linux.POLLHUP) != 0 }); err != 0 {
+			return 0, err
+		}
+	}
+}
+
+// consume drops n bytes that a peek returned (splice).
+func (e *pipeEnd) consume(n int) {
+	p := e.p
+	p.mu.Lock()
+	p.buf = p.buf[min(n, len(p.buf)):]
+	p.mu.Unlock()
+	p.wq.notify()
+}
+
+// room waits until the pipe takes more bytes and says how many (EPIPE
+// once no reader is left).
+func (e *pipeEnd) room(t *Thread, nonblock bool) (int, Errno) {
+	p := e.p
+	for {
+		p.mu.Lock()
+		readers, n := p.readers, pipeSize-len(p.buf)
+		p.mu.Unlock()
+		switch {
+		case readers == 0:
+			return 0, linux.EPIPE
+		case n > 0:
+			return n, 0
+		case nonblock:
+			return 0, linux.EAGAIN
+		}
+		if _, err := t.waitReady([]pollable{e}, -1, func() bool { return e.Ready() != 0 }); err != 0 {
 			return 0, err
 		}
 	}

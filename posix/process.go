@@ -45,6 +45,11 @@ type Config struct {
 	Hostname    string
 	MemoryBytes uint64 // for sysinfo
 
+	// Net, if set, is the kernel's TCP/IP stack: AF_INET and AF_INET6
+	// sockets, and /etc/resolv.conf and /etc/hosts from its
+	// configuration. Without it those families are EAFNOSUPPORT.
+	Net NetStack
+
 	// RootFS, if set, is a cpio newc archive unpacked into / before the
 	// application starts (a malformed one makes Start fail).
 	RootFS io.Reader

@@ -56,6 +56,7 @@ type sockBase struct {
 	fileDefaults
 	family, typ, protocol int
 	ino                   uint64
+	proc                  *Process
 
 	mu        sync.Mutex
 	rcvbuf    int
@@ -75,7 +76,7 @@ const (
 )
 
 func (b *sockBase) init(p *Process, family, typ, protocol int) {
-	b.family, b.typ, b.protocol = family, typ, protocol
+	b.family, b.typ, b.protocol, b.proc = family, typ, protocol, p
 	b.ino = p.pipeIDs.Add(1)
 	b.rcvbuf, b.sndbuf = sockBufDefault, sockBufDefault
 }

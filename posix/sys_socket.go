@@ -64,13 +64,13 @@ func (t *Thread) sockaddrOut(sa []byte, addr, lenp uint64) Errno {
 	return t.put32(uintptr(lenp), uint32(len(sa)))
 }
 
-// newSocket makes a socket of the family (only AF_UNIX so far).
+// newSocket makes a socket of the family.
 func (t *Thread) newSocket(family, typ, protocol int) (sock, Errno) {
 	switch family {
 	case linux.AF_UNIX:
 		return newUnixSocket(t.p, typ, protocol)
-	case linux.AF_INET, linux.AF_INET6, linux.AF_NETLINK:
-		return nil, linux.EAFNOSUPPORT // networking: kernel/net (the net issue)
+	case linux.AF_INET, linux.AF_INET6:
+		return t.newInet(family, typ, protocol) // EAFNOSUPPORT without a stack
 	}
 	return nil, linux.EAFNOSUPPORT
 }

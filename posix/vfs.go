@@ -129,6 +129,10 @@ func (p *Process) etcDefaults() error {
 		{"/etc/group", "root:x:0:\n"},
 		{"/etc/hosts", hosts},
 	}
+	if n := p.cfg.Net; n != nil { // the network's names and name servers
+		files[2].body = n.Hosts()
+		files = append(files, struct{ name, body string }{"/etc/resolv.conf", n.ResolvConf()})
+	}
 	for _, f := range files {
 		if _, err := v.Stat(fs.Loc{}, f.name, linux.AT_SYMLINK_NOFOLLOW); err == nil {
 			continue

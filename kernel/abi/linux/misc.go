@@ -71,3 +71,11 @@ const (
 	W_OK = 2
 	R_OK = 4
 )
+
+// splice(2) flags (linux/splice.h).
+const (
+	SPLICE_F_MOVE     = 1
+	SPLICE_F_NONBLOCK = 2
+	SPLICE_F_MORE     = 4
+	SPLICE_F_GIFT     = 8
+)

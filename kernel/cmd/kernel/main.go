@@ -108,6 +108,7 @@ func run() int {
 		MemoryBytes: ram,
 		RootFS:      rootfs,
 		Cwd:         cwd,
+		Net:         netStack(logw),
 	})
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)

@@ -110,6 +110,16 @@ func main() {
 		go func() { time.Sleep(100 * time.Millisecond); close(stop) }()
 		<-stop
 		fmt.Println("not starved")
+	case "tcp":
+		if err := tcpLoopback(); err != nil {
+			fmt.Println("FAIL:", err)
+			os.Exit(1)
+		}
+	case "serve":
+		if err := serveHTTP(os.Args[2]); err != nil {
+			fmt.Println("FAIL:", err)
+			os.Exit(1)
+		}
 	case "unixsock":
 		if err := unixSockets(); err != nil {
 			fmt.Println("FAIL:", err)

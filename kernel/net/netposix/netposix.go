@@ -1,0 +1,309 @@
+// Package netposix gives the posix layer the kernel's TCP/IP stack: it
+// adapts kernel/net's gVisor endpoints to posix.NetEndpoint (plain
+// values, Linux error numbers, non-blocking calls, readiness callbacks).
+// Only a kernel built with networking imports it, so the stock kernel
+// does not link gVisor.
+package netposix
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/waiter"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	knet "github.com/runikraft/runikraft/kernel/net"
+	"github.com/runikraft/runikraft/posix"
+)
+
+// Stack adapts a kernel/net Stack.
+type Stack struct{ S *knet.Stack }
+
+var _ posix.NetStack = Stack{}
+
+// Socket implements posix.NetStack.
+func (s Stack) Socket(family, typ, protocol int) (posix.NetEndpoint, posix.Errno) {
+	ep, e := s.S.Socket(family, typ, protocol)
+	if e != 0 {
+		return nil, e
+	}
+	return &endpoint{ep: ep}, 0
+}
+
+// ResolvConf implements posix.NetStack.
+func (s Stack) ResolvConf() string { return s.S.ResolvConf() }
+
+// Hosts implements posix.NetStack.
+func (s Stack) Hosts() string { return s.S.Hosts() }
+
+type endpoint struct{ ep *knet.Endpoint }
+
+func errno(err tcpip.Error) posix.Errno { return knet.Errno(err) }
+
+// full is ap as the stack takes it: an IPv4-mapped address on an IPv4
+// socket is plain IPv4.
+func (e *endpoint) full(ap netip.AddrPort) tcpip.FullAddress {
+	if e.ep.Family == linux.AF_INET {
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	return knet.FullAddress(ap)
+}
+
+func (e *endpoint) Bind(ap netip.AddrPort) posix.Errno { return errno(e.ep.Bind(e.full(ap))) }
+func (e *endpoint) Listen(n int) posix.Errno           { return errno(e.ep.Listen(n)) }
+
+func (e *endpoint) Accept() (posix.NetEndpoint, netip.AddrPort, posix.Errno) {
+	c, peer, err := e.ep.Accept()
+	if err != 0 {
+		return nil, netip.AddrPort{}, err
+	}
+	return &endpoint{ep: c}, peer, 0
+}
+
+func (e *endpoint) Connect(ap netip.AddrPort) posix.Errno {
+	return errno(e.ep.Connect(e.full(ap)))
+}
+
+func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Errno) {
+	w := tcpip.SliceWriter(p)
+	res, err := e.ep.Endpoint.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: e.ep.Type != linux.SOCK_STREAM})
+	if err != nil {
+		if _, eof := err.(*tcpip.ErrClosedForReceive); eof {
+			return 0, 0, netip.AddrPort{}, 0 // end of file
+		}
+		return 0, 0, netip.AddrPort{}, errno(err)
+	}
+	var from netip.AddrPort
+	if res.RemoteAddr.Addr.Len() > 0 {
+		from = knet.AddrPort(res.RemoteAddr)
+	}
+	return res.Count, res.Total, from, 0
+}
+
+func (e *endpoint) Write(p []byte, to netip.AddrPort, more bool) (int, posix.Errno) {
+	opts := tcpip.WriteOptions{More: more}
+	if to.IsValid() {
+		fa := e.full(to)
+		opts.To = &fa
+	}
+	n, err := e.ep.Endpoint.Write(bytes.NewReader(p), opts)
+	if err != nil && n == 0 {
+		return 0, errno(err)
+	}
+	return int(n), 0
+}
+
+func (e *endpoint) Shutdown(how int) posix.Errno {
+	var f tcpip.ShutdownFlags
+	switch how {
+	case linux.SHUT_RD:
+		f = tcpip.ShutdownRead
+	case linux.SHUT_WR:
+		f = tcpip.ShutdownWrite
+	default:
+		f = tcpip.ShutdownRead | tcpip.ShutdownWrite
+	}
+	return errno(e.ep.Shutdown(f))
+}
+
+func (e *endpoint) LocalAddr() (netip.AddrPort, posix.Errno) {
+	fa, err := e.ep.GetLocalAddress()
+	if err != nil {
+		return netip.AddrPort{}, errno(err)
+	}
+	return knet.AddrPort(fa), 0
+}
+
+func (e *endpoint) RemoteAddr() (netip.AddrPort, posix.Errno) {
+	fa, err := e.ep.GetRemoteAddress()
+	if err != nil {
+		return netip.AddrPort{}, errno(err)
+	}
+	return knet.AddrPort(fa), 0
+}
+
+// Readiness implements posix.NetEndpoint: gVisor's event bits are
+// Linux's POLL* bits.
+func (e *endpoint) Readiness(mask uint32) uint32 {
+	return uint32(e.ep.Endpoint.Readiness(waiter.EventMask(mask)))
+}
+
+func (e *endpoint) OnEvent(fn func()) func() {
+	entry := waiter.NewFunctionEntry(waiter.AllEvents, func(waiter.EventMask) { fn() })
+	e.ep.Queue.EventRegister(&entry)
+	return func() { e.ep.Queue.EventUnregister(&entry) }
+}
+
+func (e *endpoint) LastError() posix.Errno { return errno(e.ep.Endpoint.LastError()) }
+
+func (e *endpoint) Close() { e.ep.Endpoint.Close() }
+
+func intOpt(v int) []byte { return binary.LittleEndian.AppendUint32(nil, uint32(int32(v))) }
+
+func boolOpt(b bool) []byte {
+	if b {
+		return intOpt(1)
+	}
+	return intOpt(0)
+}
+
+// GetSockOpt implements posix.NetEndpoint.
+func (e *endpoint) GetSockOpt(level, name int) ([]byte, posix.Errno) {
+	so := e.ep.SocketOptions()
+	switch level {
+	case linux.SOL_SOCKET:
+		switch name {
+		case linux.SO_REUSEADDR:
+			return boolOpt(so.GetReuseAddress()), 0
+		case linux.SO_REUSEPORT:
+			return boolOpt(so.GetReusePort()), 0
+		case linux.SO_KEEPALIVE:
+			return boolOpt(so.GetKeepAlive()), 0
+		case linux.SO_BROADCAST:
+			return boolOpt(so.GetBroadcast()), 0
+		case linux.SO_SNDBUF:
+			return intOpt(int(so.GetSendBufferSize())), 0
+		case linux.SO_RCVBUF:
+			return intOpt(int(so.GetReceiveBufferSize())), 0
+		case linux.SO_LINGER:
+			l := so.GetLinger()
+			v := linux.Linger{Linger: int32(l.Timeout / time.Second)}
+			if l.Enabled {
+				v.Onoff = 1
+			}
+			return append([]byte(nil), linux.AsBytes(&v)...), 0
+		}
+	case linux.IPPROTO_TCP:
+		switch name {
+		case linux.TCP_NODELAY:
+			return boolOpt(!so.GetDelayOption()), 0
+		case linux.TCP_CORK:
+			return boolOpt(so.GetCorkOption()), 0
+		case linux.TCP_MAXSEG:
+			return e.intOpt(tcpip.MaxSegOption)
+		case linux.TCP_KEEPCNT:
+			return e.intOpt(tcpip.KeepaliveCountOption)
+		case linux.TCP_KEEPIDLE:
+			var d tcpip.KeepaliveIdleOption
+			if err := e.ep.GetSockOpt(&d); err != nil {
+				return nil, errno(err)
+			}
+			return intOpt(int(time.Duration(d) / time.Second)), 0
+		case linux.TCP_KEEPINTVL:
+			var d tcpip.KeepaliveIntervalOption
+			if err := e.ep.GetSockOpt(&d); err != nil {
+				return nil, errno(err)
+			}
+			return intOpt(int(time.Duration(d) / time.Second)), 0
+		}
+	case linux.IPPROTO_IP:
+		switch name {
+		case linux.IP_TOS:
+			return e.intOpt(tcpip.IPv4TOSOption)
+		case linux.IP_TTL:
+			return e.intOpt(tcpip.IPv4TTLOption)
+		}
+	case linux.IPPROTO_IPV6:
+		switch name {
+		case linux.IPV6_V6ONLY:
+			return boolOpt(so.GetV6Only()), 0
+		case linux.IPV6_TCLASS:
+			return e.intOpt(tcpip.IPv6TrafficClassOption)
+		}
+	}
+	return nil, linux.ENOPROTOOPT
+}
+
+func (e *endpoint) intOpt(o tcpip.SockOptInt) ([]byte, posix.Errno) {
+	v, err := e.ep.GetSockOptInt(o)
+	if err != nil {
+		return nil, errno(err)
+	}
+	return intOpt(v), 0
+}
+
+// SetSockOpt implements posix.NetEndpoint.
+func (e *endpoint) SetSockOpt(level, name int, val []byte) posix.Errno {
+	so := e.ep.SocketOptions()
+	if level == linux.SOL_SOCKET && name == linux.SO_LINGER {
+		var l linux.Linger
+		if len(val) < len(linux.AsBytes(&l)) {
+			return linux.EINVAL
+		}
+		copy(linux.AsBytes(&l), val)
+		so.SetLinger(tcpip.LingerOption{Enabled: l.Onoff != 0, Timeout: time.Duration(l.Linger) * time.Second})
+		return 0
+	}
+	if len(val) < 4 {
+		if len(val) == 0 {
+			return linux.EINVAL
+		}
+		val = append(val, make([]byte, 4-len(val))...) // Linux takes a char for some options
+	}
+	v := int(int32(binary.LittleEndian.Uint32(val)))
+	switch level {
+	case linux.SOL_SOCKET:
+		switch name {
+		case linux.SO_REUSEADDR:
+			so.SetReuseAddress(v != 0)
+		case linux.SO_REUSEPORT:
+			so.SetReusePort(v != 0)
+		case linux.SO_KEEPALIVE:
+			so.SetKeepAlive(v != 0)
+		case linux.SO_BROADCAST:
+			so.SetBroadcast(v != 0)
+		case linux.SO_SNDBUF:
+			so.SetSendBufferSize(int64(max(v, 1024))*2, true)
+		case linux.SO_RCVBUF:
+			so.SetReceiveBufferSize(int64(max(v, 1024))*2, true)
+		default:
+			return linux.ENOPROTOOPT
+		}
+		return 0
+	case linux.IPPROTO_TCP:
+		switch name {
+		case linux.TCP_NODELAY:
+			so.SetDelayOption(v == 0)
+		case linux.TCP_CORK:
+			so.SetCorkOption(v != 0)
+		case linux.TCP_MAXSEG:
+			return errno(e.ep.SetSockOptInt(tcpip.MaxSegOption, v))
+		case linux.TCP_KEEPCNT:
+			return errno(e.ep.SetSockOptInt(tcpip.KeepaliveCountOption, v))
+		case linux.TCP_KEEPIDLE:
+			if v < 1 {
+				return linux.EINVAL
+			}
+			d := tcpip.KeepaliveIdleOption(time.Duration(v) * time.Second)
+			return errno(e.ep.SetSockOpt(&d))
+		case linux.TCP_KEEPINTVL:
+			if v < 1 {
+				return linux.EINVAL
+			}
+			d := tcpip.KeepaliveIntervalOption(time.Duration(v) * time.Second)
+			return errno(e.ep.SetSockOpt(&d))
+		default:
+			return linux.ENOPROTOOPT
+		}
+		return 0
+	case linux.IPPROTO_IP:
+		switch name {
+		case linux.IP_TOS:
+			return errno(e.ep.SetSockOptInt(tcpip.IPv4TOSOption, v))
+		case linux.IP_TTL:
+			return errno(e.ep.SetSockOptInt(tcpip.IPv4TTLOption, v))
+		}
+	case linux.IPPROTO_IPV6:
+		switch name {
+		case linux.IPV6_V6ONLY:
+			so.SetV6Only(v != 0)
+			return 0
+		case linux.IPV6_TCLASS:
+			return errno(e.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v))
+		}
+	}
+	return linux.ENOPROTOOPT
+}

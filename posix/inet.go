@@ -1,0 +1,326 @@
+package posix
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
+)
+
+// AF_INET and AF_INET6 sockets over the kernel's TCP/IP stack. The stack
+// is a micro-library: a kernel built with networking passes one in
+// Config.Net (kernel/net/netposix adapts gVisor's netstack); without it
+// these families are EAFNOSUPPORT. The posix side owns what every file
+// has (descriptors, blocking, poll and epoll readiness, signals); the
+// stack owns the protocol state.
+
+// NetStack is the TCP/IP stack as the posix layer uses it.
+type NetStack interface {
+	// Socket makes an endpoint for socket(2)'s family, type (without
+	// SOCK_NONBLOCK/SOCK_CLOEXEC) and protocol.
+	Socket(family, typ, protocol int) (NetEndpoint, Errno)
+	// ResolvConf and Hosts are /etc/resolv.conf and /etc/hosts for the
+	// stack's configuration.
+	ResolvConf() string
+	Hosts() string
+}
+
+// NetEndpoint is one inet socket's endpoint in the stack. No call
+// blocks: EAGAIN (EINPROGRESS from Connect) means wait for readiness,
+// which OnEvent reports.
+type NetEndpoint interface {
+	Bind(addr netip.AddrPort) Errno
+	Listen(backlog int) Errno
+	Accept() (NetEndpoint, netip.AddrPort, Errno)
+	Connect(addr netip.AddrPort) Errno
+	// Read fills p from the receive queue; full is the datagram's whole
+	// length, from its sender.
+	Read(p []byte, peek bool) (n, full int, from netip.AddrPort, e Errno)
+	// Write sends p (to the given address, if valid); more is MSG_MORE.
+	Write(p []byte, to netip.AddrPort, more bool) (int, Errno)
+	Shutdown(how int) Errno
+	LocalAddr() (netip.AddrPort, Errno)
+	RemoteAddr() (netip.AddrPort, Errno)
+	// Readiness is what of the POLL* bits in mask holds now.
+	Readiness(mask uint32) uint32
+	// OnEvent calls fn whenever readiness may have changed, until
+	// cancel is called. fn must not block.
+	OnEvent(fn func()) (cancel func())
+	// LastError takes the pending error (SO_ERROR).
+	LastError() Errno
+	// GetSockOpt and SetSockOpt handle the options of SOL_SOCKET,
+	// IPPROTO_IP, IPPROTO_IPV6 and IPPROTO_TCP that the stack keeps;
+	// ENOPROTOOPT for the others.
+	GetSockOpt(level, name int) ([]byte, Errno)
+	SetSockOpt(level, name int, val []byte) Errno
+	Close()
+}
+
+// inetSocket is an AF_INET or AF_INET6 socket.
+type inetSocket struct {
+	sockBase
+	ep        NetEndpoint
+	wq        waitQueue
+	cancel    func()
+	listening bool
+}
+
+func newInetSocket(p *Process, ep NetEndpoint, family, typ, protocol int) *inetSocket {
+	s := &inetSocket{ep: ep}
+	s.init(p, family, typ, protocol)
+	s.cancel = ep.OnEvent(s.wq.notify)
+	return s
+}
+
+// newInet makes a socket on the process's stack.
+func (t *Thread) newInet(family, typ, protocol int) (sock, Errno) {
+	if t.p.cfg.Net == nil {
+		return nil, linux.EAFNOSUPPORT
+	}
+	ep, e := t.p.cfg.Net.Socket(family, typ, protocol)
+	if e != 0 {
+		return nil, e
+	}
+	return newInetSocket(t.p, ep, family, typ, protocol), 0
+}
+
+func (s *inetSocket) waitQueue() *waitQueue { return &s.wq }
+
+const inetEvents = linux.POLLIN | linux.POLLOUT | linux.POLLERR | linux.POLLHUP | linux.POLLRDHUP | linux.POLLPRI
+
+func (s *inetSocket) Ready() uint32 { return s.ep.Readiness(inetEvents) }
+
+// block retries op until it stops saying EAGAIN, waiting for want in
+// between, unless nonblock.
+func (s *inetSocket) block(t *Thread, nonblock bool, want uint32, op func() Errno) Errno {
+	for {
+		e := op()
+		if e != linux.EAGAIN || nonblock {
+			return e
+		}
+		if _, e := t.waitReady([]pollable{s}, -1, func() bool { return s.ep.Readiness(want|linux.POLLERR|linux.POLLHUP) != 0 }); e != 0 {
+			return e
+		}
+	}
+}
+
+// parseInet reads a sockaddr_in or sockaddr_in6 for the socket's family
+// (an AF_INET6 socket takes IPv4 addresses too, as ::ffff:a.b.c.d).
+func (s *inetSocket) parseInet(sa []byte) (netip.AddrPort, Errno) {
+	if len(sa) < 2 {
+		return netip.AddrPort{}, linux.EINVAL
+	}
+	switch binary.LittleEndian.Uint16(sa) {
+	case linux.AF_INET:
+		var in linux.SockaddrIn
+		if len(sa) < 16 {
+			return netip.AddrPort{}, linux.EINVAL
+		}
+		copy(linux.AsBytes(&in), sa)
+		port := binary.BigEndian.Uint16(in.Port[:])
+		a := netip.AddrFrom4(in.Addr)
+		if s.family == linux.AF_INET6 {
+			a = netip.AddrFrom16(a.As16())
+		}
+		return netip.AddrPortFrom(a, port), 0
+	case linux.AF_INET6:
+		var in linux.SockaddrIn6
+		if s.family != linux.AF_INET6 || len(sa) < 24 {
+			return netip.AddrPort{}, linux.EINVAL
+		}
+		copy(linux.AsBytes(&in), sa)
+		a := netip.AddrFrom16(in.Addr)
+		if in.ScopeID != 0 {
+			a = a.WithZone(uitoa(uint64(in.ScopeID)))
+		}
+		return netip.AddrPortFrom(a, binary.BigEndian.Uint16(in.Port[:])), 0
+	case linux.AF_UNSPEC:
+		return netip.AddrPort{}, linux.EAFNOSUPPORT
+	}
+	return netip.AddrPort{}, linux.EAFNOSUPPORT
+}
+
+// inetAddr is ap as the socket's family writes it.
+func (s *inetSocket) inetAddr(ap netip.AddrPort) []byte {
+	a := ap.Addr()
+	if s.family == linux.AF_INET {
+		in := linux.SockaddrIn{Family: linux.AF_INET, Addr: a.Unmap().As4()}
+		binary.BigEndian.PutUint16(in.Port[:], ap.Port())
+		return append([]byte(nil), linux.AsBytes(&in)...)
+	}
+	in := linux.SockaddrIn6{Family: linux.AF_INET6, Addr: a.As16()}
+	binary.BigEndian.PutUint16(in.Port[:], ap.Port())
+	return append([]byte(nil), linux.AsBytes(&in)...)
+}
+
+func (s *inetSocket) bind(t *Thread, sa []byte) Errno {
+	ap, e := s.parseInet(sa)
+	if e != 0 {
+		return e
+	}
+	return s.ep.Bind(ap)
+}
+
+func (s *inetSocket) listen(t *Thread, backlog int) Errno {
+	if s.typ != linux.SOCK_STREAM {
+		return linux.EOPNOTSUPP
+	}
+	if e := s.ep.Listen(backlog); e != 0 {
+		return e
+	}
+	s.mu.Lock()
+	s.listening = true
+	s.mu.Unlock()
+	return 0
+}
+
+func (s *inetSocket) accept(t *Thread, nonblock bool) (sock, Errno) {
+	var c NetEndpoint
+	e := s.block(t, nonblock, linux.POLLIN, func() (e Errno) {
+		c, _, e = s.ep.Accept()
+		return e
+	})
+	if e != 0 {
+		return nil, e
+	}
+	return newInetSocket(s.proc, c, s.family, s.typ, s.protocol), 0
+}
+
+func (s *inetSocket) connect(t *Thread, sa []byte, nonblock bool) Errno {
+	ap, e := s.parseInet(sa)
+	if e != 0 {
+		return e
+	}
+	e = s.ep.Connect(ap)
+	if e != linux.EINPROGRESS || nonblock || s.typ != linux.SOCK_STREAM {
+		return e
+	}
+	// A blocking connect waits for the handshake, then reports how it
+	// ended.
+	if _, e := t.waitReady([]pollable{s}, -1, func() bool {
+		return s.ep.Readiness(linux.POLLOUT|linux.POLLERR|linux.POLLHUP) != 0
+	}); e != 0 {
+		return e
+	}
+	return s.ep.LastError()
+}
+
+func (s *inetSocket) shutdown(how int) Errno { return s.ep.Shutdown(how) }
+
+func (s *inetSocket) send(t *Thread, data []byte, ctl *control, to []byte, flags int, nonblock bool) (int, Errno) {
+	ctl.discard(s.proc.fds) // inet sockets carry no descriptors
+	var ap netip.AddrPort
+	if to != nil {
+		var e Errno
+		if ap, e = s.parseInet(to); e != 0 {
+			return 0, e
+		}
+	}
+	var n int
+	e := s.block(t, nonblock, linux.POLLOUT, func() (e Errno) {
+		n, e = s.ep.Write(data, ap, flags&linux.MSG_MORE != 0)
+		return e
+	})
+	return n, e
+}
+
+func (s *inetSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (int, int, []byte, *control, Errno) {
+	var n, full int
+	var from netip.AddrPort
+	e := s.block(t, nonblock, linux.POLLIN, func() (e Errno) {
+		n, full, from, e = s.ep.Read(dst, flags&linux.MSG_PEEK != 0)
+		if e == linux.ENOTCONN && s.typ == linux.SOCK_STREAM && s.ep.Readiness(linux.POLLRDHUP) != 0 {
+			return 0 // the peer shut down: end of file
+		}
+		return e
+	})
+	if e != 0 {
+		return 0, 0, nil, nil, e
+	}
+	var sa []byte
+	if from.IsValid() {
+		sa = s.inetAddr(from)
+	}
+	return n, full, sa, nil, 0
+}
+
+func (s *inetSocket) Read(t *Thread, p []byte, nonblock bool) (int, Errno) {
+	n, _, _, _, e := s.recv(t, p, 0, nonblock)
+	return n, e
+}
+
+func (s *inetSocket) Write(t *Thread, p []byte, nonblock bool) (int, Errno) {
+	n, e := s.send(t, p, nil, nil, 0, nonblock)
+	if e == linux.EPIPE {
+		t.post(linux.SIGPIPE, sigInfo{})
+	}
+	return n, e
+}
+
+func (s *inetSocket) Close() Errno {
+	s.cancel()
+	s.ep.Close()
+	return 0
+}
+
+// Ioctl answers FIONREAD: the bytes that can be read now.
+func (s *inetSocket) Ioctl(t *Thread, req uint64, arg uintptr) (int64, Errno) {
+	if req != linux.FIONREAD {
+		return 0, linux.ENOTTY
+	}
+	b := ioBufs.Get().(*[ioChunk]byte)
+	defer ioBufs.Put(b)
+	n, _, _, e := s.ep.Read(b[:], true)
+	if e != 0 {
+		n = 0
+	}
+	return 0, t.put32(arg, uint32(n))
+}
+
+func (s *inetSocket) sockname() []byte {
+	ap, e := s.ep.LocalAddr()
+	if e != 0 {
+		ap = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	}
+	return s.inetAddr(ap)
+}
+
+func (s *inetSocket) peername() ([]byte, Errno) {
+	ap, e := s.ep.RemoteAddr()
+	if e != 0 {
+		return nil, e
+	}
+	return s.inetAddr(ap), 0
+}
+
+func (s *inetSocket) getsockopt(t *Thread, level, name int) ([]byte, Errno) {
+	if level == linux.SOL_SOCKET && name == linux.SO_ERROR {
+		return int32Opt(int(s.ep.LastError())), 0
+	}
+	v, e := s.ep.GetSockOpt(level, name)
+	if e != linux.ENOPROTOOPT {
+		return v, e
+	}
+	s.mu.Lock()
+	listening := s.listening
+	s.mu.Unlock()
+	if v, ok := s.commonGetsockopt(level, name, listening); ok {
+		return v, 0
+	}
+	return nil, linux.ENOPROTOOPT
+}
+
+func (s *inetSocket) setsockopt(t *Thread, level, name int, val []byte) Errno {
+	e := s.ep.SetSockOpt(level, name, val)
+	if e != linux.ENOPROTOOPT {
+		return e
+	}
+	if e, ok := s.commonSetsockopt(level, name, val); ok {
+		return e
+	}
+	return linux.ENOPROTOOPT
+}
+
+// Stat is the socket's; the stack has no inode.
+func (s *inetSocket) Stat() fs.Stat { return s.sockBase.Stat() }
