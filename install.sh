@@ -107,6 +107,8 @@ go build -o bin/runikraft-cc ./cc-wrapper
 go build -o bin/runikraft-ld ./ld-wrapper
 log "building the stock kernel bin/runikraft-kernel.img"
 bin/runikraft build-kernel -o bin/runikraft-kernel.img
+log "building the kernel with the TCP/IP stack bin/runikraft-kernel-net.img (for programs that use sockets)"
+bin/runikraft build-kernel --tags runikraft_net -o bin/runikraft-kernel-net.img
 log "building the musl sysroot sysroot/ (libc-shim/build.sh; a no-op when current)"
 bash libc-shim/build.sh
 

@@ -81,6 +81,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
+			netFlags[0], netFlags[1],
 			&cli.BoolFlag{Name: "kvm-nested", Usage: "boot under real KVM, nested: QEMU TCG with the H extension runs Debian's riscv64 Linux, whose KVM runs the image (the rig is built into ~/.cache/runikraft/kvm-rig on first use; console on the UART, no stdin)"},
 		},
 		OnUsageError: usageError("run "),
@@ -196,6 +197,17 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 	if shared != nil {
 		cfg.Export = shared.export
+	}
+	app := ""
+	if appMode && baked == nil {
+		app = image
+	}
+	gnet, err := network(c, app)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if err := gnet.apply(&cfg, app != "", c.String("kernel") != ""); err != nil {
+		return fail(exitUsage, "%v", err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return fail(exitUsage, "%v", err)

@@ -27,6 +27,9 @@ const (
 	DefaultCross = "riscv64-linux-gnu-gcc"
 	// KernelName is the stock kernel's file name next to the tools.
 	KernelName = "runikraft-kernel.img"
+	// NetKernelName is the kernel built with the TCP/IP stack (tag
+	// runikraft_net), for applications that use sockets.
+	NetKernelName = "runikraft-kernel-net.img"
 )
 
 // Host is what the tools read from their surroundings; tests fake it.
@@ -98,6 +101,15 @@ func (h Host) Kernel(flag string) (string, error) {
 	}
 	if _, err := os.Stat(k); err != nil {
 		return "", fmt.Errorf("kernel %s (from %s): %w", k, from, rootCause(err))
+	}
+	return k, nil
+}
+
+// NetKernel returns the kernel built with networking, next to the tools.
+func (h Host) NetKernel() (string, error) {
+	k := filepath.Join(h.BinDir(), NetKernelName)
+	if _, err := os.Stat(k); err != nil {
+		return "", fmt.Errorf("the kernel with networking is not at %s: run ./install.sh", k)
 	}
 	return k, nil
 }

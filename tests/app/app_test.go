@@ -4,10 +4,15 @@
 package app
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runikraft/runikraft/tests/harness"
 )
@@ -84,6 +89,66 @@ func TestGoUnixSockets(t *testing.T) {
 		"stream @goapp-abstract: echo HELLO @GOAPP-ABSTRACT\n"+
 		"datagram: one datagram\n"+
 		"rights: through the passed descriptor\n")
+}
+
+// TCP and UDP on the loopback addresses and an HTTP round trip inside
+// the guest: runikraft run picks the kernel with the TCP/IP stack for a
+// program that uses sockets.
+func TestGoTCPLoopback(t *testing.T) {
+	expect(t, run(t, nil, "goapp", "tcp"), 0, "tcp4 echo: 262144 bytes\ntcp6 echo: 262144 bytes\nhttp: 200 hello from /unikernel\nudp: datagram\n")
+}
+
+// A Go HTTP server in the unikernel answers the host through a port
+// published with -p (QEMU user networking, virtio-net).
+func TestGoHTTPServerPublished(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	done := make(chan result, 1)
+	go func() {
+		done <- run(t, []string{"--timeout", "3m", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, "goapp", "serve", "8080")
+	}()
+	get := func(path string) (string, error) {
+		c := http.Client{Timeout: 10 * time.Second}
+		resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, b), err
+	}
+	var body string
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		body, err = get("/from-the-host")
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("the server ended before answering: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		t.Fatalf("GET through the published port: %v", err)
+	}
+	if want := "200 served /from-the-host by a Runikraft unikernel\n"; body != want {
+		t.Errorf("GET gave %q, want %q", body, want)
+	}
+	if _, err := get("/quit"); err != nil {
+		t.Errorf("GET /quit: %v", err)
+	}
+	select {
+	case r := <-done:
+		expect(t, r, 0, "listening on [::]:8080\n")
+	case <-time.After(3 * time.Minute):
+		t.Fatal("the server did not exit after /quit")
+	}
 }
 
 func TestGoChurnsFourTimesMemory(t *testing.T) {

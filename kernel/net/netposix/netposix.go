@@ -49,6 +49,9 @@ func (e *endpoint) full(ap netip.AddrPort) tcpip.FullAddress {
 	if e.ep.Family == linux.AF_INET {
 		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	}
+	if ap.Addr().IsUnspecified() { // INADDR_ANY, in6addr_any: no address, as the stack takes "any"
+		return tcpip.FullAddress{Port: ap.Port()}
+	}
 	return knet.FullAddress(ap)
 }
 
