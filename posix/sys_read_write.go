@@ -173,30 +173,46 @@ func sysLseek(t *Thread, a *[6]uint64) int64 {
 	return pos
 }
 
-// copyRange moves up to n bytes from read to write through a kernel
-// buffer; a short read or write ends it.
-func copyRange(n uint64, read func([]byte) (int, Errno), write func([]byte) (int, Errno)) (int64, Errno) {
+// copyRange copies up to n bytes of the regular file in, from *off (or
+// its position when off is nil), to write through a kernel buffer. The
+// offset advances by what was written, never by more: bytes a full
+// socket or pipe refused are read again by the next call.
+func (t *Thread) copyRange(in File, off *int64, n uint64, write func([]byte) (int, Errno)) (int64, Errno) {
+	var pos int64
+	if off != nil {
+		pos = *off
+	} else {
+		p, e := in.Lseek(0, linux.SEEK_CUR)
+		if e != 0 {
+			return 0, e
+		}
+		pos = p
+	}
 	b := ioBufs.Get().(*[ioChunk]byte)
 	defer ioBufs.Put(b)
 	done := int64(0)
+	var e Errno
 	for uint64(done) < n {
-		got, e := read(b[:min(n-uint64(done), ioChunk)])
+		var got, put int
+		got, e = in.PRead(t, b[:min(n-uint64(done), ioChunk)], pos+done)
 		if e != 0 || got == 0 {
-			if done > 0 {
-				e = 0
-			}
-			return done, e
+			break
 		}
-		put, e := write(b[:got])
+		put, e = write(b[:got])
 		done += int64(max(put, 0))
 		if e != 0 || put < got {
-			if done > 0 {
-				e = 0
-			}
-			return done, e
+			break
 		}
 	}
-	return done, 0
+	if off != nil {
+		*off = pos + done
+	} else if done > 0 {
+		in.Lseek(pos+done, linux.SEEK_SET)
+	}
+	if done > 0 {
+		e = 0
+	}
+	return done, e
 }
 
 // offsetArg reads an optional loff_t* argument (nil: use the position).
@@ -268,7 +284,7 @@ func sysSendfile(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	n, e := copyRange(min(a[3], linux.MAX_RW_COUNT), t.reader(in.f, off), t.writer(out.f, nil, out.nonblock()))
+	n, e := t.copyRange(in.f, off, min(a[3], linux.MAX_RW_COUNT), t.writer(out.f, nil, out.nonblock()))
 	if e != 0 {
 		return errno(e)
 	}
@@ -303,7 +319,7 @@ func sysCopyFileRange(t *Thread, a *[6]uint64) int64 {
 	if overlap(in.f, out.f, offIn, offOut, count) {
 		return errno(linux.EINVAL)
 	}
-	n, e := copyRange(count, t.reader(in.f, offIn), t.writer(out.f, offOut, false))
+	n, e := t.copyRange(in.f, offIn, count, t.writer(out.f, offOut, false))
 	if e != 0 {
 		return errno(e)
 	}
