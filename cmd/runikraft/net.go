@@ -34,7 +34,8 @@ type guestNet struct {
 }
 
 // network reads --net and -p for an application at app (empty for a
-// machine image or a baked one, whose kernel is its own).
+// machine image, a baked one or one given --kernel: their kernel is
+// chosen already).
 func network(c *cli.Context, app string) (guestNet, error) {
 	var g guestNet
 	for _, p := range c.StringSlice("publish") {
@@ -75,14 +76,14 @@ func network(c *cli.Context, app string) (guestNet, error) {
 	return g, nil
 }
 
-// apply sets the kernel (the one with the TCP/IP stack when the
-// application needs it and no --kernel was given), the kernel command
+// apply sets the kernel (the one with the TCP/IP stack, when runikraft
+// picks the kernel for an application that needs it), the kernel command
 // line and the QEMU device.
-func (g guestNet) apply(cfg *qemu.Config, appOnStock, kernelGiven bool) error {
+func (g guestNet) apply(cfg *qemu.Config, picksKernel bool) error {
 	if g.mode == netNone {
 		return nil
 	}
-	if appOnStock && !kernelGiven {
+	if picksKernel {
 		k, err := toolchain.DefaultHost().NetKernel()
 		if err != nil {
 			return err

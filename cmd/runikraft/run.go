@@ -198,15 +198,15 @@ func run(c *cli.Context, stdin *os.File) error {
 	if shared != nil {
 		cfg.Export = shared.export
 	}
-	app := ""
-	if appMode && baked == nil {
+	app := "" // an application on a kernel runikraft picks
+	if appMode && baked == nil && c.String("kernel") == "" {
 		app = image
 	}
 	gnet, err := network(c, app)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	if err := gnet.apply(&cfg, app != "", c.String("kernel") != ""); err != nil {
+	if err := gnet.apply(&cfg, app != ""); err != nil {
 		return fail(exitUsage, "%v", err)
 	}
 	if err := cfg.Validate(); err != nil {

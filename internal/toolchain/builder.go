@@ -393,6 +393,7 @@ func (b *Builder) Link(c *Command, o LinkOptions) error {
 	if out == "" {
 		out = "a.out"
 	}
+	chosen := o.Kernel != "" || b.Host.getenv("RUNIKRAFT_KERNEL") != ""
 	if !o.AppOnly {
 		// Before the link, so a missing kernel costs no compile time.
 		k, err := b.Host.Kernel(o.Kernel)
@@ -416,6 +417,15 @@ func (b *Builder) Link(c *Command, o LinkOptions) error {
 		}
 		if err := CheckApp(app); err != nil {
 			return fmt.Errorf("--bake: %w", err)
+		}
+	}
+	if !o.AppOnly && !chosen {
+		// A program that uses sockets gets the kernel with the TCP/IP
+		// stack (when it was built); the others stay small.
+		if uses, err := UsesSockets(app); err == nil && uses {
+			if k, err := b.Host.NetKernel(); err == nil {
+				o.Kernel = k
+			}
 		}
 	}
 	return b.Finish(app, o, out)
