@@ -215,6 +215,8 @@ func (e *endpoint) GetSockOpt(level, name int) ([]byte, posix.Errno) {
 			return boolOpt(so.GetV6Only()), 0
 		case linux.IPV6_TCLASS:
 			return e.intOpt(tcpip.IPv6TrafficClassOption)
+		case linux.IPV6_UNICAST_HOPS:
+			return e.intOpt(tcpip.IPv6HopLimitOption)
 		}
 	}
 	return nil, linux.ENOPROTOOPT
@@ -306,6 +308,8 @@ func (e *endpoint) SetSockOpt(level, name int, val []byte) posix.Errno {
 			return 0
 		case linux.IPV6_TCLASS:
 			return errno(e.ep.SetSockOptInt(tcpip.IPv6TrafficClassOption, v))
+		case linux.IPV6_UNICAST_HOPS:
+			return errno(e.ep.SetSockOptInt(tcpip.IPv6HopLimitOption, v))
 		}
 	}
 	return linux.ENOPROTOOPT
