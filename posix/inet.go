@@ -24,6 +24,8 @@ type NetStack interface {
 	// stack's configuration.
 	ResolvConf() string
 	Hosts() string
+	// Interfaces lists the network interfaces (netlink).
+	Interfaces() []NetInterface
 }
 
 // NetEndpoint is one inet socket's endpoint in the stack. No call

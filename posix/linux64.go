@@ -183,7 +183,7 @@ func linux64() map[uint64]entry {
 		linux.SYS_GETEGID:                supported("getegid", sysGetuid),
 		linux.SYS_GETTID:                 supported("gettid", sysGettid),
 		linux.SYS_SYSINFO:                supported("sysinfo", sysSysinfo),
-		linux.SYS_SOCKET:                 partial("socket", sysSocket, "AF_UNIX (stream, datagram, seqpacket); AF_INET, AF_INET6 and AF_NETLINK: EAFNOSUPPORT until the TCP/IP stack"),
+		linux.SYS_SOCKET:                 partial("socket", sysSocket, "AF_UNIX (stream, datagram, seqpacket); AF_INET and AF_INET6 (TCP, UDP, ICMP echo) in the kernel with networking; AF_NETLINK NETLINK_ROUTE link and address dumps"),
 		linux.SYS_SOCKETPAIR:             partial("socketpair", sysSocketpair, "AF_UNIX"),
 		linux.SYS_BIND:                   partial("bind", sysBind, "AF_UNIX: filesystem, abstract and autobound names"),
 		linux.SYS_LISTEN:                 supported("listen", sysListen),

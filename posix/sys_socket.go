@@ -71,6 +71,8 @@ func (t *Thread) newSocket(family, typ, protocol int) (sock, Errno) {
 		return newUnixSocket(t.p, typ, protocol)
 	case linux.AF_INET, linux.AF_INET6:
 		return t.newInet(family, typ, protocol) // EAFNOSUPPORT without a stack
+	case linux.AF_NETLINK:
+		return newNetlinkSocket(t.p, typ, protocol)
 	}
 	return nil, linux.EAFNOSUPPORT
 }

@@ -98,6 +98,11 @@ func TestGoTCPLoopback(t *testing.T) {
 	expect(t, run(t, nil, "goapp", "tcp"), 0, "tcp4 echo: 262144 bytes\ntcp6 echo: 262144 bytes\nhttp: 200 hello from /unikernel\nudp: datagram\n")
 }
 
+// net.Interfaces reads the interfaces and addresses over netlink.
+func TestGoInterfaces(t *testing.T) {
+	expect(t, run(t, nil, "goapp", "ifaces"), 0, "lo true [127.0.0.1/8 ::1/128]\n")
+}
+
 // A Go HTTP server in the unikernel answers the host through a port
 // published with -p (QEMU user networking, virtio-net).
 func TestGoHTTPServerPublished(t *testing.T) {

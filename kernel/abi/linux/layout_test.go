@@ -61,12 +61,17 @@ var kernelLayouts = []layout{
 	{SockaddrUn{}, "struct sockaddr_un", map[string]string{"Family": "sun_family", "Path": "sun_path"}},
 	{SockaddrNl{}, "struct sockaddr_nl", map[string]string{"Family": "nl_family", "Pid": "nl_pid", "Groups": "nl_groups"}},
 	{SockaddrStorage{}, "struct __kernel_sockaddr_storage", map[string]string{"Family": "ss_family"}},
+	{NlMsghdr{}, "struct nlmsghdr", map[string]string{"Len": "nlmsg_len", "Type": "nlmsg_type", "Flags": "nlmsg_flags", "Seq": "nlmsg_seq", "Pid": "nlmsg_pid"}},
+	{IfInfomsg{}, "struct ifinfomsg", map[string]string{"Family": "ifi_family", "Type": "ifi_type", "Index": "ifi_index", "Flags": "ifi_flags", "Change": "ifi_change"}},
+	{IfAddrmsg{}, "struct ifaddrmsg", map[string]string{"Family": "ifa_family", "Prefixlen": "ifa_prefixlen", "Flags": "ifa_flags", "Scope": "ifa_scope", "Index": "ifa_index"}},
+	{RtAttr{}, "struct rtattr", map[string]string{"Len": "rta_len", "Type": "rta_type"}},
+	{NlMsgerr{}, "struct nlmsgerr", map[string]string{"Error": "error", "Msg": "msg"}},
 }
 
 var kernelHeaders = []string{"linux/time_types.h", "asm/stat.h", "linux/stat.h", "asm/statfs.h", "asm/signal.h",
 	"asm/siginfo.h", "asm/sigcontext.h", "asm/ucontext.h", "linux/eventpoll.h", "linux/uio.h", "linux/poll.h",
 	"linux/resource.h", "linux/utsname.h", "linux/sysinfo.h", "asm/termios.h", "linux/in.h", "linux/in6.h",
-	"linux/un.h", "linux/netlink.h", "linux/socket.h"}
+	"linux/un.h", "linux/netlink.h", "linux/socket.h", "linux/rtnetlink.h", "linux/if_addr.h"}
 
 var libcLayouts = []layout{
 	{Msghdr{}, "struct msghdr", map[string]string{"Name": "msg_name", "Namelen": "msg_namelen", "Iov": "msg_iov",

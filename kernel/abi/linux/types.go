@@ -322,3 +322,46 @@ type Ucred struct {
 func AsBytes[T any](v *T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))
 }
+
+// Netlink (NETLINK_ROUTE) structures.
+
+// NlMsghdr is struct nlmsghdr.
+type NlMsghdr struct {
+	Len   uint32
+	Type  uint16
+	Flags uint16
+	Seq   uint32
+	Pid   uint32
+}
+
+// IfInfomsg is struct ifinfomsg (RTM_NEWLINK).
+type IfInfomsg struct {
+	Family uint8
+	_      uint8
+	Type   uint16
+	Index  int32
+	Flags  uint32
+	Change uint32
+}
+
+// IfAddrmsg is struct ifaddrmsg (RTM_NEWADDR).
+type IfAddrmsg struct {
+	Family    uint8
+	Prefixlen uint8
+	Flags     uint8
+	Scope     uint8
+	Index     uint32
+}
+
+// RtAttr is struct rtattr; its payload follows, padded to 4 bytes.
+type RtAttr struct {
+	Len  uint16
+	Type uint16
+}
+
+// NlMsgerr is struct nlmsgerr: an error (or, with 0, an ack) and the
+// header of the request it answers.
+type NlMsgerr struct {
+	Error int32
+	Msg   NlMsghdr
+}

@@ -39,6 +39,21 @@ func (s Stack) ResolvConf() string { return s.S.ResolvConf() }
 // Hosts implements posix.NetStack.
 func (s Stack) Hosts() string { return s.S.Hosts() }
 
+// Interfaces implements posix.NetStack.
+func (s Stack) Interfaces() []posix.NetInterface {
+	var out []posix.NetInterface
+	for _, i := range s.S.Interfaces() {
+		ni := posix.NetInterface{Index: i.Index, Name: i.Name, MAC: i.MAC, MTU: i.MTU, Up: i.Up, Loopback: i.Loopback}
+		for _, a := range i.Addrs {
+			if ip, ok := netip.AddrFromSlice(a.Address.AsSlice()); ok {
+				ni.Addrs = append(ni.Addrs, netip.PrefixFrom(ip, a.PrefixLen))
+			}
+		}
+		out = append(out, ni)
+	}
+	return out
+}
+
 type endpoint struct{ ep *knet.Endpoint }
 
 func errno(err tcpip.Error) posix.Errno { return knet.Errno(err) }

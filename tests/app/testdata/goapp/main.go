@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"sort"
@@ -119,6 +120,20 @@ func main() {
 		if err := serveHTTP(os.Args[2]); err != nil {
 			fmt.Println("FAIL:", err)
 			os.Exit(1)
+		}
+	case "ifaces":
+		ifs, err := net.Interfaces()
+		if err != nil {
+			fmt.Println("FAIL:", err)
+			os.Exit(1)
+		}
+		for _, i := range ifs {
+			addrs, err := i.Addrs()
+			if err != nil {
+				fmt.Println("FAIL:", err)
+				os.Exit(1)
+			}
+			fmt.Println(i.Name, i.Flags&net.FlagLoopback != 0, addrs)
 		}
 	case "unixsock":
 		if err := unixSockets(); err != nil {

@@ -29,7 +29,7 @@ import (
 // posix layer or the tools use it (or the net issue will).
 var prefixes = []string{
 	"AF_", "AT_", "CLOCK_", "CLONE_", "DT_", "EFD_", "EPOLL", "FALLOC_", "FD_",
-	"F_", "FIONBIO", "FIONREAD", "GRND_", "IFA_", "IFF_", "IN_", "IPPROTO_",
+	"F_", "FIONBIO", "FIONREAD", "GRND_", "IFA_", "IFF_", "IFLA_", "ARPHRD_", "IN_", "IPPROTO_",
 	"IPV6_", "IP_", "ITIMER_", "LOCK_", "MADV_", "MAP_", "MCL_", "MFD_",
 	"MREMAP_", "MSG_", "MS_", "NETLINK_", "NLMSG_", "NLM_", "O_", "POLL",
 	"PROT_", "PR_", "RENAME_", "RLIMIT_", "RTA_", "RTM_", "RTN_", "RTPROT_",
