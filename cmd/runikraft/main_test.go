@@ -307,3 +307,36 @@ func TestExecSignalForwarded(t *testing.T) {
 		t.Errorf("exit %d (%v), want 143", code, cmd.ProcessState)
 	}
 }
+
+// Operands are never subcommands: files named like urfave/cli's help
+// command boot (or are inspected) like any other.
+func TestOperandsNamedHelp(t *testing.T) {
+	q := fakeQEMU(t, "exit 99\n")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, name := range []string{"h", "help"} {
+		if err := os.WriteFile(filepath.Join(dir, name), payload.PrintAndExit("", 0), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"run", "--dry-run", name},
+			{"run", "--dry-run", "--", name},
+			{"run", "--dry-run", name, "help"},
+		} {
+			code, out, errs := runCLI(t, args...)
+			if code != 0 || !strings.HasPrefix(out, q+" -M virt ") || !strings.Contains(out, " -kernel "+name+" ") {
+				t.Errorf("%q: code %d, stdout %q, stderr %q; want the QEMU command line booting %s", args, code, out, errs, name)
+			}
+		}
+		// A kernel without an application: inspect says so instead of
+		// showing its own help.
+		code, out, errs := runCLI(t, "inspect", name)
+		if code != 1 || out != "" || !strings.Contains(errs, name+":") {
+			t.Errorf("inspect %s: code %d, stdout %q, stderr %q; want a complaint about the file", name, code, out, errs)
+		}
+	}
+	// -h before the operands still asks for help.
+	if code, out, _ := runCLI(t, "run", "-h"); code != 0 || !strings.Contains(out, "IMAGE") {
+		t.Errorf("run -h: code %d, stdout %q", code, out)
+	}
+}
