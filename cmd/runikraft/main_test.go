@@ -76,7 +76,7 @@ func TestDryRunDefault(t *testing.T) {
 	args, _ := bootargs.EncodeList([]string{img})
 	want := q + " -M virt -bios default -nodefaults -display none -monitor none" +
 		" -chardev stdio,id=con0,signal=off -serial chardev:con0 -m 512M -smp 1 -kernel " + img +
-		" -append 'runikraft.args=" + args + " runikraft.env=' -device virtio-rng-device\n"
+		" -append 'runikraft.marker=1 runikraft.args=" + args + " runikraft.env=' -device virtio-rng-device\n"
 	if code != 0 || out != want || errs != "" {
 		t.Errorf("dry run: code %d\nstdout %q\nwant   %q\nstderr %q", code, out, want, errs)
 	}

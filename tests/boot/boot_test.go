@@ -99,7 +99,9 @@ func boot(t *testing.T, name, mem string, extra ...string) result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	args := append([]string{"-M", "virt", "-m", mem, "-nographic", "-bios", "default", "-kernel", img}, extra...)
+	// The kernel prints its console marker only when asked to, as
+	// runikraft run asks.
+	args := append([]string{"-M", "virt", "-m", mem, "-nographic", "-bios", "default", "-kernel", img, "-append", abi.MarkerParam}, extra...)
 	cmd := exec.CommandContext(ctx, "qemu-system-riscv64", args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

@@ -135,3 +135,37 @@ func Sysroot() (string, error) {
 	}
 	return dir, nil
 }
+
+// Installed lays out dir like an installation, bin/ (runikraft,
+// runikraft-kernel.img, runikraft-cc, runikraft-ld, freshly built) next to
+// sysroot/ (links to the repository's musl sysroot), so the wrappers find
+// the sysroot and the kernel as installed ones do. It returns bin/.
+func Installed(dir string) (string, error) {
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := Tools(bin); err != nil {
+		return "", err
+	}
+	if err := CTools(bin); err != nil {
+		return "", err
+	}
+	sysroot, err := Sysroot()
+	if err != nil {
+		return "", err
+	}
+	view := filepath.Join(dir, "sysroot")
+	if err := os.Mkdir(view, 0o755); err != nil {
+		return "", err
+	}
+	for _, name := range []string{"include", "lib", ".stamp"} {
+		if err := os.Symlink(filepath.Join(sysroot, name), filepath.Join(view, name)); err != nil {
+			return "", err
+		}
+	}
+	if _, err := exec.LookPath("riscv64-linux-gnu-gcc"); err != nil {
+		return "", errors.New("riscv64-linux-gnu-gcc (which runikraft-cc drives) missing: run ./install.sh (Debian package gcc-riscv64-linux-gnu)")
+	}
+	return bin, nil
+}

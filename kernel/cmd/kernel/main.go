@@ -52,17 +52,9 @@ func run() int {
 		fmt.Fprintln(logw, "runikraft: no application in this image (boot it with runikraft run APP, or bake one in)")
 		return abi.ExitBadImage
 	}
-	args, env, err := bootargs.Decode(hart.Bootargs())
+	args, env, cwd, err := commandLine(logw)
 	if err != nil {
-		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
-		return abi.ExitBadImage
-	}
-	if len(args) == 0 {
-		args = []string{"app"}
-	}
-	cwd, err := sharedDir(hart.Bootargs())
-	if err != nil {
-		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitBadImage
 	}
 	var rootfs io.Reader
@@ -114,6 +106,35 @@ func run() int {
 		exportDir(p, cwd, logw)
 	}
 	return status
+}
+
+// commandLine returns the application's argv and environment and the
+// shared working directory from the kernel command line laid over the
+// defaults baked into the image (see internal/bootargs: runikraft run's
+// encoded form, or Linux's KEY=VALUE ... -- ARGS). Words it cannot use
+// are logged, one line each, and skipped.
+func commandLine(logw io.Writer) (args, env []string, cwd string, err error) {
+	cl, err := bootargs.Parse(hart.Bootargs())
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+	}
+	for _, w := range cl.Warnings {
+		fmt.Fprintf(logw, "runikraft: warning: kernel command line: %s\n", w)
+	}
+	var base bootargs.Cmdline
+	if d := hart.DefaultBootargs(); d != "" {
+		if base, err = bootargs.Parse(d); err != nil {
+			return nil, nil, "", fmt.Errorf("the image's baked command line: %w", err)
+		}
+	}
+	args, env = cl.Over(base)
+	if len(args) == 0 {
+		args = []string{"app"}
+	}
+	if cwd, err = sharedDir(cl); err != nil {
+		return nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+	}
+	return args, env, cwd, nil
 }
 
 // symbolizer names the function around a PC from the application's own

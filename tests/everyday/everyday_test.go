@@ -1,0 +1,143 @@
+// Package everyday checks what a new user meets first (issue 14): files
+// whose names are commands, Linux-style kernel command lines on plain
+// QEMU, Go builds with image options, time zones, binfmt_misc, builds
+// that ask for shared libraries, and the debugging aids (gdb, strace,
+// backtraces). Every test boots the real kernel in QEMU.
+package everyday
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runikraft/runikraft/internal/qemu"
+	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/tests/harness"
+)
+
+var (
+	binDir    string // runikraft, runikraft-kernel.img, runikraft-cc, runikraft-ld
+	runikraft string
+	cc        string
+)
+
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, build)) }
+
+func build(dir string) (err error) {
+	if binDir, err = harness.Installed(dir); err != nil {
+		return err
+	}
+	runikraft = filepath.Join(binDir, "runikraft")
+	cc = filepath.Join(binDir, "runikraft-cc")
+	return nil
+}
+
+// result is how one command ended.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+// command runs name with args in dir (the tools first in PATH), bounded
+// by three minutes.
+func command(t *testing.T, dir, name string, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	cmd.WaitDelay = 10 * time.Second
+	err := cmd.Run()
+	r := result{stdout: o.String(), stderr: e.String()}
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("%s %q did not end within 3m; stdout %q stderr %q", name, args, r.stdout, r.stderr)
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("%s %q: %v", name, args, err)
+	}
+	t.Logf("%s %q: exit %d\nstdout: %q\nstderr: %q", filepath.Base(name), args, r.code, r.stdout, r.stderr)
+	return r
+}
+
+// compile builds testdata/src with runikraft-cc into dir/out.
+func compile(t *testing.T, dir, out, src string, flags ...string) string {
+	t.Helper()
+	abs, err := filepath.Abs(filepath.Join("testdata", src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := command(t, dir, cc, append(append([]string{"-O1", "-o", out}, flags...), abs)...)
+	if r.code != 0 {
+		t.Fatalf("runikraft-cc %s: exit %d: %s", src, r.code, r.stderr)
+	}
+	return filepath.Join(dir, out)
+}
+
+// plainQEMU boots img with QEMU alone (plus extra arguments) and returns
+// its console after the firmware's banner and its exit status.
+func plainQEMU(t *testing.T, img string, extra ...string) (string, int) {
+	t.Helper()
+	r := command(t, filepath.Dir(img), "qemu-system-riscv64", append([]string{"-M", "virt", "-nographic", "-kernel", img}, extra...)...)
+	out := []byte(r.stdout)
+	if bytes.Contains(out, []byte(abi.ConsoleMarker)) {
+		t.Errorf("a plain boot printed the console marker: %q", out)
+	}
+	return string(qemu.StripBanner(out)), r.code
+}
+
+func expect(t *testing.T, what string, r result, code int, stdout string) {
+	t.Helper()
+	if r.code != code || r.stdout != stdout {
+		t.Errorf("%s: exit %d stdout %q; want exit %d stdout %q (stderr %q)", what, r.code, r.stdout, code, stdout, r.stderr)
+	}
+}
+
+// Files named like commands are files: runikraft run h, runikraft run
+// help and runikraft inspect h boot and describe them.
+func TestNamesThatAreCommands(t *testing.T) {
+	dir := t.TempDir()
+	compile(t, dir, "h", "args.c")
+	if err := os.Link(filepath.Join(dir, "h"), filepath.Join(dir, "help")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "run ./h", command(t, dir, runikraft, "run", "./h", "x"), 3, "argv[1]=x\nFOO=(unset)\n")
+	expect(t, "run h", command(t, dir, runikraft, "run", "h", "help"), 3, "argv[1]=help\nFOO=(unset)\n")
+	expect(t, "run help", command(t, dir, runikraft, "run", "-e", "FOO=1", "help", "h"), 3, "argv[1]=h\nFOO=1\n")
+	for _, name := range []string{"h", "help"} {
+		r := command(t, dir, runikraft, "inspect", name)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "image:") || !strings.Contains(r.stdout, "app:") {
+			t.Errorf("inspect %s: exit %d, stdout %q; want the image's description", name, r.code, r.stdout)
+		}
+	}
+}
+
+// The issue's example: on plain QEMU, -append "FOO=bar -- a 'b c'" gives
+// the application FOO and its two arguments, and its output starts right
+// after the firmware's banner.
+func TestLinuxCommandLine(t *testing.T) {
+	img := compile(t, t.TempDir(), "args", "args.c")
+	out, code := plainQEMU(t, img, "-append", "FOO=bar -- a 'b c'")
+	if want := "argv[1]=a\nargv[2]=b c\nFOO=bar\n"; code != 3 || out != want {
+		t.Errorf("-append: exit %d, console %q; want 3 and exactly %q", code, out, want)
+	}
+	out, code = plainQEMU(t, img)
+	if want := "FOO=(unset)\n"; code != 3 || out != want {
+		t.Errorf("no -append: exit %d, console %q; want 3 and exactly %q", code, out, want)
+	}
+	// runikraft run's encoding still carries any byte.
+	r := command(t, filepath.Dir(img), runikraft, "run", "-e", "FOO=\x01 '\"", img, "-- a", "")
+	expect(t, "runikraft run", r, 3, "argv[1]=-- a\nargv[2]=\nFOO=\x01 '\"\n")
+}
+
