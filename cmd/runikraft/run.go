@@ -77,6 +77,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
+			&cli.StringFlag{Name: "log", Usage: logUsage},
 			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
 		},
 		OnUsageError: usageError("run "),
@@ -206,6 +207,10 @@ func run(c *cli.Context, stdin *os.File) error {
 		return nil
 	}
 
+	klog, err := openKernelLog(c.String("log"), cfg.Debug, c.App.ErrWriter)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
 	opts := qemu.Options{
 		Path:       path,
 		Args:       qemu.Args(cfg),
@@ -213,7 +218,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		Stdin:      stdin,
 		Stdout:     c.App.Writer,
 		Stderr:     c.App.ErrWriter,
-		Log:        c.App.ErrWriter,
+		Log:        klog.writer(),
 		Timeout:    timeout,
 	}
 	if cfg.Debug {
@@ -221,6 +226,7 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
+		klog.finish(0, false, c.App.ErrWriter)
 		return fail(exitUsage, "starting %s: %v", path, err)
 	}
 	if shared != nil && !res.TimedOut && res.Signal == 0 {
@@ -228,6 +234,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		shared.writeBack(c.App.ErrWriter)
 	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
+	if err := klog.finish(code, res.TimedOut, c.App.ErrWriter); err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: --log: %v\n", err)
+	}
 	if code == 0 {
 		return nil
 	}

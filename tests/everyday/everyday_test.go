@@ -141,3 +141,26 @@ func TestLinuxCommandLine(t *testing.T) {
 	expect(t, "runikraft run", r, 3, "argv[1]=-- a\nargv[2]=\nFOO=\x01 '\"\n")
 }
 
+
+// The kernel's notices stay out of the application's stderr: it is
+// byte-exact; --log FILE has them, --debug shows them.
+func TestKernelLogApart(t *testing.T) {
+	dir := t.TempDir()
+	prog := compile(t, dir, "nosys", "nosys.c")
+	const appErr = "before\nafter: -1 errno 38\n"
+	const notice = "runikraft: app called unsupported syscall 4000 (unknown): ENOSYS\n"
+	r := command(t, dir, runikraft, "run", prog)
+	if r.code != 0 || r.stderr != appErr {
+		t.Errorf("default: exit %d, stderr %q; want 0 and exactly %q", r.code, r.stderr, appErr)
+	}
+	log := filepath.Join(dir, "kernel.log")
+	r = command(t, dir, runikraft, "run", "--log", log, prog)
+	b, err := os.ReadFile(log)
+	if r.code != 0 || r.stderr != appErr || err != nil || string(b) != notice {
+		t.Errorf("--log: exit %d, stderr %q, log %q (%v); want 0, %q and %q", r.code, r.stderr, b, err, appErr, notice)
+	}
+	r = command(t, dir, runikraft, "run", "--debug", prog)
+	if r.code != 0 || !strings.Contains(r.stderr, notice) {
+		t.Errorf("--debug: exit %d, stderr %q; want the notice", r.code, r.stderr)
+	}
+}
