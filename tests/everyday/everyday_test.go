@@ -141,7 +141,6 @@ func TestLinuxCommandLine(t *testing.T) {
 	expect(t, "runikraft run", r, 3, "argv[1]=-- a\nargv[2]=\nFOO=\x01 '\"\n")
 }
 
-
 // The kernel's notices stay out of the application's stderr: it is
 // byte-exact; --log FILE has them, --debug shows them.
 func TestKernelLogApart(t *testing.T) {
