@@ -135,13 +135,25 @@ func run(c *cli.Context, stdin *os.File) error {
 		return fail(exitUsage, "%v", err)
 	}
 	if dir := c.String("rootfs"); dir != "" {
-		if baked != nil {
-			return fail(exitUsage, "--rootfs: %s already carries its application and root filesystem; bake the directory in with runikraft-ld --rootfs", image)
+		app := image
+		switch {
+		case baked != nil && baked.Rootfs:
+			from := ""
+			if baked.Manifest.Rootfs != "" {
+				from = " (packed from " + baked.Manifest.Rootfs + ")"
+			}
+			return fail(exitUsage, "--rootfs: %s already has a root filesystem baked in%s; rebuild it with runikraft-ld --rootfs %s (or runikraft go build --rootfs), or run it without --rootfs", image, from, dir)
+		case baked != nil:
+			// The application baked into the image goes into the
+			// archive as /init; QEMU's -initrd wins over the baked one.
+			if app, err = writeTemp("runikraft-app-*", baked.Initrd); err != nil {
+				return fail(exitUsage, "--rootfs: %v", err)
+			}
+			defer os.Remove(app)
+		case !appMode:
+			return fail(exitUsage, "--rootfs: %s is a machine image, which has no application to give a root filesystem; --rootfs goes with a program run on the stock kernel or an application image", image)
 		}
-		if !appMode {
-			return fail(exitUsage, "--rootfs: %s is a machine image; a root filesystem goes with an application run on the stock kernel", image)
-		}
-		archive, err := packRootfs(dir, image)
+		archive, err := packRootfs(dir, app)
 		if err != nil {
 			return fail(exitUsage, "--rootfs: %v", err)
 		}
@@ -327,6 +339,24 @@ func packRootfs(dir, app string) (string, error) {
 		return "", err
 	}
 	if err := rootfs.Pack(dir, f, rootfs.Options{Extra: []cpio.Entry{init}}); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// writeTemp writes data to a new temporary file and returns its name.
+func writeTemp(pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return "", err

@@ -163,3 +163,55 @@ func TestKernelLogApart(t *testing.T) {
 		t.Errorf("--debug: exit %d, stderr %q; want the notice", r.code, r.stderr)
 	}
 }
+
+// runikraft go build takes runikraft-ld's image options; runikraft run
+// --rootfs gives an image baked without one a root filesystem.
+func TestGoBuildImageOptions(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := os.MkdirAll(filepath.Join(root, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "data", "hello.txt"), []byte("baked"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "goprog")
+	cmd := command(t, ".", runikraft, "go", "build", "--rootfs", root, "--arg", "x", "--arg=y z", "--env", "GREETING=hi", "-o", img, "-trimpath", "./testdata/goprog")
+	if cmd.code != 0 {
+		t.Fatalf("runikraft go build: exit %d: %s", cmd.code, cmd.stderr)
+	}
+	expect(t, "baked image", command(t, dir, runikraft, "run", img), 0, "args=[\"x\" \"y z\"] GREETING=\"hi\" file=\"baked\"\n")
+	r := command(t, dir, runikraft, "run", "--rootfs", root, img)
+	if r.code != 2 || !strings.Contains(r.stderr, "already has a root filesystem baked in") || !strings.Contains(r.stderr, "runikraft-ld --rootfs") {
+		t.Errorf("--rootfs over a baked root: exit %d, stderr %q; want 2 and what to do", r.code, r.stderr)
+	}
+
+	// Without --rootfs at build time, runikraft run --rootfs supplies it.
+	plain := filepath.Join(dir, "plain")
+	env := command(t, ".", "env", "GOARCH=amd64", runikraft, "go", "build", "-o", plain, "./testdata/goprog")
+	if env.code != 0 || !strings.Contains(env.stderr, "GOARCH=amd64 from the environment is overridden") {
+		t.Fatalf("runikraft go build with GOARCH=amd64: exit %d, stderr %q; want success and a note", env.code, env.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(root, "data", "hello.txt"), []byte("given"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "run --rootfs", command(t, dir, runikraft, "run", "--rootfs", root, plain, "a"), 0, "args=[\"a\"] GREETING=\"\" file=\"given\"\n")
+	expect(t, "run", command(t, dir, runikraft, "run", plain), 0, "args=[] GREETING=\"\" file=\"(none)\"\n")
+}
+
+// A program that needs cgo fails with a message that says so.
+func TestGoBuildCgo(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"go.mod":  "module example.com/cgoprog\n\ngo 1.21\n",
+		"main.go": "package main\n\n// int answer(void) { return 42; }\nimport \"C\"\n\nfunc main() { println(C.answer()) }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := command(t, dir, runikraft, "go", "build", ".")
+	if r.code != 1 || !strings.Contains(r.stderr, "example.com/cgoprog uses cgo (import \"C\"), which Runikraft does not support") {
+		t.Errorf("exit %d, stderr %q; want 1 and the cgo message", r.code, r.stderr)
+	}
+}
