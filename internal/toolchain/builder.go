@@ -387,7 +387,7 @@ func installFile(src, dst string) (err error) {
 // nothing is compiled or linked.
 func (b *Builder) Link(c *Command, o LinkOptions) error {
 	if c.Shared {
-		return errShared
+		return b.LinkShared(c)
 	}
 	out := c.Output
 	if out == "" {

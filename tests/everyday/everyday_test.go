@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,5 +214,61 @@ func TestGoBuildCgo(t *testing.T) {
 	r := command(t, dir, runikraft, "go", "build", ".")
 	if r.code != 1 || !strings.Contains(r.stderr, "example.com/cgoprog uses cgo (import \"C\"), which Runikraft does not support") {
 		t.Errorf("exit %d, stderr %q; want 1 and the cgo message", r.code, r.stderr)
+	}
+}
+
+// Builds that ask for a shared library get a static archive they can
+// link their programs against; CMake builds static libraries and refuses
+// C++ clearly.
+func TestSharedLibraries(t *testing.T) {
+	src, err := filepath.Abs(filepath.Join("testdata", "shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// As a plain Makefile does it.
+	r := command(t, dir, cc, "-shared", "-fPIC", "-o", "libanswer.so.1", filepath.Join(src, "lib.c"), "-Wl,-soname,libanswer.so.1")
+	if r.code != 0 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "-shared: wrote libanswer.so.1 as a static archive") {
+		t.Fatalf("-shared: exit %d, stderr %q; want 0 and a one-line note", r.code, r.stderr)
+	}
+	if err := os.Symlink("libanswer.so.1", filepath.Join(dir, "libanswer.so")); err != nil {
+		t.Fatal(err)
+	}
+	if r := command(t, dir, cc, "-o", "prog", filepath.Join(src, "prog.c"), "libanswer.so"); r.code != 0 {
+		t.Fatalf("linking against libanswer.so: exit %d: %s", r.code, r.stderr)
+	}
+	expect(t, "prog", command(t, dir, runikraft, "run", filepath.Join(dir, "prog")), 0, "answer 42\n")
+
+	// CMake.
+	if _, err := exec.LookPath("cmake"); err != nil {
+		t.Fatal("cmake missing: run ./install.sh")
+	}
+	tc := command(t, dir, runikraft, "toolchain", "cmake")
+	if tc.code != 0 {
+		t.Fatalf("runikraft toolchain cmake: %d %s", tc.code, tc.stderr)
+	}
+	for _, cxx := range []bool{false, true} {
+		b := filepath.Join(dir, fmt.Sprintf("build-%v", cxx))
+		if err := os.Mkdir(b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		r := command(t, b, "cmake", "-DCMAKE_TOOLCHAIN_FILE="+strings.TrimSpace(tc.stdout), fmt.Sprintf("-DWITH_CXX=%v", map[bool]string{false: "OFF", true: "ON"}[cxx]), src)
+		if r.code != 0 {
+			t.Fatalf("cmake: exit %d: %s%s", r.code, r.stdout, r.stderr)
+		}
+		r = command(t, b, "make")
+		if !cxx {
+			if r.code != 0 {
+				t.Fatalf("make: exit %d: %s%s", r.code, r.stdout, r.stderr)
+			}
+			expect(t, "cmake's prog", command(t, b, runikraft, "run", filepath.Join(b, "prog")), 0, "answer 42\n")
+			if _, err := os.Stat(filepath.Join(b, "libanswer.a")); err != nil {
+				t.Errorf("CMake built no static libanswer.a: %v", err)
+			}
+			continue
+		}
+		if r.code == 0 || !strings.Contains(r.stderr, "cxx.cpp: C++ is not supported yet") || strings.Contains(r.stdout+r.stderr, "Relocations in generic ELF") {
+			t.Errorf("C++ target: make exit %d, stderr %q; want runikraft-cc's refusal", r.code, r.stderr)
+		}
 	}
 }
