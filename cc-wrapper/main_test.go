@@ -131,7 +131,6 @@ func TestRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-shared", "-fPIC", "-o", "libx.so", "x.o"}, "runikraft-cc: -shared: shared libraries are not supported yet (unikernel apps link statically)\n"},
 		{[]string{"-c", "x.cpp"}, "runikraft-cc: x.cpp: C++ is not supported yet"},
 		{[]string{"-x", "c++", "-c", "x.c"}, "runikraft-cc: -x c++: C++ is not supported yet"},
 		{[]string{"-c", "x.c", "-o"}, "runikraft-cc: missing argument to '-o'\n"},

@@ -49,6 +49,9 @@ func (b *Builder) LinkShared(c *Command) error {
 			continue
 		}
 		name := a.Tokens[len(a.Tokens)-1]
+		if _, err := os.Stat(name); err != nil {
+			return fmt.Errorf("-shared: %w", err)
+		}
 		if isRelocatable(name) {
 			members = append(members, name)
 		} else {
@@ -74,6 +77,9 @@ func (b *Builder) LinkShared(c *Command) error {
 	if err := b.run(CrossTool(gcc, "ar"), append([]string{"qcs", tmpOut}, members...)); err != nil {
 		os.Remove(tmpOut)
 		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	if _, err := os.Stat(tmpOut); err != nil {
+		return fmt.Errorf("writing %s: %s made no archive", out, CrossTool(gcc, "ar"))
 	}
 	if err := os.Rename(tmpOut, out); err != nil {
 		os.Remove(tmpOut)
