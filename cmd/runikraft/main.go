@@ -28,6 +28,11 @@ var version = ""
 const BinfmtName = "runikraft-binfmt"
 
 func main() {
+	if len(os.Args) > 1 && filepath.Base(os.Args[0]) == BinfmtName {
+		if handled, code := binfmtDispatch(os.Args[1:], os.Stderr); handled {
+			os.Exit(code)
+		}
+	}
 	os.Exit(Main(binfmtArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -272,3 +272,61 @@ func TestSharedLibraries(t *testing.T) {
 		}
 	}
 }
+
+// binfmt_misc hands riscv64 programs to runikraft-binfmt: Runikraft
+// images (marked in their ELF identification) boot in the unikernel, any
+// other riscv64 program goes to qemu-riscv64, or is refused with a
+// message when that is not installed. The test calls the handler as the
+// kernel would (PATH ARGS), so it needs no registration of its own.
+func TestBinfmtTakesOnlyOurs(t *testing.T) {
+	dir := t.TempDir()
+	handler := filepath.Join(dir, "runikraft-binfmt")
+	if err := os.Symlink(runikraft, handler); err != nil {
+		t.Fatal(err)
+	}
+	img := compile(t, dir, "image", "args.c")
+	head := make([]byte, 16)
+	if f, err := os.Open(img); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Read(head)
+		f.Close()
+	}
+	if string(head[9:14]) != "RKAPP" {
+		t.Errorf("image's ELF identification %q lacks the RKAPP mark install.sh's binfmt_misc entry matches", head)
+	}
+	foreign := filepath.Join(dir, "foreign")
+	if err := harness.BuildC(foreign, filepath.Join("testdata", "args.c"), "-static"); err != nil {
+		t.Fatal(err)
+	}
+	qemuUser, err := exec.LookPath("qemu-riscv64")
+	if err != nil {
+		t.Fatal("qemu-riscv64 missing: run ./install.sh (Debian package qemu-user)")
+	}
+	run := func(path string, prog string) result {
+		t.Helper()
+		cmd := exec.Command(handler, prog, "x")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+path, "FOO=host")
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		r := result{stdout: o.String(), stderr: e.String()}
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			r.code = exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("runikraft-binfmt %s x: exit %d, stdout %q, stderr %q", filepath.Base(prog), r.code, r.stdout, r.stderr)
+		return r
+	}
+	withQEMU := filepath.Dir(qemuUser) + string(os.PathListSeparator) + os.Getenv("PATH")
+	// The unikernel does not see the host's environment; qemu-user does.
+	expect(t, "image", run(withQEMU, img), 3, "argv[1]=x\nFOO=(unset)\n")
+	expect(t, "foreign program", run(withQEMU, foreign), 3, "argv[1]=x\nFOO=host\n")
+	r := run(dir, foreign)
+	if r.code != 126 || r.stdout != "" || !strings.Contains(r.stderr, "qemu-riscv64 is not installed") || !strings.Contains(r.stderr, "runikraft run "+foreign) {
+		t.Errorf("without qemu-riscv64: exit %d, stderr %q; want 126 and what to do", r.code, r.stderr)
+	}
+}
