@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the host's conversions need no zone files on the host
 
 	"github.com/runikraft/runikraft/internal/qemu"
 	"github.com/runikraft/runikraft/kernel/abi"
@@ -328,5 +329,32 @@ func TestBinfmtTakesOnlyOurs(t *testing.T) {
 	r := run(dir, foreign)
 	if r.code != 126 || r.stdout != "" || !strings.Contains(r.stderr, "qemu-riscv64 is not installed") || !strings.Contains(r.stderr, "runikraft run "+foreign) {
 		t.Errorf("without qemu-riscv64: exit %d, stderr %q; want 126 and what to do", r.code, r.stderr)
+	}
+}
+
+// Time zones: TZ and time.LoadLocation give in the unikernel what the
+// host's conversion gives for the same instant, in Go and in C (musl).
+func TestTimeZones(t *testing.T) {
+	dir := t.TempDir()
+	host := func(zone string) string {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatalf("host: %v", err)
+		}
+		return time.Unix(1700000000, 0).In(loc).Format("2006-01-02 15:04:05 MST -0700")
+	}
+	goImg := filepath.Join(dir, "gotz")
+	if r := command(t, ".", runikraft, "go", "build", "-o", goImg, "./testdata/gotz"); r.code != 0 {
+		t.Fatalf("runikraft go build: %s", r.stderr)
+	}
+	expect(t, "Go", command(t, dir, runikraft, "run", "-e", "TZ=America/New_York", goImg, "Europe/Paris"), 0,
+		"local "+host("America/New_York")+"\nnamed "+host("Europe/Paris")+"\n")
+	cImg := compile(t, dir, "tz", "tz.c")
+	for _, zone := range []string{"America/New_York", "Europe/Paris", "Asia/Kolkata"} {
+		expect(t, "C "+zone, command(t, dir, runikraft, "run", "-e", "TZ="+zone, cImg), 0, "local "+host(zone)+"\n")
+	}
+	r := command(t, dir, runikraft, "inspect", cImg)
+	if !strings.Contains(r.stdout, "time zones:") || !strings.Contains(r.stdout, "KiB in the kernel") {
+		t.Errorf("inspect does not state the zone database's size: %q", r.stdout)
 	}
 }

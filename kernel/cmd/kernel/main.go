@@ -57,13 +57,18 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitBadImage
 	}
-	var rootfs io.Reader
+	var archive []byte
 	if bytes.HasPrefix(app, []byte("070701")) {
-		rootfs = bytes.NewReader(app)
+		archive = app
 		if app, err = appFromArchive(app, args[0]); err != nil {
 			fmt.Fprintf(logw, "runikraft: root filesystem: %v\n", err)
 			return abi.ExitBadImage
 		}
+	}
+	rootfs, err := withZones(archive)
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: time zones: %v\n", err)
+		return abi.ExitKernelPanic
 	}
 	r := bytes.NewReader(app)
 	img, err := loader.Parse(r, int64(len(app)))
