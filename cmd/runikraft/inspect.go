@@ -26,12 +26,15 @@ func inspectCommand() *cli.Command {
 		OnUsageError: usageError("inspect "),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fail(exitUsage, "inspect: want one IMAGE")
+				return fail(exitUsage, "inspect: want one IMAGE, have %d arguments (usage: runikraft inspect IMAGE)", c.NArg())
 			}
 			path := c.Args().First()
 			info, err := appimage.Read(path)
 			if errors.Is(err, appimage.ErrNotApp) {
 				return fail(1, "%s is a Runikraft kernel with no application baked in (runikraft run --kernel %[1]s APP runs one on it)", path)
+			}
+			if errors.Is(err, appimage.ErrNotRunikraft) {
+				return fail(1, "inspect: %v: runikraft inspect describes images from runikraft-cc, runikraft-ld or runikraft go build (runikraft run %s boots a plain program as it is)", err, path)
 			}
 			if err != nil {
 				return fail(1, "inspect: %v", err)

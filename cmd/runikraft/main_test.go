@@ -340,3 +340,22 @@ func TestOperandsNamedHelp(t *testing.T) {
 		t.Errorf("run -h: code %d, stdout %q", code, out)
 	}
 }
+
+// run --help tells a user what IMAGE may be, the exit statuses and
+// examples, not the device registers behind them.
+func TestRunHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "--help")
+	for _, want := range []string{"IMAGE may be", "application image", "static riscv64 Linux program", "Exit status", "124", "126", "Examples:", "--log", "--strace", "--gdb"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run --help lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"0x100000", "0x3333", "0x5555"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("run --help shows %q", absent)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+}

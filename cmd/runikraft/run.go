@@ -33,36 +33,42 @@ func runCommand(stdin *os.File) *cli.Command {
 		Name:      "run",
 		Usage:     "boot a riscv64 image on QEMU and exit with its status",
 		ArgsUsage: "IMAGE [ARGS...]",
-		Description: `Boots IMAGE on qemu-system-riscv64 -M virt under OpenSBI. IMAGE is either a
-Runikraft image (a kernel, possibly with its application baked in) or a
-static riscv64 Linux program, which then runs on the stock kernel.
+		Description: `Boots IMAGE on qemu-system-riscv64 -M virt and exits with its status.
 
-A program on the stock kernel gets stdin, stdout and stderr as its own,
-byte for byte (virtio-console ports on sockets): end of file on stdin
-reaches it, and stdout carries nothing but its output. A terminal on stdin
-is read in its usual mode (line by line; ^D ends the input). The kernel's
-own messages go to stderr; the firmware banner is dropped (--debug shows
-it on stderr). A Runikraft image's console is the UART, on stdin/stdout
-byte for byte once the firmware banner is past. runikraft's and QEMU's
-own messages go to stderr.
+IMAGE may be:
+  - an application image, from runikraft-cc, runikraft-ld or
+    runikraft go build (the kernel and the program in one file);
+  - any static riscv64 Linux program (Go, C on musl or glibc...), which
+    then runs on the stock kernel (--kernel picks another);
+  - a machine image: a Runikraft kernel, or any program linked in RAM.
+ARGS after IMAGE go to the application as they are (never read as flags
+or commands); its argv[0] is IMAGE. An image's baked arguments are used
+when no ARGS are given, and -e adds to its baked environment.
 
-With --share-cwd, the application starts in a copy of the current
-directory, at the same path: its regular files, not its subdirectories.
-When it exits, the files it created or changed there are written back
-into the directory (each only if its content differs, by atomic rename);
-deletions are not. Started through binfmt_misc, runikraft shares the
-current directory with every application that has no root filesystem of
-its own (a program, or an image baked without --rootfs); an image with
-one runs in it, and a machine image runs as is.
+The application's stdin, stdout and stderr are runikraft's, byte for
+byte; end of file on stdin reaches it. The kernel's own log (unsupported
+system calls, crash reports) is kept apart: --log FILE writes it, --debug
+or --strace shows it on stderr, and otherwise it is shown only when the
+kernel ends the run (a crash), after the application's output.
 
-ARGS (after IMAGE, never parsed as flags) and -e variables reach the
-guest on the kernel command line (see internal/bootargs); the guest's
-argv[0] is IMAGE.
+Files: --rootfs DIR gives the application DIR as its root filesystem;
+--share-cwd copies the current directory in and the files it changes
+back out (the default when started through binfmt_misc).
 
-The exit status is the guest's: it powers off through the virt test
-finisher, writing (code<<16)|0x3333 (or 0x5555 for 0) to 0x100000.
-124 means --timeout expired, 128+N that QEMU ended on signal N, 2 a
-problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
+Debugging: --strace prints every system call; --gdb[=PORT] starts QEMU
+halted with a gdb stub and prints the gdb-multiarch command that loads
+the kernel's and the application's symbols.
+
+Exit status: the application's; 124 --timeout expired; 128+N the
+application was killed by signal N (or QEMU was); 126 the program cannot
+run (e.g. dynamically linked); 70 the kernel failed; 97 an unusable
+image; 2 a problem found before booting (bad flag, missing file, no QEMU).
+
+Examples:
+  runikraft run ./hello --greeting=Hi
+  runikraft run -e TZ=Europe/Paris --rootfs ./www ./server
+  runikraft run --timeout 30s --log kernel.log ./app < input
+  go test -exec 'runikraft run' ./...   (GOOS=linux GOARCH=riscv64)`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "512M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB (QEMU allocates host memory only as the guest touches it)"},
 			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts"},
@@ -78,7 +84,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.StringFlag{Name: "log", Usage: logUsage},
-			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
+			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
 		},
 		OnUsageError: usageError("run "),
 		Action:       func(c *cli.Context) error { return run(c, stdin) },
@@ -93,11 +99,11 @@ func run(c *cli.Context, stdin *os.File) error {
 
 	mem, err := qemu.ParseMemory(c.String("memory"))
 	if err != nil {
-		return fail(exitUsage, "--memory: %v", err)
+		return fail(exitUsage, "--memory: %v (give MiB, or a size such as 512M or 2G)", err)
 	}
 	timeout := c.Duration("timeout")
 	if timeout < 0 {
-		return fail(exitUsage, "--timeout: negative duration %v", timeout)
+		return fail(exitUsage, "--timeout: negative duration %v (give e.g. 30s or 5m; 0 means no limit)", timeout)
 	}
 	env := c.StringSlice("e")
 	for _, kv := range env {
@@ -106,10 +112,10 @@ func run(c *cli.Context, stdin *os.File) error {
 		}
 	}
 	if n := c.Int("cpus"); n < 1 || n > qemu.MaxCPUs {
-		return fail(exitUsage, "--cpus: %d out of range 1..%d", n, qemu.MaxCPUs)
+		return fail(exitUsage, "--cpus: %d out of range 1..%d (give a number of harts in that range)", n, qemu.MaxCPUs)
 	}
 	if _, err := qemu.CheckImage(image); err != nil {
-		return fail(exitUsage, "%v", err)
+		return fail(exitUsage, "%v (runikraft run boots an image from runikraft-cc, runikraft-ld or runikraft go build, or a static riscv64 Linux program)", err)
 	}
 	kernel, initrd, err := kernelFor(image, c.String("kernel"))
 	if err != nil {
