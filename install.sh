@@ -29,9 +29,10 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # Debian packages: QEMU and OpenSBI to boot images, the riscv64 cross gcc
 # for C apps and reference binaries, qemu-user as a reference runner;
 # dpkg-dev unpacks source packages, make and cmake build them (gcc for
-# build-machine helpers and tcl for SQLite's amalgamation, in the tests).
+# build-machine helpers and tcl for SQLite's amalgamation, in the tests);
+# gdb-multiarch debugs a guest (runikraft run --gdb).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl)
+	dpkg-dev xz-utils make cmake gcc tcl gdb-multiarch)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -45,6 +45,7 @@ type Config struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    io.Writer // the operator's console: unsupported calls, crashes
+	Trace  io.Writer // if set, a line per system call of the application (strace.go)
 	Random io.Reader // entropy for getrandom (the kernel's generator)
 
 	Entry, SP   uint64   // initial registers from the loader

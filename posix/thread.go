@@ -145,7 +145,13 @@ func (t *Thread) syscall() {
 			t.p.logf("app called unsupported syscall %d (%s): ENOSYS", nr, name)
 		}
 	} else {
+		if t.p.cfg.Trace != nil && noReturnCall(e.name) {
+			t.strace(nr, e, &args, 0, false) // strace.go
+		}
 		r = e.fn(t, &args)
+	}
+	if t.p.cfg.Trace != nil && (e == nil || !noReturnCall(e.name)) {
+		t.strace(nr, e, &args, r, r != noReturn)
 	}
 	if r == noReturn {
 		return

@@ -84,6 +84,8 @@ Examples:
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.StringFlag{Name: "log", Usage: logUsage},
+			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
+			&cli.GenericFlag{Name: "gdb", Value: &gdbFlag{}, Usage: gdbUsage},
 			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
 		},
 		OnUsageError: usageError("run "),
@@ -184,6 +186,22 @@ func run(c *cli.Context, stdin *os.File) error {
 		}
 		initrd, cmdline = shared.archive, cmdline+" "+key
 	}
+	if c.Bool("strace") {
+		if !appMode {
+			return fail(exitUsage, "--strace: %s is a machine image; --strace traces an application run on the stock kernel", image)
+		}
+		cmdline += " " + bootargs.StraceKey + "=1"
+	}
+	var gdb *gdbSession
+	if g := c.Generic("gdb").(*gdbFlag); g.port != 0 {
+		if gdb, err = newGDBSession(g.port, image, baked, appMode); err != nil {
+			return fail(exitUsage, "--gdb: %v", err)
+		}
+		defer gdb.remove()
+		if gdb.base != 0 {
+			cmdline += fmt.Sprintf(" %s=%#x", bootargs.LoadBaseKey, gdb.base)
+		}
+	}
 	cfg := qemu.Config{
 		Kernel:    kernel,
 		Initrd:    initrd,
@@ -195,6 +213,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		// The stock kernel gives an app its own streams; a machine image's
 		// output is the UART itself.
 		AppConsole: appMode,
+	}
+	if gdb != nil {
+		cfg.GDBPort = gdb.port
 	}
 	if shared != nil {
 		cfg.Export = shared.export
@@ -225,7 +246,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		return nil
 	}
 
-	klog, err := openKernelLog(c.String("log"), cfg.Debug, c.App.ErrWriter)
+	klog, err := openKernelLog(c.String("log"), cfg.Debug || c.Bool("strace"), c.App.ErrWriter)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
@@ -241,6 +262,15 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 	if cfg.Debug {
 		opts.Banner = c.App.ErrWriter
+	}
+	if gdb != nil {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: QEMU waits, halted, for gdb on 127.0.0.1:%d; in another terminal run:\n  %s\n", gdb.port, gdb.command(kernel))
+		if gdb.noDWARF {
+			fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: note: the application has no debugging information (images drop it to save the guest's RAM), so gdb knows its functions but not its lines or variables; for those, build the program alone with -g (runikraft-cc --app-only -g, or go build with GOOS=linux GOARCH=riscv64) and run that: runikraft run --gdb PROGRAM\n")
+		}
+		if gdb.mainAt != 0 {
+			fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: the application's %s is at %#x (the kernel, a Go program, has a %[1]s too): \"break *%#[2]x\", then \"continue\"\n", gdb.main, gdb.mainAt)
+		}
 	}
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {

@@ -5,6 +5,15 @@ package bootargs
 // firmware output, passes MarkerKey=1. A plain boot gets a clean console.
 const MarkerKey = "runikraft.marker"
 
+// Debugging parameters runikraft run passes: LoadBaseKey=0x... places a
+// static-pie application there instead of at a random address
+// (--gdb, which chose the address at random itself and tells gdb);
+// StraceKey=1 logs every system call of the application (--strace).
+const (
+	LoadBaseKey = "runikraft.loadbase"
+	StraceKey   = "runikraft.strace"
+)
+
 // A Linux-style command line, for hypervisors that take a plain kernel
 // command line (QEMU's -append, libvirt's <cmdline>), read as Linux hands
 // its command line to init:
@@ -36,7 +45,7 @@ type Cmdline struct {
 }
 
 // Parameters this package knows; another runikraft.* key draws a warning.
-var knownKeys = []string{ArgsKey, EnvKey, CwdKey, MarkerKey}
+var knownKeys = []string{ArgsKey, EnvKey, CwdKey, MarkerKey, LoadBaseKey, StraceKey}
 
 // Parse reads a kernel command line of either form (see above). Only a
 // damaged runikraft.args or runikraft.env is an error: the kernel cannot

@@ -33,6 +33,7 @@ type Config struct {
 	Initrd    string // file QEMU places in RAM for the kernel (-initrd): the app
 	RNG       bool   // add virtio-rng-device so the guest has entropy
 	Debug     bool   // log guest errors and unimplemented device accesses
+	GDBPort   int    // if not 0: start halted, gdb stub on 127.0.0.1:GDBPort
 	// AppConsole wires the console for an application on the stock
 	// kernel (see kernel/console): stdin, stdout and stderr on their own
 	// virtio-console ports and the UART as the kernel's log, each on a
@@ -149,6 +150,9 @@ func Args(c Config) []string {
 	}
 	if c.Debug {
 		args = append(args, "-d", "guest_errors,unimp")
+	}
+	if c.GDBPort != 0 {
+		args = append(args, "-S", "-gdb", "tcp:127.0.0.1:"+strconv.Itoa(c.GDBPort))
 	}
 	return args
 }

@@ -10,10 +10,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the host's conversions need no zone files on the host
@@ -357,4 +359,158 @@ func TestTimeZones(t *testing.T) {
 	if !strings.Contains(r.stdout, "time zones:") || !strings.Contains(r.stdout, "KiB in the kernel") {
 		t.Errorf("inspect does not state the zone database's size: %q", r.stdout)
 	}
+}
+
+// --strace shows the calls a small C program makes, with decoded
+// arguments, results and errors, apart from the program's own output.
+func TestStrace(t *testing.T) {
+	dir := t.TempDir()
+	prog := compile(t, dir, "calls", "calls.c")
+	r := command(t, dir, runikraft, "run", "--strace", prog)
+	if r.code != 4 || r.stdout != "done\n" {
+		t.Fatalf("exit %d stdout %q; want 4 and the program's output alone", r.code, r.stdout)
+	}
+	want := []string{
+		`openat(AT_FDCWD, "/tmp/strace-test", O_WRONLY|O_CREAT|O_TRUNC|O_LARGEFILE, 0640) = 3`,
+		`write(3, "hello\n", 6) = 6`,
+		`close(3) = 0`,
+		`openat(AT_FDCWD, "/nonexistent", O_RDONLY|O_LARGEFILE) = -1 ENOENT (No such file or directory)`,
+		`write(1, "done\n", 5) = 5`,
+		`exit_group(4) = ?`,
+	}
+	lines := strings.Split(r.stderr, "\n")
+	i := 0
+	for _, l := range lines {
+		if i < len(want) && l == want[i] {
+			i++
+		}
+	}
+	if i < len(want) {
+		t.Errorf("--strace output lacks, in order, %q\nstderr:\n%s", want[i], r.stderr)
+	}
+	// To a file instead: --log FILE.
+	log := filepath.Join(dir, "trace.txt")
+	r = command(t, dir, runikraft, "run", "--strace", "--log", log, prog)
+	b, err := os.ReadFile(log)
+	if r.code != 4 || r.stderr != "" || err != nil || !strings.Contains(string(b), want[1]+"\n") {
+		t.Errorf("--strace --log: exit %d, stderr %q, file %q (%v)", r.code, r.stderr, b, err)
+	}
+}
+
+// --gdb: QEMU waits for gdb; the printed command, run by Debian's
+// gdb-multiarch in batch mode, stops in the C program's main at its
+// randomised address and prints a local variable.
+func TestGDB(t *testing.T) {
+	gdb, err := exec.LookPath("gdb-multiarch")
+	if err != nil {
+		t.Fatal("gdb-multiarch missing: run ./install.sh (Debian package gdb-multiarch)")
+	}
+	dir := t.TempDir()
+	prog := compile(t, dir, "gdbprog", "gdbprog.c", "--app-only", "-g", "-O0")
+	port := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, runikraft, "run", "--timeout", "2m", fmt.Sprintf("--gdb=%d", port), prog)
+	var out bytes.Buffer
+	errs := &lockedBuffer{}
+	run.Stdout, run.Stderr = &out, errs
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer run.Process.Kill()
+	// The command and the address of main, as printed.
+	var cmdline, brk string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && brk == ""; time.Sleep(100 * time.Millisecond) {
+		for _, l := range strings.Split(errs.String(), "\n") {
+			if strings.HasPrefix(l, "  gdb-multiarch ") {
+				cmdline = strings.TrimSpace(l)
+			}
+			if i := strings.Index(l, `"break *0x`); i >= 0 {
+				brk = strings.Trim(strings.Fields(l[i:])[0]+" "+strings.Fields(l[i:])[1], `",`)
+			}
+		}
+	}
+	if cmdline == "" || brk == "" {
+		t.Fatalf("runikraft run --gdb printed no gdb command and main address: %q", errs.String())
+	}
+	argv, err := shellwords(cmdline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv = append(argv[1:], "-batch", "-ex", brk, "-ex", "continue", "-ex", "next", "-ex", "next", "-ex", "print answer", "-ex", "detach")
+	g := exec.CommandContext(ctx, gdb, argv...)
+	g.Dir = dir
+	gout, err := g.CombinedOutput()
+	t.Logf("gdb-multiarch %q:\n%s", argv, gout)
+	if err != nil || !strings.Contains(string(gout), "Breakpoint 1, main () at ") || !strings.Contains(string(gout), "$1 = 42") {
+		t.Errorf("gdb: %v; want a stop in main and $1 = 42", err)
+	}
+	if err := run.Wait(); err != nil || out.String() != "answer 42\n" {
+		t.Errorf("after gdb detached: %v, stdout %q, stderr %q", err, out.String(), errs.String())
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// freePort returns a TCP port on loopback that nothing listens on now.
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// shellwords splits what qemu.CommandLine quoted (single quotes only).
+func shellwords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	in, quoted := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quoted && c == '\'':
+			quoted = false
+		case quoted:
+			cur.WriteByte(c)
+		case c == '\'':
+			quoted, in = true, true
+		case c == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+			in = true
+		case c == ' ':
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	if quoted {
+		return nil, errors.New("unterminated quote")
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words, nil
 }

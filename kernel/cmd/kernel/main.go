@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
@@ -52,7 +53,7 @@ func run() int {
 		fmt.Fprintln(logw, "runikraft: no application in this image (boot it with runikraft run APP, or bake one in)")
 		return abi.ExitBadImage
 	}
-	args, env, cwd, err := commandLine(logw)
+	cl, args, env, cwd, err := commandLine(logw)
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitBadImage
@@ -76,10 +77,25 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: cannot run %s: %v\n", args[0], err)
 		return exitCannotExecute
 	}
-	l, err := loader.Load(img, r, args, env, hart.RandomReader)
+	// runikraft run --gdb chooses the (random) base itself, to tell gdb.
+	var loadBase uint64
+	if v, ok := cl.Params[bootargs.LoadBaseKey]; ok {
+		if loadBase, err = strconv.ParseUint(v, 0, 64); err != nil || loadBase%4096 != 0 {
+			fmt.Fprintf(logw, "runikraft: warning: kernel command line: ignoring %s=%s: want a page-aligned address\n", bootargs.LoadBaseKey, v)
+			loadBase = 0
+		}
+	}
+	l, err := loader.LoadAt(img, r, args, env, hart.RandomReader, loadBase)
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: cannot load %s: %v\n", args[0], err)
 		return exitCannotExecute
+	}
+	if loadBase != 0 {
+		fmt.Fprintf(logw, "runikraft: %s loaded at %#x (load bias %#x) for the debugger\n", args[0], l.Base, l.Bias)
+	}
+	var trace io.Writer
+	if cl.Params[bootargs.StraceKey] == "1" {
+		trace = logw
 	}
 	var ram uint64
 	m := hart.Machine()
@@ -92,6 +108,7 @@ func run() int {
 		Stdout:      console.Stdout(),
 		Stderr:      console.Stderr(),
 		Log:         logw,
+		Trace:       trace,
 		Random:      hart.RandomReader,
 		Entry:       l.Entry,
 		SP:          l.SP,
@@ -118,10 +135,10 @@ func run() int {
 // defaults baked into the image (see internal/bootargs: runikraft run's
 // encoded form, or Linux's KEY=VALUE ... -- ARGS). Words it cannot use
 // are logged, one line each, and skipped.
-func commandLine(logw io.Writer) (args, env []string, cwd string, err error) {
-	cl, err := bootargs.Parse(hart.Bootargs())
+func commandLine(logw io.Writer) (cl bootargs.Cmdline, args, env []string, cwd string, err error) {
+	cl, err = bootargs.Parse(hart.Bootargs())
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+		return cl, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
 	}
 	for _, w := range cl.Warnings {
 		fmt.Fprintf(logw, "runikraft: warning: kernel command line: %s\n", w)
@@ -129,7 +146,7 @@ func commandLine(logw io.Writer) (args, env []string, cwd string, err error) {
 	var base bootargs.Cmdline
 	if d := hart.DefaultBootargs(); d != "" {
 		if base, err = bootargs.Parse(d); err != nil {
-			return nil, nil, "", fmt.Errorf("the image's baked command line: %w", err)
+			return cl, nil, nil, "", fmt.Errorf("the image's baked command line: %w", err)
 		}
 	}
 	args, env = cl.Over(base)
@@ -137,9 +154,9 @@ func commandLine(logw io.Writer) (args, env []string, cwd string, err error) {
 		args = []string{"app"}
 	}
 	if cwd, err = sharedDir(cl); err != nil {
-		return nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+		return cl, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
 	}
-	return args, env, cwd, nil
+	return cl, args, env, cwd, nil
 }
 
 // symbolizer names the function around a PC from the application's own
