@@ -167,7 +167,7 @@ func (p *Process) newThread() *Thread {
 	defer p.mu.Unlock()
 	tid := p.nextTID
 	p.nextTID++
-	t := &Thread{p: p, tid: tid, u: new(abi.UserContext), intr: make(chan struct{}, 1)}
+	t := &Thread{p: p, tid: tid, u: &abi.UserContext{Tid: uint32(tid)}, intr: make(chan struct{}, 1)}
 	p.threads[tid] = t
 	return t
 }

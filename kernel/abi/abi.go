@@ -63,7 +63,7 @@ type UserContext struct {
 	Cause uint64 // why user mode was left: scause, or CauseKick
 	Tval  uint64 // stval of that trap (fault address)
 	Kick  uint32 // set before Kick; EnterUser returns at once while set
-	_     uint32
+	Tid   uint32 // the application thread's id, for the kernel's fault report
 }
 
 // Causes the hart layer reports besides scause values.

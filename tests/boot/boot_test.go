@@ -201,7 +201,7 @@ func TestPanicPrintsTraceback(t *testing.T) {
 func TestFaultReport(t *testing.T) {
 	res := boot(t, "fault", "128M")
 	out := res.out()
-	for _, want := range []string{"runikraft: kernel panic: page fault", "(main.poke)", "(main.main)", "tval 0x0000001000000000"} {
+	for _, want := range []string{"runikraft: kernel panic: page fault", "(main.poke)", "(main.main)", "tval 0x0000001000000000", " kernel thread "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

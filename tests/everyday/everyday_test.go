@@ -514,3 +514,22 @@ func shellwords(s string) ([]string, error) {
 	}
 	return words, nil
 }
+
+// A crashing C program's report carries a symbolized backtrace.
+func TestCrashBacktrace(t *testing.T) {
+	dir := t.TempDir()
+	prog := compile(t, dir, "crash", "crash.c", "-O2")
+	r := command(t, dir, runikraft, "run", prog)
+	if r.code != 139 || r.stdout != "crashing\n" {
+		t.Fatalf("exit %d stdout %q; want 139 and the program's line", r.code, r.stdout)
+	}
+	want := []string{"app killed by SIGSEGV (signal 11) at pc", "backtrace of thread 1", "#0 0x", " poke+0x", "#1 0x", " inner+0x", "#2 0x", " outer+0x"}
+	rest := r.stderr
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("crash report lacks %q (in order):\n%s", w, r.stderr)
+		}
+		rest = rest[i+len(w):]
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"sync"
 	"strings"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
@@ -162,16 +163,21 @@ func commandLine(logw io.Writer) (cl bootargs.Cmdline, args, env []string, cwd s
 // symbolizer names the function around a PC from the application's own
 // symbol table, read only when a crash is reported.
 func symbolizer(app []byte, bias uint64) func(pc uint64) string {
+	var once sync.Once
+	var syms []elf.Symbol
 	return func(pc uint64) string {
-		f, err := elf.NewFile(bytes.NewReader(app))
-		if err != nil {
-			return ""
-		}
-		syms, err := f.Symbols()
-		if err != nil {
-			return ""
-		}
-		sort.Slice(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+		// Read once: a backtrace asks about many addresses.
+		once.Do(func() {
+			f, err := elf.NewFile(bytes.NewReader(app))
+			if err != nil {
+				return
+			}
+			if syms, err = f.Symbols(); err != nil {
+				syms = nil
+				return
+			}
+			sort.Slice(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+		})
 		at := pc - bias
 		i := sort.Search(len(syms), func(i int) bool { return syms[i].Value > at }) - 1
 		for ; i >= 0; i-- {
