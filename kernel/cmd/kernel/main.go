@@ -25,8 +25,8 @@ import (
 	"os"
 	"sort"
 	"strconv"
-	"sync"
 	"strings"
+	"sync"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	_ "github.com/runikraft/runikraft/kernel" // devices: virtio-rng reseeds the generator before the app starts
