@@ -64,9 +64,9 @@ func printInfo(w io.Writer, path string, size int64, info *appimage.Info) error 
 		}
 	}
 	if n, err := zoneBytes(path); err == nil && n > 0 {
-		fmt.Fprintf(tw, "time zones:\t%s in the kernel (/usr/share/zoneinfo; TZ=Area/City and Go's time.LoadLocation work)\n", human(n))
+		fmt.Fprintf(tw, "tzdata:\t%s in the kernel (/usr/share/zoneinfo; TZ=Area/City and Go's time.LoadLocation work)\n", human(n))
 	} else {
-		fmt.Fprintf(tw, "time zones:\tnone (this kernel carries no zone database: UTC only)\n")
+		fmt.Fprintf(tw, "tzdata:\tnone (this kernel carries no zone database: UTC only)\n")
 	}
 	if info.Rootfs {
 		fmt.Fprintf(tw, "rootfs:\t%s\n", rootfsSummary(info.Initrd, m.Rootfs))

@@ -356,7 +356,7 @@ func TestTimeZones(t *testing.T) {
 		expect(t, "C "+zone, command(t, dir, runikraft, "run", "-e", "TZ="+zone, cImg), 0, "local "+host(zone)+"\n")
 	}
 	r := command(t, dir, runikraft, "inspect", cImg)
-	if !strings.Contains(r.stdout, "time zones:") || !strings.Contains(r.stdout, "KiB in the kernel") {
+	if !strings.Contains(r.stdout, "tzdata:") || !strings.Contains(r.stdout, "KiB in the kernel") {
 		t.Errorf("inspect does not state the zone database's size: %q", r.stdout)
 	}
 }
