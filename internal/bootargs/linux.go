@@ -38,14 +38,11 @@ type Cmdline struct {
 	HasEnv  bool              // runikraft.env was given
 	Tail    []string          // the words after "--"
 	HasTail bool              // "--" was given (possibly with nothing after it)
-	Params  map[string]string // every runikraft.* parameter's raw value, last wins
+	Params  map[string]string // every runikraft.* parameter's raw value, last wins (the kernel's namespace)
 	// Warnings are one-line descriptions of words the kernel cannot use;
 	// the kernel logs them and carries on.
 	Warnings []string
 }
-
-// Parameters this package knows; another runikraft.* key draws a warning.
-var knownKeys = []string{ArgsKey, EnvKey, CwdKey, MarkerKey, LoadBaseKey, StraceKey}
 
 // Parse reads a kernel command line of either form (see above). Only a
 // damaged runikraft.args or runikraft.env is an error: the kernel cannot
@@ -69,10 +66,8 @@ func Parse(cmdline string) (Cmdline, error) {
 		key, value, ok := cutEquals(w.text)
 		switch {
 		case ok && hasPrefix(key, "runikraft."):
-			if !known(key) {
-				c.Warnings = append(c.Warnings, "ignoring "+quote(w.text)+": unknown kernel parameter "+key)
-				continue
-			}
+			// The kernel's own parameters (this package's keys, and those
+			// of packages such as the network stack), never environment.
 			if c.Params == nil {
 				c.Params = map[string]string{}
 			}
@@ -211,15 +206,6 @@ func cutEquals(s string) (key, value string, ok bool) {
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
-
-func known(key string) bool {
-	for _, k := range knownKeys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
 
 // envName reports whether s is a portable environment variable name.
 func envName(s string) bool {
