@@ -58,6 +58,8 @@ type Config struct {
 	// RootFS, if set, is a cpio newc archive unpacked into / before the
 	// application starts (a malformed one makes Start fail).
 	RootFS io.Reader
+	// Mounts are mounted after RootFS is unpacked (mounts.go).
+	Mounts []Mount
 	// Cwd, if set, is the absolute path of the directory the application
 	// starts in, made if missing (see export.go).
 	Cwd string

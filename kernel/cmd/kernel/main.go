@@ -67,7 +67,11 @@ func run() int {
 			return abi.ExitBadImage
 		}
 	}
-	rootfs, err := withZones(archive)
+	var rootfs io.Reader
+	if archive != nil {
+		rootfs = bytes.NewReader(archive)
+	}
+	mounts, err := zoneMounts(archive)
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: time zones: %v\n", err)
 		return abi.ExitKernelPanic
@@ -118,6 +122,7 @@ func run() int {
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
 		RootFS:      rootfs,
+		Mounts:      mounts,
 		Cwd:         cwd,
 	})
 	if err != nil {

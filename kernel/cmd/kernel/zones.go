@@ -10,75 +10,21 @@ import (
 
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 	"github.com/runikraft/runikraft/kernel/tzdata"
+	"github.com/runikraft/runikraft/posix"
 )
 
-// withZones returns the root filesystem the application gets: the
-// kernel's time-zone database at /usr/share/zoneinfo (package tzdata),
-// then archive (the image's own root filesystem, nil if none) unpacked
-// over it. A root filesystem with its own /usr/share/zoneinfo keeps it
-// alone. The zones are written as archive entries without a trailer, so
-// the two read as one archive without copying the image's.
-func withZones(archive []byte) (io.Reader, error) {
-	var own io.Reader
-	if archive != nil {
-		own = bytes.NewReader(archive)
+// zoneMounts returns the mount of the kernel's time-zone database at
+// /usr/share/zoneinfo (package tzdata: served from the kernel image,
+// read-only), unless the image's root filesystem archive brings its own.
+func zoneMounts(archive []byte) ([]posix.Mount, error) {
+	if hasZoneinfo(archive) {
+		return nil, nil
 	}
-	zones, err := tzdata.Zones()
-	if err != nil || len(zones) == 0 || hasZoneinfo(archive) {
-		return own, err
-	}
-	var b bytes.Buffer
-	w := cpio.NewWriter(&b, nil)
-	ino := uint32(1 << 30) // clear of the inode numbers of the image's archive
-	dirs := map[string]bool{}
-	dir := func(name string) error {
-		if dirs[name] {
-			return nil
-		}
-		dirs[name] = true
-		ino++
-		return w.WriteHeader(&cpio.Header{Name: name, Mode: cpio.TypeDir | 0o755, Nlink: 2, Ino: ino})
-	}
-	for _, d := range []string{"usr", "usr/share", tzdata.Dir} {
-		if err := dir(d); err != nil {
-			return nil, err
-		}
-	}
-	for _, z := range zones {
-		name := tzdata.Dir + "/" + z.Name
-		if _, err := cpio.CleanName(name); err != nil {
-			continue
-		}
-		if i := strings.LastIndexByte(name, '/'); i > len(tzdata.Dir) {
-			// Parents first; the archive lists Africa/... after Africa/.
-			parts := strings.Split(name[len(tzdata.Dir)+1:i], "/")
-			for k := range parts {
-				if err := dir(tzdata.Dir + "/" + strings.Join(parts[:k+1], "/")); err != nil {
-					return nil, err
-				}
-			}
-		}
-		ino++
-		if err := w.WriteHeader(&cpio.Header{Name: name, Mode: cpio.TypeReg | 0o644, Nlink: 1, Size: int64(len(z.Data)), Ino: ino}); err != nil {
-			return nil, err
-		}
-		if _, err := io.WriteString(w, z.Data); err != nil {
-			return nil, err
-		}
-	}
-	if own == nil {
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
-		return &b, nil
-	}
-	// A last directory entry (again: it exists already) pads the last
-	// file; the image's archive and its trailer follow.
-	delete(dirs, tzdata.Dir)
-	if err := dir(tzdata.Dir); err != nil {
+	z, err := tzdata.FS()
+	if err != nil || z == nil {
 		return nil, err
 	}
-	return io.MultiReader(&b, own), nil
+	return []posix.Mount{{Path: "/" + tzdata.Dir, FS: z}}, nil
 }
 
 // hasZoneinfo reports whether a root filesystem archive brings its own
