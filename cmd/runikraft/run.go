@@ -49,7 +49,9 @@ The application's stdin, stdout and stderr are runikraft's, byte for
 byte; end of file on stdin reaches it. The kernel's own log (unsupported
 system calls, crash reports) is kept apart: --log FILE writes it, --debug
 or --strace shows it on stderr, and otherwise it is shown only when the
-kernel ends the run (a crash), after the application's output.
+kernel ends the run (a crash), after the application's output. A
+machine image's console is the UART, on stdin and stdout once the
+firmware banner (shown by --debug) is past.
 
 Files: --rootfs DIR gives the application DIR as its root filesystem;
 --share-cwd copies the current directory in and the files it changes
