@@ -34,9 +34,10 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # packages with apt, checks them with debian-archive-keyring and
 # decompresses kvm.ko with xz-utils. libvirt's daemon and virsh run
 # images as libvirt domains (runikraft libvirt; tests/ship starts a
-# daemon of its own and needs no service).
+# daemon of its own and needs no service). gdb-multiarch debugs a guest
+# (runikraft run --gdb).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -112,12 +113,27 @@ bin/runikraft build-kernel --tags runikraft_net -o bin/runikraft-kernel-net.img
 log "building the musl sysroot sysroot/ (libc-shim/build.sh; a no-op when current)"
 bash libc-shim/build.sh
 
-# binfmt_misc: riscv64 ELF programs (static Linux programs and Runikraft
-# images) run through runikraft run, so configure's test programs run as
-# on a native machine. Where binfmt_misc cannot be used (an unprivileged
-# container), configure needs --host=riscv64-linux-musl instead.
+# binfmt_misc: Runikraft images (what runikraft-cc, runikraft-ld and
+# runikraft go build write, marked "RKAPP" in the ELF identification's
+# padding) run through runikraft run, so configure's test programs and
+# make check run as on a native machine. Other riscv64 programs are not
+# ours: where Debian's qemu-user-binfmt (an entry qemu-riscv64) takes
+# them, its entry does; otherwise a second entry gives them to
+# runikraft-binfmt, which hands them to qemu-riscv64 (or says it is not
+# installed), and still boots a Runikraft image that predates the mark.
+# Where binfmt_misc cannot be used (an unprivileged container), configure
+# needs --host=riscv64-linux-musl instead.
+binfmt_entry() { # name magic mask
+	local dir=/proc/sys/fs/binfmt_misc interp=$root/bin/runikraft-binfmt want
+	want=$(printf "$2" | od -An -tx1 | tr -d ' \n')
+	if [ -e $dir/$1 ] && grep -qx "interpreter $interp" $dir/$1 && grep -qx "magic $want" $dir/$1; then
+		return 0
+	fi
+	[ -e $dir/$1 ] && echo -1 | sudo_ tee $dir/$1 >/dev/null
+	printf '%s' ":$1:M::$2:$3:$interp:" | sudo_ tee $dir/register >/dev/null
+}
 register_binfmt() {
-	local dir=/proc/sys/fs/binfmt_misc interp=$root/bin/runikraft-binfmt entry
+	local dir=/proc/sys/fs/binfmt_misc
 	ln -sf runikraft bin/runikraft-binfmt
 	[ -e $dir/register ] || sudo_ mount -t binfmt_misc binfmt_misc $dir 2>/dev/null || true
 	if [ ! -w $dir/register ] && [ "$(id -u)" != 0 ] && ! sudo -n true 2>/dev/null; then
@@ -125,16 +141,19 @@ register_binfmt() {
 		return 0
 	fi
 	[ -e $dir/register ] || { log "note: binfmt_misc is not available; run configure with --host=riscv64-linux-musl"; return 0; }
-	entry=$dir/runikraft-riscv64
-	if [ -e $entry ] && grep -qx "interpreter $interp" $entry; then
+	# ELF64, little-endian, version 1, (any OS ABI), ABI version 0, then
+	# for ours the mark; ET_EXEC or ET_DYN, EM_RISCV (0xf3).
+	local elf='\x7fELF\x02\x01\x01\x00\x00' tail='\x02\x00\xf3\x00'
+	binfmt_entry runikraft-riscv64 "${elf}RKAPP\x00\x00${tail}" '\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\x00\x00\xfe\xff\xff\xff' ||
+		{ log "note: registering with binfmt_misc failed; run configure with --host=riscv64-linux-musl"; return 0; }
+	if [ -e $dir/qemu-riscv64 ]; then
+		[ -e $dir/runikraft-riscv64-other ] && echo -1 | sudo_ tee $dir/runikraft-riscv64-other >/dev/null
+		log "registered runikraft-binfmt for Runikraft images with binfmt_misc (other riscv64 programs: the qemu-riscv64 entry)"
 		return 0
 	fi
-	[ -e $entry ] && echo -1 | sudo_ tee $entry >/dev/null
-	# ELF64, little-endian, version 1, ET_EXEC or ET_DYN, EM_RISCV (0xf3).
-	printf '%s' ":runikraft-riscv64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xf3\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:$interp:" |
-		sudo_ tee $dir/register >/dev/null ||
-		{ log "note: registering with binfmt_misc failed; run configure with --host=riscv64-linux-musl"; return 0; }
-	log "registered $interp for riscv64 programs with binfmt_misc"
+	binfmt_entry runikraft-riscv64-other "${elf}\x00\x00\x00\x00\x00\x00\x00${tail}" '\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff' ||
+		{ log "note: registering the entry for other riscv64 programs failed; they will not run directly"; return 0; }
+	log "registered runikraft-binfmt with binfmt_misc: Runikraft images boot in the unikernel, other riscv64 programs run with qemu-riscv64"
 }
 register_binfmt
 

@@ -58,7 +58,7 @@ func TestErrors(t *testing.T) {
 		{[]string{"-c", "x.c"}, "runikraft-ld: object stops before linking: compile with runikraft-cc\n"},
 		{[]string{"--app-only"}, "runikraft-ld: no input files"},
 		{[]string{"--env", "X", "a.o"}, `runikraft-ld: --env "X": want KEY=VALUE` + "\n"},
-		{[]string{"-shared", "-o", "libx.so", "x.o"}, "runikraft-ld: -shared: shared libraries are not supported yet (unikernel apps link statically)\n"},
+		{[]string{"-shared", "-o", "libx.so", "x.o"}, "runikraft-ld: -shared: stat x.o: no such file or directory\n"},
 		{[]string{"-dumpmachine"}, "runikraft-ld: -dumpmachine is a compiler option: ask runikraft-cc\n"},
 		{[]string{"--app-only", "--bake", "prog"}, "runikraft-ld: --bake with --app-only"},
 		{[]string{"--bake", "prog", "a.o"}, "runikraft-ld: --bake takes a program that is already linked: drop the other inputs (a.o)\n"},

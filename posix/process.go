@@ -36,6 +36,7 @@ type Config struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Log    io.Writer // the operator's console: unsupported calls, crashes
+	Trace  io.Writer // if set, a line per system call of the application (strace.go)
 	Random io.Reader // entropy for getrandom (the kernel's generator)
 
 	Entry, SP   uint64   // initial registers from the loader
@@ -53,6 +54,8 @@ type Config struct {
 	// RootFS, if set, is a cpio newc archive unpacked into / before the
 	// application starts (a malformed one makes Start fail).
 	RootFS io.Reader
+	// Mounts are mounted after RootFS is unpacked (mounts.go).
+	Mounts []Mount
 	// Cwd, if set, is the absolute path of the directory the application
 	// starts in, made if missing (see export.go).
 	Cwd string
@@ -165,7 +168,7 @@ func (p *Process) newThread() *Thread {
 	defer p.mu.Unlock()
 	tid := p.nextTID
 	p.nextTID++
-	t := &Thread{p: p, tid: tid, u: new(abi.UserContext), intr: make(chan struct{}, 1)}
+	t := &Thread{p: p, tid: tid, u: &abi.UserContext{Tid: uint32(tid)}, intr: make(chan struct{}, 1)}
 	p.threads[tid] = t
 	return t
 }

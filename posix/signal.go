@@ -258,6 +258,9 @@ func (p *Process) fatalSignal(t *Thread, sig int, info sigInfo) {
 		msg += fmt.Sprintf(", fault address %#x, thread %d", info.addr, t.tid)
 	}
 	p.logf("%s; exit status %d", msg, 128+sig)
+	if info.code > 0 && sig != linux.SIGABRT {
+		p.logBacktrace(t) // backtrace.go
+	}
 	p.exit(128 + sig)
 }
 

@@ -49,6 +49,7 @@ func sysClone(t *Thread, a *[6]uint64) int64 {
 	}
 	c := t.p.newThread()
 	*c.u = *t.u // registers, FP state, and the PC past the ecall
+	c.u.Tid = uint32(c.tid)
 	c.u.X[abi.RegA0] = 0
 	c.u.Kick = 0
 	if stack != 0 {

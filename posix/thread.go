@@ -107,8 +107,17 @@ func (t *Thread) syscall() {
 	args := [6]uint64{u.X[abi.RegA0], u.X[abi.RegA1], u.X[abi.RegA2], u.X[abi.RegA3], u.X[abi.RegA4], u.X[abi.RegA5]}
 	u.PC += 4
 	t.callNr, t.callA0 = nr, args[0]
+	e, known := lookup(nr)
+	var row *entry // for --strace: nil for numbers the table does not know
+	if known {
+		row = &e
+	}
+	trace := t.p.cfg.Trace != nil
 	var r int64
-	if e, ok := lookup(nr); ok && e.fn != nil {
+	if known && e.fn != nil {
+		if trace && noReturnCall(e.name) {
+			t.strace(nr, row, &args, 0, false) // strace.go
+		}
 		r = e.fn(t, &args)
 	} else {
 		r = errno(linux.ENOSYS)
@@ -124,6 +133,9 @@ func (t *Thread) syscall() {
 				t.p.logf("app called unsupported syscall %d (%s): ENOSYS", nr, name)
 			}
 		}
+	}
+	if trace && !noReturnCall(e.name) {
+		t.strace(nr, row, &args, r, r != noReturn)
 	}
 	if r == noReturn {
 		return

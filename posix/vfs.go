@@ -70,6 +70,9 @@ func (p *Process) initFS() error {
 	if err := v.Mount(fs.Loc{}, "/proc", &procFS{p: p, start: time.Now()}); err != nil {
 		return fmt.Errorf("mount /proc: %w", err)
 	}
+	if err := p.mountAll(); err != nil { // mounts.go
+		return err
+	}
 	return p.etcDefaults()
 }
 

@@ -128,7 +128,7 @@ func bench(runs int, apps bool) error {
 		if err != nil {
 			return err
 		}
-		k, err := qemu(ctx, images["exit3"], "128M", abi.ConsoleMarker)
+		k, err := qemu(ctx, images["exit3"], "128M", abi.ConsoleMarker, "-append", abi.MarkerParam)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func bench(runs int, apps bool) error {
 	low, high := 4, 128 // MiB: find the smallest that boots and exits 3
 	for low < high {
 		mid := (low + high) / 2
-		k, err := qemu(ctx, images["exit3"], fmt.Sprintf("%dM", mid), abi.ConsoleMarker)
+		k, err := qemu(ctx, images["exit3"], fmt.Sprintf("%dM", mid), abi.ConsoleMarker, "-append", abi.MarkerParam)
 		if err == nil && k.code == 3 {
 			high = mid
 		} else {

@@ -59,7 +59,14 @@ func TestAppWiringFakeQEMU(t *testing.T) {
 	}{
 		{"streams", "cat <&3 >&4; printf 'out' >&4; printf 'err\\n' >&5\n" +
 			"printf '\\r\\nOpenSBI v1\\r\\n\\033]0;runikraft\\007runikraft: log\\n' >&6; exit 42\n",
-			42, "out", []string{"err\n", "runikraft: log\n"}},
+			42, "out", []string{"err\n", "runikraft: note: the kernel logged 1 line(s) during the run; runikraft run --debug or --log FILE shows them\n"}},
+		// A status the kernel gives when it ends the application: its
+		// log (the report) follows the application's stderr.
+		{"killed by the kernel", "printf 'err\n' >&5\n" +
+			"printf '\r\nOpenSBI v1\r\n\033]0;runikraft\007runikraft: app killed\n' >&6; exit 139\n",
+			139, "", []string{"err\n", "runikraft: app killed\n"}},
+		{"success", "printf 'err\n' >&5; printf '\033]0;runikraft\007runikraft: notice\n' >&6; exit 0\n",
+			0, "", []string{"err\n"}},
 		{"qemu error", "echo \"fakeqemu: chardev: bad fd\" >&2; exit 1\n", 1, "",
 			[]string{"fakeqemu: chardev: bad fd\nrunikraft: fakeqemu failed (exit status 1, a QEMU error, not the guest's): chardev: bad fd\n"}},
 		{"killed", "kill -KILL $$\n", 128 + 9, "", []string{"runikraft: fakeqemu ended by signal 9 (killed)\n"}},
@@ -178,22 +185,38 @@ func TestAppFloodsWithoutReadingStdin(t *testing.T) {
 }
 
 // The kernel's own messages go to stderr; the banner only with --debug.
+// The kernel's log is kept out of the application's streams: on stderr
+// with --debug, in the file --log names, else not shown for a run the
+// application ended itself.
 func TestAppKernelLog(t *testing.T) {
-	for _, debug := range []bool{false, true} {
+	logFile := filepath.Join(t.TempDir(), "kernel.log")
+	for _, mode := range []string{"", "--debug", "--log"} {
 		var args []string
-		if debug {
+		switch mode {
+		case "--debug":
 			args = []string{"--debug"}
+		case "--log":
+			args = []string{"--log", logFile}
 		}
 		kernel, app := needStock(t)
 		cmd := cliCommand(append(append([]string{"run", "--timeout", "2m", "--kernel", kernel}, args...), app, "nosys")...)
 		var errs bytes.Buffer
 		cmd.Stderr = &errs
 		out, err := cmd.Output()
-		if err != nil || string(out) != "errno 38\n" || !strings.Contains(errs.String(), "runikraft: app called unsupported syscall 4000") {
-			t.Errorf("debug %v: %v, stdout %q, stderr %q", debug, err, out, errs.String())
+		const line = "runikraft: app called unsupported syscall 4000"
+		if err != nil || string(out) != "errno 38\n" || strings.Contains(errs.String(), line) != (mode == "--debug") {
+			t.Errorf("%q: %v, stdout %q, stderr %q", mode, err, out, errs.String())
 		}
-		if debug != strings.Contains(errs.String(), "OpenSBI") {
-			t.Errorf("debug %v: stderr %q", debug, errs.String())
+		if (mode == "--debug") != strings.Contains(errs.String(), "OpenSBI") {
+			t.Errorf("%q: stderr %q", mode, errs.String())
+		}
+		if mode == "" && errs.String() != "" {
+			t.Errorf("stderr %q; want nothing (the application wrote nothing there)", errs.String())
+		}
+		if mode == "--log" {
+			if b, err := os.ReadFile(logFile); err != nil || !strings.HasPrefix(string(b), line) {
+				t.Errorf("--log: %q, %v; want the kernel's line", b, err)
+			}
 		}
 	}
 }

@@ -25,51 +25,137 @@ func goCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "build",
 			Usage:     "go build for Runikraft: a static linux/riscv64 build with the runikraft tag, baked with the stock kernel",
-			ArgsUsage: "[go build flags] [PACKAGE]",
+			ArgsUsage: "[--rootfs DIR] [--arg A]... [--env K=V]... [--kernel IMG] [go build flags] [PACKAGE]",
 			Description: `Runs go build with GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 and the build
 tag runikraft added to any -tags given, then bakes the program with the
 stock kernel into one ELF, written where go build would write the
 program (-o or the package's name). The result boots with runikraft run
-FILE or qemu-system-riscv64 -M virt -kernel FILE. RUNIKRAFT_KERNEL picks
-another kernel. The same by hand: go build -tags runikraft, then
-runikraft-ld --bake PROGRAM -o FILE.`,
+FILE or qemu-system-riscv64 -M virt -kernel FILE.
+
+The image options are runikraft-ld's:
+  --rootfs DIR   pack DIR as the application's root filesystem
+  --arg A        a default argument (repeatable)
+  --env K=V      a default environment variable (repeatable)
+  --kernel IMG   bake IMG instead of the stock kernel (also RUNIKRAFT_KERNEL)
+Every other flag goes to go build. GOOS, GOARCH and CGO_ENABLED from
+the environment are overridden (with a note): cgo is not supported, and
+a program that needs it fails with a message naming the packages.
+
+Example:
+  runikraft go build --rootfs ./www --arg -listen=:80 -o server ./cmd/server
+  runikraft run server
+
+The same by hand: go build -tags runikraft, then runikraft-ld --bake
+PROGRAM -o FILE.`,
 			SkipFlagParsing: true,
 			Action:          goBuild,
 		}},
 	}
 }
 
-func goBuild(c *cli.Context) error {
-	args := c.Args().Slice()
-	var out string
-	var tags []string
-	var pass []string
+// goBuildFlags are runikraft's own flags of runikraft go build, the
+// image options runikraft-ld has; the rest goes to go build.
+type goBuildFlags struct {
+	out, kernel, rootfs string
+	tags, args, env     []string
+	pass                []string // go build's flags and packages
+}
+
+// parseGoBuild splits runikraft go build's command line. Flags take
+// -flag value or -flag=value, with one dash or two, as go build's do.
+func parseGoBuild(args []string) (*goBuildFlags, error) {
+	f := &goBuildFlags{}
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
-		if !strings.HasPrefix(a, "-") {
-			pass = append(pass, args[i:]...)
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			f.pass = append(f.pass, args[i:]...) // packages (and go build's own after them)
 			break
 		}
+		if a == "--" {
+			f.pass = append(f.pass, args[i+1:]...)
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
 		switch name {
-		case "o", "tags":
+		case "o", "tags", "kernel", "rootfs", "arg", "env":
 			if !hasVal {
 				if i+1 >= len(args) {
-					return fail(exitUsage, "go build: flag %s needs a value", a)
+					return nil, fmt.Errorf("flag %s needs a value", a)
 				}
 				i++
 				val = args[i]
 			}
-			if name == "o" {
-				out = val
-			} else if val != "" {
-				tags = append(tags, val)
-			}
 		default:
-			pass = append(pass, a)
+			f.pass = append(f.pass, a)
+			continue
+		}
+		switch name {
+		case "o":
+			f.out = val
+		case "tags":
+			if val != "" {
+				f.tags = append(f.tags, val)
+			}
+		case "kernel":
+			f.kernel = val
+		case "rootfs":
+			f.rootfs = val
+		case "arg":
+			f.args = append(f.args, val)
+		case "env":
+			if k, _, ok := strings.Cut(val, "="); !ok || k == "" {
+				return nil, fmt.Errorf("--env %q: want KEY=VALUE", val)
+			}
+			f.env = append(f.env, val)
 		}
 	}
-	kernel, err := stockKernel("")
+	return f, nil
+}
+
+// goEnvNotes says which of the caller's environment variables runikraft
+// go build overrides, so a GOARCH=amd64 left in the shell is not a
+// silent surprise.
+func goEnvNotes() []string {
+	var notes []string
+	for _, kv := range [][2]string{{"GOOS", "linux"}, {"GOARCH", "riscv64"}} {
+		if v, ok := os.LookupEnv(kv[0]); ok && v != "" && v != kv[1] {
+			notes = append(notes, fmt.Sprintf("%s=%s from the environment is overridden: Runikraft images are %s", kv[0], v, "linux/riscv64"))
+		}
+	}
+	if v := os.Getenv("CGO_ENABLED"); v == "1" {
+		notes = append(notes, "CGO_ENABLED=1 from the environment is overridden: cgo is not supported, programs are built with CGO_ENABLED=0")
+	}
+	return notes
+}
+
+// cgoPackages lists the non-standard packages among pkgs and their
+// dependencies that have cgo files (import "C"): with CGO_ENABLED=0
+// they fail to build, and go build's message does not say why.
+func cgoPackages(pkgs, tags []string) []string {
+	args := append([]string{"list", "-e", "-deps", "-tags", strings.Join(tags, ","), "-f", "{{if and (not .Standard) .CgoFiles}}{{.ImportPath}}{{end}}"}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=1")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(out))
+}
+
+func goBuild(c *cli.Context) error {
+	f, err := parseGoBuild(c.Args().Slice())
+	if err != nil {
+		return fail(exitUsage, "go build: %v (see 'runikraft go build --help')", err)
+	}
+	for _, n := range goEnvNotes() {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: note: %s\n", n)
+	}
+	if f.rootfs != "" {
+		if fi, err := os.Stat(f.rootfs); err != nil || !fi.IsDir() {
+			return fail(exitUsage, "go build: --rootfs %s: not a directory; give the directory to pack as the root filesystem", f.rootfs)
+		}
+	}
+	kernel, err := stockKernel(f.kernel)
 	if err != nil {
 		return fail(exitUsage, "go build: %v", err)
 	}
@@ -78,25 +164,43 @@ func goBuild(c *cli.Context) error {
 		return fail(1, "go build: %v", err)
 	}
 	defer os.RemoveAll(tmp)
+	tags := append([]string{BuildTag}, f.tags...)
 	// -o DIR/ makes go build pick the program's name as it would for the
 	// current directory; that is the default output name too.
-	gargs := append([]string{"build", "-o", tmp + string(filepath.Separator), "-tags", strings.Join(append([]string{BuildTag}, tags...), ",")}, pass...)
+	gargs := append([]string{"build", "-o", tmp + string(filepath.Separator), "-tags", strings.Join(tags, ",")}, f.pass...)
 	cmd := exec.Command("go", gargs...)
 	cmd.Env = kbuild.Env()
 	cmd.Stdout, cmd.Stderr = c.App.ErrWriter, c.App.ErrWriter
 	if err := cmd.Run(); err != nil {
+		var pkgs []string
+		for _, a := range f.pass {
+			if !strings.HasPrefix(a, "-") {
+				pkgs = append(pkgs, a)
+			}
+		}
+		if cg := cgoPackages(pkgs, tags); len(cg) > 0 {
+			verb := "uses"
+			if len(cg) > 1 {
+				verb = "use"
+			}
+			return fail(1, "go build failed: %s %s cgo (import \"C\"), which Runikraft does not support: applications are built with CGO_ENABLED=0; use a pure-Go replacement or a build tag that avoids cgo", strings.Join(cg, ", "), verb)
+		}
 		return fail(1, "go build failed: %v", rootCause(err))
 	}
 	built, err := os.ReadDir(tmp)
 	if err != nil || len(built) != 1 {
 		return fail(1, "go build produced %d programs; build one main package at a time", len(built))
 	}
+	out := f.out
 	if out == "" {
 		out = built[0].Name()
 	} else if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 		out = filepath.Join(out, built[0].Name())
 	}
-	m, err := appimage.Write(appimage.Options{Kernel: kernel, App: filepath.Join(tmp, built[0].Name()), Name: filepath.Base(out)}, out)
+	m, err := appimage.Write(appimage.Options{
+		Kernel: kernel, App: filepath.Join(tmp, built[0].Name()), Name: filepath.Base(out),
+		Rootfs: f.rootfs, Args: f.args, Env: f.env,
+	}, out)
 	if err != nil {
 		return fail(1, "%v", err)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/bootargs"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
+	"github.com/runikraft/runikraft/kernel/tzdata"
 )
 
 func inspectCommand() *cli.Command {
@@ -23,12 +26,15 @@ func inspectCommand() *cli.Command {
 		OnUsageError: usageError("inspect "),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return fail(exitUsage, "inspect: want one IMAGE")
+				return fail(exitUsage, "inspect: want one IMAGE, have %d arguments (usage: runikraft inspect IMAGE)", c.NArg())
 			}
 			path := c.Args().First()
 			info, err := appimage.Read(path)
 			if errors.Is(err, appimage.ErrNotApp) {
 				return fail(1, "%s is a Runikraft kernel with no application baked in (runikraft run --kernel %[1]s APP runs one on it)", path)
+			}
+			if errors.Is(err, appimage.ErrNotRunikraft) {
+				return fail(1, "inspect: %v: runikraft inspect describes images from runikraft-cc, runikraft-ld or runikraft go build (runikraft run %s boots a plain program as it is)", err, path)
 			}
 			if err != nil {
 				return fail(1, "inspect: %v", err)
@@ -56,6 +62,11 @@ func printInfo(w io.Writer, path string, size int64, info *appimage.Info) error 
 		for _, e := range env {
 			fmt.Fprintf(tw, "env:\t%s\n", e)
 		}
+	}
+	if n, err := zoneBytes(path); err == nil && n > 0 {
+		fmt.Fprintf(tw, "tzdata:\t%s in the kernel (/usr/share/zoneinfo; TZ=Area/City and Go's time.LoadLocation work)\n", human(n))
+	} else {
+		fmt.Fprintf(tw, "tzdata:\tnone (this kernel carries no zone database: UTC only)\n")
 	}
 	if info.Rootfs {
 		fmt.Fprintf(tw, "rootfs:\t%s\n", rootfsSummary(info.Initrd, m.Rootfs))
@@ -108,4 +119,34 @@ func human(n int64) string {
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// zoneBytes is the size of the kernel's time-zone database
+// (kernel/tzdata), from the string header of its generated variable.
+func zoneBytes(path string) (int64, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return 0, err
+	}
+	for _, s := range syms {
+		if s.Name != tzdata.SymbolName {
+			continue
+		}
+		for _, sec := range f.Sections {
+			if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+16 > sec.Addr+sec.Size {
+				continue
+			}
+			var hdr [16]byte // string header: data pointer, length
+			if _, err := sec.ReadAt(hdr[:], int64(s.Value-sec.Addr)); err != nil {
+				return 0, err
+			}
+			return int64(binary.LittleEndian.Uint64(hdr[8:])), nil
+		}
+	}
+	return 0, nil
 }

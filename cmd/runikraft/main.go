@@ -28,6 +28,11 @@ var version = ""
 const BinfmtName = "runikraft-binfmt"
 
 func main() {
+	if len(os.Args) > 1 && filepath.Base(os.Args[0]) == BinfmtName {
+		if handled, code := binfmtDispatch(os.Args[1:], os.Stderr); handled {
+			os.Exit(code)
+		}
+	}
 	os.Exit(Main(binfmtArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -102,6 +107,7 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			},
 		},
 	}
+	noHelpOperands(app.Commands)
 	err := app.Run(args)
 	var ee *exitError
 	switch {
@@ -115,6 +121,21 @@ func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stderr, "runikraft: %v\n", err)
 		return 2
+	}
+}
+
+// noHelpOperands keeps every command that takes operands (IMAGE, ARGS,
+// PACKAGE...) from treating them as subcommands: urfave/cli gives each
+// command a "help" (alias "h") subcommand, so "runikraft run h" showed
+// help instead of booting a file named h. Only commands that group
+// subcommands (runikraft go) keep it; -h/--help before the operands still
+// shows help. It walks the tree, so commands added later get the same.
+func noHelpOperands(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if len(c.Subcommands) == 0 {
+			c.HideHelpCommand = true
+		}
+		noHelpOperands(c.Subcommands)
 	}
 }
 

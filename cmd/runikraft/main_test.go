@@ -76,7 +76,7 @@ func TestDryRunDefault(t *testing.T) {
 	args, _ := bootargs.EncodeList([]string{img})
 	want := q + " -M virt -bios default -nodefaults -display none -monitor none" +
 		" -chardev stdio,id=con0,signal=off -serial chardev:con0 -m 512M -smp 1 -kernel " + img +
-		" -append 'runikraft.args=" + args + " runikraft.env=' -device virtio-rng-device\n"
+		" -append 'runikraft.marker=1 runikraft.args=" + args + " runikraft.env=' -device virtio-rng-device\n"
 	if code != 0 || out != want || errs != "" {
 		t.Errorf("dry run: code %d\nstdout %q\nwant   %q\nstderr %q", code, out, want, errs)
 	}
@@ -305,5 +305,57 @@ func TestExecSignalForwarded(t *testing.T) {
 	}
 	if code := cmd.ProcessState.ExitCode(); code != 128+15 {
 		t.Errorf("exit %d (%v), want 143", code, cmd.ProcessState)
+	}
+}
+
+// Operands are never subcommands: files named like urfave/cli's help
+// command boot (or are inspected) like any other.
+func TestOperandsNamedHelp(t *testing.T) {
+	q := fakeQEMU(t, "exit 99\n")
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, name := range []string{"h", "help"} {
+		if err := os.WriteFile(filepath.Join(dir, name), payload.PrintAndExit("", 0), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"run", "--dry-run", name},
+			{"run", "--dry-run", "--", name},
+			{"run", "--dry-run", name, "help"},
+		} {
+			code, out, errs := runCLI(t, args...)
+			if code != 0 || !strings.HasPrefix(out, q+" -M virt ") || !strings.Contains(out, " -kernel "+name+" ") {
+				t.Errorf("%q: code %d, stdout %q, stderr %q; want the QEMU command line booting %s", args, code, out, errs, name)
+			}
+		}
+		// A kernel without an application: inspect says so instead of
+		// showing its own help.
+		code, out, errs := runCLI(t, "inspect", name)
+		if code != 1 || out != "" || !strings.Contains(errs, name+":") {
+			t.Errorf("inspect %s: code %d, stdout %q, stderr %q; want a complaint about the file", name, code, out, errs)
+		}
+	}
+	// -h before the operands still asks for help.
+	if code, out, _ := runCLI(t, "run", "-h"); code != 0 || !strings.Contains(out, "IMAGE") {
+		t.Errorf("run -h: code %d, stdout %q", code, out)
+	}
+}
+
+// run --help tells a user what IMAGE may be, the exit statuses and
+// examples, not the device registers behind them.
+func TestRunHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "--help")
+	for _, want := range []string{"IMAGE may be", "application image", "static riscv64 Linux program", "Exit status", "124", "126", "Examples:", "--log", "--strace", "--gdb"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run --help lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"0x100000", "0x3333", "0x5555"} {
+		if strings.Contains(out, absent) {
+			t.Errorf("run --help shows %q", absent)
+		}
+	}
+	if code != 0 {
+		t.Errorf("exit %d", code)
 	}
 }

@@ -33,39 +33,53 @@ func runCommand(stdin *os.File) *cli.Command {
 		Name:      "run",
 		Usage:     "boot a riscv64 image on QEMU and exit with its status",
 		ArgsUsage: "IMAGE [ARGS...]",
-		Description: `Boots IMAGE on qemu-system-riscv64 -M virt under OpenSBI. IMAGE is either a
-Runikraft image (a kernel, possibly with its application baked in) or a
-static riscv64 Linux program, which then runs on the stock kernel. It may
-also be an OCI image reference (runikraft pkg, push, pull): a name that is
-not a file and that names a registry (host.example/..., host:port/...,
-localhost/...) or an image in the local store, pulled first if needed.
+		Description: `Boots IMAGE on qemu-system-riscv64 -M virt and exits with its status.
 
-A program on the stock kernel gets stdin, stdout and stderr as its own,
-byte for byte (virtio-console ports on sockets): end of file on stdin
-reaches it, and stdout carries nothing but its output. A terminal on stdin
-is read in its usual mode (line by line; ^D ends the input). The kernel's
-own messages go to stderr; the firmware banner is dropped (--debug shows
-it on stderr). A Runikraft image's console is the UART, on stdin/stdout
-byte for byte once the firmware banner is past. runikraft's and QEMU's
-own messages go to stderr.
+IMAGE may be:
+  - an application image, from runikraft-cc, runikraft-ld or
+    runikraft go build (the kernel and the program in one file);
+  - any static riscv64 Linux program (Go, C on musl or glibc...), which
+    then runs on the stock kernel (--kernel picks another);
+  - a machine image: a Runikraft kernel, or any program linked in RAM;
+  - an OCI image reference (runikraft pkg, push, pull): a name that is
+    not a file and that names a registry (host.example/..., host:port/...,
+    localhost/...) or an image in the local store, pulled first if needed.
+ARGS after IMAGE go to the application as they are (never read as flags
+or commands); its argv[0] is IMAGE. An image's baked arguments are used
+when no ARGS are given, and -e adds to its baked environment.
 
-With --share-cwd, the application starts in a copy of the current
-directory, at the same path: its regular files, not its subdirectories.
-When it exits, the files it created or changed there are written back
-into the directory (each only if its content differs, by atomic rename);
-deletions are not. Started through binfmt_misc, runikraft shares the
-current directory with every application that has no root filesystem of
-its own (a program, or an image baked without --rootfs); an image with
-one runs in it, and a machine image runs as is.
+The application's stdin, stdout and stderr are runikraft's, byte for
+byte; end of file on stdin reaches it. The kernel's own log (unsupported
+system calls, crash reports) is kept apart: --log FILE writes it, --debug
+or --strace shows it on stderr, and otherwise it is shown only when the
+kernel ends the run (a crash), after the application's output. A
+machine image's console is the UART, on stdin and stdout once the
+firmware banner (shown by --debug) is past.
 
-ARGS (after IMAGE, never parsed as flags) and -e variables reach the
-guest on the kernel command line (see internal/bootargs); the guest's
-argv[0] is IMAGE.
+Files: --rootfs DIR gives the application DIR as its root filesystem;
+--share-cwd copies the current directory in and the files it changes
+back out (the default when started through binfmt_misc).
 
-The exit status is the guest's: it powers off through the virt test
-finisher, writing (code<<16)|0x3333 (or 0x5555 for 0) to 0x100000.
-124 means --timeout expired, 128+N that QEMU ended on signal N, 2 a
-problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
+Network: a program that uses sockets boots the kernel with the TCP/IP
+stack and gets the loopback network; -p [HOSTIP:]HOSTPORT:GUESTPORT
+publishes a port through QEMU's user networking (--net user: the guest
+is 10.0.2.15 and reaches the host as 10.0.2.2).
+
+Debugging: --strace prints every system call; --gdb[=PORT] starts QEMU
+halted with a gdb stub and prints the gdb-multiarch command that loads
+the kernel's and the application's symbols.
+
+Exit status: the application's; 124 --timeout expired; 128+N the
+application was killed by signal N (or QEMU was); 126 the program cannot
+run (e.g. dynamically linked); 70 the kernel failed; 97 an unusable
+image; 2 a problem found before booting (bad flag, missing file, no QEMU).
+
+Examples:
+  runikraft run ./hello --greeting=Hi
+  runikraft run -e TZ=Europe/Paris --rootfs ./www ./server
+  runikraft run --timeout 30s --log kernel.log ./app < input
+  runikraft run -p 8080:80 ./server
+  go test -exec 'runikraft run' ./...   (GOOS=linux GOARCH=riscv64)`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "512M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB (QEMU allocates host memory only as the guest touches it)"},
 			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts"},
@@ -80,7 +94,10 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
-			&cli.BoolFlag{Name: "debug", Usage: "have QEMU log guest errors and unimplemented device accesses; show the OpenSBI banner on stderr"},
+			&cli.StringFlag{Name: "log", Usage: logUsage},
+			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
+			&cli.GenericFlag{Name: "gdb", Value: &gdbFlag{}, Usage: gdbUsage},
+			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
 			netFlags[0], netFlags[1],
 			&cli.BoolFlag{Name: "kvm-nested", Usage: "boot under real KVM, nested: QEMU TCG with the H extension runs Debian's riscv64 Linux, whose KVM runs the image (the rig is built into ~/.cache/runikraft/kvm-rig on first use; console on the UART, no stdin)"},
 		},
@@ -106,11 +123,11 @@ func run(c *cli.Context, stdin *os.File) error {
 
 	mem, err := qemu.ParseMemory(c.String("memory"))
 	if err != nil {
-		return fail(exitUsage, "--memory: %v", err)
+		return fail(exitUsage, "--memory: %v (give MiB, or a size such as 512M or 2G)", err)
 	}
 	timeout := c.Duration("timeout")
 	if timeout < 0 {
-		return fail(exitUsage, "--timeout: negative duration %v", timeout)
+		return fail(exitUsage, "--timeout: negative duration %v (give e.g. 30s or 5m; 0 means no limit)", timeout)
 	}
 	env := c.StringSlice("e")
 	for _, kv := range env {
@@ -119,10 +136,10 @@ func run(c *cli.Context, stdin *os.File) error {
 		}
 	}
 	if n := c.Int("cpus"); n < 1 || n > qemu.MaxCPUs {
-		return fail(exitUsage, "--cpus: %d out of range 1..%d", n, qemu.MaxCPUs)
+		return fail(exitUsage, "--cpus: %d out of range 1..%d (give a number of harts in that range)", n, qemu.MaxCPUs)
 	}
 	if _, err := qemu.CheckImage(image); err != nil {
-		return fail(exitUsage, "%v", err)
+		return fail(exitUsage, "%v (runikraft run boots an image from runikraft-cc, runikraft-ld or runikraft go build, or a static riscv64 Linux program)", err)
 	}
 	kernel, initrd, err := kernelFor(image, c.String("kernel"))
 	if err != nil {
@@ -148,13 +165,25 @@ func run(c *cli.Context, stdin *os.File) error {
 		return fail(exitUsage, "%v", err)
 	}
 	if dir := c.String("rootfs"); dir != "" {
-		if baked != nil {
-			return fail(exitUsage, "--rootfs: %s already carries its application and root filesystem; bake the directory in with runikraft-ld --rootfs", image)
+		app := image
+		switch {
+		case baked != nil && baked.Rootfs:
+			from := ""
+			if baked.Manifest.Rootfs != "" {
+				from = " (packed from " + baked.Manifest.Rootfs + ")"
+			}
+			return fail(exitUsage, "--rootfs: %s already has a root filesystem baked in%s; rebuild it with runikraft-ld --rootfs %s (or runikraft go build --rootfs), or run it without --rootfs", image, from, dir)
+		case baked != nil:
+			// The application baked into the image goes into the
+			// archive as /init; QEMU's -initrd wins over the baked one.
+			if app, err = writeTemp("runikraft-app-*", baked.Initrd); err != nil {
+				return fail(exitUsage, "--rootfs: %v", err)
+			}
+			defer os.Remove(app)
+		case !appMode:
+			return fail(exitUsage, "--rootfs: %s is a machine image, which has no application to give a root filesystem; --rootfs goes with a program run on the stock kernel or an application image", image)
 		}
-		if !appMode {
-			return fail(exitUsage, "--rootfs: %s is a machine image; a root filesystem goes with an application run on the stock kernel", image)
-		}
-		archive, err := packRootfs(dir, image)
+		archive, err := packRootfs(dir, app)
 		if err != nil {
 			return fail(exitUsage, "--rootfs: %v", err)
 		}
@@ -183,6 +212,22 @@ func run(c *cli.Context, stdin *os.File) error {
 		}
 		initrd, cmdline = shared.archive, cmdline+" "+key
 	}
+	if c.Bool("strace") {
+		if !appMode {
+			return fail(exitUsage, "--strace: %s is a machine image; --strace traces an application run on the stock kernel", image)
+		}
+		cmdline += " " + bootargs.StraceKey + "=1"
+	}
+	var gdb *gdbSession
+	if g := c.Generic("gdb").(*gdbFlag); g.port != 0 {
+		if gdb, err = newGDBSession(g.port, image, baked, appMode); err != nil {
+			return fail(exitUsage, "--gdb: %v", err)
+		}
+		defer gdb.remove()
+		if gdb.base != 0 {
+			cmdline += fmt.Sprintf(" %s=%#x", bootargs.LoadBaseKey, gdb.base)
+		}
+	}
 	cfg := qemu.Config{
 		Kernel:    kernel,
 		Initrd:    initrd,
@@ -194,6 +239,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		// The stock kernel gives an app its own streams; a machine image's
 		// output is the UART itself, as is everything in the nested rig.
 		AppConsole: appMode && !nested,
+	}
+	if gdb != nil {
+		cfg.GDBPort = gdb.port
 	}
 	if shared != nil {
 		cfg.Export = shared.export
@@ -238,6 +286,10 @@ func run(c *cli.Context, stdin *os.File) error {
 		return nil
 	}
 
+	klog, err := openKernelLog(c.String("log"), cfg.Debug || c.Bool("strace"), c.App.ErrWriter)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
 	opts := qemu.Options{
 		Path:       path,
 		Args:       qemu.Args(cfg),
@@ -245,14 +297,24 @@ func run(c *cli.Context, stdin *os.File) error {
 		Stdin:      stdin,
 		Stdout:     c.App.Writer,
 		Stderr:     c.App.ErrWriter,
-		Log:        c.App.ErrWriter,
+		Log:        klog.writer(),
 		Timeout:    timeout,
 	}
 	if cfg.Debug {
 		opts.Banner = c.App.ErrWriter
 	}
+	if gdb != nil {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: QEMU waits, halted, for gdb on 127.0.0.1:%d; in another terminal run:\n  %s\n", gdb.port, gdb.command(kernel))
+		if gdb.noDWARF {
+			fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: note: the application has no debugging information (images drop it to save the guest's RAM), so gdb knows its functions but not its lines or variables; for those, build the program alone with -g (runikraft-cc --app-only -g, or go build with GOOS=linux GOARCH=riscv64) and run that: runikraft run --gdb PROGRAM\n")
+		}
+		if gdb.mainAt != 0 {
+			fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: the application's %s is at %#x (the kernel, a Go program, has a %[1]s too): \"break *%#[2]x\", then \"continue\"\n", gdb.main, gdb.mainAt)
+		}
+	}
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
+		klog.finish(0, false, c.App.ErrWriter)
 		return fail(exitUsage, "starting %s: %v", path, err)
 	}
 	if shared != nil && !res.TimedOut && res.Signal == 0 {
@@ -260,6 +322,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		shared.writeBack(c.App.ErrWriter)
 	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
+	if err := klog.finish(code, res.TimedOut, c.App.ErrWriter); err != nil {
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: --log: %v\n", err)
+	}
 	if code == 0 {
 		return nil
 	}
@@ -350,6 +415,24 @@ func packRootfs(dir, app string) (string, error) {
 		return "", err
 	}
 	if err := rootfs.Pack(dir, f, rootfs.Options{Extra: []cpio.Entry{init}}); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// writeTemp writes data to a new temporary file and returns its name.
+func writeTemp(pattern string, data []byte) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(data); err != nil {
 		f.Close()
 		os.Remove(f.Name())
 		return "", err

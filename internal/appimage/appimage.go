@@ -234,8 +234,19 @@ func Embed(kern, initrd, cmdline, manifest []byte) ([]byte, error) {
 	out = append(out, ph...)
 	le.PutUint64(out[0x20:], newPhoff)
 	le.PutUint16(out[0x38:], uint16(phnum+1))
+	copy(out[IdentMarkOffset:], IdentMark)
 	return out, nil
 }
+
+// IdentMark, in the ELF identification's padding bytes (EI_PAD, which
+// ELF leaves zero and loaders ignore), marks an application image within
+// the first bytes of the file, where binfmt_misc's magic can see it:
+// install.sh registers runikraft for riscv64 ELF files with this mark,
+// and leaves other riscv64 programs to qemu-riscv64.
+const (
+	IdentMark       = "RKAPP"
+	IdentMarkOffset = 9
+)
 
 // kernel is a baked kernel image's bootInfo table.
 type kernel struct {

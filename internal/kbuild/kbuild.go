@@ -5,13 +5,16 @@ package kbuild
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/runikraft/runikraft/internal/image"
+	"github.com/runikraft/runikraft/kernel/tzdata"
 )
 
 // LDFlags are the linker flags every kernel needs: the link address, and
@@ -42,6 +45,13 @@ func Build(ctx context.Context, o Options) (*image.Result, error) {
 	defer os.RemoveAll(tmp)
 	linked := filepath.Join(tmp, "kernel.elf")
 	args := []string{"build", "-o", linked, "-ldflags", LDFlags}
+	overlay, err := tzOverlay(ctx, o.Dir, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("kbuild: time zones: %w", err)
+	}
+	if overlay != "" {
+		args = append(args, "-overlay", overlay)
+	}
 	if o.Tags != "" {
 		args = append(args, "-tags", o.Tags)
 	}
@@ -60,3 +70,40 @@ func Build(ctx context.Context, o Options) (*image.Result, error) {
 	}
 	return image.BakeFile(linked, out)
 }
+
+// tzOverlay writes, into tmp, a go build overlay that adds Go's zone
+// database to package kernel/tzdata as a generated file (see there), and
+// returns its path; "" when the build does not see that package.
+func tzOverlay(ctx context.Context, dir, tmp string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-f", "{{.Dir}}", tzdataPkg)
+	cmd.Dir = dir
+	cmd.Env = Env()
+	pkgDir, err := cmd.Output()
+	if err != nil {
+		return "", nil // another module's kernel without our packages
+	}
+	cmd = exec.CommandContext(ctx, "go", "env", "GOROOT")
+	cmd.Dir = dir
+	goroot, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOROOT: %w", err)
+	}
+	zip, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		return "", err
+	}
+	gen := filepath.Join(tmp, "zz_zipdata.go")
+	if err := os.WriteFile(gen, tzdata.Source(zip), 0o644); err != nil {
+		return "", err
+	}
+	ov, err := json.Marshal(map[string]map[string]string{
+		"Replace": {filepath.Join(strings.TrimSpace(string(pkgDir)), "zz_zipdata.go"): gen},
+	})
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(tmp, "overlay.json")
+	return path, os.WriteFile(path, ov, 0o644)
+}
+
+const tzdataPkg = "github.com/runikraft/runikraft/kernel/tzdata"

@@ -93,7 +93,7 @@ func TestNestedArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := strings.Join(args, " ")
-	for _, want := range []string{"-accel kvm -cpu host ", "-bios none", "-kernel /run/kernel", "-initrd /run/initrd", "-m 256M", "-append a b"} {
+	for _, want := range []string{"-accel kvm -cpu host ", "-bios none", "-kernel /run/kernel", "-initrd /run/initrd", "-m 256M", "-append runikraft.marker=1 a b"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("nested argv %q lacks %q", s, want)
 		}

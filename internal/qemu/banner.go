@@ -265,3 +265,14 @@ func (m *markerFilter) End() {
 	m.Flush()
 	m.bannerFilter.End()
 }
+
+// StripBanner returns console output without the firmware banner that
+// starts it (as runikraft run drops it), for tools and tests that boot
+// an image on QEMU directly.
+func StripBanner(out []byte) []byte {
+	var guest bytes.Buffer
+	f := newBannerFilter(&guest, nil)
+	f.Write(out)
+	f.Flush()
+	return guest.Bytes()
+}

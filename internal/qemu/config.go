@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/runikraft/runikraft/kernel/abi"
 )
 
 // DefaultBinary is the QEMU executable looked up in PATH.
@@ -27,10 +29,11 @@ type Config struct {
 	Kernel    string // ELF image for -kernel
 	MemoryMiB uint64
 	CPUs      int
-	Append    string // kernel command line (-append); omitted when empty
+	Append    string // kernel command line (-append), after abi.MarkerParam
 	Initrd    string // file QEMU places in RAM for the kernel (-initrd): the app
 	RNG       bool   // add virtio-rng-device so the guest has entropy
 	Debug     bool   // log guest errors and unimplemented device accesses
+	GDBPort   int    // if not 0: start halted, gdb stub on 127.0.0.1:GDBPort
 	// AppConsole wires the console for an application on the stock
 	// kernel (see kernel/console): stdin, stdout and stderr on their own
 	// virtio-console ports and the UART as the kernel's log, each on a
@@ -141,9 +144,14 @@ func Args(c Config) []string {
 	if c.Initrd != "" {
 		args = append(args, "-initrd", c.Initrd)
 	}
+	// The kernel prints its console marker only when asked, so that a
+	// plain boot's console is the application's alone; Run's filters
+	// need it.
+	cmdline := abi.MarkerParam
 	if c.Append != "" {
-		args = append(args, "-append", c.Append)
+		cmdline += " " + c.Append
 	}
+	args = append(args, "-append", cmdline)
 	if c.RNG {
 		args = append(args, "-device", "virtio-rng-device")
 	}
@@ -152,6 +160,9 @@ func Args(c Config) []string {
 	}
 	if c.Net != nil {
 		args = append(args, c.Net.args()...)
+	}
+	if c.GDBPort != 0 {
+		args = append(args, "-S", "-gdb", "tcp:127.0.0.1:"+strconv.Itoa(c.GDBPort))
 	}
 	return append(args, c.Extra...)
 }

@@ -13,7 +13,7 @@ func TestArgsDefault(t *testing.T) {
 		"-M", "virt", "-bios", "default", "-nodefaults", "-display", "none", "-monitor", "none",
 		"-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
 		"-m", "512M", "-smp", "1", "-kernel", "img.elf",
-		"-append", "runikraft.args=aW1nLmVsZgA runikraft.env=",
+		"-append", "runikraft.marker=1 runikraft.args=aW1nLmVsZgA runikraft.env=",
 		"-device", "virtio-rng-device",
 	}
 	if !slices.Equal(got, want) {
@@ -29,7 +29,11 @@ func TestArgsOptions(t *testing.T) {
 			t.Errorf("Args %q lacks %q", got, want)
 		}
 	}
-	for _, absent := range []string{"-append", "virtio-rng-device", "mon:stdio", "-nographic"} {
+	// Without a command line, only the marker request.
+	if !strings.Contains(s, "-append|runikraft.marker=1|") {
+		t.Errorf("Args %q: want -append runikraft.marker=1", got)
+	}
+	for _, absent := range []string{"virtio-rng-device", "mon:stdio", "-nographic"} {
 		if strings.Contains(s, absent) {
 			t.Errorf("Args %q contains %q", got, absent)
 		}
@@ -105,7 +109,7 @@ func TestArgsAppConsole(t *testing.T) {
 		"-chardev", "socket,id=rkout,fd=4", "-device", "virtserialport,chardev=rkout,name=runikraft.stdout",
 		"-chardev", "socket,id=rkerr,fd=5", "-device", "virtserialport,chardev=rkerr,name=runikraft.stderr",
 		"-m", "128M", "-smp", "2", "-kernel", "k.img", "-initrd", "app",
-		"-append", "a=b", "-device", "virtio-rng-device",
+		"-append", "runikraft.marker=1 a=b", "-device", "virtio-rng-device",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Args:\n got %q\nwant %q", got, want)

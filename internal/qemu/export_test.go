@@ -18,6 +18,7 @@ func TestArgsExport(t *testing.T) {
 		"-chardev", "socket,id=rkerr,fd=5", "-device", "virtserialport,chardev=rkerr,name=runikraft.stderr",
 		"-chardev", "file,id=rkexp,path=/tmp/a,,b/export", "-device", "virtserialport,chardev=rkexp,name=runikraft.export",
 		"-m", "128M", "-smp", "1", "-kernel", "k.img", "-initrd", "fs.cpio",
+		"-append", "runikraft.marker=1",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Args:\n got %q\nwant %q", got, want)

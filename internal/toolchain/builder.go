@@ -312,6 +312,9 @@ func (b *Builder) Finish(app string, o LinkOptions, out string) error {
 		return copyInto(img, out)
 	}
 	if o.AppOnly {
+		if err := markApp(app); err != nil {
+			return err
+		}
 		return installFile(app, out)
 	}
 	if _, err := appimage.Write(appimage.Options{
@@ -387,7 +390,7 @@ func installFile(src, dst string) (err error) {
 // nothing is compiled or linked.
 func (b *Builder) Link(c *Command, o LinkOptions) error {
 	if c.Shared {
-		return errShared
+		return b.LinkShared(c)
 	}
 	out := c.Output
 	if out == "" {
@@ -429,4 +432,27 @@ func (b *Builder) Link(c *Command, o LinkOptions) error {
 		}
 	}
 	return b.Finish(app, o, out)
+}
+
+// markApp writes appimage's mark into a linked program's ELF
+// identification padding (zero, and ignored by every loader), so that
+// binfmt_misc and runikraft-binfmt tell a program built by runikraft-cc
+// from other riscv64 programs, as they tell application images.
+func markApp(app string) error {
+	f, err := os.OpenFile(app, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var pad [16 - appimage.IdentMarkOffset]byte
+	if _, err := f.ReadAt(pad[:], appimage.IdentMarkOffset); err != nil {
+		return fmt.Errorf("marking %s: %w", app, err)
+	}
+	if pad != [len(pad)]byte{} {
+		return nil // padding in use: leave it
+	}
+	if _, err := f.WriteAt([]byte(appimage.IdentMark), appimage.IdentMarkOffset); err != nil {
+		return fmt.Errorf("marking %s: %w", app, err)
+	}
+	return f.Close()
 }

@@ -77,6 +77,23 @@ set(ENV{PKG_CONFIG_SYSROOT_DIR} %s)
 set(CMAKE_CROSSCOMPILING_EMULATOR %s)
 # Applications are static-pie: everything is compiled -fPIE anyway.
 set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+# No shared libraries in a unikernel: add_library(... SHARED) and
+# BUILD_SHARED_LIBS build static ones (CMake says so with a warning).
+# Linux's platform files set the property to TRUE after this file is
+# read, so the file names itself as the rules override, read after them.
+set(BUILD_SHARED_LIBS OFF CACHE BOOL "Build shared libraries (a unikernel has none)")
+set_property(GLOBAL PROPERTY TARGET_SUPPORTS_SHARED_LIBS FALSE)
+set(CMAKE_USER_MAKE_RULES_OVERRIDE "${CMAKE_CURRENT_LIST_FILE}")
+
+# C++ is not supported yet. project() enables CXX unless told otherwise,
+# so the entry must configure: it is runikraft-cc, taken as is (no test
+# compile), which refuses every C++ source with a message saying so,
+# instead of the host's x86 c++ failing at the link.
+set(CMAKE_CXX_COMPILER %s)
+set(CMAKE_CXX_COMPILER_ID GNU)
+set(CMAKE_CXX_COMPILER_ID_RUN TRUE)
+set(CMAKE_CXX_COMPILER_FORCED TRUE)
 `,
 		q(t.bin("runikraft-cc")),
 		q(t.Prefix+"ar"), q(t.Prefix+"ranlib"),
@@ -85,7 +102,8 @@ set(CMAKE_POSITION_INDEPENDENT_CODE ON)
 		q(t.Prefix+"objdump"), q(t.Prefix+"readelf"), q(t.Prefix+"ld"),
 		q(t.Sysroot),
 		q(filepath.Join(t.Sysroot, "lib", "pkgconfig")), q(t.Sysroot),
-		q(t.bin("runikraft")+";run"))
+		q(t.bin("runikraft")+";run"),
+		q(t.bin("runikraft-cc")))
 	return b.String()
 }
 

@@ -34,10 +34,17 @@ const (
 	Words         = Sites + MaxSites
 )
 
-// ConsoleMarker is the first thing the kernel prints: an OSC "set title"
-// sequence that terminals swallow. runikraft run drops everything before
-// it (the firmware's banner), so stdout carries only the guest's output.
+// ConsoleMarker is the first thing the kernel prints when the command
+// line has MarkerParam: an OSC "set title" sequence that terminals
+// swallow. runikraft run passes MarkerParam and drops everything before
+// the marker (the firmware's banner), so stdout carries only the guest's
+// output. A plain boot (no MarkerParam) prints no marker, so the console
+// starts with the application's first byte after the firmware's banner.
 const ConsoleMarker = "\x1b]0;runikraft\x07"
+
+// MarkerParam is the kernel command-line word that asks for
+// ConsoleMarker (internal/bootargs.MarkerKey set to 1).
+const MarkerParam = "runikraft.marker=1"
 
 // Exit statuses of the kernel's own failures (the app's status otherwise).
 const (
@@ -56,7 +63,7 @@ type UserContext struct {
 	Cause uint64 // why user mode was left: scause, or CauseKick
 	Tval  uint64 // stval of that trap (fault address)
 	Kick  uint32 // set before Kick; EnterUser returns at once while set
-	_     uint32
+	Tid   uint32 // the application thread's id, for the kernel's fault report
 }
 
 // Causes the hart layer reports besides scause values.

@@ -44,8 +44,10 @@
 //     stays \n. If its stdout goes away (EPIPE), it closes that socket:
 //     QEMU then drops the guest's writes to the port instead of making
 //     them wait.
-//   - reads the UART socket: the OpenSBI banner, then abi.ConsoleMarker,
-//     then the kernel's log, for its stderr.
+//   - reads the UART socket: the OpenSBI banner, then abi.ConsoleMarker
+//     (printed because the command line has abi.MarkerParam), then the
+//     kernel's log, which it keeps apart from the application's streams
+//     (cmd/runikraft/kernellog.go).
 //
 // QEMU's exit status is the kernel's. Writes in the guest return once
 // QEMU has written the bytes to the socket, so nothing is lost at exit.

@@ -82,6 +82,12 @@ func Bootargs() string {
 	return string(unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(a.Base))), a.Size))
 }
 
+// DefaultBootargs returns the command line baked into an application
+// image ("" if none): the defaults that Bootargs' words are laid over.
+func DefaultBootargs() string {
+	return string(embedded(abi.CmdlineStart, abi.CmdlineSize))
+}
+
 // embedded returns a range of the image that bootInfo words i (address)
 // and n (size) describe. The builder placed it below ImageEnd, which is
 // mapped and never handed out as free memory.

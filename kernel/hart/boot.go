@@ -3,6 +3,8 @@
 package hart
 
 import (
+	"unsafe"
+
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fdt"
@@ -49,7 +51,11 @@ func boot(hartid, dtb uintptr) uintptr {
 		puts("\n")
 		powerOff(abi.ExitBadImage)
 	}
-	puts(abi.ConsoleMarker) // see abi: everything before it is firmware
+	if bootargHas(abi.MarkerParam) {
+		// runikraft run asked for it (see abi); a plain boot's console
+		// starts with the application's first byte instead.
+		puts(abi.ConsoleMarker)
+	}
 	if machine.TimebaseHz == 0 {
 		machine.TimebaseHz = 10_000_000
 	}
@@ -89,6 +95,41 @@ func boot(hartid, dtb uintptr) uintptr {
 	reg.WriteSIE(sieSTIE | sieSEIE)
 	return buildInitialStack(mainTop)
 }
+
+// bootargHas reports whether the device tree's command line has the
+// word w (before the MMU is on: the blob is read where it lies).
+//
+//go:nosplit
+func bootargHas(w string) bool {
+	a := machine.Bootargs
+	n := uintptr(a.Size)
+	for i := uintptr(0); i+uintptr(len(w)) <= n; {
+		for i < n && isBlank(*(*byte)(unsafe.Add(nil, uintptr(a.Base)+i))) {
+			i++
+		}
+		j := i
+		for j < n && !isBlank(*(*byte)(unsafe.Add(nil, uintptr(a.Base)+j))) {
+			j++
+		}
+		if j-i == uintptr(len(w)) {
+			k := 0
+			for k < len(w) && *(*byte)(unsafe.Add(nil, uintptr(a.Base)+i+uintptr(k))) == w[k] {
+				k++
+			}
+			if k == len(w) {
+				return true
+			}
+		}
+		if j == i {
+			break
+		}
+		i = j
+	}
+	return false
+}
+
+//go:nosplit
+func isBlank(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // Exclusions from free RAM, sorted during boot (globals: the nosplit
 // stack budget is too small for them).

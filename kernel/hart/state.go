@@ -77,6 +77,7 @@ type thread struct {
 	inUser   bool    // fr is a user frame; kfr holds the kernel frame
 	kick     bool    // leave user mode at the next resume
 	uctx     uintptr // the UserContext while inUser
+	appTid   uint32  // the application thread it last ran (its system call may be what faulted)
 	kfr      frame
 }
 

@@ -147,8 +147,15 @@ func fatal(f *frame, what string) {
 	putHex(f.tval)
 	puts(" status ")
 	putHex(f.status)
-	puts(" thread ")
+	puts(" kernel thread ")
 	putDec(int64(harts[0].cur))
+	if c := harts[0].cur; c >= 0 && c < maxThreads && threads[c].appTid != 0 {
+		// The goroutine on this kernel thread last ran that application
+		// thread: the fault is most likely in handling its system call.
+		puts(" (last ran application thread ")
+		putDec(int64(threads[c].appTid))
+		puts(")")
+	}
 	for r := 2; r <= 31; r++ {
 		if (r-2)%4 == 0 {
 			puts("\n ")

@@ -64,6 +64,7 @@ func enterUser(t *thread, uc uintptr) {
 	t.kfr = t.fr
 	saveFP(frameAddrOf(&t.kfr)) // the goroutine's FP state is live
 	t.uctx = uc
+	t.appTid = u.Tid
 	t.inUser = true
 	t.kick = false
 	t.fr.x = u.X

@@ -47,14 +47,25 @@ var errInUse = errors.New("address range in use")
 // static-pie gets a random base from rnd. AT_EXECFN is argv[0]. On error
 // nothing stays mapped.
 func Load(img *Image, r io.ReaderAt, argv, envp []string, rnd io.Reader) (*Loaded, error) {
+	return LoadAt(img, r, argv, envp, rnd, 0)
+}
+
+// LoadAt is Load with a static-pie placed at base instead of a random
+// address when base is not 0 (a debugger's host side chose it, so that it
+// can tell the debugger where the symbols are).
+func LoadAt(img *Image, r io.ReaderAt, argv, envp []string, rnd io.Reader, base uint64) (*Loaded, error) {
 	if err := checkArgs(argv, envp); err != nil {
 		return nil, err
 	}
 	l := &Loaded{PIE: img.PIE()}
+	fixed := base
 	for try := 1; ; try++ {
 		base, err := img.PickBase(rnd)
 		if err != nil {
 			return nil, err
+		}
+		if fixed != 0 && img.PIE() {
+			base, try = fixed, placeTries // one try: the caller needs this address
 		}
 		if err := img.CheckBase(base); err != nil {
 			return nil, err

@@ -6,14 +6,18 @@ package harness
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/kbuild"
 )
 
@@ -138,4 +142,91 @@ func Sysroot() (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// Installed lays out dir like an installation, bin/ (runikraft,
+// runikraft-kernel.img, runikraft-cc, runikraft-ld, freshly built) next to
+// sysroot/ (links to the repository's musl sysroot), so the wrappers find
+// the sysroot and the kernel as installed ones do. It returns bin/.
+func Installed(dir string) (string, error) {
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := Tools(bin); err != nil {
+		return "", err
+	}
+	if err := CTools(bin); err != nil {
+		return "", err
+	}
+	sysroot, err := Sysroot()
+	if err != nil {
+		return "", err
+	}
+	view := filepath.Join(dir, "sysroot")
+	if err := os.Mkdir(view, 0o755); err != nil {
+		return "", err
+	}
+	for _, name := range []string{"include", "lib", ".stamp"} {
+		if err := os.Symlink(filepath.Join(sysroot, name), filepath.Join(view, name)); err != nil {
+			return "", err
+		}
+	}
+	if _, err := exec.LookPath("riscv64-linux-gnu-gcc"); err != nil {
+		return "", errors.New("riscv64-linux-gnu-gcc (which runikraft-cc drives) missing: run ./install.sh (Debian package gcc-riscv64-linux-gnu)")
+	}
+	return bin, nil
+}
+
+// ImageHeader is the start of an application image's ELF header as
+// runikraft-cc writes it (a static-pie: ET_DYN), with appimage's mark.
+var ImageHeader = func() []byte {
+	h := []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\xf3\x00")
+	copy(h[appimage.IdentMarkOffset:], appimage.IdentMark)
+	return h
+}()
+
+// Binfmt returns the interpreter of the enabled runikraft binfmt_misc
+// entry (install.sh registers them) that takes a file starting with
+// header, and whether there is one: an entry registered by an older
+// install.sh may not take marked images.
+func Binfmt(header []byte) (interp string, ok bool) {
+	for _, name := range []string{"runikraft-riscv64", "runikraft-riscv64-other"} {
+		b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/" + name)
+		if err != nil || !bytes.HasPrefix(b, []byte("enabled")) {
+			continue
+		}
+		var magic, mask []byte
+		offset := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, " ")
+			switch k {
+			case "interpreter":
+				interp = v
+			case "offset":
+				offset, _ = strconv.Atoi(v)
+			case "magic":
+				magic, _ = hex.DecodeString(v)
+			case "mask":
+				mask, _ = hex.DecodeString(v)
+			}
+		}
+		if offset != 0 || len(magic) == 0 || len(magic) > len(header) {
+			continue
+		}
+		match := true
+		for i := range magic {
+			m := byte(0xff)
+			if i < len(mask) {
+				m = mask[i]
+			}
+			if header[i]&m != magic[i]&m {
+				match = false
+			}
+		}
+		if match {
+			return interp, true
+		}
+	}
+	return "", false
 }

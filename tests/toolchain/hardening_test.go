@@ -40,7 +40,9 @@ func TestWriteXorExecute(t *testing.T) {
 	timed(t)
 	wx := compile(t, "wx.c", "-O2")
 
-	r := run(t, nil, nil, wx, "map")
+	// The refusal is a notice on the kernel's log, which --log - shows
+	// on stderr (a run the application ends itself does not show it).
+	r := run(t, nil, []string{"--log", "-"}, wx, "map")
 	harness.Expect(t, r, 0, "mmap(RWX): refused (Permission denied)\n"+
 		"mprotect(WX): refused (Permission denied)\n"+
 		"mprotect(RWX): refused (Permission denied)\n"+

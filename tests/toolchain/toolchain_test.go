@@ -105,13 +105,13 @@ func buildEnv() []string {
 	return append(env, "LC_ALL=C")
 }
 
-// binfmt reports whether binfmt_misc runs riscv64 programs with
-// runikraft (install.sh registers it where it can): then configure
-// scripts run their test programs as on a native machine and need no
-// --host.
+// binfmt reports whether binfmt_misc runs the images runikraft-cc
+// writes with runikraft (install.sh registers it where it can): then
+// configure scripts run their test programs as on a native machine and
+// need no --host.
 func binfmt() bool {
-	b, err := os.ReadFile("/proc/sys/fs/binfmt_misc/runikraft-riscv64")
-	return err == nil && bytes.HasPrefix(b, []byte("enabled"))
+	_, ok := harness.Binfmt(harness.ImageHeader)
+	return ok
 }
 
 // configureHost is the --host argument configure needs, if any.
@@ -120,7 +120,7 @@ func configureHost(t *testing.T) []string {
 		t.Log("binfmt_misc runs riscv64 programs with runikraft: configure without --host")
 		return nil
 	}
-	t.Log("binfmt_misc has no runikraft entry: configure --host=riscv64-linux-musl (cross compiling)")
+	t.Log("binfmt_misc has no runikraft entry for application images: configure --host=riscv64-linux-musl (cross compiling)")
 	return []string{"--host=riscv64-linux-musl"}
 }
 

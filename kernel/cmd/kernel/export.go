@@ -16,8 +16,13 @@ import (
 // sharedDir is the working directory runikraft run --share-cwd asks for
 // (bootargs.CwdKey): the host's, whose files it packed at the same path.
 // "" when there is none.
-func sharedDir(cmdline string) (string, error) {
-	list, ok, err := bootargs.DecodeKey(cmdline, bootargs.CwdKey)
+func sharedDir(cl bootargs.Cmdline) (string, error) {
+	v, ok := cl.Params[bootargs.CwdKey]
+	var list []string
+	var err error
+	if ok {
+		list, err = bootargs.DecodeList(v)
+	}
 	switch {
 	case err != nil:
 		return "", fmt.Errorf("%s: %w", bootargs.CwdKey, err)

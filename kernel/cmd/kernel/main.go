@@ -24,7 +24,9 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	_ "github.com/runikraft/runikraft/kernel" // devices: virtio-rng reseeds the generator before the app starts
@@ -56,26 +58,27 @@ func run() int {
 		fmt.Fprintln(logw, "runikraft: no application in this image (boot it with runikraft run APP, or bake one in)")
 		return abi.ExitBadImage
 	}
-	args, env, err := bootargs.Decode(hart.Bootargs())
+	cl, args, env, cwd, err := commandLine(logw)
 	if err != nil {
-		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitBadImage
 	}
-	if len(args) == 0 {
-		args = []string{"app"}
-	}
-	cwd, err := sharedDir(hart.Bootargs())
-	if err != nil {
-		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
-		return abi.ExitBadImage
-	}
-	var rootfs io.Reader
+	var archive []byte
 	if bytes.HasPrefix(app, []byte("070701")) {
-		rootfs = bytes.NewReader(app)
+		archive = app
 		if app, err = appFromArchive(app, args[0]); err != nil {
 			fmt.Fprintf(logw, "runikraft: root filesystem: %v\n", err)
 			return abi.ExitBadImage
 		}
+	}
+	var rootfs io.Reader
+	if archive != nil {
+		rootfs = bytes.NewReader(archive)
+	}
+	mounts, err := zoneMounts(archive)
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: time zones: %v\n", err)
+		return abi.ExitKernelPanic
 	}
 	r := bytes.NewReader(app)
 	img, err := loader.Parse(r, int64(len(app)))
@@ -83,10 +86,25 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: cannot run %s: %v\n", args[0], err)
 		return exitCannotExecute
 	}
-	l, err := loader.Load(img, r, args, env, hart.RandomReader)
+	// runikraft run --gdb chooses the (random) base itself, to tell gdb.
+	var loadBase uint64
+	if v, ok := cl.Params[bootargs.LoadBaseKey]; ok {
+		if loadBase, err = strconv.ParseUint(v, 0, 64); err != nil || loadBase%4096 != 0 {
+			fmt.Fprintf(logw, "runikraft: warning: kernel command line: ignoring %s=%s: want a page-aligned address\n", bootargs.LoadBaseKey, v)
+			loadBase = 0
+		}
+	}
+	l, err := loader.LoadAt(img, r, args, env, hart.RandomReader, loadBase)
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: cannot load %s: %v\n", args[0], err)
 		return exitCannotExecute
+	}
+	if loadBase != 0 {
+		fmt.Fprintf(logw, "runikraft: %s loaded at %#x (load bias %#x) for the debugger\n", args[0], l.Base, l.Bias)
+	}
+	var trace io.Writer
+	if cl.Params[bootargs.StraceKey] == "1" {
+		trace = logw
 	}
 	var ram uint64
 	m := hart.Machine()
@@ -99,6 +117,7 @@ func run() int {
 		Stdout:      console.Stdout(),
 		Stderr:      console.Stderr(),
 		Log:         logw,
+		Trace:       trace,
 		Random:      hart.RandomReader,
 		Entry:       l.Entry,
 		SP:          l.SP,
@@ -107,6 +126,7 @@ func run() int {
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
 		RootFS:      rootfs,
+		Mounts:      mounts,
 		Cwd:         cwd,
 		Net:         netStack(logw),
 	})
@@ -121,19 +141,53 @@ func run() int {
 	return status
 }
 
+// commandLine returns the application's argv and environment and the
+// shared working directory from the kernel command line laid over the
+// defaults baked into the image (see internal/bootargs: runikraft run's
+// encoded form, or Linux's KEY=VALUE ... -- ARGS). Words it cannot use
+// are logged, one line each, and skipped.
+func commandLine(logw io.Writer) (cl bootargs.Cmdline, args, env []string, cwd string, err error) {
+	cl, err = bootargs.Parse(hart.Bootargs())
+	if err != nil {
+		return cl, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+	}
+	for _, w := range cl.Warnings {
+		fmt.Fprintf(logw, "runikraft: warning: kernel command line: %s\n", w)
+	}
+	var base bootargs.Cmdline
+	if d := hart.DefaultBootargs(); d != "" {
+		if base, err = bootargs.Parse(d); err != nil {
+			return cl, nil, nil, "", fmt.Errorf("the image's baked command line: %w", err)
+		}
+	}
+	args, env = cl.Over(base)
+	if len(args) == 0 {
+		args = []string{"app"}
+	}
+	if cwd, err = sharedDir(cl); err != nil {
+		return cl, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+	}
+	return cl, args, env, cwd, nil
+}
+
 // symbolizer names the function around a PC from the application's own
 // symbol table, read only when a crash is reported.
 func symbolizer(app []byte, bias uint64) func(pc uint64) string {
+	var once sync.Once
+	var syms []elf.Symbol
 	return func(pc uint64) string {
-		f, err := elf.NewFile(bytes.NewReader(app))
-		if err != nil {
-			return ""
-		}
-		syms, err := f.Symbols()
-		if err != nil {
-			return ""
-		}
-		sort.Slice(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+		// Read once: a backtrace asks about many addresses.
+		once.Do(func() {
+			f, err := elf.NewFile(bytes.NewReader(app))
+			if err != nil {
+				return
+			}
+			if syms, err = f.Symbols(); err != nil {
+				syms = nil
+				return
+			}
+			sort.Slice(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+		})
 		at := pc - bias
 		i := sort.Search(len(syms), func(i int) bool { return syms[i].Value > at }) - 1
 		for ; i >= 0; i-- {
