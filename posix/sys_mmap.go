@@ -7,8 +7,10 @@ import (
 )
 
 // Memory: anonymous mappings and brk, backed lazily by the hart layer,
-// which also enforces W^X. File mappings are copies (sys_fileio.go,
-// sharedmap.go).
+// which also enforces W^X and the overcommit rule (a writable mapping
+// larger than the RAM the application could still get is ENOMEM; a page
+// fault that finds no RAM kills it: thread.go). File mappings are copies
+// (sys_fileio.go, sharedmap.go).
 
 const (
 	maxBrk = 1 << 30 // the heap brk may grow to
@@ -55,7 +57,14 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	}
 	if flags&linux.MAP_FIXED_NOREPLACE != 0 {
 		hf = abi.MapFixed | abi.MapNoReplace
-	} else if flags&linux.MAP_FIXED != 0 {
+	}
+	if addr < linux.MmapMinAddr {
+		if hf != 0 {
+			return errno(linux.EPERM) // vm.mmap_min_addr: page 0 and its neighbours stay unmapped
+		}
+		addr = 0 // a hint down there is ignored, as Linux moves it up
+	}
+	if hf&abi.MapNoReplace == 0 && flags&linux.MAP_FIXED != 0 {
 		t.p.mem.unshare(addr, uintptr(pageUp(uint64(length)))) // replaced: written back first
 	}
 	if flags&linux.MAP_ANONYMOUS == 0 {

@@ -436,7 +436,7 @@ func fcntl(fd int64, cmd uint64) int64 {
 
 //go:nosplit
 func memStats(p uintptr) int64 {
-	if !backed(p, 32, true) {
+	if !backed(p, 48, true) {
 		return -int64(linux.EFAULT)
 	}
 	inUse, total := frames.Stats()
@@ -444,6 +444,8 @@ func memStats(p uintptr) int64 {
 	put64(p+8, total*mm.PageSize)
 	put64(p+16, uint64(kareas.Len()))
 	put64(p+24, uint64(nthreads))
+	put64(p+32, userResident*mm.PageSize)
+	put64(p+40, frames.Spare()*mm.PageSize)
 	return 0
 }
 

@@ -28,6 +28,9 @@ type space struct {
 	areas  *mm.Areas
 	user   bool
 	lo, hi uintptr // where mappings without a fixed address go
+	// mmapBase, if inside (lo, hi), is where the search for room starts
+	// (ASLR); set once before the application runs.
+	mmapBase uintptr
 }
 
 // The two spaces; statically initialised, so no write barrier ever runs.
@@ -84,6 +87,12 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 
 		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
+	if s.user && prot&mm.ProtWrite != 0 && uint64(n/mm.PageSize) > frames.Spare() {
+		// The overcommit rule (README, "Memory"): one writable mapping
+		// may not be larger than the RAM the application could still get,
+		// as Linux's heuristic refuses what free RAM could never back.
+		return -int64(linux.ENOMEM)
+	}
 	if fixed {
 		if !s.contains(addr, n) {
 			return -int64(linux.ENOMEM)
@@ -94,9 +103,13 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 
 		if !s.areas.Remove(addr, addr+n) {
 			return -int64(linux.ENOMEM)
 		}
-		releasePages(addr, n)
+		s.release(addr, n)
 	} else if addr == 0 || !s.contains(addr, n) || !s.areas.IsFree(addr, addr+n) {
-		a, ok := s.areas.FindFree(s.lo, s.hi, n, mm.PageSize)
+		// From the (randomised) base up, then wrapping round below it.
+		a, ok := s.areas.FindFree(s.base(), s.hi, n, mm.PageSize)
+		if !ok {
+			a, ok = s.areas.FindFree(s.lo, s.base()+n, n, mm.PageSize)
+		}
 		if !ok {
 			return -int64(linux.ENOMEM)
 		}
@@ -120,7 +133,7 @@ func (s *space) munmap(addr, n uintptr) int64 {
 	if !s.areas.Remove(addr, addr+n) {
 		return -int64(linux.ENOMEM)
 	}
-	releasePages(addr, n)
+	s.release(addr, n)
 	return 0
 }
 
@@ -136,7 +149,7 @@ func (s *space) madvise(addr, n uintptr, advice uint64) int64 {
 	if advice == madvDontneed || advice == madvFree {
 		// Private anonymous memory reads back as zeros: dropping the
 		// pages is exactly Linux's MADV_DONTNEED.
-		releasePages(addr, n)
+		s.release(addr, n)
 	}
 	return 0
 }
@@ -159,7 +172,7 @@ func (s *space) mprotect(addr, n uintptr, prot uint32) int64 {
 	if prot == 0 {
 		// No access: drop the pages (the area keeps the range), so a
 		// later touch faults and is refused.
-		releasePages(addr, n)
+		s.release(addr, n)
 		return 0
 	}
 	kpt.Protect(addr, addr+n, s.pte(prot))
@@ -196,7 +209,12 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		// Already there: the PTE itself refuses this access.
 		return false, false
 	}
-	pa := frames.AllocZeroed()
+	var pa uintptr
+	if s.user {
+		pa = frames.AllocUser() // never the kernel's reserve
+	} else {
+		pa = frames.AllocZeroed()
+	}
 	if pa == 0 {
 		return false, true
 	}
@@ -204,17 +222,40 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		frames.Free(pa)
 		return false, true
 	}
+	if s.user {
+		userResident++
+	}
 	sfence()
 	return true, false
 }
 
-// releasePages frees whatever pages back [addr, addr+n).
+// userResident counts the application's backed pages (page tables are
+// the kernel's).
+var userResident uint64
+
+// release frees whatever pages back [addr, addr+n) of this space.
 //
 //go:nosplit
-func releasePages(addr, n uintptr) {
-	if kpt.Unmap(&frames, addr, addr+n, true) > 0 {
-		sfence()
+func (s *space) release(addr, n uintptr) {
+	k := kpt.Unmap(&frames, addr, addr+n, true)
+	if k <= 0 {
+		return
 	}
+	if s.user {
+		userResident -= min(userResident, uint64(k))
+	}
+	sfence()
+}
+
+// base is where a search for room for a mapping without a fixed address
+// starts: lo, or the randomised base the loader chose (SetUserMmapBase).
+//
+//go:nosplit
+func (s *space) base() uintptr {
+	if b := s.mmapBase; b > s.lo && b < s.hi {
+		return b
+	}
+	return s.lo
 }
 
 // kmmap is mmap for the kernel's runtime: anonymous memory only.

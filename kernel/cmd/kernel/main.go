@@ -102,14 +102,23 @@ func run() int {
 		Args:        args,
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
-		RootFS:      rootfs,
-		Cwd:         cwd,
+		MemoryRoom:  hart.MemoryRoom,
+		MemoryReport: func() string {
+			s := hart.ReadMemStats()
+			return fmt.Sprintf("RAM %s, application resident %s, kernel %s", mib(ram), mib(s.App), mib(s.InUse-min(s.InUse, s.App)))
+		},
+		RootFS: rootfs,
+		Cwd:    cwd,
 	})
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitKernelPanic
 	}
 	status := p.Wait()
+	// The application is gone: its memory goes back to the kernel first,
+	// so the write-back below has room even after an out-of-memory kill.
+	hart.UserUnmap(hart.UserLowStart, hart.UserLowEnd-hart.UserLowStart)
+	hart.UserUnmap(hart.UserHighStart, hart.UserHighEnd-hart.UserHighStart)
 	if cwd != "" {
 		exportDir(p, cwd, logw)
 	}
@@ -198,3 +207,6 @@ func linked(pending []cpio.Header, h *cpio.Header) bool {
 	}
 	return false
 }
+
+// mib renders a byte count for the out-of-memory report.
+func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
