@@ -60,7 +60,7 @@ type MemStats struct {
 // rule the application's page faults obey, a little stricter, so that
 // filling /tmp gives ENOSPC before the kernel's heap eats the reserve.
 func MemoryRoom(n int64) bool {
-	const margin = 1 << 20
+	const margin = 256 << 10
 	s := ReadMemStats()
 	return n >= 0 && uint64(n)+margin <= s.Spare
 }

@@ -76,10 +76,11 @@ func (s *space) pte(prot uint32) uint64 {
 }
 
 // mmap places an area at addr (fixed) or where there is room (addr as a
-// hint), returning its address or -errno.
+// hint), returning its address or -errno. commit applies the overcommit
+// rule (abi.MapCommit).
 //
 //go:nosplit
-func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 {
+func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool) int64 {
 	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
 		return -int64(linux.EACCES) // W^X
 	}
@@ -87,7 +88,7 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 
 		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
-	if s.user && prot&mm.ProtWrite != 0 && uint64(n/mm.PageSize) > frames.Spare() {
+	if commit && prot&mm.ProtWrite != 0 && uint64(n/mm.PageSize) > frames.Spare() {
 		// The overcommit rule (README, "Memory"): one writable mapping
 		// may not be larger than the RAM the application could still get,
 		// as Linux's heuristic refuses what free RAM could never back.
@@ -266,7 +267,7 @@ func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
 		return -int64(linux.EINVAL) // the kernel's runtime maps no files
 	}
 	fixed := flags&(mapFixed|mapFixedNR) != 0
-	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0)
+	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0, false)
 }
 
 // kernelFault backs a page of the kernel's runtime. Running out of RAM

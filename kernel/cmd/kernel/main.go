@@ -25,6 +25,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	_ "github.com/runikraft/runikraft/kernel" // devices: virtio-rng reseeds the generator before the app starts
@@ -110,6 +111,10 @@ func run() int {
 		RootFS: rootfs,
 		Cwd:    cwd,
 	})
+	if err != nil && rootfs != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, io.ErrShortWrite)) {
+		fmt.Fprintf(logw, "runikraft: %v: the root filesystem does not fit in RAM next to its archive; give the machine more memory (runikraft run -m)\n", err)
+		return abi.ExitBadImage
+	}
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitKernelPanic
