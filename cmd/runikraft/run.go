@@ -361,12 +361,13 @@ func checkFit(cfg qemu.Config, image string) error {
 	if need > 0 && cfg.MemoryMiB >= need {
 		return nil
 	}
-	what := fmt.Sprintf("the %.1f MiB image", float64(l.KernelHi-l.KernelLo)/(1<<20))
+	what, verb := fmt.Sprintf("the %.1f MiB image", float64(l.KernelHi-l.KernelLo)/(1<<20)), "does"
 	if l.InitrdSize > 0 {
 		what += fmt.Sprintf(" and its %.1f MiB initrd (application, root filesystem and --share-cwd files)", float64(l.InitrdSize)/(1<<20))
+		verb = "do"
 	}
 	if need > 0 {
-		return fmt.Errorf("%s: %s do not fit in -m %s: it needs -m %dM or more", image, what, qemu.FormatMemory(cfg.MemoryMiB), need)
+		return fmt.Errorf("%s: %s %s not fit in -m %s: it needs -m %dM or more", image, what, verb, qemu.FormatMemory(cfg.MemoryMiB), need)
 	}
-	return fmt.Errorf("%s: %s do not fit in any memory size QEMU's loader can place them in", image, what)
+	return fmt.Errorf("%s: %s %s not fit in any memory size QEMU's loader can place it in", image, what, verb)
 }
