@@ -7,9 +7,9 @@ import (
 )
 
 // Memory: anonymous mappings and brk, backed lazily by the hart layer,
-// which also enforces W^X and the overcommit rule (a writable mapping
-// larger than the RAM the application could still get is ENOMEM; a page
-// fault that finds no RAM kills it: thread.go). File mappings are copies
+// which also enforces W^X and the overcommit rule (abi.MapCommit: a
+// writable mapping larger than RAM is ENOMEM; a page fault that finds no
+// RAM kills the application: thread.go). File mappings are copies
 // (sys_fileio.go, sharedmap.go).
 
 const (

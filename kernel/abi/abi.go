@@ -80,8 +80,8 @@ const (
 	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
 	// MapCommit applies the overcommit rule to a writable mapping the
 	// application asked for (mmap, brk, mremap): ENOMEM when it is larger
-	// than the RAM the application could still get. The loader's own
-	// mappings (image, stack) go without it, so small machines still boot.
+	// than the machine's RAM (Linux's default heuristic, no swap). The
+	// loader's own mappings (image, stack) go without it.
 	MapCommit = 4
 )
 

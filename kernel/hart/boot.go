@@ -109,7 +109,9 @@ func initFrames(dtb uintptr) {
 		addExcl(machine.Reserved[i].Base, machine.Reserved[i].Size)
 	}
 	imageEnd := uintptr(bootInfo[biImageEnd])
+	ramBytes = 0
 	for i := 0; i < machine.NMem && i < fdt.MaxMem; i++ {
+		ramBytes += machine.Mem[i].Size
 		start := uintptr(machine.Mem[i].Base)
 		end := start + uintptr(machine.Mem[i].Size)
 		if start < imageEnd {
@@ -132,6 +134,10 @@ func initFrames(dtb uintptr) {
 	_, total := frames.Stats()
 	frames.SetReserve(reservePages(total))
 }
+
+// ramBytes is the machine's RAM as the device tree gives it (what sysinfo
+// reports as totalram): the overcommit rule's limit.
+var ramBytes uint64
 
 // The kernel's reserve: pages the application's faults and mappings may
 // not take, so that once it has run out of memory the kernel's runtime

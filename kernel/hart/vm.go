@@ -88,10 +88,12 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool
 		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
-	if commit && prot&mm.ProtWrite != 0 && uint64(n/mm.PageSize) > frames.Spare() {
-		// The overcommit rule (README, "Memory"): one writable mapping
-		// may not be larger than the RAM the application could still get,
-		// as Linux's heuristic refuses what free RAM could never back.
+	if commit && prot&mm.ProtWrite != 0 && uint64(n) > ramBytes {
+		// The overcommit rule (README, "Running out of memory"), Linux's
+		// default heuristic with no swap: one writable mapping may not be
+		// larger than the machine's RAM. Smaller ones are granted even
+		// beyond what is free (Go's runtime maps a 32 MiB heap index it
+		// barely touches); a fault that finds no RAM kills the app.
 		return -int64(linux.ENOMEM)
 	}
 	if fixed {

@@ -4,6 +4,7 @@
 //	memhog malloc       malloc 1 MiB blocks (touched) until malloc fails
 //	memhog brk          grow the break 1 MiB at a time until brk fails
 //	memhog mmap-huge    one anonymous mapping of 4 x RAM
+//	memhog mmap-ram     one anonymous mapping of RAM and a page
 //	memhog touch [F]    map 8 blocks of RAM/4 (each one allowed), then
 //	                    touch them all; with F, first write F in the
 //	                    working directory (--share-cwd write-back)
@@ -65,6 +66,17 @@ int main(int argc, char **argv) {
 			memset((char *)cur, 1, MiB);
 			cur += MiB;
 		}
+	}
+	if (!strcmp(mode, "mmap-ram")) {
+		// One page more than RAM: the overcommit rule's limit.
+		size_t len = ram() + 4096;
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			printf("mmap of RAM + 1 page: %s\n", strerror(errno));
+			return 0;
+		}
+		printf("mmap of RAM + 1 page succeeded\n");
+		return 1;
 	}
 	if (!strcmp(mode, "mmap-huge")) {
 		size_t len = 4 * ram();
@@ -140,6 +152,6 @@ int main(int argc, char **argv) {
 		printf("hello\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: memhog malloc|brk|mmap-huge|touch [FILE]|fill|aslr|hello\n");
+	fprintf(stderr, "usage: memhog malloc|brk|mmap-huge|mmap-ram|touch [FILE]|fill|aslr|hello\n");
 	return 2;
 }
