@@ -354,7 +354,7 @@ func checkFit(cfg qemu.Config, image string) error {
 		// more for the heap's own overhead) and needs a few MiB of its
 		// own. Measured: a C hello runs from 10 MiB, and with 19 MiB of
 		// --share-cwd files from 50 MiB.
-		const kernelMiB = 4
+		const kernelMiB = 3
 		copies := 2*l.InitrdSize + l.InitrdSize/8
 		need = max(need, (l.KernelHi-qemu.RAMBase+copies+(1<<20-1))>>20+kernelMiB)
 	}
