@@ -108,10 +108,16 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool
 		}
 		s.release(addr, n)
 	} else if addr == 0 || !s.contains(addr, n) || !s.areas.IsFree(addr, addr+n) {
-		// From the (randomised) base up, then wrapping round below it.
-		a, ok := s.areas.FindFree(s.base(), s.hi, n, mm.PageSize)
+		// From the (randomised) base up, then wrapping round below it;
+		// either way inside [lo, hi), whatever n is.
+		b := s.base()
+		a, ok := s.areas.FindFree(b, s.hi, n, mm.PageSize)
 		if !ok {
-			a, ok = s.areas.FindFree(s.lo, s.base()+n, n, mm.PageSize)
+			top := b + n
+			if top < b || top > s.hi {
+				top = s.hi
+			}
+			a, ok = s.areas.FindFree(s.lo, top, n, mm.PageSize)
 		}
 		if !ok {
 			return -int64(linux.ENOMEM)
