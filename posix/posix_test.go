@@ -98,6 +98,26 @@ func TestBrkAndMmap(t *testing.T) {
 	cpu.report(t)
 }
 
+// TestMmapMinAddr: MAP_FIXED (and MAP_FIXED_NOREPLACE) below 64 KiB is
+// EPERM as on Linux; at 64 KiB it is allowed.
+func TestMmapMinAddr(t *testing.T) {
+	p, _, _, _ := start(t, func(s *userSide) {
+		rw, anon := uint64(linux.PROT_READ|linux.PROT_WRITE), uint64(linux.MAP_PRIVATE|linux.MAP_ANONYMOUS)
+		for i, fl := range []uint64{linux.MAP_FIXED, linux.MAP_FIXED_NOREPLACE} {
+			if r := s.call(linux.SYS_MMAP, 0x1000, 4096, rw, anon|fl, ^uint64(0), 0); r != errno(linux.EPERM) {
+				s.call(linux.SYS_EXIT_GROUP, uint64(1+i))
+			}
+		}
+		if r := s.call(linux.SYS_MMAP, linux.MmapMinAddr, 4096, rw, anon|linux.MAP_FIXED, ^uint64(0), 0); r != linux.MmapMinAddr {
+			s.call(linux.SYS_EXIT_GROUP, 3)
+		}
+		s.call(linux.SYS_EXIT_GROUP, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
 func TestFutexWakesOtherThread(t *testing.T) {
 	cpu := newFakeCPU()
 	var woke atomic.Int32

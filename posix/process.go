@@ -51,6 +51,13 @@ type Config struct {
 	// configuration. Without it those families are EAFNOSUPPORT.
 	Net NetStack
 
+	// MemoryRoom, if set, reports whether the kernel can keep n more
+	// bytes of file data in RAM (tmpfs writes get ENOSPC otherwise).
+	MemoryRoom func(n int64) bool
+	// MemoryReport, if set, gives the figures logged when the
+	// application is killed for running out of memory.
+	MemoryReport func() string
+
 	// RootFS, if set, is a cpio newc archive unpacked into / before the
 	// application starts (a malformed one makes Start fail).
 	RootFS io.Reader

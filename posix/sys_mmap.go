@@ -7,8 +7,10 @@ import (
 )
 
 // Memory: anonymous mappings and brk, backed lazily by the hart layer,
-// which also enforces W^X. File mappings are copies (sys_fileio.go,
-// sharedmap.go).
+// which also enforces W^X and the overcommit rule (abi.MapCommit: a
+// writable mapping larger than RAM is ENOMEM; a page fault that finds no
+// RAM kills the application: thread.go). File mappings are copies
+// (sys_fileio.go, sharedmap.go).
 
 const (
 	maxBrk = 1 << 30 // the heap brk may grow to
@@ -26,7 +28,7 @@ func sysBrk(t *Thread, a *[6]uint64) int64 {
 	oldTop, newTop := uintptr(pageUp(uint64(m.brk))), uintptr(pageUp(uint64(want)))
 	switch {
 	case newTop > oldTop:
-		if _, e := m.cpu.Map(oldTop, newTop-oldTop, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace); e != 0 {
+		if _, e := m.cpu.Map(oldTop, newTop-oldTop, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace|abi.MapCommit); e != 0 {
 			return int64(m.brk) // failure: brk unchanged, as Linux reports it
 		}
 	case newTop < oldTop:
@@ -55,13 +57,20 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	}
 	if flags&linux.MAP_FIXED_NOREPLACE != 0 {
 		hf = abi.MapFixed | abi.MapNoReplace
-	} else if flags&linux.MAP_FIXED != 0 {
+	}
+	if addr < linux.MmapMinAddr {
+		if hf != 0 {
+			return errno(linux.EPERM) // vm.mmap_min_addr: page 0 and its neighbours stay unmapped
+		}
+		addr = 0 // a hint down there is ignored, as Linux moves it up
+	}
+	if hf&abi.MapNoReplace == 0 && flags&linux.MAP_FIXED != 0 {
 		t.p.mem.unshare(addr, uintptr(pageUp(uint64(length)))) // replaced: written back first
 	}
 	if flags&linux.MAP_ANONYMOUS == 0 {
 		return t.mapFile(addr, length, prot, flags, hf, int(fd), a[5])
 	}
-	r, e := t.p.cpu.Map(addr, uintptr(pageUp(uint64(length))), prot&7, hf)
+	r, e := t.p.cpu.Map(addr, uintptr(pageUp(uint64(length))), prot&7, hf|abi.MapCommit)
 	if e != 0 {
 		return errno(e)
 	}
@@ -113,13 +122,13 @@ func sysMremap(t *Thread, a *[6]uint64) int64 {
 	if t.p.mem.sharedIn(old, oldLen, func(*sharedMap) bool { return true }) {
 		return errno(linux.EINVAL) // see the table note
 	}
-	if _, e := cpu.Map(old+oldLen, newLen-oldLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace); e == 0 {
+	if _, e := cpu.Map(old+oldLen, newLen-oldLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace|abi.MapCommit); e == 0 {
 		return int64(old)
 	}
 	if flags&linux.MREMAP_MAYMOVE == 0 {
 		return errno(linux.ENOMEM)
 	}
-	dst, e := cpu.Map(0, newLen, linux.PROT_READ|linux.PROT_WRITE, 0)
+	dst, e := cpu.Map(0, newLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapCommit)
 	if e != 0 {
 		return errno(e)
 	}
@@ -189,7 +198,7 @@ func (t *Thread) mapFile(addr, length uintptr, prot, flags, hf uint32, fd int, o
 			sm.f, sm.snap = &mappedFile{n: n, h: h, refs: 1}, make([]byte, plen)
 		}
 	}
-	r, e := t.p.cpu.Map(addr, plen, linux.PROT_READ|linux.PROT_WRITE, hf)
+	r, e := t.p.cpu.Map(addr, plen, linux.PROT_READ|linux.PROT_WRITE, hf|abi.MapCommit)
 	if e == 0 {
 		e = t.fillMapping(src, r, length, int64(off), sm)
 		if e != 0 {

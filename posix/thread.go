@@ -48,8 +48,7 @@ func (t *Thread) run() {
 		case abi.CauseKick:
 			// Signals or exit: handled below.
 		case abi.CauseOOM:
-			t.p.logf("out of memory: the application needs more RAM than the machine has (runikraft run -m); killed")
-			t.p.exit(128 + int(linux.SIGKILL))
+			t.p.outOfMemory()
 		default:
 			t.fault(c)
 		}
@@ -149,4 +148,18 @@ func errno(e Errno) int64 {
 		return 0
 	}
 	return -int64(e)
+}
+
+// outOfMemory kills the application with SIGKILL, as Linux's OOM killer
+// would, when a page it touched cannot be backed: one log line with the
+// figures, however many threads fault at once.
+func (p *Process) outOfMemory() {
+	if _, seen := p.reported.LoadOrStore("oom", true); !seen {
+		figures := ""
+		if p.cfg.MemoryReport != nil {
+			figures = " (" + p.cfg.MemoryReport() + ")"
+		}
+		p.logf("out of memory: killed the application with SIGKILL%s; give it more RAM with runikraft run -m", figures)
+	}
+	p.exit(128 + int(linux.SIGKILL))
 }

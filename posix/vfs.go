@@ -44,7 +44,7 @@ func (s *fsState) setCwd(l fs.Loc) {
 
 // initFS builds the filesystem before the first thread runs.
 func (p *Process) initFS() error {
-	root := ramfs.New(ramfs.Options{})
+	root := ramfs.New(ramfs.Options{Room: p.cfg.MemoryRoom})
 	p.fs.root = root
 	p.fs.v = fs.New(root, fs.Cred{})
 	v := p.fs.v

@@ -227,11 +227,32 @@ func TestBootTimeout(t *testing.T) {
 
 func TestBootQEMUError(t *testing.T) {
 	needQEMU(t)
+	// Two program headers loading the same bytes at the same address:
+	// QEMU refuses the overlap itself ("Some ROM regions are overlapping").
 	img := payload.PrintAndExit("", 0)
-	binary.LittleEndian.PutUint64(img[64+24:], 0x80000000) // load over OpenSBI
+	le := binary.LittleEndian
+	phdr := append([]byte(nil), img[64:64+56]...)
+	for len(img)%8 != 0 {
+		img = append(img, 0)
+	}
+	le.PutUint64(img[32:], uint64(len(img))) // e_phoff
+	le.PutUint16(img[56:], 2)                // e_phnum
+	img = append(append(img, phdr...), phdr...)
 	code, _, errs := runCLI(t, "run", image(t, img))
 	if code != 1 || !strings.Contains(errs, "runikraft: qemu-system-riscv64 failed (exit status 1, a QEMU error") {
 		t.Errorf("code %d, stderr %q", code, errs)
+	}
+}
+
+// TestBootOverFirmware: a machine image loading over OpenSBI is refused
+// before QEMU starts (97, one line), not handed to QEMU.
+func TestBootOverFirmware(t *testing.T) {
+	img := payload.PrintAndExit("", 0)
+	binary.LittleEndian.PutUint64(img[64+16:], 0x80000000) // p_vaddr
+	binary.LittleEndian.PutUint64(img[64+24:], 0x80000000) // p_paddr: over OpenSBI
+	code, out, errs := runCLI(t, "run", image(t, img))
+	if code != 97 || out != "" || !strings.Contains(errs, "over the firmware") || strings.Count(errs, "\n") != 1 {
+		t.Errorf("code %d, stdout %q, stderr %q; want 97 and one line about the firmware", code, out, errs)
 	}
 }
 

@@ -235,27 +235,3 @@ func sectionFor(f *elf.File, addr uint64) *elf.Section {
 	}
 	return nil
 }
-
-// ramBase is where QEMU virt's RAM starts: anything linked there is a
-// machine image, anything below is an application's user address.
-const ramBase = 0x8000_0000
-
-// IsMachineImage reports whether the riscv64 ELF at path boots on the
-// machine as is (a Runikraft image, or any bare-metal program linked in
-// RAM), as opposed to a Linux application to run on the stock kernel.
-func IsMachineImage(path string) (bool, error) {
-	f, err := elf.Open(path)
-	if err != nil {
-		return false, fmt.Errorf("%s: %w", path, err)
-	}
-	defer f.Close()
-	if f.Machine != elf.EM_RISCV || f.Class != elf.ELFCLASS64 {
-		return false, fmt.Errorf("%s: not a riscv64 ELF (machine %v, class %v)", path, f.Machine, f.Class)
-	}
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_LOAD && p.Memsz > 0 {
-			return p.Vaddr >= ramBase, nil
-		}
-	}
-	return false, fmt.Errorf("%s: no loadable segment", path)
-}

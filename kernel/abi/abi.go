@@ -85,6 +85,11 @@ const (
 const (
 	MapFixed     = 1 // place exactly at addr, replacing what is there
 	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
+	// MapCommit applies the overcommit rule to a writable mapping the
+	// application asked for (mmap, brk, mremap): ENOMEM when it is larger
+	// than the machine's RAM (Linux's default heuristic, no swap). The
+	// loader's own mappings (image, stack) go without it.
+	MapCommit = 4
 )
 
 // Indices into UserContext.X (and the hart layer's trap frame, which

@@ -10,6 +10,7 @@ import (
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fdt"
+	"github.com/runikraft/runikraft/kernel/mm"
 )
 
 // The hart layer's interface to the rest of the kernel: ordinary Go,
@@ -49,6 +50,30 @@ type MemStats struct {
 	Total   uint64 // bytes of RAM the page allocator manages
 	Areas   uint64 // virtual memory areas of the kernel's runtime
 	Threads uint64 // kernel thread slots in use (high-water mark)
+	App     uint64 // bytes of RAM backing the application's pages (in InUse)
+	Spare   uint64 // bytes the application may still get: free RAM less the kernel's reserve
+}
+
+// MemoryRoom reports whether the kernel's heap can take n more bytes
+// for data the application asked it to keep (tmpfs files) and still
+// leave the reserve and a margin for the runtime's own growth: the same
+// rule the application's page faults obey, a little stricter, so that
+// filling /tmp gives ENOSPC before the kernel's heap eats the reserve.
+func MemoryRoom(n int64) bool {
+	const margin = 256 << 10
+	s := ReadMemStats()
+	return n >= 0 && uint64(n)+margin <= s.Spare
+}
+
+// SetUserMmapBase makes mappings without a fixed address start their
+// search at base (ASLR; the loader picks it). Call it before the
+// application runs: the trap-context code reads it without a lock.
+func SetUserMmapBase(base uintptr) error {
+	if base%mm.PageSize != 0 || base < UserHighStart || base >= UserHighEnd {
+		return fmt.Errorf("hart: mmap base %#x is not a page in [%#x, %#x)", base, UserHighStart, UserHighEnd)
+	}
+	uspace.mmapBase = base
+	return nil
 }
 
 // ReadMemStats returns the current memory counters.

@@ -150,7 +150,9 @@ func initFrames(dtb uintptr) {
 		addExcl(machine.Reserved[i].Base, machine.Reserved[i].Size)
 	}
 	imageEnd := uintptr(bootInfo[biImageEnd])
+	ramBytes = 0
 	for i := 0; i < machine.NMem && i < fdt.MaxMem; i++ {
+		ramBytes += machine.Mem[i].Size
 		start := uintptr(machine.Mem[i].Base)
 		end := start + uintptr(machine.Mem[i].Size)
 		if start < imageEnd {
@@ -170,6 +172,27 @@ func initFrames(dtb uintptr) {
 			frames.AddSpan(start, end)
 		}
 	}
+	_, total := frames.Stats()
+	frames.SetReserve(reservePages(total))
+}
+
+// ramBytes is the machine's RAM as the device tree gives it (what sysinfo
+// reports as totalram): the overcommit rule's limit.
+var ramBytes uint64
+
+// The kernel's reserve: pages the application's faults and mappings may
+// not take, so that once it has run out of memory the kernel's runtime
+// (its heap grows through kmmap), the console, the --share-cwd
+// write-back and the exit report still complete. A sixteenth of RAM,
+// at least 2 MiB and at most 16 MiB.
+const (
+	reserveMin = (2 << 20) / mm.PageSize
+	reserveMax = (16 << 20) / mm.PageSize
+)
+
+//go:nosplit
+func reservePages(total uint64) uint64 {
+	return min(max(total/16, reserveMin), reserveMax)
 }
 
 // addExcl inserts a range into excl, kept sorted by base.

@@ -21,7 +21,10 @@
 //	mmap, munmap, madvise, mprotect
 //	                anonymous memory, backed lazily on first touch, so the
 //	                runtime's large PROT_NONE reservations cost nothing;
-//	                MADV_DONTNEED returns pages; W+X refused.
+//	                MADV_DONTNEED returns pages; W+X refused. The
+//	                application's pages never take the kernel's reserve
+//	                (boot.go), so these faults still find RAM after the
+//	                application has run out (it is killed instead).
 //	epoll_create1, epoll_ctl, epoll_pwait, eventfd2, read, write
 //	                enough for the netpoller to sleep until its next timer
 //	                and to be woken by another thread.

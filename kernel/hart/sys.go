@@ -145,7 +145,7 @@ func doSyscall(i int32, t *thread) {
 	case sysRKKick:
 		r = kick(uintptr(a0))
 	case sysRKUserMap:
-		r = uspace.mmap(uintptr(a0), uintptr(a1), uint32(a2), a3&MapFixed != 0, a3&MapNoReplace != 0)
+		r = uspace.mmap(uintptr(a0), uintptr(a1), uint32(a2), a3&MapFixed != 0, a3&MapNoReplace != 0, a3&MapCommit != 0)
 	case sysRKUserUnmap:
 		r = uspace.munmap(uintptr(a0), uintptr(a1))
 	case sysRKUserProtect:
@@ -436,7 +436,7 @@ func fcntl(fd int64, cmd uint64) int64 {
 
 //go:nosplit
 func memStats(p uintptr) int64 {
-	if !backed(p, 32, true) {
+	if !backed(p, 48, true) {
 		return -int64(linux.EFAULT)
 	}
 	inUse, total := frames.Stats()
@@ -444,6 +444,8 @@ func memStats(p uintptr) int64 {
 	put64(p+8, total*mm.PageSize)
 	put64(p+16, uint64(kareas.Len()))
 	put64(p+24, uint64(nthreads))
+	put64(p+32, userResident*mm.PageSize)
+	put64(p+40, frames.Spare()*mm.PageSize)
 	return 0
 }
 

@@ -121,6 +121,7 @@ func userTrap(t *thread, cause uint64) {
 const (
 	MapFixed     = abi.MapFixed
 	MapNoReplace = abi.MapNoReplace
+	MapCommit    = abi.MapCommit
 )
 
 // userPages makes every page of [a, a+n) present in the application's

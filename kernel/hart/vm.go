@@ -28,6 +28,9 @@ type space struct {
 	areas  *mm.Areas
 	user   bool
 	lo, hi uintptr // where mappings without a fixed address go
+	// mmapBase, if inside (lo, hi), is where the search for room starts
+	// (ASLR); set once before the application runs.
+	mmapBase uintptr
 }
 
 // The two spaces; statically initialised, so no write barrier ever runs.
@@ -73,10 +76,11 @@ func (s *space) pte(prot uint32) uint64 {
 }
 
 // mmap places an area at addr (fixed) or where there is room (addr as a
-// hint), returning its address or -errno.
+// hint), returning its address or -errno. commit applies the overcommit
+// rule (abi.MapCommit).
 //
 //go:nosplit
-func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 {
+func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool) int64 {
 	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
 		return -int64(linux.EACCES) // W^X
 	}
@@ -84,6 +88,14 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 
 		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
+	if commit && prot&mm.ProtWrite != 0 && uint64(n) > ramBytes {
+		// The overcommit rule (README, "Running out of memory"), Linux's
+		// default heuristic with no swap: one writable mapping may not be
+		// larger than the machine's RAM. Smaller ones are granted even
+		// beyond what is free (Go's runtime maps a 32 MiB heap index it
+		// barely touches); a fault that finds no RAM kills the app.
+		return -int64(linux.ENOMEM)
+	}
 	if fixed {
 		if !s.contains(addr, n) {
 			return -int64(linux.ENOMEM)
@@ -94,9 +106,19 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool) int64 
 		if !s.areas.Remove(addr, addr+n) {
 			return -int64(linux.ENOMEM)
 		}
-		releasePages(addr, n)
+		s.release(addr, n)
 	} else if addr == 0 || !s.contains(addr, n) || !s.areas.IsFree(addr, addr+n) {
-		a, ok := s.areas.FindFree(s.lo, s.hi, n, mm.PageSize)
+		// From the (randomised) base up, then wrapping round below it;
+		// either way inside [lo, hi), whatever n is.
+		b := s.base()
+		a, ok := s.areas.FindFree(b, s.hi, n, mm.PageSize)
+		if !ok {
+			top := b + n
+			if top < b || top > s.hi {
+				top = s.hi
+			}
+			a, ok = s.areas.FindFree(s.lo, top, n, mm.PageSize)
+		}
 		if !ok {
 			return -int64(linux.ENOMEM)
 		}
@@ -120,7 +142,7 @@ func (s *space) munmap(addr, n uintptr) int64 {
 	if !s.areas.Remove(addr, addr+n) {
 		return -int64(linux.ENOMEM)
 	}
-	releasePages(addr, n)
+	s.release(addr, n)
 	return 0
 }
 
@@ -136,7 +158,7 @@ func (s *space) madvise(addr, n uintptr, advice uint64) int64 {
 	if advice == madvDontneed || advice == madvFree {
 		// Private anonymous memory reads back as zeros: dropping the
 		// pages is exactly Linux's MADV_DONTNEED.
-		releasePages(addr, n)
+		s.release(addr, n)
 	}
 	return 0
 }
@@ -159,7 +181,7 @@ func (s *space) mprotect(addr, n uintptr, prot uint32) int64 {
 	if prot == 0 {
 		// No access: drop the pages (the area keeps the range), so a
 		// later touch faults and is refused.
-		releasePages(addr, n)
+		s.release(addr, n)
 		return 0
 	}
 	kpt.Protect(addr, addr+n, s.pte(prot))
@@ -196,7 +218,12 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		// Already there: the PTE itself refuses this access.
 		return false, false
 	}
-	pa := frames.AllocZeroed()
+	var pa uintptr
+	if s.user {
+		pa = frames.AllocUser() // never the kernel's reserve
+	} else {
+		pa = frames.AllocZeroed()
+	}
 	if pa == 0 {
 		return false, true
 	}
@@ -204,17 +231,40 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		frames.Free(pa)
 		return false, true
 	}
+	if s.user {
+		userResident++
+	}
 	sfence()
 	return true, false
 }
 
-// releasePages frees whatever pages back [addr, addr+n).
+// userResident counts the application's backed pages (page tables are
+// the kernel's).
+var userResident uint64
+
+// release frees whatever pages back [addr, addr+n) of this space.
 //
 //go:nosplit
-func releasePages(addr, n uintptr) {
-	if kpt.Unmap(&frames, addr, addr+n, true) > 0 {
-		sfence()
+func (s *space) release(addr, n uintptr) {
+	k := kpt.Unmap(&frames, addr, addr+n, true)
+	if k <= 0 {
+		return
 	}
+	if s.user {
+		userResident -= min(userResident, uint64(k))
+	}
+	sfence()
+}
+
+// base is where a search for room for a mapping without a fixed address
+// starts: lo, or the randomised base the loader chose (SetUserMmapBase).
+//
+//go:nosplit
+func (s *space) base() uintptr {
+	if b := s.mmapBase; b > s.lo && b < s.hi {
+		return b
+	}
+	return s.lo
 }
 
 // kmmap is mmap for the kernel's runtime: anonymous memory only.
@@ -225,7 +275,7 @@ func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
 		return -int64(linux.EINVAL) // the kernel's runtime maps no files
 	}
 	fixed := flags&(mapFixed|mapFixedNR) != 0
-	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0)
+	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0, false)
 }
 
 // kernelFault backs a page of the kernel's runtime. Running out of RAM

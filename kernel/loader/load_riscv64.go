@@ -111,6 +111,25 @@ func LoadAt(img *Image, r io.ReaderAt, argv, envp []string, rnd io.Reader, base 
 	l.Entry = img.Entry + l.Bias
 	l.Phdr = img.PhdrAddr + l.Bias
 	l.Brk = img.Brk(l.Base)
+	if !img.PIE() {
+		// A PIE's brk follows its random base; a static image's
+		// would be the same in every run.
+		b, err := RandomBrk(rnd, l.Brk)
+		if err != nil {
+			l.Unload()
+			return nil, err
+		}
+		l.Brk = b
+	}
+	mb, err := RandomMmapBase(rnd)
+	if err == nil {
+		err = hart.SetUserMmapBase(uintptr(mb))
+	}
+	if err != nil {
+		l.Unload()
+		return nil, err
+	}
+	l.MmapBase = mb
 	if t := img.TLS; t != nil {
 		l.TLS = &TLS{Vaddr: t.Vaddr + l.Bias, Filesz: t.Filesz, Memsz: t.Memsz, Align: t.Align}
 	}

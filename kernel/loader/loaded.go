@@ -20,6 +20,7 @@ type Loaded struct {
 	StackHi  uint64    // the initial stack's top
 	Guard    uint64    // the page below StackLo, mapped with no access so overflows fault
 	VDSO     uint64    // the vDSO page (AT_SYSINFO_EHDR)
+	MmapBase uint64    // where mappings without a fixed address start (random)
 	TLS      *TLS      // PT_TLS at its run-time address, nil if none
 	Mappings []Mapping // the image's memory runs
 }
@@ -31,7 +32,7 @@ func (l *Loaded) Describe() string {
 	if l.PIE {
 		kind = "static-pie"
 	}
-	fmt.Fprintf(&b, "%s image: base %#x entry %#x phdr %#x sp %#x brk %#x\n", kind, l.Base, l.Entry, l.Phdr, l.SP, l.Brk)
+	fmt.Fprintf(&b, "%s image: base %#x entry %#x phdr %#x sp %#x brk %#x mmap base %#x\n", kind, l.Base, l.Entry, l.Phdr, l.SP, l.Brk, l.MmapBase)
 	for _, m := range l.Mappings {
 		var n uint64
 		for _, c := range m.Copies {

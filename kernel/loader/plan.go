@@ -158,7 +158,15 @@ func RandomBase(rnd io.Reader, span uint64) (uint64, error) {
 		return 0, fmt.Errorf("loader: %#x bytes do not fit in the %#x-byte high region", span, uint64(region))
 	}
 	span = max(pageUp(span), PageSize)
-	slots := (region-span)/PageSize + 1
+	v, err := randomBelow(rnd, (region-span)/PageSize+1)
+	if err != nil {
+		return 0, err
+	}
+	return UserHighStart + v*PageSize, nil
+}
+
+// randomBelow returns a uniformly random integer in [0, slots), slots > 0.
+func randomBelow(rnd io.Reader, slots uint64) (uint64, error) {
 	// Reject the top sliver of the 64-bit range so that every slot is
 	// equally likely.
 	limit := math.MaxUint64 - math.MaxUint64%slots
@@ -168,8 +176,47 @@ func RandomBase(rnd io.Reader, span uint64) (uint64, error) {
 			return 0, fmt.Errorf("loader: read random base: %w", err)
 		}
 		if v := binary.LittleEndian.Uint64(b[:]); v < limit {
-			return UserHighStart + v%slots*PageSize, nil
+			return v % slots, nil
 		}
 	}
 	return 0, fmt.Errorf("loader: random source keeps returning out-of-range values")
+}
+
+// Entropy of the placements Linux randomises by an offset from a fixed
+// start: Linux's riscv64 default for the mmap base on Sv39 is 18 bits
+// (mmap_rnd_bits) and brk moves within 1 GiB (18 bits of pages).
+const (
+	MmapRndBits = 24 // 64 GiB of the 128 GiB high region; the rest stays for mappings above
+	BrkRndBits  = 18
+)
+
+// RandomMmapBase returns where the search for room for mappings without
+// a fixed address starts: a random page in the lower half of the high
+// region, so that a search from there finds room above it and wraps
+// round below it only when that is full.
+func RandomMmapBase(rnd io.Reader) (uint64, error) {
+	v, err := randomBelow(rnd, 1<<MmapRndBits)
+	if err != nil {
+		return 0, err
+	}
+	return UserHighStart + v*PageSize, nil
+}
+
+// RandomBrk moves a static (non-PIE) image's program break, which would
+// otherwise sit at the same address in every run, up by a random number
+// of pages (BrkRndBits of them, fewer when the low region has less room
+// than twice that above brk, so the heap keeps at least half of it).
+func RandomBrk(rnd io.Reader, brk uint64) (uint64, error) {
+	if brk >= UserLowEnd {
+		return brk, nil
+	}
+	slots := min(uint64(1)<<BrkRndBits, (UserLowEnd-brk)/2/PageSize)
+	if slots <= 1 {
+		return brk, nil
+	}
+	v, err := randomBelow(rnd, slots)
+	if err != nil {
+		return 0, err
+	}
+	return brk + v*PageSize, nil
 }

@@ -383,3 +383,45 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+func TestRandomMmapBaseAndBrk(t *testing.T) {
+	rnd := rand.NewChaCha8([32]byte{9})
+	bases, brks := map[uint64]bool{}, map[uint64]bool{}
+	const brk0 = 0x1_2000 // a static image ending low, as runikraft-cc's non-PIE ones do
+	for i := 0; i < 5000; i++ {
+		b, err := RandomMmapBase(rnd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b%PageSize != 0 || b < UserHighStart || b >= UserHighStart+PageSize<<MmapRndBits {
+			t.Fatalf("mmap base %#x out of range", b)
+		}
+		bases[b] = true
+		k, err := RandomBrk(rnd, brk0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k%PageSize != 0 || k < brk0 || k >= brk0+PageSize<<BrkRndBits {
+			t.Fatalf("brk %#x out of range", k)
+		}
+		brks[k] = true
+	}
+	// 5000 draws from 2^24 and 2^18 slots: (nearly) all distinct.
+	if len(bases) < 4990 || len(brks) < 4900 {
+		t.Errorf("%d distinct mmap bases, %d distinct brks in 5000 draws", len(bases), len(brks))
+	}
+	if MmapRndBits < 18 || BrkRndBits < 18 {
+		t.Error("less entropy than Linux's riscv64 default")
+	}
+	// A brk near the top of the low region keeps half the room above it.
+	top := uint64(UserLowEnd - 64*PageSize)
+	for i := 0; i < 200; i++ {
+		k, err := RandomBrk(rnd, top)
+		if err != nil || k < top || k >= top+32*PageSize {
+			t.Fatalf("brk near the top: %#x, %v", k, err)
+		}
+	}
+	if k, err := RandomBrk(rnd, UserLowEnd); err != nil || k != UserLowEnd {
+		t.Errorf("brk at the end of the low region moved: %#x, %v", k, err)
+	}
+}

@@ -30,6 +30,47 @@ type Frames struct {
 	nfree  uint64
 	total  uint64 // pages ever available
 	inUse  uint64
+	// reserve is how many pages AllocUser leaves for the kernel: the
+	// application may run out of memory, the kernel's runtime may not.
+	reserve uint64
+}
+
+// SetReserve sets how many pages only Alloc (the kernel) may take.
+//
+//go:nosplit
+func (f *Frames) SetReserve(pages uint64) { f.reserve = pages }
+
+// FreePages reports how many pages are left, reserve included.
+//
+//go:nosplit
+func (f *Frames) FreePages() uint64 {
+	if f.inUse >= f.total {
+		return 0
+	}
+	return f.total - f.inUse
+}
+
+// Spare reports how many pages are left beyond the reserve: what the
+// application may still take.
+//
+//go:nosplit
+func (f *Frames) Spare() uint64 {
+	free := f.FreePages()
+	if free <= f.reserve {
+		return 0
+	}
+	return free - f.reserve
+}
+
+// AllocUser is AllocZeroed for application pages: it fails (0) rather
+// than take one of the reserve's pages.
+//
+//go:nosplit
+func (f *Frames) AllocUser() uintptr {
+	if f.Spare() == 0 {
+		return 0
+	}
+	return f.AllocZeroed()
 }
 
 // AddSpan makes [start, end) available (page-aligned inward). Spans must be

@@ -212,3 +212,39 @@ func TestFramesExhausted(t *testing.T) {
 	}
 	_ = b
 }
+
+func TestFramesReserve(t *testing.T) {
+	base, buf := arena(t, 8)
+	defer keep(buf)
+	var f Frames
+	if !f.AddSpan(base, base+8*PageSize) {
+		t.Fatal("AddSpan failed")
+	}
+	f.SetReserve(3)
+	if got := f.Spare(); got != 5 {
+		t.Fatalf("Spare = %d, want 5", got)
+	}
+	var user []uintptr
+	for p := f.AllocUser(); p != 0; p = f.AllocUser() {
+		user = append(user, p)
+	}
+	if len(user) != 5 {
+		t.Fatalf("AllocUser handed out %d pages, want 5 (8 less a reserve of 3)", len(user))
+	}
+	if f.FreePages() != 3 || f.Spare() != 0 {
+		t.Fatalf("after the application's pages: free %d spare %d, want 3 and 0", f.FreePages(), f.Spare())
+	}
+	// The kernel still gets the reserve.
+	for i := 0; i < 3; i++ {
+		if f.Alloc() == 0 {
+			t.Fatalf("kernel allocation %d from the reserve failed", i)
+		}
+	}
+	if f.Alloc() != 0 || f.FreePages() != 0 {
+		t.Fatal("allocator hands out more than it has")
+	}
+	f.Free(user[0])
+	if f.AllocUser() != 0 {
+		t.Fatal("AllocUser took a page the kernel's reserve is short of")
+	}
+}

@@ -3,9 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"debug/elf"
+	"encoding/binary"
 	"errors"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,5 +121,89 @@ func TestImageRunsThroughBinfmt(t *testing.T) {
 	out, err := exec.Command(img, "args", "direct").Output()
 	if want := "args=[\"direct\"] env=[\"RK_BAKED=yes\"]\n"; err != nil || string(out) != want {
 		t.Fatalf("running %s directly: %v, %q; want %q", img, err, out, want)
+	}
+}
+
+// relink writes a copy of the ELF program src whose segments and entry
+// are moved so that the lowest load lands at base: a static program
+// linked where the machine's RAM, firmware or kernel are.
+func relink(t *testing.T, src string, base uint64) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	phoff, phnum := le.Uint64(b[32:]), uint64(le.Uint16(b[56:]))
+	if phoff+phnum*56 > uint64(len(b)) {
+		t.Fatalf("%s: program headers out of the file", src)
+	}
+	low := ^uint64(0)
+	for i := uint64(0); i < phnum; i++ {
+		p := b[phoff+i*56:]
+		if le.Uint32(p) == uint32(elf.PT_LOAD) {
+			low = min(low, le.Uint64(p[16:]))
+		}
+	}
+	d := base - low&^0xfff
+	for i := uint64(0); i < phnum; i++ {
+		p := b[phoff+i*56:]
+		if le.Uint64(p[16:]) != 0 {
+			le.PutUint64(p[16:], le.Uint64(p[16:])+d) // p_vaddr
+			le.PutUint64(p[24:], le.Uint64(p[24:])+d) // p_paddr
+		}
+	}
+	le.PutUint64(b[24:], le.Uint64(b[24:])+d) // e_entry
+	out := filepath.Join(t.TempDir(), fmt.Sprintf("hello-at-%#x", base))
+	if err := os.WriteFile(out, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestProgramInKernelSpaceRefused: a static Linux program whose load
+// addresses are the firmware's or the kernel's RAM, or in the kernel
+// half, used to boot as a machine image and hang until the timeout; it
+// is refused at once with 97 and one line.
+func TestProgramInKernelSpaceRefused(t *testing.T) {
+	for _, c := range []struct {
+		base uint64
+		why  string
+	}{
+		{0x8020_0000, "a Linux program linked at 0x80200000"},
+		{0x8000_0000, "a Linux program linked at 0x80000000"},
+		{0xffff_ffc0_0000_0000, "in the kernel half of the address space"},
+	} {
+		img := relink(t, programs["c-hello"], c.base)
+		start := time.Now()
+		r := harness.Run(t, runikraft, []string{"--timeout", "20s"}, img)
+		if r.Code != 97 || r.Stdout != "" || !strings.Contains(r.Stderr, c.why) || strings.Count(r.Stderr, "\n") != 1 {
+			t.Errorf("%#x: exit %d, stdout %q, stderr %q; want 97 and one line saying %q", c.base, r.Code, r.Stdout, r.Stderr, c.why)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%#x: refused only after %v", c.base, d)
+		}
+	}
+}
+
+// TestRootfsTooLargeForMemory: a root filesystem QEMU cannot place in
+// -m is refused with one line naming the -m it needs, and that -m runs.
+func TestRootfsTooLargeForMemory(t *testing.T) {
+	dir := t.TempDir()
+	big := make([]byte, 24<<20)
+	for i := range big {
+		big[i] = byte(i * 7) // incompressible enough; the archive is not compressed anyway
+	}
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := harness.Run(t, runikraft, []string{"-m", "32M", "--rootfs", dir}, programs["c-hello"])
+	m := regexp.MustCompile(`^runikraft: \S+: the .* do not fit in -m 32MiB: it needs -m (\d+)M or more\n$`).FindStringSubmatch(r.Stderr)
+	if r.Code != 2 || r.Stdout != "" || m == nil {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 2 and one line with the -m needed", r.Code, r.Stdout, r.Stderr)
+	}
+	r = harness.Run(t, runikraft, []string{"-m", m[1] + "M", "--rootfs", dir}, programs["c-hello"])
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "hello") {
+		t.Errorf("with the -m it asked for (%sM): exit %d, stdout %q, stderr %q", m[1], r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
 	_ "github.com/runikraft/runikraft/kernel" // devices: virtio-rng reseeds the generator before the app starts
@@ -125,16 +126,29 @@ func run() int {
 		Args:        args,
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
-		RootFS:      rootfs,
-		Mounts:      mounts,
-		Cwd:         cwd,
-		Net:         netStack(logw),
+		MemoryRoom:  hart.MemoryRoom,
+		MemoryReport: func() string {
+			s := hart.ReadMemStats()
+			return fmt.Sprintf("RAM %s, application resident %s, kernel %s", mib(ram), mib(s.App), mib(s.InUse-min(s.InUse, s.App)))
+		},
+		RootFS: rootfs,
+		Mounts: mounts,
+		Cwd:    cwd,
+		Net:    netStack(logw),
 	})
+	if err != nil && rootfs != nil && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, io.ErrShortWrite)) {
+		fmt.Fprintf(logw, "runikraft: %v: the root filesystem does not fit in RAM next to its archive; give the machine more memory (runikraft run -m)\n", err)
+		return abi.ExitBadImage
+	}
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitKernelPanic
 	}
 	status := p.Wait()
+	// The application is gone: its memory goes back to the kernel first,
+	// so the write-back below has room even after an out-of-memory kill.
+	hart.UserUnmap(hart.UserLowStart, hart.UserLowEnd-hart.UserLowStart)
+	hart.UserUnmap(hart.UserHighStart, hart.UserHighEnd-hart.UserHighStart)
 	if cwd != "" {
 		exportDir(p, cwd, logw)
 	}
@@ -257,3 +271,6 @@ func linked(pending []cpio.Header, h *cpio.Header) bool {
 	}
 	return false
 }
+
+// mib renders a byte count for the out-of-memory report.
+func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -17,7 +17,10 @@
 // page, 256 bytes per inode, 64 bytes plus the name per directory entry,
 // and the length of symlink targets; going over gives ENOSPC (a write
 // that fills the filesystem returns a short count first). Space of a file
-// that is removed while open is returned when it is closed.
+// that is removed while open is returned when it is closed. Options.Room,
+// if set, is asked as well before anything is charged, so that the
+// filesystem also stops at what the machine can spare (ENOSPC when RAM
+// runs low, as tmpfs does).
 package ramfs
 
 import (
@@ -42,12 +45,16 @@ const (
 type Options struct {
 	MaxBytes int64            // 0: unlimited
 	Clock    func() time.Time // timestamps; nil: time.Now
+	// Room reports whether the machine can spare n more bytes; nil:
+	// always. It is called with the filesystem locked.
+	Room func(n int64) bool
 }
 
 // FS is one ramfs instance.
 type FS struct {
 	mu      sync.Mutex
 	max     int64
+	room    func(int64) bool
 	clock   func() time.Time
 	used    int64
 	nextIno uint64
@@ -57,7 +64,7 @@ type FS struct {
 // New makes an empty ramfs whose root is a directory with mode 0755
 // owned by root.
 func New(o Options) *FS {
-	f := &FS{max: o.MaxBytes, clock: o.Clock}
+	f := &FS{max: o.MaxBytes, room: o.Room, clock: o.Clock}
 	if f.clock == nil {
 		f.clock = time.Now
 	}
@@ -79,7 +86,7 @@ func (f *FS) Usage() (used, limit int64) {
 
 // charge takes n bytes of space, or fails with ENOSPC.
 func (f *FS) charge(n int64) error {
-	if f.max > 0 && f.used+n > f.max {
+	if f.max > 0 && f.used+n > f.max || n > 0 && f.room != nil && !f.room(n) {
 		return syscall.ENOSPC
 	}
 	f.used += n

@@ -173,3 +173,38 @@ func TestDirectInterface(t *testing.T) {
 		t.Fatal("parent nlink", st.Nlink)
 	}
 }
+
+// TestRoom: the machine running low on RAM (Options.Room) stops writes
+// with a short count and then ENOSPC, though the filesystem has no limit.
+func TestRoom(t *testing.T) {
+	// The fake machine's RAM: what Room agrees to is taken from it.
+	spare := int64(40 << 10)
+	room := func(n int64) bool {
+		if n > spare {
+			return false
+		}
+		spare -= n
+		return true
+	}
+	r := ramfs.New(ramfs.Options{Room: room})
+	v := fs.New(r, fs.Cred{})
+	f, err := v.Open(root, "/fill", linux.O_RDWR|linux.O_CREAT, 0o644)
+	ok(t, err)
+	chunk := bytes.Repeat([]byte{9}, 16<<10)
+	n, err := f.Write(chunk)
+	if n != len(chunk) || err != nil {
+		t.Fatalf("write with room: %d, %v", n, err)
+	}
+	spare = 4 << 10 // one more page, then none
+	if n, err = f.Write(chunk); n != 4<<10 || err != nil {
+		t.Fatalf("write as RAM runs out: %d, %v (want the one page that fits)", n, err)
+	}
+	spare = 0
+	if n, err = f.Write(chunk); n != 0 || !is(err, syscall.ENOSPC) {
+		t.Fatalf("write with no RAM left: %d, %v (want ENOSPC)", n, err)
+	}
+	// Overwriting pages already there needs no room.
+	if n, err = f.WriteAt(chunk[:100], 0); n != 100 || err != nil {
+		t.Fatalf("overwrite: %d, %v", n, err)
+	}
+}

@@ -1,0 +1,161 @@
+// Package memory runs programs that exhaust memory, each way an
+// application can (malloc, brk, one huge mmap, touching more than RAM,
+// filling /tmp), on the stock kernel in QEMU at small and large -m, and
+// checks that the application, never the kernel, pays: ENOMEM or ENOSPC
+// seen by the program, or SIGKILL (137) with one log line, never the
+// kernel's failure status 70. It also checks ASLR across runs, and that
+// a Go program, whose runtime maps a 32 MiB heap index at start, still
+// runs in 32 MiB.
+package memory
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/runikraft/runikraft/tests/harness"
+)
+
+var (
+	runikraft string
+	memhog    string // runikraft-cc (musl, static-pie, baked with the stock kernel)
+	memhogExe string // Debian's gcc -static (glibc, a non-PIE ET_EXEC)
+	goHello   string // examples/hello, a Go program
+)
+
+func TestMain(m *testing.M) { os.Exit(harness.Main(m, build)) }
+
+func build(dir string) (err error) {
+	if runikraft, err = harness.Tools(dir); err != nil {
+		return err
+	}
+	if err := harness.CTools(dir); err != nil {
+		return err
+	}
+	sysroot, err := harness.Sysroot()
+	if err != nil {
+		return err
+	}
+	src := filepath.Join("testdata", "memhog.c")
+	memhog = filepath.Join(dir, "memhog")
+	cmd := exec.Command(filepath.Join(dir, "runikraft-cc"), "-O2", "-pthread", "-o", memhog, src)
+	cmd.Env = append(os.Environ(), "RUNIKRAFT_SYSROOT="+sysroot, "RUNIKRAFT_KERNEL="+filepath.Join(dir, "runikraft-kernel.img"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("runikraft-cc %s: %v\n%s", src, err, out)
+	}
+	goHello = filepath.Join(dir, "gohello")
+	if err := harness.BuildGo(goHello, "github.com/runikraft/runikraft/examples/hello"); err != nil {
+		return err
+	}
+	memhogExe = filepath.Join(dir, "memhog-glibc")
+	return harness.BuildC(memhogExe, src, "-static", "-pthread")
+}
+
+// oomLine is the one line the kernel logs when it kills the application.
+var oomLine = regexp.MustCompile(`(?m)^runikraft: out of memory: killed the application with SIGKILL \(RAM (\d+\.\d) MiB, application resident (\d+\.\d) MiB, kernel (\d+\.\d) MiB\); give it more RAM with runikraft run -m$`)
+
+func TestExhaustion(t *testing.T) {
+	cases := []struct {
+		mode string
+		code int
+		out  *regexp.Regexp // stdout
+	}{
+		// Every 1 MiB block is granted (the overcommit rule refuses only
+		// single mappings larger than RAM), so the loops end when a
+		// touch finds no RAM left: killed, as on Linux.
+		{"malloc", 137, regexp.MustCompile(`^$`)},
+		{"brk", 137, regexp.MustCompile(`^$`)},
+		{"mmap-huge", 0, regexp.MustCompile(`^mmap of 4 x RAM: Out of memory\n$`)},
+		{"mmap-ram", 0, regexp.MustCompile(`^mmap of RAM \+ 1 page: Out of memory\n$`)},
+		{"touch", 137, regexp.MustCompile(`^mapped 2 x RAM in 8 blocks; touching\n$`)},
+		{"fill", 0, regexp.MustCompile(`^write: No space left on device after \d+ MiB\n$`)},
+	}
+	for _, mem := range []string{"32M", "256M"} {
+		for _, c := range cases {
+			t.Run(mem+"/"+c.mode, func(t *testing.T) {
+				r := harness.Run(t, runikraft, []string{"-m", mem}, memhog, c.mode)
+				if r.Code == 70 || strings.Contains(r.Stderr, "cannot back kernel page") {
+					t.Fatalf("the kernel failed: exit %d, stderr %q", r.Code, r.Stderr)
+				}
+				if r.Code != c.code || !c.out.MatchString(r.Stdout) {
+					t.Fatalf("exit %d, stdout %q, stderr %q; want exit %d and stdout matching %s", r.Code, r.Stdout, r.Stderr, c.code, c.out)
+				}
+				m := oomLine.FindAllStringSubmatch(r.Stderr, -1)
+				if c.code == 137 {
+					if len(m) != 1 || m[0][1] != strings.TrimSuffix(mem, "M")+".0" {
+						t.Fatalf("stderr %q: want one out-of-memory line with RAM %s", r.Stderr, mem)
+					}
+				} else if len(m) != 0 {
+					t.Fatalf("killed although the program saw the error: %q", r.Stderr)
+				}
+			})
+		}
+	}
+}
+
+// TestAfterOOMKill: files the program wrote to the shared working
+// directory before it was killed come back, and the next program runs.
+func TestAfterOOMKill(t *testing.T) {
+	dir := t.TempDir()
+	run := func(args ...string) harness.Result {
+		cmd := exec.Command(runikraft, append([]string{"run", "--timeout", "3m", "-m", "32M", "--share-cwd", memhog}, args...)...)
+		cmd.Dir = dir
+		var r harness.Result
+		out, err := cmd.Output()
+		r.Stdout = string(out)
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.Code, r.Stderr = ee.ExitCode(), string(ee.Stderr)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("memhog %v: exit %d stdout %q stderr %q", args, r.Code, r.Stdout, r.Stderr)
+		return r
+	}
+	r := run("touch", "before-oom.txt")
+	if r.Code != 137 || len(oomLine.FindAllString(r.Stderr, -1)) != 1 {
+		t.Fatalf("exit %d, stderr %q; want 137 and the out-of-memory line", r.Code, r.Stderr)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "before-oom.txt"))
+	if err != nil || string(got) != "written before the OOM\n" {
+		t.Errorf("before-oom.txt after the kill: %q, %v", got, err)
+	}
+	if r := run("hello"); r.Code != 0 || r.Stdout != "hello\n" {
+		t.Errorf("the program after the kill: exit %d, stdout %q", r.Code, r.Stdout)
+	}
+}
+
+// TestASLR: 20 runs of one non-PIE program see 20 different mmap bases,
+// thread stacks and program breaks; MAP_FIXED below 64 KiB is EPERM.
+func TestASLR(t *testing.T) {
+	line := regexp.MustCompile(`^mmap=(0x[0-9a-f]+) thread-stack=(0x[0-9a-f]+) brk=(0x[0-9a-f]+) fixed-below-64k=Operation not permitted\n$`)
+	seen := [3]map[string]bool{{}, {}, {}}
+	const runs = 20
+	for i := 0; i < runs; i++ {
+		r := harness.Run(t, runikraft, []string{"-m", "64M"}, memhogExe, "aslr")
+		m := line.FindStringSubmatch(r.Stdout)
+		if r.Code != 0 || m == nil {
+			t.Fatalf("run %d: exit %d, stdout %q, stderr %q", i, r.Code, r.Stdout, r.Stderr)
+		}
+		for k := range seen {
+			seen[k][m[k+1]] = true
+		}
+	}
+	for k, name := range []string{"mmap bases", "thread stacks", "brks"} {
+		if len(seen[k]) != runs {
+			t.Errorf("%d distinct %s in %d runs: %v", len(seen[k]), name, runs, seen[k])
+		}
+	}
+}
+
+// TestGoIn32M: the overcommit rule leaves room for Go's runtime, which
+// maps a 32 MiB heap index at start and relies on demand paging.
+func TestGoIn32M(t *testing.T) {
+	r := harness.Run(t, runikraft, []string{"-m", "32M"}, goHello)
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "Hello, world!") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
