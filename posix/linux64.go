@@ -74,7 +74,12 @@ func probe(name, note string) entry {
 // initialiser may not) and never changes afterwards.
 var table map[uint64]entry
 
-func init() { table = linux64() }
+func init() {
+	table = linux64()
+	if bugHook {
+		installBugHook()
+	}
+}
 
 func linux64() map[uint64]entry {
 	return map[uint64]entry{

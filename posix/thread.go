@@ -1,6 +1,7 @@
 package posix
 
 import (
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/runikraft/runikraft/kernel/abi"
@@ -109,7 +110,7 @@ func (t *Thread) syscall() {
 	t.callNr, t.callA0 = nr, args[0]
 	var r int64
 	if e, ok := lookup(nr); ok && e.fn != nil {
-		r = e.fn(t, &args)
+		r = t.invoke(nr, e, &args)
 	} else {
 		r = errno(linux.ENOSYS)
 		if !e.quiet { // quiet: an expected probe, the caller falls back
@@ -129,6 +130,21 @@ func (t *Thread) syscall() {
 		return
 	}
 	u.X[abi.RegA0] = uint64(r)
+}
+
+// invoke runs one handler. A panic inside it is a kernel bug, not the
+// application's fault: it must not take the kernel down with it (the Go
+// runtime would end the machine with ExitKernelPanic, or hang with locks
+// held), so it becomes a bug report on the kernel log and the end of the
+// application with abi.ExitSyscallBug (see bugReport).
+func (t *Thread) invoke(nr uint64, e entry, args *[6]uint64) (r int64) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.p.bugReport(t, nr, e.name, args, v, debug.Stack())
+			r = noReturn
+		}
+	}()
+	return e.fn(t, args)
 }
 
 // errno turns an Errno into a handler result.
