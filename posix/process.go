@@ -60,6 +60,7 @@ type Process struct {
 
 	mu      sync.Mutex
 	threads map[int]*Thread
+	stopped chan struct{} // non-nil while stopped (SIGSTOP); closed by SIGCONT
 	nextTID int
 
 	console *console
@@ -69,8 +70,10 @@ type Process struct {
 	mem     memState
 	fs      fsState
 	fifos   fifoTable
+	timers  timerTable
 
 	umask      atomic.Uint32
+	nice       atomic.Int32 // setpriority: recorded, one scheduling class
 	pipeIDs    atomic.Uint64 // numbers pipes for /proc/self/fd
 	lastStatus atomic.Int32  // exit status of the last thread to exit()
 	reported   sync.Map      // syscall number → logged once
@@ -139,6 +142,7 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // exit ends the whole process with status (exit_group, fatal signal).
 func (p *Process) exit(status int) {
 	p.exitOnce.Do(func() {
+		p.stopTimers()
 		p.mem.writeBackAll()
 		p.status = status
 		p.mu.Lock()

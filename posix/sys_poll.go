@@ -11,10 +11,14 @@ import (
 // netpoller in the application sleeps in epoll_pwait and is woken through
 // an eventfd, exactly as on Linux.
 
-// withSigmask runs a wait with a temporary signal mask (the p* calls).
-func (t *Thread) withSigmask(maskAddr uintptr, wait func() int64) int64 {
+// withSigmask runs a wait with a temporary signal mask (the p* calls);
+// a mask whose size is not the kernel's sigset_t is EINVAL, as on Linux.
+func (t *Thread) withSigmask(maskAddr uintptr, size uint64, wait func() int64) int64 {
 	if maskAddr == 0 {
 		return wait()
+	}
+	if size != linux.SigsetSize {
+		return errno(linux.EINVAL)
 	}
 	m, e := t.get64(maskAddr)
 	if e != 0 {
@@ -54,7 +58,7 @@ func sysPpoll(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	return t.withSigmask(uintptr(a[3]), func() int64 {
+	return t.withSigmask(uintptr(a[3]), a[4], func() int64 {
 		var files []pollable
 		for i := uint64(0); i < nfds; i++ {
 			if of, e := t.fd(uint64(int32(binary.LittleEndian.Uint32(raw[8*i:])))); e == 0 {
@@ -121,14 +125,18 @@ func sysPselect6(t *Thread, a *[6]uint64) int64 {
 		return errno(e)
 	}
 	var maskAddr uintptr
+	var maskSize uint64
 	if a[5] != 0 { // struct { const sigset_t *ss; size_t ss_len; }
 		p, e := t.get64(uintptr(a[5]))
 		if e != 0 {
 			return errno(e)
 		}
+		if maskSize, e = t.get64(uintptr(a[5]) + 8); e != 0 {
+			return errno(e)
+		}
 		maskAddr = uintptr(p)
 	}
-	return t.withSigmask(maskAddr, func() int64 {
+	return t.withSigmask(maskAddr, maskSize, func() int64 {
 		var files []pollable
 		for fd := 0; fd < nfds; fd++ {
 			if of, e := t.fd(uint64(fd)); e == 0 {
