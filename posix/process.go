@@ -73,7 +73,7 @@ type Process struct {
 	timers  timerTable
 
 	umask      atomic.Uint32
-	nice       atomic.Int32 // setpriority: recorded, one scheduling class
+	nice       atomic.Int32  // setpriority: recorded, one scheduling class
 	pipeIDs    atomic.Uint64 // numbers pipes for /proc/self/fd
 	lastStatus atomic.Int32  // exit status of the last thread to exit()
 	reported   sync.Map      // syscall number → logged once
