@@ -203,7 +203,8 @@ func (t *Thread) deliverSignals() {
 }
 
 func (t *Thread) deliverPending() {
-	restarting := int64(t.u.X[abi.RegA0]) == -errRestart && t.u.Cause == linux.EnvironmentCallFromUMode
+	r0 := int64(t.u.X[abi.RegA0])
+	restarting := (r0 == -errRestart || r0 == -errRestartNoHand) && t.u.Cause == linux.EnvironmentCallFromUMode
 	for {
 		pend := t.sig.pending.Load() &^ (t.sig.mask.Load() &^ unblockable)
 		if pend == 0 {
@@ -232,7 +233,7 @@ func (t *Thread) deliverPending() {
 		}
 		if restarting {
 			restarting = false
-			if act.flags&linux.SA_RESTART != 0 {
+			if act.flags&linux.SA_RESTART != 0 && r0 == -errRestart {
 				t.u.PC -= 4
 				t.u.X[abi.RegA0] = t.callA0
 			} else {

@@ -15,7 +15,10 @@ import (
 // a mask whose size is not the kernel's sigset_t is EINVAL, as on Linux.
 func (t *Thread) withSigmask(maskAddr uintptr, size uint64, wait func() int64) int64 {
 	if maskAddr == 0 {
-		return wait()
+		if r := wait(); r != -errRestart {
+			return r
+		}
+		return -errRestartNoHand // never restarted after a handler, as on Linux
 	}
 	if size != linux.SigsetSize {
 		return errno(linux.EINVAL)
@@ -27,7 +30,10 @@ func (t *Thread) withSigmask(maskAddr uintptr, size uint64, wait func() int64) i
 	old := t.sig.mask.Load()
 	t.sig.mask.Store(m &^ unblockable)
 	r := wait()
-	if r == -errRestart || r == -int64(linux.EINTR) {
+	if r == -errRestart {
+		r = -errRestartNoHand // never restarted after a handler, as on Linux
+	}
+	if r == -errRestartNoHand || r == -int64(linux.EINTR) {
 		// The handler runs with the temporary mask; sigreturn restores.
 		t.sig.savedMask, t.sig.hasSavedMask = old, true
 	} else {

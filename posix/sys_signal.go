@@ -259,7 +259,7 @@ func sysRtSigtimedwait(t *Thread, a *[6]uint64) int64 {
 		}
 		// Anything else that may run a handler interrupts the wait.
 		if t.sig.pending.Load()&^t.sig.mask.Load()&^set != 0 {
-			return -errRestart
+			return -errRestartNoHand
 		}
 		select {
 		case <-t.intr:

@@ -100,6 +100,10 @@ const (
 	// errRestart: interrupted by a signal; restart the call if the
 	// handler has SA_RESTART (or no handler runs), else EINTR.
 	errRestart = 512 // ERESTARTSYS
+	// errRestartNoHand: restart only if no handler runs, else EINTR
+	// whatever SA_RESTART says (poll, select, pause: Linux's
+	// ERESTARTNOHAND).
+	errRestartNoHand = 514
 )
 
 func (t *Thread) syscall() {
