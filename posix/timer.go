@@ -20,6 +20,11 @@ import (
 // deadline arithmetic never overflows a Duration.
 const maxTimerDelay = 100 * 365 * 24 * time.Hour
 
+// minTimerInterval is the shortest period a timer repeats at: a 1 ns
+// period would keep the kernel busy firing it (Linux throttles such
+// timers too); the missed periods are counted as overruns.
+const minTimerInterval = 100 * time.Microsecond
+
 // ktimer is a one-shot or periodic timer that calls fire with the number
 // of expirations since its last call (more than 1 when the runtime ran
 // it late: the missed periods, as Linux counts overruns).
@@ -36,6 +41,9 @@ type ktimer struct {
 // value 0 disarms it. It returns what was left and the old interval.
 func (k *ktimer) arm(value, interval time.Duration) (time.Duration, time.Duration) {
 	value, interval = min(max(value, 0), maxTimerDelay), min(max(interval, 0), maxTimerDelay)
+	if interval > 0 {
+		interval = max(interval, minTimerInterval)
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	oldV, oldI := k.leftLocked()
