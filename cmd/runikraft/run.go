@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -26,6 +28,7 @@ import (
 const (
 	exitUsage   = 2   // bad flags, bad image, no QEMU
 	exitTimeout = 124 // as timeout(1)
+	exitOutput  = 74  // the application's output could not be written: EX_IOERR
 )
 
 func runCommand(stdin *os.File) *cli.Command {
@@ -219,6 +222,9 @@ func run(c *cli.Context, stdin *os.File) error {
 	if cfg.Debug {
 		opts.Banner = c.App.ErrWriter
 	}
+	// A closed pipe on our stdout must be an error we report (EPIPE),
+	// not SIGPIPE killing us with QEMU left behind.
+	signal.Ignore(syscall.SIGPIPE)
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
 		return fail(exitUsage, "starting %s: %v", path, err)
@@ -228,6 +234,16 @@ func run(c *cli.Context, stdin *os.File) error {
 		shared.writeBack(c.App.ErrWriter)
 	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
+	if res.OutputErr != nil {
+		// The application was told (its writes failed once QEMU closed
+		// the port), but one that ignores write errors would exit 0.
+		lost := fmt.Sprintf("the application's output could not be written (%v); the rest of it was lost", res.OutputErr)
+		if code == 0 {
+			code, msg = exitOutput, lost
+		} else {
+			fmt.Fprintln(c.App.ErrWriter, "runikraft: "+lost)
+		}
+	}
 	if code == 0 {
 		return nil
 	}
