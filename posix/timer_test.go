@@ -170,4 +170,3 @@ func TestSigsetSizeChecked(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
-
