@@ -74,7 +74,7 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the QEMU command line and exit"},
 			// Only -e: urfave/cli v2 rejects mixing two names of one flag, which
 			// would make -e A=1 --env B=2 fail.
-			&cli.StringSliceFlag{Name: "e", Usage: "set guest environment variable `KEY=VALUE` (repeatable)"},
+			&cli.StringSliceFlag{Name: "e", KeepSpace: true, Usage: "set guest environment variable `KEY=VALUE` (repeatable; the value is kept byte for byte, blanks too)"},
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
@@ -276,6 +276,10 @@ func exitStatus(res qemu.Result, timeout time.Duration, name string) (int, strin
 		return 128 + int(res.Signal), "" // the user sent it and knows why
 	case res.Signal != 0:
 		return 128 + int(res.Signal), fmt.Sprintf("%s ended by signal %d (%v)", name, int(res.Signal), res.Signal)
+	case res.ExitCode != 0 && res.QEMUError == "" && res.Silent:
+		// No firmware banner, no console byte: the guest never ran, so
+		// the status is the program's own, not an application's.
+		return res.ExitCode, fmt.Sprintf("%s exited with status %d before the machine started (no firmware output); is it qemu-system-riscv64? (--qemu, RUNIKRAFT_QEMU)", name, res.ExitCode)
 	case res.ExitCode == 1 && res.QEMUError != "":
 		// The guest can exit 1 too; QEMU's own complaint on stderr is
 		// what tells the two apart.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,9 @@ type console interface {
 	// outputErr is the first failure to write the application's output
 	// to Options.Stdout or Stderr (e.g. stdout is /dev/full), or nil.
 	outputErr() error
+	// silent reports that QEMU's outputs carried no byte at all (not even
+	// the firmware's banner): the machine never started.
+	silent() bool
 }
 
 // uartConsole is the plain wiring (machine images): the UART on QEMU's
@@ -92,6 +96,17 @@ func (u *uartConsole) run(exited <-chan struct{}) {
 }
 
 func (u *uartConsole) outputErr() error { return nil }
+
+func (u *uartConsole) silent() bool { return !u.out.got.Load() }
+
+func (a *appConsole) silent() bool {
+	for _, s := range a.outs {
+		if s.got.Load() {
+			return false
+		}
+	}
+	return true
+}
 
 func (u *uartConsole) drain() {
 	u.out.qemuExited()
@@ -243,6 +258,7 @@ type outStream struct {
 	r    deadlineReader
 	mu   sync.Mutex // orders gone and the deadlines of read and qemuExited
 	gone bool
+	got  atomic.Bool // a byte has been read
 }
 
 func newOutStream(r deadlineReader) *outStream { return &outStream{r: r} }
@@ -262,6 +278,9 @@ func (s *outStream) read(p []byte, hold time.Duration) (int, error) {
 		s.r.SetReadDeadline(d)
 		s.mu.Unlock()
 		n, err := s.r.Read(p)
+		if n > 0 {
+			s.got.Store(true)
+		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return n, err
 		}

@@ -97,6 +97,19 @@ static uint64_t any_arg(void) {
 	}
 }
 
+/* mm_len: a length for a memory call at addr: inside scratch if addr is
+ * there (a length that reaches past it would unmap the fuzzer's own stack
+ * and code, as on Linux), or one whose end wraps around (must fail). */
+static uint64_t mm_len(uint64_t addr) {
+	uint64_t end = (uint64_t)scratch + SCRATCH;
+	if (addr < (uint64_t)scratch || addr >= end || below(4) == 0) {
+		static const uint64_t wrap[] = {0, 0x8000000000000000ULL, 0xfffffffffffff000ULL, 0xffffffffffffffffULL, 0x7ffffffffffff000ULL + 0x1000};
+		uint64_t l = wrap[below(sizeof wrap / sizeof wrap[0])];
+		return l && addr + l > addr && addr + l > end ? -addr : l; /* keep it wrapping */
+	}
+	return below(end - addr + 1);
+}
+
 /* mm_addr: the address argument of a memory call: scratch or hostile. */
 static uint64_t mm_addr(void) {
 	if (below(3) == 0)
@@ -156,8 +169,11 @@ int main(int argc, char **argv) {
 		case SYS_mlock2: case SYS_pkey_mprotect:
 			mm = 1;
 			a[0] = mm_addr();
-			if (nr == SYS_mremap && (a[3] & 2 /* MREMAP_FIXED */))
+			a[1] = mm_len(a[0]);
+			if (nr == SYS_mremap) {
+				a[2] = mm_len(a[0]);
 				a[4] = mm_addr();
+			}
 			break;
 		case SYS_brk: case SYS_shmdt: case SYS_shmat: case SYS_set_tid_address: case SYS_set_robust_list:
 			a[0] = hostile_addr[below(sizeof hostile_addr / sizeof hostile_addr[0])];
