@@ -88,6 +88,10 @@ problem found before starting QEMU. Works as go test -exec 'runikraft run'.`,
 }
 
 func run(c *cli.Context, stdin *os.File) error {
+	sweepStale()
+	stopCatching := catchSignals()
+	defer stopCatching()
+	defer removeTemps()
 	if c.NArg() == 0 {
 		return fail(exitUsage, "run: missing IMAGE (usage: runikraft run [flags] IMAGE [ARGS...])")
 	}
@@ -225,6 +229,7 @@ func run(c *cli.Context, stdin *os.File) error {
 	// A closed pipe on our stdout must be an error we report (EPIPE),
 	// not SIGPIPE killing us with QEMU left behind.
 	signal.Ignore(syscall.SIGPIPE)
+	stopCatching() // qemu.Run forwards the signals from here on
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
 		return fail(exitUsage, "starting %s: %v", path, err)
@@ -333,7 +338,7 @@ func packRootfs(dir, app string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp("", "runikraft-rootfs-*.cpio")
+	f, err := createTemp("rootfs")
 	if err != nil {
 		return "", err
 	}
