@@ -144,6 +144,7 @@ int main(int argc, char **argv) {
 	struct sigaction sa = {0};
 	sa.sa_handler = on_alarm; /* no SA_RESTART: blocked calls end EINTR */
 	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN); /* a write to a pipe it closed is EPIPE, not the end */
 	sigset_t alrm;
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
