@@ -28,7 +28,8 @@
 //     pipe.go and fifo.go, console.go, eventfd.go, epoll.go, vfsfile.go
 //     (VFS files) and vfs.go (the process's filesystem), procfs.go,
 //     memory.go and sharedmap.go, futex.go, signal.go (delivery, the
-//     riscv64 signal frame, SIGSTOP/SIGCONT), timer.go and timerfd.go,
+//     riscv64 signal frame, SIGSTOP/SIGCONT), timer.go, timerfd.go and
+//     signalfd.go,
 //     thread.go (the thread loop and dispatcher: a panicking handler is
 //     contained there, bughook.go tests it), process.go.
 //   - The ABI's numbers and structure layouts: kernel/abi/linux.

@@ -146,6 +146,7 @@ func linux64() map[uint64]entry {
 		linux.SYS_TIMER_GETOVERRUN:       supported("timer_getoverrun", sysTimerGetoverrun),
 		linux.SYS_TIMER_SETTIME:          supportedNote("timer_settime", sysTimerSettime, "an absolute CLOCK_REALTIME time is fixed when set: later clock changes do not move it"),
 		linux.SYS_TIMER_DELETE:           supported("timer_delete", sysTimerDelete),
+		linux.SYS_SIGNALFD4:              partial("signalfd4", sysSignalfd4, "one pending instance per signal; a read takes the reader's signals first, then any thread's"),
 		linux.SYS_TIMERFD_CREATE:         supported("timerfd_create", sysTimerfdCreate),
 		linux.SYS_TIMERFD_SETTIME:        partial("timerfd_settime", sysTimerfdSettime, "TFD_TIMER_CANCEL_ON_SET accepted; the clock is never set, so it never cancels"),
 		linux.SYS_TIMERFD_GETTIME:        supported("timerfd_gettime", sysTimerfdGettime),

@@ -71,6 +71,7 @@ type Process struct {
 	fs      fsState
 	fifos   fifoTable
 	timers  timerTable
+	sigwq   waitQueue // notified whenever a signal is posted (signalfd)
 
 	umask      atomic.Uint32
 	nice       atomic.Int32  // setpriority: recorded, one scheduling class

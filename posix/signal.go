@@ -86,6 +86,7 @@ func (t *Thread) post(sig int, info sigInfo) {
 	t.sig.info[sig] = info
 	t.sig.mu.Unlock()
 	t.sig.pending.Or(bit(sig))
+	t.p.sigwq.notify()
 	if t.sig.mask.Load()&bit(sig) == 0 || bit(sig)&unblockable != 0 {
 		t.interrupt()
 	} else if t.sig.waiting.Load()&bit(sig) != 0 { // rt_sigtimedwait takes blocked ones

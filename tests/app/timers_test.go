@@ -51,3 +51,7 @@ func TestStopAndContinue(t *testing.T) {
 func TestSigtimedwaitTimer(t *testing.T) {
 	expect(t, run(t, nil, timersProgram(t), "sigwait"), 0, "sigtimedwait: SIGUSR1, code SI_TIMER, value 99\ntimeout: EAGAIN\nbad sigsetsize: EINVAL\n")
 }
+
+func TestSignalfdTimer(t *testing.T) {
+	expect(t, run(t, nil, timersProgram(t), "signalfd"), 0, "signalfd: epoll 1, read 128, signal SIGUSR2, code SI_TIMER, value 77\n")
+}

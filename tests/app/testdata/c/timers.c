@@ -5,6 +5,7 @@
  *   timerfd   a periodic timerfd in epoll
  *   stop      raise(SIGSTOP) stops the program until a timer's SIGCONT
  *   sigwait   sigtimedwait takes a blocked timer signal; times out
+ *   signalfd  a blocked timer signal read from a signalfd in epoll
  * Each prints what it saw; the test checks it. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -172,6 +174,35 @@ static int sigwait_mode(void) {
 	return 0;
 }
 
+static int sfd(void) {
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR2);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	int fd = signalfd(-1, &set, SFD_CLOEXEC);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN};
+	if (fd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		perror("signalfd");
+		return 1;
+	}
+	struct sigevent sev = {0};
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGUSR2;
+	sev.sigev_value.sival_int = 77;
+	timer_t tm;
+	timer_create(CLOCK_MONOTONIC, &sev, &tm);
+	struct itimerspec its = {{0, 0}, {0, 30000000}};
+	timer_settime(tm, 0, &its, NULL);
+	struct epoll_event out;
+	int r = epoll_wait(ep, &out, 1, 5000);
+	struct signalfd_siginfo si;
+	ssize_t n = read(fd, &si, sizeof si);
+	printf("signalfd: epoll %d, read %zd, signal %s, code %s, value %d\n", r, n, si.ssi_signo == SIGUSR2 ? "SIGUSR2" : "?",
+	       si.ssi_code == SI_TIMER ? "SI_TIMER" : "?", si.ssi_int);
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (argc < 2)
@@ -192,5 +223,7 @@ int main(int argc, char **argv) {
 		return stop();
 	if (!strcmp(argv[1], "sigwait"))
 		return sigwait_mode();
+	if (!strcmp(argv[1], "signalfd"))
+		return sfd();
 	return 2;
 }
