@@ -170,3 +170,40 @@ func TestSigsetSizeChecked(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// fadvise64 checks its arguments; setpriority's nice value reads back as
+// Linux's 20-nice, clamped.
+func TestFadvisePriority(t *testing.T) {
+	p, _, _, _ := start(t, func(s *userSide) {
+		buf := s.scratch()
+		if s.call(linux.SYS_PIPE2, uint64(buf), 0) != 0 {
+			s.call(linux.SYS_EXIT_GROUP, 1)
+		}
+		rfd := uint64(s.peek(buf, 1)[0])
+		for i, c := range []struct {
+			args []uint64
+			want int64
+		}{
+			{[]uint64{rfd, 0, 0, linux.POSIX_FADV_SEQUENTIAL}, errno(linux.ESPIPE)},
+			{[]uint64{99, 0, 0, 0}, errno(linux.EBADF)},
+			{[]uint64{^uint64(0), 0, 0, 0}, errno(linux.EBADF)},
+		} {
+			if r := s.call(linux.SYS_FADVISE64, c.args...); r != c.want {
+				s.call(linux.SYS_EXIT_GROUP, uint64(10+i))
+			}
+		}
+		if s.call(linux.SYS_SETPRIORITY, linux.PRIO_PROCESS, 0, 100) != 0 || s.call(linux.SYS_GETPRIORITY, linux.PRIO_PROCESS, 0) != 20-19 {
+			s.call(linux.SYS_EXIT_GROUP, 2)
+		}
+		if s.call(linux.SYS_SETPRIORITY, linux.PRIO_PROCESS, Pid, uint64(1<<64-5)) != 0 || s.call(linux.SYS_GETPRIORITY, linux.PRIO_PGRP, 0) != 25 {
+			s.call(linux.SYS_EXIT_GROUP, 3)
+		}
+		if s.call(linux.SYS_GETPRIORITY, 7, 0) != errno(linux.EINVAL) || s.call(linux.SYS_SETPRIORITY, linux.PRIO_PROCESS, 4242, 0) != errno(linux.ESRCH) {
+			s.call(linux.SYS_EXIT_GROUP, 4)
+		}
+		s.call(linux.SYS_EXIT_GROUP, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}

@@ -148,6 +148,17 @@ int main(int argc, char **argv) {
 	sigset_t alrm;
 	sigemptyset(&alrm);
 	sigaddset(&alrm, SIGALRM);
+	/* Descriptors of every kind for the random calls to find at 3..10:
+	 * a regular file, a directory, a pipe, an eventfd, an epoll, a
+	 * timerfd, a signalfd, /dev/null. */
+	int pfd[2];
+	uint64_t set = 1ULL << (SIGUSR1 - 1);
+	if (syscall(SYS_openat, -100, "/tmp/fz", 0102 /* O_RDWR|O_CREAT */, 0600) < 0 ||
+	    syscall(SYS_openat, -100, "/tmp", 0200000 /* O_DIRECTORY */) < 0 || pipe(pfd) != 0 ||
+	    syscall(SYS_eventfd2, 0, 0) < 0 || syscall(SYS_epoll_create1, 0) < 0 ||
+	    syscall(SYS_timerfd_create, 1, 0) < 0 || syscall(SYS_signalfd4, -1, &set, 8, 0) < 0 ||
+	    syscall(SYS_openat, -100, "/dev/null", 2) < 0)
+		fprintf(log, "FZ note: some descriptor kinds could not be made\n");
 	fprintf(log, "FZ seed %llu calls %ld\n", (unsigned long long)seed, calls);
 	for (long i = 0; i < calls; i++) {
 		long nr = below(8) == 0 ? (long)below(600) : (long)below(300);
