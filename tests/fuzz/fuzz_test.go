@@ -67,8 +67,8 @@ func LastCall(out string) string {
 // kernel may not: exit 70 or 71, a hang, or a panic message fails the
 // test with the seed and the last call.
 func TestSyscallFuzz(t *testing.T) {
-	seeds := envInt("RUNIKRAFT_FUZZ_SEEDS", 6)
-	calls := envInt("RUNIKRAFT_FUZZ_CALLS", 5000)
+	seeds := envInt("RUNIKRAFT_FUZZ_SEEDS", 8)
+	calls := envInt("RUNIKRAFT_FUZZ_CALLS", 8000)
 	first := envInt("RUNIKRAFT_FUZZ_FIRST", 1)
 	total := 0
 	for seed := first; seed < first+seeds; seed++ {
