@@ -22,6 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifndef sigev_notify_thread_id /* musl names it; glibc 2.36 does not */
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
 static double now(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -85,7 +89,7 @@ static int thread_timer(void) {
 	ev.sigev_notify = SIGEV_THREAD_ID;
 	ev.sigev_signo = SIGRTMIN;
 	ev.sigev_value.sival_int = 4242;
-	ev._sigev_un._tid = worker_tid; /* sigev_notify_thread_id */
+	ev.sigev_notify_thread_id = worker_tid;
 	timer_t tm;
 	if (timer_create(CLOCK_MONOTONIC, &ev, &tm) != 0) {
 		perror("timer_create");
