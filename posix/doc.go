@@ -18,16 +18,19 @@
 //     fcntl, ioctl, fstat), sys_open.go, sys_stat.go, sys_fs.go (paths
 //     and directories), sys_pipe.go, sys_eventfd.go, sys_epoll.go,
 //     sys_poll.go (ppoll, pselect6), sys_mmap.go, sys_futex.go,
-//     sys_signal.go, sys_thread.go, sys_time.go, sys_misc.go (identity,
-//     limits, entropy, wait).
+//     sys_signal.go, sys_thread.go, sys_time.go, sys_timer.go (setitimer,
+//     POSIX timers, timerfd), sys_misc.go (identity, limits, priorities,
+//     fadvise, entropy, wait).
 //   - The objects they work on, next to them: file.go (the one File
 //     interface every kind of open file implements, with Linux's answers
 //     for what a kind does not support), fdtable.go, ioseq.go (the one
 //     I/O path and its partial-result rule), waitqueue.go (readiness),
 //     pipe.go and fifo.go, console.go, eventfd.go, epoll.go, vfsfile.go
 //     (VFS files) and vfs.go (the process's filesystem), procfs.go,
-//     memory.go and sharedmap.go, futex.go, signal.go (delivery and the
-//     riscv64 signal frame), thread.go (the thread loop and dispatcher),
-//     process.go.
+//     memory.go and sharedmap.go, futex.go, signal.go (delivery, the
+//     riscv64 signal frame, SIGSTOP/SIGCONT), timer.go, timerfd.go and
+//     signalfd.go,
+//     thread.go (the thread loop and dispatcher: a panicking handler is
+//     contained there, bughook.go tests it), process.go.
 //   - The ABI's numbers and structure layouts: kernel/abi/linux.
 package posix

@@ -74,7 +74,12 @@ func probe(name, note string) entry {
 // initialiser may not) and never changes afterwards.
 var table map[uint64]entry
 
-func init() { table = linux64() }
+func init() {
+	table = linux64()
+	if bugHook {
+		installBugHook()
+	}
+}
 
 func linux64() map[uint64]entry {
 	return map[uint64]entry{
@@ -135,8 +140,17 @@ func linux64() map[uint64]entry {
 		linux.SYS_SET_ROBUST_LIST:        partial("set_robust_list", sysSetRobustList, "recorded; robust futexes are not released when a thread dies"),
 		linux.SYS_GET_ROBUST_LIST:        supported("get_robust_list", sysGetRobustList),
 		linux.SYS_NANOSLEEP:              supported("nanosleep", sysNanosleep),
-		linux.SYS_SETITIMER:              unimplemented("setitimer", "interval timers are not implemented yet"),
-		linux.SYS_TIMER_CREATE:           unimplemented("timer_create", "POSIX timers are not implemented yet"),
+		linux.SYS_GETITIMER:              partial("getitimer", sysGetitimer, "ITIMER_VIRTUAL and ITIMER_PROF count elapsed time: no CPU-time accounting"),
+		linux.SYS_SETITIMER:              partial("setitimer", sysSetitimer, "ITIMER_VIRTUAL and ITIMER_PROF count elapsed time: no CPU-time accounting; alarm(3) is setitimer on riscv64"),
+		linux.SYS_TIMER_CREATE:           partial("timer_create", sysTimerCreate, "SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; CPU-time clocks count elapsed time"),
+		linux.SYS_TIMER_GETTIME:          supported("timer_gettime", sysTimerGettime),
+		linux.SYS_TIMER_GETOVERRUN:       supported("timer_getoverrun", sysTimerGetoverrun),
+		linux.SYS_TIMER_SETTIME:          supportedNote("timer_settime", sysTimerSettime, "an absolute CLOCK_REALTIME time is fixed when set: later clock changes do not move it"),
+		linux.SYS_TIMER_DELETE:           supported("timer_delete", sysTimerDelete),
+		linux.SYS_SIGNALFD4:              partial("signalfd4", sysSignalfd4, "one pending instance per signal; a read takes the reader's signals first, then any thread's"),
+		linux.SYS_TIMERFD_CREATE:         supported("timerfd_create", sysTimerfdCreate),
+		linux.SYS_TIMERFD_SETTIME:        partial("timerfd_settime", sysTimerfdSettime, "TFD_TIMER_CANCEL_ON_SET accepted; the clock is never set, so it never cancels"),
+		linux.SYS_TIMERFD_GETTIME:        supported("timerfd_gettime", sysTimerfdGettime),
 		linux.SYS_CLOCK_GETTIME:          supported("clock_gettime", sysClockGettime),
 		linux.SYS_CLOCK_GETRES:           supported("clock_getres", sysClockGetres),
 		linux.SYS_CLOCK_NANOSLEEP:        supported("clock_nanosleep", sysClockNanosleep),
@@ -156,7 +170,10 @@ func linux64() map[uint64]entry {
 		linux.SYS_RT_SIGACTION:           supported("rt_sigaction", sysRtSigaction),
 		linux.SYS_RT_SIGPROCMASK:         supported("rt_sigprocmask", sysRtSigprocmask),
 		linux.SYS_RT_SIGPENDING:          supported("rt_sigpending", sysRtSigpending),
+		linux.SYS_RT_SIGTIMEDWAIT:        supportedNote("rt_sigtimedwait", sysRtSigtimedwait, "one pending instance per signal (no queue of real-time signals)"),
 		linux.SYS_RT_SIGRETURN:           supported("rt_sigreturn", sysRtSigreturn),
+		linux.SYS_SETPRIORITY:            partial("setpriority", sysSetpriority, "the nice value is recorded and read back, not used: one scheduling class"),
+		linux.SYS_GETPRIORITY:            supported("getpriority", sysGetpriority),
 		linux.SYS_SETGID:                 partial("setgid", sysSetID, "only 0 is accepted"),
 		linux.SYS_SETUID:                 partial("setuid", sysSetID, "the app is root; only 0 is accepted"),
 		linux.SYS_GETRESUID:              supported("getresuid", sysGetres),
@@ -210,6 +227,7 @@ func linux64() map[uint64]entry {
 		linux.SYS_MUNLOCK:                supported("munlock", sysMlock),
 		linux.SYS_MINCORE:                unimplemented("mincore", ""),
 		linux.SYS_MADVISE:                partial("madvise", sysMadvise, "DONTNEED/FREE drop pages; other advice accepted and ignored"),
+		linux.SYS_FADVISE64:              partial("fadvise64", sysFadvise64, "advice checked and accepted: files live in RAM, nothing to read ahead or drop"),
 		linux.SYS_ACCEPT4:                supported("accept4", sysAccept4),
 		linux.SYS_RECVMMSG:               partial("recvmmsg", sysRecvmmsg, "the timeout is not honoured"),
 		linux.SYS_SENDMMSG:               supported("sendmmsg", sysSendmmsg),

@@ -75,6 +75,7 @@ type Process struct {
 
 	mu      sync.Mutex
 	threads map[int]*Thread
+	stopped chan struct{} // non-nil while stopped (SIGSTOP); closed by SIGCONT
 	nextTID int
 
 	console *console
@@ -85,13 +86,17 @@ type Process struct {
 	fs      fsState
 	fifos   fifoTable
 	unix    unixRegistry
+	timers  timerTable
+	sigwq   waitQueue // notified whenever a signal is posted (signalfd)
 
 	umask      atomic.Uint32
+	nice       atomic.Int32  // setpriority: recorded, one scheduling class
 	pipeIDs    atomic.Uint64 // numbers pipes for /proc/self/fd
 	lastStatus atomic.Int32  // exit status of the last thread to exit()
 	reported   sync.Map      // syscall number → logged once
 
 	exitOnce sync.Once
+	doneOnce sync.Once // closes done: exit, or bugReport if exit is stuck
 	done     chan struct{}
 	status   int
 	started  time.Time // once the filesystem was set up: later changes are the app's
@@ -154,6 +159,7 @@ func (p *Process) Done() <-chan struct{} { return p.done }
 // exit ends the whole process with status (exit_group, fatal signal).
 func (p *Process) exit(status int) {
 	p.exitOnce.Do(func() {
+		p.stopTimers()
 		p.mem.writeBackAll()
 		p.status = status
 		p.mu.Lock()
@@ -162,8 +168,42 @@ func (p *Process) exit(status int) {
 			t.interrupt()
 		}
 		p.mu.Unlock()
+		p.end(status)
+	})
+}
+
+// end records the status and lets Wait return, once.
+func (p *Process) end(status int) {
+	p.doneOnce.Do(func() {
+		p.status = status
 		close(p.done)
 	})
+}
+
+// bugExitGrace bounds how long bugReport waits for an orderly exit (the
+// panicking handler may have left a lock held that exit needs).
+var bugExitGrace = 2 * time.Second
+
+// bugReport logs a panic in the handler of system call nr as a kernel bug
+// (call, arguments, Go stack) and ends the application with
+// abi.ExitSyscallBug. It never hangs: if the orderly exit cannot finish in
+// bugExitGrace, Wait returns anyway with the same status.
+func (p *Process) bugReport(t *Thread, nr uint64, name string, a *[6]uint64, v any, stack []byte) {
+	if name == "" {
+		name = linux.SyscallNames[nr]
+	}
+	p.logf("kernel bug: system call %s (%d) panicked: %v\n"+
+		"  thread %d, pc %#x, args %#x %#x %#x %#x %#x %#x\n"+
+		"  the application is ended with status %d; please report this with the trace below\n%s",
+		name, nr, v, t.tid, t.u.PC-4, a[0], a[1], a[2], a[3], a[4], a[5], abi.ExitSyscallBug, stack)
+	t.exiting.Store(true)
+	go p.exit(abi.ExitSyscallBug)
+	select {
+	case <-p.done:
+	case <-time.After(bugExitGrace):
+		p.logf("kernel bug: orderly exit did not finish in %v; ending anyway", bugExitGrace)
+		p.end(abi.ExitSyscallBug)
+	}
 }
 
 func (p *Process) logf(format string, args ...any) {

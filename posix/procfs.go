@@ -172,8 +172,8 @@ func (d *procDir) ReadDir(cursor uint64, n int) ([]fs.Dirent, error) {
 // name is gone.
 func (f *procFS) exe() string {
 	exe := f.p.fs.exe
-	if exe == "" {
-		return ""
+	if exe == "" || f.p.fs.exeNoFile {
+		return exe
 	}
 	if _, err := f.p.fs.v.Stat(fs.Loc{}, exe, 0); err != nil {
 		return exe + " (deleted)"

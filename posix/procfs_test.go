@@ -40,6 +40,18 @@ func TestProcSelfExeIsInit(t *testing.T) {
 	}
 }
 
+// Without a root filesystem the program is no file of the machine, but
+// /proc/self/exe still names it, as on Linux.
+func TestProcSelfExeWithoutRootfs(t *testing.T) {
+	for argv0, want := range map[string]string{"/home/u/hello": "/home/u/hello", "./hello": "/hello", "../x/../hello": "/hello"} {
+		runFS(t, Config{Args: []string{argv0}}, func(u *fsUser) {
+			if got := u.readlink("/proc/self/exe"); got != want {
+				u.failf("argv[0] %q: exe %q, want %q", argv0, got, want)
+			}
+		})
+	}
+}
+
 func TestProcSelfFDLookup(t *testing.T) {
 	runFS(t, Config{}, func(u *fsUser) {
 		fd := u.ok("open", u.open("/etc/hosts", 0, 0))

@@ -51,12 +51,14 @@ func (s *sigTable) get(sig int) sigaction {
 // sigInfo is what a pending signal carries into siginfo_t.
 type sigInfo struct {
 	code int32
-	addr uint64 // fault address, or sender pid/uid packed for SI_USER
+	addr uint64 // fault address, or sender pid/uid packed for SI_USER, or timer id/overrun for SI_TIMER
+	val  uint64 // si_value of SI_TIMER (the second word of the union)
 }
 
 type threadSignals struct {
 	mask    atomic.Uint64
 	pending atomic.Uint64
+	waiting atomic.Uint64 // the set rt_sigtimedwait waits for
 	mu      sync.Mutex
 	info    [linux.NSIG + 1]sigInfo
 	altSP   uint64
@@ -71,14 +73,27 @@ func bit(sig int) uint64 { return 1 << uint(sig-1) }
 
 const unblockable = 1<<(linux.SIGKILL-1) | 1<<(linux.SIGSTOP-1)
 
-// post queues sig for t and makes it look.
+// post queues sig for t and makes it look. SIGCONT resumes a stopped
+// process at once, whatever its disposition; a stop signal and SIGCONT
+// cancel each other's pending instances, as on Linux.
 func (t *Thread) post(sig int, info sigInfo) {
+	if sig == linux.SIGCONT {
+		t.p.resume()
+	} else if stopSignal(sig) {
+		t.p.clearPending(bit(linux.SIGCONT))
+	}
 	t.sig.mu.Lock()
 	t.sig.info[sig] = info
 	t.sig.mu.Unlock()
 	t.sig.pending.Or(bit(sig))
+	t.p.sigwq.notify()
 	if t.sig.mask.Load()&bit(sig) == 0 || bit(sig)&unblockable != 0 {
 		t.interrupt()
+	} else if t.sig.waiting.Load()&bit(sig) != 0 { // rt_sigtimedwait takes blocked ones
+		select {
+		case t.intr <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -103,17 +118,94 @@ func (p *Process) postProcess(sig int, info sigInfo) {
 
 func defaultIgnored(sig int) bool {
 	switch sig {
-	case 17, 18, 19, 20, 21, 22, 23, 28: // CHLD CONT STOP TSTP TTIN TTOU URG WINCH
+	case 17, 18, 23, 28: // CHLD CONT URG WINCH
 		return true
 	}
 	return false
 }
 
+// stopSignal: the signals whose default action stops the process.
+func stopSignal(sig int) bool {
+	switch sig {
+	case linux.SIGSTOP, linux.SIGTSTP, linux.SIGTTIN, linux.SIGTTOU:
+		return true
+	}
+	return false
+}
+
+// stop stops the application (a stop signal's default action): every
+// thread leaves user mode and waits in waitStopped until SIGCONT.
+func (p *Process) stop() {
+	p.clearPending(bit(linux.SIGCONT))
+	p.mu.Lock()
+	if p.stopped == nil {
+		p.stopped = make(chan struct{})
+	}
+	ts := make([]*Thread, 0, len(p.threads))
+	for _, t := range p.threads {
+		ts = append(ts, t)
+	}
+	p.mu.Unlock()
+	for _, t := range ts {
+		t.interrupt()
+	}
+}
+
+// resume continues a stopped application.
+func (p *Process) resume() {
+	p.clearPending(bit(linux.SIGSTOP) | bit(linux.SIGTSTP) | bit(linux.SIGTTIN) | bit(linux.SIGTTOU))
+	p.mu.Lock()
+	if p.stopped != nil {
+		close(p.stopped)
+		p.stopped = nil
+	}
+	p.mu.Unlock()
+}
+
+func (p *Process) clearPending(set uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.threads {
+		t.sig.pending.And(^set)
+	}
+}
+
+// waitStopped blocks t while the process is stopped; it returns true if
+// it waited (pending signals need another look: SIGKILL, SIGCONT's
+// handler).
+func (t *Thread) waitStopped() bool {
+	waited := false
+	for !t.exiting.Load() {
+		t.p.mu.Lock()
+		ch := t.p.stopped
+		t.p.mu.Unlock()
+		if ch == nil || t.sig.pending.Load()&bit(linux.SIGKILL) != 0 {
+			break
+		}
+		waited = true
+		select {
+		case <-ch:
+		case <-t.intr:
+		case <-t.p.done:
+		}
+	}
+	return waited
+}
+
 // deliverSignals runs after every return to the kernel: it delivers one
 // pending, unblocked signal (its handler runs next in user mode) and
-// settles an interrupted system call.
+// settles an interrupted system call; while the application is stopped
+// (SIGSTOP) the thread waits here.
 func (t *Thread) deliverSignals() {
-	restarting := int64(t.u.X[abi.RegA0]) == -errRestart && t.u.Cause == linux.EnvironmentCallFromUMode
+	t.deliverPending()
+	for t.waitStopped() && !t.exiting.Load() {
+		t.deliverPending()
+	}
+}
+
+func (t *Thread) deliverPending() {
+	r0 := int64(t.u.X[abi.RegA0])
+	restarting := (r0 == -errRestart || r0 == -errRestartNoHand) && t.u.Cause == linux.EnvironmentCallFromUMode
 	for {
 		pend := t.sig.pending.Load() &^ (t.sig.mask.Load() &^ unblockable)
 		if pend == 0 {
@@ -132,13 +224,17 @@ func (t *Thread) deliverSignals() {
 		if act.handler == linux.SIG_IGN || (act.handler == linux.SIG_DFL && defaultIgnored(sig)) {
 			continue
 		}
+		if sig == linux.SIGSTOP || (act.handler == linux.SIG_DFL && stopSignal(sig)) {
+			t.p.stop()
+			continue
+		}
 		if act.handler == linux.SIG_DFL || sig == linux.SIGKILL {
 			t.p.fatalSignal(t, sig, info)
 			return
 		}
 		if restarting {
 			restarting = false
-			if act.flags&linux.SA_RESTART != 0 {
+			if act.flags&linux.SA_RESTART != 0 && r0 == -errRestart {
 				t.u.PC -= 4
 				t.u.X[abi.RegA0] = t.callA0
 			} else {
@@ -173,7 +269,7 @@ func (t *Thread) setupFrame(sig int, info sigInfo, act sigaction) bool {
 	}
 	var f linux.RtSigframe
 	sp = (sp - uint64(unsafe.Sizeof(f))) &^ 15
-	f.Info.Signo, f.Info.Code, f.Info.Fields[0] = int32(sig), info.code, info.addr
+	f.Info.Signo, f.Info.Code, f.Info.Fields[0], f.Info.Fields[1] = int32(sig), info.code, info.addr, info.val
 	uc := &f.UC
 	uc.Stack = linux.StackT{SP: t.sig.altSP, Flags: linux.SS_DISABLE, Size: t.sig.altSize}
 	if t.sig.altOn {

@@ -123,7 +123,7 @@ func sysEpollPwait(t *Thread, a *[6]uint64) int64 {
 		return errno(linux.EINVAL)
 	}
 	timeout := time.Duration(int32(a[3])) * time.Millisecond
-	return t.withSigmask(uintptr(a[4]), func() int64 {
+	return t.withSigmask(uintptr(a[4]), a[5], func() int64 {
 		var got [][2]uint64
 		_, err := t.waitReady([]pollable{ep}, timeout, func() bool {
 			got = ep.collect(max)

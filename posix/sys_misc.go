@@ -211,3 +211,63 @@ func sysSetrlimit(*Thread, *[6]uint64) int64 { return 0 }
 
 // sysPersonality implements personality(2): always PER_LINUX.
 func sysPersonality(*Thread, *[6]uint64) int64 { return 0 }
+
+// sysFadvise64 implements fadvise64(2): the advice is checked and
+// accepted; files live in RAM, so there is nothing to read ahead or drop.
+func sysFadvise64(t *Thread, a *[6]uint64) int64 {
+	of, e := t.fd(a[0])
+	if e != 0 {
+		return errno(e)
+	}
+	if of.f.Stat().Mode&linux.S_IFMT == linux.S_IFIFO {
+		return errno(linux.ESPIPE)
+	}
+	if int64(a[2]) < 0 || a[3] > linux.POSIX_FADV_NOREUSE {
+		return errno(linux.EINVAL)
+	}
+	return 0
+}
+
+// prioTarget checks getpriority/setpriority's which and who: the one
+// process (its pid, any of its thread ids, its group, root's uid).
+func (t *Thread) prioTarget(which, who uint64) Errno {
+	w := int64(int32(who))
+	switch which {
+	case linux.PRIO_PROCESS:
+		if w != 0 && w != Pid && t.p.thread(int(w)) == nil {
+			return linux.ESRCH
+		}
+	case linux.PRIO_PGRP:
+		if w != 0 && w != Pid {
+			return linux.ESRCH
+		}
+	case linux.PRIO_USER:
+		if w != 0 {
+			return linux.ESRCH
+		}
+	default:
+		return linux.EINVAL
+	}
+	return 0
+}
+
+// sysGetpriority implements getpriority(2): the kernel's answer is
+// 20 - nice (1..40), which the C library turns back into the nice value.
+func sysGetpriority(t *Thread, a *[6]uint64) int64 {
+	if e := t.prioTarget(a[0], a[1]); e != 0 {
+		return errno(e)
+	}
+	return 20 - int64(t.p.nice.Load())
+}
+
+// sysSetpriority implements setpriority(2): the nice value is recorded
+// (clamped to -20..19, as Linux does) and reported back; one scheduling
+// class runs everything.
+func sysSetpriority(t *Thread, a *[6]uint64) int64 {
+	if e := t.prioTarget(a[0], a[1]); e != 0 {
+		return errno(e)
+	}
+	nice := min(max(int64(int32(a[2])), linux.PRIO_MIN), linux.PRIO_MAX-1)
+	t.p.nice.Store(int32(nice))
+	return 0
+}

@@ -188,6 +188,12 @@ func (t *Thread) mapFile(addr, length uintptr, prot, flags, hf uint32, fd int, o
 	if shared && st.Mode&linux.S_IFMT == linux.S_IFREG {
 		sm = &sharedMap{length: plen, off: int64(off)}
 		if fl&linux.O_ACCMODE == linux.O_RDWR {
+			// The snapshot below is kernel memory as large as the
+			// mapping: one larger than the machine cannot be honoured
+			// (and must not exhaust the kernel's heap).
+			if mem := t.p.cfg.MemoryBytes; mem != 0 && uint64(plen) > mem/2 {
+				return errno(linux.ENOMEM)
+			}
 			// A handle of the mapping's own: the descriptor may be
 			// closed while the mapping lives on.
 			n := src.Loc().Inode()
@@ -238,7 +244,9 @@ func (t *Thread) fillMapping(src *fs.File, r, length uintptr, off int64, sm *sha
 			return 0
 		}
 		if e := t.p.cpu.CopyOut(r+done, b[:n]); e != 0 {
-			return e
+			// The pages were just mapped writable for this copy: the
+			// only way to fail is that no RAM was left to back them.
+			return linux.ENOMEM
 		}
 		if sm != nil && sm.snap != nil {
 			copy(sm.snap[done:], b[:n])

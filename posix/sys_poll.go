@@ -11,10 +11,17 @@ import (
 // netpoller in the application sleeps in epoll_pwait and is woken through
 // an eventfd, exactly as on Linux.
 
-// withSigmask runs a wait with a temporary signal mask (the p* calls).
-func (t *Thread) withSigmask(maskAddr uintptr, wait func() int64) int64 {
+// withSigmask runs a wait with a temporary signal mask (the p* calls);
+// a mask whose size is not the kernel's sigset_t is EINVAL, as on Linux.
+func (t *Thread) withSigmask(maskAddr uintptr, size uint64, wait func() int64) int64 {
 	if maskAddr == 0 {
-		return wait()
+		if r := wait(); r != -errRestart {
+			return r
+		}
+		return -errRestartNoHand // never restarted after a handler, as on Linux
+	}
+	if size != linux.SigsetSize {
+		return errno(linux.EINVAL)
 	}
 	m, e := t.get64(maskAddr)
 	if e != 0 {
@@ -23,7 +30,10 @@ func (t *Thread) withSigmask(maskAddr uintptr, wait func() int64) int64 {
 	old := t.sig.mask.Load()
 	t.sig.mask.Store(m &^ unblockable)
 	r := wait()
-	if r == -errRestart || r == -int64(linux.EINTR) {
+	if r == -errRestart {
+		r = -errRestartNoHand // never restarted after a handler, as on Linux
+	}
+	if r == -errRestartNoHand || r == -int64(linux.EINTR) {
 		// The handler runs with the temporary mask; sigreturn restores.
 		t.sig.savedMask, t.sig.hasSavedMask = old, true
 	} else {
@@ -54,7 +64,7 @@ func sysPpoll(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	return t.withSigmask(uintptr(a[3]), func() int64 {
+	return t.withSigmask(uintptr(a[3]), a[4], func() int64 {
 		var files []pollable
 		for i := uint64(0); i < nfds; i++ {
 			if of, e := t.fd(uint64(int32(binary.LittleEndian.Uint32(raw[8*i:])))); e == 0 {
@@ -121,14 +131,18 @@ func sysPselect6(t *Thread, a *[6]uint64) int64 {
 		return errno(e)
 	}
 	var maskAddr uintptr
+	var maskSize uint64
 	if a[5] != 0 { // struct { const sigset_t *ss; size_t ss_len; }
 		p, e := t.get64(uintptr(a[5]))
 		if e != 0 {
 			return errno(e)
 		}
+		if maskSize, e = t.get64(uintptr(a[5]) + 8); e != 0 {
+			return errno(e)
+		}
 		maskAddr = uintptr(p)
 	}
-	return t.withSigmask(maskAddr, func() int64 {
+	return t.withSigmask(maskAddr, maskSize, func() int64 {
 		var files []pollable
 		for fd := 0; fd < nfds; fd++ {
 			if of, e := t.fd(uint64(fd)); e == 0 {

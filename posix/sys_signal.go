@@ -2,6 +2,8 @@ package posix
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"time"
 	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/abi"
@@ -94,14 +96,23 @@ func sysRtSigprocmask(t *Thread, a *[6]uint64) int64 {
 	return 0
 }
 
-// sysRtSigpending implements rt_sigpending(2).
+// sysRtSigpending implements rt_sigpending(2): Linux takes any size up
+// to its sigset_t and writes that many bytes.
 func sysRtSigpending(t *Thread, a *[6]uint64) int64 {
-	return errno(t.put64(uintptr(a[0]), t.sig.pending.Load()&t.sig.mask.Load()))
+	if a[1] > linux.SigsetSize {
+		return errno(linux.EINVAL)
+	}
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], t.sig.pending.Load()&t.sig.mask.Load())
+	return errno(t.p.cpu.CopyOut(uintptr(a[0]), b[:a[1]]))
 }
 
 // sysRtSigsuspend waits with a temporary mask until a signal is delivered;
 // the handler's sigreturn restores the old mask.
 func sysRtSigsuspend(t *Thread, a *[6]uint64) int64 {
+	if a[1] != linux.SigsetSize {
+		return errno(linux.EINVAL)
+	}
 	m, e := t.get64(uintptr(a[0]))
 	if e != 0 {
 		return errno(e)
@@ -202,4 +213,60 @@ func sysTgkill(t *Thread, a *[6]uint64) int64 {
 		return errno(linux.ESRCH)
 	}
 	return t.signalThread(int(a[1]), int(a[2]))
+}
+
+// sysRtSigtimedwait implements rt_sigtimedwait(2): it takes one pending
+// signal of the set (blocked ones included: that is how sigwait is used)
+// without running a handler; EAGAIN when the timeout passes.
+func sysRtSigtimedwait(t *Thread, a *[6]uint64) int64 {
+	if a[3] != linux.SigsetSize {
+		return errno(linux.EINVAL)
+	}
+	set, e := t.get64(uintptr(a[0]))
+	if e != 0 {
+		return errno(e)
+	}
+	set &^= unblockable
+	timeout, e := t.timeoutArg(uintptr(a[2]))
+	if e != 0 {
+		return errno(e)
+	}
+	var deadline <-chan time.Time
+	if timeout >= 0 {
+		tm := time.NewTimer(timeout)
+		defer tm.Stop()
+		deadline = tm.C
+	}
+	t.sig.waiting.Store(set)
+	defer t.sig.waiting.Store(0)
+	for {
+		if pend := t.sig.pending.Load() & set; pend != 0 {
+			sig := bits.TrailingZeros64(pend) + 1
+			if t.sig.pending.And(^bit(sig))&bit(sig) == 0 {
+				continue // taken by a concurrent delivery
+			}
+			t.sig.mu.Lock()
+			info := t.sig.info[sig]
+			t.sig.mu.Unlock()
+			if a[1] != 0 {
+				var si linux.SigInfo
+				si.Signo, si.Code, si.Fields[0], si.Fields[1] = int32(sig), info.code, info.addr, info.val
+				if e := t.p.cpu.CopyOut(uintptr(a[1]), linux.AsBytes(&si)); e != 0 {
+					return errno(e)
+				}
+			}
+			return int64(sig)
+		}
+		// Anything else that may run a handler interrupts the wait.
+		if t.sig.pending.Load()&^t.sig.mask.Load()&^set != 0 {
+			return -errRestartNoHand
+		}
+		select {
+		case <-t.intr:
+		case <-deadline:
+			return errno(linux.EAGAIN)
+		case <-t.p.done:
+			return errno(linux.EINTR)
+		}
+	}
 }

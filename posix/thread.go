@@ -1,6 +1,7 @@
 package posix
 
 import (
+	"runtime/debug"
 	"sync/atomic"
 
 	"github.com/runikraft/runikraft/kernel/abi"
@@ -98,6 +99,10 @@ const (
 	// errRestart: interrupted by a signal; restart the call if the
 	// handler has SA_RESTART (or no handler runs), else EINTR.
 	errRestart = 512 // ERESTARTSYS
+	// errRestartNoHand: restart only if no handler runs, else EINTR
+	// whatever SA_RESTART says (poll, select, pause: Linux's
+	// ERESTARTNOHAND).
+	errRestartNoHand = 514
 )
 
 func (t *Thread) syscall() {
@@ -117,7 +122,7 @@ func (t *Thread) syscall() {
 		if trace && noReturnCall(e.name) {
 			t.strace(nr, row, &args, 0, false) // strace.go
 		}
-		r = e.fn(t, &args)
+		r = t.invoke(nr, e, &args)
 	} else {
 		r = errno(linux.ENOSYS)
 		if !e.quiet { // quiet: an expected probe, the caller falls back
@@ -140,6 +145,21 @@ func (t *Thread) syscall() {
 		return
 	}
 	u.X[abi.RegA0] = uint64(r)
+}
+
+// invoke runs one handler. A panic inside it is a kernel bug, not the
+// application's fault: it must not take the kernel down with it (the Go
+// runtime would end the machine with ExitKernelPanic, or hang with locks
+// held), so it becomes a bug report on the kernel log and the end of the
+// application with abi.ExitSyscallBug (see bugReport).
+func (t *Thread) invoke(nr uint64, e entry, args *[6]uint64) (r int64) {
+	defer func() {
+		if v := recover(); v != nil {
+			t.p.bugReport(t, nr, e.name, args, v, debug.Stack())
+			r = noReturn
+		}
+	}()
+	return e.fn(t, args)
 }
 
 // errno turns an Errno into a handler result.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -24,7 +25,10 @@ import (
 type fsState struct {
 	v    *fs.VFS
 	root *ramfs.FS // for statfs
-	exe  string    // /proc/self/exe's target; "" when the program is not a file here
+	exe  string    // /proc/self/exe's target
+	// exeNoFile: the program came from memory (the initrd), not from a
+	// file here; exe is then its name, which never reads as deleted.
+	exeNoFile bool
 
 	mu  sync.Mutex
 	cwd fs.Loc // the zero Loc is the root
@@ -54,6 +58,11 @@ func (p *Process) initFS() error {
 		}
 	}
 	p.fs.exe = exePath(v, p.cfg.Args, p.cfg.RootFS != nil)
+	if p.fs.exe == "" && len(p.cfg.Args) > 0 && p.cfg.Args[0] != "" {
+		// Linux's /proc/self/exe always has a path: the program's name
+		// as the host gave it, made absolute.
+		p.fs.exe, p.fs.exeNoFile = path.Join("/", p.cfg.Args[0]), true
+	}
 	if err := ensureDir(v, "/tmp", 0o1777); err != nil {
 		return fmt.Errorf("/tmp: %w", err)
 	}

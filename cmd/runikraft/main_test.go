@@ -87,7 +87,7 @@ func TestDryRunFlags(t *testing.T) {
 	img := image(t, payload.PrintAndExit("", 0))
 	guestArgs := []string{"-test.v", "--timeout", "1s", "a b", "k=v", "line\nbreak", "\xff\xfe", ""}
 	code, out, errs := runCLI(t, append([]string{"run", "--dry-run", "-m", "2G", "--cpus", "3", "--rng=false", "--debug",
-		"-e", "A=1,2", "-e", "B=x y", "-e", "EMPTY=", img}, guestArgs...)...)
+		"-e", "A=1,2", "-e", "B=x y", "-e", "EMPTY=", "-e", "K= v  ", img}, guestArgs...)...)
 	if code != 0 || errs != "" {
 		t.Fatalf("code %d, stderr %q", code, errs)
 	}
@@ -108,7 +108,7 @@ func TestDryRunFlags(t *testing.T) {
 	if want := append([]string{img}, guestArgs...); !slices.Equal(a, want) {
 		t.Errorf("guest args %q, want %q", a, want)
 	}
-	if want := []string{"A=1,2", "B=x y", "EMPTY="}; !slices.Equal(e, want) {
+	if want := []string{"A=1,2", "B=x y", "EMPTY=", "K= v  "}; !slices.Equal(e, want) {
 		t.Errorf("guest env %q, want %q", e, want)
 	}
 }
@@ -185,10 +185,11 @@ func TestExitStatusFromFakeQEMU(t *testing.T) {
 		stderr       string
 	}{
 		{"guest status", "printf 'out'; exit 42\n", 42, "out", ""},
-		{"guest exit 1", "exit 1\n", 1, "", ""},
+		{"guest exit 1", "printf 'OpenSBI'; exit 1\n", 1, "OpenSBI", ""},
+		{"not qemu", "exit 1\n", 1, "", "runikraft: fakeqemu exited with status 1 before the machine started (no firmware output); is it qemu-system-riscv64? (--qemu, RUNIKRAFT_QEMU)\n"},
 		{"qemu error", "echo \"fakeqemu: could not load kernel\" >&2; exit 1\n", 1, "",
 			"fakeqemu: could not load kernel\nrunikraft: fakeqemu failed (exit status 1, a QEMU error, not the guest's): could not load kernel\n"},
-		{"qemu warning then guest exit 1", "echo \"fakeqemu: warning: meh\" >&2; exit 1\n", 1, "", "fakeqemu: warning: meh\n"},
+		{"qemu warning then guest exit 1", "echo \"fakeqemu: warning: meh\" >&2; printf '\\033]0;runikraft\\007'; exit 1\n", 1, "", "fakeqemu: warning: meh\n"},
 		{"killed", "kill -KILL $$\n", 128 + 9, "", "runikraft: fakeqemu ended by signal 9 (killed)\n"},
 		{"terminated by someone else", "echo \"fakeqemu: terminating on signal 15 from pid 1 (init)\" >&2; exit 0\n", 128 + 15, "",
 			"fakeqemu: terminating on signal 15 from pid 1 (init)\nrunikraft: fakeqemu ended by signal 15 (terminated)\n"},

@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -27,6 +29,7 @@ const (
 	exitUsage    = 2   // bad flags, bad image, no QEMU
 	exitBadImage = 97  // an ELF that would only hang: neither a machine image nor an application
 	exitTimeout  = 124 // as timeout(1)
+	exitOutput   = 74  // the application's output could not be written: EX_IOERR
 )
 
 func runCommand(stdin *os.File) *cli.Command {
@@ -89,7 +92,7 @@ Examples:
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the QEMU command line and exit"},
 			// Only -e: urfave/cli v2 rejects mixing two names of one flag, which
 			// would make -e A=1 --env B=2 fail.
-			&cli.StringSliceFlag{Name: "e", Usage: "set guest environment variable `KEY=VALUE` (repeatable)"},
+			&cli.StringSliceFlag{Name: "e", KeepSpace: true, Usage: "set guest environment variable `KEY=VALUE` (repeatable; the value is kept byte for byte, blanks too)"},
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
@@ -108,6 +111,10 @@ Examples:
 }
 
 func run(c *cli.Context, stdin *os.File) error {
+	sweepStale()
+	stopCatching := catchSignals()
+	defer stopCatching()
+	defer removeTemps()
 	if c.NArg() == 0 {
 		return fail(exitUsage, "run: missing IMAGE (usage: runikraft run [flags] IMAGE [ARGS...])")
 	}
@@ -319,6 +326,10 @@ func run(c *cli.Context, stdin *os.File) error {
 			fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: the application's %s is at %#x (the kernel, a Go program, has a %[1]s too): \"break *%#[2]x\", then \"continue\"\n", gdb.main, gdb.mainAt)
 		}
 	}
+	// A closed pipe on our stdout must be an error we report (EPIPE),
+	// not SIGPIPE killing us with QEMU left behind.
+	signal.Ignore(syscall.SIGPIPE)
+	stopCatching() // qemu.Run forwards the signals from here on
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
 		klog.finish(0, false, c.App.ErrWriter)
@@ -329,6 +340,16 @@ func run(c *cli.Context, stdin *os.File) error {
 		shared.writeBack(c.App.ErrWriter)
 	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
+	if res.OutputErr != nil {
+		// The application was told (its writes failed once QEMU closed
+		// the port), but one that ignores write errors would exit 0.
+		lost := fmt.Sprintf("the application's output could not be written (%v); the rest of it was lost", res.OutputErr)
+		if code == 0 {
+			code, msg = exitOutput, lost
+		} else {
+			fmt.Fprintln(c.App.ErrWriter, "runikraft: "+lost)
+		}
+	}
 	if err := klog.finish(code, res.TimedOut, c.App.ErrWriter); err != nil {
 		fmt.Fprintf(c.App.ErrWriter, "runikraft: --log: %v\n", err)
 	}
@@ -364,6 +385,10 @@ func exitStatus(res qemu.Result, timeout time.Duration, name string) (int, strin
 		return 128 + int(res.Signal), "" // the user sent it and knows why
 	case res.Signal != 0:
 		return 128 + int(res.Signal), fmt.Sprintf("%s ended by signal %d (%v)", name, int(res.Signal), res.Signal)
+	case res.ExitCode != 0 && res.QEMUError == "" && res.Silent:
+		// No firmware banner, no console byte: the guest never ran, so
+		// the status is the program's own, not an application's.
+		return res.ExitCode, fmt.Sprintf("%s exited with status %d before the machine started (no firmware output); is it qemu-system-riscv64? (--qemu, RUNIKRAFT_QEMU)", name, res.ExitCode)
 	case res.ExitCode == 1 && res.QEMUError != "":
 		// The guest can exit 1 too; QEMU's own complaint on stderr is
 		// what tells the two apart.
@@ -420,7 +445,7 @@ func packRootfs(dir, app string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	f, err := os.CreateTemp("", "runikraft-rootfs-*.cpio")
+	f, err := createTemp("rootfs")
 	if err != nil {
 		return "", err
 	}

@@ -66,7 +66,7 @@ func shareCwd(image, initrd string, packed bool, baked *appimage.Info, note func
 			opts.Skip = func(fi os.FileInfo) bool { return os.SameFile(fi, self) }
 		}
 	}
-	f, err := os.CreateTemp("", "runikraft-share-*.cpio")
+	f, err := createTemp("share")
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func shareCwd(image, initrd string, packed bool, baked *appimage.Info, note func
 	if err != nil {
 		return nil, err
 	}
-	e, err := os.CreateTemp("", "runikraft-export-*.cpio")
+	e, err := createTemp("export")
 	if err != nil {
 		return nil, err
 	}

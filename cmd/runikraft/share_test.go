@@ -97,6 +97,7 @@ for a in "$@"; do
 	case "$a" in file,id=rkexp,path=*) cat '`+exp+`' > "${a#file,id=rkexp,path=}";; esac
 	prev=$a
 done
+printf '\033]0;runikraft\007' >&6 # the kernel's console marker: the machine ran
 `+end+"\n")
 	return saved
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -24,6 +25,12 @@ type console interface {
 	drain()
 	// close releases our ends.
 	close()
+	// outputErr is the first failure to write the application's output
+	// to Options.Stdout or Stderr (e.g. stdout is /dev/full), or nil.
+	outputErr() error
+	// silent reports that QEMU's outputs carried no byte at all (not even
+	// the firmware's banner): the machine never started.
+	silent() bool
 }
 
 // uartConsole is the plain wiring (machine images): the UART on QEMU's
@@ -88,6 +95,19 @@ func (u *uartConsole) run(exited <-chan struct{}) {
 	}
 }
 
+func (u *uartConsole) outputErr() error { return nil }
+
+func (u *uartConsole) silent() bool { return !u.out.got.Load() }
+
+func (a *appConsole) silent() bool {
+	for _, s := range a.outs {
+		if s.got.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 func (u *uartConsole) drain() {
 	u.out.qemuExited()
 	<-u.copied
@@ -112,6 +132,22 @@ type appConsole struct {
 	theirs [4]*os.File      // QEMU's ends, in ExtraFiles order
 	outs   [3]*outStream    // stdout, stderr, UART
 	copied sync.WaitGroup
+	errMu  sync.Mutex
+	outErr error // the first write failure of stdout or stderr
+}
+
+func (a *appConsole) outputErr() error {
+	a.errMu.Lock()
+	defer a.errMu.Unlock()
+	return a.outErr
+}
+
+func (a *appConsole) failed(stream string, err error) {
+	a.errMu.Lock()
+	defer a.errMu.Unlock()
+	if a.outErr == nil {
+		a.outErr = fmt.Errorf("%s: %w", stream, err)
+	}
 }
 
 func newAppConsole(cmd *exec.Cmd, o Options) (*appConsole, error) {
@@ -153,11 +189,15 @@ func (a *appConsole) run(<-chan struct{}) {
 	a.copied.Add(3)
 	go func() {
 		defer a.copied.Done()
-		copyPort(a.outs[0], a.ours[1], a.o.Stdout)
+		if err := copyPort(a.outs[0], a.ours[1], a.o.Stdout); err != nil {
+			a.failed("stdout", err)
+		}
 	}()
 	go func() {
 		defer a.copied.Done()
-		copyPort(a.outs[1], a.ours[2], a.o.Stderr)
+		if err := copyPort(a.outs[1], a.ours[2], a.o.Stderr); err != nil {
+			a.failed("stderr", err)
+		}
 	}()
 	go func() {
 		defer a.copied.Done()
@@ -181,20 +221,22 @@ func (a *appConsole) close() {
 }
 
 // copyPort copies an output port's socket to w until EOF, byte for byte.
-// If w fails (say our stdout's reader went away) it hangs up instead, so
-// QEMU drops the guest's writes to the port rather than stall the guest.
-func copyPort(s *outStream, c io.Closer, w io.Writer) {
+// If w fails (say our stdout is /dev/full or a pipe nobody reads) it
+// hangs up instead and returns the error: QEMU then closes the port
+// (virtio-console PORT_OPEN 0), so the guest's next writes fail as the
+// application's would on Linux, rather than stall or vanish.
+func copyPort(s *outStream, c io.Closer, w io.Writer) error {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := s.read(buf, 0)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
 				c.Close()
-				return
+				return werr
 			}
 		}
 		if err != nil {
-			return
+			return nil
 		}
 	}
 }
@@ -216,6 +258,7 @@ type outStream struct {
 	r    deadlineReader
 	mu   sync.Mutex // orders gone and the deadlines of read and qemuExited
 	gone bool
+	got  atomic.Bool // a byte has been read
 }
 
 func newOutStream(r deadlineReader) *outStream { return &outStream{r: r} }
@@ -235,6 +278,9 @@ func (s *outStream) read(p []byte, hold time.Duration) (int, error) {
 		s.r.SetReadDeadline(d)
 		s.mu.Unlock()
 		n, err := s.r.Read(p)
+		if n > 0 {
+			s.got.Store(true)
+		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return n, err
 		}

@@ -51,6 +51,13 @@ type Result struct {
 	Forwarded bool
 	// TimedOut is set when Options.Timeout expired and QEMU was stopped.
 	TimedOut bool
+	// Silent is set when QEMU printed nothing on the console, not even the
+	// firmware's banner: the machine never ran (say --qemu names a program
+	// that is not QEMU).
+	Silent bool
+	// OutputErr is the first failure to write the application's stdout
+	// or stderr on the host (AppConsole only): its output was lost.
+	OutputErr error
 	// QEMUError is the last error QEMU printed about itself (without the
 	// "qemu-system-riscv64: " prefix), which tells a QEMU failure from a
 	// guest exiting 1.
@@ -164,7 +171,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, werr
 	}
 
-	res := Result{ExitCode: cmd.ProcessState.ExitCode(), QEMUError: stderr.lastError}
+	res := Result{ExitCode: cmd.ProcessState.ExitCode(), QEMUError: stderr.lastError, OutputErr: con.outputErr(), Silent: con.silent()}
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
 	case ws.Signaled():

@@ -68,7 +68,7 @@ type UnsupportedError struct {
 
 func (e *UnsupportedError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rootfs: %s: %d unsupported file(s) (sockets, devices and FIFOs cannot be packed; set SkipUnsupported to leave them out):", e.Dir, len(e.Files))
+	fmt.Fprintf(&b, "rootfs: %s: %d file(s) that cannot go into the unikernel's root filesystem (sockets, devices and FIFOs: its /dev comes from the kernel, and a program makes its FIFOs with mkfifo at run time); remove them, or point --rootfs at a copy of the directory without them:", e.Dir, len(e.Files))
 	for _, f := range e.Files {
 		fmt.Fprintf(&b, " %q (%s)", f.Name, kindOf(f.Mode))
 	}

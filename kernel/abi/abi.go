@@ -50,6 +50,10 @@ const MarkerParam = "runikraft.marker=1"
 const (
 	ExitKernelPanic = 70 // unexpected trap, out of memory: EX_SOFTWARE
 	ExitBadImage    = 97 // not baked, unreadable device tree, no memory at boot
+	// ExitSyscallBug: a system-call handler panicked (a kernel bug the
+	// application's arguments reached). The kernel logs the call, its
+	// arguments and the Go stack, and ends the application: EX_OSERR.
+	ExitSyscallBug = 71
 )
 
 // UserContext is an application thread's register state, shared by the

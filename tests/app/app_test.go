@@ -32,7 +32,7 @@ func build(dir string) (err error) {
 	if err := harness.BuildGo(programs["goapp"], "./testdata/goapp"); err != nil {
 		return err
 	}
-	for _, name := range []string{"hello", "threads", "malloc"} {
+	for _, name := range []string{"hello", "threads", "malloc", "timers", "output"} {
 		out := filepath.Join(dir, "c-"+name)
 		if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), "-static", "-pthread"); err != nil {
 			return err

@@ -1,11 +1,14 @@
 package app
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/runikraft/runikraft/internal/kbuild"
+	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/tests/harness"
 )
 
@@ -67,5 +70,31 @@ func TestMalformedProgramRefused(t *testing.T) {
 	r := run(t, nil, "truncated")
 	if r.Code == 0 || r.Code == 70 || !strings.Contains(r.Stdout+r.Stderr, "runikraft:") {
 		t.Fatalf("exit %d, output %q", r.Code, r.Stdout+r.Stderr)
+	}
+}
+
+// A system call whose handler panics (a kernel bug) ends the application
+// with the documented status 71 and a report carrying the call, its
+// arguments and the Go stack; the machine still powers off. The kernel is
+// the stock one built with the test-only hook (posix/bughook.go).
+func TestSyscallPanicContained(t *testing.T) {
+	kernel := filepath.Join(t.TempDir(), "bughook-kernel.img")
+	if _, err := kbuild.Build(context.Background(), kbuild.Options{
+		Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
+		Out: kernel, Tags: "runikraft_bughook", Stderr: os.Stderr,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, []string{"--kernel", kernel}, cc(t, "bughook", "-static"))
+	if r.Code != abi.ExitSyscallBug {
+		t.Fatalf("exit %d, want %d", r.Code, abi.ExitSyscallBug)
+	}
+	if strings.Contains(r.Stdout, "survived") || !strings.Contains(r.Stdout, "calling the panicking hook") {
+		t.Errorf("stdout %q", r.Stdout)
+	}
+	for _, want := range []string{"kernel bug: system call runikraft_bughook (31499) panicked", "index out of range [-1]", "args 0xffffffffffffffff 0x2 0x3", "posix.sysBugHook("} {
+		if !strings.Contains(r.Stdout+r.Stderr, want) {
+			t.Errorf("output lacks %q", want)
+		}
 	}
 }

@@ -81,9 +81,16 @@ var libcLayouts = []layout{
 	{Linger{}, "struct linger", map[string]string{"Onoff": "l_onoff", "Linger": "l_linger"}},
 	{Ucred{}, "struct ucred", map[string]string{"Pid": "pid", "Uid": "uid", "Gid": "gid"}},
 	{Itimerval{}, "struct itimerval", map[string]string{"Interval": "it_interval", "Value": "it_value"}},
+	{SignalfdSiginfo{}, "struct signalfd_siginfo", map[string]string{"Signo": "ssi_signo", "Errno": "ssi_errno", "Code": "ssi_code",
+		"Pid": "ssi_pid", "Uid": "ssi_uid", "Fd": "ssi_fd", "Tid": "ssi_tid", "Band": "ssi_band", "Overrun": "ssi_overrun",
+		"Trapno": "ssi_trapno", "Status": "ssi_status", "Int": "ssi_int", "Ptr": "ssi_ptr", "Utime": "ssi_utime",
+		"Stime": "ssi_stime", "Addr": "ssi_addr", "AddrLsb": "ssi_addr_lsb", "Syscall": "ssi_syscall",
+		"CallAddr": "ssi_call_addr", "Arch": "ssi_arch"}},
+	{Sigevent{}, "struct sigevent", map[string]string{"Value": "sigev_value", "Signo": "sigev_signo",
+		"Notify": "sigev_notify", "Tid": "_sigev_un._tid"}},
 }
 
-var libcHeaders = []string{"sys/socket.h", "sys/time.h"}
+var libcHeaders = []string{"sys/socket.h", "sys/time.h", "sys/signalfd.h", "signal.h"}
 
 // cSource writes a C file whose every line is a static assertion on a
 // size or an offset; it compiles only if all hold.

@@ -1,4 +1,4 @@
-//go:build runikraft_net
+//go:build riscv64 && runikraft_net
 
 package main
 

@@ -25,6 +25,11 @@ const (
 // ErrRemoved is returned by Write on a port the device has removed.
 var ErrRemoved = errors.New("virtio-console: port removed")
 
+// ErrHostClosed is returned by Write once the host has closed its side
+// after having had it open (runikraft run could not write the output on:
+// stdout is /dev/full, a closed pipe): the data would be lost.
+var ErrHostClosed = errors.New("virtio-console: host closed the port")
+
 // queue is what a port needs of a *virtio.Queue.
 type queue interface {
 	Post(done func(n uint32, err error), bufs ...virtio.Buf) error
@@ -235,19 +240,24 @@ func (p *Port) drainRx() {
 // (QEMU keeps a buffer it cannot pass on yet until it can). Bytes go out
 // in order; concurrent Writes take turns.
 //
-// If the host side is not open, the device drops what it is given (QEMU
-// does: a virtserialport without a connected chardev discards the
+// If the host side was never open, the device drops what it is given
+// (QEMU does: a virtserialport without a connected chardev discards the
 // transmit queue), so Write does not wait for a reader and returns
-// len(b) as a serial line would. Only a removed port or a broken queue
-// make Write fail; it then reports how many bytes the device took.
+// len(b) as a serial line would. Once a host side that was open has
+// closed, Write fails with ErrHostClosed: the reader went away. A removed
+// port or a broken queue make Write fail too; it then reports how many
+// bytes the device took.
 func (p *Port) Write(b []byte) (int, error) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	p.mu.Lock()
-	added := p.info.added
+	added, closed := p.info.added, p.info.everOpen && !p.info.hostOpen
 	p.mu.Unlock()
 	if !added {
 		return 0, fmt.Errorf("%v: write: %w", p, ErrRemoved)
+	}
+	if closed {
+		return 0, fmt.Errorf("%v: write: %w", p, ErrHostClosed)
 	}
 	if err := p.startTx(); err != nil {
 		return 0, err

@@ -2,6 +2,8 @@
  * cleanly with the Linux error, and the program must keep running. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +39,9 @@ int main(void) {
 	expect("futex on a bad address", syscall(SYS_futex, (void *)16, 0, 0, NULL, NULL, 0), EFAULT);
 	expect("sigaction on SIGKILL", sigaction(SIGKILL, &(struct sigaction){0}, NULL), EINVAL);
 	expect("close of a bad fd", close(1000), EBADF);
+	/* gnulib's configure probe; it once panicked the kernel (issue 12). */
+	expect("fcntl(0, F_DUPFD, -1)", fcntl(0, F_DUPFD, -1), EINVAL);
+	expect("fcntl(0, F_DUPFD, INT_MIN)", fcntl(0, F_DUPFD, INT_MIN), EINVAL);
 	printf("%s\n", failures ? "hostile: FAILED" : "hostile: all refused cleanly");
 	return failures != 0;
 }
