@@ -32,7 +32,7 @@ func build(dir string) (err error) {
 	if err := harness.BuildGo(programs["goapp"], "./testdata/goapp"); err != nil {
 		return err
 	}
-	for _, name := range []string{"hello", "threads", "malloc", "timers", "output"} {
+	for _, name := range []string{"hello", "threads", "malloc", "timers", "output", "sockets"} {
 		out := filepath.Join(dir, "c-"+name)
 		if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), "-static", "-pthread"); err != nil {
 			return err
@@ -96,6 +96,11 @@ func TestGoUnixSockets(t *testing.T) {
 // program that uses sockets.
 func TestGoTCPLoopback(t *testing.T) {
 	expect(t, run(t, nil, "goapp", "tcp"), 0, "tcp4 echo: 262144 bytes\ntcp6 echo: 262144 bytes\nhttp: 200 hello from /unikernel\nudp: datagram\n")
+}
+
+// A C program (static glibc) uses TCP, UDP and AF_UNIX sockets and poll.
+func TestCSockets(t *testing.T) {
+	expect(t, run(t, nil, "c-sockets"), 0, "tcp over TCP via 127.0.0.1\ntcp end of file\nudp datagram from 127.0.0.1: 1\nunix pair\n")
 }
 
 // net.Interfaces reads the interfaces and addresses over netlink.

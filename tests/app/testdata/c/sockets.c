@@ -45,7 +45,7 @@ int main(void) {
 		return fail("TCP_NODELAY");
 	const char msg[] = "over TCP";
 	char buf[64];
-	if (send(c, msg, sizeof msg, 0) != sizeof msg || recv(s, buf, sizeof buf, MSG_WAITALL) != sizeof msg)
+	if (send(c, msg, sizeof msg, 0) != sizeof msg || recv(s, buf, sizeof msg, MSG_WAITALL) != sizeof msg)
 		return fail("send/recv");
 	printf("tcp %s via %s\n", buf, inet_ntoa(sa.sin_addr));
 	shutdown(c, SHUT_WR);
