@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/bootargs"
 	"github.com/runikraft/runikraft/internal/libvirt"
 	"github.com/runikraft/runikraft/internal/oci"
@@ -81,17 +79,8 @@ func libvirtAction(c *cli.Context) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	args := c.Args().Slice()
-	appMode := initrd != ""
-	baked, err := appimage.Read(image)
-	switch {
-	case err == nil:
-		appMode = true
-		if len(args) == 1 {
-			args = append(args, baked.Manifest.Args...)
-		}
-		env = mergeEnv(baked.Manifest.Env, env)
-	case initrd == "" && !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
+	args, env, _, appMode, err := guestArgs(c, image, initrd, env)
+	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
 	cmdline, err := bootargs.Encode(args, env)

@@ -156,19 +156,8 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
-	// The guest's argv is the image name followed by ARGS, as exec would
-	// do. An application image brings default ARGS and environment.
-	args := c.Args().Slice()
-	appMode := initrd != ""
-	baked, err := appimage.Read(image)
-	switch {
-	case err == nil:
-		appMode = true
-		if len(args) == 1 {
-			args = append(args, baked.Manifest.Args...)
-		}
-		env = mergeEnv(baked.Manifest.Env, env)
-	case initrd == "" && !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
+	args, env, baked, appMode, err := guestArgs(c, image, initrd, env)
+	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
 	cmdline, err := bootargs.Encode(args, env)
@@ -357,6 +346,30 @@ func run(c *cli.Context, stdin *os.File) error {
 		return nil
 	}
 	return &exitError{code: code, msg: msg}
+}
+
+// guestArgs is what the guest gets for image: its argv, the image name
+// followed by ARGS as exec would do, or by an application image's baked
+// defaults when no ARGS are given; the environment, -e over the baked
+// one; the baked image, if it is one; and whether an application runs
+// (baked in, or the initrd on a kernel runikraft picks).
+func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv []string, baked *appimage.Info, appMode bool, err error) {
+	args = c.Args().Slice()
+	appMode = initrd != ""
+	baked, err = appimage.Read(image)
+	switch {
+	case err == nil:
+		appMode = true
+		if len(args) == 1 {
+			args = append(args, baked.Manifest.Args...)
+		}
+		env = mergeEnv(baked.Manifest.Env, env)
+	case initrd == "" && !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
+		return nil, nil, nil, false, err
+	default:
+		baked = nil
+	}
+	return args, env, baked, appMode, nil
 }
 
 // mergeEnv returns base with over applied: a key set in both takes
