@@ -87,7 +87,7 @@ func (l *kernelLog) finish(code int, timedOut bool, stderr io.Writer) error {
 // ends the application (a fatal signal, 128+N; an application it cannot
 // load, 126) or fails itself.
 func kernelEnded(code int) bool {
-	return code >= 126 || code == abi.ExitKernelPanic || code == abi.ExitBadImage
+	return code >= 126 || code == abi.ExitKernelPanic || code == abi.ExitSyscallBug || code == abi.ExitBadImage
 }
 
 // heldLog keeps the last maxHeld bytes of the log, whole lines.

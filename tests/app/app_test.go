@@ -32,6 +32,10 @@ func build(dir string) (err error) {
 	if err := harness.BuildGo(programs["goapp"], "./testdata/goapp"); err != nil {
 		return err
 	}
+	programs["gonet"] = filepath.Join(dir, "gonet")
+	if err := harness.BuildGo(programs["gonet"], "./testdata/gonet"); err != nil {
+		return err
+	}
 	for _, name := range []string{"hello", "threads", "malloc", "timers", "output", "sockets"} {
 		out := filepath.Join(dir, "c-"+name)
 		if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), "-static", "-pthread"); err != nil {
@@ -85,7 +89,7 @@ func TestGoGoroutinesAndTimers(t *testing.T) {
 // AF_UNIX sockets through Go's net package (the netpoller's epoll),
 // datagrams, and a descriptor passed with SCM_RIGHTS.
 func TestGoUnixSockets(t *testing.T) {
-	expect(t, run(t, nil, "goapp", "unixsock"), 0, "stream /tmp/goapp.sock: echo HELLO /TMP/GOAPP.SOCK\n"+
+	expect(t, run(t, nil, "gonet", "unixsock"), 0, "stream /tmp/goapp.sock: echo HELLO /TMP/GOAPP.SOCK\n"+
 		"stream @goapp-abstract: echo HELLO @GOAPP-ABSTRACT\n"+
 		"datagram: one datagram\n"+
 		"rights: through the passed descriptor\n")
@@ -95,7 +99,7 @@ func TestGoUnixSockets(t *testing.T) {
 // the guest: runikraft run picks the kernel with the TCP/IP stack for a
 // program that uses sockets.
 func TestGoTCPLoopback(t *testing.T) {
-	expect(t, run(t, nil, "goapp", "tcp"), 0, "tcp4 echo: 262144 bytes\ntcp6 echo: 262144 bytes\nhttp: 200 hello from /unikernel\nudp: datagram\n")
+	expect(t, run(t, nil, "gonet", "tcp"), 0, "tcp4 echo: 262144 bytes\ntcp6 echo: 262144 bytes\nhttp: 200 hello from /unikernel\nudp: datagram\n")
 }
 
 // A C program (static glibc) uses TCP, UDP and AF_UNIX sockets and poll.
@@ -105,7 +109,7 @@ func TestCSockets(t *testing.T) {
 
 // net.Interfaces reads the interfaces and addresses over netlink.
 func TestGoInterfaces(t *testing.T) {
-	expect(t, run(t, nil, "goapp", "ifaces"), 0, "lo true [127.0.0.1/8 ::1/128]\n")
+	expect(t, run(t, nil, "gonet", "ifaces"), 0, "lo true [127.0.0.1/8 ::1/128]\n")
 }
 
 // A Go HTTP server in the unikernel answers the host through a port
@@ -119,7 +123,7 @@ func TestGoHTTPServerPublished(t *testing.T) {
 	ln.Close()
 	done := make(chan result, 1)
 	go func() {
-		done <- run(t, []string{"--timeout", "3m", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, "goapp", "serve", "8080")
+		done <- run(t, []string{"--timeout", "3m", "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, "gonet", "serve", "8080")
 	}()
 	get := func(path string) (string, error) {
 		c := http.Client{Timeout: 10 * time.Second}

@@ -197,7 +197,7 @@ func testNet(t *testing.T, global []string, config, mode string) {
 		"-netdev", fmt.Sprintf("user,id=n0,hostfwd=tcp:127.0.0.1:%d-:80", fwd),
 		"-device", "virtio-net-device,netdev=n0",
 		// The servers are on 127.0.0.1; the guest reaches them as 10.0.2.2.
-		"-append", fmt.Sprintf("%s nettest.peer=10.0.2.2:%d nettest.udppeer=10.0.2.2:%d", config,
+		"-append", fmt.Sprintf("%s %s nettest.peer=10.0.2.2:%d nettest.udppeer=10.0.2.2:%d", abi.MarkerParam, config,
 			srv.Addr().(*net.TCPAddr).Port, usrv.LocalAddr().(*net.UDPAddr).Port),
 	)
 	vm := bootLive(t, "net", 4*time.Minute, args...)

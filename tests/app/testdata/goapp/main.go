@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"sort"
@@ -111,35 +110,6 @@ func main() {
 		go func() { time.Sleep(100 * time.Millisecond); close(stop) }()
 		<-stop
 		fmt.Println("not starved")
-	case "tcp":
-		if err := tcpLoopback(); err != nil {
-			fmt.Println("FAIL:", err)
-			os.Exit(1)
-		}
-	case "serve":
-		if err := serveHTTP(os.Args[2]); err != nil {
-			fmt.Println("FAIL:", err)
-			os.Exit(1)
-		}
-	case "ifaces":
-		ifs, err := net.Interfaces()
-		if err != nil {
-			fmt.Println("FAIL:", err)
-			os.Exit(1)
-		}
-		for _, i := range ifs {
-			addrs, err := i.Addrs()
-			if err != nil {
-				fmt.Println("FAIL:", err)
-				os.Exit(1)
-			}
-			fmt.Println(i.Name, i.Flags&net.FlagLoopback != 0, addrs)
-		}
-	case "unixsock":
-		if err := unixSockets(); err != nil {
-			fmt.Println("FAIL:", err)
-			os.Exit(1)
-		}
 	default:
 		fmt.Println("unknown mode", os.Args[1])
 		os.Exit(64)
