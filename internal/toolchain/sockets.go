@@ -7,9 +7,11 @@ import (
 
 // UsesSockets says whether the program at path may open internet
 // sockets, so that it needs the kernel built with the TCP/IP stack: its
-// symbol table names the C library's socket function or Go's net or
-// syscall socket code. A program without symbols may do anything, so it
-// is taken to use sockets.
+// symbol table names Go's net or syscall socket code, or the C library
+// calls that make a socket talk (connect, listen, accept, or bind with
+// recvfrom). socket() alone is no sign: static glibc links it (and bind
+// and sendto) into programs that never open one. A program without
+// symbols may do anything, so it is taken to use sockets.
 func UsesSockets(path string) (bool, error) {
 	f, err := elf.Open(path)
 	if err != nil {
@@ -20,12 +22,17 @@ func UsesSockets(path string) (bool, error) {
 	if err != nil || len(syms) == 0 {
 		return true, nil // stripped
 	}
+	var bind, recvfrom bool
 	for _, s := range syms {
 		switch n := s.Name; {
-		case n == "socket", n == "__socket", n == "syscall.Socket", n == "syscall.socket",
-			strings.HasPrefix(n, "net.(*netFD)."):
+		case n == "connect", n == "__connect", n == "listen", n == "accept", n == "accept4",
+			n == "syscall.Socket", n == "syscall.socket", strings.HasPrefix(n, "net.(*netFD)."):
 			return true, nil
+		case n == "bind":
+			bind = true
+		case n == "recvfrom", n == "__recvfrom":
+			recvfrom = true
 		}
 	}
-	return false, nil
+	return bind && recvfrom, nil
 }

@@ -1,0 +1,45 @@
+package toolchain
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// A Go program that dials is taken to use sockets; one that only prints
+// is not; a stripped one may, so it is.
+func TestUsesSockets(t *testing.T) {
+	dir := t.TempDir()
+	progs := map[string]string{
+		"plain": "package main\nimport \"fmt\"\nfunc main() { fmt.Println(1) }\n",
+		"dials": "package main\nimport \"net\"\nfunc main() { net.Dial(\"tcp\", \"127.0.0.1:1\") }\n",
+	}
+	for name, src := range progs {
+		d := filepath.Join(dir, name)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "main.go"), []byte(src), 0o644)
+		os.WriteFile(filepath.Join(d, "go.mod"), []byte("module "+name+"\n"), 0o644)
+		for _, strip := range []bool{false, true} {
+			out := filepath.Join(dir, name+".elf")
+			args := []string{"build", "-o", out}
+			if strip {
+				out += "-stripped"
+				args = []string{"build", "-ldflags=-s", "-o", out}
+			}
+			cmd := exec.Command("go", append(args, ".")...)
+			cmd.Dir = d
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("build %s: %v\n%s", name, err, b)
+			}
+			got, err := UsesSockets(out)
+			want := name == "dials" || strip
+			if err != nil || got != want {
+				t.Errorf("UsesSockets(%s, stripped %v) = %v, %v; want %v", name, strip, got, err, want)
+			}
+		}
+	}
+}
