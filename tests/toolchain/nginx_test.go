@@ -67,7 +67,7 @@ func TestNginx(t *testing.T) {
 		t.Skip("nginx's configure runs its test programs and takes no cross-compilation answers: it needs the binfmt_misc entry install.sh registers")
 	}
 	src := harness.DebianSource(t, "nginx")
-	root, page := nginxRoot(t, src)
+	root, page, big := nginxRoot(t, src)
 
 	step(t, src, 10*time.Minute, nil, "./configure", "--with-cc=runikraft-cc",
 		"--without-http_rewrite_module", "--without-http_gzip_module", "--without-pcre",
@@ -84,7 +84,7 @@ func TestNginx(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", srv.port)
 
 	// Every request below goes through one Transport that counts the
-	// connections it opens: keep-alive means one for all three.
+	// connections it opens: keep-alive means one for all four.
 	var dials atomic.Int32
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -110,7 +110,7 @@ func TestNginx(t *testing.T) {
 			t.Fatalf("GET %s: %v\nnginx's stderr:\n%s", path, err, srv.stderr())
 		}
 		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 		if err != nil {
 			t.Fatalf("GET %s: reading the body: %v", path, err)
 		}
@@ -133,8 +133,44 @@ func TestNginx(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, page) {
 		t.Errorf("GET /1k.bin again: %s, %d bytes; want 200 OK and the file", resp.Status, len(body))
 	}
-	if n := dials.Load(); n != 1 || fmt.Sprint(reused) != "[false true true]" {
-		t.Errorf("three requests opened %d connections (reused: %v); want one connection kept alive", n, reused)
+	// 1 MiB: more than a socket's send buffer, so nginx's sendfile on its
+	// non-blocking socket writes part, waits in epoll, and goes on.
+	resp, body = get("/1m.bin")
+	if resp.StatusCode != http.StatusOK || !bytes.Equal(body, big) {
+		t.Errorf("GET /1m.bin: %s, %d bytes (equal to the file: %v); want 200 OK and the file's %d bytes", resp.Status, len(body), bytes.Equal(body, big), len(big))
+	}
+	if n := dials.Load(); n != 1 || fmt.Sprint(reused) != "[false true true true]" {
+		t.Errorf("four requests opened %d connections (reused: %v); want one connection kept alive", n, reused)
+	}
+
+	// Eight clients at once, each on its own connection: one process
+	// serves them all from its epoll loop.
+	const clients = 8
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		go func() {
+			c := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+			resp, err := c.Get(base + "/1m.bin")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+			switch {
+			case err != nil:
+				errs <- err
+			case resp.StatusCode != http.StatusOK || !bytes.Equal(body, big):
+				errs <- fmt.Errorf("%s, %d bytes, equal to the file: %v", resp.Status, len(body), bytes.Equal(body, big))
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("one of %d concurrent GET /1m.bin: %v", clients, err)
+		}
 	}
 
 	log := srv.stop()
@@ -154,13 +190,21 @@ func TestNginx(t *testing.T) {
 // configuration, the mime.types of its own source, the passwd and group
 // files it looks up its default user (nobody) and group (nogroup) in, the
 // directories it writes to, and the static tree (/www/1k.bin, whose bytes
-// it returns, and /www/index.html).
-func nginxRoot(t *testing.T, src string) (string, []byte) {
+// it returns, /www/1m.bin and /www/index.html).
+func nginxRoot(t *testing.T, src string) (root string, page, big []byte) {
 	t.Helper()
-	root := t.TempDir()
-	page := make([]byte, 1024)
+	root = t.TempDir()
+	page = make([]byte, 1024)
 	for i := range page {
 		page[i] = byte(i*131 ^ i>>3) // every byte value, no two neighbours alike
+	}
+	big = make([]byte, 1<<20)
+	x := uint32(2463534242)
+	for i := range big {
+		x ^= x << 13 // xorshift: no period a misplaced block could hide in
+		x ^= x >> 17
+		x ^= x << 5
+		big[i] = byte(x >> 24)
 	}
 	mime, err := os.ReadFile(filepath.Join(src, "conf", "mime.types"))
 	if err != nil {
@@ -172,6 +216,7 @@ func nginxRoot(t *testing.T, src string) (string, []byte) {
 		"etc/passwd":           []byte("root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"),
 		"etc/group":            []byte("root:x:0:\nnogroup:x:65534:\n"),
 		"www/1k.bin":           page,
+		"www/1m.bin":           big,
 		"www/index.html":       []byte("<p>nginx on Runikraft</p>\n"),
 		"run/.keep":            nil,
 		"logs/.keep":           nil,
@@ -185,7 +230,7 @@ func nginxRoot(t *testing.T, src string) (string, []byte) {
 			t.Fatal(err)
 		}
 	}
-	return root, page
+	return root, page, big
 }
 
 // server is an image running under `runikraft run -p` in the background.
