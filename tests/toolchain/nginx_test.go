@@ -80,7 +80,7 @@ func TestNginx(t *testing.T) {
 	image := filepath.Join(src, "objs", "nginx")
 	keep(t, "nginx", image)
 
-	srv := startServer(t, image, 8080)
+	srv := startPublished(t, image, 8080)
 	base := fmt.Sprintf("http://127.0.0.1:%d", srv.port)
 
 	// Every request below goes through one Transport that counts the
@@ -233,23 +233,23 @@ func nginxRoot(t *testing.T, src string) (root string, page, big []byte) {
 	return root, page, big
 }
 
-// server is an image running under `runikraft run -p` in the background.
-type server struct {
+// published is an image running under `runikraft run -p` in the background.
+type published struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	port int
-	out  *syncBuffer   // stdout and stderr
+	out  *lockedBuffer // stdout and stderr
 	done chan struct{} // closed when runikraft run has ended
 	err  error         // how it ended, once done is closed
 }
 
-// startServer boots image with its guestPort published on a free port of
+// startPublished boots image with its guestPort published on a free port of
 // the host's loopback and waits (at most 2 minutes) until an HTTP request
 // gets an answer from it. The server is killed when the test ends.
-func startServer(t *testing.T, image string, guestPort int) *server {
+func startPublished(t *testing.T, image string, guestPort int) *published {
 	t.Helper()
-	port := freePort(t)
-	s := &server{t: t, port: port, out: &syncBuffer{}, done: make(chan struct{})}
+	port := loopbackPort(t)
+	s := &published{t: t, port: port, out: &lockedBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(runikraft, "run", "--timeout", "4m", "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, guestPort), image)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.WaitDelay = 10 * time.Second
@@ -283,11 +283,11 @@ func startServer(t *testing.T, image string, guestPort int) *server {
 }
 
 // stderr is what the server printed so far.
-func (s *server) stderr() string { return s.out.String() }
+func (s *published) stderr() string { return s.out.String() }
 
 // stop kills the server (a server does not end by itself) and returns
 // what it printed.
-func (s *server) stop() string {
+func (s *published) stop() string {
 	select {
 	case <-s.done:
 		return s.out.String()
@@ -302,9 +302,9 @@ func (s *server) stop() string {
 	return s.out.String()
 }
 
-// freePort returns a TCP port that was free on the host's loopback a
+// loopbackPort returns a TCP port that was free on the host's loopback a
 // moment ago.
-func freePort(t *testing.T) int {
+func loopbackPort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -314,20 +314,20 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer is a bytes.Buffer that a process's output and the test can
+// lockedBuffer is a bytes.Buffer that a process's output and the test can
 // share.
-type syncBuffer struct {
+type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
