@@ -70,17 +70,18 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
+	// srv.Wait's result goes to exited once; waited records that
+	// something took it, so the deferred clean-up never waits twice.
 	exited := make(chan error, 1)
+	waited := false
 	go func() { exited <- srv.Wait() }()
 	defer func() {
-		select {
-		case <-exited:
-		default:
+		if !waited {
 			srv.Process.Kill()
 			<-exited
 		}
 	}()
-	if err := redisPing(addr, exited); err != nil {
+	if err := redisPing(addr, exited, &waited); err != nil {
 		return fmt.Errorf("%w; guest output:\n%s", err, guestOut.String())
 	}
 
@@ -129,6 +130,7 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 	}
 	select {
 	case err := <-exited:
+		waited = true
 		if err != nil {
 			return fmt.Errorf("redis-server run: %v; guest output:\n%s", err, guestOut.String())
 		}
@@ -140,7 +142,7 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 
 // redisPing waits (2 minutes at most) until the server answers PING:
 // QEMU accepts on a published port before the guest listens.
-func redisPing(addr string, exited <-chan error) error {
+func redisPing(addr string, exited <-chan error, waited *bool) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	var last error
 	for time.Now().Before(deadline) {
@@ -163,6 +165,7 @@ func redisPing(addr string, exited <-chan error) error {
 		last = err
 		select {
 		case err := <-exited:
+			*waited = true
 			return fmt.Errorf("redis-server ended before answering PING: %v", err)
 		case <-time.After(300 * time.Millisecond):
 		}

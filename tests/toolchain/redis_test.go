@@ -76,8 +76,9 @@ func TestRedis(t *testing.T) {
 	check(`["c" "b" "a"]`, "LRANGE", "list", "0", "-1")
 	check(`"a"`, "RPOP", "list")
 
-	// A value larger than a TCP window both ways, and a second client
-	// that sees the first one's writes.
+	// A 256 KiB value (many segments each way, several reads for
+	// Redis's query buffer), and a second client that sees the first
+	// one's writes.
 	big := strings.Repeat("0123456789abcdef", 1<<14) // 256 KiB
 	check("OK", "SET", "big", big)
 	c2 := dialRedis(t, addr, done)
