@@ -35,9 +35,10 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # decompresses kvm.ko with xz-utils. libvirt's daemon and virsh run
 # images as libvirt domains (runikraft libvirt; tests/ship starts a
 # daemon of its own and needs no service). gdb-multiarch debugs a guest
-# (runikraft run --gdb).
+# (runikraft run --gdb). redis-tools is the host's redis-benchmark for
+# go run ./bench/net (against Redis built from source in the guest).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

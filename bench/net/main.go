@@ -10,7 +10,9 @@
 // an idle server (listening, nothing connected) and again while it
 // sleeps after the exchange, and times the exchange (1 MB from the host
 // to the guest). The interrupt-driven driver should leave
-// both near 0% of a core.
+// both near 0% of a core. Unless -redis=false, it then builds Redis from
+// Debian's source through tests/toolchain and prints what Debian's
+// redis-benchmark on the host gets from it through -p (redis.go).
 package main
 
 import (
@@ -35,15 +37,18 @@ import (
 
 func main() {
 	idle := flag.Duration("idle", 3*time.Second, "how long to sample QEMU's CPU use in each idle phase")
+	redis := flag.Bool("redis", true, "also build Redis and measure it with redis-benchmark -t get,set")
+	redisN := flag.Int("redis-n", 20000, "requests per redis-benchmark test")
+	redisC := flag.Int("redis-c", 16, "redis-benchmark connections (QEMU's forward listens with a backlog of 1: see redis.go)")
 	flag.Parse()
-	if err := bench(*idle); err != nil {
+	if err := bench(*idle, *redis, *redisN, *redisC); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(idle time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+func bench(idle time.Duration, redis bool, redisN, redisC int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "runikraft-bench-net-")
 	if err != nil {
@@ -79,7 +84,14 @@ func bench(idle time.Duration) error {
 	fmt.Fprintf(w, "kernel/net costs\t%+d\t%+d\t\n", sizes[1][0]-sizes[0][0], sizes[1][1]-sizes[0][1])
 	w.Flush()
 	fmt.Println()
-	return idleCPU(ctx, images["net"], idle)
+	if err := idleCPU(ctx, images["net"], idle); err != nil {
+		return err
+	}
+	if !redis {
+		return nil
+	}
+	fmt.Println()
+	return benchRedis(ctx, dir, min(max(redisN, 1), 10_000_000), min(max(redisC, 1), 1000))
 }
 
 // idleCPU boots the net kernel and samples QEMU's CPU time while the
