@@ -2,9 +2,6 @@ package tzdata
 
 import (
 	"io"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,10 +14,7 @@ import (
 // The database mounted in a VFS reads as /usr/share/zoneinfo does on
 // Linux, and refuses changes.
 func TestFSMounted(t *testing.T) {
-	zip, err := os.ReadFile(filepath.Join(runtime.GOROOT(), "lib", "time", "zoneinfo.zip"))
-	if err != nil {
-		t.Skipf("no zoneinfo.zip in GOROOT: %v", err)
-	}
+	zip := goZoneinfo(t)
 	old := data
 	data = string(zip)
 	defer func() { data = old }()
