@@ -19,6 +19,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -89,7 +90,7 @@ func main() {
 		fmt.Printf("net: interface %d %s mtu %d up %v addrs %v\n", i.Index, i.Name, i.MTU, i.Up, i.Addrs)
 	}
 	if cfg.Gateway.IsValid() {
-		check("ping gateway", ping(st, cfg.Gateway))
+		check("ping gateway", ping(st, cfg.Gateway, echo4))
 	}
 	if param("nettest.ipv6") == "1" {
 		check("ipv6 slaac", slaac(st))
@@ -215,10 +216,23 @@ func loopUDP(st *knet.Stack, a netip.Addr, proto tcpip.NetworkProtocolNumber) er
 	return nil
 }
 
-// ping sends ICMP echo requests to a and waits for a reply, through the
-// socket API the posix layer will use.
-func ping(st *knet.Stack, a netip.Addr) error {
-	ep, errno := st.Socket(2 /* AF_INET */, 2 /* SOCK_DGRAM */, 1 /* IPPROTO_ICMP */)
+// echoKind is what differs between ICMPv4 and ICMPv6 echo: the socket's
+// family and protocol and the message types. Both headers put the type in
+// byte 0 and the sequence number in bytes 6-7.
+type echoKind struct {
+	family, proto  int
+	request, reply byte
+}
+
+var (
+	echo4 = echoKind{2 /* AF_INET */, 1 /* IPPROTO_ICMP */, byte(header.ICMPv4Echo), byte(header.ICMPv4EchoReply)}
+	echo6 = echoKind{10 /* AF_INET6 */, 58 /* IPPROTO_ICMPV6 */, byte(header.ICMPv6EchoRequest), byte(header.ICMPv6EchoReply)}
+)
+
+// ping sends up to three echo requests to a and waits for a reply, through
+// the socket API the posix layer uses.
+func ping(st *knet.Stack, a netip.Addr, k echoKind) error {
+	ep, errno := st.Socket(k.family, 2 /* SOCK_DGRAM */, k.proto)
 	if errno != 0 {
 		return fmt.Errorf("socket: %v", errno)
 	}
@@ -229,81 +243,15 @@ func ping(st *knet.Stack, a netip.Addr) error {
 	we, ch := waiter.NewChannelEntry(waiter.ReadableEvents)
 	ep.Queue.EventRegister(&we)
 	defer ep.Queue.EventUnregister(&we)
+	const hdr = 8 // type, code, checksum, identifier, sequence
 	for seq := range 3 {
-		req := header.ICMPv4(make([]byte, header.ICMPv4MinimumSize+8))
-		req.SetType(header.ICMPv4Echo)
-		req.SetSequence(uint16(seq))
-		copy(req.Payload(), "runikraf")
+		req := make([]byte, hdr+8)
+		req[0] = k.request
+		binary.BigEndian.PutUint16(req[6:], uint16(seq))
+		copy(req[hdr:], "runikraf")
 		var r bytes.Reader
 		r.Reset(req)
 		start := time.Now()
-		if _, err := ep.Write(&r, tcpip.WriteOptions{}); err != nil {
-			return fmt.Errorf("write: %v", knet.Errno(err))
-		}
-		deadline := time.After(2 * time.Second)
-	wait:
-		for range 10 {
-			var buf bytes.Buffer
-			res, err := ep.Read(&buf, tcpip.ReadOptions{})
-			if _, ok := err.(*tcpip.ErrWouldBlock); ok {
-				select {
-				case <-ch:
-					continue
-				case <-deadline:
-					break wait
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("read: %v", knet.Errno(err))
-			}
-			rep := header.ICMPv4(buf.Bytes())
-			if res.Count >= header.ICMPv4MinimumSize && rep.Type() == header.ICMPv4EchoReply && rep.Sequence() == uint16(seq) {
-				fmt.Printf("net: echo reply from %v seq %d in %v\n", a, seq, time.Since(start).Round(time.Microsecond))
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("no echo reply from %v", a)
-}
-
-// slaac waits for a global IPv6 address from the router's
-// advertisement (QEMU's user network: fec0::/64), then pings the router.
-func slaac(st *knet.Stack) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, i := range st.Interfaces() {
-			for _, a := range i.Addrs {
-				ip, _ := netip.AddrFromSlice(a.Address.AsSlice())
-				if i.Name == knet.DeviceName && ip.Is6() && !ip.IsLinkLocalUnicast() {
-					fmt.Printf("net: ipv6 address %v\n", a)
-					return ping6(st, netip.MustParseAddr("fec0::2"))
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("no global IPv6 address in 10 s")
-}
-
-// ping6 sends ICMPv6 echo requests to a and waits for a reply.
-func ping6(st *knet.Stack, a netip.Addr) error {
-	ep, errno := st.Socket(10 /* AF_INET6 */, 2 /* SOCK_DGRAM */, 58 /* IPPROTO_ICMPV6 */)
-	if errno != 0 {
-		return fmt.Errorf("socket: %v", errno)
-	}
-	defer ep.Close()
-	if err := ep.Connect(full(a, 0)); err != nil {
-		return fmt.Errorf("connect: %v", knet.Errno(err))
-	}
-	we, ch := waiter.NewChannelEntry(waiter.ReadableEvents)
-	ep.Queue.EventRegister(&we)
-	defer ep.Queue.EventUnregister(&we)
-	for seq := range 3 {
-		req := header.ICMPv6(make([]byte, header.ICMPv6EchoMinimumSize+8))
-		req.SetType(header.ICMPv6EchoRequest)
-		req.SetSequence(uint16(seq))
-		var r bytes.Reader
-		r.Reset(req)
 		if _, err := ep.Write(&r, tcpip.WriteOptions{}); err != nil {
 			return fmt.Errorf("write: %v", knet.Errno(err))
 		}
@@ -323,14 +271,33 @@ func ping6(st *knet.Stack, a netip.Addr) error {
 			if err != nil {
 				return fmt.Errorf("read: %v", knet.Errno(err))
 			}
-			rep := header.ICMPv6(buf.Bytes())
-			if len(rep) >= header.ICMPv6EchoMinimumSize && rep.Type() == header.ICMPv6EchoReply && rep.Sequence() == uint16(seq) {
-				fmt.Printf("net: echo reply from %v seq %d\n", a, seq)
+			rep := buf.Bytes()
+			if len(rep) >= hdr && rep[0] == k.reply && binary.BigEndian.Uint16(rep[6:]) == uint16(seq) {
+				fmt.Printf("net: echo reply from %v seq %d in %v\n", a, seq, time.Since(start).Round(time.Microsecond))
 				return nil
 			}
 		}
 	}
 	return fmt.Errorf("no echo reply from %v", a)
+}
+
+// slaac waits for a global IPv6 address from the router's
+// advertisement (QEMU's user network: fec0::/64), then pings the router.
+func slaac(st *knet.Stack) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, i := range st.Interfaces() {
+			for _, a := range i.Addrs {
+				ip, _ := netip.AddrFromSlice(a.Address.AsSlice())
+				if i.Name == knet.DeviceName && ip.Is6() && !ip.IsLinkLocalUnicast() {
+					fmt.Printf("net: ipv6 address %v\n", a)
+					return ping(st, netip.MustParseAddr("fec0::2"), echo6)
+				}
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("no global IPv6 address in 10 s")
 }
 
 // outbound connects to the host's server and exchanges a line.
