@@ -50,6 +50,9 @@ type Manifest struct {
 	Args    []string `json:"args,omitempty"`   // default arguments after argv[0]
 	Env     []string `json:"env,omitempty"`    // default environment
 	Rootfs  string   `json:"rootfs,omitempty"` // host directory it was packed from
+	// Volumes are the guest directories declared as mount points
+	// (runikraft-ld --volume); the i-th has the 9p mount tag "vol<i>".
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 const pageSize = 0x1000
