@@ -48,6 +48,7 @@ func volumeMounts(vs []bootargs.Volume, ram uint64, logw io.Writer) []posix.Moun
 			var f *p9fs.FS
 			if f, err = p9fs.New(t, p9fs.Options{ReadOnly: v.ReadOnly}); err == nil {
 				ms = append(ms, posix.Mount{Path: v.Dir, FS: f})
+				fmt.Fprintf(logw, "runikraft: volume %s: 9p mount tag %s, msize %d\n", v.Dir, v.Tag, f.Msize())
 				continue
 			}
 		}
