@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/runikraft/runikraft/internal/appimage"
@@ -64,7 +63,7 @@ func volumes(flags []string, baked *appimage.Info) ([]qemu.Volume, string, error
 
 // volumeTag is the mount tag of the i-th volume: an image's declared
 // volumes first, in order (runikraft inspect shows them), then -v's.
-func volumeTag(i int) string { return "vol" + strconv.Itoa(i) }
+func volumeTag(i int) string { return appimage.VolumeTag(i) }
 
 // parseVolume reads HOSTDIR:GUESTDIR[:ro|:rw]. The host directory must
 // exist (QEMU would fail later with a less clear message) and is made

@@ -9,6 +9,8 @@ import (
 	"github.com/runikraft/runikraft/internal/bootargs"
 	"github.com/runikraft/runikraft/kernel/drivers/virtio/ninep"
 	"github.com/runikraft/runikraft/kernel/fs/p9fs"
+	"github.com/runikraft/runikraft/kernel/fs/ramfs"
+	"github.com/runikraft/runikraft/kernel/hart"
 	"github.com/runikraft/runikraft/posix"
 )
 
@@ -38,8 +40,9 @@ func msgPages(ram uint64) int {
 }
 
 // volumeMounts attaches each volume's virtio-9p device. A volume whose
-// device is missing (a hypervisor started without it) is reported and
-// left out: its directory is then the kernel's own.
+// device is missing (a hypervisor started without it) is reported in
+// the kernel log and gets an empty directory in RAM, as a Docker volume
+// starts empty, so the application still finds its directory.
 func volumeMounts(vs []bootargs.Volume, ram uint64, logw io.Writer) []posix.Mount {
 	var ms []posix.Mount
 	for _, v := range vs {
@@ -52,7 +55,8 @@ func volumeMounts(vs []bootargs.Volume, ram uint64, logw io.Writer) []posix.Moun
 				continue
 			}
 		}
-		fmt.Fprintf(logw, "runikraft: volume %s (mount tag %s) not mounted: %v\n", v.Dir, v.Tag, err)
+		fmt.Fprintf(logw, "runikraft: volume %s (mount tag %s) not mounted, an empty directory in RAM instead: %v\n", v.Dir, v.Tag, err)
+		ms = append(ms, posix.Mount{Path: v.Dir, FS: ramfs.New(ramfs.Options{Room: hart.MemoryRoom})})
 	}
 	return ms
 }

@@ -128,6 +128,15 @@ type node struct {
 	dirFid  uint32
 	dirOpen bool
 	resume  map[uint64]uint64
+	// The rest of the last Treaddir's batch: entries not handed out yet
+	// (after cursor pendAt), their host offsets, and the host offset and
+	// cursor after the batch's last entry; pendEOF: the host said end.
+	pend        []fs.Dirent
+	pendOff     map[uint64]uint64
+	pendAt      uint64
+	pendLast    uint64
+	pendLastIdx uint64
+	pendEOF     bool
 }
 
 func (f *FS) newNode(fid uint32, parent *node, a wire.Attr) *node {

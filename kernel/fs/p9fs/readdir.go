@@ -26,7 +26,10 @@ const (
 	readdirChunk = 32 << 10
 )
 
-// ReadDir returns up to max entries after cursor.
+// ReadDir returns up to max entries after cursor. One Treaddir brings
+// many entries (QEMU stats each one it sends, so asking again for the
+// same ones is what costs); those the caller did not take wait in the
+// node for the next call, which usually asks for them.
 func (n *node) ReadDir(cursor uint64, max int) ([]fs.Dirent, error) {
 	if n.kind != linux.S_IFDIR {
 		return nil, syscall.ENOTDIR
@@ -49,31 +52,58 @@ func (n *node) ReadDir(cursor uint64, max int) ([]fs.Dirent, error) {
 		n.dirFid, n.dirOpen = fid, true
 		n.resume = map[uint64]uint64{}
 	}
-	var off, idx uint64 // host offset and position to read from
-	skip := uint64(0)   // entries to pass over when restarting
-	if cursor != 0 {
-		if o, ok := n.resume[cursor]; ok {
-			off, idx = o, cursor
-		} else {
-			skip = cursor
-		}
-	}
 	if len(n.resume) >= maxResume {
 		clear(n.resume)
 	}
-	buf := make([]byte, readdirChunk)
 	var out []fs.Dirent
+	take := func() {
+		k := min(max-len(out), len(n.pend))
+		for _, e := range n.pend[:k] {
+			out = append(out, e)
+			n.resume[e.Next] = n.pendOff[e.Next]
+		}
+		n.pend = n.pend[k:]
+		if len(out) > 0 {
+			n.pendAt = out[len(out)-1].Next
+		}
+	}
+	if cursor != 0 && cursor == n.pendAt && len(n.pend) > 0 {
+		take()
+		if len(out) == max || n.pendEOF && len(n.pend) == 0 {
+			return out, nil
+		}
+	}
+	// Where to read on from: after the last entry handed out, a cursor
+	// remembered, or the start (skipping up to cursor).
+	var off, idx, skip uint64
+	from := cursor
+	if len(out) > 0 {
+		from = out[len(out)-1].Next
+	}
+	if n.pendLast != 0 && from == n.pendLastIdx {
+		off, idx = n.pendLast, from
+	} else if from != 0 {
+		if o, ok := n.resume[from]; ok {
+			off, idx = o, from
+		} else {
+			skip = from
+		}
+	}
+	n.pend, n.pendOff, n.pendLast, n.pendEOF = nil, nil, 0, false
+	buf := make([]byte, readdirChunk)
 	for len(out) < max {
 		got, err := c.Readdir(n.dirFid, off, buf)
 		if err != nil {
 			return nil, err
 		}
 		if got == 0 {
+			n.pendEOF = true
 			break
 		}
 		r := wire.NewDirentReader(buf[:got])
 		entries := 0
-		for len(out) < max {
+		n.pendOff = map[uint64]uint64{}
+		for {
 			e, ok, err := r.Next()
 			if err != nil {
 				return nil, err
@@ -90,16 +120,23 @@ func (n *node) ReadDir(cursor uint64, max int) ([]fs.Dirent, error) {
 			off = e.Offset
 			idx++
 			if idx >= maxCursor {
-				return out, nil
+				n.pendEOF = true
+				break
 			}
 			if idx <= skip || !wire.ValidName(e.Name) {
 				continue
 			}
-			out = append(out, fs.Dirent{Name: e.Name, Ino: e.Qid.Path, Type: direntType(e.Type), Next: idx})
-			n.resume[idx] = off
+			n.pend = append(n.pend, fs.Dirent{Name: e.Name, Ino: e.Qid.Path, Type: direntType(e.Type), Next: idx})
+			n.pendOff[idx] = off
 		}
 		if entries == 0 {
 			return nil, wire.ErrBadReply
+		}
+		// The host offset after the batch's last entry, valid or not.
+		n.pendLast, n.pendLastIdx = off, idx
+		take()
+		if n.pendEOF {
+			break
 		}
 	}
 	return out, nil
