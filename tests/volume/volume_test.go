@@ -346,4 +346,3 @@ func TestDeclaredVolumeOnPlainQEMU(t *testing.T) {
 	r := harness.Run(t, runikraft, nil, img, "ls", "/srv/data", "write", "/srv/data/x", "y", "ls", "/srv/data")
 	harness.Expect(t, r, 0, "/srv/data:\nwrote /srv/data/x\n/srv/data: x\n")
 }
-
