@@ -77,8 +77,13 @@ func sysFcntl(t *Thread, a *[6]uint64) int64 {
 	case linux.F_SETFL:
 		ent.of.setFlags(uint32(a[2]))
 		return 0
-	case linux.F_GETLK, linux.F_SETLK, linux.F_SETLKW, linux.F_OFD_GETLK, linux.F_OFD_SETLK, linux.F_OFD_SETLKW:
+	case linux.F_GETLK, linux.F_SETLK, linux.F_SETLKW:
+		if lk, ok := fileLocker(ent.of.f); ok {
+			return errno(t.fcntlLock(ent.of.f, lk, a[1], uintptr(a[2])))
+		}
 		return 0 // advisory locks: one process, nothing to lock against
+	case linux.F_OFD_GETLK, linux.F_OFD_SETLK, linux.F_OFD_SETLKW:
+		return 0
 	}
 	return errno(linux.EINVAL)
 }

@@ -96,15 +96,30 @@ func (t *Thread) putStatfs(addr uintptr, l fs.Loc) Errno {
 		magic, total, free = linux.PROC_SUPER_MAGIC, 0, 0
 	}
 	dev := l.Stat().Dev
+	vals := []uint64{magic, linux.PageSize, total, free, free, total, free}
+	namelen, bsize, flags := uint64(linux.NAME_MAX), uint64(linux.PageSize), uint64(0)
+	if sf, ok := l.Mount().FS().(fs.StatFSer); ok {
+		// A filesystem with a store of its own (a 9p volume: the host's).
+		s, err := sf.StatFS()
+		if err != nil {
+			return fs.ToErrno(err)
+		}
+		bsize, namelen = uint64(max(s.Bsize, 1)), uint64(max(s.Namelen, 1))
+		vals = []uint64{uint64(s.Type), bsize, s.Blocks, s.Bfree, s.Bavail, s.Files, s.Ffree}
+		if s.ReadOnly {
+			flags |= 1 // ST_RDONLY
+		}
+	}
 	var b [120]byte
 	le := binary.LittleEndian
-	for i, v := range []uint64{magic, linux.PageSize, total, free, free, total, free} {
+	for i, v := range vals {
 		le.PutUint64(b[8*i:], v)
 	}
 	le.PutUint32(b[56:], uint32(dev))
 	le.PutUint32(b[60:], uint32(dev>>32))
-	le.PutUint64(b[64:], linux.NAME_MAX)
-	le.PutUint64(b[72:], linux.PageSize)
+	le.PutUint64(b[64:], namelen)
+	le.PutUint64(b[72:], bsize)
+	le.PutUint64(b[80:], flags)
 	return t.p.cpu.CopyOut(addr, b[:])
 }
 

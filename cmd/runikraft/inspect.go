@@ -73,6 +73,9 @@ func printInfo(w io.Writer, path string, size int64, info *appimage.Info) error 
 	} else {
 		fmt.Fprintf(tw, "rootfs:\tnone (the kernel's defaults: /tmp, /etc, /dev, /proc)\n")
 	}
+	for i, d := range m.Volumes {
+		fmt.Fprintf(tw, "volume:\t%s (virtio-9p mount tag %s: runikraft run -v HOSTDIR:%s, or QEMU -device virtio-9p-device,fsdev=ID,mount_tag=%s)\n", d, appimage.VolumeTag(i), d, appimage.VolumeTag(i))
+	}
 	return tw.Flush()
 }
 

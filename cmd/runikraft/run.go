@@ -95,6 +95,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "e", KeepSpace: true, Usage: "set guest environment variable `KEY=VALUE` (repeatable; the value is kept byte for byte, blanks too)"},
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
+			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: volumeUsage},
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
@@ -212,6 +213,16 @@ func run(c *cli.Context, stdin *os.File) error {
 		}
 		initrd, cmdline = shared.archive, cmdline+" "+key
 	}
+	vols, volKey, err := volumes(c.StringSlice("volume"), baked)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if len(vols) > 0 && !appMode {
+		return fail(exitUsage, "-v: %s is a machine image; volumes are mounted by the stock kernel for an application", image)
+	}
+	if volKey != "" {
+		cmdline += " " + volKey
+	}
 	if c.Bool("strace") {
 		if !appMode {
 			return fail(exitUsage, "--strace: %s is a machine image; --strace traces an application run on the stock kernel", image)
@@ -239,6 +250,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		// The stock kernel gives an app its own streams; a machine image's
 		// output is the UART itself, as is everything in the nested rig.
 		AppConsole: appMode && !nested,
+		Volumes:    vols,
 	}
 	if gdb != nil {
 		cfg.GDBPort = gdb.port

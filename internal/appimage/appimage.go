@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
@@ -38,7 +39,14 @@ type Options struct {
 	Args   []string // default arguments after argv[0]
 	Env    []string // default environment, KEY=VALUE
 	Name   string   // argv[0]; default: the base name of App
+	// Volumes are guest directories declared as mount points: the
+	// baked command line mounts the i-th from the virtio-9p device with
+	// mount tag VolumeTag(i), when the hypervisor attaches one.
+	Volumes []string
 }
+
+// VolumeTag is the 9p mount tag of an image's i-th declared volume.
+func VolumeTag(i int) string { return "vol" + strconv.Itoa(i) }
 
 // Manifest is what an application image records about itself, for
 // runikraft inspect and runikraft run. The kernel does not read it.
@@ -50,6 +58,9 @@ type Manifest struct {
 	Args    []string `json:"args,omitempty"`   // default arguments after argv[0]
 	Env     []string `json:"env,omitempty"`    // default environment
 	Rootfs  string   `json:"rootfs,omitempty"` // host directory it was packed from
+	// Volumes are the guest directories declared as mount points
+	// (runikraft-ld --volume); the i-th has the 9p mount tag "vol<i>".
+	Volumes []string `json:"volumes,omitempty"`
 }
 
 const pageSize = 0x1000
@@ -95,8 +106,19 @@ func Build(o Options) ([]byte, *Manifest, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("appimage: %w", err)
 	}
+	if len(o.Volumes) > 0 {
+		vs := make([]bootargs.Volume, len(o.Volumes))
+		for i, d := range o.Volumes {
+			vs[i] = bootargs.Volume{Tag: VolumeTag(i), Dir: d}
+		}
+		key, err := bootargs.EncodeVolumes(vs)
+		if err != nil {
+			return nil, nil, fmt.Errorf("appimage: volumes %q: %w", o.Volumes, err)
+		}
+		cmdline += " " + bootargs.VolumesKey + "=" + key
+	}
 	app = stripDebug(app)
-	m := &Manifest{Kernel: kernelVersion(o.Kernel, kern), App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env}
+	m := &Manifest{Kernel: kernelVersion(o.Kernel, kern), App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env, Volumes: o.Volumes}
 	initrd := app
 	if o.Rootfs != "" {
 		if m.Rootfs, err = filepath.Abs(o.Rootfs); err != nil {

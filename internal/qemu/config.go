@@ -48,6 +48,10 @@ type Config struct {
 	// user-mode network with these port forwards (kernel/net
 	// configures it by DHCP, or from runikraft.net in Append).
 	Net *UserNet
+	// Volumes are host directories shared with the guest over virtio-9p
+	// (runikraft run -v); the kernel learns where to mount them from
+	// the command line (bootargs.VolumesKey).
+	Volumes []Volume
 	// Extra arguments appended to QEMU's command line as they are, for
 	// tests and for what Config does not cover.
 	Extra []string
@@ -160,6 +164,9 @@ func Args(c Config) []string {
 	}
 	if c.Net != nil {
 		args = append(args, c.Net.args()...)
+	}
+	for i, v := range c.Volumes {
+		args = append(args, v.args(i)...)
 	}
 	if c.GDBPort != 0 {
 		args = append(args, "-S", "-gdb", "tcp:127.0.0.1:"+strconv.Itoa(c.GDBPort))

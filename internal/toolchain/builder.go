@@ -318,7 +318,7 @@ func (b *Builder) Finish(app string, o LinkOptions, out string) error {
 		return installFile(app, out)
 	}
 	if _, err := appimage.Write(appimage.Options{
-		Kernel: o.Kernel, App: app, Rootfs: o.Rootfs, Args: o.Args, Env: o.Env, Name: filepath.Base(out),
+		Kernel: o.Kernel, App: app, Rootfs: o.Rootfs, Args: o.Args, Env: o.Env, Volumes: o.Volumes, Name: filepath.Base(out),
 	}, out); err != nil {
 		return fmt.Errorf("baking %s into %s: %w", app, out, err)
 	}

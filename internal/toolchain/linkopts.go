@@ -3,6 +3,8 @@ package toolchain
 import (
 	"fmt"
 	"os"
+	"path"
+	"slices"
 	"strings"
 )
 
@@ -15,10 +17,11 @@ type LinkOptions struct {
 	Kernel  string   // --kernel IMG
 	AppOnly bool     // --app-only or RUNIKRAFT_APP_ONLY: the linked program, no kernel
 	Bake    string   // --bake APP: bake this program instead of linking
+	Volumes []string // --volume DIR: guest directories declared as 9p mount points
 }
 
 // linkOptNames take a value; --app-only does not.
-var linkOptNames = map[string]bool{"--rootfs": true, "--arg": true, "--env": true, "--kernel": true, "--bake": true}
+var linkOptNames = map[string]bool{"--rootfs": true, "--arg": true, "--env": true, "--kernel": true, "--bake": true, "--volume": true}
 
 // SplitLinkOptions takes runikraft's own link options out of args and
 // returns them with the rest, in order. appOnlyEnv is $RUNIKRAFT_APP_ONLY.
@@ -62,6 +65,15 @@ func SplitLinkOptions(args []string, appOnlyEnv string) (LinkOptions, []string, 
 			o.Kernel = val
 		case "--bake":
 			o.Bake = val
+		case "--volume":
+			if !strings.HasPrefix(val, "/") || strings.Contains(val, ":") || path.Clean(val) == "/" {
+				return o, nil, fmt.Errorf("--volume %q: want an absolute guest directory below / without ':'", val)
+			}
+			val = path.Clean(val)
+			if slices.Contains(o.Volumes, val) {
+				return o, nil, fmt.Errorf("--volume %s given twice", val)
+			}
+			o.Volumes = append(o.Volumes, val)
 		}
 	}
 	if o.Rootfs != "" {
@@ -73,8 +85,8 @@ func SplitLinkOptions(args []string, appOnlyEnv string) (LinkOptions, []string, 
 			return o, nil, fmt.Errorf("--rootfs %s: not a directory", o.Rootfs)
 		}
 	}
-	if o.AppOnly && (o.Rootfs != "" || len(o.Args) > 0 || len(o.Env) > 0) {
-		return o, nil, fmt.Errorf("--app-only makes a plain program: --rootfs, --arg and --env go into a baked image (give them to runikraft run instead)")
+	if o.AppOnly && (o.Rootfs != "" || len(o.Args) > 0 || len(o.Env) > 0 || len(o.Volumes) > 0) {
+		return o, nil, fmt.Errorf("--app-only makes a plain program: --rootfs, --arg, --env and --volume go into a baked image (give them to runikraft run instead)")
 	}
 	return o, rest, nil
 }

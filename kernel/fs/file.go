@@ -329,3 +329,22 @@ func (r fileIO) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Locker returns the handle's record locking when it has its own (see
+// Locker), for fcntl's F_SETLK family.
+func (f *File) Locker() (Locker, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || f.h == nil {
+		return nil, false
+	}
+	l, ok := f.h.(Locker)
+	return l, ok
+}
+
+// Pos is the file position (for l_whence SEEK_CUR).
+func (f *File) Pos() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.pos
+}

@@ -235,3 +235,42 @@ const SymloopMax = 40
 
 // DirentType is the DT_* value for a mode.
 func DirentType(mode uint32) uint8 { return uint8((mode & linux.S_IFMT) >> 12) }
+
+// StatFSer is a Filesystem that describes its space itself (statfs);
+// for others the posix layer reports RAM, as tmpfs does.
+type StatFSer interface {
+	StatFS() (StatFS, error)
+}
+
+// StatFS is what statfs reports of a filesystem.
+type StatFS struct {
+	Type                 int64 // f_type, a *_MAGIC of kernel/abi/linux
+	Bsize                int64
+	Blocks, Bfree        uint64
+	Bavail, Files, Ffree uint64
+	Namelen              int64
+	ReadOnly             bool // ST_RDONLY
+}
+
+// Locker is a Handle whose POSIX record locks (fcntl F_SETLK, F_SETLKW,
+// F_GETLK) go to a store shared with others, such as a host directory.
+// Ranges are absolute: start and length as struct flock says them once
+// l_whence is applied (length 0 is "to the end of the file"). Without
+// it, locks are the posix layer's business: one process, so nothing to
+// conflict with.
+type Locker interface {
+	// Lock places (linux.F_RDLCK, F_WRLCK) or removes (F_UNLCK) a lock;
+	// EAGAIN if another holder conflicts and !wait; with wait it blocks
+	// until the lock is granted.
+	Lock(typ int16, start, length int64, wait bool) error
+	// TestLock returns the first lock that would conflict with one of
+	// type typ over the range (F_GETLK), or a lock of type F_UNLCK.
+	TestLock(typ int16, start, length int64) (Flock, error)
+}
+
+// Flock describes a POSIX record lock.
+type Flock struct {
+	Type          int16
+	Start, Length int64
+	Pid           int32
+}

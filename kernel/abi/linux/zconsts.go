@@ -2255,6 +2255,7 @@ const (
 	TMPFS_MAGIC                                = 0x1021994
 	UTIME_NOW                                  = 0x3fffffff
 	UTIME_OMIT                                 = 0x3ffffffe
+	V9FS_MAGIC                                 = 0x1021997
 	WALL                                       = 0x40000000
 	WCLONE                                     = 0x80000000
 	WCONTINUED                                 = 0x8

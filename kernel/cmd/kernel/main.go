@@ -59,7 +59,7 @@ func run() int {
 		fmt.Fprintln(logw, "runikraft: no application in this image (boot it with runikraft run APP, or bake one in)")
 		return abi.ExitBadImage
 	}
-	cl, args, env, cwd, err := commandLine(logw)
+	cl, base, args, env, cwd, err := commandLine(logw)
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitBadImage
@@ -80,6 +80,11 @@ func run() int {
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: time zones: %v\n", err)
 		return abi.ExitKernelPanic
+	}
+	vols, err := volumes(cl, base)
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		return abi.ExitBadImage
 	}
 	r := bytes.NewReader(app)
 	img, err := loader.Parse(r, int64(len(app)))
@@ -112,6 +117,7 @@ func run() int {
 	for i := 0; i < m.NMem; i++ {
 		ram += m.Mem[i].Size
 	}
+	mounts = append(mounts, volumeMounts(vols, ram, logw)...)
 	p, err := posix.Start(posix.Config{
 		CPU:         posix.HartCPU{},
 		Stdin:       console.Stdin(),
@@ -160,18 +166,17 @@ func run() int {
 // defaults baked into the image (see internal/bootargs: runikraft run's
 // encoded form, or Linux's KEY=VALUE ... -- ARGS). Words it cannot use
 // are logged, one line each, and skipped.
-func commandLine(logw io.Writer) (cl bootargs.Cmdline, args, env []string, cwd string, err error) {
+func commandLine(logw io.Writer) (cl, base bootargs.Cmdline, args, env []string, cwd string, err error) {
 	cl, err = bootargs.Parse(hart.Bootargs())
 	if err != nil {
-		return cl, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+		return cl, base, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
 	}
 	for _, w := range cl.Warnings {
 		fmt.Fprintf(logw, "runikraft: warning: kernel command line: %s\n", w)
 	}
-	var base bootargs.Cmdline
 	if d := hart.DefaultBootargs(); d != "" {
 		if base, err = bootargs.Parse(d); err != nil {
-			return cl, nil, nil, "", fmt.Errorf("the image's baked command line: %w", err)
+			return cl, base, nil, nil, "", fmt.Errorf("the image's baked command line: %w", err)
 		}
 	}
 	args, env = cl.Over(base)
@@ -179,9 +184,9 @@ func commandLine(logw io.Writer) (cl bootargs.Cmdline, args, env []string, cwd s
 		args = []string{"app"}
 	}
 	if cwd, err = sharedDir(cl); err != nil {
-		return cl, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
+		return cl, base, nil, nil, "", fmt.Errorf("kernel command line: %w", err)
 	}
-	return cl, args, env, cwd, nil
+	return cl, base, args, env, cwd, nil
 }
 
 // symbolizer names the function around a PC from the application's own

@@ -37,7 +37,7 @@ var prefixes = []string{
 	"SIOC", "SOCK_", "SOL_", "SOMAXCONN", "SO_", "SS_", "STATX_", "S_I",
 	"TCP_", "TCGETS", "TCSETS", "TFD_", "TIOC", "UTIME_", "WNOHANG", "WUNTRACED",
 	"WEXITED", "WSTOPPED", "WCONTINUED", "WNOWAIT", "WALL", "WCLONE", "WNOTHREAD", "XATTR_",
-	"P_ALL", "P_PID", "P_PGID", "P_PIDFD", "TMPFS_MAGIC", "PROC_SUPER_MAGIC", "RLIM_INFINITY",
+	"P_ALL", "P_PID", "P_PGID", "P_PIDFD", "TMPFS_MAGIC", "PROC_SUPER_MAGIC", "V9FS_MAGIC", "RLIM_INFINITY",
 }
 
 // skip drops members of those families that are not the kernel's ABI
