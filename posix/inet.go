@@ -152,8 +152,14 @@ func (s *inetSocket) parseInet(sa []byte) (netip.AddrPort, Errno) {
 // inetAddr is ap as the socket's family writes it.
 func (s *inetSocket) inetAddr(ap netip.AddrPort) []byte {
 	a := ap.Addr()
+	if !a.IsValid() { // the stack has no address (unbound): the family's "any"
+		a = netip.IPv6Unspecified()
+	}
 	if s.family == linux.AF_INET {
-		in := linux.SockaddrIn{Family: linux.AF_INET, Addr: a.Unmap().As4()}
+		in := linux.SockaddrIn{Family: linux.AF_INET}
+		if u := a.Unmap(); u.Is4() {
+			in.Addr = u.As4()
+		}
 		binary.BigEndian.PutUint16(in.Port[:], ap.Port())
 		return append([]byte(nil), linux.AsBytes(&in)...)
 	}

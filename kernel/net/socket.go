@@ -40,7 +40,8 @@ const (
 // AF_INET6; type SOCK_STREAM (TCP), SOCK_DGRAM (UDP, or ICMP echo
 // "ping" sockets with protocol IPPROTO_ICMP/IPPROTO_ICMPV6); protocol 0
 // for the type's default. typ carries no flags (the caller strips
-// SOCK_NONBLOCK and SOCK_CLOEXEC). The errors are what Linux returns.
+// SOCK_NONBLOCK and SOCK_CLOEXEC); SOCK_RAW with an IP protocol. The
+// errors are what Linux returns.
 func (st *Stack) Socket(family, typ, protocol int) (*Endpoint, syscall.Errno) {
 	var netProto tcpip.NetworkProtocolNumber
 	switch family {
