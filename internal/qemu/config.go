@@ -48,6 +48,9 @@ type Config struct {
 	// user-mode network with these port forwards (kernel/net
 	// configures it by DHCP, or from runikraft.net in Append).
 	Net *UserNet
+	// Tap, if set instead of Net, puts the guest's virtio-net device on
+	// a host tap interface.
+	Tap *TapNet
 	// Extra arguments appended to QEMU's command line as they are, for
 	// tests and for what Config does not cover.
 	Extra []string
@@ -160,6 +163,8 @@ func Args(c Config) []string {
 	}
 	if c.Net != nil {
 		args = append(args, c.Net.args()...)
+	} else if c.Tap != nil {
+		args = append(args, c.Tap.args()...)
 	}
 	if c.GDBPort != 0 {
 		args = append(args, "-S", "-gdb", "tcp:127.0.0.1:"+strconv.Itoa(c.GDBPort))
