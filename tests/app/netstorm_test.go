@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,5 +186,55 @@ func TestNetStorm(t *testing.T) {
 		expect(t, r, 0, "listening on [::]:7000\n")
 	case <-time.After(time.Minute):
 		t.Fatal("the server did not exit after quit")
+	}
+}
+
+// --net tap: in a network namespace of its own (unshare -rn: no root
+// needed where user namespaces are allowed, and nothing touches the
+// host's interfaces), a tap with 10.9.0.1/24; the guest boots on it with
+// 10.9.0.2/24 and serves; a client in the namespace (bash's /dev/tcp)
+// reaches it and ends it; a second run on the same tap, which QEMU
+// holds, is refused with a clear error before its QEMU starts.
+func TestNetTap(t *testing.T) {
+	for _, tool := range []string{"unshare", "ip", "bash"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s missing: run ./install.sh", tool)
+		}
+	}
+	script := `set -e
+ip link set lo up
+ip tuntap add dev rktap0 mode tap
+ip addr add 10.9.0.1/24 dev rktap0
+ip link set rktap0 up
+"$RK" run --timeout 2m --net tap:rktap0,10.9.0.2/24 "$PROG" storm 7000 > "$OUT" 2>&1 &
+rk=$!
+set +e
+answer=none
+while [ $SECONDS -lt 120 ]; do
+	if exec 3<>/dev/tcp/10.9.0.2/7000; then
+		# The tap is QEMU's now: a second run must say it cannot open it.
+		second=$("$RK" run --net tap:rktap0 "$PROG" storm 7001 2>&1 >/dev/null; echo "status $?")
+		case "$second" in
+		*"tap rktap0: cannot open it"*"status 2") echo "second run: refused" ;;
+		*) echo "second run: $second" ;;
+		esac
+		echo quit >&3
+		read -r -t 20 answer <&3
+		exec 3>&-
+		break
+	fi 2>/dev/null
+	sleep 0.3
+done
+echo "answer: $answer"
+wait $rk
+echo "exit $?"
+`
+	out := filepath.Join(t.TempDir(), "guest.out")
+	cmd := exec.Command("unshare", "-rn", "bash", "-c", script)
+	cmd.Env = append(os.Environ(), "RK="+runikraft, "PROG="+programs["gonet"], "OUT="+out)
+	b, err := cmd.CombinedOutput()
+	guest, _ := os.ReadFile(out)
+	if err != nil || string(b) != "second run: refused\nanswer: bye\nexit 0\n" || string(guest) != "listening on [::]:7000\n" {
+		t.Fatalf("unshare: %v\n%s\nguest: %q", err, b, guest)
 	}
 }
