@@ -187,6 +187,20 @@ int main(void) {
 		connect(s, (struct sockaddr *)&sa, sizeof sa);
 		cs[ncs++] = s;
 	}
+	/* Wait (at most 3 s) for the handshakes to fill the queue: the
+	 * count of connected clients stops growing for 200 ms. */
+	for (int i = 0, prev = -1, still = 0; i < 300 && still < 20; i++) {
+		struct pollfd pf[64];
+		for (int j = 0; j < ncs; j++)
+			pf[j] = (struct pollfd){.fd = cs[j], .events = POLLOUT};
+		poll(pf, ncs, 0);
+		int n = 0;
+		for (int j = 0; j < ncs; j++)
+			n += (pf[j].revents & (POLLOUT | POLLERR)) == POLLOUT;
+		still = n >= 2 && n == prev ? still + 1 : 0;
+		prev = n;
+		usleep(10000);
+	}
 	/* The queue is full: a blocking connect with SO_SNDTIMEO gives up
 	 * with EINPROGRESS, as on Linux. */
 	int bc = socket(AF_INET, SOCK_STREAM, 0);
