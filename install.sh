@@ -38,9 +38,10 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # (runikraft run --gdb). redis-tools is the host's redis-benchmark for
 # go run ./bench/net (against Redis built from source in the guest).
 # sqlite3 reads back, on the host, a database the guest's SQLite wrote on
-# a 9p volume (tests/toolchain TestSQLite).
+# a 9p volume (tests/toolchain TestSQLite). iproute2 makes the tap that
+# tests/app TestNetTap boots a guest on.
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools sqlite3)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools sqlite3 iproute2)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

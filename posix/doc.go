@@ -18,7 +18,7 @@
 //     fcntl, ioctl, fstat), sys_open.go, sys_stat.go, sys_fs.go (paths
 //     and directories), sys_pipe.go, sys_eventfd.go, sys_epoll.go,
 //     sys_poll.go (ppoll, pselect6), sys_mmap.go, sys_futex.go,
-//     sys_signal.go, sys_thread.go, sys_time.go, sys_timer.go (setitimer,
+//     sys_signal.go, sys_socket.go, sys_thread.go, sys_time.go, sys_timer.go (setitimer,
 //     POSIX timers, timerfd), sys_misc.go (identity, limits, priorities,
 //     fadvise, entropy, wait).
 //   - The objects they work on, next to them: file.go (the one File
@@ -29,7 +29,9 @@
 //     (VFS files) and vfs.go (the process's filesystem), procfs.go,
 //     memory.go and sharedmap.go, futex.go, signal.go (delivery, the
 //     riscv64 signal frame, SIGSTOP/SIGCONT), timer.go, timerfd.go and
-//     signalfd.go,
+//     signalfd.go, socket.go (what every socket has: SOL_SOCKET options,
+//     SO_RCVTIMEO/SO_SNDTIMEO deadlines) with unix.go, inet.go (over
+//     the kernel's TCP/IP stack, kernel/net) and netlink.go,
 //     thread.go (the thread loop and dispatcher: a panicking handler is
 //     contained there, bughook.go tests it), process.go.
 //   - The ABI's numbers and structure layouts: kernel/abi/linux.

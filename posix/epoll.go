@@ -85,14 +85,20 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 		if !ok || !it.armed() {
 			continue
 		}
-		r := it.of.f.Ready() & (it.events | epollAlways)
+		// Edge-triggered: take the change token before reading the
+		// state. Read first, a change landing in between (a packet, a
+		// peer's write) would leave its token to be eaten here with the
+		// stale "not ready" state, and no later edge would come: the
+		// netpoller's reader slept forever (net/http's TLS handshakes
+		// under go test hung on it).
 		if it.events&linux.EPOLLET != 0 {
 			select {
 			case <-it.edge.ch:
 			default:
-				r = 0 // no change since the last report
+				continue // no change since the last report
 			}
 		}
+		r := it.of.f.Ready() & (it.events | epollAlways)
 		if r == 0 {
 			continue
 		}

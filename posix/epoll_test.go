@@ -10,6 +10,7 @@ import (
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
 )
 
 // epoll calls used below.
@@ -152,5 +153,53 @@ func TestWaitHasNoChildren(t *testing.T) {
 	cpu.report(t)
 	if log.Len() != 0 {
 		t.Errorf("logged %q", log.String())
+	}
+}
+
+// racyFile is a file that becomes ready, and says so on its wait queue,
+// while its readiness is being read: the state Ready returns is the one
+// from just before, as when a packet lands right after the check.
+type racyFile struct {
+	fileDefaults
+	wq    waitQueue
+	ready atomic.Bool
+	flip  atomic.Bool // the next Ready call makes the file ready
+}
+
+func (f *racyFile) waitQueue() *waitQueue { return &f.wq }
+func (f *racyFile) Stat() fs.Stat         { return anonStat(0o600) }
+func (f *racyFile) Name(*Process) string  { return "racy" }
+func (f *racyFile) Ready() uint32 {
+	was := f.ready.Load()
+	if f.flip.CompareAndSwap(true, false) {
+		f.ready.Store(true)
+		f.wq.notify()
+	}
+	if was {
+		return linux.POLLIN
+	}
+	return 0
+}
+
+// An edge-triggered item whose file becomes ready while collect reads
+// its state is reported by the next collect: the change's token must
+// not be eaten together with the stale "not ready".
+func TestEpollEdgeDuringCollect(t *testing.T) {
+	ep := &epoll{interest: map[int]*epollItem{}}
+	f := &racyFile{}
+	it := &epollItem{fd: 3, of: newOpenFile(f, 0), events: linux.POLLIN | linux.EPOLLET, data: 7, edge: newWaiter()}
+	f.wq.add(it.edge)
+	ep.interest[3] = it
+	f.wq.notify() // a change that leaves the file not ready (a window update)
+	f.flip.Store(true)
+	if got := ep.collect(8); len(got) != 0 {
+		t.Fatalf("first collect reported %v while the file was not ready", got)
+	}
+	got := ep.collect(8)
+	if len(got) != 1 || got[0][1] != 7 || got[0][0]&linux.POLLIN == 0 {
+		t.Fatalf("second collect = %v, want the item (data 7) readable: the edge was lost", got)
+	}
+	if got := ep.collect(8); len(got) != 0 {
+		t.Fatalf("third collect = %v: no change since, nothing to report", got)
 	}
 }

@@ -3,6 +3,7 @@ package posix
 import (
 	"encoding/binary"
 	"net/netip"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
@@ -94,14 +95,19 @@ const inetEvents = linux.POLLIN | linux.POLLOUT | linux.POLLERR | linux.POLLHUP 
 func (s *inetSocket) Ready() uint32 { return s.ep.Readiness(inetEvents) }
 
 // block retries op until it stops saying EAGAIN, waiting for want in
-// between, unless nonblock.
+// between, unless nonblock, and until the socket's timeout (SO_SNDTIMEO
+// for POLLOUT, else SO_RCVTIMEO) passes: then EAGAIN.
 func (s *inetSocket) block(t *Thread, nonblock bool, want uint32, op func() Errno) Errno {
-	for {
+	var dl time.Time
+	for first := true; ; first = false {
 		e := op()
 		if e != linux.EAGAIN || nonblock {
 			return e
 		}
-		if _, e := t.waitReady([]pollable{s}, -1, func() bool { return s.ep.Readiness(want|linux.POLLERR|linux.POLLHUP) != 0 }); e != 0 {
+		if first {
+			dl = s.deadline(want == linux.POLLOUT)
+		}
+		if e := t.sockWait(dl, []pollable{s}, func() bool { return s.ep.Readiness(want|linux.POLLERR|linux.POLLHUP) != 0 }); e != 0 {
 			return e
 		}
 	}
@@ -146,8 +152,14 @@ func (s *inetSocket) parseInet(sa []byte) (netip.AddrPort, Errno) {
 // inetAddr is ap as the socket's family writes it.
 func (s *inetSocket) inetAddr(ap netip.AddrPort) []byte {
 	a := ap.Addr()
+	if !a.IsValid() { // the stack has no address (unbound): the family's "any"
+		a = netip.IPv6Unspecified()
+	}
 	if s.family == linux.AF_INET {
-		in := linux.SockaddrIn{Family: linux.AF_INET, Addr: a.Unmap().As4()}
+		in := linux.SockaddrIn{Family: linux.AF_INET}
+		if u := a.Unmap(); u.Is4() {
+			in.Addr = u.As4()
+		}
 		binary.BigEndian.PutUint16(in.Port[:], ap.Port())
 		return append([]byte(nil), linux.AsBytes(&in)...)
 	}
@@ -199,10 +211,14 @@ func (s *inetSocket) connect(t *Thread, sa []byte, nonblock bool) Errno {
 		return e
 	}
 	// A blocking connect waits for the handshake, then reports how it
-	// ended.
-	if _, e := t.waitReady([]pollable{s}, -1, func() bool {
+	// ended; past SO_SNDTIMEO it says EINPROGRESS, as Linux does, and
+	// the handshake goes on.
+	if e := t.sockWait(s.deadline(true), []pollable{s}, func() bool {
 		return s.ep.Readiness(linux.POLLOUT|linux.POLLERR|linux.POLLHUP) != 0
 	}); e != 0 {
+		if e == linux.EAGAIN {
+			return linux.EINPROGRESS
+		}
 		return e
 	}
 	return s.ep.LastError()

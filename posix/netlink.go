@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
@@ -239,7 +240,8 @@ func addrBody(i NetInterface, p netip.Prefix) []byte {
 }
 
 func (s *netlinkSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (int, int, []byte, *control, Errno) {
-	for {
+	var dl time.Time
+	for first := true; ; first = false {
 		s.mu.Lock()
 		if len(s.in) > 0 {
 			d := s.in[0]
@@ -253,7 +255,10 @@ func (s *netlinkSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (i
 		if nonblock {
 			return 0, 0, nil, nil, linux.EAGAIN
 		}
-		if _, e := t.waitReady([]pollable{s}, -1, func() bool { return s.Ready()&linux.POLLIN != 0 }); e != 0 {
+		if first {
+			dl = s.deadline(false)
+		}
+		if e := t.sockWait(dl, []pollable{s}, func() bool { return s.Ready()&linux.POLLIN != 0 }); e != 0 {
 			return 0, 0, nil, nil, e
 		}
 	}

@@ -54,6 +54,9 @@ type Config struct {
 	// MemoryRoom, if set, reports whether the kernel can keep n more
 	// bytes of file data in RAM (tmpfs writes get ENOSPC otherwise).
 	MemoryRoom func(n int64) bool
+	// MemoryFree, if set, is the RAM not in use now, in bytes
+	// (/proc/meminfo and sysinfo; without it they estimate half).
+	MemoryFree func() uint64
 	// MemoryReport, if set, gives the figures logged when the
 	// application is killed for running out of memory.
 	MemoryReport func() string

@@ -8,7 +8,8 @@ import (
 	"github.com/runikraft/runikraft/kernel/fs"
 )
 
-// procFS is a minimal read-only /proc: /proc/self/exe, cmdline and fd/.
+// procFS is a minimal read-only /proc: /proc/meminfo, /proc/self/exe,
+// cmdline and fd/.
 // It is generated from the process on each lookup, so it needs no
 // invalidation. Everything else (maps, status, other pids) is ENOENT.
 type procFS struct {
@@ -23,6 +24,7 @@ const (
 	procExeIno     = 3
 	procCmdlineIno = 4
 	procFDDirIno   = 5
+	procMeminfoIno = 6
 	procFDIno      = 100
 )
 
@@ -89,7 +91,7 @@ func (d *procDir) entries() []fs.Inode {
 	f := d.f
 	switch d.ino {
 	case procRootIno:
-		return []fs.Inode{&procDir{f: f, ino: procSelfIno}}
+		return []fs.Inode{&procFile{procNode{f, procMeminfoIno, linux.S_IFREG | 0o444}}, &procDir{f: f, ino: procSelfIno}}
 	case procSelfIno:
 		var out []fs.Inode
 		if exe := f.exe(); exe != "" {
@@ -115,6 +117,8 @@ func procName(n fs.Inode) string {
 		return "exe"
 	case procCmdlineIno:
 		return "cmdline"
+	case procMeminfoIno:
+		return "meminfo"
 	case procFDDirIno:
 		return "fd"
 	default:
@@ -194,11 +198,41 @@ func (c *procFile) Open(flags int) (fs.Handle, error) {
 	if _, err := c.procNode.Open(flags); err != nil {
 		return nil, err
 	}
+	if c.ino == procMeminfoIno {
+		return procHandle{data: c.f.p.meminfo()}, nil
+	}
 	var b []byte
 	for _, a := range c.f.p.cfg.Args {
 		b = append(append(b, a...), 0)
 	}
 	return procHandle{data: b}, nil
+}
+
+// memFree is the RAM not in use, in bytes: the kernel's figure, or half
+// the machine when it gives none.
+func (p *Process) memFree() uint64 {
+	if p.cfg.MemoryFree != nil {
+		return min(p.cfg.MemoryFree(), p.cfg.MemoryBytes)
+	}
+	return p.cfg.MemoryBytes / 2
+}
+
+// meminfo is /proc/meminfo's first lines, as Linux writes them (kB):
+// everything not in use is free and available (no page cache here).
+func (p *Process) meminfo() []byte {
+	kb := func(name string, v uint64) []byte {
+		line := []byte(name + ":")
+		n := strconv.FormatUint(v>>10, 10)
+		for i := len(name) + 1 + len(n); i < 24; i++ {
+			line = append(line, ' ')
+		}
+		return append(append(line, n...), " kB\n"...)
+	}
+	free := p.memFree()
+	var b []byte
+	b = append(b, kb("MemTotal", p.cfg.MemoryBytes)...)
+	b = append(b, kb("MemFree", free)...)
+	return append(b, kb("MemAvailable", free)...)
 }
 
 // fdNode is /proc/self/fd/N: a magic link to the open file itself

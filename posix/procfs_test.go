@@ -65,3 +65,15 @@ func TestProcSelfFDLookup(t *testing.T) {
 		}
 	})
 }
+
+// /proc/meminfo gives the machine's RAM and the kernel's free figure in
+// Linux's format (programs and tests watch the guest's memory with it).
+func TestProcMeminfo(t *testing.T) {
+	cfg := Config{MemoryBytes: 64 << 20, MemoryFree: func() uint64 { return 40 << 20 }}
+	runFS(t, cfg, func(u *fsUser) {
+		want := "MemTotal:          65536 kB\nMemFree:           40960 kB\nMemAvailable:      40960 kB\n"
+		if got := u.readFile("/proc/meminfo"); got != want {
+			u.failf("/proc/meminfo = %q, want %q", got, want)
+		}
+	})
+}

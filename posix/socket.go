@@ -2,6 +2,7 @@ package posix
 
 import (
 	"sync"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
@@ -67,7 +68,14 @@ type sockBase struct {
 	passcred  bool
 	linger    linux.Linger
 	soError   Errno
+	// rcvTimeo and sndTimeo are SO_RCVTIMEO and SO_SNDTIMEO: how long
+	// a blocking call waits (timeoForever: without limit; 0: not at
+	// all, Linux's answer to a negative tv_sec).
+	rcvTimeo, sndTimeo time.Duration
 }
+
+// timeoForever is an unset socket timeout.
+const timeoForever time.Duration = -1
 
 // Default buffer sizes (Linux's net.core.[rw]mem_default) and their cap.
 const (
@@ -79,6 +87,78 @@ func (b *sockBase) init(p *Process, family, typ, protocol int) {
 	b.family, b.typ, b.protocol, b.proc = family, typ, protocol, p
 	b.ino = p.pipeIDs.Add(1)
 	b.rcvbuf, b.sndbuf = sockBufDefault, sockBufDefault
+	b.rcvTimeo, b.sndTimeo = timeoForever, timeoForever
+}
+
+// deadline is when a blocking call starting now gives up: the zero time
+// when the socket's timeout (SO_SNDTIMEO when snd, else SO_RCVTIMEO) is
+// unset. One deadline covers all the waits of one call.
+func (b *sockBase) deadline(snd bool) time.Time {
+	b.mu.Lock()
+	d := b.rcvTimeo
+	if snd {
+		d = b.sndTimeo
+	}
+	b.mu.Unlock()
+	if d == timeoForever {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+// sockWait blocks a socket call until check reports true, as waitReady
+// does, but at most until dl (the zero time: no limit): past it the call
+// fails with EAGAIN. A signal ends a timed wait with EINTR, not a
+// restart, as on Linux.
+func (t *Thread) sockWait(dl time.Time, q []pollable, check func() bool) Errno {
+	timeout := time.Duration(-1)
+	if !dl.IsZero() {
+		timeout = max(time.Until(dl), 0)
+	}
+	ok, e := t.waitReady(q, timeout, check)
+	switch {
+	case e == ErrRestart && !dl.IsZero():
+		return linux.EINTR
+	case e != 0:
+		return e
+	case !ok:
+		return linux.EAGAIN
+	}
+	return 0
+}
+
+// timeoOpt is a socket timeout as getsockopt returns it: a struct
+// timeval, zero for none (and for "do not wait", as Linux reports it).
+func timeoOpt(d time.Duration) []byte {
+	var tv linux.Timeval
+	if d > 0 {
+		tv.Sec, tv.Usec = int64(d/time.Second), int64(d%time.Second/time.Microsecond)
+	}
+	return append([]byte(nil), linux.AsBytes(&tv)...)
+}
+
+// parseTimeo reads setsockopt's struct timeval for SO_RCVTIMEO or
+// SO_SNDTIMEO as Linux does: a short buffer is EINVAL, microseconds out
+// of range EDOM, zero no limit, a negative time "do not wait"; the
+// largest times are capped (a year) so deadlines cannot overflow.
+func parseTimeo(val []byte) (time.Duration, Errno) {
+	var tv linux.Timeval
+	if len(val) < len(linux.AsBytes(&tv)) {
+		return 0, linux.EINVAL
+	}
+	copy(linux.AsBytes(&tv), val)
+	const maxTimeo = 365 * 24 * time.Hour
+	switch {
+	case tv.Usec < 0 || tv.Usec >= 1e6:
+		return 0, linux.EDOM
+	case tv.Sec < 0:
+		return 0, 0
+	case tv.Sec == 0 && tv.Usec == 0:
+		return timeoForever, 0
+	case tv.Sec >= int64(maxTimeo/time.Second):
+		return maxTimeo, 0
+	}
+	return time.Duration(tv.Sec)*time.Second + time.Duration(tv.Usec)*time.Microsecond, 0
 }
 
 func (b *sockBase) base() *sockBase { return b }
@@ -137,6 +217,10 @@ func (b *sockBase) commonGetsockopt(level, name int, listening bool) (val []byte
 	case linux.SO_LINGER:
 		l := b.linger
 		return append([]byte(nil), linux.AsBytes(&l)...), true
+	case linux.SO_RCVTIMEO_OLD, linux.SO_RCVTIMEO_NEW:
+		return timeoOpt(b.rcvTimeo), true
+	case linux.SO_SNDTIMEO_OLD, linux.SO_SNDTIMEO_NEW:
+		return timeoOpt(b.sndTimeo), true
 	}
 	return nil, false
 }
@@ -154,6 +238,22 @@ func (b *sockBase) commonSetsockopt(level, name int, val []byte) (e Errno, ok bo
 		copy(linux.AsBytes(&l), val)
 		b.mu.Lock()
 		b.linger = l
+		b.mu.Unlock()
+		return 0, true
+	}
+	switch name {
+	case linux.SO_RCVTIMEO_OLD, linux.SO_RCVTIMEO_NEW, linux.SO_SNDTIMEO_OLD, linux.SO_SNDTIMEO_NEW:
+		// On riscv64 the old and new forms are both a 64-bit timeval.
+		d, e := parseTimeo(val)
+		if e != 0 {
+			return e, true
+		}
+		b.mu.Lock()
+		if name == linux.SO_RCVTIMEO_OLD || name == linux.SO_RCVTIMEO_NEW {
+			b.rcvTimeo = d
+		} else {
+			b.sndTimeo = d
+		}
 		b.mu.Unlock()
 		return 0, true
 	}
@@ -181,8 +281,9 @@ func (b *sockBase) commonSetsockopt(level, name int, val []byte) (e Errno, ok bo
 		b.keepalive = v != 0
 	case linux.SO_PASSCRED:
 		b.passcred = v != 0
-	case linux.SO_RCVTIMEO_OLD, linux.SO_SNDTIMEO_OLD, linux.SO_BROADCAST, linux.SO_OOBINLINE, linux.SO_PRIORITY:
-		// Accepted; timeouts are not enforced yet.
+	case linux.SO_BROADCAST, linux.SO_OOBINLINE, linux.SO_PRIORITY:
+		// Accepted without effect: no broadcast, urgent data or queueing
+		// disciplines on the loopback and user networks.
 	case linux.SO_TYPE, linux.SO_DOMAIN, linux.SO_PROTOCOL, linux.SO_ERROR, linux.SO_ACCEPTCONN, linux.SO_PEERCRED:
 		return linux.ENOPROTOOPT, true // read-only
 	default:

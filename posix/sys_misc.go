@@ -120,7 +120,7 @@ func sysSysinfo(t *Thread, a *[6]uint64) int64 {
 	le := binary.LittleEndian
 	le.PutUint64(b[0:], uint64(clockNow(false).Seconds())) // uptime
 	le.PutUint64(b[32:], t.p.cfg.MemoryBytes)              // totalram
-	le.PutUint64(b[40:], t.p.cfg.MemoryBytes/2)            // freeram (estimate)
+	le.PutUint64(b[40:], t.p.memFree())                    // freeram
 	le.PutUint16(b[80:], uint16(len(t.p.threads)))         // procs
 	le.PutUint32(b[104:], 1)                               // mem_unit
 	return errno(t.p.cpu.CopyOut(uintptr(a[0]), b[:]))

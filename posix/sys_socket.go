@@ -2,6 +2,7 @@ package posix
 
 import (
 	"encoding/binary"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
@@ -439,9 +440,9 @@ func sysRecvfrom(t *Thread, a *[6]uint64) int64 {
 	n, from, ctl, _ := t.recvSeq(s, of, &seq, int(int32(a[3])))
 	ctl.discard(t.p.fds) // recvfrom has nowhere to put them
 	if n >= 0 && a[4] != 0 {
-		if from == nil {
-			from = s.base().unnamed()
-		}
+		// No sender address (a stream, or an unbound AF_UNIX sender):
+		// the length written back is 0, as on Linux; Go's net reads a
+		// family with an empty path as the abstract name "@".
 		if e := t.sockaddrOut(from, a[4], a[5]); e != 0 {
 			return errno(e)
 		}
@@ -493,9 +494,6 @@ func (t *Thread) recvmsg(s sock, of *openFile, addr uint64, flags int) int64 {
 		return n
 	}
 	if m.hdr.Name != 0 {
-		if from == nil {
-			from = s.base().unnamed()
-		}
 		k := min(int(m.hdr.Namelen), len(from))
 		if e := t.p.cpu.CopyOut(uintptr(m.hdr.Name), from[:k]); e != 0 {
 			ctl.discard(t.p.fds)
@@ -531,19 +529,40 @@ func sysRecvmsg(t *Thread, a *[6]uint64) int64 {
 
 // mmsg runs sendmsg or recvmsg over a struct mmsghdr array, storing each
 // count in msg_len; it stops at the first error, reported only if no
-// message went through.
-func (t *Thread) mmsg(a *[6]uint64, one func(s sock, of *openFile, addr uint64, flags int) int64) int64 {
+// message went through. Each message waits as its own call would
+// (recvmmsg's MSG_WAITFORONE: only the first); recvmmsg's timeout, when
+// given, bounds the whole call's waiting, and the time left is written
+// back, as Linux does.
+func (t *Thread) mmsg(a *[6]uint64, recv bool) int64 {
 	s, of, e := t.sockFD(a[0])
 	if e != 0 {
 		return errno(e)
 	}
 	vlen := min(a[2], linux.UIO_MAXIOV)
 	flags := int(int32(a[3]))
+	one := t.sendmsg
+	var dl time.Time
+	if recv {
+		one = t.recvmsg
+		if a[4] != 0 {
+			d, e := t.readTimespec(uintptr(a[4]))
+			if e != 0 {
+				return errno(e)
+			}
+			dl = time.Now().Add(d)
+		}
+	}
+	nonblock := of.nonblock() || flags&linux.MSG_DONTWAIT != 0
 	const size = 64 // sizeof(struct mmsghdr)
 	var done uint64
 	for ; done < vlen; done++ {
 		addr := a[1] + done*size
-		n := one(s, of, addr, flags)
+		var n int64
+		if dl.IsZero() || nonblock {
+			n = one(s, of, addr, flags)
+		} else {
+			n = t.recvTimed(s, of, addr, flags, dl)
+		}
 		if n < 0 {
 			if done == 0 {
 				return n
@@ -553,16 +572,39 @@ func (t *Thread) mmsg(a *[6]uint64, one func(s sock, of *openFile, addr uint64, 
 		if e := t.put32(uintptr(addr+56), uint32(n)); e != 0 {
 			return errno(e)
 		}
-		flags |= linux.MSG_DONTWAIT // after the first, take what is there
+		if recv && flags&linux.MSG_WAITFORONE != 0 {
+			flags |= linux.MSG_DONTWAIT // after the first, take what is there
+			nonblock = true
+		}
+	}
+	if !dl.IsZero() {
+		if e := t.putTimespec(uintptr(a[4]), max(time.Until(dl), 0)); e != 0 && done == 0 {
+			return errno(e)
+		}
 	}
 	return int64(done)
 }
 
-// sysSendmmsg implements sendmmsg(2).
-func sysSendmmsg(t *Thread, a *[6]uint64) int64 { return t.mmsg(a, t.sendmsg) }
+// recvTimed is recvmsg waiting at most until dl: EAGAIN after it.
+func (t *Thread) recvTimed(s sock, of *openFile, addr uint64, flags int, dl time.Time) int64 {
+	for {
+		n := t.recvmsg(s, of, addr, flags|linux.MSG_DONTWAIT)
+		if n != -int64(linux.EAGAIN) {
+			return n
+		}
+		if e := t.sockWait(dl, []pollable{s}, func() bool {
+			return s.Ready()&(linux.POLLIN|linux.POLLERR|linux.POLLHUP) != 0
+		}); e != 0 {
+			return errno(e)
+		}
+	}
+}
 
-// sysRecvmmsg implements recvmmsg(2) (the timeout is not honoured).
-func sysRecvmmsg(t *Thread, a *[6]uint64) int64 { return t.mmsg(a, t.recvmsg) }
+// sysSendmmsg implements sendmmsg(2).
+func sysSendmmsg(t *Thread, a *[6]uint64) int64 { return t.mmsg(a, false) }
+
+// sysRecvmmsg implements recvmmsg(2).
+func sysRecvmmsg(t *Thread, a *[6]uint64) int64 { return t.mmsg(a, true) }
 
 // readControl parses sendmsg's control messages: SCM_RIGHTS descriptors
 // are held open for the trip; SCM_CREDENTIALS must name the sender.

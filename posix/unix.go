@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/fs"
@@ -247,8 +248,10 @@ func (s *unixSocket) listen(t *Thread, backlog int) Errno {
 
 // wait blocks until ready reports true (checked with r.mu held), a
 // signal arrives (ErrRestart) or the process ends; with nonblock it
-// reports EAGAIN instead of waiting.
-func (s *unixSocket) wait(t *Thread, nonblock bool, q []pollable, ready func() bool) Errno {
+// reports EAGAIN instead of waiting, and so it does when the socket's
+// timeout passes (SO_SNDTIMEO when snd, else SO_RCVTIMEO; *dl holds the
+// call's deadline across its waits, set at the first).
+func (s *unixSocket) wait(t *Thread, nonblock, snd bool, dl *time.Time, q []pollable, ready func() bool) Errno {
 	check := func() bool {
 		s.r.mu.Lock()
 		defer s.r.mu.Unlock()
@@ -260,11 +263,14 @@ func (s *unixSocket) wait(t *Thread, nonblock bool, q []pollable, ready func() b
 	if nonblock {
 		return linux.EAGAIN
 	}
-	_, e := t.waitReady(q, -1, check)
-	return e
+	if dl.IsZero() {
+		*dl = s.deadline(snd)
+	}
+	return t.sockWait(*dl, q, check)
 }
 
 func (s *unixSocket) accept(t *Thread, nonblock bool) (sock, Errno) {
+	var dl time.Time
 	for {
 		s.r.mu.Lock()
 		if s.state != unixListening {
@@ -279,7 +285,7 @@ func (s *unixSocket) accept(t *Thread, nonblock bool) (sock, Errno) {
 			return c, 0
 		}
 		s.r.mu.Unlock()
-		if e := s.wait(t, nonblock, []pollable{s}, func() bool { return len(s.backlog) > 0 || s.state != unixListening }); e != 0 {
+		if e := s.wait(t, nonblock, false, &dl, []pollable{s}, func() bool { return len(s.backlog) > 0 || s.state != unixListening }); e != 0 {
 			return nil, e
 		}
 	}
@@ -293,6 +299,7 @@ func (s *unixSocket) connect(t *Thread, sa []byte, nonblock bool) Errno {
 	if name == "" {
 		return linux.EINVAL
 	}
+	var dl time.Time
 	for {
 		s.r.mu.Lock()
 		target, e := s.lookup(t, name)
@@ -334,7 +341,7 @@ func (s *unixSocket) connect(t *Thread, sa []byte, nonblock bool) Errno {
 		}
 		s.r.mu.Unlock()
 		// The backlog is full: Linux makes a blocking connect wait.
-		if e := s.wait(t, nonblock, []pollable{target}, func() bool {
+		if e := s.wait(t, nonblock, true, &dl, []pollable{target}, func() bool {
 			return target.state != unixListening || len(target.backlog) < target.maxConn
 		}); e != 0 {
 			return e
@@ -353,6 +360,7 @@ func (s *unixSocket) send(t *Thread, data []byte, ctl *control, to []byte, flags
 		ctl.discard(s.p.fds)
 		return 0, linux.EISCONN // or EOPNOTSUPP unconnected: Linux says EISCONN when connected
 	}
+	var dl time.Time
 	for {
 		s.r.mu.Lock()
 		peer := s.peer
@@ -379,7 +387,7 @@ func (s *unixSocket) send(t *Thread, data []byte, ctl *control, to []byte, flags
 			}
 		}
 		s.r.mu.Unlock()
-		if e := s.wait(t, nonblock, []pollable{peer}, func() bool {
+		if e := s.wait(t, nonblock, true, &dl, []pollable{peer}, func() bool {
 			return s.shutWr || s.peerGone || peer.shutRd || peer.room() > 0
 		}); e != 0 {
 			ctl.discard(s.p.fds)
@@ -389,6 +397,7 @@ func (s *unixSocket) send(t *Thread, data []byte, ctl *control, to []byte, flags
 }
 
 func (s *unixSocket) sendDgram(t *Thread, data []byte, ctl *control, to []byte, nonblock bool) (int, Errno) {
+	var dl time.Time
 	for {
 		s.r.mu.Lock()
 		target := s.peer
@@ -429,7 +438,7 @@ func (s *unixSocket) sendDgram(t *Thread, data []byte, ctl *control, to []byte, 
 			return len(data), 0
 		}
 		s.r.mu.Unlock()
-		if e := s.wait(t, nonblock, []pollable{target}, func() bool {
+		if e := s.wait(t, nonblock, true, &dl, []pollable{target}, func() bool {
 			return target.state == unixClosed || len(target.in) < unixMaxDgrams && target.inBytes+len(data) <= target.rcvbuf
 		}); e != 0 {
 			ctl.discard(s.p.fds)
@@ -440,6 +449,7 @@ func (s *unixSocket) sendDgram(t *Thread, data []byte, ctl *control, to []byte, 
 
 func (s *unixSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (int, int, []byte, *control, Errno) {
 	peek := flags&linux.MSG_PEEK != 0
+	var dl time.Time
 	for {
 		s.r.mu.Lock()
 		if s.state == unixListening {
@@ -464,7 +474,7 @@ func (s *unixSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (int,
 		case unconnected:
 			return 0, 0, nil, nil, linux.ENOTCONN
 		}
-		if e := s.wait(t, nonblock, []pollable{s}, func() bool {
+		if e := s.wait(t, nonblock, false, &dl, []pollable{s}, func() bool {
 			return len(s.in) > 0 || s.shutRd || s.peerGone || s.peer != nil && s.peer.shutWr
 		}); e != 0 {
 			return 0, 0, nil, nil, e

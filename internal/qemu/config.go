@@ -52,6 +52,9 @@ type Config struct {
 	// (runikraft run -v); the kernel learns where to mount them from
 	// the command line (bootargs.VolumesKey).
 	Volumes []Volume
+	// Tap, if set instead of Net, puts the guest's virtio-net device on
+	// a host tap interface.
+	Tap *TapNet
 	// Extra arguments appended to QEMU's command line as they are, for
 	// tests and for what Config does not cover.
 	Extra []string
@@ -164,6 +167,8 @@ func Args(c Config) []string {
 	}
 	if c.Net != nil {
 		args = append(args, c.Net.args()...)
+	} else if c.Tap != nil {
+		args = append(args, c.Tap.args()...)
 	}
 	for i, v := range c.Volumes {
 		args = append(args, v.args(i)...)

@@ -102,3 +102,32 @@ func (n *UserNet) args() []string {
 	}
 	return []string{"-netdev", nd, "-device", "virtio-net-device,netdev=net0"}
 }
+
+// TapNet gives the guest a virtio-net device on a tap interface of the
+// host (for guests on a bridge): QEMU opens it and runs no scripts, so
+// the interface must exist, be up and be usable by the caller (root, or
+// `ip tuntap add dev NAME mode tap user USER`).
+type TapNet struct {
+	Ifname string
+}
+
+// ValidTapName reports whether name can be a Linux interface name that
+// goes into QEMU's option string safely: 1-15 characters of letters,
+// digits, '-', '_' and '.' (a comma would add QEMU options).
+func ValidTapName(name string) bool {
+	if len(name) == 0 || len(name) > 15 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// args are QEMU's arguments for the tap network.
+func (n *TapNet) args() []string {
+	return []string{"-netdev", "tap,id=net0,ifname=" + n.Ifname + ",script=no,downscript=no",
+		"-device", "virtio-net-device,netdev=net0"}
+}

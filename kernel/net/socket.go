@@ -40,7 +40,8 @@ const (
 // AF_INET6; type SOCK_STREAM (TCP), SOCK_DGRAM (UDP, or ICMP echo
 // "ping" sockets with protocol IPPROTO_ICMP/IPPROTO_ICMPV6); protocol 0
 // for the type's default. typ carries no flags (the caller strips
-// SOCK_NONBLOCK and SOCK_CLOEXEC). The errors are what Linux returns.
+// SOCK_NONBLOCK and SOCK_CLOEXEC); SOCK_RAW with an IP protocol. The
+// errors are what Linux returns.
 func (st *Stack) Socket(family, typ, protocol int) (*Endpoint, syscall.Errno) {
 	var netProto tcpip.NetworkProtocolNumber
 	switch family {
@@ -63,9 +64,10 @@ func (st *Stack) Socket(family, typ, protocol int) (*Endpoint, syscall.Errno) {
 		trans = icmp.ProtocolNumber6
 	case typ == syscall.SOCK_STREAM || typ == syscall.SOCK_DGRAM:
 		return nil, syscall.EPROTONOSUPPORT
+	case typ == syscall.SOCK_RAW:
+		return st.rawSocket(family, netProto, protocol)
 	default:
-		// SOCK_RAW needs CAP_NET_RAW on Linux; SOCK_SEQPACKET has no
-		// IP protocol.
+		// SOCK_SEQPACKET has no IP protocol.
 		return nil, syscall.ESOCKTNOSUPPORT
 	}
 	q := new(waiter.Queue)
@@ -74,6 +76,26 @@ func (st *Stack) Socket(family, typ, protocol int) (*Endpoint, syscall.Errno) {
 		return nil, Errno(err)
 	}
 	return &Endpoint{Endpoint: ep, Queue: q, Family: family, Type: typ, Protocol: protocol}, 0
+}
+
+// ipprotoRaw is IPPROTO_RAW: a send-only raw socket whose application
+// writes the IP header itself.
+const ipprotoRaw = 255
+
+// rawSocket makes a SOCK_RAW endpoint for an IP protocol the stack
+// knows (ICMP, TCP, UDP; EPROTONOSUPPORT for the others, and for 0 as
+// Linux), or a header-including send-only one for IPPROTO_RAW. IPv4 raw
+// sockets read whole packets with their IP header, as on Linux.
+func (st *Stack) rawSocket(family int, netProto tcpip.NetworkProtocolNumber, protocol int) (*Endpoint, syscall.Errno) {
+	if protocol <= 0 || protocol > ipprotoRaw {
+		return nil, syscall.EPROTONOSUPPORT
+	}
+	q := new(waiter.Queue)
+	ep, err := st.s.NewRawEndpoint(tcpip.TransportProtocolNumber(protocol), netProto, q, protocol != ipprotoRaw)
+	if err != nil {
+		return nil, Errno(err)
+	}
+	return &Endpoint{Endpoint: ep, Queue: q, Family: family, Type: syscall.SOCK_RAW, Protocol: protocol}, 0
 }
 
 // Accept takes a pending connection off a listening endpoint, as an

@@ -18,6 +18,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/raw"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
 )
@@ -78,6 +79,9 @@ func New(cfg Config, dev Device) (*Stack, error) {
 		TransportProtocols: []stack.TransportProtocolFactory{
 			tcp.NewProtocol, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6,
 		},
+		// Raw sockets (SOCK_RAW): the application is the only one and
+		// runs as root, as Linux would let it.
+		RawFactory:  raw.EndpointFactory{},
 		HandleLocal: true,
 	})
 	if err := st.tune(); err != nil {

@@ -210,7 +210,12 @@ func TestLoopbackOnly(t *testing.T) {
 	}{
 		{syscall.AF_UNIX, syscall.SOCK_STREAM, 0, syscall.EAFNOSUPPORT},
 		{syscall.AF_INET, syscall.SOCK_STREAM, 17, syscall.EPROTONOSUPPORT},
-		{syscall.AF_INET, syscall.SOCK_RAW, 1, syscall.ESOCKTNOSUPPORT},
+		{syscall.AF_INET, syscall.SOCK_RAW, 1, 0},                        // raw ICMP: the application is root
+		{syscall.AF_INET6, syscall.SOCK_RAW, 6, 0},                       // raw TCP
+		{syscall.AF_INET, syscall.SOCK_RAW, 0, syscall.EPROTONOSUPPORT},  // as Linux
+		{syscall.AF_INET, syscall.SOCK_RAW, 47, syscall.EPROTONOSUPPORT}, // GRE: the stack has no such protocol
+		{syscall.AF_INET, syscall.SOCK_RAW, 255, 0},                      // IPPROTO_RAW: send only
+		{syscall.AF_INET, syscall.SOCK_SEQPACKET, 0, syscall.ESOCKTNOSUPPORT},
 		{syscall.AF_INET6, syscall.SOCK_DGRAM, 0, 0},
 		{syscall.AF_INET, syscall.SOCK_DGRAM, 1, 0},
 	} {

@@ -36,7 +36,7 @@ func build(dir string) (err error) {
 	if err := harness.BuildGo(programs["gonet"], "./testdata/gonet"); err != nil {
 		return err
 	}
-	for _, name := range []string{"hello", "threads", "malloc", "timers", "output", "sockets"} {
+	for _, name := range []string{"hello", "threads", "malloc", "timers", "output", "sockets", "sockedge"} {
 		out := filepath.Join(dir, "c-"+name)
 		if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), "-static", "-pthread"); err != nil {
 			return err
@@ -105,6 +105,30 @@ func TestGoTCPLoopback(t *testing.T) {
 // A C program (static glibc) uses TCP, UDP and AF_UNIX sockets and poll.
 func TestCSockets(t *testing.T) {
 	expect(t, run(t, nil, "c-sockets"), 0, "tcp over TCP via 127.0.0.1\ntcp end of file\nudp datagram from 127.0.0.1: 1\nunix pair\n")
+}
+
+// Socket edge cases from C, each bounded: SO_RCVTIMEO/SO_SNDTIMEO on
+// accept, recv, send and connect (EINPROGRESS), recvmmsg's timeout, a
+// peer that never reads (EAGAIN, a blocked writer woken by the close),
+// half-open and reset connections, listen backlog overflow, zero-length
+// datagram reads and an unbound AF_UNIX sender's empty address.
+func TestCSocketEdges(t *testing.T) {
+	expect(t, run(t, nil, "c-sockedge"), 0, "accept timeout: EAGAIN 1\n"+
+		"SO_RCVTIMEO reads back 0.200000\n"+
+		"recv timeout: EAGAIN 1\n"+
+		"recv with data: 1\n"+
+		"non-blocking send fills: EAGAIN 1 after >0 bytes 1\n"+
+		"send timeout: EAGAIN 1\n"+
+		"blocked writer woken by close: ECONNRESET/EPIPE\n"+
+		"half-open: eof 1, answer 6/6\n"+
+		"reset: recv ECONNRESET, send EPIPE\n"+
+		"connect timeout: EINPROGRESS 1\n"+
+		"backlog overflow: accepted some 1, served after 1\n"+
+		"udp zero-length read: 0, then 6\n"+
+		"recvmmsg timeout, nothing: EAGAIN 1\n"+
+		"recvmmsg timeout, one: 1 1, left 1\n"+
+		"unix unbound sender: 2 bytes, address length 0\n"+
+		"unix recv timeout: EAGAIN 1\n")
 }
 
 // net.Interfaces reads the interfaces and addresses over netlink.

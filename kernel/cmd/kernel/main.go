@@ -133,6 +133,10 @@ func run() int {
 		Symbolize:   symbolizer(app, l.Bias),
 		MemoryBytes: ram,
 		MemoryRoom:  hart.MemoryRoom,
+		MemoryFree: func() uint64 {
+			s := hart.ReadMemStats()
+			return s.Total - min(s.InUse, s.Total)
+		},
 		MemoryReport: func() string {
 			s := hart.ReadMemStats()
 			return fmt.Sprintf("RAM %s, application resident %s, kernel %s", mib(ram), mib(s.App), mib(s.InUse-min(s.InUse, s.App)))

@@ -86,8 +86,20 @@ func (e *endpoint) Connect(ap netip.AddrPort) posix.Errno {
 }
 
 func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Errno) {
-	w := tcpip.SliceWriter(p)
-	res, err := e.ep.Endpoint.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: e.ep.Type != linux.SOCK_STREAM})
+	opts := tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: e.ep.Type != linux.SOCK_STREAM}
+	var res tcpip.ReadResult
+	var err tcpip.Error
+	if e.ep.Type == linux.SOCK_STREAM {
+		w := tcpip.SliceWriter(p)
+		res, err = e.ep.Endpoint.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, opts)
+	} else {
+		// A datagram is taken whole whatever the buffer holds (the rest
+		// is dropped, MSG_TRUNC), even into a zero-length buffer, as on
+		// Linux; the stack's own writers call that a bad buffer.
+		w := truncWriter{p: p}
+		res, err = e.ep.Endpoint.Read(&w, opts)
+		res.Count = w.n
+	}
 	if err != nil {
 		if _, eof := err.(*tcpip.ErrClosedForReceive); eof {
 			return 0, 0, netip.AddrPort{}, 0 // end of file
@@ -99,6 +111,17 @@ func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Er
 		from = knet.AddrPort(res.RemoteAddr)
 	}
 	return res.Count, res.Total, from, 0
+}
+
+// truncWriter copies into p what fits and accepts the rest unwritten.
+type truncWriter struct {
+	p []byte
+	n int
+}
+
+func (w *truncWriter) Write(q []byte) (int, error) {
+	w.n += copy(w.p[w.n:], q)
+	return len(q), nil
 }
 
 func (e *endpoint) Write(p []byte, to netip.AddrPort, more bool) (int, posix.Errno) {

@@ -25,6 +25,12 @@ func main() {
 			os.Exit(64)
 		}
 		err = serveHTTP(os.Args[2])
+	case "storm":
+		if len(os.Args) < 3 {
+			fmt.Println("usage: gonet storm PORT")
+			os.Exit(64)
+		}
+		err = storm(os.Args[2])
 	case "unixsock":
 		err = unixSockets()
 	case "ifaces":
