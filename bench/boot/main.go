@@ -34,8 +34,9 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "boots per measurement")
 	apps := flag.Bool("apps", true, "also build GNU hello, Lua, cJSON and SQLite with runikraft-cc (tests/toolchain) and report their image sizes and hello's first output")
+	hello := flag.Bool("hello", true, "also time a C hello built with runikraft-cc from start to exit: through runikraft run, and on plain qemu-system-riscv64 -kernel")
 	flag.Parse()
-	if err := bench(*runs, *apps); err != nil {
+	if err := bench(*runs, *apps, *hello); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -96,7 +97,7 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func bench(runs int, apps bool) error {
+func bench(runs int, apps, hello bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "runikraft-bench-")
 	if err != nil {
@@ -148,6 +149,12 @@ func bench(runs int, apps bool) error {
 	row("power-off", median(bExit), median(kExit))
 	w.Flush()
 	fmt.Println()
+
+	if hello {
+		if err := benchHello(ctx, dir, bare, runs); err != nil {
+			return err
+		}
+	}
 
 	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "image\tfile bytes\tloaded bytes (incl. .bss)\n")

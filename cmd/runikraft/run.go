@@ -218,6 +218,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		}
 		cmdline += " " + bootargs.StraceKey + "=1"
 	}
+	if c.Bool("debug") && appMode {
+		cmdline += " " + bootargs.DebugKey + "=1" // the kernel logs its boot timeline
+	}
 	var gdb *gdbSession
 	if g := c.Generic("gdb").(*gdbFlag); g.port != 0 {
 		if gdb, err = newGDBSession(g.port, image, baked, appMode); err != nil {

@@ -17,10 +17,14 @@ import (
 	"github.com/runikraft/runikraft/kernel/tzdata"
 )
 
-// LDFlags are the linker flags every kernel needs: the link address, and
+// LDFlags are the linker flags every kernel needs: the link address,
 // -checklinkname=0 because the fault reporter names functions with the
-// runtime's own (nosplit) symbol lookup.
-var LDFlags = fmt.Sprintf("-T %#x -checklinkname=0", image.TextAddr)
+// runtime's own (nosplit) symbol lookup, and -w: no DWARF, which nothing
+// reads at run time (crash reports name functions from the runtime's
+// pclntab) and which was a quarter of the image. The ELF symbol table
+// stays: the image builder, runikraft inspect and gdb read it, and it is
+// not loaded into the guest's RAM.
+var LDFlags = fmt.Sprintf("-T %#x -checklinkname=0 -w", image.TextAddr)
 
 // Env is the environment for building kernels (and riscv64 apps).
 func Env() []string {
