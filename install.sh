@@ -105,6 +105,12 @@ go mod download
 mkdir -p bin
 log "building the tools into bin/"
 go build -o bin/ ./cmd/...
+# runikraft itself without the OCI, Kubernetes and libvirt libraries (it
+# starts QEMU sooner), and the full build as runikraft-ship, to which it
+# hands pkg, push, pull, libvirt, kubevirt and OCI references (see
+# cmd/runikraft/ship.go).
+go build -o bin/runikraft-ship ./cmd/runikraft
+go build -tags runikraft_lite -o bin/runikraft ./cmd/runikraft
 go build -o bin/runikraft-cc ./cc-wrapper
 go build -o bin/runikraft-ld ./ld-wrapper
 log "building the stock kernel bin/runikraft-kernel.img"

@@ -118,15 +118,9 @@ func run(c *cli.Context, stdin *os.File) error {
 	if c.NArg() == 0 {
 		return fail(exitUsage, "run: missing IMAGE (usage: runikraft run [flags] IMAGE [ARGS...])")
 	}
-	image := c.Args().First()
-	if ref, ok := imageRef(image); ok {
-		// An OCI image (runikraft pkg, pull): its bootable file, pulled
-		// and extracted once; argv[0] stays the reference.
-		path, err := resolveRef(c, ref)
-		if err != nil {
-			return fail(exitUsage, "%v", err)
-		}
-		image = path
+	image, err := refImage(c, c.Args().First())
+	if err != nil {
+		return fail(exitUsage, "%v", err)
 	}
 
 	mem, err := qemu.ParseMemory(c.String("memory"))
