@@ -20,9 +20,12 @@ import (
 
 func inspectCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "inspect",
-		Usage:        "describe an application image: kernel, application, sizes, root filesystem, defaults",
-		ArgsUsage:    "IMAGE",
+		Name:      "inspect",
+		Usage:     "describe an application image: kernel, application, sizes, root filesystem, defaults",
+		ArgsUsage: "IMAGE",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "size", Usage: "show where the image's bytes go: the Go runtime, each kernel package, the standard library, Go's tables, the application (also for a kernel image alone)"},
+		},
 		OnUsageError: usageError("inspect "),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -30,6 +33,9 @@ func inspectCommand() *cli.Command {
 			}
 			path := c.Args().First()
 			info, err := appimage.Read(path)
+			if c.Bool("size") && (err == nil || errors.Is(err, appimage.ErrNotApp)) {
+				return inspectSize(c.App.Writer, path, info)
+			}
 			if errors.Is(err, appimage.ErrNotApp) {
 				return fail(1, "%s is a Runikraft kernel with no application baked in (runikraft run --kernel %[1]s APP runs one on it)", path)
 			}
@@ -149,4 +155,18 @@ func zoneBytes(path string) (int64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// inspectSize prints the size breakdown of an application image, or of a
+// kernel image alone (info nil).
+func inspectSize(w io.Writer, path string, info *appimage.Info) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fail(1, "inspect: %v", err)
+	}
+	r, err := measureSize(path, fi.Size(), info)
+	if err != nil {
+		return fail(1, "inspect --size: %v", err)
+	}
+	return r.print(w, path)
 }
