@@ -117,6 +117,8 @@ log "building the stock kernel bin/runikraft-kernel.img"
 bin/runikraft build-kernel -o bin/runikraft-kernel.img
 log "building the kernel with the TCP/IP stack bin/runikraft-kernel-net.img (for programs that use sockets)"
 bin/runikraft build-kernel --tags runikraft_net -o bin/runikraft-kernel-net.img
+log "building the kernel without the time-zone database bin/runikraft-kernel-notz.img (for programs that never read it)"
+bin/runikraft build-kernel --tags runikraft_notz -o bin/runikraft-kernel-notz.img
 log "building the musl sysroot sysroot/ (libc-shim/build.sh; a no-op when current)"
 bash libc-shim/build.sh
 

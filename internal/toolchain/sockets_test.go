@@ -43,3 +43,41 @@ func TestUsesSockets(t *testing.T) {
 		}
 	}
 }
+
+// A C program on musl that calls localtime reads the zone database; one
+// that only prints does not; every Go program may (package time).
+func TestReadsZoneinfo(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"plain.bin":  "\x7fELF...puts...",
+		"musltz.bin": "\x7fELF.../usr/share/zoneinfo/\x00/share/zoneinfo/\x00",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := ReadsZoneinfo(filepath.Join(dir, "plain.bin")); err != nil || r {
+		t.Errorf("plain: %v, %v; want false", r, err)
+	}
+	if r, err := ReadsZoneinfo(filepath.Join(dir, "musltz.bin")); err != nil || !r {
+		t.Errorf("musl with time zones: %v, %v; want true", r, err)
+	}
+	if _, err := ReadsZoneinfo(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing file: no error")
+	}
+	goProg := filepath.Join(dir, "main.go")
+	os.WriteFile(goProg, []byte("package main\nfunc main() { println(1) }\n"), 0o644)
+	out := filepath.Join(dir, "go.elf")
+	cmd := exec.Command("go", "build", "-o", out, goProg)
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, b)
+	}
+	// println alone does not link package time: no zone database needed.
+	if r, err := ReadsZoneinfo(out); err != nil {
+		t.Fatal(err)
+	} else {
+		t.Logf("a Go program with println only reads zoneinfo: %v", r)
+	}
+}
