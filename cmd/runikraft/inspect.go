@@ -14,6 +14,7 @@ import (
 
 	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/internal/elfsym"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 	"github.com/runikraft/runikraft/kernel/tzdata"
 )
@@ -135,24 +136,19 @@ func zoneBytes(path string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return 0, err
+	s, ok := elfsym.Lookup(f, tzdata.SymbolName)
+	if !ok {
+		return 0, nil
 	}
-	for _, s := range syms {
-		if s.Name != tzdata.SymbolName {
+	for _, sec := range f.Sections {
+		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+16 > sec.Addr+sec.Size {
 			continue
 		}
-		for _, sec := range f.Sections {
-			if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+16 > sec.Addr+sec.Size {
-				continue
-			}
-			var hdr [16]byte // string header: data pointer, length
-			if _, err := sec.ReadAt(hdr[:], int64(s.Value-sec.Addr)); err != nil {
-				return 0, err
-			}
-			return int64(binary.LittleEndian.Uint64(hdr[8:])), nil
+		var hdr [16]byte // string header: data pointer, length
+		if _, err := sec.ReadAt(hdr[:], int64(s.Value-sec.Addr)); err != nil {
+			return 0, err
 		}
+		return int64(binary.LittleEndian.Uint64(hdr[8:])), nil
 	}
 	return 0, nil
 }
