@@ -45,7 +45,8 @@ func TestUsesSockets(t *testing.T) {
 }
 
 // A C program on musl that calls localtime reads the zone database; one
-// that only prints does not; every Go program may (package time).
+// that only prints does not; a Go program does once it links package
+// time.
 func TestReadsZoneinfo(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
@@ -66,18 +67,22 @@ func TestReadsZoneinfo(t *testing.T) {
 	if _, err := ReadsZoneinfo(filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing file: no error")
 	}
-	goProg := filepath.Join(dir, "main.go")
-	os.WriteFile(goProg, []byte("package main\nfunc main() { println(1) }\n"), 0o644)
-	out := filepath.Join(dir, "go.elf")
-	cmd := exec.Command("go", "build", "-o", out, goProg)
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, b)
-	}
-	// println alone does not link package time: no zone database needed.
-	if r, err := ReadsZoneinfo(out); err != nil {
-		t.Fatal(err)
-	} else {
-		t.Logf("a Go program with println only reads zoneinfo: %v", r)
+	// Go programs: println alone links no time-zone code; package time
+	// names /usr/share/zoneinfo.
+	for src, want := range map[string]bool{
+		"package main\nfunc main() { println(1) }\n":                                    false,
+		"package main\nimport \"time\"\nfunc main() { println(time.Now().String()) }\n": true,
+	} {
+		goProg := filepath.Join(dir, "main.go")
+		os.WriteFile(goProg, []byte(src), 0o644)
+		out := filepath.Join(dir, "go.elf")
+		cmd := exec.Command("go", "build", "-o", out, goProg)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, b)
+		}
+		if r, err := ReadsZoneinfo(out); err != nil || r != want {
+			t.Errorf("Go program %q: %v, %v; want %v", src, r, err, want)
+		}
 	}
 }
