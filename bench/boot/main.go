@@ -6,7 +6,9 @@
 // Times are medians of N runs, reported as ratios to the bare payload
 // because these machines are shared and noisy. It also prints the kernel
 // image size, the smallest RAM the kernel boots in, QEMU's host CPU use
-// while the kernel sleeps, and (-apps, the default) the image sizes of GNU
+// while the kernel sleeps, a C hello built with runikraft-cc timed from
+// start to exit through runikraft run and on plain QEMU (-hello, the
+// default; hello.go), and (-apps, the default) the image sizes of GNU
 // hello, Lua, cJSON and SQLite built with runikraft-cc and hello's time to
 // greet next to the bare payload.
 package main
