@@ -108,12 +108,20 @@ go mod download
 mkdir -p bin
 log "building the tools into bin/"
 go build -o bin/ ./cmd/...
+# runikraft itself without the OCI, Kubernetes and libvirt libraries (it
+# starts QEMU sooner), and the full build as runikraft-ship, to which it
+# hands pkg, push, pull, libvirt, kubevirt and OCI references (see
+# cmd/runikraft/ship.go).
+go build -o bin/runikraft-ship ./cmd/runikraft
+go build -tags runikraft_lite -o bin/runikraft ./cmd/runikraft
 go build -o bin/runikraft-cc ./cc-wrapper
 go build -o bin/runikraft-ld ./ld-wrapper
 log "building the stock kernel bin/runikraft-kernel.img"
 bin/runikraft build-kernel -o bin/runikraft-kernel.img
 log "building the kernel with the TCP/IP stack bin/runikraft-kernel-net.img (for programs that use sockets)"
 bin/runikraft build-kernel --tags runikraft_net -o bin/runikraft-kernel-net.img
+log "building the kernel without the time-zone database bin/runikraft-kernel-notz.img (for programs that never read it)"
+bin/runikraft build-kernel --tags runikraft_notz -o bin/runikraft-kernel-notz.img
 log "building the musl sysroot sysroot/ (libc-shim/build.sh; a no-op when current)"
 bash libc-shim/build.sh
 

@@ -7,8 +7,11 @@
 // It links the hart layer the Go runtime runs on and brings up the
 // drivers. At init it looks for virtio-mmio devices and, if there is a
 // virtio-rng device, reseeds the kernel's random generator (getrandom,
-// crypto/rand) from it with one 64-byte request. A failure there is
-// reported on stderr and boot goes on with the seed the kernel has.
+// crypto/rand) from it with one 64-byte request. When the device tree
+// gave a seed (QEMU's rng-seed), boot does not wait for that answer: it
+// is mixed in whenever it arrives. Without one, boot waits for it (at
+// most seedTimeout). A failure is reported on stderr and boot goes on
+// with the seed the kernel has.
 package kernel
 
 import (
@@ -29,6 +32,7 @@ func init() {
 	if err := seed(); err != nil {
 		fmt.Fprintf(os.Stderr, "runikraft: %v\n", err)
 	}
+	hart.Stamp(hart.PhaseDevices)
 }
 
 // seedTimeout bounds the wait for the first virtio-rng answer: a device
@@ -54,6 +58,17 @@ func seed() error {
 		}
 		done <- nil
 	}()
+	if hart.Seeded() {
+		// The device tree's rng-seed already keyed the generator: boot
+		// does not wait for the device, whose answer is mixed in when it
+		// comes (a failure is still reported).
+		go func() {
+			if err := <-done; err != nil {
+				fmt.Fprintf(os.Stderr, "runikraft: %v\n", err)
+			}
+		}()
+		return nil
+	}
 	select {
 	case err := <-done:
 		return err

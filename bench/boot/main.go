@@ -6,7 +6,9 @@
 // Times are medians of N runs, reported as ratios to the bare payload
 // because these machines are shared and noisy. It also prints the kernel
 // image size, the smallest RAM the kernel boots in, QEMU's host CPU use
-// while the kernel sleeps, and (-apps, the default) the image sizes of GNU
+// while the kernel sleeps, a C hello built with runikraft-cc timed from
+// start to exit through runikraft run and on plain QEMU (-hello, the
+// default; hello.go), and (-apps, the default) the image sizes of GNU
 // hello, Lua, cJSON and SQLite built with runikraft-cc and hello's time to
 // greet next to the bare payload.
 package main
@@ -34,8 +36,9 @@ import (
 func main() {
 	runs := flag.Int("runs", 5, "boots per measurement")
 	apps := flag.Bool("apps", true, "also build GNU hello, Lua, cJSON and SQLite with runikraft-cc (tests/toolchain) and report their image sizes and hello's first output")
+	hello := flag.Bool("hello", true, "also time a C hello built with runikraft-cc from start to exit: through runikraft run, and on plain qemu-system-riscv64 -kernel")
 	flag.Parse()
-	if err := bench(*runs, *apps); err != nil {
+	if err := bench(*runs, *apps, *hello); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -96,7 +99,7 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func bench(runs int, apps bool) error {
+func bench(runs int, apps, hello bool) error {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "runikraft-bench-")
 	if err != nil {
@@ -148,6 +151,12 @@ func bench(runs int, apps bool) error {
 	row("power-off", median(bExit), median(kExit))
 	w.Flush()
 	fmt.Println()
+
+	if hello {
+		if err := benchHello(ctx, dir, bare, runs); err != nil {
+			return err
+		}
+	}
 
 	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "image\tfile bytes\tloaded bytes (incl. .bss)\n")

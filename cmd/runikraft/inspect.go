@@ -14,15 +14,19 @@ import (
 
 	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/internal/elfsym"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 	"github.com/runikraft/runikraft/kernel/tzdata"
 )
 
 func inspectCommand() *cli.Command {
 	return &cli.Command{
-		Name:         "inspect",
-		Usage:        "describe an application image: kernel, application, sizes, root filesystem, defaults",
-		ArgsUsage:    "IMAGE",
+		Name:      "inspect",
+		Usage:     "describe an application image: kernel, application, sizes, root filesystem, defaults",
+		ArgsUsage: "IMAGE",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "size", Usage: "show where the image's bytes go: the Go runtime, each kernel package, the standard library, Go's tables, the application (also for a kernel image alone)"},
+		},
 		OnUsageError: usageError("inspect "),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -30,6 +34,9 @@ func inspectCommand() *cli.Command {
 			}
 			path := c.Args().First()
 			info, err := appimage.Read(path)
+			if c.Bool("size") && (err == nil || errors.Is(err, appimage.ErrNotApp)) {
+				return inspectSize(c.App.Writer, path, info)
+			}
 			if errors.Is(err, appimage.ErrNotApp) {
 				return fail(1, "%s is a Runikraft kernel with no application baked in (runikraft run --kernel %[1]s APP runs one on it)", path)
 			}
@@ -132,24 +139,33 @@ func zoneBytes(path string) (int64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil {
-		return 0, err
+	s, ok := elfsym.Lookup(f, tzdata.SymbolName)
+	if !ok {
+		return 0, nil
 	}
-	for _, s := range syms {
-		if s.Name != tzdata.SymbolName {
+	for _, sec := range f.Sections {
+		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+16 > sec.Addr+sec.Size {
 			continue
 		}
-		for _, sec := range f.Sections {
-			if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+16 > sec.Addr+sec.Size {
-				continue
-			}
-			var hdr [16]byte // string header: data pointer, length
-			if _, err := sec.ReadAt(hdr[:], int64(s.Value-sec.Addr)); err != nil {
-				return 0, err
-			}
-			return int64(binary.LittleEndian.Uint64(hdr[8:])), nil
+		var hdr [16]byte // string header: data pointer, length
+		if _, err := sec.ReadAt(hdr[:], int64(s.Value-sec.Addr)); err != nil {
+			return 0, err
 		}
+		return int64(binary.LittleEndian.Uint64(hdr[8:])), nil
 	}
 	return 0, nil
+}
+
+// inspectSize prints the size breakdown of an application image, or of a
+// kernel image alone (info nil).
+func inspectSize(w io.Writer, path string, info *appimage.Info) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fail(1, "inspect: %v", err)
+	}
+	r, err := measureSize(path, fi.Size(), info)
+	if err != nil {
+		return fail(1, "inspect --size: %v", err)
+	}
+	return r.print(w, path)
 }

@@ -1,3 +1,5 @@
+//go:build !runikraft_lite
+
 package main
 
 import (
@@ -16,8 +18,8 @@ import (
 func kubevirtCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kubevirt",
-		Usage:     "write a KubeVirt VirtualMachine (and a Service for published ports) that boots IMAGE from its OCI image",
-		ArgsUsage: "IMAGE [ARGS...]",
+		Usage:     shipCommands["kubevirt"].usage,
+		ArgsUsage: shipCommands["kubevirt"].args,
 		Description: `IMAGE is the image file (or an OCI reference, as for runikraft run) that
 --image names in a registry (runikraft pkg -t REF IMAGE && runikraft push
 REF). The VirtualMachine boots the kernel at ` + oci.KernelPath + ` of that image

@@ -1,3 +1,5 @@
+//go:build !runikraft_lite
+
 package main
 
 import (
@@ -21,8 +23,8 @@ import (
 func libvirtCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "libvirt",
-		Usage:     "print (or with --define, define) a libvirt domain that boots IMAGE as runikraft run does",
-		ArgsUsage: "IMAGE [ARGS...]",
+		Usage:     shipCommands["libvirt"].usage,
+		ArgsUsage: shipCommands["libvirt"].args,
 		Description: `IMAGE is a file or an OCI image reference (as for runikraft run). The
 domain boots it directly (kernel, command line and devices as runikraft
 run gives QEMU): the virt machine, under KVM when this host has /dev/kvm

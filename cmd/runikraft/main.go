@@ -69,6 +69,9 @@ func usageError(cmd string) cli.OnUsageErrorFunc {
 // Main runs the CLI with the given arguments and streams and returns the
 // exit status. stdin is a file so QEMU can be handed the descriptor itself.
 func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		runArgs = args[1:]
+	}
 	app := &cli.App{
 		Name:      "runikraft",
 		Usage:     "build and run riscv64 unikernels whose kernel is written in Go",

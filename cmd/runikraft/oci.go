@@ -1,3 +1,5 @@
+//go:build !runikraft_lite
+
 package main
 
 import (
@@ -44,8 +46,8 @@ func openStore() (*oci.Store, error) {
 func pkgCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "pkg",
-		Usage:     "package an image as an OCI image: in the local store under a reference (-t) and/or an OCI layout directory (--oci-dir)",
-		ArgsUsage: "IMAGE",
+		Usage:     shipCommands["pkg"].usage,
+		ArgsUsage: shipCommands["pkg"].args,
 		Description: `The OCI image has one layer holding IMAGE at ` + oci.KernelPath + ` (KubeVirt's
 kernelBoot.container kernelPath), platform ` + oci.Platform.String() + `, and annotations
 (also config labels) with what runikraft inspect knows: kernel build,
@@ -114,8 +116,8 @@ prints. runikraft push REF sends a stored image to its registry.`,
 func pushCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "push",
-		Usage:        "push an image from the local store (runikraft pkg -t REF) to its registry",
-		ArgsUsage:    "REF",
+		Usage:        shipCommands["push"].usage,
+		ArgsUsage:    shipCommands["push"].args,
 		Description:  "Credentials come from Docker's configuration (~/.docker/config.json, $DOCKER_CONFIG, credential helpers). Prints REF@DIGEST.",
 		OnUsageError: usageError("push "),
 		Action: func(c *cli.Context) error {
@@ -148,8 +150,8 @@ func pushCommand() *cli.Command {
 func pullCommand() *cli.Command {
 	return &cli.Command{
 		Name:         "pull",
-		Usage:        "pull an image from its registry into the local store",
-		ArgsUsage:    "REF",
+		Usage:        shipCommands["pull"].usage,
+		ArgsUsage:    shipCommands["pull"].args,
 		Description:  "Credentials come from Docker's configuration. From a multi-platform index the " + oci.Platform.String() + " image is taken. Prints REF@DIGEST.",
 		Flags:        []cli.Flag{platformFlag},
 		OnUsageError: usageError("pull "),
@@ -213,6 +215,16 @@ func imageRef(arg string) (name.Reference, bool) {
 		}
 	}
 	return nil, false
+}
+
+// refImage returns run's IMAGE itself, or when it names an OCI image
+// (runikraft pkg, pull) its bootable file, pulled and extracted once
+// (argv[0] stays the reference).
+func refImage(c *cli.Context, image string) (string, error) {
+	if ref, ok := imageRef(image); ok {
+		return resolveRef(c, ref)
+	}
+	return image, nil
 }
 
 // resolveRef returns the bootable file for an OCI image: from the local

@@ -1,3 +1,5 @@
+//go:build !runikraft_lite
+
 package main
 
 import (

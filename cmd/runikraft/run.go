@@ -102,7 +102,7 @@ Examples:
 			&cli.StringFlag{Name: "log", Usage: logUsage},
 			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
 			&cli.GenericFlag{Name: "gdb", Value: &gdbFlag{}, Usage: gdbUsage},
-			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
+			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log (with its boot timeline and own memory) and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
 			netFlags[0], netFlags[1],
 			&cli.BoolFlag{Name: "kvm-nested", Usage: "boot under real KVM, nested: QEMU TCG with the H extension runs Debian's riscv64 Linux, whose KVM runs the image (the rig is built into ~/.cache/runikraft/kvm-rig on first use; console on the UART, no stdin)"},
 		},
@@ -119,15 +119,9 @@ func run(c *cli.Context, stdin *os.File) error {
 	if c.NArg() == 0 {
 		return fail(exitUsage, "run: missing IMAGE (usage: runikraft run [flags] IMAGE [ARGS...])")
 	}
-	image := c.Args().First()
-	if ref, ok := imageRef(image); ok {
-		// An OCI image (runikraft pkg, pull): its bootable file, pulled
-		// and extracted once; argv[0] stays the reference.
-		path, err := resolveRef(c, ref)
-		if err != nil {
-			return fail(exitUsage, "%v", err)
-		}
-		image = path
+	image, err := refImage(c, c.Args().First())
+	if err != nil {
+		return fail(exitUsage, "%v", err)
 	}
 
 	mem, err := qemu.ParseMemory(c.String("memory"))
@@ -228,6 +222,9 @@ func run(c *cli.Context, stdin *os.File) error {
 			return fail(exitUsage, "--strace: %s is a machine image; --strace traces an application run on the stock kernel", image)
 		}
 		cmdline += " " + bootargs.StraceKey + "=1"
+	}
+	if c.Bool("debug") && appMode {
+		cmdline += " " + bootargs.DebugKey + "=1" // the kernel logs its boot timeline
 	}
 	var gdb *gdbSession
 	if g := c.Generic("gdb").(*gdbFlag); g.port != 0 {

@@ -19,12 +19,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/internal/elfsym"
 	"github.com/runikraft/runikraft/internal/rootfs"
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
@@ -282,38 +284,49 @@ func (k *kernel) set(i int, v uint64) { binary.LittleEndian.PutUint64(k.bi[i*8:]
 func pageUp(v uint64) uint64          { return (v + pageSize - 1) &^ (pageSize - 1) }
 
 func parseKernel(img []byte) (*kernel, error) {
-	f, err := elf.NewFile(bytes.NewReader(img))
+	k, err := parseKernelAt(bytes.NewReader(img), int64(len(img)))
+	if err != nil {
+		return nil, err
+	}
+	k.bi = img[k.biOff : k.biOff+abi.Words*8] // Embed writes through it
+	return k, nil
+}
+
+// parseKernelAt finds the bootInfo table of the kernel image in r (size
+// bytes) and reads a copy of it, touching little else of the file.
+func parseKernelAt(r io.ReaderAt, size int64) (*kernel, error) {
+	f, err := elf.NewFile(r)
 	if err != nil {
 		return nil, fmt.Errorf("not an ELF file: %w", err)
 	}
 	if f.Machine != elf.EM_RISCV || f.Class != elf.ELFCLASS64 {
 		return nil, fmt.Errorf("not a riscv64 image (machine %v, class %v)", f.Machine, f.Class)
 	}
-	syms, err := f.Symbols()
-	if err != nil {
-		return nil, fmt.Errorf("not a Runikraft kernel (no symbol table): %w", err)
+	if f.SectionByType(elf.SHT_SYMTAB) == nil {
+		return nil, errors.New("not a Runikraft kernel (no symbol table)")
 	}
-	for _, s := range syms {
-		if s.Name != bootInfoSym {
+	s, ok := elfsym.Lookup(f, bootInfoSym)
+	if !ok {
+		return nil, errors.New("not a Runikraft kernel (no bootInfo table)")
+	}
+	for _, sec := range f.Sections {
+		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+abi.Words*8 > sec.Addr+sec.Size {
 			continue
 		}
-		for _, sec := range f.Sections {
-			if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+abi.Words*8 > sec.Addr+sec.Size {
-				continue
-			}
-			off := sec.Offset + (s.Value - sec.Addr)
-			if off+abi.Words*8 > uint64(len(img)) {
-				break
-			}
-			k := &kernel{f: f, bi: img[off : off+abi.Words*8], biOff: off}
-			if k.word(0) != abi.Magic || k.word(abi.Version) != 1 {
-				return nil, errors.New("not a baked Runikraft kernel (bootInfo is not filled in: build it with runikraft build-kernel)")
-			}
-			return k, nil
+		off := sec.Offset + (s.Value - sec.Addr)
+		if off+abi.Words*8 > uint64(size) {
+			break
 		}
-		return nil, errors.New("its bootInfo table is not in the file")
+		k := &kernel{f: f, bi: make([]byte, abi.Words*8), biOff: off}
+		if _, err := r.ReadAt(k.bi, int64(off)); err != nil {
+			return nil, fmt.Errorf("reading bootInfo: %w", err)
+		}
+		if k.word(0) != abi.Magic || k.word(abi.Version) != 1 {
+			return nil, errors.New("not a baked Runikraft kernel (bootInfo is not filled in: build it with runikraft build-kernel)")
+		}
+		return k, nil
 	}
-	return nil, errors.New("not a Runikraft kernel (no bootInfo table)")
+	return nil, errors.New("its bootInfo table is not in the file")
 }
 
 // Info is what Read finds in an image.
@@ -338,11 +351,16 @@ var (
 // kernel without an application gives ErrNotApp, any other ELF
 // ErrNotRunikraft; a damaged application image gives another error.
 func Read(path string) (*Info, error) {
-	img, err := os.ReadFile(path)
+	file, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	k, err := parseKernel(img)
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, err
+	}
+	k, err := parseKernelAt(file, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (%w)", path, ErrNotRunikraft, err)
 	}

@@ -8,10 +8,13 @@ const MarkerKey = "runikraft.marker"
 // Debugging parameters runikraft run passes: LoadBaseKey=0x... places a
 // static-pie application there instead of at a random address
 // (--gdb, which chose the address at random itself and tells gdb);
-// StraceKey=1 logs every system call of the application (--strace).
+// StraceKey=1 logs every system call of the application (--strace);
+// DebugKey=1 has the kernel log its boot timeline and its own memory
+// (--debug).
 const (
 	LoadBaseKey = "runikraft.loadbase"
 	StraceKey   = "runikraft.strace"
+	DebugKey    = "runikraft.debug"
 )
 
 // A Linux-style command line, for hypervisors that take a plain kernel

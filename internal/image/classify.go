@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/runikraft/runikraft/internal/elfsym"
 )
 
 // Where things are on QEMU virt booted with -bios default: RAM from
@@ -80,13 +81,8 @@ func classify(f *elf.File, path string) (bool, error) {
 
 // runikraftKernel reports whether f has the hart layer's bootInfo table.
 func runikraftKernel(f *elf.File) bool {
-	syms, _ := f.Symbols()
-	for _, s := range syms {
-		if s.Name == bootInfoSym {
-			return true
-		}
-	}
-	return false
+	_, ok := elfsym.Lookup(f, bootInfoSym)
+	return ok
 }
 
 // linuxProgram reports whether f shows signs of a Linux user program
@@ -108,10 +104,8 @@ func linuxProgram(f *elf.File) bool {
 			}
 		}
 	}
-	syms, _ := f.Symbols()
-	for _, s := range syms {
-		switch s.Name {
-		case "__libc_start_main", "_start_c", "runtime.rt0_go":
+	for _, name := range []string{"__libc_start_main", "_start_c", "runtime.rt0_go"} {
+		if _, ok := elfsym.Lookup(f, name); ok {
 			return true
 		}
 	}

@@ -424,9 +424,15 @@ func (b *Builder) Link(c *Command, o LinkOptions) error {
 	}
 	if !o.AppOnly && !chosen {
 		// A program that uses sockets gets the kernel with the TCP/IP
-		// stack (when it was built); the others stay small.
+		// stack (when it was built); one that never reads the zone
+		// database gets the kernel without it; the others the stock one.
 		if uses, err := UsesSockets(app); err == nil && uses {
 			if k, err := b.Host.NetKernel(); err == nil {
+				o.Kernel = k
+			}
+		} else if reads, err := ReadsZoneinfo(app); err == nil && !reads && o.Rootfs == "" {
+			// (A root filesystem may hold other programs that do.)
+			if k, err := b.Host.NoZonesKernel(); err == nil {
 				o.Kernel = k
 			}
 		}

@@ -1,7 +1,9 @@
 package toolchain
 
 import (
+	"bytes"
 	"debug/elf"
+	"os"
 	"strings"
 )
 
@@ -35,4 +37,16 @@ func UsesSockets(path string) (bool, error) {
 		}
 	}
 	return bind && recvfrom, nil
+}
+
+// ReadsZoneinfo says whether the program at path may read the time-zone
+// database: it names a zoneinfo directory, as musl's and glibc's
+// time-zone code and Go's time package do ("/usr/share/zoneinfo/").
+// One that does not gets the kernel without the database.
+func ReadsZoneinfo(path string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(b, []byte("zoneinfo")), nil
 }

@@ -43,3 +43,46 @@ func TestUsesSockets(t *testing.T) {
 		}
 	}
 }
+
+// A C program on musl that calls localtime reads the zone database; one
+// that only prints does not; a Go program does once it links package
+// time.
+func TestReadsZoneinfo(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"plain.bin":  "\x7fELF...puts...",
+		"musltz.bin": "\x7fELF.../usr/share/zoneinfo/\x00/share/zoneinfo/\x00",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := ReadsZoneinfo(filepath.Join(dir, "plain.bin")); err != nil || r {
+		t.Errorf("plain: %v, %v; want false", r, err)
+	}
+	if r, err := ReadsZoneinfo(filepath.Join(dir, "musltz.bin")); err != nil || !r {
+		t.Errorf("musl with time zones: %v, %v; want true", r, err)
+	}
+	if _, err := ReadsZoneinfo(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing file: no error")
+	}
+	// Go programs: println alone links no time-zone code; package time
+	// names /usr/share/zoneinfo.
+	for src, want := range map[string]bool{
+		"package main\nfunc main() { println(1) }\n":                                    false,
+		"package main\nimport \"time\"\nfunc main() { println(time.Now().String()) }\n": true,
+	} {
+		goProg := filepath.Join(dir, "main.go")
+		os.WriteFile(goProg, []byte(src), 0o644)
+		out := filepath.Join(dir, "go.elf")
+		cmd := exec.Command("go", "build", "-o", out, goProg)
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, b)
+		}
+		if r, err := ReadsZoneinfo(out); err != nil || r != want {
+			t.Errorf("Go program %q: %v, %v; want %v", src, r, err, want)
+		}
+	}
+}

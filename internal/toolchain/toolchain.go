@@ -30,6 +30,10 @@ const (
 	// NetKernelName is the kernel built with the TCP/IP stack (tag
 	// runikraft_net), for applications that use sockets.
 	NetKernelName = "runikraft-kernel-net.img"
+	// NoZonesKernelName is the stock kernel without the time-zone
+	// database (tag runikraft_notz), for applications that never read
+	// /usr/share/zoneinfo.
+	NoZonesKernelName = "runikraft-kernel-notz.img"
 )
 
 // Host is what the tools read from their surroundings; tests fake it.
@@ -101,6 +105,16 @@ func (h Host) Kernel(flag string) (string, error) {
 	}
 	if _, err := os.Stat(k); err != nil {
 		return "", fmt.Errorf("kernel %s (from %s): %w", k, from, rootCause(err))
+	}
+	return k, nil
+}
+
+// NoZonesKernel returns the kernel built without the zone database,
+// next to the tools.
+func (h Host) NoZonesKernel() (string, error) {
+	k := filepath.Join(h.BinDir(), NoZonesKernelName)
+	if _, err := os.Stat(k); err != nil {
+		return "", fmt.Errorf("the kernel without time zones is not at %s: run ./install.sh", k)
 	}
 	return k, nil
 }

@@ -41,6 +41,7 @@ const scounterenTM = 1 << 1
 //
 //go:nosplit
 func boot(hartid, dtb uintptr) uintptr {
+	stamp(PhaseEntry) // boot timeline (timeline.go)
 	if bootInfo[biVersion] != 1 {
 		puts("runikraft: this kernel image was not baked (run it through runikraft's image builder)\n")
 		powerOff(abi.ExitBadImage)
@@ -68,6 +69,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	}
 	setSATP(kpt.SATP())
 	remapDevices()
+	stamp(PhasePaging) // boot timeline (timeline.go)
 
 	mainTop := allocStack(mainStackSize)
 	h.trapSP = allocStack(trapStackSize)
@@ -93,7 +95,9 @@ func boot(hartid, dtb uintptr) uintptr {
 	initEntropy()
 	h.timerAt = 0
 	reg.WriteSIE(sieSTIE | sieSEIE)
-	return buildInitialStack(mainTop)
+	sp := buildInitialStack(mainTop)
+	stamp(PhaseHart) // boot timeline (timeline.go)
+	return sp
 }
 
 // bootargHas reports whether the device tree's command line has the

@@ -73,6 +73,7 @@ func enterUser(t *thread, uc uintptr) {
 	t.fr.fcsr = u.FCSR
 	t.fr.status = t.fr.status&^(statusSPP|statusSUM|statusFS) | statusSPIE | statusFS
 	loadFP(frameAddrOf(&t.fr))
+	stamp(PhaseFirstUser) // boot timeline (timeline.go)
 }
 
 // leaveUser writes the user state back and resumes the goroutine's kernel

@@ -3,6 +3,7 @@ package tzdata
 import (
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -14,13 +15,26 @@ import (
 // /usr/share/zoneinfo, nil without data. Files are served from the
 // kernel image's own bytes: nothing is copied at boot, which unpacking
 // some 600 files into the root filesystem did (0.4 s per boot here).
+// The directory tree is built on first use, not at boot: most
+// applications never look (a database that does not parse reads as an
+// empty directory).
 func FS() (fs.Filesystem, error) {
-	zones, err := Zones()
-	if err != nil || len(zones) == 0 {
-		return nil, err
+	if len(data) == 0 {
+		return nil, nil
 	}
 	z := &zoneFS{}
 	z.root = z.newDir(nil)
+	z.root.lazy = &sync.Once{}
+	z.root.build = z.build
+	return z, nil
+}
+
+// build fills the root directory from the database.
+func (z *zoneFS) build() {
+	zones, err := Zones()
+	if err != nil {
+		return
+	}
 	for _, zn := range zones {
 		parts := strings.Split(zn.Name, "/")
 		d := z.root
@@ -51,7 +65,6 @@ func FS() (fs.Filesystem, error) {
 		z.ino++
 		d.add(name, &zoneFile{ino: z.ino, data: zn.Data})
 	}
-	return z, nil
 }
 
 func validName(s string) bool {
@@ -81,7 +94,16 @@ type zoneDir struct {
 	ino    uint64
 	parent *zoneDir
 	kids   map[string]fs.Inode
-	names  []string // sorted: ReadDir's cursor is an index
+	names  []string   // sorted: ReadDir's cursor is an index
+	lazy   *sync.Once // the root's: build runs once, before any look inside
+	build  func()
+}
+
+// ready builds the tree on the root's first use.
+func (d *zoneDir) ready() {
+	if d.lazy != nil {
+		d.lazy.Do(d.build)
+	}
 }
 
 func (d *zoneDir) add(name string, n fs.Inode) {
@@ -93,6 +115,7 @@ func (d *zoneDir) add(name string, n fs.Inode) {
 }
 
 func (d *zoneDir) Stat() fs.Stat {
+	d.ready()
 	return fs.Stat{Ino: d.ino, Mode: linux.S_IFDIR | 0o755, Nlink: 2, Size: int64(40 + 20*len(d.names)), Blksize: 4096,
 		Atime: mtime, Mtime: mtime, Ctime: mtime}
 }
@@ -107,6 +130,7 @@ func (d *zoneDir) Lookup(name string) (fs.Inode, error) {
 	if name == ".." {
 		return d.parent, nil
 	}
+	d.ready()
 	if n, ok := d.kids[name]; ok {
 		return n, nil
 	}
@@ -117,6 +141,7 @@ func (d *zoneDir) Link(string, fs.Inode) error                    { return sysca
 func (d *zoneDir) Remove(string, bool) error                      { return syscall.EROFS }
 func (d *zoneDir) Rename(string, fs.Dir, string, int) error       { return syscall.EROFS }
 func (d *zoneDir) ReadDir(cursor uint64, n int) ([]fs.Dirent, error) {
+	d.ready()
 	var out []fs.Dirent
 	for i := cursor; i < uint64(len(d.names)) && len(out) < n; i++ {
 		name := d.names[i]

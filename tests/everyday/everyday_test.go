@@ -363,6 +363,18 @@ func TestTimeZones(t *testing.T) {
 	if !strings.Contains(r.stdout, "tzdata:") || !strings.Contains(r.stdout, "KiB in the kernel") {
 		t.Errorf("inspect does not state the zone database's size: %q", r.stdout)
 	}
+	// A program that never reads the database is baked on the kernel
+	// without it, and smaller for it.
+	plain := compile(t, dir, "args", "args.c")
+	r = command(t, dir, runikraft, "inspect", plain)
+	if !strings.Contains(r.stdout, "tzdata:  none") {
+		t.Errorf("a program without time-zone code got the zone database: %q", r.stdout)
+	}
+	tzInfo, err1 := os.Stat(cImg)
+	plainInfo, err2 := os.Stat(plain)
+	if err1 != nil || err2 != nil || tzInfo.Size()-plainInfo.Size() < 300<<10 {
+		t.Errorf("image sizes: with time zones %v, without %v", tzInfo, plainInfo)
+	}
 }
 
 // --strace shows the calls a small C program makes, with decoded

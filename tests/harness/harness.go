@@ -28,9 +28,10 @@ func Tools(dir string) (string, error) {
 	if out, err := exec.Command("go", "build", "-o", cli, "github.com/runikraft/runikraft/cmd/runikraft").CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build runikraft: %v\n%s", err, out)
 	}
-	// The stock kernel, and the one with the TCP/IP stack that runikraft
-	// run picks for programs that use sockets.
-	for name, tags := range map[string]string{"runikraft-kernel.img": "", "runikraft-kernel-net.img": "runikraft_net"} {
+	// The stock kernel, the one with the TCP/IP stack that runikraft run
+	// picks for programs that use sockets, and the one without the zone
+	// database that runikraft-cc picks for programs that never read it.
+	for name, tags := range map[string]string{"runikraft-kernel.img": "", "runikraft-kernel-net.img": "runikraft_net", "runikraft-kernel-notz.img": "runikraft_notz"} {
 		if _, err := kbuild.Build(context.Background(), kbuild.Options{
 			Dir: ".", Pkg: "github.com/runikraft/runikraft/kernel/cmd/kernel",
 			Out: filepath.Join(dir, name), Tags: tags, Stderr: os.Stderr,

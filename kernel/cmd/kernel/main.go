@@ -18,12 +18,10 @@ package main
 
 import (
 	"bytes"
-	"debug/elf"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +51,7 @@ func main() {
 }
 
 func run() int {
+	hart.Stamp(hart.PhaseMain)
 	logw := os.Stderr
 	app := hart.Initrd()
 	if len(app) == 0 {
@@ -105,6 +104,7 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: cannot load %s: %v\n", args[0], err)
 		return exitCannotExecute
 	}
+	hart.Stamp(hart.PhaseLoader)
 	if loadBase != 0 {
 		fmt.Fprintf(logw, "runikraft: %s loaded at %#x (load bias %#x) for the debugger\n", args[0], l.Base, l.Bias)
 	}
@@ -154,7 +154,16 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitKernelPanic
 	}
+	hart.Stamp(hart.PhaseRootFS)
+	var booted chan struct{}
+	if cl.Params[bootargs.DebugKey] == "1" {
+		booted = make(chan struct{})
+		go func() { logBoot(logw, ram); close(booted) }()
+	}
 	status := p.Wait()
+	if booted != nil {
+		<-booted // a short-lived application's timeline still comes out
+	}
 	// The application is gone: its memory goes back to the kernel first,
 	// so the write-back below has room even after an out-of-memory kill.
 	hart.UserUnmap(hart.UserLowStart, hart.UserLowEnd-hart.UserLowStart)
@@ -197,32 +206,10 @@ func commandLine(logw io.Writer) (cl, base bootargs.Cmdline, args, env []string,
 // symbol table, read only when a crash is reported.
 func symbolizer(app []byte, bias uint64) func(pc uint64) string {
 	var once sync.Once
-	var syms []elf.Symbol
+	var funcs []loader.Func
 	return func(pc uint64) string {
-		// Read once: a backtrace asks about many addresses.
-		once.Do(func() {
-			f, err := elf.NewFile(bytes.NewReader(app))
-			if err != nil {
-				return
-			}
-			if syms, err = f.Symbols(); err != nil {
-				syms = nil
-				return
-			}
-			sort.Slice(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
-		})
-		at := pc - bias
-		i := sort.Search(len(syms), func(i int) bool { return syms[i].Value > at }) - 1
-		for ; i >= 0; i-- {
-			s := syms[i]
-			if elf.ST_TYPE(s.Info) == elf.STT_FUNC && at < s.Value+max(s.Size, 1) {
-				return fmt.Sprintf("%s+%#x", s.Name, at-s.Value)
-			}
-			if elf.ST_TYPE(s.Info) == elf.STT_FUNC {
-				break
-			}
-		}
-		return ""
+		once.Do(func() { funcs = loader.Funcs(app) }) // a backtrace asks about many addresses
+		return loader.FuncAt(funcs, pc-bias)
 	}
 }
 
