@@ -95,3 +95,21 @@ func (t *Thread) fcntlLock(f File, lk fs.Locker, cmd uint64, addr uintptr) Errno
 	}
 	return t.p.cpu.CopyOut(addr, b[:])
 }
+
+// getlkUnlocked answers F_GETLK on a file whose locks only this process
+// takes: nothing conflicts, which Linux reports by setting l_type to
+// F_UNLCK and leaving the rest. Returning 0 with l_type unchanged would
+// tell the caller (SQLite, for one) that someone else holds the lock.
+func (t *Thread) getlkUnlocked(addr uintptr) Errno {
+	var b [flockSize]byte
+	if e := t.p.cpu.CopyIn(b[:], addr); e != 0 {
+		return e
+	}
+	switch int16(binary.LittleEndian.Uint16(b[0:])) {
+	case linux.F_RDLCK, linux.F_WRLCK:
+	default:
+		return linux.EINVAL
+	}
+	binary.LittleEndian.PutUint16(b[0:], uint16(linux.F_UNLCK))
+	return t.p.cpu.CopyOut(addr, b[:2])
+}

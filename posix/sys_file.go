@@ -81,8 +81,13 @@ func sysFcntl(t *Thread, a *[6]uint64) int64 {
 		if lk, ok := fileLocker(ent.of.f); ok {
 			return errno(t.fcntlLock(ent.of.f, lk, a[1], uintptr(a[2])))
 		}
+		if a[1] == linux.F_GETLK {
+			return errno(t.getlkUnlocked(uintptr(a[2])))
+		}
 		return 0 // advisory locks: one process, nothing to lock against
-	case linux.F_OFD_GETLK, linux.F_OFD_SETLK, linux.F_OFD_SETLKW:
+	case linux.F_OFD_GETLK:
+		return errno(t.getlkUnlocked(uintptr(a[2])))
+	case linux.F_OFD_SETLK, linux.F_OFD_SETLKW:
 		return 0
 	}
 	return errno(linux.EINVAL)
