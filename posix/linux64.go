@@ -90,7 +90,7 @@ func linux64() map[uint64]entry {
 		linux.SYS_EPOLL_PWAIT:            partial("epoll_pwait", sysEpollPwait, "EPOLLET and EPOLLONESHOT honoured; EPOLLEXCLUSIVE ignored"),
 		linux.SYS_DUP:                    supported("dup", sysDup),
 		linux.SYS_DUP3:                   supported("dup3", sysDup3),
-		linux.SYS_FCNTL:                  partial("fcntl", sysFcntl, "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; locks are advisory no-ops"),
+		linux.SYS_FCNTL:                  partial("fcntl", sysFcntl, "F_DUPFD(_CLOEXEC), F_GETFD/SETFD, F_GETFL/SETFL; record locks go to 9p volumes; elsewhere one process holds every lock, so F_GETLK reports F_UNLCK and F_SETLK(W) succeeds"),
 		linux.SYS_IOCTL:                  partial("ioctl", sysIoctl, "FIONBIO, FIONREAD, FIOCLEX; TCGETS/TIOCGWINSZ say ENOTTY (the console is not a terminal)"),
 		linux.SYS_MKNODAT:                partial("mknodat", sysMknodat, "FIFOs are pipes; device nodes open with ENXIO (no drivers behind them)"),
 		linux.SYS_MKDIRAT:                supported("mkdirat", sysMkdirat),
