@@ -171,7 +171,6 @@ func (d *driver) handle(m ctrlMsg) {
 		if p == nil && info.added {
 			rx, tx := d.queues(m.id)
 			p = newPort(m.id, d.where, rx, tx, d.alloc)
-			p.ctrlPoll = func() { d.ctrlRx.Poll() }
 			d.ports[m.id] = p
 		}
 	}

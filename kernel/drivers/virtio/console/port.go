@@ -73,10 +73,6 @@ type Port struct {
 	ready []filled // in the order the device filled them
 	rxErr error    // sticky
 
-	// ctrlPoll, if set, applies the control messages the device has
-	// completed already (the driver's control queue Poll).
-	ctrlPoll func()
-
 	wmu    sync.Mutex // one Write at a time, so bytes stay in order
 	tx     []dmaBuf
 	txFree []int
@@ -254,16 +250,6 @@ func (p *Port) drainRx() {
 func (p *Port) Write(b []byte) (int, error) {
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
-	// When the host side closes, QEMU discards the transmit requests in
-	// flight (they complete as if taken) and then queues PORT_OPEN 0 on
-	// the control queue. Left to the interrupt goroutine, that message
-	// could wait behind a busy writer whose every later request QEMU
-	// also discards at once, so the writer never learned of the close
-	// (tests/app TestStdoutToDevFull failed now and then under load):
-	// apply what the device has sent before deciding.
-	if p.ctrlPoll != nil {
-		p.ctrlPoll()
-	}
 	p.mu.Lock()
 	added, closed := p.info.added, p.info.everOpen && !p.info.hostOpen
 	p.mu.Unlock()
