@@ -50,6 +50,11 @@ func (t *Thread) run() {
 			t.syscall()
 		case abi.CauseKick:
 			// Signals or exit: handled below.
+		case abi.CauseInterruptedCall:
+			// The hart layer's futex wait, cut short: like a call of
+			// ours interrupted (a0 is -ERESTARTSYS), restarted or EINTR.
+			t.callNr, t.callA0 = t.u.X[abi.RegA7], t.u.ArgA0
+			t.u.Cause = linux.EnvironmentCallFromUMode
 		case abi.CauseOOM:
 			t.p.outOfMemory()
 		default:
