@@ -30,7 +30,7 @@ func userFastCall(t *thread) bool {
 	if t.kick || u.Kick != 0 || u.Flags&abi.UserSlowCalls != 0 {
 		return false // a signal is on its way, or --strace wants every call
 	}
-	f := curFrame(t)
+	f := (*frame)(ptr(t.uctx)) // the user frame (see enterUser)
 	a0, a1 := f.x[abi.RegA0], f.x[abi.RegA1]
 	var r int64
 	switch f.x[abi.RegA7] {
@@ -79,14 +79,40 @@ func userFastCall(t *thread) bool {
 //
 //go:nosplit
 func putUserPair(p uintptr, a, b uint64) bool {
-	if p%8 != 0 || p%mm.PageSize > mm.PageSize-16 || !userPages(p, 16, true) {
+	if p%8 != 0 || p%mm.PageSize > mm.PageSize-16 {
 		return false
 	}
-	pa, ok := kpt.Translate(p)
+	pa, ok := userPA(p, true)
 	if !ok {
 		return false
 	}
 	put64(pa, a)
 	put64(pa+8, b)
 	return true
+}
+
+// userPA returns where the kernel reaches application address p (the
+// identity map of RAM) if the application may read it, or write it if
+// write is set; a page not yet backed is faulted in. A page already
+// present costs one page-table walk.
+//
+//go:nosplit
+func userPA(p uintptr, write bool) (uintptr, bool) {
+	if !uspace.contains(p, 1) {
+		return 0, false
+	}
+	need := uint64(mm.PTEValid | mm.PTEUser | mm.PTERead)
+	if write {
+		need |= mm.PTEWrite
+	}
+	pte, size := kpt.Lookup(p)
+	if pte&need != need {
+		if !userPages(p, 1, write) {
+			return 0, false
+		}
+		if pte, size = kpt.Lookup(p); pte&need != need {
+			return 0, false
+		}
+	}
+	return mm.PTEPage(pte) + p&(size-1), true
 }

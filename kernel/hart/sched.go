@@ -123,13 +123,12 @@ func schedule(h *hartState) uintptr {
 	h.cur = cur
 	t := &threads[cur]
 	t.state = tRunning
-	curFrame(t).hart = hartAddr(h)
 	if t.inUser && t.kick {
 		leaveUser(t, CauseKick)
-		t.fr.hart = hartAddr(h)
 	}
-	arm(h, now)
 	fa := frameAddr(cur)
+	(*frame)(ptr(fa)).hart = hartAddr(h)
+	arm(h, now)
 	fpSwitch(h, fa)
 	return fa
 }

@@ -206,10 +206,10 @@ func handOff(t *thread) {
 //
 //go:nosplit
 func getUser32(p uintptr) (uint32, bool) {
-	if p%4 != 0 || !userPages(p, 4, false) {
+	if p%4 != 0 {
 		return 0, false
 	}
-	pa, ok := kpt.Translate(p)
+	pa, ok := userPA(p, false)
 	if !ok {
 		return 0, false
 	}
@@ -221,10 +221,10 @@ func getUser32(p uintptr) (uint32, bool) {
 //
 //go:nosplit
 func getUserPair(p uintptr) (a, b uint64, ok bool) {
-	if p%8 != 0 || p%mm.PageSize > mm.PageSize-16 || !userPages(p, 16, false) {
+	if p%8 != 0 || p%mm.PageSize > mm.PageSize-16 {
 		return 0, 0, false
 	}
-	pa, ok := kpt.Translate(p)
+	pa, ok := userPA(p, false)
 	if !ok {
 		return 0, 0, false
 	}
