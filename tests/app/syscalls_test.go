@@ -45,3 +45,9 @@ func TestBlockedThreadsLetOthersRun(t *testing.T) {
 func TestFutexPingPong(t *testing.T) {
 	expect(t, run(t, nil, "c-syscalls", "pingpong", "5000"), 0, "ping-pong 5000 rounds: alone ok, next to posix waits ok\n")
 }
+
+// Application threads keep their own FP registers and rounding mode
+// across every kind of kernel entry (the kernel moves FP state lazily).
+func TestFPStateAcrossCalls(t *testing.T) {
+	expect(t, run(t, nil, "c-syscalls", "fp"), 0, "FP state kept across calls: yes; main thread's rounding still to nearest: yes\n")
+}

@@ -8,10 +8,13 @@
  *   blocking  a thread blocked in futex and pipe waits lets others run
  *   pingpong  two threads hand a futex back and forth (N rounds), alone
  *             and next to a thread whose waits the posix layer keeps
+ *   fp        threads in different rounding modes keep their FP state
+ *             across system calls, futex hand-offs and preemption
  * Each prints what it saw; the test checks it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <fenv.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <signal.h>
@@ -281,6 +284,67 @@ static int pingpong_mode(int n) {
 	return 0;
 }
 
+/* fp: each worker sums 1/3 in its own rounding mode, once without
+ * system calls and once with every kind of kernel entry in between; the
+ * sums must be the same bits, and the mode still the worker's. */
+static atomic_int turn;
+
+static double sum_thirds(int n, int calls, int me) {
+	volatile double three = 3.0;
+	double acc = 0, x = 1.0;
+	for (int i = 0; i < n; i++) {
+		acc += x / three;
+		x = x * 1.0000001;
+		if (!calls)
+			continue;
+		switch (i % 4) {
+		case 0:
+			syscall(SYS_getppid); /* answered in the trap vector */
+			break;
+		case 1:
+			fcntl(0, F_GETFD); /* the posix layer */
+			break;
+		case 2: /* a futex hand-off to the other worker */
+			atomic_store(&turn, 1 - me);
+			wake(&turn, 1);
+			for (int k = 0; k < 100 && atomic_load(&turn) != me; k++)
+				wait_on(&turn, 1 - me, &(struct timespec){0, 1000000});
+			break;
+		case 3:
+			sched_yield();
+			break;
+		}
+	}
+	return acc;
+}
+
+static void *fp_worker(void *arg) {
+	int me = *(int *)arg;
+	int mode = me ? FE_DOWNWARD : FE_UPWARD;
+	fesetround(mode);
+	double quiet = sum_thirds(4000, 0, me);
+	double busy = sum_thirds(4000, 1, me);
+	int *ok = malloc(sizeof *ok);
+	*ok = quiet == busy && fegetround() == mode;
+	return ok;
+}
+
+static int fp_mode(void) {
+	int ids[2] = {0, 1};
+	pthread_t th[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&th[i], NULL, fp_worker, &ids[i]);
+	int good = 1;
+	for (int i = 0; i < 2; i++) {
+		void *r;
+		pthread_join(th[i], &r);
+		good &= *(int *)r;
+	}
+	printf("FP state kept across calls: %s; main thread's rounding still to nearest: %s\n", good ? "yes" : "no",
+	       fegetround() == FE_TONEAREST ? "yes" : "no");
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "signal"))
@@ -295,6 +359,8 @@ int main(int argc, char **argv) {
 		return blocking_mode();
 	if (!strcmp(mode, "pingpong"))
 		return pingpong_mode(argc > 2 ? atoi(argv[2]) : 1000);
+	if (!strcmp(mode, "fp"))
+		return fp_mode();
 	fprintf(stderr, "unknown mode %s\n", mode);
 	return 2;
 }
