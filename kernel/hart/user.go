@@ -230,6 +230,8 @@ func kick(uc uintptr) int64 {
 		t := &threads[j]
 		if t.inUser && t.uctx == uc {
 			t.kick = true
+			// SMP: this ends another thread's wait from the kicker's
+			// trap; with more harts it needs the futex queue's lock.
 			if t.state == tBlocked && t.wait == wUserFutex {
 				interruptUserWait(j, t)
 			}
