@@ -4,6 +4,10 @@ import "sync"
 
 // Futexes. Waiters queue per address under one lock; compare-and-block is
 // atomic with respect to wakers, which is the guarantee futexes give.
+// The hart layer parks short waits between application threads itself
+// (CPU.FutexWake): every wake here also wakes those, and every waiter
+// here is counted with CPU.FutexWaiters before it reads the futex word,
+// which makes the hart layer leave wakes to this queue meanwhile.
 
 type futexWaiter struct {
 	addr   uintptr
@@ -13,11 +17,15 @@ type futexWaiter struct {
 }
 
 type futexTable struct {
-	mu sync.Mutex
-	q  map[uintptr][]*futexWaiter
+	mu  sync.Mutex
+	q   map[uintptr][]*futexWaiter
+	cpu CPU
 }
 
-func (f *futexTable) init() { f.q = map[uintptr][]*futexWaiter{} }
+func (f *futexTable) init(cpu CPU) {
+	f.q = map[uintptr][]*futexWaiter{}
+	f.cpu = cpu
+}
 
 func (f *futexTable) remove(w *futexWaiter) {
 	list := f.q[w.addr]
@@ -33,9 +41,11 @@ func (f *futexTable) remove(w *futexWaiter) {
 		f.q[w.addr] = list
 	}
 	w.queued = false
+	f.cpu.FutexWaiters(-1)
 }
 
-// wake wakes up to n waiters on addr whose bitset matches.
+// wake wakes up to n waiters on addr whose bitset matches: this queue's
+// first, then the hart layer's.
 func (f *futexTable) wake(addr uintptr, n int, bitset uint32) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -54,6 +64,9 @@ func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 		f.remove(w)
 		w.ch <- struct{}{}
 		woken++
+	}
+	if woken < n {
+		woken += f.cpu.FutexWake(addr, n-woken, bitset)
 	}
 	return woken
 }

@@ -28,3 +28,9 @@ func (HartCPU) CopyOut(dst uintptr, src []byte) Errno { return hart.CopyOut(dst,
 func (HartCPU) CopyInString(src uintptr, max int) (string, Errno) {
 	return copyInString(hart.CopyIn, src, max) // not hart.CopyInString: see copyInString
 }
+
+func (HartCPU) FutexWake(addr uintptr, n int, bitset uint32) int {
+	return hart.UserFutexWake(addr, n, bitset)
+}
+func (HartCPU) FutexRequeue(from, to uintptr, n int) int { return hart.UserFutexRequeue(from, to, n) }
+func (HartCPU) FutexWaiters(delta int)                   { hart.UserFutexWaiters(delta) }

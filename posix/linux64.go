@@ -74,10 +74,26 @@ func probe(name, note string) entry {
 // initialiser may not) and never changes afterwards.
 var table map[uint64]entry
 
+// dense holds the rows of the numbers below denseMax by number, so the
+// dispatch path indexes an array instead of hashing into the map (a
+// measurable share of a system call's cost under QEMU); known marks the
+// numbers the table has.
+const denseMax = 512
+
+var (
+	dense [denseMax]entry
+	known [denseMax]bool
+)
+
 func init() {
 	table = linux64()
 	if bugHook {
 		installBugHook()
+	}
+	for nr, e := range table {
+		if nr < denseMax {
+			dense[nr], known[nr] = e, true
+		}
 	}
 }
 
@@ -248,9 +264,19 @@ func linux64() map[uint64]entry {
 	}
 }
 
-func lookup(nr uint64) (entry, bool) {
-	e, ok := table[nr]
-	return e, ok
+// lookup returns the row of nr, or nil if the table does not know it.
+// The row is shared: read it, never change it.
+func lookup(nr uint64) *entry {
+	if nr < denseMax {
+		if !known[nr] {
+			return nil
+		}
+		return &dense[nr]
+	}
+	if e, ok := table[nr]; ok {
+		return &e
+	}
+	return nil
 }
 
 // WriteTable prints the compatibility table as Markdown.

@@ -27,6 +27,17 @@ type CPU interface {
 	CopyIn(dst []byte, src uintptr) Errno
 	CopyOut(dst uintptr, src []byte) Errno
 	CopyInString(src uintptr, max int) (string, Errno)
+
+	// The hart layer's own futex queue (FUTEX_WAIT and FUTEX_WAKE
+	// between application threads answered in trap context), which the
+	// posix layer's futexes must include: FutexWake wakes up to n of its
+	// waiters on addr whose bitset meets bitset, FutexRequeue moves up to
+	// n of them from one address to another (both report how many), and
+	// FutexWaiters adds to the count of the posix layer's own waiters
+	// (while not zero, every wake comes through here).
+	FutexWake(addr uintptr, n int, bitset uint32) int
+	FutexRequeue(from, to uintptr, n int) int
+	FutexWaiters(delta int)
 }
 
 // Config describes the process to start.
@@ -105,8 +116,9 @@ type Process struct {
 	started  time.Time // once the filesystem was set up: later changes are the app's
 }
 
-// Pid is the application's process id (it is init of its machine).
-const Pid = 1
+// Pid is the application's process id (it is init of its machine). The
+// hart layer answers getpid in trap context with the same constant.
+const Pid = abi.AppPid
 
 // Start creates the process with its main thread and runs it.
 func Start(cfg Config) (*Process, error) {
@@ -132,7 +144,7 @@ func Start(cfg Config) (*Process, error) {
 	if err := p.initFS(); err != nil {
 		return nil, fmt.Errorf("posix: %w", err)
 	}
-	p.futexes.init()
+	p.futexes.init(p.cpu)
 	if err := p.mem.init(p.cpu, cfg.BrkStart); err != nil {
 		return nil, fmt.Errorf("posix: %w", err)
 	}
@@ -219,6 +231,9 @@ func (p *Process) newThread() *Thread {
 	tid := p.nextTID
 	p.nextTID++
 	t := &Thread{p: p, tid: tid, u: &abi.UserContext{Tid: uint32(tid)}, intr: make(chan struct{}, 1)}
+	if p.cfg.Trace != nil {
+		t.u.Flags |= abi.UserSlowCalls // every call reaches the tracer
+	}
 	p.threads[tid] = t
 	return t
 }

@@ -197,6 +197,12 @@ func (t *Thread) waitStopped() bool {
 // settles an interrupted system call; while the application is stopped
 // (SIGSTOP) the thread waits here.
 func (t *Thread) deliverSignals() {
+	// The common case, checked without locks: no signal pending, no kick
+	// (a stop or an exit kicks every thread) and no call to restart.
+	r0 := int64(t.u.X[abi.RegA0])
+	if t.sig.pending.Load() == 0 && atomic.LoadUint32(&t.u.Kick) == 0 && r0 != -errRestart && r0 != -errRestartNoHand {
+		return
+	}
 	t.deliverPending()
 	for t.waitStopped() && !t.exiting.Load() {
 		t.deliverPending()

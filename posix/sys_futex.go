@@ -49,9 +49,13 @@ func sysFutex(t *Thread, a *[6]uint64) int64 {
 				break
 			}
 			f.remove(w)
+			f.cpu.FutexWaiters(1) // still waiting, on addr2
 			w.addr, w.queued = addr2, true
 			f.q[addr2] = append(f.q[addr2], w)
 			moved++
+		}
+		if moved < n2 {
+			moved += f.cpu.FutexRequeue(addr, addr2, n2-moved)
 		}
 		return int64(n + moved)
 	}
@@ -77,12 +81,15 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	}
 	f := &t.p.futexes
 	f.mu.Lock()
+	f.cpu.FutexWaiters(1) // before the read: see futex.go
 	cur, e := t.get32(addr)
 	if e != 0 {
+		f.cpu.FutexWaiters(-1)
 		f.mu.Unlock()
 		return errno(e)
 	}
 	if cur != val {
+		f.cpu.FutexWaiters(-1)
 		f.mu.Unlock()
 		return errno(linux.EAGAIN)
 	}

@@ -10,32 +10,36 @@ import (
 // Threads: clone for new threads (no fork: one application per image),
 // exit, ids, scheduling hints. Futexes are in sys_futex.go.
 
+// put32, put64, get32 and get64 go through t.word rather than a local
+// array: the CPU is an interface, so a local would escape and cost an
+// allocation per call. Only the thread's own goroutine uses them.
+
 func (t *Thread) put32(addr uintptr, v uint32) Errno {
-	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], v)
-	return t.p.cpu.CopyOut(addr, b[:])
+	b := t.word[:4]
+	binary.LittleEndian.PutUint32(b, v)
+	return t.p.cpu.CopyOut(addr, b)
 }
 
 func (t *Thread) put64(addr uintptr, v uint64) Errno {
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], v)
-	return t.p.cpu.CopyOut(addr, b[:])
+	b := t.word[:8]
+	binary.LittleEndian.PutUint64(b, v)
+	return t.p.cpu.CopyOut(addr, b)
 }
 
 func (t *Thread) get32(addr uintptr) (uint32, Errno) {
-	var b [4]byte
-	if e := t.p.cpu.CopyIn(b[:], addr); e != 0 {
+	b := t.word[:4]
+	if e := t.p.cpu.CopyIn(b, addr); e != 0 {
 		return 0, e
 	}
-	return binary.LittleEndian.Uint32(b[:]), 0
+	return binary.LittleEndian.Uint32(b), 0
 }
 
 func (t *Thread) get64(addr uintptr) (uint64, Errno) {
-	var b [8]byte
-	if e := t.p.cpu.CopyIn(b[:], addr); e != 0 {
+	b := t.word[:8]
+	if e := t.p.cpu.CopyIn(b, addr); e != 0 {
 		return 0, e
 	}
-	return binary.LittleEndian.Uint64(b[:]), 0
+	return binary.LittleEndian.Uint64(b), 0
 }
 
 // sysClone implements clone(2).

@@ -42,14 +42,14 @@ func clockValue(clk uint64) (time.Duration, bool) {
 }
 
 func (t *Thread) putTimespec(addr uintptr, d time.Duration) Errno {
-	var b [16]byte
+	b := &t.word // see put32
 	binary.LittleEndian.PutUint64(b[:], uint64(d/time.Second))
 	binary.LittleEndian.PutUint64(b[8:], uint64(d%time.Second))
 	return t.p.cpu.CopyOut(addr, b[:])
 }
 
 func (t *Thread) readTimespec(addr uintptr) (time.Duration, Errno) {
-	var b [16]byte
+	b := &t.word // see put32
 	if e := t.p.cpu.CopyIn(b[:], addr); e != 0 {
 		return 0, e
 	}
@@ -87,7 +87,7 @@ func sysClockGetres(t *Thread, a *[6]uint64) int64 {
 func sysGettimeofday(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
 		now := time.Now()
-		var b [16]byte
+		b := &t.word // see put32
 		binary.LittleEndian.PutUint64(b[:], uint64(now.Unix()))
 		binary.LittleEndian.PutUint64(b[8:], uint64(now.Nanosecond()/1000))
 		if e := t.p.cpu.CopyOut(uintptr(a[0]), b[:]); e != 0 {

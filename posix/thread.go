@@ -30,6 +30,8 @@ type Thread struct {
 
 	// The system call in progress, for restarts after a signal.
 	callNr, callA0 uint64
+	args           [6]uint64 // its arguments (see syscall)
+	word           [16]byte  // scratch for small copies (see put32)
 }
 
 // Tid is the thread id.
@@ -48,6 +50,11 @@ func (t *Thread) run() {
 			t.syscall()
 		case abi.CauseKick:
 			// Signals or exit: handled below.
+		case abi.CauseInterruptedCall:
+			// The hart layer's futex wait, cut short: like a call of
+			// ours interrupted (a0 is -ERESTARTSYS), restarted or EINTR.
+			t.callNr, t.callA0 = t.u.X[abi.RegA7], t.u.ArgA0
+			t.u.Cause = linux.EnvironmentCallFromUMode
 		case abi.CauseOOM:
 			t.p.outOfMemory()
 		default:
@@ -108,38 +115,29 @@ const (
 func (t *Thread) syscall() {
 	u := t.u
 	nr := u.X[abi.RegA7]
-	args := [6]uint64{u.X[abi.RegA0], u.X[abi.RegA1], u.X[abi.RegA2], u.X[abi.RegA3], u.X[abi.RegA4], u.X[abi.RegA5]}
+	// The arguments live in the Thread, not in a local: handlers are
+	// called through a func value, so a local array would escape and
+	// cost an allocation per call.
+	args := &t.args
+	*args = [6]uint64{u.X[abi.RegA0], u.X[abi.RegA1], u.X[abi.RegA2], u.X[abi.RegA3], u.X[abi.RegA4], u.X[abi.RegA5]}
 	u.PC += 4
 	t.callNr, t.callA0 = nr, args[0]
-	e, known := lookup(nr)
-	var row *entry // for --strace: nil for numbers the table does not know
-	if known {
-		row = &e
-	}
+	e := lookup(nr) // for --strace: nil for numbers the table does not know
 	trace := t.p.cfg.Trace != nil
 	var r int64
-	if known && e.fn != nil {
+	if e != nil && e.fn != nil {
 		if trace && noReturnCall(e.name) {
-			t.strace(nr, row, &args, 0, false) // strace.go
+			t.strace(nr, e, args, 0, false) // strace.go
 		}
-		r = t.invoke(nr, e, &args)
+		r = t.invoke(nr, e, args)
 	} else {
 		r = errno(linux.ENOSYS)
-		if !e.quiet { // quiet: an expected probe, the caller falls back
-			if _, seen := t.p.reported.LoadOrStore(nr, true); !seen {
-				name := e.name
-				if name == "" {
-					name = linux.SyscallNames[nr]
-				}
-				if name == "" {
-					name = "unknown"
-				}
-				t.p.logf("app called unsupported syscall %d (%s): ENOSYS", nr, name)
-			}
+		if e == nil || !e.quiet { // quiet: an expected probe, the caller falls back
+			t.reportUnknown(nr, e)
 		}
 	}
-	if trace && !noReturnCall(e.name) {
-		t.strace(nr, row, &args, r, r != noReturn)
+	if trace && (e == nil || !noReturnCall(e.name)) {
+		t.strace(nr, e, args, r, r != noReturn)
 	}
 	if r == noReturn {
 		return
@@ -147,12 +145,30 @@ func (t *Thread) syscall() {
 	u.X[abi.RegA0] = uint64(r)
 }
 
+// reportUnknown logs an unsupported call once.
+func (t *Thread) reportUnknown(nr uint64, e *entry) {
+	if _, seen := t.p.reported.LoadOrStore(nr, true); seen {
+		return
+	}
+	name := ""
+	if e != nil {
+		name = e.name
+	}
+	if name == "" {
+		name = linux.SyscallNames[nr]
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	t.p.logf("app called unsupported syscall %d (%s): ENOSYS", nr, name)
+}
+
 // invoke runs one handler. A panic inside it is a kernel bug, not the
 // application's fault: it must not take the kernel down with it (the Go
 // runtime would end the machine with ExitKernelPanic, or hang with locks
 // held), so it becomes a bug report on the kernel log and the end of the
 // application with abi.ExitSyscallBug (see bugReport).
-func (t *Thread) invoke(nr uint64, e entry, args *[6]uint64) (r int64) {
+func (t *Thread) invoke(nr uint64, e *entry, args *[6]uint64) (r int64) {
 	defer func() {
 		if v := recover(); v != nil {
 			t.p.bugReport(t, nr, e.name, args, v, debug.Stack())

@@ -59,21 +59,54 @@ const (
 // UserContext is an application thread's register state, shared by the
 // hart layer (which runs it in U-mode) and the posix layer (which handles
 // its system calls). Only the thread that owns it passes it to EnterUser.
+//
+// While the thread runs in user mode the hart layer uses it as the
+// thread's trap frame, in place: up to FCSR it has the layout of the
+// hart layer's frame (kernel/hart checks this at compile time), so a trap
+// from user mode saves the registers straight into it and nothing is
+// copied on the way in or out. It must therefore not move while in use:
+// keep it on the heap, or on a goroutine stack only for EnterUser's
+// duration (a stack does not move during a system call).
 type UserContext struct {
-	X     [31]uint64 // x1..x31 (X[n-1] is register xn)
-	PC    uint64
-	F     [32]uint64
-	FCSR  uint64
-	Cause uint64 // why user mode was left: scause, or CauseKick
-	Tval  uint64 // stval of that trap (fault address)
-	Kick  uint32 // set before Kick; EnterUser returns at once while set
-	Tid   uint32 // the application thread's id, for the kernel's fault report
+	Hart   uint64     // the hart layer's: the hart running the thread
+	X      [31]uint64 // x1..x31 (X[n-1] is register xn)
+	PC     uint64
+	Status uint64 // the hart layer's: sstatus while in user mode
+	Cause  uint64 // why user mode was left: scause, or CauseKick
+	Tval   uint64 // stval of that trap (fault address)
+	F      [32]uint64
+	FCSR   uint64
+	Kick   uint32 // set before Kick; EnterUser returns at once while set
+	Tid    uint32 // the application thread's id, for the kernel's fault report
+	// Flags are set by the posix layer before EnterUser (UserSlowCalls).
+	Flags uint32
+	_     uint32
+	// ArgA0 is a0 as the call left it when the hart layer reports
+	// CauseInterruptedCall (a0 then holds the result).
+	ArgA0 uint64
 }
+
+// AppPid is the application's process id: it is init of its machine.
+// The posix layer and the hart layer's trap-context getpid share it.
+const AppPid = 1
+
+// UserContext.Flags.
+const (
+	// UserSlowCalls: every system call leaves user mode for the posix
+	// layer, none is answered in trap context (--strace logs them all).
+	UserSlowCalls = 1
+)
 
 // Causes the hart layer reports besides scause values.
 const (
 	CauseKick = 1<<63 | 0xfff // a kick ended the user run
-	CauseOOM  = 1<<63 | 0xffe // a page the app touched could not be backed: RAM is exhausted
+	// CauseInterruptedCall: the hart layer was running the system call
+	// in the registers itself (a futex wait) and a kick interrupted it;
+	// pc is past the ecall, ArgA0 holds its first argument. The posix
+	// layer treats it like its own calls interrupted by a signal
+	// (ERESTARTSYS: restarted, or EINTR).
+	CauseInterruptedCall = 1<<63 | 0xffd
+	CauseOOM             = 1<<63 | 0xffe // a page the app touched could not be backed: RAM is exhausted
 )
 
 // The application's address space: below 2 GiB (for binaries linked at

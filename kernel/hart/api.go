@@ -4,6 +4,7 @@ package hart
 
 import (
 	"fmt"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -231,4 +232,32 @@ func Initrd() []byte {
 		return embedded(abi.EmbedStart, abi.EmbedSize)
 	}
 	return unsafe.Slice((*byte)(unsafe.Add(nil, uintptr(r.Base))), r.Size)
+}
+
+// UserFutexWake wakes up to n application threads that the hart layer
+// parked in a futex wait on addr (see ufutex.go) whose bitset meets
+// bitset, and returns how many it woke.
+func UserFutexWake(addr uintptr, n int, bitset uint32) int {
+	if n <= 0 {
+		return 0
+	}
+	r, _, _ := syscall.RawSyscall(sysRKFutexWake, addr, uintptr(n), uintptr(bitset))
+	return int(r)
+}
+
+// UserFutexRequeue makes up to n application threads parked on from
+// wait on to instead, and returns how many it moved.
+func UserFutexRequeue(from, to uintptr, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	r, _, _ := syscall.RawSyscall(sysRKFutexMove, from, to, uintptr(n))
+	return int(r)
+}
+
+// UserFutexWaiters adds delta to the count of futex waiters the posix
+// layer keeps itself; while it is not zero, wakes go through the posix
+// layer. Count a waiter before reading its futex word.
+func UserFutexWaiters(delta int) {
+	atomic.AddInt32(&userFutexSlow, int32(delta))
 }

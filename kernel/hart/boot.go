@@ -88,6 +88,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	t.fr.hart = hartAddr(h)
 	nthreads = 1
 	h.cur = 0
+	h.fpOwner = frameAddr(0) // fp.go
 	setTrapVector(trapVectorAddr(), frameAddr(0))
 
 	initClock()

@@ -58,5 +58,14 @@
 // Device interrupts do not run handlers in trap context: WaitIRQ blocks a
 // driver goroutine until its PLIC source fires.
 //
+// Application system calls normally end EnterUser and go to the posix
+// layer on the thread's own goroutine. A few never leave the hart layer:
+// trapVector itself answers getpid through gettid (fastentry.go), trap
+// answers the clocks (fastcall.go), and FUTEX_WAIT/FUTEX_WAKE between
+// application threads park and resume the threads here (ufutex.go). An
+// application thread's UserContext is its trap frame while it is in user
+// mode, and FP registers move only when changed (fp.go), so entering and
+// leaving user mode copies no registers.
+//
 // Only the boot hart runs today; the per-hart state is laid out for more.
 package hart

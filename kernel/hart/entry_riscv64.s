@@ -44,6 +44,36 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 // hart's trap stack and calls trap, which returns the frame to resume.
 TEXT ·trapVector(SB),NOSPLIT|NOFRAME,$0
 	CSRRW	X31, SSCRATCH, X31
+	// The identity calls from user mode, answered with two registers
+	// saved (fastentry.go); X31 is then the thread's UserContext.
+	MOV	X29, 232(X31)
+	MOV	X30, 240(X31)
+	CSRRS	X0, SCAUSE, X30
+	MOV	$8, X29			// ecall from U-mode
+	BNE	X30, X29, slow
+	MOVWU	const_ucKick(X31), X30
+	MOVWU	const_ucFlags(X31), X29
+	OR	X29, X30
+	BNEZ	X30, slow
+	ADD	$-const_fastSysFirst, X17, X30
+	MOV	$(const_fastSysLast-const_fastSysFirst), X29
+	BGTU	X30, X29, slow
+	MOV	$1, X10			// getpid
+	BEQZ	X30, fastdone
+	MOVWU	const_ucTid(X31), X10	// gettid
+	BEQ	X30, X29, fastdone
+	MOV	X0, X10			// getppid, the uid and gid calls
+fastdone:
+	CSRRS	X0, SEPC, X30
+	ADD	$4, X30
+	CSRRW	X30, SEPC, X0
+	MOV	232(X31), X29
+	MOV	240(X31), X30
+	CSRRW	X31, SSCRATCH, X31
+	WORD	$0x10200073	// sret
+slow:
+	MOV	232(X31), X29
+	MOV	240(X31), X30
 	MOV	X1, 8(X31)
 	MOV	X2, 16(X31)
 	MOV	X3, 24(X31)

@@ -18,8 +18,9 @@ import (
 //
 //go:nosplit
 func finish(t *thread, r int64) {
-	t.fr.x[abi.RegA0] = uint64(r)
-	t.fr.pc += 4
+	f := curFrame(t)
+	f.x[abi.RegA0] = uint64(r)
+	f.pc += 4
 }
 
 // block parks thread t until wake or the deadline (0 = none).
@@ -76,6 +77,12 @@ func expire(now uint64) {
 			continue
 		}
 		switch t.wait {
+		case wUserFutex:
+			if t.handoff {
+				handOff(t) // no wake-up came soon: the posix layer waits instead
+				break
+			}
+			finish(t, -int64(linux.ETIMEDOUT))
 		case wFutex:
 			finish(t, -int64(linux.ETIMEDOUT))
 		default: // sleep, epoll: timeout is a normal return of 0
@@ -107,7 +114,6 @@ func schedule(h *hartState) uintptr {
 	h.preempt = false
 	now := reg.ReadTime()
 	if cur != prev {
-		switchFP(prev, cur)
 		h.sliceEnd = now + nsToTicks(quantumNS)
 	}
 	if cur < 0 || cur >= maxThreads {
@@ -117,12 +123,14 @@ func schedule(h *hartState) uintptr {
 	h.cur = cur
 	t := &threads[cur]
 	t.state = tRunning
-	t.fr.hart = hartAddr(h)
 	if t.inUser && t.kick {
 		leaveUser(t, CauseKick)
 	}
+	fa := frameAddr(cur)
+	(*frame)(ptr(fa)).hart = hartAddr(h)
 	arm(h, now)
-	return frameAddr(cur)
+	fpSwitch(h, fa)
+	return fa
 }
 
 // arm programs the timer for the next deadline, or the end of the time
@@ -163,23 +171,6 @@ func idle(h *hartState) int32 {
 		if reg.ReadSIP()&sieSTIE != 0 {
 			h.timerAt = 0
 		}
-	}
-}
-
-// switchFP saves the outgoing thread's FP registers if it changed them
-// and loads the incoming thread's.
-//
-//go:nosplit
-func switchFP(prev, next int32) {
-	if prev >= 0 && prev < maxThreads && threads[prev].state != tFree {
-		p := &threads[prev].fr
-		if p.status&statusFS == statusFS {
-			saveFP(frameAddrOf(p))
-			p.status = p.status&^statusFS | statusFSCl
-		}
-	}
-	if next >= 0 && next < maxThreads {
-		loadFP(frameAddr(next))
 	}
 }
 

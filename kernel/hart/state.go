@@ -35,6 +35,20 @@ var (
 	_ = [1]struct{}{}[unsafe.Offsetof(thread{}.fr)]
 )
 
+// A UserContext is a user thread's frame in place (see enterUser): the
+// same layout as frame up to fcsr.
+var (
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.Hart)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.X)-unsafe.Offsetof(frame{}.x)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.PC)-unsafe.Offsetof(frame{}.pc)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.Status)-unsafe.Offsetof(frame{}.status)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.Cause)-unsafe.Offsetof(frame{}.cause)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.Tval)-unsafe.Offsetof(frame{}.tval)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.F)-unsafe.Offsetof(frame{}.f)]
+	_ = [1]struct{}{}[unsafe.Offsetof(UserContext{}.FCSR)-unsafe.Offsetof(frame{}.fcsr)]
+	_ = [1]struct{}{}[unsafe.Sizeof(UserContext{})-unsafe.Sizeof(frame{})-24]
+)
+
 // Indices into frame.x for the registers the hart layer reads.
 const ()
 
@@ -63,10 +77,13 @@ const (
 	wSleep
 	wEpoll
 	wIRQ
+	wUserFutex // an application thread's futex (ufutex.go)
 )
 
 // thread is one kernel thread: an M of the Go runtime. Its frame must
-// come first: sscratch points at it.
+// come first: sscratch points at it while it runs in the kernel. In user
+// mode its frame is the UserContext at uctx instead (see enterUser), and
+// fr keeps the kernel frame that EnterUser returns to.
 type thread struct {
 	fr       frame
 	tid      int32
@@ -74,11 +91,13 @@ type thread struct {
 	wait     uint8
 	key      uintptr // futex address, epoll fd or IRQ number
 	deadline uint64  // rdtime value that ends the wait; 0 = none
-	inUser   bool    // fr is a user frame; kfr holds the kernel frame
+	inUser   bool    // the UserContext at uctx is the running frame
 	kick     bool    // leave user mode at the next resume
 	uctx     uintptr // the UserContext while inUser
 	appTid   uint32  // the application thread it last ran (its system call may be what faulted)
-	kfr      frame
+	bitset   uint32  // wUserFutex: FUTEX_WAIT_BITSET's mask
+	handoff  bool    // wUserFutex: at the deadline, hand the wait to the posix layer
+	seq      uint64  // wUserFutex: order of arrival, for FIFO wake-ups
 }
 
 // hartState is per-hart; trapSP and emerg are read by the trap vector.
@@ -86,10 +105,11 @@ type hartState struct {
 	trapSP   uintptr // 0: top of this hart's trap stack
 	emerg    uintptr // 8: frame that catches a trap inside the handler
 	id       uintptr
-	cur      int32  // running thread, -1 while idle
-	preempt  bool   // the running thread's slice is over
-	sliceEnd uint64 // rdtime value when the running slice ends
-	timerAt  uint64 // deadline programmed into the SBI timer; 0 = unknown
+	cur      int32   // running thread, -1 while idle
+	preempt  bool    // the running thread's slice is over
+	sliceEnd uint64  // rdtime value when the running slice ends
+	timerAt  uint64  // deadline programmed into the SBI timer; 0 = unknown
+	fpOwner  uintptr // frame whose values the FP registers hold (fp.go)
 }
 
 const (
@@ -163,10 +183,27 @@ func (r *ring) pop() int32 {
 	return i
 }
 
+// frameAddr is the address of thread i's running frame: its kernel
+// frame, or its UserContext in user mode.
+//
 //go:nosplit
 func frameAddr(i int32) uintptr {
 	if i < 0 || i >= maxThreads {
 		return 0
 	}
-	return uintptr(unsafe.Pointer(&threads[i].fr))
+	t := &threads[i]
+	if t.inUser {
+		return t.uctx
+	}
+	return uintptr(unsafe.Pointer(&t.fr))
+}
+
+// curFrame is thread t's running frame (see frameAddr).
+//
+//go:nosplit
+func curFrame(t *thread) *frame {
+	if t.inUser {
+		return (*frame)(ptr(t.uctx))
+	}
+	return &t.fr
 }

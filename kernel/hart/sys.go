@@ -31,6 +31,8 @@ const (
 	sysRKUserAdvise  = sysRunikraftBase + 11
 	sysRKCopyIn      = sysRunikraftBase + 12
 	sysRKCopyOut     = sysRunikraftBase + 13
+	sysRKFutexWake   = sysRunikraftBase + 14 // ufutex.go
+	sysRKFutexMove   = sysRunikraftBase + 15
 )
 
 // Linux errno values.
@@ -156,6 +158,10 @@ func doSyscall(i int32, t *thread) {
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), false)
 	case sysRKCopyOut:
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), true)
+	case sysRKFutexWake:
+		r = userFutexWake(uintptr(a0), int64(a1), uint32(a2))
+	case sysRKFutexMove:
+		r = userFutexRequeue(uintptr(a0), uintptr(a1), int64(a2))
 	default:
 		r = unknownSyscall(nr, f.pc)
 	}

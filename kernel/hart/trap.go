@@ -45,7 +45,8 @@ func trap(fr uintptr) uintptr {
 		return fr // not reached: fatal powers off
 	}
 	t := &threads[i]
-	cause := t.fr.cause
+	f := curFrame(t) // the frame trapVector filled: fr
+	cause := f.cause
 	if cause&linux.CauseInterrupt != 0 {
 		switch cause &^ linux.CauseInterrupt {
 		case linux.SupervisorTimerInterrupt:
@@ -60,7 +61,7 @@ func trap(fr uintptr) uintptr {
 		case linux.SupervisorSoftwareInterrupt:
 			reg.ClearSIP(sieSSIE)
 		}
-	} else if t.fr.status&statusSPP == 0 {
+	} else if f.status&statusSPP == 0 {
 		userTrap(t, cause)
 	} else {
 		switch cause {

@@ -46,8 +46,18 @@ var uareas mm.Areas
 //go:nosplit
 func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
 
-// enterUser switches thread t from its kernel frame to the user frame in
-// the UserContext at uc.
+// enterUser switches thread t from its kernel frame to the user frame
+// in the UserContext at uc. That UserContext is the frame itself while
+// the thread is in user mode: traps save the user registers straight
+// into it and resume restores them from it, so nothing is copied on the
+// way in or out (abi.UserContext has frame's layout). The kernel frame
+// stays in t.fr, parked on the EBREAK of EnterUser.
+//
+// FP state moves lazily (fp.go): schedule loads the user's registers,
+// which start clean, and they are stored back only if user code changed
+// them. The kernel frame's FP registers are not kept: EnterUser is a
+// function call to Go code, which keeps nothing in FP registers across
+// calls (Go has no callee-saved registers).
 //
 //go:nosplit
 func enterUser(t *thread, uc uintptr) {
@@ -61,40 +71,56 @@ func enterUser(t *thread, uc uintptr) {
 		finish(t, 0)
 		return
 	}
-	t.kfr = t.fr
-	saveFP(frameAddrOf(&t.kfr)) // the goroutine's FP state is live
+	h := hartOf(t.fr.hart)
+	if h.fpOwner == frameAddrOf(&t.fr) {
+		h.fpOwner = 0 // nothing of the kernel frame's to keep
+	}
 	t.uctx = uc
 	t.appTid = u.Tid
-	t.inUser = true
 	t.kick = false
-	t.fr.x = u.X
-	t.fr.pc = u.PC
-	t.fr.f = u.F
-	t.fr.fcsr = u.FCSR
-	t.fr.status = t.fr.status&^(statusSPP|statusSUM|statusFS) | statusSPIE | statusFS
-	loadFP(frameAddrOf(&t.fr))
+	u.Hart = uint64(t.fr.hart)
+	u.Status = t.fr.status&^(statusSPP|statusSUM|statusFS) | statusSPIE | statusFSCl
+	t.inUser = true
 	stamp(PhaseFirstUser) // boot timeline (timeline.go)
 }
 
-// leaveUser writes the user state back and resumes the goroutine's kernel
-// frame with EnterUser returning 0.
+// leaveUser makes t's kernel frame the running one again, with EnterUser
+// returning 0 and the UserContext saying why (cause). t may be running
+// or blocked.
 //
 //go:nosplit
 func leaveUser(t *thread, cause uint64) {
 	u := uctxAt(t.uctx)
-	saveFP(frameAddrOf(&t.fr))
-	u.X = t.fr.x
-	u.PC = t.fr.pc
-	u.F = t.fr.f
-	u.FCSR = t.fr.fcsr
+	// If the user frame still owns the hart's FP registers (fp.go), store
+	// them if the application changed them; the kernel frame may then run
+	// on the application's values, as after any call, but not on its
+	// rounding mode. Otherwise the frame's memory has them already.
+	h := hartOf(uintptr(u.Hart))
+	if h.fpOwner == t.uctx {
+		if u.Status&statusFS == statusFS {
+			saveFP(t.uctx)
+			u.Status = u.Status&^statusFS | statusFSCl
+		}
+		h.fpOwner = 0
+		if u.FCSR&fcsrFRM == 0 {
+			h.fpOwner = frameAddrOf(&t.fr)
+		}
+	}
 	u.Cause = cause
-	u.Tval = t.fr.tval
-	t.fr = t.kfr
-	loadFP(frameAddrOf(&t.fr))
 	t.inUser = false
 	t.kick = false
 	t.uctx = 0
 	finish(t, 0)
+}
+
+// hartOf is the hartState at address a (a frame's hart field).
+//
+//go:nosplit
+func hartOf(a uintptr) *hartState {
+	if a == 0 {
+		return &harts[0] // SMP: a frame that never ran; only one hart today
+	}
+	return (*hartState)(ptr(a))
 }
 
 // userTrap handles a synchronous trap from U-mode.
@@ -107,7 +133,7 @@ func userTrap(t *thread, cause uint64) {
 			return
 		}
 	case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:
-		ok, oom := uspace.fault(uintptr(t.fr.tval), cause)
+		ok, oom := uspace.fault(uintptr(uctxAt(t.uctx).Tval), cause)
 		if ok {
 			return
 		}
@@ -196,13 +222,20 @@ func copyUser(dst, src, n uintptr, toUser bool) int64 {
 	return int64(n)
 }
 
-// kick makes the thread running uc leave user mode at its next resume.
+// kick makes the thread running uc leave user mode at its next resume;
+// a futex wait the hart layer parked it in ends as interrupted.
 //
 //go:nosplit
 func kick(uc uintptr) int64 {
 	for j := int32(0); j < nthreads && j < maxThreads; j++ {
-		if threads[j].inUser && threads[j].uctx == uc {
-			threads[j].kick = true
+		t := &threads[j]
+		if t.inUser && t.uctx == uc {
+			t.kick = true
+			// SMP: this ends another thread's wait from the kicker's
+			// trap; with more harts it needs the futex queue's lock.
+			if t.state == tBlocked && t.wait == wUserFutex {
+				interruptUserWait(j, t)
+			}
 			return 1
 		}
 	}

@@ -36,7 +36,7 @@ func build(dir string) (err error) {
 	if err := harness.BuildGo(programs["gonet"], "./testdata/gonet"); err != nil {
 		return err
 	}
-	for _, name := range []string{"hello", "threads", "malloc", "timers", "output", "sockets", "sockedge"} {
+	for _, name := range []string{"hello", "threads", "malloc", "timers", "output", "sockets", "sockedge", "syscalls"} {
 		out := filepath.Join(dir, "c-"+name)
 		if err := harness.BuildC(out, filepath.Join("testdata", "c", name+".c"), "-static", "-pthread"); err != nil {
 			return err

@@ -2,6 +2,7 @@
  * runs under runikraft run and under qemu-riscv64 (user-mode QEMU), and
  * bench/syscall prints the two side by side. Output: "name ns-per-call". */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -51,6 +52,13 @@ int main(int argc, char **argv) {
 	for (int i = 0; i < n; i++)
 		syscall(SYS_getpid);
 	printf("getpid %.0f\n", (now() - t) / n);
+
+	/* A call the kernel answers in its posix layer, not in trap context:
+	 * the generic path's round trip. */
+	t = now();
+	for (int i = 0; i < n; i++)
+		fcntl(1, F_GETFD);
+	printf("fcntl-getfd %.0f\n", (now() - t) / n);
 
 	struct timespec ts;
 	t = now();

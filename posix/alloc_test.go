@@ -1,0 +1,53 @@
+package posix
+
+import (
+	"testing"
+
+	"github.com/runikraft/runikraft/kernel/abi/linux"
+)
+
+// TestSyscallPathDoesNotAllocate checks, with the runtime's allocation
+// counters, that a system call which does not block costs the kernel no
+// heap allocation on its way through the posix layer: the thread loop,
+// the table lookup, the dispatch and the return with signals checked.
+// An allocation per call would make every call pay for the garbage
+// collector too.
+func TestSyscallPathDoesNotAllocate(t *testing.T) {
+	var results []float64
+	var names []string
+	p, _, _, cpu := start(t, func(s *userSide) {
+		buf := s.scratch()
+		s.poke(buf, []byte{7, 0, 0, 0})
+		calls := []struct {
+			name string
+			nr   uint64
+			args []uint64
+		}{
+			{"getpid", linux.SYS_GETPID, nil},
+			{"gettid", linux.SYS_GETTID, nil},
+			{"getuid", linux.SYS_GETUID, nil},
+			{"fcntl F_GETFD", linux.SYS_FCNTL, []uint64{1, linux.F_GETFD}},
+			{"clock_gettime", linux.SYS_CLOCK_GETTIME, []uint64{linux.CLOCK_MONOTONIC, uint64(buf) + 16}},
+			{"futex wake, no waiter", linux.SYS_FUTEX, []uint64{uint64(buf), linux.FUTEX_WAKE | linux.FUTEX_PRIVATE_FLAG, 1}},
+			{"futex wait, value changed", linux.SYS_FUTEX, []uint64{uint64(buf), linux.FUTEX_WAIT | linux.FUTEX_PRIVATE_FLAG, 8, 0}},
+		}
+		for _, c := range calls {
+			s.call(c.nr, c.args...) // warm up: first-use allocations are fine
+			names = append(names, c.name)
+			results = append(results, testing.AllocsPerRun(200, func() { s.call(c.nr, c.args...) }))
+		}
+		s.call(linux.SYS_EXIT_GROUP, 0)
+	}, "")
+	if code := wait(t, p); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	cpu.report(t)
+	if len(results) == 0 {
+		t.Fatal("the program measured nothing")
+	}
+	for i, n := range results {
+		if n != 0 {
+			t.Errorf("%s: %.1f allocations per call, want 0", names[i], n)
+		}
+	}
+}
