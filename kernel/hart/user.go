@@ -202,6 +202,7 @@ func kick(uc uintptr) int64 {
 	for j := int32(0); j < nthreads && j < maxThreads; j++ {
 		if threads[j].inUser && threads[j].uctx == uc {
 			threads[j].kick = true
+			kickRunning(&threads[j]) // in user mode on another hart
 			return 1
 		}
 	}
