@@ -7,6 +7,10 @@ import (
 	"github.com/runikraft/runikraft/kernel/hart"
 )
 
+func init() {
+	currentCPU = func() int { cpu, _ := hart.CPUInfo(); return cpu }
+}
+
 // HartCPU is the real CPU: the hart layer of this machine.
 type HartCPU struct{}
 

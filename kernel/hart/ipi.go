@@ -71,7 +71,51 @@ func remoteSfence(addr, n uintptr) {
 	if nharts <= 1 {
 		return
 	}
-	sbicall4(sbiRFence, rfenceSfenceVMA, 0, ^uint64(0), uint64(addr), uint64(n))
+	if mask, base, any := fenceTargets(); any {
+		sbicall4(sbiRFence, rfenceSfenceVMA, mask, base, uint64(addr), uint64(n))
+	}
+}
+
+// fenceGen counts remote fences. An idle hart (in WFI, bkl released,
+// touching nothing but the kernel's static data) is left out of them and
+// catches up with a full local flush when it leaves idle: waking every
+// idle hart for each munmap would cost more than the flush.
+var fenceGen uint64
+
+// fenceTargets is the SBI hart mask of the harts other than the caller
+// that are not idle (any is false when there are none); it moves
+// fenceGen on, so idle harts catch up.
+//
+//go:nosplit
+func fenceTargets() (mask, base uint64, any bool) {
+	fenceGen++
+	self := selfCPU()
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		h := &harts[k]
+		if k == self || h.idle {
+			continue
+		}
+		if h.id >= 64 {
+			return 0, ^uint64(0), true // ids too large for one mask: all harts
+		}
+		mask |= 1 << h.id
+		any = true
+	}
+	if self >= 0 && self < maxHarts {
+		harts[self].fenceGen = fenceGen
+	}
+	return mask, 0, any
+}
+
+// catchUpFences flushes a hart leaving idle if remote fences skipped it.
+//
+//go:nosplit
+func catchUpFences(h *hartState) {
+	if h.fenceGen != fenceGen {
+		sfence()
+		fenceI()
+		h.fenceGen = fenceGen
+	}
 }
 
 // remoteFenceI makes code stores visible to every hart's instruction
@@ -82,5 +126,7 @@ func remoteFenceI() {
 	if nharts <= 1 {
 		return
 	}
-	sbicall(sbiRFence, rfenceFenceI, 0, ^uint64(0), 0)
+	if mask, base, any := fenceTargets(); any {
+		sbicall(sbiRFence, rfenceFenceI, mask, base, 0)
+	}
 }

@@ -185,6 +185,7 @@ func idle(h *hartState) int32 {
 		bkl.lock()
 		h.idle = false
 		h.ipiSent = false
+		catchUpFences(h)
 		sip := reg.ReadSIP()
 		if sip&sieSSIE != 0 {
 			reg.ClearSIP(sieSSIE)

@@ -47,6 +47,20 @@ func secondaryEntry()
 func secondaryEntryAddr() uintptr
 func enterFrame(fr uintptr)
 func sbicall4(ext, fid, a0, a1, a2, a3 uint64) (err uint64)
+func readSscratch() uintptr
+
+// selfCPU is the CPU running trap context now (-1 if it cannot tell).
+//
+//go:nosplit
+func selfCPU() int32 {
+	s := readSscratch()
+	for k := 0; k < maxHarts; k++ {
+		if s == frameAddrOf(&emergFrames[k]) {
+			return int32(k)
+		}
+	}
+	return -1
+}
 
 // initHart gives harts[k] its stacks and emergency frame; false when
 // memory runs out.
@@ -91,7 +105,7 @@ func startHarts() {
 			puts("runikraft: out of memory for a hart's stacks; it stays off\n")
 			break
 		}
-		nharts = n + 1 // before the hart runs: it may look itself up
+		nharts = n + 1              // before the hart runs: it may look itself up
 		h := &harts[n&(maxHarts-1)] // n < maxHarts, a power of two
 		err, _ := sbicall(sbiHSM, 0, id, uint64(secondaryEntryAddr()), uint64(hartAddr(h)))
 		if err != 0 {

@@ -47,3 +47,10 @@ TEXT ·sbicall4(SB),NOSPLIT|NOFRAME,$0-56
 	ECALL
 	MOV	A0, err+48(FP)
 	RET
+
+// func readSscratch() uintptr: in trap context, this hart's emergency
+// frame (see trapVector), which names the hart.
+TEXT ·readSscratch(SB),NOSPLIT|NOFRAME,$0-8
+	CSRRS	X0, SSCRATCH, A0
+	MOV	A0, ret+0(FP)
+	RET

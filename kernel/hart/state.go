@@ -95,6 +95,7 @@ type hartState struct {
 	ipiSent  bool    // woken by an IPI it has not yet seen
 	sliceEnd uint64  // rdtime value when the running slice ends
 	timerAt  uint64  // deadline programmed into the SBI timer; 0 = unknown
+	fenceGen uint64  // fenceGen when it last flushed its TLB and I-cache
 }
 
 const (

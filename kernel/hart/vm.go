@@ -254,6 +254,14 @@ var userResident uint64
 //
 //go:nosplit
 func (s *space) release(addr, n uintptr) {
+	if nharts > 1 && kpt.Protect(addr, addr+n, s.pte(mm.ProtRead)) > 0 {
+		// Another hart may still write through a stale TLB entry (an
+		// application thread racing its own munmap), and a freed page
+		// holds the free list's link: take write access away on every
+		// hart before the pages are freed.
+		sfence()
+		remoteSfence(addr, n)
+	}
 	k := kpt.Unmap(&frames, addr, addr+n, true)
 	if k <= 0 {
 		return
