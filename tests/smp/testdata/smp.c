@@ -10,8 +10,9 @@
  *                must fault (SIGSEGV) within a second.
  *   signal       a thread spins with no system calls; SIGUSR1 sent to it
  *                with pthread_kill must arrive and end the spin.
- *   cpus         online CPUs by sysconf and sched_getaffinity, and the
- *                distinct CPUs that spinning threads see with getcpu.
+ *   cpus         online CPUs by sysconf, sched_getaffinity and
+ *                /proc/cpuinfo, and the distinct CPUs that spinning
+ *                threads see with getcpu.
  *
  * Each prints one summary line and exits 0 only if its check held.
  */
@@ -312,7 +313,17 @@ static int cpus_mode(void) {
 	atomic_store(&cpus_stop, 1);
 	for (int i = 0; i < n; i++)
 		pthread_join(th[i], NULL);
-	printf("cpus: online=%ld affinity=%d getcpu-seen=%d\n", onln, aff, __builtin_popcount(atomic_load(&seen_mask)));
+	int procs = 0;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		char line[256];
+		while (fgets(line, sizeof line, f))
+			if (!strncmp(line, "processor", 9))
+				procs++;
+		fclose(f);
+	}
+	printf("cpus: online=%ld affinity=%d getcpu-seen=%d cpuinfo=%d\n", onln, aff,
+	       __builtin_popcount(atomic_load(&seen_mask)), procs);
 	return 0;
 }
 
