@@ -23,6 +23,7 @@ type pkg struct {
 	path string
 	tags string
 	skip map[string]string // test name → why it is skipped
+	cpus int               // harts (runikraft run --cpus) when more than 1
 }
 
 var pkgs = []pkg{
@@ -78,6 +79,12 @@ var pkgs = []pkg{
 	{path: "net/textproto"},
 	{path: "net/rpc"},
 	{path: "net/http/httputil"},
+	// Again on two harts: the runtime's parallel paths (GOMAXPROCS 2).
+	{path: "sync/atomic", cpus: 2},
+	{path: "sync", cpus: 2, skip: map[string]string{
+		"TestMutexMisuse": noExec,
+		"TestIssue76126":  noExec,
+	}},
 }
 
 // Reasons shared by many skips.
@@ -96,11 +103,16 @@ func TestMain(m *testing.M) {
 
 func TestStdlib(t *testing.T) {
 	for _, p := range pkgs {
-		t.Run(p.path, func(t *testing.T) {
+		name, run := p.path, runikraft+" run"
+		if p.cpus > 1 {
+			name += fmt.Sprintf(" on %d harts", p.cpus)
+			run += fmt.Sprintf(" --cpus %d", p.cpus)
+		}
+		t.Run(name, func(t *testing.T) {
 			// Exactly what a user types: go test -exec 'runikraft run'.
 			// --rootfs .: go test runs the command in the package's
 			// directory, so its testdata is in the application's root.
-			args := []string{"test", "-count=1", "-short", "-exec", runikraft + " run --timeout 20m --rootfs ."}
+			args := []string{"test", "-count=1", "-short", "-exec", run + " --timeout 20m --rootfs ."}
 			if p.tags != "" {
 				args = append(args, "-tags", p.tags)
 			}
