@@ -3,9 +3,29 @@
 package posix
 
 import (
+	"fmt"
+
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/hart"
 )
+
+func init() {
+	currentCPU = func() int { cpu, _ := hart.CPUInfo(); return cpu }
+	cpuInfo = func() string {
+		m := hart.Machine()
+		isa := string(m.ISA[:min(m.ISALen, len(m.ISA))])
+		var b []byte
+		_, online := hart.CPUInfo()
+		for k := 0; k < online; k++ {
+			id, ok := hart.HartID(k)
+			if !ok {
+				break
+			}
+			b = fmt.Appendf(b, "processor\t: %d\nhart\t\t: %d\nisa\t\t: %s\nmmu\t\t: sv39\n\n", k, id, isa)
+		}
+		return string(b)
+	}
+}
 
 // HartCPU is the real CPU: the hart layer of this machine.
 type HartCPU struct{}

@@ -25,6 +25,7 @@ const (
 	procCmdlineIno = 4
 	procFDDirIno   = 5
 	procMeminfoIno = 6
+	procCPUInfoIno = 7
 	procFDIno      = 100
 )
 
@@ -91,7 +92,8 @@ func (d *procDir) entries() []fs.Inode {
 	f := d.f
 	switch d.ino {
 	case procRootIno:
-		return []fs.Inode{&procFile{procNode{f, procMeminfoIno, linux.S_IFREG | 0o444}}, &procDir{f: f, ino: procSelfIno}}
+		return []fs.Inode{&procFile{procNode{f, procMeminfoIno, linux.S_IFREG | 0o444}}, &procDir{f: f, ino: procSelfIno},
+			&procText{procNode{f, procCPUInfoIno, linux.S_IFREG | 0o444}, cpuInfo}}
 	case procSelfIno:
 		var out []fs.Inode
 		if exe := f.exe(); exe != "" {
@@ -121,6 +123,8 @@ func procName(n fs.Inode) string {
 		return "meminfo"
 	case procFDDirIno:
 		return "fd"
+	case procCPUInfoIno:
+		return "cpuinfo"
 	default:
 		return strconv.FormatUint(ino-procFDIno, 10)
 	}
@@ -191,6 +195,30 @@ type procLink struct {
 }
 
 func (l *procLink) Readlink() (string, error) { return l.target, nil }
+
+// procText is a file whose text is made when it is opened.
+type procText struct {
+	procNode
+	text func() string
+}
+
+func (c *procText) Open(flags int) (fs.Handle, error) {
+	if _, err := c.procNode.Open(flags); err != nil {
+		return nil, err
+	}
+	return procHandle{data: []byte(c.text())}, nil
+}
+
+// cpuInfo is /proc/cpuinfo as Linux writes it on riscv64: a paragraph
+// per online CPU. The hart layer's version (hartcpu_riscv64.go) adds
+// the hart ids and the ISA string from the device tree.
+var cpuInfo = func() string {
+	var b []byte
+	for k := 0; k < ncpu(); k++ {
+		b = append(b, "processor\t: "+strconv.Itoa(k)+"\nhart\t\t: "+strconv.Itoa(k)+"\nmmu\t\t: sv39\n\n"...)
+	}
+	return string(b)
+}
 
 type procFile struct{ procNode }
 

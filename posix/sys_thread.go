@@ -130,10 +130,12 @@ func sysSchedGetaffinity(t *Thread, a *[6]uint64) int64 {
 	return 8
 }
 
-// sysGetcpu implements getcpu(2).
+// sysGetcpu implements getcpu(2): the hart the call is handled on, which
+// is where the thread ran until it trapped (as on Linux, it may be
+// elsewhere by the time it looks).
 func sysGetcpu(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
-		if e := t.put32(uintptr(a[0]), 0); e != 0 {
+		if e := t.put32(uintptr(a[0]), uint32(currentCPU())); e != 0 {
 			return errno(e)
 		}
 	}
@@ -158,8 +160,30 @@ func sysGetppid(*Thread, *[6]uint64) int64 { return 0 }
 // sysSchedYield implements sched_yield(2).
 func sysSchedYield(*Thread, *[6]uint64) int64 { yield(); return 0 }
 
-// sysSchedSetaffinity implements sched_setaffinity(2): accepted, ignored.
-func sysSchedSetaffinity(*Thread, *[6]uint64) int64 { return 0 }
+// sysSchedSetaffinity implements sched_setaffinity(2): a mask naming at
+// least one online CPU is accepted (EINVAL otherwise, like Linux); the
+// thread still runs on any hart, as its goroutine does.
+func sysSchedSetaffinity(t *Thread, a *[6]uint64) int64 {
+	size := a[1]
+	if size == 0 {
+		return errno(linux.EINVAL)
+	}
+	var b [8]byte
+	n := min(size, 8)
+	if e := t.p.cpu.CopyIn(b[:n], uintptr(a[2])); e != 0 {
+		return errno(e)
+	}
+	mask := binary.LittleEndian.Uint64(b[:])
+	online := uint64(1)<<uint(min(ncpu(), 63)) - 1
+	if mask&online == 0 {
+		return errno(linux.EINVAL)
+	}
+	return 0
+}
+
+// currentCPU is the CPU number the caller runs on; the hart layer's on
+// riscv64 (hartcpu_riscv64.go), 0 elsewhere.
+var currentCPU = func() int { return 0 }
 
 // sysSchedSetscheduler implements sched_setscheduler(2): accepted, ignored.
 func sysSchedSetscheduler(*Thread, *[6]uint64) int64 { return 0 }

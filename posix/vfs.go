@@ -82,6 +82,9 @@ func (p *Process) initFS() error {
 	if err := p.mountAll(); err != nil { // mounts.go
 		return err
 	}
+	if err := p.cpuFiles(); err != nil { // sysfs.go
+		return err
+	}
 	return p.etcDefaults()
 }
 

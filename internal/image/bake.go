@@ -28,7 +28,7 @@ const (
 	hartPkg     = "github.com/runikraft/runikraft/kernel/hart"
 	bootInfoSym = hartPkg + ".bootInfo"
 	entrySym    = hartPkg + ".entry"
-	sbicallSym  = hartPkg + ".sbicall" // its ECALL really is for the SBI
+	sbicallSym  = hartPkg + ".sbicall" // its ECALL really is for the SBI (so is sbicall4's)
 	pageSize    = 0x1000
 )
 
@@ -121,7 +121,8 @@ func Bake(data []byte) ([]byte, *Result, error) {
 	for _, s := range syms {
 		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Size == 0 ||
 			s.Value < text.Addr || s.Value+s.Size > text.Addr+text.Size ||
-			s.Name == sbicallSym || s.Name == sbicallSym+".abi0" {
+			s.Name == sbicallSym || s.Name == sbicallSym+".abi0" ||
+			s.Name == sbicallSym+"4" || s.Name == sbicallSym+"4.abi0" {
 			continue
 		}
 		off := text.Offset + (s.Value - text.Addr)

@@ -60,6 +60,10 @@ type Machine struct {
 
 	TimebaseHz uint64 // /cpus timebase-frequency, else the first cpu node's
 	Harts      int    // available /cpus/* nodes with device_type "cpu"
+	// HartID[i] is the hart id (reg) of the i-th available cpu node, in
+	// tree order; ids need not be contiguous. NHartID ≤ MaxHarts.
+	HartID  [MaxHarts]uint64
+	NHartID int
 
 	ISA    [MaxISA]byte // riscv,isa of the first available cpu, truncated
 	ISALen int
@@ -758,6 +762,10 @@ func (m *Machine) finish() int {
 				return e
 			}
 			s.cpuHart, s.cpuOK = id, true
+			if m.NHartID < MaxHarts {
+				m.HartID[m.NHartID&(MaxHarts-1)] = id
+				m.NHartID++
+			}
 		}
 		m.Harts++
 		if m.ISALen == 0 {

@@ -17,6 +17,7 @@ type view struct {
 	Reserved   []Range
 	TimebaseHz uint64
 	Harts      int
+	HartID     []uint64
 	ISA        string
 	UART       Device
 	PLIC       Device
@@ -37,6 +38,7 @@ func viewOf(t *testing.T, blob []byte, m *Machine) view {
 		Reserved:   append([]Range(nil), m.Reserved[:m.NReserved]...),
 		TimebaseHz: m.TimebaseHz,
 		Harts:      m.Harts,
+		HartID:     append([]uint64(nil), m.HartID[:m.NHartID]...),
 		ISA:        string(m.ISA[:m.ISALen]),
 		UART:       m.UART,
 		PLIC:       m.PLIC,
@@ -90,6 +92,7 @@ func qemuVirt(memSize uint64, harts int, seed string, total uint32) view {
 		Mem:        []Range{{0x80000000, memSize}},
 		TimebaseHz: 10000000,
 		Harts:      harts,
+		HartID:     []uint64{0, 1}[:harts],
 		ISA:        "rv64imafdch_zicsr_zifencei_zihintpause_zba_zbb_zbc_zbs_sstc",
 		UART:       Device{0x10000000, 0x100, 10},
 		PLIC:       Device{0xc000000, 0x600000, 0}, // interrupts-extended only
@@ -136,6 +139,7 @@ func TestTestdata(t *testing.T) {
 			},
 			TimebaseHz: 1000000, // from cpu@1: cpu@0 is disabled, /cpus has none
 			Harts:      2,       // cpu@1, cpu@2; not the disabled or failed ones
+			HartID:     []uint64{1, 2},
 			ISA:        isa[:MaxISA],
 			UART:       Device{0x10000000, 0x100, 10},
 			PLIC:       Device{0xc000000, 0x4000000, 0},

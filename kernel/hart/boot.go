@@ -62,6 +62,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	}
 	h := &harts[0]
 	h.id = hartid
+	nharts = 1
 	initFrames(dtb)
 	if !kpt.Init(&frames) || !mapKernel() {
 		puts("runikraft: out of memory building the page table\n")
@@ -72,12 +73,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	stamp(PhasePaging) // boot timeline (timeline.go)
 
 	mainTop := allocStack(mainStackSize)
-	h.trapSP = allocStack(trapStackSize)
-	emergHart.trapSP = allocStack(emergStackSize)
-	emergHart.emerg = frameAddrOf(&emergFrame)
-	emergFrame.hart = hartAddr(&emergHart)
-	h.emerg = frameAddrOf(&emergFrame)
-	if mainTop == 0 || h.trapSP == 0 || emergHart.trapSP == 0 {
+	if !initHart(0, uint64(hartid)) || mainTop == 0 {
 		puts("runikraft: out of memory for kernel stacks\n")
 		powerOff(abi.ExitBadImage)
 	}
@@ -95,9 +91,10 @@ func boot(hartid, dtb uintptr) uintptr {
 	reg.SetSCOUNTEREN(scounterenTM)
 	initEntropy()
 	h.timerAt = 0
-	reg.WriteSIE(sieSTIE | sieSEIE)
+	reg.WriteSIE(sieSTIE | sieSEIE | sieSSIE)
 	sp := buildInitialStack(mainTop)
 	stamp(PhaseHart) // boot timeline (timeline.go)
+	startHarts()     // last: from here on, shared state is under bkl
 	return sp
 }
 

@@ -13,7 +13,10 @@
 //	                AT_RANDOM, AT_HWCAP) on a guarded stack, FP enabled,
 //	                paging on (Sv39, W^X, page 0 unmapped), traps on.
 //	clone, exit     kernel threads for the runtime's Ms; preemptive round
-//	                robin on the timer (2 ms slices, tickless when idle).
+//	                robin on the timer (2 ms slices, tickless when idle)
+//	                over every hart (smp.go).
+//	sched_getaffinity
+//	                the online harts, so GOMAXPROCS = harts.
 //	futex           WAIT/WAKE(_BITSET) with timeouts.
 //	nanosleep, clock_gettime, gettimeofday
 //	                rdtime at the device tree's timebase; wall clock from
@@ -34,7 +37,7 @@
 //	exit_group      power off through QEMU virt's test finisher, so the
 //	                host sees the exit status; SBI SRST otherwise.
 //	rt_sigaction, rt_sigprocmask, sigaltstack, sched_yield,
-//	sched_getaffinity, prlimit64, prctl, fcntl, openat (ENOENT), close,
+//	prlimit64, prctl, fcntl, openat (ENOENT), close,
 //	getpid, gettid, tgkill
 //	                answered so the runtime is content; no signal is ever
 //	                delivered to the kernel's runtime, so it runs with
@@ -67,5 +70,13 @@
 // mode, and FP registers move only when changed (fp.go), so entering and
 // leaving user mode copies no registers.
 //
-// Only the boot hart runs today; the per-hart state is laid out for more.
+// Several harts: every available hart in the device tree (up to
+// maxHarts) is started through SBI HSM and runs threads from one run
+// queue. All of trap context runs under one spinlock (bkl, spinlock.go),
+// taken after the trap vector saved the frame and released just before
+// a frame is resumed; Go code and user mode run in parallel. Idle harts
+// wait in WFI and are woken by IPIs; unmapped or narrowed memory is shot
+// down on the other busy harts through SBI RFENCE before the lock is
+// released (ipi.go). The boot hart keeps the global timer and takes the
+// PLIC's interrupts; a driver's WaitIRQ may run on any hart.
 package hart

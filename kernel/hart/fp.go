@@ -10,10 +10,10 @@ package hart
 // worth keeping. Application threads mostly never touch FP: their system
 // calls then move no FP state at all (enterUser, leaveUser).
 //
-// SMP: fpOwner is per hart. A frame whose registers are still live (and
-// dirty) on one hart must be saved there before another hart resumes it;
-// today every switch away from a frame saves it at once, but an idle
-// hart keeps its last owner's registers.
+// SMP: fpOwner is per hart, and laziness stops at the thread: when a
+// thread leaves its hart (preempted, blocked, exited) schedule calls
+// fpRelease, so another hart that resumes it loads its frame from memory,
+// and this hart does not trust its registers for it later either.
 
 // fcsrFRM is fcsr's rounding-mode field; the kernel's is always 0 (Go's
 // round to nearest, ties to even).
@@ -27,6 +27,16 @@ func fpSwitch(h *hartState, next uintptr) {
 	if h.fpOwner == next {
 		return
 	}
+	fpRelease(h)
+	loadFP(next)
+	h.fpOwner = next
+}
+
+// fpRelease stores the FP registers into their owner's frame if it
+// changed them, and leaves h owning none.
+//
+//go:nosplit
+func fpRelease(h *hartState) {
 	if o := h.fpOwner; o != 0 {
 		f := (*frame)(ptr(o))
 		if f.status&statusFS == statusFS {
@@ -34,6 +44,5 @@ func fpSwitch(h *hartState, next uintptr) {
 			f.status = f.status&^statusFS | statusFSCl
 		}
 	}
-	loadFP(next)
-	h.fpOwner = next
+	h.fpOwner = 0
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/runikraft/runikraft/kernel/reg"
 )
 
-// The scheduler: preemptive round robin of kernel threads on one hart.
+// The scheduler: preemptive round robin of kernel threads over every
+// hart, from one run queue under bkl (smp.go).
 // Blocking calls park the thread with its pc still on the EBREAK; finish
 // sets the result and steps past it, restart leaves the pc alone so the
 // call runs again when the thread is resumed (for waits that re-check a
@@ -33,6 +34,7 @@ func block(t *thread, wait uint8, key uintptr, deadline uint64) {
 	t.deadline = deadline
 	if deadline != 0 && deadline < earliest {
 		earliest = deadline
+		timekeeperAt(deadline, hartOf(t))
 	}
 }
 
@@ -51,6 +53,7 @@ func wake(i int32) {
 	t.wait = wNone
 	t.deadline = 0
 	runq.push(i)
+	kickIdle()
 }
 
 // earliest is the soonest deadline of any blocked thread (a lower bound:
@@ -99,13 +102,22 @@ func expire(now uint64) {
 func schedule(h *hartState) uintptr {
 	prev := h.cur
 	cur := prev
+	switched := false
 	if cur >= 0 && cur < maxThreads && threads[cur].state == tRunning {
 		if h.preempt && runq.size > 0 {
+			// Its FP state goes to its frame before another hart can
+			// pick it from the queue (once bkl is released).
+			fpRelease(h)
 			threads[cur].state = tRunnable
 			runq.push(cur)
 			cur = runq.pop()
+			switched = cur != prev
 		}
 	} else {
+		// prev blocked or exited: its FP state goes to its frame now, as
+		// idle may release bkl and let another hart resume it.
+		fpRelease(h)
+		switched = true
 		cur = runq.pop()
 		if cur < 0 {
 			cur = idle(h)
@@ -113,12 +125,12 @@ func schedule(h *hartState) uintptr {
 	}
 	h.preempt = false
 	now := reg.ReadTime()
-	if cur != prev {
-		h.sliceEnd = now + nsToTicks(quantumNS)
-	}
 	if cur < 0 || cur >= maxThreads {
-		fatal(&emergFrame, "scheduler lost the running thread")
+		fatal(ptrFrame(h.emerg), "scheduler lost the running thread")
 		return 0 // not reached: fatal powers off
+	}
+	if switched {
+		h.sliceEnd = now + nsToTicks(quantumNS)
 	}
 	h.cur = cur
 	t := &threads[cur]
@@ -126,7 +138,7 @@ func schedule(h *hartState) uintptr {
 	if t.inUser && t.kick {
 		leaveUser(t, CauseKick)
 	}
-	fa := frameAddr(cur)
+	fa := frameAddr(cur) // after leaveUser, which makes the kernel frame the running one
 	(*frame)(ptr(fa)).hart = hartAddr(h)
 	arm(h, now)
 	fpSwitch(h, fa)
@@ -140,7 +152,10 @@ func schedule(h *hartState) uintptr {
 //
 //go:nosplit
 func arm(h *hartState, now uint64) {
-	at := earliest
+	at := ^uint64(0)
+	if h == &harts[0] {
+		at = earliest // the boot hart keeps the global timer
+	}
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}
@@ -152,7 +167,10 @@ func arm(h *hartState, now uint64) {
 }
 
 // idle waits, with interrupts still masked, until a thread is runnable.
-// WFI wakes on any pending interrupt enabled in sie.
+// WFI wakes on any pending interrupt enabled in sie; bkl is released
+// around it, and h.idle (set under bkl) tells a hart that makes a thread
+// runnable to send this one an IPI, so no wake-up is lost between the
+// last look at the run queue and the WFI.
 //
 //go:nosplit
 func idle(h *hartState) int32 {
@@ -160,15 +178,27 @@ func idle(h *hartState) int32 {
 	for {
 		now := reg.ReadTime()
 		expire(now)
-		pollPLIC()
+		if h == &harts[0] {
+			pollPLIC() // device interrupts are routed to the boot hart
+		}
 		if i := runq.pop(); i >= 0 {
 			return i
 		}
 		arm(h, now)
-		if reg.ReadSIP()&(sieSTIE|sieSEIE) == 0 {
+		h.idle = true
+		bkl.unlock()
+		if reg.ReadSIP()&(sieSTIE|sieSEIE|sieSSIE) == 0 {
 			wfi()
 		}
-		if reg.ReadSIP()&sieSTIE != 0 {
+		bkl.lock()
+		h.idle = false
+		h.ipiSent = false
+		catchUpFences(h)
+		sip := reg.ReadSIP()
+		if sip&sieSSIE != 0 {
+			reg.ClearSIP(sieSSIE)
+		}
+		if sip&sieSTIE != 0 {
 			h.timerAt = 0
 		}
 	}

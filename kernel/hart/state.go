@@ -101,14 +101,20 @@ type thread struct {
 }
 
 // hartState is per-hart; trapSP and emerg are read by the trap vector.
+// A hart's fields are its own but for idle and ipiSent, which other
+// harts read and write under bkl (smp.go).
 type hartState struct {
 	trapSP   uintptr // 0: top of this hart's trap stack
 	emerg    uintptr // 8: frame that catches a trap inside the handler
-	id       uintptr
+	id       uintptr // hart id (the device tree's reg)
+	cpu      int32   // CPU number: index in harts
 	cur      int32   // running thread, -1 while idle
 	preempt  bool    // the running thread's slice is over
+	idle     bool    // waiting in WFI with bkl released
+	ipiSent  bool    // woken by an IPI it has not yet seen
 	sliceEnd uint64  // rdtime value when the running slice ends
 	timerAt  uint64  // deadline programmed into the SBI timer; 0 = unknown
+	fenceGen uint64  // fenceGen when it last flushed its TLB and I-cache
 	fpOwner  uintptr // frame whose values the FP registers hold (fp.go)
 }
 
@@ -141,20 +147,20 @@ const (
 // boot path have nowhere else to find it; nothing here holds a Go pointer,
 // so no write barrier is ever needed.
 var (
-	machine    fdt.Machine
-	frames     mm.Frames
-	kpt        mm.Table
-	kareas     mm.Areas
-	threads    [maxThreads]thread
-	nthreads   int32 // highest thread index in use + 1
-	harts      [1]hartState
-	emergHart  hartState
-	emergFrame frame
-	runq       ring
-	earlyStack [earlyStackSize]byte
-	stackNext  uintptr = stackRegion
-	bootWall   int64   // wall-clock ns at rdtime 0
-	inFatal    bool
+	machine     fdt.Machine
+	frames      mm.Frames
+	kpt         mm.Table
+	kareas      mm.Areas
+	threads     [maxThreads]thread
+	nthreads    int32 // highest thread index in use + 1
+	harts       [maxHarts]hartState
+	emergHarts  [maxHarts]hartState // each hart's emergency trap stack
+	emergFrames [maxHarts]frame
+	runq        ring
+	earlyStack  [earlyStackSize]byte
+	stackNext   uintptr = stackRegion
+	bootWall    int64   // wall-clock ns at rdtime 0
+	inFatal     bool
 )
 
 // ring is the run queue: thread indices in FIFO order.

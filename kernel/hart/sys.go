@@ -73,7 +73,7 @@ func doSyscall(i int32, t *thread) {
 		}
 		r = -int64(linux.EFAULT)
 	case linux.SYS_SCHED_YIELD:
-		harts[0].preempt = true
+		hartOf(t).preempt = true
 	case linux.SYS_MMAP:
 		r = kmmap(uintptr(a0), uintptr(a1), uint32(a2), uint32(a3), int64(f.x[abi.RegA4]))
 	case linux.SYS_MUNMAP:
@@ -156,6 +156,8 @@ func doSyscall(i int32, t *thread) {
 		r = uspace.madvise(uintptr(a0), uintptr(a1), a2)
 	case sysRKCopyIn:
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), false)
+	case sysRKHartInfo:
+		r = hartInfo(t)
 	case sysRKCopyOut:
 		r = copyUser(uintptr(a0), uintptr(a1), uintptr(a2), true)
 	case sysRKFutexWake:
@@ -288,6 +290,7 @@ func clone(t *thread, flags, stack, tls uint64) int64 {
 	c.wait = wNone
 	c.deadline = 0
 	runq.push(i)
+	kickIdle()
 	return int64(c.tid)
 }
 
@@ -406,7 +409,7 @@ func schedGetaffinity(size, mask uintptr) int64 {
 	if !backed(mask, 8, true) {
 		return -int64(linux.EFAULT)
 	}
-	put64(mask, 1) // one hart
+	put64(mask, onlineMask())
 	return 8
 }
 

@@ -35,13 +35,18 @@ func hartAddr(h *hartState) uintptr { return uintptr(unsafe.Pointer(h)) }
 //
 //go:nosplit
 func trap(fr uintptr) uintptr {
-	h := &harts[0]
-	if fr == frameAddrOf(&emergFrame) {
-		fatalNested()
+	if isEmergFrame(fr) {
+		fatalNested(fr)
 	}
+	h := hartAt(*(*uintptr)(ptr(fr))) // frame.hart: set when it was resumed here
+	if h == nil {
+		fatal(&emergFrames[0], "trap frame names no hart")
+		return fr // not reached: fatal powers off
+	}
+	bkl.lock()
 	i := h.cur
 	if i < 0 || i >= maxThreads || frameAddr(i) != fr {
-		fatal(&emergFrame, "trap frame does not belong to the running thread")
+		fatal(ptrFrame(h.emerg), "trap frame does not belong to the running thread")
 		return fr // not reached: fatal powers off
 	}
 	t := &threads[i]
@@ -78,8 +83,13 @@ func trap(fr uintptr) uintptr {
 			fatal(&t.fr, causeName(cause))
 		}
 	}
-	return schedule(h)
+	next := schedule(h)
+	bkl.unlock() // next is this hart's alone now: resume reads only it
+	return next
 }
+
+//go:nosplit
+func ptrFrame(a uintptr) *frame { return (*frame)(ptr(a)) }
 
 // isEcallSite reports whether pc is one of the ECALLs the baker turned
 // into EBREAK (binary search of the sorted table).
@@ -131,7 +141,7 @@ func causeName(c uint64) string {
 //go:nosplit
 func fatal(f *frame, what string) {
 	if inFatal {
-		fatalNested()
+		fatalNested(frameAddrOf(f))
 	}
 	inFatal = true
 	puts("\nrunikraft: kernel panic: ")
@@ -148,9 +158,15 @@ func fatal(f *frame, what string) {
 	putHex(f.tval)
 	puts(" status ")
 	putHex(f.status)
+	h := hartAt(f.hart)
+	if h == nil {
+		h = &harts[0]
+	}
+	puts(" hart ")
+	putDec(int64(h.id))
 	puts(" kernel thread ")
-	putDec(int64(harts[0].cur))
-	if c := harts[0].cur; c >= 0 && c < maxThreads && threads[c].appTid != 0 {
+	putDec(int64(h.cur))
+	if c := h.cur; c >= 0 && c < maxThreads && threads[c].appTid != 0 {
 		// The goroutine on this kernel thread last ran that application
 		// thread: the fault is most likely in handling its system call.
 		puts(" (last ran application thread ")
@@ -177,13 +193,14 @@ func fatal(f *frame, what string) {
 // holds where it happened.
 //
 //go:nosplit
-func fatalNested() {
+func fatalNested(fr uintptr) {
+	f := ptrFrame(fr)
 	puts("\nrunikraft: kernel panic: trap inside the trap handler at pc ")
-	putHex(emergFrame.pc)
+	putHex(f.pc)
 	puts(" cause ")
-	putHex(emergFrame.cause)
+	putHex(f.cause)
 	puts(" tval ")
-	putHex(emergFrame.tval)
+	putHex(f.tval)
 	puts("\n")
 	powerOff(exitKernelPanic)
 }

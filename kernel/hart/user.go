@@ -71,7 +71,7 @@ func enterUser(t *thread, uc uintptr) {
 		finish(t, 0)
 		return
 	}
-	h := hartOf(t.fr.hart)
+	h := hartFor(t.fr.hart)
 	if h.fpOwner == frameAddrOf(&t.fr) {
 		h.fpOwner = 0 // nothing of the kernel frame's to keep
 	}
@@ -95,7 +95,7 @@ func leaveUser(t *thread, cause uint64) {
 	// them if the application changed them; the kernel frame may then run
 	// on the application's values, as after any call, but not on its
 	// rounding mode. Otherwise the frame's memory has them already.
-	h := hartOf(uintptr(u.Hart))
+	h := hartFor(uintptr(u.Hart))
 	if h.fpOwner == t.uctx {
 		if u.Status&statusFS == statusFS {
 			saveFP(t.uctx)
@@ -111,16 +111,6 @@ func leaveUser(t *thread, cause uint64) {
 	t.kick = false
 	t.uctx = 0
 	finish(t, 0)
-}
-
-// hartOf is the hartState at address a (a frame's hart field).
-//
-//go:nosplit
-func hartOf(a uintptr) *hartState {
-	if a == 0 {
-		return &harts[0] // SMP: a frame that never ran; only one hart today
-	}
-	return (*hartState)(ptr(a))
 }
 
 // userTrap handles a synchronous trap from U-mode.
@@ -231,10 +221,10 @@ func kick(uc uintptr) int64 {
 		t := &threads[j]
 		if t.inUser && t.uctx == uc {
 			t.kick = true
-			// SMP: this ends another thread's wait from the kicker's
-			// trap; with more harts it needs the futex queue's lock.
 			if t.state == tBlocked && t.wait == wUserFutex {
-				interruptUserWait(j, t)
+				interruptUserWait(j, t) // under bkl, like the futex queue
+			} else {
+				kickRunning(t) // in user mode on another hart
 			}
 			return 1
 		}

@@ -186,8 +186,10 @@ func (s *space) mprotect(addr, n uintptr, prot uint32) int64 {
 	}
 	kpt.Protect(addr, addr+n, s.pte(prot))
 	sfence()
+	remoteSfence(addr, n)
 	if prot&mm.ProtExec != 0 {
 		fenceI() // code may have been written through CopyOut
+		remoteFenceI()
 	}
 	return 0
 }
@@ -215,8 +217,14 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 	}
 	page := pageDown(va)
 	if pte, _ := kpt.Lookup(page); pte&mm.PTEValid != 0 {
-		// Already there: the PTE itself refuses this access.
-		return false, false
+		// Already there: the PTE itself refuses this access, or
+		// another hart backed the page (or widened its rights) after
+		// this one's TLB looked: a stale entry, gone with a flush.
+		if !pteAllows(pte, cause, s.user) {
+			return false, false
+		}
+		sfence()
+		return true, false
 	}
 	var pa uintptr
 	if s.user {
@@ -246,6 +254,14 @@ var userResident uint64
 //
 //go:nosplit
 func (s *space) release(addr, n uintptr) {
+	if nharts > 1 && kpt.Protect(addr, addr+n, s.pte(mm.ProtRead)) > 0 {
+		// Another hart may still write through a stale TLB entry (an
+		// application thread racing its own munmap), and a freed page
+		// holds the free list's link: take write access away on every
+		// hart before the pages are freed.
+		sfence()
+		remoteSfence(addr, n)
+	}
 	k := kpt.Unmap(&frames, addr, addr+n, true)
 	if k <= 0 {
 		return
@@ -254,6 +270,26 @@ func (s *space) release(addr, n uintptr) {
 		userResident -= min(userResident, uint64(k))
 	}
 	sfence()
+	remoteSfence(addr, n) // before bkl is released and the pages reused
+}
+
+// pteAllows reports whether a valid PTE grants the access a fault of
+// this cause asked for.
+//
+//go:nosplit
+func pteAllows(pte, cause uint64, user bool) bool {
+	if (pte&mm.PTEUser != 0) != user {
+		return false
+	}
+	switch cause {
+	case linux.LoadPageFault:
+		return pte&mm.PTERead != 0
+	case linux.StoreAMOPageFault:
+		return pte&mm.PTEWrite != 0
+	case linux.InstructionPageFault:
+		return pte&mm.PTEExec != 0
+	}
+	return false
 }
 
 // base is where a search for room for a mapping without a fixed address

@@ -210,16 +210,19 @@ func (t *Table) Unmap(f *Frames, va, end uintptr, free bool) int {
 	}
 }
 
-// Protect rewrites the permission bits of every 4 KiB leaf in [va, end).
+// Protect rewrites the permission bits of every 4 KiB leaf in [va, end)
+// and returns how many there were.
 //
 //go:nosplit
-func (t *Table) Protect(va, end uintptr, perm uint64) {
+func (t *Table) Protect(va, end uintptr, perm uint64) int {
+	n := 0
 	for {
 		a, p := t.nextLeaf(va, end)
 		if p == nil {
-			return
+			return n
 		}
 		*p = *p&^permMask | perm&permMask
+		n++
 		va = a + PageSize
 	}
 }

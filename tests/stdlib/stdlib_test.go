@@ -28,6 +28,7 @@ type pkg struct {
 	// with RUNIKRAFT_STDLIB_LONG=1 (the longer target), to keep the
 	// default CI short.
 	long map[string]string
+	cpus int // harts (runikraft run --cpus) when more than 1
 }
 
 var pkgs = []pkg{
@@ -102,6 +103,12 @@ var pkgs = []pkg{
 		"TestFIPSCertAlgs":                   "about 70 s of RSA key generation under TCG",
 		"TestHandshakeChainExpiryResumption": "about 30 s of handshakes under TCG",
 	}},
+	// Again on two harts: the runtime's parallel paths (GOMAXPROCS 2).
+	{path: "sync/atomic", cpus: 2},
+	{path: "sync", cpus: 2, skip: map[string]string{
+		"TestMutexMisuse": noExec,
+		"TestIssue76126":  noExec,
+	}},
 }
 
 // Reasons shared by many skips.
@@ -128,11 +135,16 @@ func TestMain(m *testing.M) {
 
 func TestStdlib(t *testing.T) {
 	for _, p := range pkgs {
-		t.Run(p.path, func(t *testing.T) {
+		name, run := p.path, runikraft+" run"
+		if p.cpus > 1 {
+			name += fmt.Sprintf(" on %d harts", p.cpus)
+			run += fmt.Sprintf(" --cpus %d", p.cpus)
+		}
+		t.Run(name, func(t *testing.T) {
 			// Exactly what a user types: go test -exec 'runikraft run'.
 			// --rootfs .: go test runs the command in the package's
 			// directory, so its testdata is in the application's root.
-			args := []string{"test", "-count=1", "-short", "-exec", runikraft + " run --timeout 20m --rootfs ."}
+			args := []string{"test", "-count=1", "-short", "-exec", run + " --timeout 20m --rootfs ."}
 			if p.tags != "" {
 				args = append(args, "-tags", p.tags)
 			}

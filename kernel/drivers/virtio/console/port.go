@@ -77,6 +77,10 @@ type Port struct {
 	tx     []dmaBuf
 	txFree []int
 	txDone chan txResult
+	// hostGone is poked when the host closes its side: QEMU may keep a
+	// transmit request it could not pass on (stdout on /dev/full) and
+	// never complete it, so a Write waiting for it must stop waiting.
+	hostGone chan struct{}
 }
 
 type txResult struct {
@@ -85,7 +89,7 @@ type txResult struct {
 }
 
 func newPort(id uint32, where string, rxq, txq queue, alloc allocFunc) *Port {
-	p := &Port{id: id, where: where, rxq: rxq, txq: txq, alloc: alloc}
+	p := &Port{id: id, where: where, rxq: rxq, txq: txq, alloc: alloc, hostGone: make(chan struct{}, 1)}
 	p.cond.L = &p.mu
 	return p
 }
@@ -122,6 +126,19 @@ func (p *Port) update(info portInfo) {
 	p.info = info
 	p.mu.Unlock()
 	p.cond.Broadcast()
+	if info.everOpen && !info.hostOpen {
+		select {
+		case p.hostGone <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hostClosed reports whether the host side, once open, is closed now.
+func (p *Port) hostClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.info.everOpen && !p.info.hostOpen
 }
 
 // Read reads what the host sent on the port, waiting until there is
@@ -278,7 +295,21 @@ func (p *Port) Write(b []byte) (int, error) {
 			// notification: looking before sleeping saves waiting for
 			// the interrupt, the bulk of a small write's cost.
 			p.txq.Poll()
-			r = <-p.txDone
+			select {
+			case r = <-p.txDone:
+			case <-p.hostGone:
+				if !p.hostClosed() {
+					return // reopened since: keep waiting
+				}
+				// The host went away with requests in flight: they
+				// are the device's now (a late completion returns
+				// the buffer through txDone to a later Write).
+				inFlight = 0
+				if doneErr == nil {
+					doneErr = fmt.Errorf("%v: write: %w", p, ErrHostClosed)
+				}
+				return
+			}
 		}
 		inFlight--
 		p.txFree = append(p.txFree, r.buf)

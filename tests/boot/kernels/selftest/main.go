@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -139,7 +140,9 @@ func sleep() error {
 
 var sink []byte
 
-// gcStress allocates ten times the machine's RAM as garbage.
+// gcStress allocates ten times the machine's RAM as garbage (or N
+// times with selftest.gc=N on the command line: tests/smp's runs with
+// many harts on few host cores keep it short).
 func gcStress() error {
 	m := hart.Machine()
 	var ram uint64
@@ -150,6 +153,13 @@ func gcStress() error {
 		return errors.New("no memory in the device tree")
 	}
 	target := 10 * ram
+	for _, w := range strings.Fields(hart.Bootargs()) {
+		if v, ok := strings.CutPrefix(w, "selftest.gc="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= 10 {
+				target = uint64(n) * ram
+			}
+		}
+	}
 	var total uint64
 	keep := make([][]byte, 16)
 	for i := 0; total < target; i++ {

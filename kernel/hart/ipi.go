@@ -1,0 +1,132 @@
+//go:build riscv64
+
+package hart
+
+// Inter-hart signalling: SBI IPIs (the target sees sip.SSIP) to wake an
+// idle hart, to kick a thread out of user mode on another hart, and to
+// make the boot hart re-arm the global timer; SBI remote fences for TLB
+// shootdown and instruction-cache sync. All are no-ops with one hart,
+// so the single-hart path pays nothing. Trap context, under bkl.
+
+// sendIPI raises a supervisor software interrupt on harts[k].
+//
+//go:nosplit
+func sendIPI(k int32) {
+	if k < 0 || k >= nharts || k >= maxHarts {
+		return
+	}
+	sbicall(sbiIPI, 0, 1, uint64(harts[k].id), 0) // mask bit 0 at base = hart id
+}
+
+// kickIdle wakes one idle hart (not the caller, which is in trap
+// context and so not idle) after a thread became runnable.
+//
+//go:nosplit
+func kickIdle() {
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		h := &harts[k]
+		if h.idle && !h.ipiSent {
+			h.ipiSent = true
+			sendIPI(k)
+			return
+		}
+	}
+}
+
+// kickRunning makes the hart running thread t take a trap soon, so that
+// schedule sees t.kick (a signal for a thread in user mode).
+//
+//go:nosplit
+func kickRunning(t *thread) {
+	if nharts <= 1 || t.state != tRunning {
+		return
+	}
+	if h := hartAt(curFrame(t).hart); h != nil {
+		sendIPI(h.cpu)
+	}
+}
+
+// timekeeperAt makes the boot hart, which keeps the global timer, re-arm
+// it when a deadline earlier than the one it armed appears on another
+// hart.
+//
+//go:nosplit
+func timekeeperAt(deadline uint64, from *hartState) {
+	if nharts <= 1 || from == &harts[0] {
+		return
+	}
+	if at := harts[0].timerAt; at != 0 && at > deadline {
+		sendIPI(0)
+	}
+}
+
+// remoteSfence flushes [addr, addr+n) from every hart's TLB after
+// mappings were removed or narrowed (the caller flushed its own). SBI's
+// remote sfence.vma waits until every target has flushed, and the
+// targets take it in M-mode even when they spin on bkl with interrupts
+// off, so the pages are safe to reuse once it returns.
+//
+//go:nosplit
+func remoteSfence(addr, n uintptr) {
+	if nharts <= 1 {
+		return
+	}
+	if mask, base, any := fenceTargets(); any {
+		sbicall4(sbiRFence, rfenceSfenceVMA, mask, base, uint64(addr), uint64(n))
+	}
+}
+
+// fenceGen counts remote fences. An idle hart (in WFI, bkl released,
+// touching nothing but the kernel's static data) is left out of them and
+// catches up with a full local flush when it leaves idle: waking every
+// idle hart for each munmap would cost more than the flush.
+var fenceGen uint64
+
+// fenceTargets is the SBI hart mask of the harts other than the caller
+// that are not idle (any is false when there are none); it moves
+// fenceGen on, so idle harts catch up.
+//
+//go:nosplit
+func fenceTargets() (mask, base uint64, any bool) {
+	fenceGen++
+	self := selfCPU()
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		h := &harts[k]
+		if k == self || h.idle {
+			continue
+		}
+		if h.id >= 64 {
+			return 0, ^uint64(0), true // ids too large for one mask: all harts
+		}
+		mask |= 1 << h.id
+		any = true
+	}
+	if self >= 0 && self < maxHarts {
+		harts[self].fenceGen = fenceGen
+	}
+	return mask, 0, any
+}
+
+// catchUpFences flushes a hart leaving idle if remote fences skipped it.
+//
+//go:nosplit
+func catchUpFences(h *hartState) {
+	if h.fenceGen != fenceGen {
+		sfence()
+		fenceI()
+		h.fenceGen = fenceGen
+	}
+}
+
+// remoteFenceI makes code stores visible to every hart's instruction
+// fetch.
+//
+//go:nosplit
+func remoteFenceI() {
+	if nharts <= 1 {
+		return
+	}
+	if mask, base, any := fenceTargets(); any {
+		sbicall(sbiRFence, rfenceFenceI, mask, base, 0)
+	}
+}

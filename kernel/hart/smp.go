@@ -1,0 +1,222 @@
+//go:build riscv64
+
+package hart
+
+import (
+	"syscall"
+
+	"github.com/runikraft/runikraft/kernel/fdt"
+	"github.com/runikraft/runikraft/kernel/reg"
+)
+
+// Several harts. The boot hart is harts[0] (CPU 0, as Linux numbers it);
+// the others are the device tree's available /cpus/cpu@N nodes (hart id
+// = reg, not assumed contiguous), started with SBI HSM hart_start into
+// secondaryEntry. Each has its own trap stack and emergency frame and
+// stack (guard pages below), its own timer and its current thread; the
+// thread table and the run queue are shared under bkl, and any hart runs
+// any thread. A hart with nothing to run waits in WFI with bkl released
+// and is woken by an IPI when a thread becomes runnable. The boot hart
+// keeps the global timer (the earliest deadline of any blocked thread)
+// and takes the PLIC's interrupts; the others arm their timers only to
+// end a time slice, so idle harts take no interrupts at all.
+
+const maxHarts = fdt.MaxHarts
+
+// SBI extensions for SMP (OpenSBI and KVM's SBI both have them).
+const (
+	sbiHSM    = 0x48534D   // "HSM": hart_start
+	sbiIPI    = 0x735049   // "sPI": send_ipi
+	sbiRFence = 0x52464E43 // "RFNC": remote fence.i, sfence.vma
+
+	rfenceFenceI    = 0
+	rfenceSfenceVMA = 1
+)
+
+// sysRKHartInfo is the hart layer's call behind CPUInfo (far from the
+// other sysRK numbers in sys.go, which grow from the bottom).
+const sysRKHartInfo = sysRunikraftBase + 0x40
+
+var (
+	nharts   int32  // harts online (harts[0:nharts])
+	bootSATP uint64 // the kernel's satp, for secondaryEntry
+)
+
+// Implemented in smp_riscv64.s.
+func secondaryEntry()
+func secondaryEntryAddr() uintptr
+func enterFrame(fr uintptr)
+func sbicall4(ext, fid, a0, a1, a2, a3 uint64) (err uint64)
+func readSscratch() uintptr
+
+// selfCPU is the CPU running trap context now (-1 if it cannot tell).
+//
+//go:nosplit
+func selfCPU() int32 {
+	s := readSscratch()
+	for k := 0; k < maxHarts; k++ {
+		if s == frameAddrOf(&emergFrames[k]) {
+			return int32(k)
+		}
+	}
+	return -1
+}
+
+// initHart gives harts[k] its stacks and emergency frame; false when
+// memory runs out.
+//
+//go:nosplit
+func initHart(k int, id uint64) bool {
+	if k < 0 || k >= maxHarts {
+		return false
+	}
+	h := &harts[k]
+	e := &emergHarts[k]
+	h.id = uintptr(id)
+	h.cpu = int32(k)
+	h.cur = -1
+	if h.trapSP == 0 {
+		h.trapSP = allocStack(trapStackSize)
+	}
+	if e.trapSP == 0 {
+		e.trapSP = allocStack(emergStackSize)
+	}
+	e.emerg = frameAddrOf(&emergFrames[k])
+	e.cpu = int32(k)
+	emergFrames[k].hart = hartAddr(e)
+	h.emerg = frameAddrOf(&emergFrames[k])
+	return h.trapSP != 0 && e.trapSP != 0
+}
+
+// startHarts starts every other available hart the device tree lists
+// (up to maxHarts in all). A hart that the firmware will not start is
+// left out; the others are numbered CPU 1, 2, ... in tree order.
+//
+//go:nosplit
+func startHarts() {
+	bootSATP = kpt.SATP()
+	n := int32(1)
+	for i := 0; i < machine.NHartID && i < fdt.MaxHarts && n < maxHarts; i++ {
+		id := machine.HartID[i]
+		if id == uint64(harts[0].id) {
+			continue
+		}
+		if !initHart(int(n), id) {
+			puts("runikraft: out of memory for a hart's stacks; it stays off\n")
+			break
+		}
+		nharts = n + 1              // before the hart runs: it may look itself up
+		h := &harts[n&(maxHarts-1)] // n < maxHarts, a power of two
+		err, _ := sbicall(sbiHSM, 0, id, uint64(secondaryEntryAddr()), uint64(hartAddr(h)))
+		if err != 0 {
+			nharts = n
+			continue // the slot (and its stacks) go to the next hart
+		}
+		n++
+	}
+	nharts = n
+}
+
+// secondaryMain runs each secondary hart from secondaryEntry: traps on,
+// then the scheduler from an idle start. It never returns.
+//
+//go:nosplit
+func secondaryMain(ha uintptr) {
+	h := hartAt(ha)
+	if h == nil {
+		for {
+			wfi() // not one of ours: stay parked
+		}
+	}
+	setTrapVector(trapVectorAddr(), h.emerg)
+	reg.SetSCOUNTEREN(scounterenTM)
+	reg.WriteSIE(sieSTIE | sieSSIE)
+	bkl.lock()
+	h.cur = -1
+	h.timerAt = 0
+	fr := schedule(h)
+	bkl.unlock()
+	enterFrame(fr)
+}
+
+// hartAt returns the hartState at address a, or nil if a is not one.
+//
+//go:nosplit
+func hartAt(a uintptr) *hartState {
+	for k := 0; k < maxHarts; k++ {
+		if hartAddr(&harts[k]) == a {
+			return &harts[k]
+		}
+	}
+	return nil
+}
+
+// hartOf is the hart thread t runs on, or last ran on: its running
+// frame's (the UserContext's while it is in user mode, as schedule
+// stamps the frame it resumes).
+//
+//go:nosplit
+func hartOf(t *thread) *hartState {
+	return hartFor(curFrame(t).hart)
+}
+
+// hartFor is the hartState at address a (a frame's hart field); the boot
+// hart's for a frame that never ran.
+//
+//go:nosplit
+func hartFor(a uintptr) *hartState {
+	if h := hartAt(a); h != nil {
+		return h
+	}
+	return &harts[0]
+}
+
+// isEmergFrame reports whether fr is one of the emergency frames (a trap
+// inside trap context landed there).
+//
+//go:nosplit
+func isEmergFrame(fr uintptr) bool {
+	for k := 0; k < maxHarts; k++ {
+		if fr == frameAddrOf(&emergFrames[k]) {
+			return true
+		}
+	}
+	return false
+}
+
+// onlineMask is the set of online CPUs (bit k = harts[k]).
+//
+//go:nosplit
+func onlineMask() uint64 {
+	n := nharts
+	if n <= 0 {
+		return 1
+	}
+	if n >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<uint(n) - 1
+}
+
+// hartInfo answers sysRKHartInfo: the calling thread's CPU number in the
+// low 32 bits and the number of online CPUs above.
+//
+//go:nosplit
+func hartInfo(t *thread) int64 {
+	return int64(nharts)<<32 | int64(hartOf(t).cpu)
+}
+
+// CPUInfo says how many CPUs (harts) are online, and which one the
+// calling thread runs on now (it may be another by the time it looks).
+func CPUInfo() (cpu, online int) {
+	r, _, _ := syscall.RawSyscall(sysRKHartInfo, 0, 0, 0)
+	return int(uint32(r)), int(r >> 32)
+}
+
+// HartID returns the hart id (the device tree's reg) of CPU k.
+func HartID(k int) (uint64, bool) {
+	if k < 0 || k >= int(nharts) || k >= maxHarts {
+		return 0, false
+	}
+	return uint64(harts[k].id), true
+}
