@@ -97,7 +97,8 @@ Examples:
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: volumeUsage},
 			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
-			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
+			&cli.GenericFlag{Name: "host-view", Value: &hostViewFlag{}, Usage: hostViewUsage},
+			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: the host's environment, and --host-view where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.StringFlag{Name: "log", Usage: logUsage},
 			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
@@ -161,6 +162,30 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	view, err := chooseHostView(c, image, baked, appMode)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	hostEnvOn := view != nil || c.Bool("binfmt") && appMode
+	if hostEnvOn {
+		// The host's environment, as qemu-user passes it: over the
+		// image's baked one, under -e.
+		root, hostTmp := "/", false
+		if view != nil {
+			root, hostTmp = view.root, view.hostTmp
+		}
+		host, dropped := hostEnv(os.Environ(), root, hostTmp)
+		if c.Bool("debug") {
+			for _, d := range dropped {
+				fmt.Fprintf(c.App.ErrWriter, "runikraft: host view: not passed to the application: %s\n", d)
+			}
+		}
+		var bakedEnv []string
+		if baked != nil {
+			bakedEnv = baked.Manifest.Env
+		}
+		env = mergeEnv(mergeEnv(bakedEnv, host), c.StringSlice("e"))
+	}
 	cmdline, err := bootargs.Encode(args, env)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
@@ -192,9 +217,11 @@ func run(c *cli.Context, stdin *os.File) error {
 		initrd = archive
 	}
 	var shared *sharing
-	share := c.Bool("share-cwd") ||
-		c.Bool("binfmt") && appMode && (baked == nil || !baked.Rootfs) && c.String("rootfs") == ""
+	share := c.Bool("share-cwd")
 	nested := c.Bool("kvm-nested")
+	if view != nil && share {
+		return fail(exitUsage, "--share-cwd: not with the host view (--host-view, or binfmt_misc), which shows the current directory live")
+	}
 	if share && nested {
 		return fail(exitUsage, "--kvm-nested: --share-cwd is not supported in the nested rig")
 	}
@@ -222,6 +249,14 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 	if volKey != "" {
 		cmdline += " " + volKey
+	}
+	if view != nil {
+		qv, key, err := view.volumes()
+		if err != nil {
+			return fail(exitUsage, "--host-view: %v", err)
+		}
+		vols = append(vols, qv...)
+		cmdline += " " + key
 	}
 	if c.Bool("strace") {
 		if !appMode {
@@ -270,6 +305,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		return fail(exitUsage, "%v", err)
 	}
 	if err := cfg.Validate(); err != nil {
+		if hostEnvOn && len(cfg.Append) > qemu.MaxCmdline/2 {
+			return fail(exitUsage, "%v: %s", err, envHint(env))
+		}
 		return fail(exitUsage, "%v", err)
 	}
 	if err := checkFit(cfg, image); err != nil {

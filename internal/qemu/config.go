@@ -22,6 +22,11 @@ const (
 	MinMemoryMiB = 8
 	MaxMemoryMiB = 1 << 20 // 1TiB: anything larger is a typo here
 	MaxCPUs      = 512     // QEMU virt's limit
+	// MaxCmdline is the longest kernel command line (-append, the
+	// console marker parameter included) QEMU can be started with: it is
+	// one argument of QEMU's, and Linux's execve refuses an argument of
+	// MAX_ARG_STRLEN (32 pages: 128 KiB, its NUL included) or more.
+	MaxCmdline = 32*4096 - 1
 )
 
 // Config describes one VM.
@@ -85,6 +90,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("memory %s out of range %s..%s", FormatMemory(c.MemoryMiB), FormatMemory(MinMemoryMiB), FormatMemory(MaxMemoryMiB))
 	case c.CPUs < 1 || c.CPUs > MaxCPUs:
 		return fmt.Errorf("cpus %d out of range 1..%d", c.CPUs, MaxCPUs)
+	case len(c.cmdline()) > MaxCmdline:
+		return fmt.Errorf("the kernel command line (the application's arguments and environment, encoded) is %d bytes, more than the %d QEMU can be given", len(c.cmdline()), MaxCmdline)
 	case c.Export != "" && !c.AppConsole:
 		return errors.New("an export file needs the application console (an application on the stock kernel)")
 	}
@@ -151,11 +158,7 @@ func Args(c Config) []string {
 	// The kernel prints its console marker only when asked, so that a
 	// plain boot's console is the application's alone; Run's filters
 	// need it.
-	cmdline := abi.MarkerParam
-	if c.Append != "" {
-		cmdline += " " + c.Append
-	}
-	args = append(args, "-append", cmdline)
+	args = append(args, "-append", c.cmdline())
 	if c.RNG {
 		args = append(args, "-device", "virtio-rng-device")
 	}
@@ -243,4 +246,15 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// cmdline is the kernel command line: the console marker's parameter
+// (the kernel prints its marker only when asked, so that a plain boot's
+// console is the application's alone; Run's filters need it), then
+// Append.
+func (c Config) cmdline() string {
+	if c.Append == "" {
+		return abi.MarkerParam
+	}
+	return abi.MarkerParam + " " + c.Append
 }

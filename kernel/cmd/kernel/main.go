@@ -86,6 +86,11 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
 		return abi.ExitBadImage
 	}
+	view, err := hostView(cl)
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		return abi.ExitBadImage
+	}
 	r := bytes.NewReader(app)
 	img, err := loader.Parse(r, int64(len(app)))
 	if err != nil {
@@ -117,7 +122,7 @@ func run() int {
 	for i := 0; i < m.NMem; i++ {
 		ram += m.Mem[i].Size
 	}
-	mounts = append(mounts, volumeMounts(vols, ram, logw)...)
+	mounts = withHostView(view, mounts, volumeMounts(vols, ram, logw), ram, logw)
 	p, err := posix.Start(posix.Config{
 		CPU:         posix.HartCPU{},
 		Stdin:       console.Stdin(),

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestHostEnv(t *testing.T) {
+	environ := []string{"PATH=/usr/bin:/bin", "EMPTY=", "NOEQUALS", "=novalue", "LC_ALL=C", "A=b=c", "TMPDIR=/tmp/build-x"}
+	env, dropped := hostEnv(environ, "/", false)
+	want := []string{"PATH=/usr/bin:/bin", "EMPTY=", "LC_ALL=C", "A=b=c"}
+	if !slices.Equal(env, want) {
+		t.Errorf("env = %q, want %q", env, want)
+	}
+	if len(dropped) != 3 || !strings.Contains(dropped[2], "TMPDIR=/tmp/build-x") {
+		t.Errorf("dropped = %q; want the two malformed entries and TMPDIR", dropped)
+	}
+	// With the host's /tmp shown, TMPDIR there stays.
+	if env, _ := hostEnv([]string{"TMPDIR=/tmp/build-x"}, "/", true); len(env) != 1 {
+		t.Errorf("with the host's /tmp: env = %q, want TMPDIR kept", env)
+	}
+	// /tmp itself is the kernel's /tmp: it exists in the guest.
+	if env, _ := hostEnv([]string{"TMPDIR=/tmp"}, "/", false); len(env) != 1 {
+		t.Errorf("TMPDIR=/tmp: env = %q, want it kept", env)
+	}
+	// A view of one directory: TMPDIR must be inside it.
+	if env, _ := hostEnv([]string{"TMPDIR=/var/tmp"}, "/home/me", false); len(env) != 0 {
+		t.Errorf("TMPDIR outside the shared directory: env = %q, want it dropped", env)
+	}
+	if env, _ := hostEnv([]string{"TMPDIR=/home/me/tmp"}, "/home/me", false); len(env) != 1 {
+		t.Errorf("TMPDIR inside the shared directory: env = %q, want it kept", env)
+	}
+}
+
+func TestGuestSees(t *testing.T) {
+	for _, tt := range []struct {
+		root, path string
+		hostTmp    bool
+		want       bool
+	}{
+		{"/", "/usr/bin", false, true},
+		{"/", "/tmp", false, true},
+		{"/", "/tmp/x", false, false},
+		{"/", "/tmp/x", true, true},
+		{"/", "/proc/1", true, false},
+		{"/", "/dev/shm/x", false, false},
+		{"/", "/devices", false, true},
+		{"/", "relative", false, false},
+		{"/home/me", "/home/me", false, true},
+		{"/home/me", "/home/me/../other", false, false},
+		{"/home/me", "/home/meow", false, false},
+	} {
+		if got := guestSees(tt.root, tt.hostTmp, tt.path); got != tt.want {
+			t.Errorf("guestSees(%q, %v, %q) = %v, want %v", tt.root, tt.hostTmp, tt.path, got, tt.want)
+		}
+	}
+}
+
+func TestHostViewFlag(t *testing.T) {
+	var f hostViewFlag
+	if err := f.Set("true"); err != nil || f.root != "/" {
+		t.Errorf(`Set("true"): root %q, %v; want "/"`, f.root, err)
+	}
+	dir := t.TempDir()
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set(link); err != nil || f.root != real {
+		t.Errorf("Set(a link to %s): root %q, %v; want the real directory %q", dir, f.root, err, real)
+	}
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Set(file); err == nil {
+		t.Errorf("Set(a file) = nil, want an error")
+	}
+	if err := f.Set(filepath.Join(dir, "missing")); err == nil {
+		t.Errorf("Set(a missing directory) = nil, want an error")
+	}
+}
+
+func TestNewHostViewCwd(t *testing.T) {
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(sub)
+	v, err := newHostView(dir)
+	if err != nil || v.cwd != sub {
+		t.Fatalf("newHostView(%s) in %s: %+v, %v", dir, sub, v, err)
+	}
+	if _, err := newHostView(filepath.Join(dir, "elsewhere")); err == nil || !strings.Contains(err.Error(), "not inside") {
+		t.Errorf("a view that does not hold the current directory: %v, want an error saying so", err)
+	}
+	v, err = newHostView("/")
+	if err != nil || v.hostTmp != strings.HasPrefix(sub, "/tmp/") {
+		t.Errorf("newHostView(/) in %s: %+v, %v; want the host's /tmp shown exactly when the directory is in it", sub, v, err)
+	}
+}
+
+func TestEnvHint(t *testing.T) {
+	h := envHint([]string{"SMALL=1", "BIG=" + strings.Repeat("x", 1000), "MID=" + strings.Repeat("y", 100)})
+	if !strings.Contains(h, "3 variables") || !strings.Contains(h, "largest BIG (1004 bytes), MID") {
+		t.Errorf("envHint: %q", h)
+	}
+}

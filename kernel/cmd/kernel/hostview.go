@@ -1,0 +1,54 @@
+//go:build riscv64
+
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/kernel/fs/p9fs"
+	"github.com/runikraft/runikraft/posix"
+)
+
+// hostView returns the volumes of bootargs.HostViewKey (runikraft run
+// --host-view, binfmt_misc), if the command line has them. Only the
+// command line gives them: an image cannot ask for the host's files.
+func hostView(cl bootargs.Cmdline) ([]bootargs.Volume, error) {
+	v, ok := cl.Params[bootargs.HostViewKey]
+	if !ok {
+		return nil, nil
+	}
+	vs, err := bootargs.DecodeVolumes(v)
+	if err == nil && (len(vs) == 0 || len(vs) > 2) {
+		err = fmt.Errorf("want one or two volumes, have %d", len(vs))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", bootargs.HostViewKey, err)
+	}
+	return vs, nil
+}
+
+// withHostView puts the host view's mount first (volumes inside it go on
+// top). A view of / is the root itself (posix/hostroot.go): the kernel's
+// time-zone database is then not mounted, as that would create
+// /usr/share/zoneinfo on a host without one and hide the host's own.
+// Without its device (a hypervisor started by hand) the view is
+// reported and left out: the application runs in the kernel's own tree.
+func withHostView(view []bootargs.Volume, zones, others []posix.Mount, ram uint64, logw io.Writer) []posix.Mount {
+	hv := volumeMounts(view, ram, logw)
+	if len(hv) > 0 {
+		if _, ok := hv[0].FS.(*p9fs.FS); !ok {
+			// volumeMounts stands an empty directory in for a missing
+			// device; the kernel's own tree is a better stand-in for
+			// the host's.
+			fmt.Fprintf(logw, "runikraft: the host view has no device: the application runs in the kernel's own tree\n")
+			hv = nil
+		}
+	}
+	if len(hv) > 0 && hv[0].Path == "/" {
+		zones = nil
+	}
+	ms := append(hv, zones...)
+	return append(ms, others...)
+}
