@@ -76,14 +76,18 @@ func (h *hostViewFlag) String() string {
 type hostView struct {
 	root string // host directory shared at the same path ("/": all of it)
 	cwd  string // the directory the application starts in
-	// hostTmp: in a view of /, the host's /tmp is shown too, as a second
-	// volume over the kernel's, because the application starts in it.
-	hostTmp bool
+	// tmp, in a view of /, is a host directory in /tmp shown at its own
+	// path over the kernel's /tmp, as a second volume: "/tmp" itself when
+	// the application starts there, else the program's own directory
+	// when the program is in /tmp (go test's binaries are), so that it
+	// finds itself at /proc/self/exe. "" shows nothing of the host's /tmp.
+	tmp string
 }
 
 // newHostView checks that the working directory is inside root (the
-// guest could not start there otherwise) and returns the view.
-func newHostView(root string) (*hostView, error) {
+// guest could not start there otherwise) and returns the view for
+// running program (a host path).
+func newHostView(root, program string) (*hostView, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
 		return nil, fmt.Errorf("current directory: %w", err)
@@ -96,10 +100,23 @@ func newHostView(root string) (*hostView, error) {
 			return nil, fmt.Errorf("the current directory %s is not inside %s, so the application could not start there: share a directory that holds it", cwd, root)
 		}
 	}
+	v := &hostView{root: root, cwd: cwd}
+	if root != "/" {
+		return v, nil
+	}
 	// The application must start in the current directory, so a view of
 	// / whose current directory is in the host's /tmp (a build in a
 	// temporary directory) shows the host's /tmp rather than the kernel's.
-	return &hostView{root: root, cwd: cwd, hostTmp: root == "/" && within("/tmp", cwd)}, nil
+	if within("/tmp", cwd) {
+		v.tmp = "/tmp"
+		return v, nil
+	}
+	if abs, err := filepath.Abs(program); err == nil {
+		if real, err := filepath.EvalSymlinks(abs); err == nil && within("/tmp", filepath.Dir(real)) {
+			v.tmp = filepath.Dir(real)
+		}
+	}
+	return v, nil
 }
 
 // within reports whether path is dir or below it (both clean and absolute).
@@ -113,8 +130,8 @@ var kernelDirs = []string{"/dev", "/proc", "/sys", "/tmp"}
 
 // guestSees reports whether the application in a host view of root finds
 // the host's path at the same place: below root and not in a directory
-// the kernel keeps its own (hostTmp: /tmp is the host's).
-func guestSees(root string, hostTmp bool, path string) bool {
+// the kernel keeps its own (but tmp, of the host's /tmp, is shown).
+func guestSees(root, tmp, path string) bool {
 	if !filepath.IsAbs(path) {
 		return false
 	}
@@ -124,7 +141,7 @@ func guestSees(root string, hostTmp bool, path string) bool {
 	}
 	if root == "/" {
 		for _, d := range kernelDirs {
-			if within(d, path) && path != d && !(hostTmp && d == "/tmp") {
+			if within(d, path) && path != d && !(d == "/tmp" && tmp != "" && within(tmp, path)) {
 				return false
 			}
 		}
@@ -142,13 +159,13 @@ func guestSees(root string, hostTmp bool, path string) bool {
 //     the host's /tmp, which the kernel's own /tmp hides (programs would
 //     fail to create their temporary files there; without TMPDIR they
 //     use the kernel's /tmp), or outside a shared DIR.
-func hostEnv(environ []string, root string, hostTmp bool) (env []string, dropped []string) {
+func hostEnv(environ []string, root, tmp string) (env []string, dropped []string) {
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
 		switch {
 		case !ok || k == "":
 			dropped = append(dropped, fmt.Sprintf("%q (not KEY=VALUE)", kv))
-		case k == "TMPDIR" && v != "" && !guestSees(root, hostTmp, v):
+		case k == "TMPDIR" && v != "" && !guestSees(root, tmp, v):
 			dropped = append(dropped, fmt.Sprintf("TMPDIR=%s (the guest has no such directory: it is outside the shared one, or in /tmp, which is the kernel's)", v))
 		default:
 			env = append(env, kv)
@@ -177,7 +194,7 @@ func chooseHostView(c *cli.Context, image string, baked *appimage.Info, appMode 
 	case root == "/" && ownRoot:
 		return nil, fmt.Errorf("--host-view: %s has a root filesystem of its own (--rootfs, or baked in), so the host's / cannot be its root: give --host-view=DIR to see DIR at its own path in it", image)
 	}
-	return newHostView(root)
+	return newHostView(root, image)
 }
 
 // volumes are the view's virtio-9p devices and its kernel parameters:
@@ -185,9 +202,9 @@ func chooseHostView(c *cli.Context, image string, baked *appimage.Info, appMode 
 func (v *hostView) volumes() ([]qemu.Volume, string, error) {
 	bv := []bootargs.Volume{{Tag: bootargs.HostViewTag, Dir: v.root}}
 	qv := []qemu.Volume{{HostDir: v.root, Tag: bootargs.HostViewTag}}
-	if v.hostTmp {
-		bv = append(bv, bootargs.Volume{Tag: bootargs.HostViewTag + "-tmp", Dir: "/tmp"})
-		qv = append(qv, qemu.Volume{HostDir: "/tmp", Tag: bootargs.HostViewTag + "-tmp"})
+	if v.tmp != "" {
+		bv = append(bv, bootargs.Volume{Tag: bootargs.HostViewTag + "-tmp", Dir: v.tmp})
+		qv = append(qv, qemu.Volume{HostDir: v.tmp, Tag: bootargs.HostViewTag + "-tmp"})
 	}
 	list, err := bootargs.EncodeVolumes(bv)
 	if err != nil {

@@ -10,7 +10,7 @@ import (
 
 func TestHostEnv(t *testing.T) {
 	environ := []string{"PATH=/usr/bin:/bin", "EMPTY=", "NOEQUALS", "=novalue", "LC_ALL=C", "A=b=c", "TMPDIR=/tmp/build-x"}
-	env, dropped := hostEnv(environ, "/", false)
+	env, dropped := hostEnv(environ, "/", "")
 	want := []string{"PATH=/usr/bin:/bin", "EMPTY=", "LC_ALL=C", "A=b=c"}
 	if !slices.Equal(env, want) {
 		t.Errorf("env = %q, want %q", env, want)
@@ -19,42 +19,47 @@ func TestHostEnv(t *testing.T) {
 		t.Errorf("dropped = %q; want the two malformed entries and TMPDIR", dropped)
 	}
 	// With the host's /tmp shown, TMPDIR there stays.
-	if env, _ := hostEnv([]string{"TMPDIR=/tmp/build-x"}, "/", true); len(env) != 1 {
+	if env, _ := hostEnv([]string{"TMPDIR=/tmp/build-x"}, "/", "/tmp"); len(env) != 1 {
 		t.Errorf("with the host's /tmp: env = %q, want TMPDIR kept", env)
 	}
+	// With only the program's directory shown, a TMPDIR elsewhere goes.
+	if env, _ := hostEnv([]string{"TMPDIR=/tmp/build-x"}, "/", "/tmp/go-build1/b001"); len(env) != 0 {
+		t.Errorf("with the program's directory in /tmp shown: env = %q, want TMPDIR dropped", env)
+	}
 	// /tmp itself is the kernel's /tmp: it exists in the guest.
-	if env, _ := hostEnv([]string{"TMPDIR=/tmp"}, "/", false); len(env) != 1 {
+	if env, _ := hostEnv([]string{"TMPDIR=/tmp"}, "/", ""); len(env) != 1 {
 		t.Errorf("TMPDIR=/tmp: env = %q, want it kept", env)
 	}
 	// A view of one directory: TMPDIR must be inside it.
-	if env, _ := hostEnv([]string{"TMPDIR=/var/tmp"}, "/home/me", false); len(env) != 0 {
+	if env, _ := hostEnv([]string{"TMPDIR=/var/tmp"}, "/home/me", ""); len(env) != 0 {
 		t.Errorf("TMPDIR outside the shared directory: env = %q, want it dropped", env)
 	}
-	if env, _ := hostEnv([]string{"TMPDIR=/home/me/tmp"}, "/home/me", false); len(env) != 1 {
+	if env, _ := hostEnv([]string{"TMPDIR=/home/me/tmp"}, "/home/me", ""); len(env) != 1 {
 		t.Errorf("TMPDIR inside the shared directory: env = %q, want it kept", env)
 	}
 }
 
 func TestGuestSees(t *testing.T) {
 	for _, tt := range []struct {
-		root, path string
-		hostTmp    bool
-		want       bool
+		root, tmp, path string
+		want            bool
 	}{
-		{"/", "/usr/bin", false, true},
-		{"/", "/tmp", false, true},
-		{"/", "/tmp/x", false, false},
-		{"/", "/tmp/x", true, true},
-		{"/", "/proc/1", true, false},
-		{"/", "/dev/shm/x", false, false},
-		{"/", "/devices", false, true},
-		{"/", "relative", false, false},
-		{"/home/me", "/home/me", false, true},
-		{"/home/me", "/home/me/../other", false, false},
-		{"/home/me", "/home/meow", false, false},
+		{"/", "", "/usr/bin", true},
+		{"/", "", "/tmp", true},
+		{"/", "", "/tmp/x", false},
+		{"/", "/tmp", "/tmp/x", true},
+		{"/", "/tmp/b", "/tmp/b/x", true},
+		{"/", "/tmp/b", "/tmp/c", false},
+		{"/", "/tmp", "/proc/1", false},
+		{"/", "", "/dev/shm/x", false},
+		{"/", "", "/devices", true},
+		{"/", "", "relative", false},
+		{"/home/me", "", "/home/me", true},
+		{"/home/me", "", "/home/me/../other", false},
+		{"/home/me", "", "/home/meow", false},
 	} {
-		if got := guestSees(tt.root, tt.hostTmp, tt.path); got != tt.want {
-			t.Errorf("guestSees(%q, %v, %q) = %v, want %v", tt.root, tt.hostTmp, tt.path, got, tt.want)
+		if got := guestSees(tt.root, tt.tmp, tt.path); got != tt.want {
+			t.Errorf("guestSees(%q, %q, %q) = %v, want %v", tt.root, tt.tmp, tt.path, got, tt.want)
 		}
 	}
 }
@@ -98,16 +103,26 @@ func TestNewHostViewCwd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(sub)
-	v, err := newHostView(dir)
+	v, err := newHostView(dir, "/bin/true")
 	if err != nil || v.cwd != sub {
 		t.Fatalf("newHostView(%s) in %s: %+v, %v", dir, sub, v, err)
 	}
-	if _, err := newHostView(filepath.Join(dir, "elsewhere")); err == nil || !strings.Contains(err.Error(), "not inside") {
+	if _, err := newHostView(filepath.Join(dir, "elsewhere"), "/bin/true"); err == nil || !strings.Contains(err.Error(), "not inside") {
 		t.Errorf("a view that does not hold the current directory: %v, want an error saying so", err)
 	}
-	v, err = newHostView("/")
-	if err != nil || v.hostTmp != strings.HasPrefix(sub, "/tmp/") {
+	v, err = newHostView("/", "/bin/true")
+	if err != nil || (v.tmp == "/tmp") != strings.HasPrefix(sub, "/tmp/") {
 		t.Errorf("newHostView(/) in %s: %+v, %v; want the host's /tmp shown exactly when the directory is in it", sub, v, err)
+	}
+	// Outside /tmp, a program in /tmp brings its own directory.
+	t.Chdir("/")
+	prog := filepath.Join(sub, "prog")
+	if err := os.WriteFile(prog, nil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	v, err = newHostView("/", prog)
+	if want := map[bool]string{true: sub, false: ""}[strings.HasPrefix(sub, "/tmp/")]; err != nil || v.tmp != want {
+		t.Errorf("newHostView(/, %s) in /: %+v, %v; want tmp %q", prog, v, err, want)
 	}
 }
 

@@ -45,10 +45,6 @@ type Config struct {
 	// socket Run passes as fd FDStdin..FDLog. Run needs
 	// Options.AppConsole to match.
 	AppConsole bool
-	// Export, with AppConsole, is a host file that receives what the
-	// guest writes to the port runikraft.export (-chardev file): the
-	// files the application changed in its shared working directory.
-	Export string
 	// Net, if set, gives the guest a virtio-net device on QEMU's
 	// user-mode network with these port forwards (kernel/net
 	// configures it by DHCP, or from runikraft.net in Append).
@@ -77,7 +73,6 @@ const (
 	stdinPort  = "runikraft.stdin"
 	stdoutPort = "runikraft.stdout"
 	stderrPort = "runikraft.stderr"
-	exportPort = "runikraft.export"
 )
 
 // Validate reports the first problem that would make QEMU reject c (or
@@ -92,8 +87,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cpus %d out of range 1..%d", c.CPUs, MaxCPUs)
 	case len(c.cmdline()) > MaxCmdline:
 		return fmt.Errorf("the kernel command line (the application's arguments and environment, encoded) is %d bytes, more than the %d QEMU can be given", len(c.cmdline()), MaxCmdline)
-	case c.Export != "" && !c.AppConsole:
-		return errors.New("an export file needs the application console (an application on the stock kernel)")
 	}
 	return nil
 }
@@ -111,7 +104,7 @@ func (c Config) Validate() error {
 // With AppConsole, QEMU gets no stdio chardev at all (it would read our
 // stdin next to the stdin port); the sockets are wired as
 // kernel/console/doc.go describes, max_ports=4 being port 0 (reserved for
-// a console) and the three streams (5 with Export's port).
+// a console) and the three streams.
 func Args(c Config) []string {
 	args := []string{
 		"-M", "virt",
@@ -123,24 +116,14 @@ func Args(c Config) []string {
 	if c.AppConsole {
 		sock := func(id string, fd int) string { return "socket,id=" + id + ",fd=" + strconv.Itoa(fd) }
 		port := func(id, name string) string { return "virtserialport,chardev=" + id + ",name=" + name }
-		maxPorts := "4"
-		if c.Export != "" {
-			maxPorts = "5"
-		}
 		args = append(args,
 			"-chardev", sock("rklog", FDLog),
 			"-serial", "chardev:rklog",
-			"-device", "virtio-serial-device,max_ports="+maxPorts,
+			"-device", "virtio-serial-device,max_ports=4",
 			"-chardev", sock("rkin", FDStdin), "-device", port("rkin", stdinPort),
 			"-chardev", sock("rkout", FDStdout), "-device", port("rkout", stdoutPort),
 			"-chardev", sock("rkerr", FDStderr), "-device", port("rkerr", stderrPort),
 		)
-		if c.Export != "" {
-			// QEMU's option syntax escapes a comma by doubling it.
-			path := strings.ReplaceAll(c.Export, ",", ",,")
-			args = append(args,
-				"-chardev", "file,id=rkexp,path="+path, "-device", port("rkexp", exportPort))
-		}
 	} else {
 		args = append(args,
 			"-chardev", "stdio,id=con0,signal=off",

@@ -10,10 +10,10 @@
 // the application starts, whose regular file at argv[0] (or, failing
 // that, /init) is the application.
 //
-// With runikraft.cwd on the command line (runikraft run --share-cwd),
-// the application starts in that directory, and once it has exited the
-// files it created or changed there go back to the host on the
-// virtio-console port runikraft.export (export.go).
+// With runikraft.cwd on the command line (runikraft run's host view),
+// the application starts in that directory; with runikraft.hostview
+// and runikraft.volumes, host directories are mounted over virtio-9p
+// (hostview.go, volumes.go).
 package main
 
 import (
@@ -155,15 +155,7 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitKernelPanic
 	}
-	status := p.Wait()
-	// The application is gone: its memory goes back to the kernel first,
-	// so the write-back below has room even after an out-of-memory kill.
-	hart.UserUnmap(hart.UserLowStart, hart.UserLowEnd-hart.UserLowStart)
-	hart.UserUnmap(hart.UserHighStart, hart.UserHighEnd-hart.UserHighStart)
-	if cwd != "" {
-		exportDir(p, cwd, logw)
-	}
-	return status
+	return p.Wait()
 }
 
 // commandLine returns the application's argv and environment and the
