@@ -37,8 +37,10 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # daemon of its own and needs no service). gdb-multiarch debugs a guest
 # (runikraft run --gdb). redis-tools is the host's redis-benchmark for
 # go run ./bench/net (against Redis built from source in the guest).
+# sqlite3 reads back, on the host, a database the guest's SQLite wrote on
+# a 9p volume (tests/toolchain TestSQLite).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools sqlite3)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/internal/kbuild"
+	"github.com/runikraft/runikraft/internal/toolchain"
 )
 
 // BuildTag is the build tag of Go programs built for Runikraft, as GOOS
@@ -25,7 +26,7 @@ func goCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "build",
 			Usage:     "go build for Runikraft: a static linux/riscv64 build with the runikraft tag, baked with the stock kernel",
-			ArgsUsage: "[--rootfs DIR] [--arg A]... [--env K=V]... [--kernel IMG] [go build flags] [PACKAGE]",
+			ArgsUsage: "[--rootfs DIR] [--arg A]... [--env K=V]... [--volume DIR]... [--kernel IMG] [go build flags] [PACKAGE]",
 			Description: `Runs go build with GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 and the build
 tag runikraft added to any -tags given, then bakes the program with the
 stock kernel into one ELF, written where go build would write the
@@ -36,6 +37,8 @@ The image options are runikraft-ld's:
   --rootfs DIR   pack DIR as the application's root filesystem
   --arg A        a default argument (repeatable)
   --env K=V      a default environment variable (repeatable)
+  --volume DIR   declare DIR a mount point for a host directory over 9p
+                 (repeatable; mount tags vol0, vol1, ...)
   --kernel IMG   bake IMG instead of the stock kernel (also RUNIKRAFT_KERNEL)
 Every other flag goes to go build. GOOS, GOARCH and CGO_ENABLED from
 the environment are overridden (with a note): cgo is not supported, and
@@ -58,6 +61,7 @@ PROGRAM -o FILE.`,
 type goBuildFlags struct {
 	out, kernel, rootfs string
 	tags, args, env     []string
+	volumes             []string
 	pass                []string // go build's flags and packages
 }
 
@@ -77,7 +81,7 @@ func parseGoBuild(args []string) (*goBuildFlags, error) {
 		}
 		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
 		switch name {
-		case "o", "tags", "kernel", "rootfs", "arg", "env":
+		case "o", "tags", "kernel", "rootfs", "arg", "env", "volume":
 			if !hasVal {
 				if i+1 >= len(args) {
 					return nil, fmt.Errorf("flag %s needs a value", a)
@@ -107,6 +111,11 @@ func parseGoBuild(args []string) (*goBuildFlags, error) {
 				return nil, fmt.Errorf("--env %q: want KEY=VALUE", val)
 			}
 			f.env = append(f.env, val)
+		case "volume":
+			var err error
+			if f.volumes, err = toolchain.AddVolume(f.volumes, val); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return f, nil
@@ -199,7 +208,7 @@ func goBuild(c *cli.Context) error {
 	}
 	m, err := appimage.Write(appimage.Options{
 		Kernel: kernel, App: filepath.Join(tmp, built[0].Name()), Name: filepath.Base(out),
-		Rootfs: f.rootfs, Args: f.args, Env: f.env,
+		Rootfs: f.rootfs, Args: f.args, Env: f.env, Volumes: f.volumes,
 	}, out)
 	if err != nil {
 		return fail(1, "%v", err)

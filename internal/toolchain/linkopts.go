@@ -33,6 +33,7 @@ func SplitLinkOptions(args []string, appOnlyEnv string) (LinkOptions, []string, 
 		o.AppOnly = true
 	}
 	var rest []string
+	var err error
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--app-only" {
@@ -66,14 +67,9 @@ func SplitLinkOptions(args []string, appOnlyEnv string) (LinkOptions, []string, 
 		case "--bake":
 			o.Bake = val
 		case "--volume":
-			if !strings.HasPrefix(val, "/") || strings.Contains(val, ":") || path.Clean(val) == "/" {
-				return o, nil, fmt.Errorf("--volume %q: want an absolute guest directory below / without ':'", val)
+			if o.Volumes, err = AddVolume(o.Volumes, val); err != nil {
+				return o, nil, err
 			}
-			val = path.Clean(val)
-			if slices.Contains(o.Volumes, val) {
-				return o, nil, fmt.Errorf("--volume %s given twice", val)
-			}
-			o.Volumes = append(o.Volumes, val)
 		}
 	}
 	if o.Rootfs != "" {
@@ -89,6 +85,19 @@ func SplitLinkOptions(args []string, appOnlyEnv string) (LinkOptions, []string, 
 		return o, nil, fmt.Errorf("--app-only makes a plain program: --rootfs, --arg, --env and --volume go into a baked image (give them to runikraft run instead)")
 	}
 	return o, rest, nil
+}
+
+// AddVolume checks a --volume directory (absolute, below /, no ':', not
+// given before) and appends it, cleaned, to vols.
+func AddVolume(vols []string, dir string) ([]string, error) {
+	if !strings.HasPrefix(dir, "/") || strings.Contains(dir, ":") || path.Clean(dir) == "/" {
+		return vols, fmt.Errorf("--volume %q: want an absolute guest directory below / without ':'", dir)
+	}
+	dir = path.Clean(dir)
+	if slices.Contains(vols, dir) {
+		return vols, fmt.Errorf("--volume %s given twice", dir)
+	}
+	return append(vols, dir), nil
 }
 
 // ShellQuote quotes s for a POSIX shell when it needs it.

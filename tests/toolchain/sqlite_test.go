@@ -70,6 +70,8 @@ func TestSQLite(t *testing.T) {
 		}
 	}
 
+	sqliteOnVolume(t, sqlite) // sqlite_volume_test.go
+
 	// An error in the script: reported on stderr, the rest still runs,
 	// and the exit status says it failed.
 	r = run(t, []byte("SELECT 1;\nSELECT * FROM nosuch;\nSELECT 2;\n"), nil, sqlite)

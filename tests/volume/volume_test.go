@@ -347,3 +347,40 @@ func TestDeclaredVolumeOnPlainQEMU(t *testing.T) {
 	harness.Expect(t, r, 0, "/srv/data:\nwrote /srv/data/x\n/srv/data: x\n")
 }
 
+// The host keeps rewriting a file at changing sizes while the guest
+// reads it whole, again and again: every read ends (short or long), and
+// the kernel survives.
+func TestFileChangingWhileRead(t *testing.T) {
+	host := t.TempDir()
+	f := filepath.Join(host, "moving")
+	writeFile(t, f, "start")
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 3<<20)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			size := (i * 7919 * 131) % len(buf)
+			if fh, err := os.OpenFile(f, os.O_WRONLY|os.O_TRUNC, 0o644); err == nil {
+				fh.Write(buf[:size])
+				fh.Close()
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	args := []string{}
+	for range 6 {
+		args = append(args, "sum", "/data/moving")
+	}
+	r := runTool(t, []string{"-v", host + ":/data"}, args...)
+	close(stop)
+	<-done
+	if r.Code != 0 || strings.Count(r.Stdout, "sum /data/moving: size=") != 6 {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want six sums and exit 0", r.Code, r.Stdout, r.Stderr)
+	}
+}

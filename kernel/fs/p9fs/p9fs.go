@@ -121,6 +121,11 @@ type node struct {
 
 	mu     sync.Mutex
 	parent *node // for ".."; the root is its own
+	// pre is a fid opened O_RDWR by the Tlcreate that made the file,
+	// kept for the open that follows a create (saving a clone, an open
+	// and a clunk); hasPre says it is there.
+	pre    uint32
+	hasPre bool
 	st     fs.Stat
 	stAt   time.Time
 	// Directory reading: an opened fid, and where the host's cursors
@@ -149,6 +154,9 @@ func (f *FS) newNode(fid uint32, parent *node, a wire.Attr) *node {
 
 func (n *node) release() {
 	n.fs.c.clunkLater(n.fid)
+	if n.hasPre {
+		n.fs.c.clunkLater(n.pre)
+	}
 	if n.dirOpen {
 		n.fs.c.clunkLater(n.dirFid)
 	}
@@ -275,6 +283,15 @@ func (n *node) Open(flags int) (fs.Handle, error) {
 			return nil, err
 		}
 	}
+	if flags&hostFlags&^linux.O_ACCMODE == 0 {
+		n.mu.Lock()
+		pre, ok := n.pre, n.hasPre
+		n.hasPre = false
+		n.mu.Unlock()
+		if ok {
+			return &handle{n: n, fid: pre}, nil
+		}
+	}
 	fid, _, err := n.fs.c.Walk(n.fid)
 	if err != nil {
 		return nil, err
@@ -334,12 +351,25 @@ func (n *node) Create(name string, a fs.CreateAttr) (fs.Inode, error) {
 	var err error
 	switch a.Mode & linux.S_IFMT {
 	case linux.S_IFREG:
+		// The VFS opens what it creates next: the fid Tlcreate opens
+		// (read-write, which creating allows whatever the mode) serves
+		// that open.
 		var fid uint32
 		if fid, _, err = c.Walk(n.fid); err != nil {
 			return nil, err
 		}
-		err = c.Lcreate(fid, name, linux.O_WRONLY|linux.O_CREAT|linux.O_EXCL, perm, a.Gid)
-		c.Clunk(fid)
+		if err = c.Lcreate(fid, name, linux.O_RDWR|linux.O_CREAT|linux.O_EXCL, perm, a.Gid); err != nil {
+			c.Clunk(fid)
+			return nil, err
+		}
+		n.invalidate()
+		child, err := n.walk(name)
+		if err != nil {
+			c.Clunk(fid)
+			return nil, err
+		}
+		child.pre, child.hasPre = fid, true
+		return child, nil
 	case linux.S_IFDIR:
 		err = c.qidCall(wire.Tmkdir, func(e *wire.Encoder) {
 			e.U32(n.fid)
