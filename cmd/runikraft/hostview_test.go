@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,5 +131,43 @@ func TestEnvHint(t *testing.T) {
 	h := envHint([]string{"SMALL=1", "BIG=" + strings.Repeat("x", 1000), "MID=" + strings.Repeat("y", 100)})
 	if !strings.Contains(h, "3 variables") || !strings.Contains(h, "largest BIG (1004 bytes), MID") {
 		t.Errorf("envHint: %q", h)
+	}
+}
+
+func TestBinfmtArgs(t *testing.T) {
+	for _, tt := range []struct {
+		args      []string
+		preserved bool
+		want      []string
+	}{
+		{[]string{"/x/runikraft-binfmt", "/b/sed/sed", "-n", "p"}, false, []string{"runikraft", "run", "--binfmt", "/b/sed/sed", "-n", "p"}},
+		{[]string{"/x/runikraft-binfmt", "/b/sed/sed", "sed", "-n", "p"}, true, []string{"runikraft", "run", "--binfmt", "--argv0", "sed", "/b/sed/sed", "-n", "p"}},
+		{[]string{"/x/runikraft-binfmt", "/b/prog"}, true, []string{"runikraft", "run", "--binfmt", "/b/prog"}},
+	} {
+		if got := binfmtArgs(tt.args, tt.preserved); !slices.Equal(got, tt.want) {
+			t.Errorf("binfmtArgs(%q, %v) = %q, want %q", tt.args, tt.preserved, got, tt.want)
+		}
+	}
+}
+
+func TestAuxvFlag(t *testing.T) {
+	auxv := func(pairs ...uint64) []byte {
+		var b []byte
+		for _, p := range pairs {
+			b = binary.NativeEndian.AppendUint64(b, p)
+		}
+		return b
+	}
+	if !auxvFlag(auxv(6, 4096, atFlags, 1, 0, 0), atFlags, atFlagsPreserveArgv0) {
+		t.Error("AT_FLAGS 1: not seen")
+	}
+	if auxvFlag(auxv(6, 4096, atFlags, 0, 0, 0), atFlags, atFlagsPreserveArgv0) {
+		t.Error("AT_FLAGS 0: seen")
+	}
+	if auxvFlag(auxv(6, 4096, 0, 0, atFlags, 1), atFlags, atFlagsPreserveArgv0) {
+		t.Error("AT_FLAGS after AT_NULL: seen")
+	}
+	if auxvFlag(auxv(6)[:5], atFlags, atFlagsPreserveArgv0) {
+		t.Error("a cut vector: seen")
 	}
 }

@@ -101,6 +101,7 @@ Examples:
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: volumeUsage},
 			&cli.GenericFlag{Name: "host-view", Value: &hostViewFlag{}, Usage: hostViewUsage},
+			&cli.StringFlag{Name: "argv0", Hidden: true, Usage: "the application's argv[0] instead of IMAGE (binfmt_misc's P flag gives the name the program was started under)"},
 			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: the host's environment, and --host-view where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.StringFlag{Name: "log", Usage: logUsage},
@@ -320,6 +321,7 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	klog.noNote = c.Bool("binfmt")
 	opts := qemu.Options{
 		Path:       path,
 		Args:       qemu.Args(cfg),
@@ -378,6 +380,9 @@ func run(c *cli.Context, stdin *os.File) error {
 // (baked in, or the initrd on a kernel runikraft picks).
 func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv []string, baked *appimage.Info, appMode bool, err error) {
 	args = c.Args().Slice()
+	if a0 := c.String("argv0"); a0 != "" {
+		args[0] = a0
+	}
 	appMode = initrd != ""
 	baked, err = appimage.Read(image)
 	switch {

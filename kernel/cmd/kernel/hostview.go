@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/kernel/drivers/virtio/ninep"
 	"github.com/runikraft/runikraft/kernel/fs/p9fs"
 	"github.com/runikraft/runikraft/posix"
 )
@@ -36,15 +37,25 @@ func hostView(cl bootargs.Cmdline) ([]bootargs.Volume, error) {
 // Without its device (a hypervisor started by hand) the view is
 // reported and left out: the application runs in the kernel's own tree.
 func withHostView(view []bootargs.Volume, zones, others []posix.Mount, ram uint64, logw io.Writer) []posix.Mount {
-	hv := volumeMounts(view, ram, logw)
-	if len(hv) > 0 {
-		if _, ok := hv[0].FS.(*p9fs.FS); !ok {
-			// volumeMounts stands an empty directory in for a missing
-			// device; the kernel's own tree is a better stand-in for
-			// the host's.
-			fmt.Fprintf(logw, "runikraft: the host view has no device: the application runs in the kernel's own tree\n")
-			hv = nil
+	var hv []posix.Mount
+	for _, v := range view {
+		t, err := ninep.Open(v.Tag, msgPages(ram))
+		var f *p9fs.FS
+		if err == nil {
+			f, err = p9fs.New(t, p9fs.Options{ReadOnly: v.ReadOnly})
 		}
+		if err != nil {
+			// Without the view's own device the kernel's tree is the
+			// better stand-in for the host's. (Nothing is logged when
+			// it works: every line of the log is a line a failing run
+			// would be noted for.)
+			fmt.Fprintf(logw, "runikraft: host view: %s (mount tag %s) not mounted, the application sees the kernel's own tree there: %v\n", v.Dir, v.Tag, err)
+			if len(hv) == 0 {
+				break
+			}
+			continue
+		}
+		hv = append(hv, posix.Mount{Path: v.Dir, FS: f})
 	}
 	if len(hv) > 0 && hv[0].Path == "/" {
 		zones = nil
