@@ -125,15 +125,20 @@ bash libc-shim/build.sh
 # runikraft-binfmt, which hands them to qemu-riscv64 (or says it is not
 # installed), and still boots a Runikraft image that predates the mark.
 # Where binfmt_misc cannot be used (an unprivileged container), configure
-# needs --host=riscv64-linux-musl instead.
+# needs --host=riscv64-linux-musl instead. Flag P (preserve-argv0): the
+# program's own argv[0] reaches runikraft-binfmt after its path (Linux
+# 5.12+ says so in AT_FLAGS), so "sed" in a test script stays "sed" in
+# the guest's error messages, as with a native program; an entry
+# registered without it is registered again.
 binfmt_entry() { # name magic mask
 	local dir=/proc/sys/fs/binfmt_misc interp=$root/bin/runikraft-binfmt want
 	want=$(printf "$2" | od -An -tx1 | tr -d ' \n')
-	if [ -e $dir/$1 ] && grep -qx "interpreter $interp" $dir/$1 && grep -qx "magic $want" $dir/$1; then
+	if [ -e $dir/$1 ] && grep -qx "interpreter $interp" $dir/$1 && grep -qx "magic $want" $dir/$1 &&
+		grep -qx "flags: P" $dir/$1; then
 		return 0
 	fi
 	[ -e $dir/$1 ] && echo -1 | sudo_ tee $dir/$1 >/dev/null
-	printf '%s' ":$1:M::$2:$3:$interp:" | sudo_ tee $dir/register >/dev/null
+	printf '%s' ":$1:M::$2:$3:$interp:P" | sudo_ tee $dir/register >/dev/null
 }
 register_binfmt() {
 	local dir=/proc/sys/fs/binfmt_misc
