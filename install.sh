@@ -3,6 +3,8 @@
 #
 #   ./install.sh            set up, build, and boot the example (the main job)
 #   ./install.sh test       set up, build, and run the whole test suite
+#   ./install.sh long       the same with the long tests (RUNIKRAFT_LONG=1:
+#                           whole C test suites through binfmt_misc; hours)
 #   ./install.sh setup      set up and build only
 #
 # Idempotent: packages already installed and tools already built are left
@@ -174,7 +176,12 @@ example)
 	log "booting it: bin/runikraft run bin/hello Runikraft"
 	bin/runikraft run --timeout 2m bin/hello Runikraft
 	;;
-test)
+test | long)
+	qemu_timeout=70m
+	if [ "$job" = long ]; then
+		export RUNIKRAFT_LONG=1
+		qemu_timeout=6h
+	fi
 	log "vet"
 	go vet ./...
 	GOOS=linux GOARCH=riscv64 go vet ./kernel/...
@@ -183,9 +190,9 @@ test)
 	# One QEMU-heavy package at a time: they compare guest and host clocks
 	# and time Go's own timer tests, which a doubly loaded host would skew.
 	log "boot, application and standard-library tests in QEMU"
-	go test -count=1 -p 1 -timeout 70m ./tests/...
+	go test -count=1 -p 1 -timeout $qemu_timeout ./tests/...
 	;;
 *)
-	die "unknown job '$job' (want: example, test, setup)"
+	die "unknown job '$job' (want: example, test, long, setup)"
 	;;
 esac

@@ -91,7 +91,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "512M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB (QEMU allocates host memory only as the guest touches it)"},
 			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts"},
-			&cli.DurationFlag{Name: "timeout", Usage: "kill QEMU and exit 124 after this long (0: never)"},
+			&cli.DurationFlag{Name: "timeout", EnvVars: []string{"RUNIKRAFT_TIMEOUT"}, Usage: "kill QEMU and exit 124 after this long (0: never; RUNIKRAFT_TIMEOUT sets it where no flag can be given, as through binfmt_misc)"},
 			&cli.StringFlag{Name: "qemu", EnvVars: []string{"RUNIKRAFT_QEMU"}, Usage: "QEMU executable (default: " + qemu.DefaultBinary + " from PATH)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the QEMU command line and exit"},
 			// Only -e: urfave/cli v2 rejects mixing two names of one flag, which
