@@ -27,9 +27,11 @@ func TestGNUHello(t *testing.T) {
 		hostViewBinfmt(t)
 		makeCheck(t, src, 10*time.Minute)
 		checkSuite(t, "hello tests", filepath.Join(src, "test-suite.log"), 5, nil)
+		// greeting-2 skips itself unless the moon is full (upstream's
+		// joke); the other four always run.
 		b, _ := os.ReadFile(filepath.Join(src, "test-suite.log"))
-		if r := parseSuite(string(b)); r.counts["PASS"] != 5 {
-			t.Errorf("hello's make check: %d of its 5 tests pass, want all", r.counts["PASS"])
+		if r := parseSuite(string(b)); r.counts["PASS"]+r.counts["SKIP"] != 5 || r.counts["PASS"] < 4 {
+			t.Errorf("hello's make check: %d of its 5 tests pass and %d skip, want all to pass but greeting-2", r.counts["PASS"], r.counts["SKIP"])
 		}
 	}
 
