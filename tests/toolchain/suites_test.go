@@ -139,10 +139,12 @@ const valgrindCause = "runs sed under the host's valgrind when there is one, whi
 // sedKnown are the failures of sed's suite in the unikernel, with their
 // causes (see the README's C test suites).
 var sedKnown = map[string]string{
-	"testsuite/execute-tests.sh": "sed's e command and s///e flag run a shell (popen): no fork/exec in the unikernel, \"sed: error in subprocess\"",
-	"testsuite/bug32082.sh":      "runs sed under the host's valgrind when there is one, which cannot run a riscv64 program (a host without valgrind skips it)",
-	"testsuite/bug32271-2.sh":    "runs sed under the host's valgrind when there is one, which cannot run a riscv64 program (a host without valgrind skips it)",
-	"testsuite/panic-tests.sh":   "mkfifo on the host, then sed -i on it while the host writes into it: over 9p a FIFO is the guest's own (as with Linux's v9fs), so the host's writer is never seen and sed waits until RUNIKRAFT_TIMEOUT",
+	"testsuite/execute-tests.sh":      "sed's e command and s///e flag run a shell (popen): no fork/exec in the unikernel, \"sed: error in subprocess\"",
+	"testsuite/bug32082.sh":           valgrindCause,
+	"testsuite/bug32271-2.sh":         valgrindCause,
+	"testsuite/newline-dfa-bug.sh":    valgrindCause,
+	"testsuite/invalid-mb-seq-UMR.sh": valgrindCause,
+	"testsuite/panic-tests.sh":        "mkfifo on the host, then sed -i on it while the host writes into it: over 9p a FIFO is the guest's own (as with Linux's v9fs), so the host's writer is never seen and sed waits until RUNIKRAFT_TIMEOUT",
 }
 
 // TestSedSuite builds GNU sed 4.9 and runs its whole make check: sed's
