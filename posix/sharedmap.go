@@ -181,7 +181,7 @@ func sysMsync(t *Thread, a *[6]uint64) int64 {
 }
 
 // writeBackAll writes every shared mapping back, as the process exits
-// (the files outlive it: runikraft run --share-cwd exports them).
+// (the files outlive it, on a host volume).
 func (m *memState) writeBackAll() {
 	m.mu.Lock()
 	defer m.mu.Unlock()

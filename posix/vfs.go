@@ -48,6 +48,9 @@ func (s *fsState) setCwd(l fs.Loc) {
 
 // initFS builds the filesystem before the first thread runs.
 func (p *Process) initFS() error {
+	if r, rest := rootMount(p.cfg.Mounts); r != nil { // a host view (hostroot.go)
+		return p.initHostRoot(r.FS, rest)
+	}
 	root := ramfs.New(ramfs.Options{Room: p.cfg.MemoryRoom})
 	p.fs.root = root
 	p.fs.v = fs.New(root, fs.Cred{})

@@ -32,6 +32,10 @@ type kernelLog struct {
 	w    io.Writer // where the log goes live; nil: held
 	file *os.File  // --log FILE, closed by close
 	held heldLog
+	// noNote: no line about a held log for a failing status. Through
+	// binfmt_misc the program runs for another one (a test script) that
+	// may compare its stderr: a failing status is then ordinary.
+	noNote bool
 }
 
 // openKernelLog decides where the log goes from --log, --debug and
@@ -77,7 +81,7 @@ func (l *kernelLog) finish(code int, timedOut bool, stderr io.Writer) error {
 			fmt.Fprintln(stderr, "runikraft: (the kernel's log was long; its end follows)")
 		}
 		stderr.Write(data)
-	case code != 0:
+	case code != 0 && !l.noNote:
 		fmt.Fprintf(stderr, "runikraft: note: the kernel logged %d line(s) during the run; runikraft run --debug or --log FILE shows them\n", lines)
 	}
 	return nil

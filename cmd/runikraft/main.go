@@ -28,21 +28,31 @@ var version = ""
 const BinfmtName = "runikraft-binfmt"
 
 func main() {
-	if len(os.Args) > 1 && filepath.Base(os.Args[0]) == BinfmtName {
-		if handled, code := binfmtDispatch(os.Args[1:], os.Stderr); handled {
+	args := os.Args
+	if len(args) > 1 && filepath.Base(args[0]) == BinfmtName {
+		preserved := preservedArgv0()
+		if handled, code := binfmtDispatch(args[1:], preserved, os.Stderr); handled {
 			os.Exit(code)
 		}
+		args = binfmtArgs(args, preserved)
 	}
-	os.Exit(Main(binfmtArgs(os.Args), os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(Main(args, os.Stdin, os.Stdout, os.Stderr))
 }
 
-// binfmtArgs turns the command line binfmt_misc gives BinfmtName,
-// PATH ARGS, into runikraft run's; other command lines stay as they are.
-func binfmtArgs(args []string) []string {
-	if len(args) > 1 && filepath.Base(args[0]) == BinfmtName {
-		return append([]string{"runikraft", "run", "--binfmt", args[1]}, args[2:]...)
+// binfmtArgs turns the command line binfmt_misc gives BinfmtName into
+// runikraft run's: PATH ARGS, or with the entry's P flag (preserved)
+// PATH ARGV0 ARGS, where ARGV0 is the name the program was started
+// under (a test script's "sed", not "./sed/sed") and becomes the
+// guest's argv[0].
+func binfmtArgs(args []string, preserved bool) []string {
+	if len(args) < 2 {
+		return args
 	}
-	return args
+	run := []string{"runikraft", "run", "--binfmt"}
+	if preserved && len(args) >= 3 {
+		return append(append(run, "--argv0", args[2], args[1]), args[3:]...)
+	}
+	return append(append(run, args[1]), args[2:]...)
 }
 
 // exitError ends the program with a status and an optional message; actions

@@ -61,8 +61,12 @@ machine image's console is the UART, on stdin and stdout once the
 firmware banner (shown by --debug) is past.
 
 Files: --rootfs DIR gives the application DIR as its root filesystem;
---share-cwd copies the current directory in and the files it changes
-back out (the default when started through binfmt_misc).
+-v HOSTDIR:GUESTDIR[:ro] shares a host directory over virtio-9p;
+--host-view shows it the host's files live at their own paths (with
+the kernel's own /dev, /proc and /tmp), starts it in the current
+directory and gives it this process's environment, as qemu-user would
+(the default when started through binfmt_misc; go test -exec
+'runikraft run --host-view').
 
 Network: a program that uses sockets boots the kernel with the TCP/IP
 stack and gets the loopback network; -p [HOSTIP:]HOSTPORT:GUESTPORT
@@ -87,7 +91,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "512M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB (QEMU allocates host memory only as the guest touches it)"},
 			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts"},
-			&cli.DurationFlag{Name: "timeout", Usage: "kill QEMU and exit 124 after this long (0: never)"},
+			&cli.DurationFlag{Name: "timeout", EnvVars: []string{"RUNIKRAFT_TIMEOUT"}, Usage: "kill QEMU and exit 124 after this long (0: never; RUNIKRAFT_TIMEOUT sets it where no flag can be given, as through binfmt_misc)"},
 			&cli.StringFlag{Name: "qemu", EnvVars: []string{"RUNIKRAFT_QEMU"}, Usage: "QEMU executable (default: " + qemu.DefaultBinary + " from PATH)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the QEMU command line and exit"},
 			// Only -e: urfave/cli v2 rejects mixing two names of one flag, which
@@ -96,8 +100,9 @@ Examples:
 			&cli.BoolFlag{Name: "rng", Value: true, Usage: "attach a virtio-rng device (--rng=false to omit)"},
 			&cli.StringFlag{Name: "rootfs", Usage: "pack directory `DIR` as the application's root filesystem (the application itself becomes /init)"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: volumeUsage},
-			&cli.BoolFlag{Name: "share-cwd", Usage: shareCwdUsage},
-			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: --share-cwd where the image has no root filesystem of its own"},
+			&cli.GenericFlag{Name: "host-view", Value: &hostViewFlag{}, Usage: hostViewUsage},
+			&cli.StringFlag{Name: "argv0", Hidden: true, Usage: "the application's argv[0] instead of IMAGE (binfmt_misc's P flag gives the name the program was started under)"},
+			&cli.BoolFlag{Name: "binfmt", Hidden: true, Usage: "started by binfmt_misc: the host's environment, and --host-view where the image has no root filesystem of its own"},
 			&cli.StringFlag{Name: "kernel", EnvVars: []string{"RUNIKRAFT_KERNEL"}, Usage: "kernel image that runs an application IMAGE (default: runikraft-kernel.img next to runikraft)"},
 			&cli.StringFlag{Name: "log", Usage: logUsage},
 			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
@@ -155,6 +160,30 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	view, err := chooseHostView(c, image, baked, appMode)
+	if err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	hostEnvOn := view != nil || c.Bool("binfmt") && appMode
+	if hostEnvOn {
+		// The host's environment, as qemu-user passes it: over the
+		// image's baked one, under -e.
+		root, tmp := "/", ""
+		if view != nil {
+			root, tmp = view.root, view.tmp
+		}
+		host, dropped := hostEnv(os.Environ(), root, tmp)
+		if c.Bool("debug") {
+			for _, d := range dropped {
+				fmt.Fprintf(c.App.ErrWriter, "runikraft: host view: not passed to the application: %s\n", d)
+			}
+		}
+		var bakedEnv []string
+		if baked != nil {
+			bakedEnv = baked.Manifest.Env
+		}
+		env = mergeEnv(mergeEnv(bakedEnv, host), c.StringSlice("e"))
+	}
 	cmdline, err := bootargs.Encode(args, env)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
@@ -185,28 +214,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		defer os.Remove(archive)
 		initrd = archive
 	}
-	var shared *sharing
-	share := c.Bool("share-cwd") ||
-		c.Bool("binfmt") && appMode && (baked == nil || !baked.Rootfs) && c.String("rootfs") == ""
 	nested := c.Bool("kvm-nested")
-	if share && nested {
-		return fail(exitUsage, "--kvm-nested: --share-cwd is not supported in the nested rig")
-	}
-	if share {
-		if !appMode {
-			return fail(exitUsage, "--share-cwd: %s is a machine image; the current directory goes with an application run on the stock kernel", image)
-		}
-		note := func(msg string) { fmt.Fprintf(c.App.ErrWriter, "runikraft: note: --share-cwd: %s\n", msg) }
-		if shared, err = shareCwd(image, initrd, c.String("rootfs") != "", baked, note); err != nil {
-			return fail(exitUsage, "--share-cwd: %v", err)
-		}
-		defer shared.remove()
-		key, err := bootargs.EncodeKey(bootargs.CwdKey, []string{shared.dir})
-		if err != nil {
-			return fail(exitUsage, "--share-cwd: %s: %v", shared.dir, err)
-		}
-		initrd, cmdline = shared.archive, cmdline+" "+key
-	}
 	vols, volKey, err := volumes(c.StringSlice("volume"), baked)
 	if err != nil {
 		return fail(exitUsage, "%v", err)
@@ -216,6 +224,14 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 	if volKey != "" {
 		cmdline += " " + volKey
+	}
+	if view != nil {
+		qv, key, err := view.volumes()
+		if err != nil {
+			return fail(exitUsage, "--host-view: %v", err)
+		}
+		vols = append(vols, qv...)
+		cmdline += " " + key
 	}
 	if c.Bool("strace") {
 		if !appMode {
@@ -252,9 +268,6 @@ func run(c *cli.Context, stdin *os.File) error {
 	if gdb != nil {
 		cfg.GDBPort = gdb.port
 	}
-	if shared != nil {
-		cfg.Export = shared.export
-	}
 	app := "" // an application on a kernel runikraft picks
 	if appMode && baked == nil && c.String("kernel") == "" {
 		app = image
@@ -267,6 +280,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		return fail(exitUsage, "%v", err)
 	}
 	if err := cfg.Validate(); err != nil {
+		if hostEnvOn && len(cfg.Append) > qemu.MaxCmdline/2 {
+			return fail(exitUsage, "%v: %s", err, envHint(env))
+		}
 		return fail(exitUsage, "%v", err)
 	}
 	if err := checkFit(cfg, image); err != nil {
@@ -302,6 +318,7 @@ func run(c *cli.Context, stdin *os.File) error {
 	if err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	klog.noNote = c.Bool("binfmt")
 	opts := qemu.Options{
 		Path:       path,
 		Args:       qemu.Args(cfg),
@@ -333,10 +350,6 @@ func run(c *cli.Context, stdin *os.File) error {
 		klog.finish(0, false, c.App.ErrWriter)
 		return fail(exitUsage, "starting %s: %v", path, err)
 	}
-	if shared != nil && !res.TimedOut && res.Signal == 0 {
-		// A guest stopped from outside sent nothing, or not all of it.
-		shared.writeBack(c.App.ErrWriter)
-	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
 	if res.OutputErr != nil {
 		// The application was told (its writes failed once QEMU closed
@@ -364,6 +377,9 @@ func run(c *cli.Context, stdin *os.File) error {
 // (baked in, or the initrd on a kernel runikraft picks).
 func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv []string, baked *appimage.Info, appMode bool, err error) {
 	args = c.Args().Slice()
+	if a0 := c.String("argv0"); a0 != "" {
+		args[0] = a0
+	}
 	appMode = initrd != ""
 	baked, err = appimage.Read(image)
 	switch {
@@ -502,7 +518,7 @@ func writeTemp(pattern string, data []byte) (string, error) {
 }
 
 // checkFit refuses, with the RAM it would need, a run whose image and
-// initrd (application, root filesystem, --share-cwd files) QEMU could
+// initrd (application, root filesystem) QEMU could
 // not place in -m: QEMU would only say "Some ROM regions are overlapping".
 func checkFit(cfg qemu.Config, image string) error {
 	l, err := qemu.ReadLayout(cfg.Kernel, cfg.Initrd)
@@ -514,8 +530,7 @@ func checkFit(cfg qemu.Config, image string) error {
 		// The stock kernel also copies the initrd (the application's
 		// pages, or the root filesystem unpacked into its heap, an eighth
 		// more for the heap's own overhead) and needs a few MiB of its
-		// own. Measured: a C hello runs from 10 MiB, and with 19 MiB of
-		// --share-cwd files from 50 MiB.
+		// own. Measured: a C hello runs from 10 MiB.
 		const kernelMiB = 3
 		copies := 2*l.InitrdSize + l.InitrdSize/8
 		need = max(need, (l.KernelHi-qemu.RAMBase+copies+(1<<20-1))>>20+kernelMiB)
@@ -525,7 +540,7 @@ func checkFit(cfg qemu.Config, image string) error {
 	}
 	what, verb := fmt.Sprintf("the %.1f MiB image", float64(l.KernelHi-l.KernelLo)/(1<<20)), "does"
 	if l.InitrdSize > 0 {
-		what += fmt.Sprintf(" and its %.1f MiB initrd (application, root filesystem and --share-cwd files)", float64(l.InitrdSize)/(1<<20))
+		what += fmt.Sprintf(" and its %.1f MiB initrd (application and root filesystem)", float64(l.InitrdSize)/(1<<20))
 		verb = "do"
 	}
 	if need > 0 {

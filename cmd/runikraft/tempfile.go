@@ -12,7 +12,7 @@ import (
 	"syscall"
 )
 
-// Temporary files of a run (the --rootfs and --share-cwd archives) must
+// Temporary files of a run (the --rootfs archives) must
 // not outlive it. Their names carry the pid of the runikraft that made
 // them: a signal that ends the run while it prepares them removes them
 // (catchSignals), and files of a runikraft that was killed outright

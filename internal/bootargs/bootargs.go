@@ -22,7 +22,7 @@ package bootargs
 
 // Keys of the command-line parameters. CwdKey, optional, holds one
 // element: the directory the application starts in (runikraft run
-// --share-cwd packs the host's there). ReportKey, optional and with an
+// --host-view passes the host's current one). ReportKey, optional and with an
 // empty list, asks the kernel to print ExitReport and the status on its
 // console before it powers off: under libvirt or KubeVirt nobody sees
 // QEMU's exit status, which is where runikraft run reads it.

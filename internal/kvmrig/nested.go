@@ -74,7 +74,7 @@ var ErrNoStatus = errors.New("kvm rig: the outer machine ended without reporting
 // on a RISC-V host: KVM, the host CPU, and no firmware (KVM's SBI
 // replaces OpenSBI). Only the UART console is supported.
 func KVMArgs(cfg qemu.Config) ([]string, error) {
-	if cfg.AppConsole || cfg.Export != "" {
+	if cfg.AppConsole {
 		return nil, errors.New("kvm rig: the nested run has the UART console only")
 	}
 	args := qemu.Args(cfg)

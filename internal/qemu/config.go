@@ -22,6 +22,11 @@ const (
 	MinMemoryMiB = 8
 	MaxMemoryMiB = 1 << 20 // 1TiB: anything larger is a typo here
 	MaxCPUs      = 512     // QEMU virt's limit
+	// MaxCmdline is the longest kernel command line (-append, the
+	// console marker parameter included) QEMU can be started with: it is
+	// one argument of QEMU's, and Linux's execve refuses an argument of
+	// MAX_ARG_STRLEN (32 pages: 128 KiB, its NUL included) or more.
+	MaxCmdline = 32*4096 - 1
 )
 
 // Config describes one VM.
@@ -40,10 +45,6 @@ type Config struct {
 	// socket Run passes as fd FDStdin..FDLog. Run needs
 	// Options.AppConsole to match.
 	AppConsole bool
-	// Export, with AppConsole, is a host file that receives what the
-	// guest writes to the port runikraft.export (-chardev file): the
-	// files the application changed in its shared working directory.
-	Export string
 	// Net, if set, gives the guest a virtio-net device on QEMU's
 	// user-mode network with these port forwards (kernel/net
 	// configures it by DHCP, or from runikraft.net in Append).
@@ -75,7 +76,6 @@ const (
 	stdinPort  = "runikraft.stdin"
 	stdoutPort = "runikraft.stdout"
 	stderrPort = "runikraft.stderr"
-	exportPort = "runikraft.export"
 )
 
 // Validate reports the first problem that would make QEMU reject c (or
@@ -88,8 +88,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("memory %s out of range %s..%s", FormatMemory(c.MemoryMiB), FormatMemory(MinMemoryMiB), FormatMemory(MaxMemoryMiB))
 	case c.CPUs < 1 || c.CPUs > MaxCPUs:
 		return fmt.Errorf("cpus %d out of range 1..%d", c.CPUs, MaxCPUs)
-	case c.Export != "" && !c.AppConsole:
-		return errors.New("an export file needs the application console (an application on the stock kernel)")
+	case len(c.cmdline()) > MaxCmdline:
+		return fmt.Errorf("the kernel command line (the application's arguments and environment, encoded) is %d bytes, more than the %d QEMU can be given", len(c.cmdline()), MaxCmdline)
 	}
 	return nil
 }
@@ -107,7 +107,7 @@ func (c Config) Validate() error {
 // With AppConsole, QEMU gets no stdio chardev at all (it would read our
 // stdin next to the stdin port); the sockets are wired as
 // kernel/console/doc.go describes, max_ports=4 being port 0 (reserved for
-// a console) and the three streams (5 with Export's port).
+// a console) and the three streams.
 func Args(c Config) []string {
 	args := []string{
 		"-M", "virt",
@@ -119,24 +119,14 @@ func Args(c Config) []string {
 	if c.AppConsole {
 		sock := func(id string, fd int) string { return "socket,id=" + id + ",fd=" + strconv.Itoa(fd) }
 		port := func(id, name string) string { return "virtserialport,chardev=" + id + ",name=" + name }
-		maxPorts := "4"
-		if c.Export != "" {
-			maxPorts = "5"
-		}
 		args = append(args,
 			"-chardev", sock("rklog", FDLog),
 			"-serial", "chardev:rklog",
-			"-device", "virtio-serial-device,max_ports="+maxPorts,
+			"-device", "virtio-serial-device,max_ports=4",
 			"-chardev", sock("rkin", FDStdin), "-device", port("rkin", stdinPort),
 			"-chardev", sock("rkout", FDStdout), "-device", port("rkout", stdoutPort),
 			"-chardev", sock("rkerr", FDStderr), "-device", port("rkerr", stderrPort),
 		)
-		if c.Export != "" {
-			// QEMU's option syntax escapes a comma by doubling it.
-			path := strings.ReplaceAll(c.Export, ",", ",,")
-			args = append(args,
-				"-chardev", "file,id=rkexp,path="+path, "-device", port("rkexp", exportPort))
-		}
 	} else {
 		args = append(args,
 			"-chardev", "stdio,id=con0,signal=off",
@@ -154,11 +144,7 @@ func Args(c Config) []string {
 	// The kernel prints its console marker only when asked, so that a
 	// plain boot's console is the application's alone; Run's filters
 	// need it.
-	cmdline := abi.MarkerParam
-	if c.Append != "" {
-		cmdline += " " + c.Append
-	}
-	args = append(args, "-append", cmdline)
+	args = append(args, "-append", c.cmdline())
 	if c.RNG {
 		args = append(args, "-device", "virtio-rng-device")
 	}
@@ -248,4 +234,15 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// cmdline is the kernel command line: the console marker's parameter
+// (the kernel prints its marker only when asked, so that a plain boot's
+// console is the application's alone; Run's filters need it), then
+// Append.
+func (c Config) cmdline() string {
+	if c.Append == "" {
+		return abi.MarkerParam
+	}
+	return abi.MarkerParam + " " + c.Append
 }

@@ -129,3 +129,17 @@ func TestPortNamesMatchKernel(t *testing.T) {
 		}
 	}
 }
+
+// A command line longer than one execve argument may be is refused
+// before QEMU is started (execve would fail with E2BIG).
+func TestValidateCmdlineLength(t *testing.T) {
+	c := Config{Kernel: "k", MemoryMiB: 64, CPUs: 1}
+	c.Append = strings.Repeat("a", MaxCmdline-len(c.cmdline())-1) // and a blank before it
+	if err := c.Validate(); err != nil {
+		t.Errorf("a command line of exactly %d bytes: %v", MaxCmdline, err)
+	}
+	c.Append += "a"
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "kernel command line") {
+		t.Errorf("a command line of %d bytes: %v, want an error about its length", MaxCmdline+1, err)
+	}
+}

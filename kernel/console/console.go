@@ -14,14 +14,11 @@ import (
 	vconsole "github.com/runikraft/runikraft/kernel/drivers/virtio/console"
 )
 
-// Port names the host side gives the three streams, and ExportPort, the
-// optional port the kernel sends the changed files of a shared working
-// directory on (runikraft run --share-cwd) after the application exits.
+// Port names the host side gives the three streams.
 const (
 	StdinPort  = "runikraft.stdin"
 	StdoutPort = "runikraft.stdout"
 	StderrPort = "runikraft.stderr"
-	ExportPort = "runikraft.export"
 )
 
 type streams struct {

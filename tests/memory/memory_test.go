@@ -97,12 +97,13 @@ func TestExhaustion(t *testing.T) {
 	}
 }
 
-// TestAfterOOMKill: files the program wrote to the shared working
-// directory before it was killed come back, and the next program runs.
+// TestAfterOOMKill: files the program wrote to the host's working
+// directory (the host view) before it was killed are there, and the
+// next program runs.
 func TestAfterOOMKill(t *testing.T) {
 	dir := t.TempDir()
 	run := func(args ...string) harness.Result {
-		cmd := exec.Command(runikraft, append([]string{"run", "--timeout", "3m", "-m", "32M", "--share-cwd", memhog}, args...)...)
+		cmd := exec.Command(runikraft, append([]string{"run", "--timeout", "3m", "-m", "32M", "--host-view", memhog}, args...)...)
 		cmd.Dir = dir
 		var r harness.Result
 		out, err := cmd.Output()

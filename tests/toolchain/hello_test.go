@@ -1,6 +1,7 @@
 package toolchain
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +20,20 @@ func TestGNUHello(t *testing.T) {
 	step(t, src, 10*time.Minute, nil, "make", "-j2")
 	hello := filepath.Join(src, "hello")
 	keep(t, "hello", hello)
+	if binfmt() {
+		// Its own suite: shell scripts that run ./hello through
+		// binfmt_misc (the host view: the build tree, the scripts'
+		// LC_ALL) and compare its output.
+		hostViewBinfmt(t)
+		makeCheck(t, src, 10*time.Minute)
+		checkSuite(t, "hello tests", filepath.Join(src, "test-suite.log"), 5, nil)
+		// greeting-2 skips itself unless the moon is full (upstream's
+		// joke); the other four always run.
+		b, _ := os.ReadFile(filepath.Join(src, "test-suite.log"))
+		if r := parseSuite(string(b)); r.counts["PASS"]+r.counts["SKIP"] != 5 || r.counts["PASS"] < 4 {
+			t.Errorf("hello's make check: %d of its 5 tests pass and %d skip, want all to pass but greeting-2", r.counts["PASS"], r.counts["SKIP"])
+		}
+	}
 
 	harness.Expect(t, run(t, nil, nil, hello), 0, "Hello, world!\n")
 	harness.Expect(t, run(t, nil, nil, hello, "-t"), 0, "hello, world\n")

@@ -10,10 +10,10 @@
 // the application starts, whose regular file at argv[0] (or, failing
 // that, /init) is the application.
 //
-// With runikraft.cwd on the command line (runikraft run --share-cwd),
-// the application starts in that directory, and once it has exited the
-// files it created or changed there go back to the host on the
-// virtio-console port runikraft.export (export.go).
+// With runikraft.cwd on the command line (runikraft run's host view),
+// the application starts in that directory; with runikraft.hostview
+// and runikraft.volumes, host directories are mounted over virtio-9p
+// (hostview.go, volumes.go).
 package main
 
 import (
@@ -85,6 +85,11 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
 		return abi.ExitBadImage
 	}
+	view, err := hostView(cl)
+	if err != nil {
+		fmt.Fprintf(logw, "runikraft: kernel command line: %v\n", err)
+		return abi.ExitBadImage
+	}
 	r := bytes.NewReader(app)
 	img, err := loader.Parse(r, int64(len(app)))
 	if err != nil {
@@ -117,7 +122,7 @@ func run() int {
 	for i := 0; i < m.NMem; i++ {
 		ram += m.Mem[i].Size
 	}
-	mounts = append(mounts, volumeMounts(vols, ram, logw)...)
+	mounts = withHostView(view, mounts, volumeMounts(vols, ram, logw), ram, logw)
 	p, err := posix.Start(posix.Config{
 		CPU:         posix.HartCPU{},
 		Stdin:       console.Stdin(),
@@ -163,13 +168,6 @@ func run() int {
 	status := p.Wait()
 	if booted != nil {
 		<-booted // a short-lived application's timeline still comes out
-	}
-	// The application is gone: its memory goes back to the kernel first,
-	// so the write-back below has room even after an out-of-memory kill.
-	hart.UserUnmap(hart.UserLowStart, hart.UserLowEnd-hart.UserLowStart)
-	hart.UserUnmap(hart.UserHighStart, hart.UserHighEnd-hart.UserHighStart)
-	if cwd != "" {
-		exportDir(p, cwd, logw)
 	}
 	return status
 }

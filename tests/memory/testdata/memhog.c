@@ -7,7 +7,7 @@
 //	memhog mmap-ram     one anonymous mapping of RAM and a page
 //	memhog touch [F]    map 8 blocks of RAM/4 (each one allowed), then
 //	                    touch them all; with F, first write F in the
-//	                    working directory (--share-cwd write-back)
+//	                    working directory (the host view: on the host at once)
 //	memhog fill         write /tmp/fill until write fails
 //	memhog aslr         print the addresses ASLR should move
 //	memhog hello        print "hello" (a program run after an OOM kill)

@@ -1,0 +1,193 @@
+package toolchain
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runikraft/runikraft/tests/harness"
+)
+
+// Whole test suites of C projects, unchanged from Debian's source
+// archive, run with CC=runikraft-cc ./configure && make && make check:
+// configure's test programs, make check's test binaries and the shell
+// scripts that start them all run through binfmt_misc in the host view
+// (the build tree, its subdirectories and $srcdir live, the scripts'
+// environment passed on). They take long (configure alone runs hundreds
+// of programs, each one a boot), so they run with RUNIKRAFT_LONG=1
+// (./install.sh long), not in the default suite.
+
+// long skips t unless the long tests were asked for.
+func long(t *testing.T) {
+	t.Helper()
+	if os.Getenv("RUNIKRAFT_LONG") != "1" {
+		t.Skip("a whole test suite: set RUNIKRAFT_LONG=1 (./install.sh long)")
+	}
+}
+
+// hostViewBinfmt fails t unless binfmt_misc runs application images
+// with a runikraft that has the host view (install.sh registers it).
+func hostViewBinfmt(t *testing.T) {
+	t.Helper()
+	interp, ok := harness.Binfmt(harness.ImageHeader)
+	if !ok {
+		t.Fatal("no runikraft binfmt_misc entry takes application images: run ./install.sh (make check runs the built programs directly)")
+	}
+	cli, err := filepath.EvalSymlinks(interp)
+	if err != nil {
+		t.Fatalf("the registered interpreter %s: %v", interp, err)
+	}
+	if help, _ := exec.Command(cli, "help", "run").CombinedOutput(); !bytes.Contains(help, []byte("--host-view")) {
+		t.Fatalf("the registered interpreter %s predates the host view: rerun ./install.sh", interp)
+	}
+}
+
+// suiteResult is what an automake test suite reported: its counts and
+// its failing tests (FAIL and ERROR lines).
+type suiteResult struct {
+	counts map[string]int // TOTAL, PASS, SKIP, XFAIL, FAIL, XPASS, ERROR
+	failed []string
+}
+
+var (
+	countLine  = regexp.MustCompile(`(?m)^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR): +(\d+)$`)
+	failedLine = regexp.MustCompile(`(?m)^(?:FAIL|ERROR): (\S+)$`)
+)
+
+// parseSuite reads an automake test-suite.log.
+func parseSuite(log string) suiteResult {
+	r := suiteResult{counts: map[string]int{}}
+	for _, m := range countLine.FindAllStringSubmatch(log, -1) {
+		r.counts[m[1]], _ = strconv.Atoi(m[2])
+	}
+	for _, m := range failedLine.FindAllStringSubmatch(log, -1) {
+		r.failed = append(r.failed, m[1])
+	}
+	sort.Strings(r.failed)
+	return r
+}
+
+// makeCheck runs make -k check in dir (its status is not the verdict:
+// the suites' logs are) with every program bounded by RUNIKRAFT_TIMEOUT,
+// and returns the end of its output.
+func makeCheck(t *testing.T, dir string, timeout time.Duration, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", append([]string{"-k", "-j2", "check"}, args...)...)
+	cmd.Dir = dir
+	// A program that waits for something the guest cannot have (a FIFO
+	// the host writes) would hang the suite: 3 minutes each at most.
+	cmd.Env = append(buildEnv(), "RUNIKRAFT_TIMEOUT=3m")
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("make -k check in %s: %v after %v", dir, err, time.Since(start).Round(time.Second))
+	if ctx.Err() != nil {
+		t.Fatalf("make check did not finish in %v; end of its output:\n%s", timeout, tail(string(out), 60))
+	}
+	return string(out)
+}
+
+// checkSuite logs a suite's counts and each failure, with its cause if
+// it is a known one, and fails t for any other failure or for too few
+// tests run.
+func checkSuite(t *testing.T, name, logPath string, minTotal int, known map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatalf("%s: no test-suite log: %v", name, err)
+	}
+	r := parseSuite(string(b))
+	t.Logf("%s: %d tests: %d pass, %d skip, %d xfail, %d fail, %d xpass, %d error", name,
+		r.counts["TOTAL"], r.counts["PASS"], r.counts["SKIP"], r.counts["XFAIL"], r.counts["FAIL"], r.counts["XPASS"], r.counts["ERROR"])
+	if r.counts["TOTAL"] < minTotal {
+		t.Errorf("%s: %d tests ran, want at least %d", name, r.counts["TOTAL"], minTotal)
+	}
+	for _, f := range r.failed {
+		if cause, ok := known[f]; ok {
+			t.Logf("%s: %s fails, known: %s", name, f, cause)
+			continue
+		}
+		t.Errorf("%s: %s fails; its log:\n%s", name, f, tail(readLog(logPath, f), 40))
+	}
+}
+
+// readLog is the log of one test of a suite (name.log next to the
+// suite's log, for a test named name.sh or name).
+func readLog(suiteLog, test string) string {
+	base := strings.TrimSuffix(test, filepath.Ext(test))
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(suiteLog), base+".log"))
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
+}
+
+// valgrindCause is why sed's scripts that use valgrind fail on a host
+// that has it.
+const valgrindCause = "runs sed under the host's valgrind when there is one, which cannot run a riscv64 program (as under qemu-user; a host without valgrind skips it)"
+
+// noExecCause is why sed's scripts that use its e command fail.
+const noExecCause = "sed's e command or s///e flag runs a shell (popen): no fork/exec in the unikernel, \"sed: error in subprocess\""
+
+// stdinCause is why gnulib's tests of a seekable stdin fail.
+const stdinCause = "stdin redirected from a file (< file) is a stream in the guest (a virtio-console port), so its position cannot be sought or shared"
+
+// gnulibKnown are the failures of sed's gnulib-tests, with their causes.
+var gnulibKnown = map[string]string{
+	"test-fcntl":            "execs itself (execve): no fork/exec in the unikernel",
+	"test-pthread_sigmask1": "system(): no fork/exec in the unikernel",
+	"test-sigprocmask":      "system(): no fork/exec in the unikernel",
+	"test-fflush2.sh":       stdinCause,
+	"test-fseek.sh":         stdinCause,
+	"test-fseek2.sh":        stdinCause,
+	"test-fseeko.sh":        stdinCause,
+	"test-fseeko2.sh":       stdinCause,
+	"test-ftell.sh":         stdinCause,
+	"test-ftell2.sh":        stdinCause,
+	"test-ftello.sh":        stdinCause,
+	"test-ftello2.sh":       stdinCause,
+	"test-lseek.sh":         stdinCause,
+	"test-select-in.sh":     "select on stdin redirected from a file or /dev/null: stdin is a virtio-console stream in the guest",
+}
+
+// sedKnown are the failures of sed's suite in the unikernel, with their
+// causes (see the README's C test suites).
+var sedKnown = map[string]string{
+	"testsuite/execute-tests.sh":      noExecCause,
+	"testsuite/eval.sh":               noExecCause,
+	"testsuite/sandbox.sh":            noExecCause,
+	"testsuite/posix-mode-s.sh":       noExecCause,
+	"testsuite/unbuffered.sh":         "sed -u 1q leaves the rest of a shared stdin to the next command; runikraft run passes stdin to a virtio-console port and reads ahead of what the guest took, so the rest is gone",
+	"testsuite/bug32082.sh":           valgrindCause,
+	"testsuite/bug32271-2.sh":         valgrindCause,
+	"testsuite/newline-dfa-bug.sh":    valgrindCause,
+	"testsuite/invalid-mb-seq-UMR.sh": valgrindCause,
+	"testsuite/panic-tests.sh":        "mkfifo on the host, then sed -i on it while the host writes into it: over 9p a FIFO is the guest's own (as with Linux's v9fs), so the host's writer is never seen and sed waits until RUNIKRAFT_TIMEOUT",
+}
+
+// TestSedSuite builds GNU sed 4.9 and runs its whole make check: sed's
+// own shell-script tests (testsuite/, which run the built sed on data
+// files of the source tree) and gnulib's C tests (gnulib-tests/).
+func TestSedSuite(t *testing.T) {
+	long(t)
+	timed(t)
+	need(t, "make", "make")
+	hostViewBinfmt(t)
+	src := harness.DebianSource(t, "sed")
+	step(t, src, 40*time.Minute, nil, "./configure", "CC=runikraft-cc")
+	step(t, src, 30*time.Minute, nil, "make", "-j2")
+	out := makeCheck(t, src, 120*time.Minute)
+	t.Logf("end of make check's output:\n%s", tail(out, 30))
+	checkSuite(t, "sed testsuite", filepath.Join(src, "test-suite.log"), 60, sedKnown)
+	checkSuite(t, "sed gnulib-tests", filepath.Join(src, "gnulib-tests", "test-suite.log"), 150, gnulibKnown)
+}
