@@ -28,7 +28,7 @@ type pkg struct {
 	skip    map[string]string // test name → why it is skipped
 	timeout string            // the test binary's -timeout, if not 9m
 	// long are tests that pass but take long under TCG: they run only
-	// with RUNIKRAFT_STDLIB_LONG=1 (the longer target), to keep the
+	// with RUNIKRAFT_LONG=1 (the longer target, ./install.sh long), to keep the
 	// default CI short.
 	long map[string]string
 	cpus int // harts (runikraft run --cpus) when more than 1
@@ -113,7 +113,7 @@ const (
 )
 
 // longTests says whether the tests in the pkgs' long lists run too.
-func longTests() bool { return os.Getenv("RUNIKRAFT_STDLIB_LONG") == "1" }
+func longTests() bool { return os.Getenv("RUNIKRAFT_LONG") == "1" }
 
 var runikraft string
 

@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // storm is a TCP line server for the robustness test the host drives
@@ -43,7 +45,13 @@ func storm(port string) error {
 					case "stats":
 						fmt.Fprintf(c, "open=%d most=%d free=%d\n", open.Load(), most.Load(), memFreeKB())
 					case "quit":
+						// The reply must reach the host before the
+						// process exits and the VM goes away: wait,
+						// bounded, for the host to close its end.
 						fmt.Fprintln(c, "bye")
+						c.(*net.TCPConn).CloseWrite()
+						c.SetReadDeadline(time.Now().Add(5 * time.Second))
+						io.Copy(io.Discard, r)
 						close(quit)
 						return
 					default:
