@@ -37,8 +37,11 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # daemon of its own and needs no service). gdb-multiarch debugs a guest
 # (runikraft run --gdb). redis-tools is the host's redis-benchmark for
 # go run ./bench/net (against Redis built from source in the guest).
+# flex, bison, bc, libssl-dev and libelf-dev build the benchmarks' Linux
+# guest kernel from Debian's linux source (bench/internal/linuxguest).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools
+	flex bison bc libssl-dev libelf-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/floor"
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+)
+
+const greeting = "Hello, world!"
+
+// benchHello times one static C hello (csrc/hello.c, glibc, the same
+// binary everywhere) from QEMU's start to its exit: under runikraft run,
+// baked with runikraft-ld and booted on plain qemu-system-riscv64
+// -kernel, in the Linux guest (g, nil to leave it out) and under
+// qemu-riscv64, next to the bare payload; runs interleaved, medians
+// printed, ratios from the same run.
+func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *linuxguest.Guest) error {
+	hello := filepath.Join(dir, "hello")
+	if out, err := exec.Command("riscv64-linux-gnu-gcc", "-static", "-O2", "-o", hello, "bench/boot/csrc/hello.c").CombinedOutput(); err != nil {
+		return fmt.Errorf("cc hello: %v\n%s", err, out)
+	}
+	img := filepath.Join(dir, "hello.img")
+	if out, err := exec.Command("bin/runikraft-ld", "--bake", hello, "-o", img).CombinedOutput(); err != nil {
+		return fmt.Errorf("runikraft-ld --bake hello: %v\n%s", err, out)
+	}
+
+	var fl, rr, pk, lg, qu []time.Duration
+	for i := 0; i < runs; i++ {
+		f, err := qemu(ctx, bare, mem, "ok\n")
+		if err != nil {
+			return err
+		}
+		fl = append(fl, f.exit)
+		d, err := timeHello(ctx, "bin/runikraft", "run", "-m", mem, hello)
+		if err != nil {
+			return err
+		}
+		rr = append(rr, d)
+		k, err := qemu(ctx, img, mem, greeting)
+		if err != nil {
+			return err
+		}
+		if k.code != 0 {
+			return fmt.Errorf("hello.img on plain QEMU exited %d", k.code)
+		}
+		pk = append(pk, k.exit)
+		if g != nil {
+			res, err := g.Run(ctx, hello, nil, nil, linuxguest.RunOptions{Mem: mem})
+			if err != nil {
+				return err
+			}
+			if res.Status != 0 || !strings.Contains(string(res.Output), greeting) {
+				return fmt.Errorf("hello in the Linux guest: status %d, output %q", res.Status, res.Output)
+			}
+			lg = append(lg, res.Wall)
+		}
+		d, err = timeHello(ctx, "qemu-riscv64", hello)
+		if err != nil {
+			return err
+		}
+		qu = append(qu, d)
+	}
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	hdr := fmt.Sprintf("C hello, QEMU start to exit (median of %d, -m %s)\twall\tx floor\t", runs, mem)
+	if g != nil {
+		hdr += "x linux guest\t"
+	}
+	fmt.Fprintln(w, hdr)
+	base, lin := floor.Median(fl), floor.Median(lg)
+	row := func(name string, ds []time.Duration) {
+		m := floor.Median(ds)
+		line := fmt.Sprintf("%s\t%v\t%.2fx\t", name, m.Round(time.Millisecond), float64(m)/float64(base))
+		if g != nil {
+			line += fmt.Sprintf("%.2fx\t", float64(m)/float64(lin))
+		}
+		fmt.Fprintln(w, line)
+	}
+	row("bare OpenSBI payload (floor)", fl)
+	row("runikraft run hello", rr)
+	row("runikraft-ld --bake, plain qemu -kernel", pk)
+	if g != nil {
+		row("linux guest ("+g.Version+")", lg)
+	}
+	row("qemu-riscv64 (user mode, no boot)", qu)
+	if err := w.Flush(); err != nil {
+		return err
+	}
+
+	fi, err := os.Stat(img)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("hello image (kernel + app): %d bytes", fi.Size())
+	if g != nil {
+		ki, err := os.Stat(g.Kernel)
+		if err != nil {
+			return err
+		}
+		ii, err := os.Stat(g.Init)
+		if err != nil {
+			return err
+		}
+		hi, err := os.Stat(hello)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("; linux guest: kernel Image %d bytes + init %d + hello %d", ki.Size(), ii.Size(), hi.Size())
+	}
+	fmt.Print("\n\n")
+	return nil
+}
+
+// timeHello runs argv, checks it greets and exits 0, and returns its wall
+// time.
+func timeHello(ctx context.Context, argv ...string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil || !strings.Contains(out.String(), greeting) {
+		return 0, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out.Bytes())
+	}
+	return d, nil
+}
