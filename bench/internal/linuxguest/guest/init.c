@@ -213,7 +213,8 @@ int main(void) {
 
 	int na = 0, ne = 0, net = 0;
 	const char *cwd = "/";
-	for (char *p = spec; p < spec + n; p += strlen(p) + 1) {
+	for (char *p = spec, *next; p < spec + n; p = next) {
+		next = p + strlen(p) + 1; /* before the record is cut at its '=' */
 		char *eq = strchr(p, '=');
 		if (!eq)
 			continue;
