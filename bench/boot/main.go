@@ -154,10 +154,6 @@ func bench(runs int, apps, linux bool, mem string) error {
 		kFirst, kExit = append(kFirst, k.first), append(kExit, k.exit)
 	}
 
-	if err := benchHello(ctx, dir, bare, runs, mem, g); err != nil {
-		return err
-	}
-
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "measure\tbare OpenSBI payload\trunikraft kernel\tratio\n")
 	row := func(name string, b, k time.Duration) {
@@ -167,6 +163,10 @@ func bench(runs int, apps, linux bool, mem string) error {
 	row("power-off", median(bExit), median(kExit))
 	w.Flush()
 	fmt.Println()
+
+	if err := benchHello(ctx, dir, bare, runs, mem, g); err != nil {
+		return err
+	}
 
 	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "image\tfile bytes\tloaded bytes (incl. .bss)\n")

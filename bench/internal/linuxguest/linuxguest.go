@@ -232,7 +232,11 @@ type RunOptions struct {
 	Shares   []Share
 	// Files are extra files for the initramfs: guest path -> host path.
 	Files map[string]string
-	Cwd   string // the program's working directory; "" is /
+	// Rootfs is a newc cpio archive (a Runikraft image's root filesystem)
+	// unpacked before the init's own archive, whose /init, /run.spec and
+	// program replace any of the same name in it.
+	Rootfs []byte
+	Cwd    string // the program's working directory; "" is /
 	// Timeout bounds the whole run; 0 is 10 minutes.
 	Timeout time.Duration
 	// QEMUArgs are appended to QEMU's command line.
@@ -305,7 +309,7 @@ func (g *Guest) Start(ctx context.Context, program string, args, env []string, o
 		files[gp] = hp
 	}
 	initrd := filepath.Join(tmp, "initramfs.cpio")
-	if err := writeInitramfs(initrd, g.Init, spec, files); err != nil {
+	if err := writeInitramfs(initrd, o.Rootfs, g.Init, spec, files); err != nil {
 		return fail(err)
 	}
 
@@ -518,9 +522,11 @@ func Spec(nonce string, argv, env []string, o RunOptions) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// writeInitramfs writes a newc archive with /init, /run.spec, /dev/console
-// and files (guest path -> host path), with their parent directories.
-func writeInitramfs(out, init string, spec []byte, files map[string]string) error {
+// writeInitramfs writes rootfs (if any), padded to four bytes as the
+// kernel wants between archives, then a newc archive with /init,
+// /run.spec, /dev/console and files (guest path -> host path), with their
+// parent directories.
+func writeInitramfs(out string, rootfs []byte, init string, spec []byte, files map[string]string) error {
 	entries := []cpio.Entry{
 		{Header: cpio.Header{Name: "dev", Mode: cpio.TypeDir | 0o755}},
 		{Header: cpio.Header{Name: "dev/console", Mode: cpio.TypeChar | 0o600, RdevMajor: 5, RdevMinor: 1}},
@@ -556,6 +562,13 @@ func writeInitramfs(out, init string, spec []byte, files map[string]string) erro
 	f, err := os.Create(out)
 	if err != nil {
 		return fmt.Errorf("linux guest: %w", err)
+	}
+	if len(rootfs) > 0 {
+		pad := make([]byte, (4-len(rootfs)%4)%4)
+		if _, err := f.Write(append(rootfs[:len(rootfs):len(rootfs)], pad...)); err != nil {
+			f.Close()
+			return fmt.Errorf("linux guest: %w", err)
+		}
 	}
 	if err := cpio.WriteArchive(f, entries, cpio.ArchiveOptions{}); err != nil {
 		f.Close()

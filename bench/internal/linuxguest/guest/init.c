@@ -189,6 +189,7 @@ int main(void) {
 	mkdirs("/dev/shm");
 	mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
 	mkdirs("/etc");
+	mkdirs("/run");
 
 	int fd = open("/run.spec", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
