@@ -143,9 +143,14 @@ func bench(conns int, duration time.Duration, linux bool) error {
 			}, nil
 		})
 		if err != nil {
-			return fmt.Errorf("linux guest: %w", err)
+			// Known today: this nginx ends with SIGSEGV at start in the
+			// Linux guest (not yet looked into), so the Runikraft column is
+			// printed alone rather than lost.
+			fmt.Fprintf(os.Stderr, "bench: linux guest: %v\n", err)
+			fmt.Println("Linux guest column missing: nginx failed there (see stderr)")
+		} else {
+			lg = &r
 		}
-		lg = &r
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
