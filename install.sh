@@ -41,9 +41,12 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # go run ./bench/net (against Redis built from source in the guest).
 # sqlite3 reads back, on the host, a database the guest's SQLite wrote on
 # a 9p volume (tests/toolchain TestSQLite). iproute2 makes the tap that
-# tests/app TestNetTap boots a guest on.
+# tests/app TestNetTap boots a guest on. flex, bison, bc, libssl-dev and
+# libelf-dev build the benchmarks' Linux guest kernel from Debian's linux
+# source (bench/internal/linuxguest).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools sqlite3 iproute2)
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools sqlite3 iproute2
+	flex bison bc libssl-dev libelf-dev)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,34 +11,100 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/floor"
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 )
 
-// helloC is the smallest useful application: it greets and exits 0.
-const helloC = "#include <stdio.h>\nint main(void) { puts(\"Hello, world!\"); return 0; }\n"
+const greeting = "Hello, world!"
 
-// benchHello builds a C hello with runikraft-cc and times it from start
-// to exit three ways, interleaved in one run: the bare payload (the
-// floor), `runikraft run hello`, and the same image on plain
-// `qemu-system-riscv64 -M virt -kernel hello`. The first includes the
-// host tool's own start-up, which it also reports alone (runikraft run
-// --dry-run: everything up to the point where it would start QEMU).
-func benchHello(ctx context.Context, dir, bare string, runs int) error {
-	tool, err := toolPath("runikraft")
-	if err != nil {
+// benchHello times one static C hello (csrc/hello.c, glibc, the same
+// binary everywhere) from QEMU's start to its exit: under runikraft run,
+// baked with runikraft-ld and booted on plain qemu-system-riscv64
+// -kernel, in the Linux guest (g, nil to leave it out) and under
+// qemu-riscv64, next to the bare payload; runs interleaved, medians
+// printed, ratios from the same run.
+func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *linuxguest.Guest) error {
+	hello := filepath.Join(dir, "hello")
+	if out, err := exec.Command("riscv64-linux-gnu-gcc", "-static", "-O2", "-o", hello, "bench/boot/csrc/hello.c").CombinedOutput(); err != nil {
+		return fmt.Errorf("cc hello: %v\n%s", err, out)
+	}
+	img := filepath.Join(dir, "hello.img")
+	if out, err := exec.Command("bin/runikraft-ld", "--bake", hello, "-o", img).CombinedOutput(); err != nil {
+		return fmt.Errorf("runikraft-ld --bake hello: %v\n%s", err, out)
+	}
+
+	var fl, rr, pk, lg, qu, dry []time.Duration
+	for i := 0; i < runs; i++ {
+		f, err := qemu(ctx, bare, mem, "ok\n")
+		if err != nil {
+			return err
+		}
+		fl = append(fl, f.exit)
+		d, err := timeHello(ctx, "bin/runikraft", "run", "-m", mem, hello)
+		if err != nil {
+			return err
+		}
+		rr = append(rr, d)
+		k, err := qemu(ctx, img, mem, greeting)
+		if err != nil {
+			return err
+		}
+		if k.code != 0 {
+			return fmt.Errorf("hello.img on plain QEMU exited %d", k.code)
+		}
+		pk = append(pk, k.exit)
+		if g != nil {
+			res, err := g.Run(ctx, hello, nil, nil, linuxguest.RunOptions{Mem: mem})
+			if err != nil {
+				return err
+			}
+			if res.Status != 0 || !strings.Contains(string(res.Output), greeting) {
+				return fmt.Errorf("hello in the Linux guest: status %d, output %q", res.Status, res.Output)
+			}
+			lg = append(lg, res.Wall)
+		}
+		d, err = timeHello(ctx, "qemu-riscv64", hello)
+		if err != nil {
+			return err
+		}
+		qu = append(qu, d)
+		// runikraft's own start-up: everything up to the point where it
+		// would start QEMU.
+		d, err = timed(ctx, "qemu-system-riscv64", "bin/runikraft", "run", "--dry-run", "-m", mem, hello)
+		if err != nil {
+			return err
+		}
+		dry = append(dry, d)
+	}
+
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	hdr := fmt.Sprintf("C hello, QEMU start to exit (median of %d, -m %s)\twall\tx floor\t", runs, mem)
+	if g != nil {
+		hdr += "x linux guest\t"
+	}
+	fmt.Fprintln(w, hdr)
+	base, lin := floor.Median(fl), floor.Median(lg)
+	row := func(name string, ds []time.Duration) {
+		m := floor.Median(ds)
+		line := fmt.Sprintf("%s\t%v\t%.2fx\t", name, m.Round(time.Millisecond), float64(m)/float64(base))
+		if g != nil {
+			line += fmt.Sprintf("%.2fx\t", float64(m)/float64(lin))
+		}
+		fmt.Fprintln(w, line)
+	}
+	row("bare OpenSBI payload (floor)", fl)
+	row("runikraft run hello", rr)
+	row("  of which runikraft's own start-up (run --dry-run)", dry)
+	row("runikraft-ld --bake, plain qemu -kernel", pk)
+	if g != nil {
+		row("linux guest ("+g.Version+")", lg)
+	}
+	row("qemu-riscv64 (user mode, no boot)", qu)
+	if err := w.Flush(); err != nil {
 		return err
 	}
-	cc, err := toolPath("runikraft-cc")
-	if err != nil {
-		return err
-	}
-	src := filepath.Join(dir, "hello.c")
-	img := filepath.Join(dir, "hello")
-	if err := os.WriteFile(src, []byte(helloC), 0o644); err != nil {
-		return err
-	}
-	if out, err := exec.CommandContext(ctx, cc, "-O2", "-o", img, src).CombinedOutput(); err != nil {
-		return fmt.Errorf("runikraft-cc hello.c: %v\n%s", err, out)
-	}
+
 	fi, err := os.Stat(img)
 	if err != nil {
 		return err
@@ -46,47 +113,56 @@ func benchHello(ctx context.Context, dir, bare string, runs int) error {
 	if err != nil {
 		return err
 	}
-
-	var bExit, rExit, qExit, dry []time.Duration
-	for i := 0; i < runs; i++ {
-		b, err := qemu(ctx, bare, "128M", "ok\n")
+	fmt.Printf("hello image (kernel + app): %d bytes, %d loaded with zeroed memory", fi.Size(), loaded)
+	if g != nil {
+		ki, err := os.Stat(g.Kernel)
 		if err != nil {
 			return err
 		}
-		r, err := timed(ctx, "Hello, world!", tool, "run", img)
+		ii, err := os.Stat(g.Init)
 		if err != nil {
 			return err
 		}
-		q, err := qemu(ctx, img, "128M", "Hello, world!")
+		hi, err := os.Stat(hello)
 		if err != nil {
 			return err
 		}
-		if q.code != 0 {
-			return fmt.Errorf("hello on plain QEMU exited %d", q.code)
-		}
-		d, err := timed(ctx, "qemu-system-riscv64", tool, "run", "--dry-run", img)
-		if err != nil {
-			return err
-		}
-		bExit, rExit, qExit, dry = append(bExit, b.exit), append(rExit, r), append(qExit, q.exit), append(dry, d)
+		fmt.Printf("; linux guest: kernel Image %d bytes + init %d + hello %d", ki.Size(), ii.Size(), hi.Size())
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(w, "C hello (%d file bytes, %d loaded), start to exit, median of %d\ttime\tratio to the bare payload\n", fi.Size(), loaded, runs)
-	b := median(bExit)
-	fmt.Fprintf(w, "bare OpenSBI payload (floor)\t%v\t1.00x\n", b.Round(time.Millisecond))
-	for _, r := range []struct {
-		name string
-		d    time.Duration
-	}{
-		{"runikraft run hello", median(rExit)},
-		{"qemu-system-riscv64 -M virt -kernel hello", median(qExit)},
-		{"  of which runikraft's own start-up (run --dry-run)", median(dry)},
-	} {
-		fmt.Fprintf(w, "%s\t%v\t%.2fx\n", r.name, r.d.Round(time.Millisecond), float64(r.d)/float64(b))
-	}
-	w.Flush()
 	fmt.Println()
+	// The size target is for what runikraft-cc makes of the same source
+	// (musl, the kernel chosen for the program), not for glibc baked.
+	ccImg := filepath.Join(dir, "hello-cc")
+	if out, err := exec.CommandContext(ctx, "bin/runikraft-cc", "-O2", "-o", ccImg, "bench/boot/csrc/hello.c").CombinedOutput(); err != nil {
+		return fmt.Errorf("runikraft-cc hello.c: %v\n%s", err, out)
+	}
+	ci, err := os.Stat(ccImg)
+	if err != nil {
+		return err
+	}
+	cl, err := loadedSize(ccImg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("runikraft-cc hello image: %d bytes, %d loaded with zeroed memory\n\n", ci.Size(), cl)
 	return nil
+}
+
+// timeHello runs argv, checks it greets and exits 0, and returns its wall
+// time.
+func timeHello(ctx context.Context, argv ...string) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil || !strings.Contains(out.String(), greeting) {
+		return 0, fmt.Errorf("%s: %v\n%s", strings.Join(argv, " "), err, out.Bytes())
+	}
+	return d, nil
 }
 
 // timed runs a command to its exit and returns how long it took; its
@@ -104,19 +180,4 @@ func timed(ctx context.Context, want, name string, args ...string) (time.Duratio
 		return d, fmt.Errorf("%s %s: %v, output %q", name, strings.Join(args, " "), err, out)
 	}
 	return d, nil
-}
-
-// toolPath finds one of runikraft's tools: bin/ of this checkout first
-// (what was just built), then PATH.
-func toolPath(name string) (string, error) {
-	if p, err := filepath.Abs(filepath.Join("bin", name)); err == nil {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("%s: build the tools first (see install.sh): %w", name, err)
-	}
-	return p, nil
 }

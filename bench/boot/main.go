@@ -1,7 +1,12 @@
 // Command boot measures how the kernel boots and idles, next to a bare
 // OpenSBI payload on the same QEMU in the same run, and prints a table:
 //
-//	go run ./bench/boot [-runs N]
+//	go run ./bench/boot [-runs N] [-linux=false] [-apps=false]
+//
+// A C hello is timed from QEMU's start to its exit under runikraft run, on
+// plain qemu -kernel, in a Linux 6.1 guest (bench/internal/linuxguest,
+// built once into the user's cache directory: about 10-15 minutes the
+// first time; -linux=false leaves it out) and under qemu-riscv64.
 //
 // Times are medians of N runs, reported as ratios to the bare payload
 // because these machines are shared and noisy. It also prints the kernel
@@ -28,6 +33,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/internal/kbuild"
 	"github.com/runikraft/runikraft/internal/payload"
 	"github.com/runikraft/runikraft/kernel/abi"
@@ -35,10 +41,12 @@ import (
 
 func main() {
 	runs := flag.Int("runs", 5, "boots per measurement")
+	linux := flag.Bool("linux", true, "time the C hello in the Linux guest too (builds it once, about 10-15 minutes)")
+	mem := flag.String("m", "256M", "guest RAM for the C hello runs")
 	apps := flag.Bool("apps", true, "also build GNU hello, Lua, cJSON and SQLite with runikraft-cc (tests/toolchain) and report their image sizes and hello's first output")
 	hello := flag.Bool("hello", true, "also time a C hello built with runikraft-cc from start to exit: through runikraft run, and on plain qemu-system-riscv64 -kernel")
 	flag.Parse()
-	if err := bench(*runs, *apps, *hello); err != nil {
+	if err := bench(*runs, *apps, *hello, *linux, *mem); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -99,8 +107,15 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func bench(runs int, apps, hello bool) error {
+func bench(runs int, apps, hello, linux bool, mem string) error {
 	ctx := context.Background()
+	var g *linuxguest.Guest
+	if linux {
+		var err error
+		if g, err = linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr}); err != nil {
+			return err
+		}
+	}
 	dir, err := os.MkdirTemp("", "runikraft-bench-")
 	if err != nil {
 		return err
@@ -153,7 +168,7 @@ func bench(runs int, apps, hello bool) error {
 	fmt.Println()
 
 	if hello {
-		if err := benchHello(ctx, dir, bare, runs); err != nil {
+		if err := benchHello(ctx, dir, bare, runs, mem, g); err != nil {
 			return err
 		}
 	}

@@ -12,7 +12,9 @@
 // to the guest). The interrupt-driven driver should leave
 // both near 0% of a core. Unless -redis=false, it then builds Redis from
 // Debian's source through tests/toolchain and prints what Debian's
-// redis-benchmark on the host gets from it through -p (redis.go).
+// redis-benchmark on the host gets from it through -p (redis.go), next to
+// the same program in the Linux guest (bench/internal/linuxguest) behind
+// the same kind of forward, unless -linux=false.
 package main
 
 import (
@@ -32,6 +34,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/internal/kbuild"
 )
 
@@ -39,15 +42,16 @@ func main() {
 	idle := flag.Duration("idle", 3*time.Second, "how long to sample QEMU's CPU use in each idle phase")
 	redis := flag.Bool("redis", true, "also build Redis and measure it with redis-benchmark -t get,set")
 	redisN := flag.Int("redis-n", 20000, "requests per redis-benchmark test")
+	linux := flag.Bool("linux", true, "run redis-server in the Linux guest too (builds it once, about 10-15 minutes)")
 	redisC := flag.Int("redis-c", 16, "redis-benchmark connections (QEMU's forward listens with a backlog of 1: see redis.go)")
 	flag.Parse()
-	if err := bench(*idle, *redis, *redisN, *redisC); err != nil {
+	if err := bench(*idle, *redis, *redisN, *redisC, *linux); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(idle time.Duration, redis bool, redisN, redisC int) error {
+func bench(idle time.Duration, redis bool, redisN, redisC int, linux bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "runikraft-bench-net-")
@@ -91,7 +95,13 @@ func bench(idle time.Duration, redis bool, redisN, redisC int) error {
 		return nil
 	}
 	fmt.Println()
-	return benchRedis(ctx, dir, min(max(redisN, 1), 10_000_000), min(max(redisC, 1), 1000))
+	var g *linuxguest.Guest
+	if linux {
+		if g, err = linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr}); err != nil {
+			return err
+		}
+	}
+	return benchRedis(ctx, dir, min(max(redisN, 1), 10_000_000), min(max(redisC, 1), 1000), g)
 }
 
 // idleCPU boots the net kernel and samples QEMU's CPU time while the

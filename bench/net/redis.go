@@ -16,6 +16,9 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/internal/appimage"
 )
 
 // benchRedis builds redis-server through tests/toolchain (the one place
@@ -33,9 +36,10 @@ import (
 // first 45-byte SET unacknowledged for over 20 s, the guest idle). That
 // measures QEMU's listener, not the guest, and would hit a Linux guest
 // behind the same forward the same way.
-// There is no Linux guest column yet: the Linux guest baseline does not
-// exist in the repository.
-func benchRedis(ctx context.Context, dir string, n, conns int) error {
+// With g, the same redis-server program (taken out of the baked image)
+// then runs in the Linux guest behind the same kind of forward and gets
+// the same load.
+func benchRedis(ctx context.Context, dir string, n, conns int, g *linuxguest.Guest) error {
 	rb, err := exec.LookPath("redis-benchmark")
 	if err != nil {
 		return errors.New("redis-benchmark missing: run ./install.sh (Debian package redis-tools)")
@@ -58,17 +62,79 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 		return fmt.Errorf("building redis-server: %v\n%s", err, out)
 	}
 
-	port, err := freePort()
+	rk, err := redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
+		cmd := exec.CommandContext(ctx, cli, "run", "--timeout", "10m", "-p", addr+":6379", filepath.Join(keep, "redis-server"),
+			"--save", "", "--appendonly", "no", "--protected-mode", "no")
+		s := &cmdServer{cmd: cmd}
+		cmd.Stdout, cmd.Stderr = &s.out, &s.out
+		return s, cmd.Start()
+	})
 	if err != nil {
 		return err
 	}
+	var lg map[string][]string
+	if g != nil {
+		// The same program in the Linux guest: the baked image carries it.
+		info, err := appimage.Read(filepath.Join(keep, "redis-server"))
+		if err != nil {
+			return err
+		}
+		if info.Rootfs {
+			return errors.New("redis-server image carries a root filesystem, not the program alone")
+		}
+		prog := filepath.Join(dir, "redis-server.app")
+		if err := os.WriteFile(prog, info.Initrd, 0o755); err != nil {
+			return err
+		}
+		lg, err = redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
+			p, err := g.Start(ctx, prog, []string{"--save", "", "--appendonly", "no", "--protected-mode", "no"}, nil,
+				linuxguest.RunOptions{Mem: "256M", Forwards: []string{"tcp:" + addr + "-:6379"}, Timeout: 10 * time.Minute})
+			if err != nil {
+				return nil, err
+			}
+			return &guestServer{p: p}, nil
+		})
+		if err != nil {
+			return fmt.Errorf("linux guest: %w", err)
+		}
+	}
+
+	fmt.Printf("Redis 7.0 (redis-server in the guest behind QEMU's user-network forward; host redis-benchmark -t get,set -n %d -c %d)\n", n, conns)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "test\tRunikraft req/s\tp50 ms\tp99 ms\tLinux guest req/s\tp50 ms\tp99 ms\trunikraft/linux req/s\t")
+	for _, test := range []string{"SET", "GET"} {
+		r := rk[test]
+		if r == nil {
+			return fmt.Errorf("redis-benchmark printed no %s row", test)
+		}
+		l := []string{"n/a", "n/a", "n/a"}
+		ratio := "-"
+		if lg[test] != nil {
+			l = lg[test]
+			a, err1 := strconv.ParseFloat(r[0], 64)
+			b, err2 := strconv.ParseFloat(l[0], 64)
+			if err1 == nil && err2 == nil && b > 0 {
+				ratio = fmt.Sprintf("%.2fx", a/b)
+			}
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", test, r[0], r[1], r[2], l[0], l[1], l[2], ratio)
+	}
+	return w.Flush()
+}
+
+// redisRun starts a redis-server through start (given the host address
+// to publish on), waits until it answers PING, drives it with
+// redis-benchmark, shuts it down and waits for the run to end. It returns
+// rps, p50 and p99 (ms) by test name.
+func redisRun(ctx context.Context, rb string, n, conns int, start func(addr string) (server, error)) (map[string][]string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	var guestOut bytes.Buffer
-	srv := exec.CommandContext(ctx, cli, "run", "--timeout", "10m", "-p", addr+":6379", filepath.Join(keep, "redis-server"),
-		"--save", "", "--appendonly", "no", "--protected-mode", "no")
-	srv.Stdout, srv.Stderr = &guestOut, &guestOut
-	if err := srv.Start(); err != nil {
-		return err
+	srv, err := start(addr)
+	if err != nil {
+		return nil, err
 	}
 	// srv.Wait's result goes to exited once; waited records that
 	// something took it, so the deferred clean-up never waits twice.
@@ -77,12 +143,12 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 	go func() { exited <- srv.Wait() }()
 	defer func() {
 		if !waited {
-			srv.Process.Kill()
+			srv.Kill()
 			<-exited
 		}
 	}()
 	if err := redisPing(addr, exited, &waited); err != nil {
-		return fmt.Errorf("%w; guest output:\n%s", err, guestOut.String())
+		return nil, fmt.Errorf("%w; guest output:\n%s", err, srv.Output())
 	}
 
 	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -90,15 +156,15 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 	bench := exec.CommandContext(bctx, rb, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "get,set", "-n", strconv.Itoa(n), "-c", strconv.Itoa(conns), "--csv")
 	var stderr bytes.Buffer
 	bench.Stderr = &stderr
-	start := time.Now()
+	t0 := time.Now()
 	out, err := bench.Output()
-	took := time.Since(start)
+	took := time.Since(t0)
 	if err != nil {
-		return fmt.Errorf("%s: %v after %v\n%s%s", strings.Join(bench.Args, " "), err, took.Round(time.Millisecond), out, stderr.Bytes())
+		return nil, fmt.Errorf("%s: %v after %v\n%s%s", strings.Join(bench.Args, " "), err, took.Round(time.Millisecond), out, stderr.Bytes())
 	}
 	rows, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
 	if err != nil || len(rows) < 2 {
-		return fmt.Errorf("redis-benchmark --csv printed %q: %v", out, err)
+		return nil, fmt.Errorf("redis-benchmark --csv printed %q: %v", out, err)
 	}
 	col := map[string]int{}
 	for i, name := range rows[0] {
@@ -106,20 +172,16 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 	}
 	for _, name := range []string{"test", "rps", "p50_latency_ms", "p99_latency_ms"} {
 		if _, ok := col[name]; !ok {
-			return fmt.Errorf("redis-benchmark --csv has no %q column: %q", name, rows[0])
+			return nil, fmt.Errorf("redis-benchmark --csv has no %q column: %q", name, rows[0])
 		}
 	}
-
-	fmt.Printf("Redis 7.0 (redis-server in the guest, -p %s:6379; host redis-benchmark -t get,set -n %d -c %d: %v)\n", addr, n, conns, took.Round(time.Millisecond))
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "test\tRunikraft req/s\tp50 ms\tp99 ms\tLinux guest req/s\t")
+	res := map[string][]string{}
 	for _, r := range rows[1:] {
 		if len(r) != len(rows[0]) {
-			return fmt.Errorf("redis-benchmark --csv row %q", r)
+			return nil, fmt.Errorf("redis-benchmark --csv row %q", r)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t\n", r[col["test"]], r[col["rps"]], r[col["p50_latency_ms"]], r[col["p99_latency_ms"]], "n/a")
+		res[r[col["test"]]] = []string{r[col["rps"]], r[col["p50_latency_ms"]], r[col["p99_latency_ms"]]}
 	}
-	w.Flush()
 
 	// SHUTDOWN NOSAVE: no reply, the server exits and so does the run.
 	if c, err := net.DialTimeout("tcp", addr, 10*time.Second); err == nil {
@@ -132,12 +194,49 @@ func benchRedis(ctx context.Context, dir string, n, conns int) error {
 	case err := <-exited:
 		waited = true
 		if err != nil {
-			return fmt.Errorf("redis-server run: %v; guest output:\n%s", err, guestOut.String())
+			return nil, fmt.Errorf("redis-server run: %v; guest output:\n%s", err, srv.Output())
 		}
 	case <-time.After(time.Minute):
-		return errors.New("redis-server did not exit within 1m of SHUTDOWN NOSAVE")
+		return nil, errors.New("redis-server did not exit within 1m of SHUTDOWN NOSAVE")
 	}
-	return nil
+	return res, nil
+}
+
+// server is a redis-server run in progress, in either guest.
+type server interface {
+	Wait() error    // nil when the run ended with status 0
+	Kill()          // ends the VM
+	Output() string // what it printed so far (after Wait: all of it)
+}
+
+type cmdServer struct {
+	cmd *exec.Cmd
+	out bytes.Buffer
+}
+
+func (s *cmdServer) Wait() error    { return s.cmd.Wait() }
+func (s *cmdServer) Kill()          { s.cmd.Process.Kill() }
+func (s *cmdServer) Output() string { return s.out.String() }
+
+type guestServer struct {
+	p   *linuxguest.Process
+	res *linuxguest.Result
+}
+
+func (s *guestServer) Wait() error {
+	res, err := s.p.Wait()
+	s.res = res
+	if err == nil && res.Status != 0 {
+		err = fmt.Errorf("exit status %d", res.Status)
+	}
+	return err
+}
+func (s *guestServer) Kill() { s.p.Kill() }
+func (s *guestServer) Output() string {
+	if s.res == nil {
+		return "(running)"
+	}
+	return string(s.res.Console)
 }
 
 // redisPing waits (2 minutes at most) until the server answers PING:

@@ -9,11 +9,13 @@
 // closed-loop load from Go's HTTP client: -conns kept-alive connections,
 // each sending its next GET as soon as the last answer is read, for
 // -duration after a one-second warm-up. It prints requests per second and
-// latency percentiles. A Linux guest column waits for the Linux guest
-// baseline (issue 10); until then the Runikraft column stands alone.
+// latency percentiles, then (unless -linux=false) the same for the same
+// nginx program and root filesystem in the Linux guest
+// (bench/internal/linuxguest) behind the same kind of forward.
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -29,23 +31,28 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/internal/appimage"
+	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
 func main() {
 	conns := flag.Int("conns", 16, "concurrent kept-alive connections (1-64: nginx is configured for 64)")
 	duration := flag.Duration("duration", 10*time.Second, "how long to measure (1s-5m)")
+	linux := flag.Bool("linux", true, "measure the same nginx in the Linux guest too (builds it once, about 10-15 minutes)")
 	flag.Parse()
 	if *conns < 1 || *conns > 64 || *duration < time.Second || *duration > 5*time.Minute {
 		fmt.Fprintln(os.Stderr, "bench: -conns must be 1-64 and -duration 1s-5m")
 		os.Exit(2)
 	}
-	if err := bench(*conns, *duration); err != nil {
+	if err := bench(*conns, *duration, *linux); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(conns int, duration time.Duration) error {
+func bench(conns int, duration time.Duration, linux bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "runikraft-bench-nginx-")
@@ -72,42 +79,149 @@ func bench(conns int, duration time.Duration) error {
 	// The CLI finds the kernels next to itself; the image has its own
 	// kernel baked in, so none is needed here.
 
-	port, err := loopbackPort()
+	rk, err := serve(ctx, conns, duration, func(port int) (stop func() string, err error) {
+		srv := exec.CommandContext(ctx, runikraft, "run", "--timeout", (duration + 3*time.Minute).String(),
+			"-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image)
+		logf, err := os.Create(filepath.Join(dir, "nginx.log"))
+		if err != nil {
+			return nil, err
+		}
+		srv.Stdout, srv.Stderr = io.Discard, logf
+		srv.WaitDelay = 10 * time.Second
+		if err := srv.Start(); err != nil {
+			logf.Close()
+			return nil, err
+		}
+		return func() string {
+			_ = srv.Process.Kill()
+			_ = srv.Wait()
+			logf.Close()
+			log, _ := os.ReadFile(logf.Name())
+			return string(log)
+		}, nil
+	})
 	if err != nil {
 		return err
 	}
-	srv := exec.CommandContext(ctx, runikraft, "run", "--timeout", (duration + 3*time.Minute).String(),
-		"-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image)
-	logf, err := os.Create(filepath.Join(dir, "nginx.log"))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	srv.Stdout, srv.Stderr = io.Discard, logf
-	srv.WaitDelay = 10 * time.Second
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Kill(); _ = srv.Wait() }()
-	url := fmt.Sprintf("http://127.0.0.1:%d/1k.bin", port)
-	if err := waitReady(url, 2*time.Minute); err != nil {
-		log, _ := os.ReadFile(logf.Name())
-		return fmt.Errorf("%w\nnginx's stderr:\n%s", err, log)
+	var lg *result
+	if linux {
+		g, err := linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr})
+		if err != nil {
+			return err
+		}
+		// The same nginx and root filesystem in the Linux guest: the
+		// image carries both (the program as the root's /init).
+		info, err := appimage.Read(image)
+		if err != nil {
+			return err
+		}
+		if !info.Rootfs {
+			return errors.New("the nginx image has no root filesystem")
+		}
+		app, err := initFromArchive(info.Initrd)
+		if err != nil {
+			return fmt.Errorf("the nginx image's root filesystem: %w", err)
+		}
+		prog := filepath.Join(dir, "nginx.app")
+		if err := os.WriteFile(prog, app, 0o755); err != nil {
+			return err
+		}
+		r, err := serve(ctx, conns, duration, func(port int) (func() string, error) {
+			p, err := g.Start(ctx, prog, info.Manifest.Args, info.Manifest.Env, linuxguest.RunOptions{
+				Rootfs: info.Initrd, Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
+				Timeout: duration + 3*time.Minute})
+			if err != nil {
+				return nil, err
+			}
+			return func() string {
+				p.Kill()
+				res, _ := p.Wait()
+				if res == nil {
+					return ""
+				}
+				return string(res.Console)
+			}, nil
+		})
+		if err != nil {
+			// Known today: this nginx ends with SIGSEGV at start in the
+			// Linux guest (not yet looked into), so the Runikraft column is
+			// printed alone rather than lost.
+			fmt.Fprintf(os.Stderr, "bench: linux guest: %v\n", err)
+			fmt.Println("Linux guest column missing: nginx failed there (see stderr)")
+		} else {
+			lg = &r
+		}
 	}
 
-	r, err := load(url, conns, duration)
-	if err != nil {
-		return err
-	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(w, "nginx, static 1 KiB, %d conns, %v\tRunikraft\t\n", conns, duration)
-	fmt.Fprintf(w, "requests/s\t%.0f\t\n", float64(r.n)/duration.Seconds())
-	fmt.Fprintf(w, "p50 latency\t%v\t\n", r.pct(50).Round(time.Microsecond))
-	fmt.Fprintf(w, "p99 latency\t%v\t\n", r.pct(99).Round(time.Microsecond))
-	fmt.Fprintf(w, "max latency\t%v\t\n", r.pct(100).Round(time.Microsecond))
-	fmt.Fprintf(w, "connections opened\t%d\t\n", r.dials)
-	fmt.Fprintf(w, "errors\t%d\t\n", r.errs)
+	hdr := fmt.Sprintf("nginx, static 1 KiB, %d conns, %v\tRunikraft\t", conns, duration)
+	if lg != nil {
+		hdr += "Linux guest\tratio\t"
+	}
+	fmt.Fprintln(w, hdr)
+	row := func(name string, f func(r result) float64, format string) {
+		line := fmt.Sprintf("%s\t"+format+"\t", name, f(rk))
+		if lg != nil {
+			l := f(*lg)
+			line += fmt.Sprintf(format+"\t", l)
+			if l > 0 {
+				line += fmt.Sprintf("%.2fx\t", f(rk)/l)
+			} else {
+				line += "-\t"
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	row("requests/s", func(r result) float64 { return float64(r.n) / duration.Seconds() }, "%.0f")
+	row("p50 latency ms", func(r result) float64 { return ms(r.pct(50)) }, "%.2f")
+	row("p99 latency ms", func(r result) float64 { return ms(r.pct(99)) }, "%.2f")
+	row("max latency ms", func(r result) float64 { return ms(r.pct(100)) }, "%.2f")
+	row("connections opened", func(r result) float64 { return float64(r.dials) }, "%.0f")
+	row("errors", func(r result) float64 { return float64(r.errs) }, "%.0f")
 	return w.Flush()
+}
+
+// serve starts a server through start (given the host port to publish
+// nginx's 8080 on; it returns a function that ends the server and gives
+// its log), waits until it answers and measures it.
+func serve(ctx context.Context, conns int, duration time.Duration, start func(port int) (func() string, error)) (result, error) {
+	port, err := loopbackPort()
+	if err != nil {
+		return result{}, err
+	}
+	stop, err := start(port)
+	if err != nil {
+		return result{}, err
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/1k.bin", port)
+	if err := waitReady(url, 2*time.Minute); err != nil {
+		return result{}, fmt.Errorf("%w\nnginx's log:\n%s", err, stop())
+	}
+	r, err := load(url, conns, duration)
+	stop()
+	return r, err
+}
+
+// initFromArchive is the /init of a root filesystem archive: the program
+// an image with a root filesystem runs.
+func initFromArchive(archive []byte) ([]byte, error) {
+	r := cpio.NewReader(bytes.NewReader(archive), int64(len(archive)))
+	for {
+		h, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("no /init")
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Name == "init" && h.Mode.IsRegular() {
+			if h.Size > 256<<20 {
+				return nil, fmt.Errorf("/init is %d bytes", h.Size)
+			}
+			return io.ReadAll(io.LimitReader(r, h.Size))
+		}
+	}
 }
 
 // result is what a load run saw.

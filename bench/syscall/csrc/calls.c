@@ -1,6 +1,7 @@
 /* Times system calls from inside an application: the same static binary
- * runs under runikraft run and under qemu-riscv64 (user-mode QEMU), and
- * bench/syscall prints the two side by side. Output: "name ns-per-call". */
+ * runs under runikraft run, in the Linux guest (bench/internal/linuxguest)
+ * and under qemu-riscv64 (user-mode QEMU), and bench/syscall prints them
+ * side by side. Output: "name ns-per-call". */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -65,6 +66,12 @@ int main(int argc, char **argv) {
 	for (int i = 0; i < n; i++)
 		syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
 	printf("clock_gettime %.0f\n", (now() - t) / n);
+
+	/* Through the C library: the vDSO where the kernel maps one. */
+	t = now();
+	for (int i = 0; i < n; i++)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	printf("clock_gettime-vdso %.0f\n", (now() - t) / n);
 
 	/* The null sink is a pipe drained by a thread: the same on both
 	 * sides (the unikernel has no /dev/null before its VFS). */
