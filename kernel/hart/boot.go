@@ -184,8 +184,8 @@ var ramBytes uint64
 
 // The kernel's reserve: pages the application's faults and mappings may
 // not take, so that once it has run out of memory the kernel's runtime
-// (its heap grows through kmmap), the console, the --share-cwd
-// write-back and the exit report still complete. A sixteenth of RAM,
+// (its heap grows through kmmap), the console, a volume's last writes
+// and the exit report still complete. A sixteenth of RAM,
 // at least 2 MiB and at most 16 MiB.
 const (
 	reserveMin = (2 << 20) / mm.PageSize
