@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/results"
 )
 
 func main() {
@@ -41,24 +41,6 @@ func main() {
 	}
 }
 
-// parse reads "name value" lines.
-func parse(out []byte) (map[string]float64, []string) {
-	res := map[string]float64{}
-	var order []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(f[1], 64); err == nil {
-			res[f[0]] = v
-			order = append(order, f[0])
-		}
-	}
-	return res, order
-}
-
 func measure(name string, argv ...string) (map[string]float64, []string, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	var errb bytes.Buffer
@@ -67,7 +49,7 @@ func measure(name string, argv ...string) (map[string]float64, []string, error) 
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %s: %v\n%s", name, strings.Join(argv, " "), err, errb.Bytes())
 	}
-	res, order := parse(out)
+	res, order := results.Parse(out)
 	return res, order, nil
 }
 
@@ -141,6 +123,6 @@ func inLinux(ctx context.Context, g *linuxguest.Guest, bin, mem, dir, mib, files
 	if r.Status != 0 {
 		return nil, fmt.Errorf("linux guest, %s: fsbench exited %d\n%s", dir, r.Status, r.Output)
 	}
-	res, _ := parse(r.Output)
+	res, _ := results.Parse(r.Output)
 	return res, nil
 }

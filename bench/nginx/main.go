@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -118,7 +117,7 @@ func bench(conns int, duration time.Duration, linux bool) error {
 		if !info.Rootfs {
 			return errors.New("the nginx image has no root filesystem")
 		}
-		app, err := initFromArchive(info.Initrd)
+		app, err := cpio.ReadFile(info.Initrd, "init", 256<<20)
 		if err != nil {
 			return fmt.Errorf("the nginx image's root filesystem: %w", err)
 		}
@@ -201,27 +200,6 @@ func serve(ctx context.Context, conns int, duration time.Duration, start func(po
 	r, err := load(url, conns, duration)
 	stop()
 	return r, err
-}
-
-// initFromArchive is the /init of a root filesystem archive: the program
-// an image with a root filesystem runs.
-func initFromArchive(archive []byte) ([]byte, error) {
-	r := cpio.NewReader(bytes.NewReader(archive), int64(len(archive)))
-	for {
-		h, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("no /init")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if h.Name == "init" && h.Mode.IsRegular() {
-			if h.Size > 256<<20 {
-				return nil, fmt.Errorf("/init is %d bytes", h.Size)
-			}
-			return io.ReadAll(io.LimitReader(r, h.Size))
-		}
-	}
 }
 
 // result is what a load run saw.

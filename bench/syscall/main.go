@@ -15,7 +15,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/runikraft/runikraft/bench/internal/floor"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/results"
 )
 
 func main() {
@@ -48,28 +48,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
-}
-
-// parseCalls reads the "name ns-per-call" lines calls.c prints, in order.
-func parseCalls(out []byte) (map[string]float64, []string) {
-	res := map[string]float64{}
-	var order []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[1], 64)
-		if err != nil || v < 0 {
-			continue
-		}
-		if _, seen := res[f[0]]; !seen {
-			order = append(order, f[0])
-		}
-		res[f[0]] = v
-	}
-	return res, order
 }
 
 // timed runs argv and returns its stdout and wall time; a non-zero exit
@@ -142,7 +120,7 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux bool) erro
 	var floors []time.Duration
 	var order []string
 	add := func(c *column, out []byte) {
-		vals, o := parseCalls(out)
+		vals, o := results.Parse(out)
 		if order == nil {
 			order = o
 		}

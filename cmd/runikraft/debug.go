@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"debug/elf"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -91,7 +90,7 @@ func newGDBSession(port int, image string, baked *appimage.Info, appMode bool) (
 	case !baked.Rootfs:
 		app = baked.Initrd
 	default:
-		b, err := initFromArchive(baked.Initrd)
+		b, err := cpio.ReadFile(baked.Initrd, "init", 1<<30)
 		if err != nil {
 			return nil, fmt.Errorf("the image's root filesystem: %w", err)
 		}
@@ -135,23 +134,6 @@ func newGDBSession(port int, image string, baked *appimage.Info, appMode bool) (
 	s.base = abi.UserHighStart + binary.LittleEndian.Uint64(r[:])%((64<<30)/align)*align
 	s.bias = s.base - first&^0xfff
 	return s, nil
-}
-
-// initFromArchive returns /init of a newc archive.
-func initFromArchive(archive []byte) ([]byte, error) {
-	r := cpio.NewReader(bytes.NewReader(archive), int64(len(archive)))
-	for {
-		h, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("no /init")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if h.Name == "init" && h.Mode.IsRegular() {
-			return io.ReadAll(r)
-		}
-	}
 }
 
 // command is the gdb-multiarch command line to print.

@@ -433,3 +433,21 @@ func writeItemsErr(items []item, format Format) ([]byte, error) {
 	err := w.Close()
 	return buf.Bytes(), err
 }
+
+func TestReadFile(t *testing.T) {
+	a := buildArchive(t, sampleEntries(), ArchiveOptions{})
+	if b, err := ReadFile(a, "odd", 100); err != nil || string(b) != "1234567" {
+		t.Errorf("ReadFile(odd) = %q, %v", b, err)
+	}
+	if b, err := ReadFile(a, "bin/app2", 100); err != nil || string(b) != "hello" {
+		t.Errorf("ReadFile of a hard link = %q, %v", b, err)
+	}
+	for _, c := range []struct {
+		name string
+		max  int64
+	}{{"odd", 6}, {"bin/sh", 100}, {"tmp", 100}, {"missing", 100}} {
+		if b, err := ReadFile(a, c.name, c.max); err == nil {
+			t.Errorf("ReadFile(%s, max %d) = %q, want an error", c.name, c.max, b)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package cpio
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -336,4 +337,26 @@ func (r *Reader) Readlink() (string, error) {
 		}
 	}
 	return string(p), nil
+}
+
+// ReadFile returns the body of the regular file name (as the archive
+// spells it, without a leading "/") in archive, refusing one larger
+// than max bytes.
+func ReadFile(archive []byte, name string, max int64) ([]byte, error) {
+	r := NewReader(bytes.NewReader(archive), int64(len(archive)))
+	for {
+		h, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("no /%s in the archive", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Name == name && h.Mode.IsRegular() {
+			if h.Size > max {
+				return nil, fmt.Errorf("/%s is %d bytes, more than %d", name, h.Size, max)
+			}
+			return io.ReadAll(io.LimitReader(r, h.Size))
+		}
+	}
 }
