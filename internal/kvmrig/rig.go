@@ -20,9 +20,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/internal/flock"
 	"github.com/runikraft/runikraft/internal/rootfs"
 )
 
@@ -102,15 +102,11 @@ func Ensure(ctx context.Context, o Options) (*Rig, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("kvm rig: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(filepath.Join(dir, ".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("kvm rig: %w", err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("kvm rig: lock %s: %w", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 
 	mirror, err := DebianMirror()
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -19,6 +18,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/match"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/runikraft/runikraft/internal/flock"
 )
 
 // Store is the local image store: an OCI layout whose index names each
@@ -66,15 +67,11 @@ func (s *Store) layoutDir() string { return filepath.Join(s.dir, "oci") }
 
 // lock serialises changes to the layout's index.json between processes.
 func (s *Store) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(filepath.Join(s.dir, "lock"))
 	if err != nil {
 		return nil, fmt.Errorf("image store: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("image store: lock: %w", err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 // ParseRef parses a user's image reference (a tag defaults to latest).

@@ -19,9 +19,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/runikraft/runikraft/internal/flock"
 )
 
 // CacheDir is where downloads are kept between runs:
@@ -167,15 +168,11 @@ func fetchSource(src, pkg string, files []srcFile) (bool, error) {
 	if err := os.MkdirAll(src, 0o755); err != nil {
 		return false, err
 	}
-	lock, err := os.OpenFile(filepath.Join(src, ".debsrc.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(filepath.Join(src, ".debsrc.lock"))
 	if err != nil {
 		return false, err
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return false, fmt.Errorf("lock %s: %v", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 	if allPresent(src, files) { // another process fetched it meanwhile
 		return false, nil
 	}

@@ -33,9 +33,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/internal/flock"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
 
@@ -114,15 +114,11 @@ func Ensure(ctx context.Context, o Options) (*Guest, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("linux guest: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	unlock, err := flock.Lock(filepath.Join(dir, ".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("linux guest: %w", err)
 	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("linux guest: lock %s: %w", lock.Name(), err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	defer unlock()
 
 	g := &Guest{Dir: dir, Kernel: filepath.Join(dir, "Image"), Init: filepath.Join(dir, "init")}
 	kstamp := stamp([]byte(recipe), buildScript, guestConfig)
