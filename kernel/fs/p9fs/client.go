@@ -112,6 +112,12 @@ func (c *Client) rpc(b *callBuf, typ uint8, tg uint16) (*wire.Decoder, error) {
 
 // simple runs a request whose reply has no body.
 func (c *Client) simple(typ uint8, build func(e *wire.Encoder)) error {
+	return c.call(typ, build, nil)
+}
+
+// call runs a request built by build, lets read take the reply's fields
+// (nil: none) and checks that nothing is left over.
+func (c *Client) call(typ uint8, build func(e *wire.Encoder), read func(d *wire.Decoder)) error {
 	b := c.buf()
 	defer c.bufs.Put(b)
 	b.e.Start(typ, tag)
@@ -119,6 +125,9 @@ func (c *Client) simple(typ uint8, build func(e *wire.Encoder)) error {
 	d, err := c.rpc(b, typ, tag)
 	if err != nil {
 		return err
+	}
+	if read != nil {
+		read(d)
 	}
 	return d.End()
 }
@@ -302,16 +311,7 @@ func (c *Client) Lcreate(fid uint32, name string, flags, mode, gid uint32) error
 
 // qidCall runs a request whose reply is one qid (Tmkdir, Tsymlink, Tmknod).
 func (c *Client) qidCall(typ uint8, build func(e *wire.Encoder)) error {
-	b := c.buf()
-	defer c.bufs.Put(b)
-	b.e.Start(typ, tag)
-	build(&b.e)
-	d, err := c.rpc(b, typ, tag)
-	if err != nil {
-		return err
-	}
-	d.Qid()
-	return d.End()
+	return c.call(typ, build, func(d *wire.Decoder) { d.Qid() })
 }
 
 // Readlink reads the symlink fid's target.
