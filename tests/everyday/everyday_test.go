@@ -325,12 +325,13 @@ func TestBinfmtTakesOnlyOurs(t *testing.T) {
 		return r
 	}
 	withQEMU := filepath.Dir(qemuUser) + string(os.PathListSeparator) + os.Getenv("PATH")
-	// The unikernel does not see the host's environment; qemu-user does.
-	expect(t, "image", run(withQEMU, img), 3, "argv[1]=x\nFOO=(unset)\n")
+	// Through binfmt_misc the unikernel runs in the host view: it gets
+	// the host process's environment, as qemu-user's programs do.
+	expect(t, "image", run(withQEMU, img), 3, "argv[1]=x\nFOO=host\n")
 	// A program runikraft-cc linked alone (--app-only) carries the mark
 	// too, and boots in the unikernel.
 	appOnly := compile(t, dir, "apponly", "args.c", "--app-only")
-	expect(t, "--app-only program", run(withQEMU, appOnly), 3, "argv[1]=x\nFOO=(unset)\n")
+	expect(t, "--app-only program", run(withQEMU, appOnly), 3, "argv[1]=x\nFOO=host\n")
 	expect(t, "foreign program", run(withQEMU, foreign), 3, "argv[1]=x\nFOO=host\n")
 	r := run(dir, foreign)
 	if r.code != 126 || r.stdout != "" || !strings.Contains(r.stderr, "qemu-riscv64 is not installed") || !strings.Contains(r.stderr, "runikraft run "+foreign) {
