@@ -5,6 +5,7 @@ package flock
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -21,4 +22,13 @@ func Lock(path string) (unlock func(), err error) {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
+}
+
+// LockDir makes dir if needed and locks it for this process (through
+// its .lock file), for a cache that one process at a time fills.
+func LockDir(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return Lock(filepath.Join(dir, ".lock"))
 }

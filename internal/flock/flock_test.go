@@ -1,6 +1,7 @@
 package flock
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -36,5 +37,18 @@ func TestLockExcludes(t *testing.T) {
 	}
 	if _, err := Lock(filepath.Join(t.TempDir(), "no", "such", "dir")); err == nil {
 		t.Error("Lock in a missing directory succeeded")
+	}
+}
+
+// LockDir makes the directory it locks.
+func TestLockDirMakesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	unlock, err := LockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(dir, ".lock")); err != nil {
+		t.Errorf("no lock file: %v", err)
 	}
 }

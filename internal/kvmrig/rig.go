@@ -99,10 +99,7 @@ func Ensure(ctx context.Context, o Options) (*Rig, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("kvm rig: %w", err)
-	}
-	unlock, err := flock.Lock(filepath.Join(dir, ".lock"))
+	unlock, err := flock.LockDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("kvm rig: %w", err)
 	}

@@ -111,10 +111,7 @@ func Ensure(ctx context.Context, o Options) (*Guest, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("linux guest: %w", err)
-	}
-	unlock, err := flock.Lock(filepath.Join(dir, ".lock"))
+	unlock, err := flock.LockDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("linux guest: %w", err)
 	}
