@@ -70,7 +70,10 @@ func printInfo(w io.Writer, path string, size int64, info *appimage.Info) error 
 			fmt.Fprintf(tw, "env:\t%s\n", e)
 		}
 	}
-	if n, err := zoneBytes(path); err == nil && n > 0 {
+	symPath, haveSyms := symbolFile(path)
+	if !haveSyms {
+		fmt.Fprintf(tw, "tzdata:\tunknown (the image has no symbol table and the kernel it was baked from is not next to the tools)\n")
+	} else if n, err := zoneBytes(symPath); err == nil && n > 0 {
 		fmt.Fprintf(tw, "tzdata:\t%s in the kernel (/usr/share/zoneinfo; TZ=Area/City and Go's time.LoadLocation work)\n", human(n))
 	} else {
 		fmt.Fprintf(tw, "tzdata:\tnone (this kernel carries no zone database: UTC only)\n")

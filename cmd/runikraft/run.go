@@ -333,7 +333,10 @@ func run(c *cli.Context, stdin *os.File) error {
 		opts.Banner = c.App.ErrWriter
 	}
 	if gdb != nil {
-		fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: QEMU waits, halted, for gdb on 127.0.0.1:%d; in another terminal run:\n  %s\n", gdb.port, gdb.command(kernel))
+		// gdb reads the kernel's symbols from the kernel image an
+		// application image was baked from (the image leaves them out).
+		syms, _ := symbolFile(kernel)
+		fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: QEMU waits, halted, for gdb on 127.0.0.1:%d; in another terminal run:\n  %s\n", gdb.port, gdb.command(syms))
 		if gdb.noDWARF {
 			fmt.Fprintf(c.App.ErrWriter, "runikraft: --gdb: note: the application has no debugging information (images drop it to save the guest's RAM), so gdb knows its functions but not its lines or variables; for those, build the program alone with -g (runikraft-cc --app-only -g, or go build with GOOS=linux GOARCH=riscv64) and run that: runikraft run --gdb PROGRAM\n")
 		}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/runikraft/runikraft/internal/appimage"
+	"github.com/runikraft/runikraft/internal/toolchain"
 	"github.com/runikraft/runikraft/kernel/tzdata"
 )
 
@@ -27,6 +28,7 @@ type sizeReport struct {
 	pclntab      int64
 	unattributed sizeCols // loaded bytes no symbol covers (alignment, headers, boot page)
 	symtab       int64    // .symtab + .strtab: not loaded
+	symFrom      string   // the file the symbols came from
 	tzdata       int64    // the zone database's bytes (kernel/tzdata), among the read-only data
 	baked        int64    // application, command line, manifest (after the kernel)
 	app          *appimage.Info
@@ -122,9 +124,29 @@ func measureSize(path string, fileSize int64, app *appimage.Info) (*sizeReport, 
 		return &c.rodata
 	}
 	covered := map[int]int64{}
-	syms, err := f.Symbols()
+	for _, sec := range f.Sections {
+		if sec.Name == ".symtab" || sec.Name == ".strtab" {
+			r.symtab += int64(sec.Size)
+		}
+	}
+	// An application image carries no symbol table of its own: the
+	// kernel image it was baked from has it, at the same addresses and
+	// section indices.
+	symPath, ok := symbolFile(path)
+	if !ok {
+		return nil, fmt.Errorf("%s has no symbol table, and no kernel image with its Go build ID is next to the tools (%s): its bytes cannot be attributed", path, toolchain.DefaultHost().BinDir())
+	}
+	r.symFrom = symPath
+	sf := f
+	if symPath != path {
+		if sf, err = elf.Open(symPath); err != nil {
+			return nil, err
+		}
+		defer sf.Close()
+	}
+	syms, err := sf.Symbols()
 	if err != nil {
-		return nil, fmt.Errorf("%s has no symbol table: %w", path, err)
+		return nil, fmt.Errorf("%s has no symbol table: %w", symPath, err)
 	}
 	for _, s := range syms {
 		i := int(s.Section)
@@ -149,7 +171,6 @@ func measureSize(path string, fileSize int64, app *appimage.Info) (*sizeReport, 
 	for i, sec := range f.Sections {
 		switch {
 		case sec.Name == ".symtab" || sec.Name == ".strtab":
-			r.symtab += int64(sec.Size)
 		case sec.Name == ".gopclntab":
 			r.pclntab += int64(sec.Size)
 		case sec.Flags&elf.SHF_ALLOC != 0 && sec.Addr < kernelEnd:
@@ -158,7 +179,7 @@ func measureSize(path string, fileSize int64, app *appimage.Info) (*sizeReport, 
 			}
 		}
 	}
-	if n, err := zoneBytes(path); err == nil {
+	if n, err := zoneBytes(symPath); err == nil {
 		r.tzdata = n
 	}
 	return r, nil
@@ -196,6 +217,10 @@ func (r *sizeReport) print(w io.Writer, path string) error {
 	if r.tzdata > 0 {
 		fmt.Fprintf(w, "of the read-only data, the time-zone database (%s) is %s\n", strings.TrimPrefix(tzdata.SymbolName, kernelModule), human(r.tzdata))
 	}
-	fmt.Fprintf(w, "not loaded: symbol table %s (for runikraft's tools and gdb; DWARF is not kept)\n", human(r.symtab))
+	if r.symFrom != path {
+		fmt.Fprintf(w, "no symbol table in the image (the kernel's is in %s, same Go build ID); DWARF is not kept\n", r.symFrom)
+	} else {
+		fmt.Fprintf(w, "not loaded: symbol table %s (for runikraft's tools and gdb; application images leave it out; DWARF is not kept)\n", human(r.symtab))
+	}
 	return nil
 }

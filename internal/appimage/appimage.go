@@ -53,13 +53,18 @@ func VolumeTag(i int) string { return "vol" + strconv.Itoa(i) }
 // Manifest is what an application image records about itself, for
 // runikraft inspect and runikraft run. The kernel does not read it.
 type Manifest struct {
-	Kernel  string   `json:"kernel"`           // kernel build: module, version, Go version
-	App     string   `json:"app"`              // argv[0]
-	AppKind string   `json:"app_kind"`         // "static-pie", "static", plus the Go version for Go programs
-	AppSize int64    `json:"app_size"`         // bytes of the application ELF
-	Args    []string `json:"args,omitempty"`   // default arguments after argv[0]
-	Env     []string `json:"env,omitempty"`    // default environment
-	Rootfs  string   `json:"rootfs,omitempty"` // host directory it was packed from
+	Kernel string `json:"kernel"` // kernel build: module, version, Go version
+	// KernelFile is the kernel image it was baked from (absolute): the
+	// image leaves the kernel's symbol table out, and tools that name
+	// the kernel's symbols read them there (when its Go build ID
+	// matches).
+	KernelFile string   `json:"kernel_file,omitempty"`
+	App        string   `json:"app"`              // argv[0]
+	AppKind    string   `json:"app_kind"`         // "static-pie", "static", plus the Go version for Go programs
+	AppSize    int64    `json:"app_size"`         // bytes of the application ELF
+	Args       []string `json:"args,omitempty"`   // default arguments after argv[0]
+	Env        []string `json:"env,omitempty"`    // default environment
+	Rootfs     string   `json:"rootfs,omitempty"` // host directory it was packed from
 	// Volumes are the guest directories declared as mount points
 	// (runikraft-ld --volume); the i-th has the 9p mount tag "vol<i>".
 	Volumes []string `json:"volumes,omitempty"`
@@ -120,7 +125,11 @@ func Build(o Options) ([]byte, *Manifest, error) {
 		cmdline += " " + bootargs.VolumesKey + "=" + key
 	}
 	app = stripDebug(app)
-	m := &Manifest{Kernel: kernelVersion(o.Kernel, kern), App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env, Volumes: o.Volumes}
+	kfile, err := filepath.Abs(o.Kernel)
+	if err != nil {
+		return nil, nil, fmt.Errorf("appimage: %w", err)
+	}
+	m := &Manifest{Kernel: kernelVersion(o.Kernel, kern), KernelFile: kfile, App: name, AppKind: kind, AppSize: int64(len(app)), Args: o.Args, Env: o.Env, Volumes: o.Volumes}
 	initrd := app
 	if o.Rootfs != "" {
 		if m.Rootfs, err = filepath.Abs(o.Rootfs); err != nil {
@@ -202,6 +211,11 @@ func kernelVersion(path string, img []byte) string {
 // Embed appends initrd, cmdline and manifest to the baked kernel image
 // kern as one read-only segment and records them in its bootInfo.
 func Embed(kern, initrd, cmdline, manifest []byte) ([]byte, error) {
+	// The kernel's symbol table is not loaded and is a tenth of the
+	// file: the image goes without it (tools find the table through the
+	// boot stub, and inspect --size and gdb the symbols in the kernel
+	// image with the same Go build ID).
+	kern = dropSymbols(kern)
 	k, err := parseKernel(kern)
 	if err != nil {
 		return nil, err
@@ -302,10 +316,7 @@ func parseKernelAt(r io.ReaderAt, size int64) (*kernel, error) {
 	if f.Machine != elf.EM_RISCV || f.Class != elf.ELFCLASS64 {
 		return nil, fmt.Errorf("not a riscv64 image (machine %v, class %v)", f.Machine, f.Class)
 	}
-	if f.SectionByType(elf.SHT_SYMTAB) == nil {
-		return nil, errors.New("not a Runikraft kernel (no symbol table)")
-	}
-	s, ok := elfsym.Lookup(f, bootInfoSym)
+	s, ok := elfsym.BootInfo(f, bootInfoSym)
 	if !ok {
 		return nil, errors.New("not a Runikraft kernel (no bootInfo table)")
 	}

@@ -151,3 +151,87 @@ func TestStripDebug(t *testing.T) {
 		t.Error("stripping twice changed the file")
 	}
 }
+
+// An application image leaves the kernel's symbol table out: smaller by
+// about its size, no .symtab, every kernel segment's bytes as they were
+// but for the bootInfo table, and Read still finds that table (through
+// the boot stub's locator).
+func TestEmbedDropsKernelSymbols(t *testing.T) {
+	kernel, app := build(t)
+	kern, err := os.ReadFile(kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kf, err := elf.NewFile(bytes.NewReader(kern))
+	if err != nil {
+		t.Fatal(err)
+	}
+	symtab := kf.SectionByType(elf.SHT_SYMTAB)
+	if symtab == nil {
+		t.Fatal("the kernel image has no symbol table to start with")
+	}
+	symBytes := int64(symtab.Size + kf.Sections[symtab.Link].Size)
+	out := filepath.Join(t.TempDir(), "app.img")
+	if _, err := Write(Options{Kernel: kernel, App: app}, out); err != nil {
+		t.Fatal(err)
+	}
+	img, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(img))
+	if err != nil {
+		t.Fatalf("image: %v", err)
+	}
+	if f.SectionByType(elf.SHT_SYMTAB) != nil {
+		t.Error("the image still has a symbol table")
+	}
+	if _, err := f.Symbols(); err == nil {
+		t.Error("Symbols() succeeded on the image")
+	}
+	appFile, _ := os.Stat(app)
+	if grown := int64(len(img)) - int64(len(kern)); grown > appFile.Size()+3*pageSize-symBytes+pageSize {
+		t.Errorf("image is %d bytes over the kernel's %d with a %d-byte app: the %d bytes of symbols were not dropped", grown, len(kern), appFile.Size(), symBytes)
+	}
+	if len(f.Sections) != len(kf.Sections) {
+		t.Fatalf("sections %d, kernel had %d", len(f.Sections), len(kf.Sections))
+	}
+	for i, s := range kf.Sections {
+		if s.Type == elf.SHT_SYMTAB || i == int(symtab.Link) {
+			continue
+		}
+		g := f.Sections[i]
+		if g.Name != s.Name || g.Addr != s.Addr || g.Size != s.Size || g.Type != s.Type {
+			t.Errorf("section %d: %+v, kernel had %+v", i, g.SectionHeader, s.SectionHeader)
+		}
+	}
+	k, err := parseKernel(img)
+	if err != nil {
+		t.Fatalf("bootInfo in the image: %v", err)
+	}
+	for i, p := range kf.Progs {
+		if p.Type != elf.PT_LOAD {
+			continue
+		}
+		q := f.Progs[i]
+		if q.Vaddr != p.Vaddr || q.Filesz != p.Filesz || q.Memsz != p.Memsz || q.Off%pageSize != p.Off%pageSize {
+			t.Fatalf("segment %d: %+v, kernel had %+v", i, q.ProgHeader, p.ProgHeader)
+		}
+		da, _ := io.ReadAll(p.Open())
+		db, _ := io.ReadAll(q.Open())
+		for j := range da {
+			off := q.Off + uint64(j)
+			if da[j] != db[j] && (off < k.biOff || off >= k.biOff+uint64(len(k.bi))) {
+				t.Fatalf("segment %d changed at %#x", i, p.Vaddr+uint64(j))
+			}
+		}
+	}
+	if info, err := Read(out); err != nil || info.Manifest.App != "hello" {
+		t.Fatalf("Read: %+v, %v", info, err)
+	}
+	// An image without a symbol table bakes no worse a second time: the
+	// cut is idempotent.
+	if again := dropSymbols(img); !bytes.Equal(again, img) {
+		t.Error("dropSymbols changed an image without symbols")
+	}
+}

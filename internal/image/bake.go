@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/runikraft/runikraft/internal/elfsym"
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/loader"
 	"github.com/runikraft/runikraft/kernel/rvasm"
@@ -191,7 +192,8 @@ func Bake(data []byte) ([]byte, *Result, error) {
 		put(abi.Sites+i, pc)
 	}
 
-	// Boot stub: auipc t0,0; ld t0,16(t0); jr t0; nop; .dword entry.
+	// Boot stub: auipc t0,0; ld t0,16(t0); jr t0; nop; .dword entry;
+	// then the bootInfo locator (elfsym.StubMagic, address, size).
 	stub := make([]byte, pageSize)
 	for i, w := range []uint32{
 		rvasm.Auipc(rvasm.T0, 0),
@@ -202,6 +204,8 @@ func Bake(data []byte) ([]byte, *Result, error) {
 		binary.LittleEndian.PutUint32(stub[i*4:], w)
 	}
 	binary.LittleEndian.PutUint64(stub[16:], res.Entry)
+	// Where bootInfo is, for tools reading images without a symbol table.
+	elfsym.PutStubLocator(stub, bootInfo.Value, bootInfo.Size)
 	for len(out)%pageSize != 0 {
 		out = append(out, 0)
 	}

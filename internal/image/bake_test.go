@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/runikraft/runikraft/internal/elfsym"
 	"github.com/runikraft/runikraft/kernel/abi"
 )
 
@@ -142,6 +143,11 @@ func TestBakeRewritesEveryEcall(t *testing.T) {
 		get := func(i int) uint64 { return binary.LittleEndian.Uint64(bi[i*8:]) }
 		if get(abi.Version) != 1 || get(abi.NSites) != uint64(len(res.Sites)) || get(abi.GoEntry) == 0 || get(abi.ImageEnd) != res.ImageEnd {
 			t.Fatalf("bootInfo not filled: version %d sites %d entry %#x end %#x", get(abi.Version), get(abi.NSites), get(abi.GoEntry), get(abi.ImageEnd))
+		}
+		// The boot stub says where the table is, for images without
+		// a symbol table.
+		if loc, ok := elfsym.BootInfo(f, "no symbol: the stub must answer"); !ok || loc.Value != s.Value || loc.Size != s.Size {
+			t.Fatalf("stub locator %+v %v, symbol at %#x size %d", loc, ok, s.Value, s.Size)
 		}
 	}
 	// Baking twice is refused rather than silently producing garbage.

@@ -81,7 +81,7 @@ func classify(f *elf.File, path string) (bool, error) {
 
 // runikraftKernel reports whether f has the hart layer's bootInfo table.
 func runikraftKernel(f *elf.File) bool {
-	_, ok := elfsym.Lookup(f, bootInfoSym)
+	_, ok := elfsym.BootInfo(f, bootInfoSym)
 	return ok
 }
 
