@@ -3,6 +3,7 @@ package posix
 import (
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // The system-call tracer (runikraft run --strace): one line per call of
@@ -41,59 +42,62 @@ const (
 
 // straceArgs says how to show the arguments of the calls worth decoding;
 // other calls show as many hexadecimal arguments as their row's arity
-// (six when unknown).
-var straceArgs = map[string][]argKind{
-	"openat":          {aDirFD, aPath, aOpenFlags, aMode},
-	"close":           {aFD},
-	"read":            {aFD, aBufOut, aUint},
-	"write":           {aFD, aBufIn, aUint},
-	"pread64":         {aFD, aBufOut, aUint, aInt},
-	"pwrite64":        {aFD, aBufIn, aUint, aInt},
-	"readv":           {aFD, aPtr, aUint},
-	"writev":          {aFD, aPtr, aUint},
-	"lseek":           {aFD, aInt, aWhence},
-	"newfstatat":      {aDirFD, aPath, aPtr, aHex},
-	"fstat":           {aFD, aPtr},
-	"statx":           {aDirFD, aPath, aHex, aHex, aPtr},
-	"faccessat":       {aDirFD, aPath, aHex},
-	"faccessat2":      {aDirFD, aPath, aHex, aHex},
-	"unlinkat":        {aDirFD, aPath, aHex},
-	"mkdirat":         {aDirFD, aPath, aMode},
-	"renameat2":       {aDirFD, aPath, aDirFD, aPath, aHex},
-	"readlinkat":      {aDirFD, aPath, aPtr, aUint},
-	"chdir":           {aPath},
-	"getcwd":          {aPtr, aUint},
-	"getdents64":      {aFD, aPtr, aUint},
-	"ioctl":           {aFD, aHex, aPtr},
-	"fcntl":           {aFD, aInt, aHex},
-	"dup":             {aFD},
-	"dup3":            {aFD, aFD, aHex},
-	"pipe2":           {aPtr, aHex},
-	"mmap":            {aPtr, aUint, aProt, aMapFlags, aFD, aHex},
-	"munmap":          {aPtr, aUint},
-	"mprotect":        {aPtr, aUint, aProt},
-	"brk":             {aPtr},
-	"exit":            {aInt},
-	"exit_group":      {aInt},
-	"set_tid_address": {aPtr},
-	"rt_sigaction":    {aSignal, aPtr, aPtr, aUint},
-	"rt_sigprocmask":  {aInt, aPtr, aPtr, aUint},
-	"kill":            {aInt, aSignal},
-	"tgkill":          {aInt, aInt, aSignal},
-	"clock_gettime":   {aInt, aPtr},
-	"nanosleep":       {aPtr, aPtr},
-	"futex":           {aPtr, aFutexOp, aInt, aPtr, aPtr, aInt},
-	"getrandom":       {aPtr, aUint, aHex},
-	"getpid":          {},
-	"gettid":          {},
-	"getuid":          {},
-	"geteuid":         {},
-	"getgid":          {},
-	"getegid":         {},
-	"sched_yield":     {},
-	"uname":           {aPtr},
-	"prlimit64":       {aInt, aInt, aPtr, aPtr},
-}
+// (six when unknown). Built on first use: only --strace reads it, and
+// a map literal runs as code at every boot otherwise.
+var straceArgs = sync.OnceValue(func() map[string][]argKind {
+	return map[string][]argKind{
+		"openat":          {aDirFD, aPath, aOpenFlags, aMode},
+		"close":           {aFD},
+		"read":            {aFD, aBufOut, aUint},
+		"write":           {aFD, aBufIn, aUint},
+		"pread64":         {aFD, aBufOut, aUint, aInt},
+		"pwrite64":        {aFD, aBufIn, aUint, aInt},
+		"readv":           {aFD, aPtr, aUint},
+		"writev":          {aFD, aPtr, aUint},
+		"lseek":           {aFD, aInt, aWhence},
+		"newfstatat":      {aDirFD, aPath, aPtr, aHex},
+		"fstat":           {aFD, aPtr},
+		"statx":           {aDirFD, aPath, aHex, aHex, aPtr},
+		"faccessat":       {aDirFD, aPath, aHex},
+		"faccessat2":      {aDirFD, aPath, aHex, aHex},
+		"unlinkat":        {aDirFD, aPath, aHex},
+		"mkdirat":         {aDirFD, aPath, aMode},
+		"renameat2":       {aDirFD, aPath, aDirFD, aPath, aHex},
+		"readlinkat":      {aDirFD, aPath, aPtr, aUint},
+		"chdir":           {aPath},
+		"getcwd":          {aPtr, aUint},
+		"getdents64":      {aFD, aPtr, aUint},
+		"ioctl":           {aFD, aHex, aPtr},
+		"fcntl":           {aFD, aInt, aHex},
+		"dup":             {aFD},
+		"dup3":            {aFD, aFD, aHex},
+		"pipe2":           {aPtr, aHex},
+		"mmap":            {aPtr, aUint, aProt, aMapFlags, aFD, aHex},
+		"munmap":          {aPtr, aUint},
+		"mprotect":        {aPtr, aUint, aProt},
+		"brk":             {aPtr},
+		"exit":            {aInt},
+		"exit_group":      {aInt},
+		"set_tid_address": {aPtr},
+		"rt_sigaction":    {aSignal, aPtr, aPtr, aUint},
+		"rt_sigprocmask":  {aInt, aPtr, aPtr, aUint},
+		"kill":            {aInt, aSignal},
+		"tgkill":          {aInt, aInt, aSignal},
+		"clock_gettime":   {aInt, aPtr},
+		"nanosleep":       {aPtr, aPtr},
+		"futex":           {aPtr, aFutexOp, aInt, aPtr, aPtr, aInt},
+		"getrandom":       {aPtr, aUint, aHex},
+		"getpid":          {},
+		"gettid":          {},
+		"getuid":          {},
+		"geteuid":         {},
+		"getgid":          {},
+		"getegid":         {},
+		"sched_yield":     {},
+		"uname":           {aPtr},
+		"prlimit64":       {aInt, aInt, aPtr, aPtr},
+	}
+})
 
 // noReturnCalls are written before they run.
 func noReturnCall(name string) bool { return name == "exit" || name == "exit_group" }
@@ -105,7 +109,7 @@ func (t *Thread) strace(nr uint64, e *entry, a *[6]uint64, r int64, done bool) {
 	if e != nil {
 		name = e.name
 	}
-	kinds, known := straceArgs[name]
+	kinds, known := straceArgs()[name]
 	if !known {
 		kinds = []argKind{aHex, aHex, aHex, aHex, aHex, aHex}
 	}
@@ -305,8 +309,9 @@ func openFlags(v uint64) string {
 }
 
 // errnoNames are the names strace prints for the errors applications
-// commonly see; others print as E<number>.
-var errnoNames = map[Errno]string{
+// commonly see, by number (an array the linker lays out as data, where a
+// map would be built by code at boot); others print as E<number>.
+var errnoNames = [...]string{
 	1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 8: "ENOEXEC", 9: "EBADF",
 	10: "ECHILD", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 18: "EXDEV",
 	19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 26: "ETXTBSY",
@@ -317,8 +322,8 @@ var errnoNames = map[Errno]string{
 }
 
 func errnoName(e Errno) string {
-	if n, ok := errnoNames[e]; ok {
-		return n
+	if e < Errno(len(errnoNames)) && errnoNames[e] != "" {
+		return errnoNames[e]
 	}
 	return "E" + strconv.Itoa(int(e))
 }

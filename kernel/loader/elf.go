@@ -128,9 +128,32 @@ func ProtString(p uint32) string {
 	return string(b)
 }
 
-var machines = map[uint16]string{
-	3: "x86", 8: "MIPS", 20: "PowerPC", 21: "PowerPC64", 22: "S/390", 40: "ARM",
-	62: "x86-64", 183: "AArch64", 243: "RISC-V", 258: "LoongArch",
+// machineName names the ELF machines a wrong program is likely built
+// for (a switch, not a map: a map literal is code that runs at boot).
+func machineName(m uint16) string {
+	switch m {
+	case 3:
+		return "x86"
+	case 8:
+		return "MIPS"
+	case 20:
+		return "PowerPC"
+	case 21:
+		return "PowerPC64"
+	case 22:
+		return "S/390"
+	case 40:
+		return "ARM"
+	case 62:
+		return "x86-64"
+	case 183:
+		return "AArch64"
+	case 243:
+		return "RISC-V"
+	case 258:
+		return "LoongArch"
+	}
+	return ""
 }
 
 // readFull reads exactly len(b) bytes at off; ReaderAt may report io.EOF
@@ -196,7 +219,7 @@ func Parse(r io.ReaderAt, size int64) (*Image, error) {
 		return nil, bad("ELF type %#x is not an executable (want ET_EXEC or ET_DYN)", typ)
 	}
 	if machine != emRISCV {
-		name := machines[machine]
+		name := machineName(machine)
 		if name == "" {
 			name = "unknown"
 		}
