@@ -143,7 +143,7 @@ func TestWaitHasNoChildren(t *testing.T) {
 			{linux.SYS_WAITID, []uint64{linux.P_PIDFD, 99, uint64(info), linux.WEXITED, 0}, linux.EBADF},
 			{linux.SYS_WAITID, []uint64{9, 0, uint64(info), linux.WEXITED, 0}, linux.EINVAL},
 		} {
-			s.expect(fmt.Sprintf("case %d: %s%v", i, linux.SyscallNames[c.nr], c.args), s.call(c.nr, c.args...), errno(c.want))
+			s.expect(fmt.Sprintf("case %d: %s%v", i, linux.SyscallName(c.nr), c.args), s.call(c.nr, c.args...), errno(c.want))
 		}
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")

@@ -205,7 +205,7 @@ var bugExitGrace = 2 * time.Second
 // bugExitGrace, Wait returns anyway with the same status.
 func (p *Process) bugReport(t *Thread, nr uint64, name string, a *[6]uint64, v any, stack []byte) {
 	if name == "" {
-		name = linux.SyscallNames[nr]
+		name = linux.SyscallName(nr)
 	}
 	p.logf("kernel bug: system call %s (%d) panicked: %v\n"+
 		"  thread %d, pc %#x, args %#x %#x %#x %#x %#x %#x\n"+

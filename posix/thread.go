@@ -155,7 +155,7 @@ func (t *Thread) reportUnknown(nr uint64, e *entry) {
 		name = e.name
 	}
 	if name == "" {
-		name = linux.SyscallNames[nr]
+		name = linux.SyscallName(nr)
 	}
 	if name == "" {
 		name = "unknown"

@@ -180,7 +180,7 @@ func TestNames(t *testing.T) {
 		got, want string
 	}{
 		{ErrnoName(EBADF), "EBADF"}, {ErrnoText(ENOENT), "no such file or directory"},
-		{SignalName(SIGSEGV), "SIGSEGV"}, {SyscallNames[SYS_OPENAT], "openat"}, {SyscallNames[SYS_CLONE3], "clone3"},
+		{SignalName(SIGSEGV), "SIGSEGV"}, {SyscallName(SYS_OPENAT), "openat"}, {SyscallName(SYS_CLONE3), "clone3"},
 		{ErrnoName(Errno(5000)), ""}, {SignalName(0), ""}, {SignalName(-3), ""},
 	} {
 		if c.got != c.want {

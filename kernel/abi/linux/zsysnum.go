@@ -332,8 +332,8 @@ const (
 	SYS_OPEN_TREE_ATTR          = 467
 )
 
-// SyscallNames maps each number to the call's name as Linux spells it.
-var SyscallNames = map[uint64]string{
+// syscallNames holds each call's name as Linux spells it, by number.
+var syscallNames = [...]string{
 	0:   "io_setup",
 	1:   "io_destroy",
 	2:   "io_submit",
@@ -658,4 +658,13 @@ var SyscallNames = map[uint64]string{
 	465: "listxattrat",
 	466: "removexattrat",
 	467: "open_tree_attr",
+}
+
+// SyscallName returns the name Linux gives call nr, "" for a number it
+// does not have.
+func SyscallName(nr uint64) string {
+	if nr < uint64(len(syscallNames)) {
+		return syscallNames[nr]
+	}
+	return ""
 }

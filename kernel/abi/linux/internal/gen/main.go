@@ -193,11 +193,14 @@ func sysnumFile(ks []konst) []byte {
 	}
 	b.WriteString(")\n\n")
 	sort.Slice(rows, func(i, j int) bool { return rows[i].nr < rows[j].nr })
-	b.WriteString("// SyscallNames maps each number to the call's name as Linux spells it.\nvar SyscallNames = map[uint64]string{\n")
+	// An array by number, not a map: the linker lays it out as data,
+	// where a map literal is code that runs at every boot.
+	b.WriteString("// syscallNames holds each call's name as Linux spells it, by number.\nvar syscallNames = [...]string{\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "\t%d: %q,\n", r.nr, r.name)
 	}
-	b.WriteString("}\n")
+	b.WriteString("}\n\n")
+	b.WriteString("// SyscallName returns the name Linux gives call nr, \"\" for a number it\n// does not have.\nfunc SyscallName(nr uint64) string {\n\tif nr < uint64(len(syscallNames)) {\n\t\treturn syscallNames[nr]\n\t}\n\treturn \"\"\n}\n")
 	return b.Bytes()
 }
 
