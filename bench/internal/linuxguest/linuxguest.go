@@ -243,7 +243,10 @@ type Result struct {
 	// Wall is QEMU's start to QEMU's exit; Started is QEMU's start to the
 	// init's "start" line (just before the program is forked).
 	Wall, Started time.Duration
-	Console       []byte // the whole console: firmware, kernel, init, program
+	// CPU is the host CPU time QEMU used (user and system): under load
+	// it moves far less than Wall.
+	CPU     time.Duration
+	Console []byte // the whole console: firmware, kernel, init, program
 }
 
 // Process is a run in progress (Start); Wait for its Result.
@@ -408,6 +411,9 @@ func (p *Process) Wait() (*Result, error) {
 	started := p.started
 	p.mu.Unlock()
 	res := &Result{Wall: wall, Started: started, Console: console}
+	if ps := p.cmd.ProcessState; ps != nil {
+		res.CPU = ps.UserTime() + ps.SystemTime()
+	}
 	prog, status, err := ParseConsole(console, p.nonce)
 	if err != nil {
 		return res, fmt.Errorf("linux guest: %w (qemu: %v)\n%s", err, werr, tail(console, 2000))
