@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/runikraft/runikraft/internal/bootargs"
+	"github.com/runikraft/runikraft/internal/elfsym"
 	"github.com/runikraft/runikraft/internal/kbuild"
 )
 
@@ -233,5 +234,23 @@ func TestEmbedDropsKernelSymbols(t *testing.T) {
 	// cut is idempotent.
 	if again := dropSymbols(img); !bytes.Equal(again, img) {
 		t.Error("dropSymbols changed an image without symbols")
+	}
+	// A kernel baked before the boot stub had the locator keeps its
+	// symbol table, the only way to its bootInfo.
+	old := append([]byte(nil), kern...)
+	for _, p := range kf.Progs {
+		if p.Type == elf.PT_LOAD && kf.Entry >= p.Vaddr && kf.Entry < p.Vaddr+p.Filesz {
+			clear(old[p.Off+(kf.Entry-p.Vaddr)+elfsym.StubLocOff:][:8])
+		}
+	}
+	if !bytes.Equal(dropSymbols(old), old) {
+		t.Error("dropSymbols cut the symbol table of a kernel without the stub's locator")
+	}
+	oldImg, err := Embed(old, []byte("\x7fELF not parsed here"), nil, []byte("{}"))
+	if err != nil {
+		t.Fatalf("Embed with a kernel without the locator: %v", err)
+	}
+	if f, err := elf.NewFile(bytes.NewReader(oldImg)); err != nil || f.SectionByType(elf.SHT_SYMTAB) == nil {
+		t.Errorf("the image of a kernel without the locator lost its symbol table (%v)", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"debug/elf"
 	"encoding/binary"
 	"strings"
+
+	"github.com/runikraft/runikraft/internal/elfsym"
 )
 
 // stripDebug returns app without its debugging sections (DWARF and the
@@ -76,11 +78,16 @@ func debugSection(name string) bool {
 // followed them moves down by a whole number of pages (so every segment
 // keeps its offset ≡ address mod page), and their section headers become
 // SHT_NULL, so section indices stay. The boot stub's locator finds
-// bootInfo without them. A file with anything else among those bytes,
-// or one this cannot make sense of, is returned as is.
+// bootInfo without them. A kernel baked before the stub had a locator
+// (its symbol table is the only way to the table), a file with anything
+// else among those bytes, or one this cannot make sense of, is returned
+// as is.
 func dropSymbols(img []byte) []byte {
 	f, err := elf.NewFile(bytes.NewReader(img))
 	if err != nil || f.Class != elf.ELFCLASS64 || f.ByteOrder != binary.LittleEndian {
+		return img
+	}
+	if _, ok := elfsym.StubLocator(f); !ok {
 		return img
 	}
 	symIdx := -1

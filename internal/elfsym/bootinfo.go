@@ -23,13 +23,15 @@ const (
 // from the stub; callers map Value to the file through the sections or
 // program headers, bounds-checked.
 func BootInfo(f *elf.File, name string) (Symbol, bool) {
-	if s, ok := stubLocator(f); ok {
+	if s, ok := StubLocator(f); ok {
 		return s, true
 	}
 	return Lookup(f, name)
 }
 
-func stubLocator(f *elf.File) (Symbol, bool) {
+// StubLocator reads the boot stub's locator alone (kernels baked before
+// it have none: their bootInfo is found by name).
+func StubLocator(f *elf.File) (Symbol, bool) {
 	if f.Class != elf.ELFCLASS64 {
 		return Symbol{}, false
 	}
