@@ -11,10 +11,10 @@ import (
 
 // symbolFile returns the file whose symbol table describes the kernel in
 // the image at path: the image itself when it kept its symbols (a kernel
-// image), else the kernel image next to the tools with the same Go build
-// ID: the one the image's manifest names, or one next to the tools
-// (application images leave the kernel's symbol table out; the bytes
-// they load are that kernel's). ok is false when none has one.
+// image), else a kernel image with the same Go build ID, the one the
+// image's manifest names or one next to the tools (application images
+// leave the kernel's symbol table out; the bytes they load are that
+// kernel's). ok is false when none has one.
 func symbolFile(path string) (string, bool) {
 	f, err := elf.Open(path)
 	if err != nil {
