@@ -321,7 +321,7 @@ func parseKernelAt(r io.ReaderAt, size int64) (*kernel, error) {
 		return nil, errors.New("not a Runikraft kernel (no bootInfo table)")
 	}
 	for _, sec := range f.Sections {
-		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+abi.Words*8 > sec.Addr+sec.Size {
+		if sec.Type != elf.SHT_PROGBITS || s.Value < sec.Addr || s.Value+abi.Words*8 < s.Value || s.Value+abi.Words*8 > sec.Addr+sec.Size {
 			continue
 		}
 		off := sec.Offset + (s.Value - sec.Addr)
