@@ -3,11 +3,14 @@
 //
 // # Cache mode
 //
-// Nothing is cached but names and attributes, and those briefly: every
-// read and write goes to the host (split into messages of the negotiated
-// msize), and directory listings are read from the host each time. A file
-// the host changes between two opens is read anew; a file the host
-// changes while it is open is read as it is at each read. An inode's
+// Nothing is cached but names, attributes and read-ahead, and those
+// briefly: every write goes to the host (split into messages of the
+// negotiated msize), and directory listings are read from the host each
+// time. A file the host changes between two opens is read anew; a file
+// the host changes while it is open is read as it is at each read, or,
+// when read sequentially in pieces smaller than a read-ahead window
+// (readahead.go), as it was at most raTTL earlier; a write or truncate
+// through this mount is read back at once. An inode's
 // attributes (what stat shows) are reused for attrTTL after the host last
 // gave them and are fetched again on every open and after every change
 // made through this mount, so a stat right after the host changed a file
@@ -44,6 +47,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -157,6 +161,8 @@ type node struct {
 	kind uint32 // linux.S_IFDIR, S_IFLNK, or another type, fixed
 	ino  uint64
 
+	gen atomic.Uint64 // data changes made through this mount (see changed)
+
 	mu     sync.Mutex
 	parent *node // for ".."; the root is its own
 	// pre is a fid opened O_RDWR by the Tlcreate that made the file,
@@ -230,6 +236,10 @@ func (n *node) invalidate() {
 	n.mu.Unlock()
 }
 
+// changed records a change to the file's data made through this mount:
+// read-ahead windows fetched before it are not used after it.
+func (n *node) changed() { n.gen.Add(1) }
+
 // Stat reports the attributes, from the host unless fetched within
 // attrTTL. If the host fails to answer, the last known ones.
 func (n *node) Stat() fs.Stat {
@@ -296,6 +306,7 @@ func (n *node) SetAttr(a fs.Attr) error {
 	}
 	valid |= wire.SetattrCtime
 	defer n.invalidate()
+	defer n.changed()
 	return n.fs.c.Setattr(n.fid, valid, a.Mode&0o7777, a.Uid, a.Gid, uint64(max(a.Size, 0)), timeOf(a.Atime), timeOf(a.Mtime))
 }
 
