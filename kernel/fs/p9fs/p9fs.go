@@ -4,26 +4,31 @@
 // # Cache mode
 //
 // Nothing is cached but names, attributes and read-ahead, and those
-// briefly: every write goes to the host (split into messages of the
+// briefly; every write goes to the host (split into messages of the
 // negotiated msize), and directory listings are read from the host each
-// time. A file the host changes between two opens is read anew; a file
-// the host changes while it is open is read as it is at each read, or,
-// when read sequentially in pieces smaller than a read-ahead window
-// (readahead.go), as it was at most raTTL earlier; a write or truncate
-// through this mount is read back at once. An inode's
-// attributes (what stat shows) are reused for attrTTL after the host last
-// gave them and are fetched again on every open and after every change
-// made through this mount, so a stat right after the host changed a file
-// may show the old size for that long. A name found in a directory is
-// reused for lookupTTL (at most maxNames of them, the oldest dropped
-// first) before it is walked on the host again; creating, removing,
-// renaming or linking through this mount updates it at once, so only a
-// change the host makes behind the kernel's back can be seen late (a name
-// the host removed or renamed is found for up to lookupTTL; what an open
-// of it reads is whatever the host has at that path then, since QEMU's
-// fids name paths). Without this, every component of every path costs a
-// walk and a getattr on the host, and a path n directories deep costs
-// QEMU's local backend O(n) on each of them.
+// time.
+//
+//   - Data: a file the host changes between two opens is read anew; a
+//     file the host changes while it is open is read as it is at each
+//     read or, when read sequentially in pieces smaller than a read-ahead
+//     window (readahead.go), as it was at most raTTL earlier. A write or
+//     truncate through this mount is read back at once.
+//   - Attributes (what stat shows) are reused for attrTTL after the host
+//     gave them (a directory's for lookupTTL: every path through it
+//     checks them) and fetched again on every open and after every change
+//     made through this mount, so a stat right after the host changed a
+//     file may show the old size for that long.
+//   - Names: a name found in a directory is reused for lookupTTL (at most
+//     maxNames of them, the oldest dropped first) before it is walked on
+//     the host again. Creating, removing, renaming or linking through
+//     this mount updates it at once, so only a change the host makes
+//     behind the kernel's back is seen late: a name the host removed or
+//     renamed is still found for up to lookupTTL (what an open of it
+//     reads is whatever the host has at that path then, since QEMU's fids
+//     name paths). Without this, every component of every path costs a
+//     walk and a getattr on the host, and QEMU's local backend pays for
+//     each in proportion to the path's depth.
+//
 // Because nothing is buffered in the guest, what a write returned is in
 // the host's file (QEMU's page cache) and survives the VM being killed;
 // fsync (Tfsync) is what makes it survive the host crashing too.
@@ -241,10 +246,16 @@ func (n *node) invalidate() {
 func (n *node) changed() { n.gen.Add(1) }
 
 // Stat reports the attributes, from the host unless fetched within
-// attrTTL. If the host fails to answer, the last known ones.
+// attrTTL (lookupTTL for a directory, whose attributes every path
+// through it checks, and which change through this mount invalidates).
+// If the host fails to answer, the last known ones.
 func (n *node) Stat() fs.Stat {
+	ttl := attrTTL
+	if n.kind == linux.S_IFDIR {
+		ttl = lookupTTL
+	}
 	n.mu.Lock()
-	fresh := !n.stAt.IsZero() && time.Since(n.stAt) < attrTTL
+	fresh := !n.stAt.IsZero() && time.Since(n.stAt) < ttl
 	st := n.st
 	n.mu.Unlock()
 	if fresh {

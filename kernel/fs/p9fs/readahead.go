@@ -20,8 +20,10 @@ import (
 const (
 	raWindow  = 512 << 10
 	raWindows = 4
-	raTTL     = attrTTL
 )
+
+// raTTL is a variable only so that a test can lengthen it.
+var raTTL = attrTTL
 
 // raSlots holds the window buffers not in use; a buffer is made on first
 // use and kept.
