@@ -37,9 +37,9 @@ func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 	seq := off == h.next || done > 0
 	if done < len(p) && !eof && seq && len(p)-done < windowSize(h.n.fs.c) && h.fill(off+int64(done)) {
 		// Just fetched: used whatever the round trip took.
-		n, _ := h.ra.copyOut(p[done:], off+int64(done))
+		var n int
+		n, eof = h.ra.copyOut(p[done:], off+int64(done))
 		done += n
-		eof = true // what the window did not have, the host did not either
 	}
 	if done == len(p) || eof {
 		h.next = off + int64(done)

@@ -16,7 +16,9 @@ import (
 // see Cache mode), and never after a change made through this mount
 // (node.gen). At most raWindows windows exist at once, so memory stays
 // bounded whatever the number of open files; a handle that finds none
-// free reads from the host directly.
+// free reads from the host directly. A window dropped before it was read
+// through makes the next one half as large (down to raMin), one read
+// through twice as large (up to raWindow).
 const (
 	raWindow  = 512 << 10
 	raWindows = 4
@@ -43,7 +45,16 @@ type window struct {
 	eof bool  // the host gave fewer than asked: the file ended at off+n
 	at  time.Time
 	gen uint64
+	// size is how much the next fill asks for; early says the last
+	// window was dropped (expired or changed) before it was read through.
+	size  int
+	early bool
 }
+
+// raMin is the smallest window: a window that keeps expiring before it
+// is read through (a slow reader, a loaded machine) halves down to it,
+// so that read-ahead never fetches much more than is read.
+const raMin = 64 << 10
 
 // windowSize is how much one window fetches: raWindow, or less if the
 // message size is smaller.
@@ -60,6 +71,9 @@ func (h *handle) fromWindow(p []byte, off int64) (n int, eof bool) {
 		return 0, false
 	}
 	if time.Since(w.at) >= raTTL || w.gen != h.n.gen.Load() {
+		if off < w.off+int64(w.n) {
+			w.early = true
+		}
 		w.n = 0
 		return 0, false
 	}
@@ -86,10 +100,21 @@ func (h *handle) fill(off int64) bool {
 		}
 	}
 	w := h.ra
-	size := windowSize(h.n.fs.c)
-	if cap(w.buf) < size {
-		w.buf = make([]byte, size)
+	full := windowSize(h.n.fs.c)
+	switch {
+	case w.size == 0:
+		w.size = full
+	case w.early:
+		w.size = max(w.size/2, min(raMin, full))
+	default:
+		w.size = min(w.size*2, full)
 	}
+	w.early = false
+	size := w.size
+	if cap(w.buf) < size {
+		w.buf = make([]byte, full)
+	}
+	w.buf = w.buf[:cap(w.buf)]
 	gen := h.n.gen.Load()
 	at := time.Now()
 	n, err := h.n.fs.c.Read(h.fid, off, w.buf[:size])
@@ -104,7 +129,7 @@ func (h *handle) fill(off int64) bool {
 // dropWindow gives the handle's window buffer back. h.raMu held.
 func (h *handle) dropWindow() {
 	if h.ra != nil {
-		raSlots <- h.ra.buf
+		raSlots <- h.ra.buf[:0]
 		h.ra = nil
 	}
 }
