@@ -317,6 +317,17 @@ var libarchiveKnown = map[string]string{
 	"test_read_format_zip_filename_CP866_CP1251_win":  charsetCause,
 	"test_read_format_zip_filename_KOI8R_CP1251":      charsetCause,
 	"test_read_format_zip_filename_UTF8_CP1251":       charsetCause,
+	"test_ustar_filename_encoding_KOI8R_UTF8":         charsetCause,
+	"test_ustar_filename_encoding_KOI8R_CP866":        charsetCause,
+	"test_ustar_filename_encoding_CP1251_UTF8":        charsetCause,
+	"test_ustar_filename_encoding_Russian_Russia":     charsetCause,
+	"test_ustar_filename_encoding_EUCJP_UTF8":         charsetCause,
+	"test_ustar_filename_encoding_CP932_UTF8":         charsetCause,
+	"test_zip_filename_encoding_KOI8R":                charsetCause,
+	"test_zip_filename_encoding_ru_RU_CP1251":         charsetCause,
+	"test_zip_filename_encoding_Russian_Russia":       charsetCause,
+	"test_zip_filename_encoding_EUCJP":                charsetCause,
+	"test_zip_filename_encoding_CP932":                charsetCause,
 }
 
 // The summary parser, on libarchive_test's two endings (runs without QEMU).
