@@ -265,9 +265,18 @@ func parseLibarchive(out string) (libarchiveResult, bool) {
 // charsets fail: the C library's locale model, not the kernel.
 const charsetCause = "sets a locale such as ru_RU.CP866, ru_RU.KOI8-R, ja_JP.eucJP or ja_JP.SJIS and expects libarchive to convert names into its charset; musl accepts any locale name but keeps UTF-8 as the only multibyte charset, so the names come out in UTF-8 (with glibc, a machine without those locales skips these tests)"
 
+// holeCause is why libarchive's sparse-file tests fail on a 9p share:
+// 9P2000.L has no message that reports holes, so the kernel (as Linux's
+// own 9p client does) answers SEEK_HOLE with the end of the file, and
+// the test takes any lseek(SEEK_HOLE) that succeeds as a filesystem that
+// reports holes.
+const holeCause = "expects the holes of the sparse files it wrote to be reported; over 9p SEEK_HOLE answers the end of the file (one data extent), as Linux's own 9p client does, and the test takes a successful lseek(SEEK_HOLE) as hole reporting"
+
 // libarchiveKnown are libarchive_test's failures in the unikernel, with
 // their causes (see the README's C test suites).
 var libarchiveKnown = map[string]string{
+	"test_sparse_basic":                               holeCause,
+	"test_fully_sparse_files":                         holeCause,
 	"test_gnutar_filename_encoding_KOI8R_UTF8":        charsetCause,
 	"test_gnutar_filename_encoding_KOI8R_CP866":       charsetCause,
 	"test_gnutar_filename_encoding_CP1251_UTF8":       charsetCause,
@@ -308,6 +317,17 @@ var libarchiveKnown = map[string]string{
 	"test_read_format_zip_filename_CP866_CP1251_win":  charsetCause,
 	"test_read_format_zip_filename_KOI8R_CP1251":      charsetCause,
 	"test_read_format_zip_filename_UTF8_CP1251":       charsetCause,
+	"test_ustar_filename_encoding_KOI8R_UTF8":         charsetCause,
+	"test_ustar_filename_encoding_KOI8R_CP866":        charsetCause,
+	"test_ustar_filename_encoding_CP1251_UTF8":        charsetCause,
+	"test_ustar_filename_encoding_Russian_Russia":     charsetCause,
+	"test_ustar_filename_encoding_EUCJP_UTF8":         charsetCause,
+	"test_ustar_filename_encoding_CP932_UTF8":         charsetCause,
+	"test_zip_filename_encoding_KOI8R":                charsetCause,
+	"test_zip_filename_encoding_ru_RU_CP1251":         charsetCause,
+	"test_zip_filename_encoding_Russian_Russia":       charsetCause,
+	"test_zip_filename_encoding_EUCJP":                charsetCause,
+	"test_zip_filename_encoding_CP932":                charsetCause,
 }
 
 // The summary parser, on libarchive_test's two endings (runs without QEMU).

@@ -384,3 +384,69 @@ func TestFileChangingWhileRead(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want six sums and exit 0", r.Code, r.Stdout, r.Stderr)
 	}
 }
+
+// The kernel keeps names it found in a share for a second (kernel/fs/p9fs,
+// Cache mode). A change made through the mount is seen at once, also
+// through another path to the same directory (the working directory and
+// an absolute path are two nodes); a change the host makes is seen once
+// the second has passed.
+func TestNameCache(t *testing.T) {
+	host := t.TempDir()
+	d := filepath.Join(host, "d")
+	if err := os.Mkdir(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(d, "g"), "host file")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runikraft, "run", "--timeout", "90s", "-v", host+":/data", voltool,
+		"chdir", "/data/d",
+		"write", "f", "hello", "stat", "f", "rm", "/data/d/f", "stat", "f",
+		"write", "f", "again", "mv", "/data/d/f", "/data/d/h", "stat", "f", "cat", "h",
+		"mkdir", "sub", "rmdir", "/data/d/sub", "stat", "sub",
+		"append", "/data/d/h", "+more", "cat", "h",
+		"stat", "g", "wait", "sleep", "1100", "stat", "g", "cat", "g2")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if sc.Text() == "waiting" {
+			if err := os.Remove(filepath.Join(d, "g")); err != nil {
+				t.Error(err)
+			}
+			writeFile(t, filepath.Join(d, "g2"), "new")
+			io.WriteString(stdin, "go\n")
+		}
+	}
+	err = cmd.Wait()
+	got := out.String()
+	for _, want := range []string{
+		"chdir /data/d\n",
+		"wrote f\nstat f: file size=5 mode=644\n",
+		"ERR stat ENOENT\nwrote f\n",                          // removed through the absolute path
+		"mv /data/d/f /data/d/h\nERR stat ENOENT\nh: again\n", // renamed away
+		"rmdir /data/d/sub\nERR stat ENOENT\n",
+		"h: again+more\n",
+		"stat g: file size=9 mode=644\nwaiting\nresumed\nslept 1100\nERR stat ENOENT\ng2: new\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stdout lacks %q", want)
+		}
+	}
+	if err != nil || t.Failed() {
+		t.Fatalf("run: %v\nstdout %q\nstderr %q", err, got, stderr.String())
+	}
+}

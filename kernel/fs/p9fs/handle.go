@@ -1,6 +1,7 @@
 package p9fs
 
 import (
+	"sync"
 	"syscall"
 	"time"
 
@@ -14,13 +15,54 @@ type handle struct {
 	n          *node
 	fid        uint32
 	appendMode bool // opened O_APPEND: the host appends whatever the offset
+
+	// Read-ahead (see Cache mode): where the last read ended, and the
+	// window of the file fetched past it.
+	raMu sync.Mutex
+	next int64
+	ra   *window
 }
 
-// ReadAt reads from the host, one message of up to msize at a time. It
+// ReadAt reads from the host. A read that continues the last one, and
+// is smaller than a window, is served from the read-ahead window,
+// fetched in one message when needed; any other read goes to the host.
+func (h *handle) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, syscall.EINVAL
+	}
+	h.raMu.Lock()
+	done, eof := h.fromWindow(p, off)
+	// Sequential: this read starts where the last ended, or the window
+	// served its start and it goes on past the window.
+	seq := off == h.next || done > 0
+	if done < len(p) && !eof && seq && len(p)-done < windowSize(h.n.fs.c) && h.fill(off+int64(done)) {
+		// Just fetched: used whatever the round trip took.
+		var n int
+		n, eof = h.ra.copyOut(p[done:], off+int64(done))
+		done += n
+	}
+	if done == len(p) || eof {
+		h.next = off + int64(done)
+		h.raMu.Unlock()
+		return done, nil
+	}
+	h.raMu.Unlock()
+	n, err := h.readHost(p[done:], off+int64(done))
+	done += n
+	h.raMu.Lock()
+	h.next = off + int64(done)
+	h.raMu.Unlock()
+	if err != nil && done == 0 {
+		return 0, err
+	}
+	return done, nil
+}
+
+// readHost reads from the host, one message of up to msize at a time. It
 // stops at the first short answer (the end of the file as the host sees
 // it now), so a file that shrinks while read ends early and one that
 // grows is read up to where it was when the read reached it.
-func (h *handle) ReadAt(p []byte, off int64) (int, error) {
+func (h *handle) readHost(p []byte, off int64) (int, error) {
 	done := 0
 	for done < len(p) {
 		if off+int64(done) < 0 {
@@ -46,6 +88,7 @@ func (h *handle) ReadAt(p []byte, off int64) (int, error) {
 // nothing is an I/O error rather than a loop.
 func (h *handle) WriteAt(p []byte, off int64) (int, error) {
 	defer h.n.invalidate()
+	defer h.n.changed()
 	done := 0
 	for done < len(p) {
 		n, err := h.n.fs.c.Write(h.fid, off+int64(done), p[done:])
@@ -93,6 +136,9 @@ func (h *handle) Sync() error {
 // Close clunks the fid.
 func (h *handle) Close() error {
 	h.n.invalidate()
+	h.raMu.Lock()
+	h.dropWindow()
+	h.raMu.Unlock()
 	return h.n.fs.c.Clunk(h.fid)
 }
 

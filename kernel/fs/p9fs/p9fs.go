@@ -3,15 +3,32 @@
 //
 // # Cache mode
 //
-// Nothing is cached but attributes, and those briefly: every read and
-// write goes to the host (split into messages of the negotiated msize),
-// every lookup walks on the host, and directory listings are read from
-// the host each time. A file the host changes between two opens is read
-// anew; a file the host changes while it is open is read as it is at
-// each read. An inode's attributes (what stat shows) are reused for
-// attrTTL after the host last gave them and are fetched again on every
-// open and after every change made through this mount, so a stat right
-// after the host changed a file may show the old size for that long.
+// Nothing is cached but names, attributes and read-ahead, and those
+// briefly; every write goes to the host (split into messages of the
+// negotiated msize), and directory listings are read from the host each
+// time.
+//
+//   - Data: a file the host changes between two opens is read anew; a
+//     file the host changes while it is open is read as it is at each
+//     read or, when read sequentially in pieces smaller than a read-ahead
+//     window (readahead.go), as it was at most raTTL earlier. A write or
+//     truncate through this mount is read back at once.
+//   - Attributes (what stat shows) are reused for attrTTL after the host
+//     gave them (a directory's for lookupTTL: every path through it
+//     checks them) and fetched again on every open and after every change
+//     made through this mount, so a stat right after the host changed a
+//     file may show the old size for that long.
+//   - Names: a name found in a directory is reused for lookupTTL (at most
+//     maxNames of them, the oldest dropped first) before it is walked on
+//     the host again. Creating, removing, renaming or linking through
+//     this mount updates it at once, so only a change the host makes
+//     behind the kernel's back is seen late: a name the host removed or
+//     renamed is still found for up to lookupTTL (what an open of it
+//     reads is whatever the host has at that path then, since QEMU's fids
+//     name paths). Without this, every component of every path costs a
+//     walk and a getattr on the host, and QEMU's local backend pays for
+//     each in proportion to the path's depth.
+//
 // Because nothing is buffered in the guest, what a write returned is in
 // the host's file (QEMU's page cache) and survives the VM being killed;
 // fsync (Tfsync) is what makes it survive the host crashing too.
@@ -35,6 +52,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,11 +65,40 @@ import (
 // mode above).
 const attrTTL = 20 * time.Millisecond
 
+// lookupTTL is how long a name found on the host is reused, and maxNames
+// how many names are kept at most (each holds a fid on the host).
+const (
+	lookupTTL = time.Second
+	maxNames  = 1024
+)
+
 // FS is a mounted 9P export.
 type FS struct {
 	c    *Client
 	ro   bool
 	root *node
+
+	// The lookup cache (see Cache mode): names by directory inode and
+	// name, and the order they were remembered in, a ring of maxNames
+	// slots whose oldest is replaced first.
+	namesMu sync.Mutex
+	names   map[nameKey]dentry
+	order   []nameKey
+	orderAt int
+}
+
+// nameKey is a name in the directory with inode number dir.
+type nameKey struct {
+	dir  uint64
+	name string
+}
+
+// dentry is a remembered name: its node, when it was found, and its
+// slot in FS.order.
+type dentry struct {
+	n    *node
+	at   time.Time
+	slot int
 }
 
 // Options configure a mount.
@@ -118,6 +165,8 @@ type node struct {
 	fid  uint32
 	kind uint32 // linux.S_IFDIR, S_IFLNK, or another type, fixed
 	ino  uint64
+
+	gen atomic.Uint64 // data changes made through this mount (see changed)
 
 	mu     sync.Mutex
 	parent *node // for ".."; the root is its own
@@ -192,11 +241,21 @@ func (n *node) invalidate() {
 	n.mu.Unlock()
 }
 
+// changed records a change to the file's data made through this mount:
+// read-ahead windows fetched before it are not used after it.
+func (n *node) changed() { n.gen.Add(1) }
+
 // Stat reports the attributes, from the host unless fetched within
-// attrTTL. If the host fails to answer, the last known ones.
+// attrTTL (lookupTTL for a directory, whose attributes every path
+// through it checks, and which change through this mount invalidates).
+// If the host fails to answer, the last known ones.
 func (n *node) Stat() fs.Stat {
+	ttl := attrTTL
+	if n.kind == linux.S_IFDIR {
+		ttl = lookupTTL
+	}
 	n.mu.Lock()
-	fresh := !n.stAt.IsZero() && time.Since(n.stAt) < attrTTL
+	fresh := !n.stAt.IsZero() && time.Since(n.stAt) < ttl
 	st := n.st
 	n.mu.Unlock()
 	if fresh {
@@ -258,6 +317,7 @@ func (n *node) SetAttr(a fs.Attr) error {
 	}
 	valid |= wire.SetattrCtime
 	defer n.invalidate()
+	defer n.changed()
 	return n.fs.c.Setattr(n.fid, valid, a.Mode&0o7777, a.Uid, a.Gid, uint64(max(a.Size, 0)), timeOf(a.Atime), timeOf(a.Mtime))
 }
 
@@ -317,7 +377,63 @@ func (n *node) Lookup(name string) (fs.Inode, error) {
 	if !wire.ValidName(name) {
 		return nil, syscall.ENOENT
 	}
-	return n.walk(name)
+	if c := n.cached(name); c != nil {
+		return c, nil
+	}
+	c, err := n.walk(name)
+	if err != nil {
+		n.forget(name)
+		return nil, err
+	}
+	n.remember(name, c)
+	return c, nil
+}
+
+// cached is the node name found within lookupTTL, or nil. Names are
+// kept by the directory's inode number, not by its node: a directory
+// reached twice (the working directory and an absolute path) is two
+// nodes, and a name removed through one must be gone through the other.
+func (n *node) cached(name string) *node {
+	f := n.fs
+	f.namesMu.Lock()
+	defer f.namesMu.Unlock()
+	k := nameKey{n.ino, name}
+	d, ok := f.names[k]
+	if !ok {
+		return nil
+	}
+	if time.Since(d.at) >= lookupTTL {
+		delete(f.names, k)
+		return nil
+	}
+	return d.n
+}
+
+// remember records that name in n is c, dropping the oldest name the
+// filesystem remembers if it has maxNames already.
+func (n *node) remember(name string, c *node) {
+	f := n.fs
+	k := nameKey{n.ino, name}
+	f.namesMu.Lock()
+	defer f.namesMu.Unlock()
+	if f.names == nil {
+		f.names = make(map[nameKey]dentry)
+	}
+	var slot int
+	if len(f.order) < maxNames {
+		slot = len(f.order)
+		f.order = append(f.order, k)
+	} else {
+		// The oldest slot's name goes, unless it was remembered again
+		// since (a later slot holds it then, and it goes with that one).
+		slot = f.orderAt
+		if d, ok := f.names[f.order[slot]]; ok && d.slot == slot {
+			delete(f.names, f.order[slot])
+		}
+		f.order[slot] = k
+		f.orderAt = (slot + 1) % maxNames
+	}
+	f.names[k] = dentry{n: c, at: time.Now(), slot: slot}
 }
 
 func (n *node) walk(name string) (*node, error) {
@@ -336,6 +452,14 @@ func (n *node) walk(name string) (*node, error) {
 		return nil, wire.ErrBadReply
 	}
 	return n.fs.newNode(fid, n, a), nil
+}
+
+// forget drops what the filesystem remembers of name in n.
+func (n *node) forget(name string) {
+	f := n.fs
+	f.namesMu.Lock()
+	delete(f.names, nameKey{n.ino, name})
+	f.namesMu.Unlock()
 }
 
 // Create makes a file, directory, symlink or special file on the host.
@@ -369,6 +493,7 @@ func (n *node) Create(name string, a fs.CreateAttr) (fs.Inode, error) {
 			return nil, err
 		}
 		child.pre, child.hasPre = fid, true
+		n.remember(name, child)
 		return child, nil
 	case linux.S_IFDIR:
 		err = c.qidCall(wire.Tmkdir, func(e *wire.Encoder) {
@@ -395,11 +520,17 @@ func (n *node) Create(name string, a fs.CreateAttr) (fs.Inode, error) {
 			e.U32(a.Gid)
 		})
 	}
+	n.forget(name)
 	if err != nil {
 		return nil, err
 	}
 	n.invalidate()
-	return n.walk(name)
+	child, err := n.walk(name)
+	if err != nil {
+		return nil, err
+	}
+	n.remember(name, child)
+	return child, nil
 }
 
 // Link makes name a hard link to target on the host.
@@ -412,6 +543,7 @@ func (n *node) Link(name string, target fs.Inode) error {
 		return syscall.EXDEV
 	}
 	defer t.invalidate()
+	defer n.forget(name)
 	return n.fs.c.simple(wire.Tlink, func(e *wire.Encoder) {
 		e.U32(n.fid)
 		e.U32(t.fid)
@@ -429,6 +561,7 @@ func (n *node) Remove(name string, dir bool) error {
 		flags = linux.AT_REMOVEDIR
 	}
 	defer n.invalidate()
+	defer n.forget(name)
 	return n.fs.c.simple(wire.Tunlinkat, func(e *wire.Encoder) {
 		e.U32(n.fid)
 		e.Str(name)
@@ -451,6 +584,8 @@ func (n *node) Rename(oldName string, newDir fs.Dir, newName string, flags int) 
 	}
 	defer n.invalidate()
 	defer nd.invalidate()
+	defer n.forget(oldName)
+	defer nd.forget(newName)
 	return n.fs.c.simple(wire.Trenameat, func(e *wire.Encoder) {
 		e.U32(n.fid)
 		e.Str(oldName)

@@ -200,6 +200,10 @@ int main(int argc, char **argv) {
 		} else if (!strcmp(op, "chdir")) {
 			i++;
 			if (chdir(a) == 0) printf("chdir %s\n", a); else err("chdir");
+		} else if (!strcmp(op, "sleep")) {
+			i++;
+			usleep(atoi(a) * 1000);
+			printf("slept %s\n", a);
 		} else if (!strcmp(op, "exit")) {
 			return atoi(a);
 		} else {
