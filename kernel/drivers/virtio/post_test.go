@@ -172,3 +172,29 @@ func TestPostFail(t *testing.T) {
 		t.Fatal("post without a callback accepted")
 	}
 }
+
+// The device is notified of a new request unless its used ring's flags
+// say VIRTQ_USED_F_NO_NOTIFY.
+func TestNotifyUnlessDeviceDeclines(t *testing.T) {
+	notified := 0
+	q := newQueue(0, queueMem(4), 4, func() { notified++ })
+	post := func() {
+		if err := q.Post(func(uint32, error) {}, Buf{Addr: 1, Len: 1, DeviceWrites: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post()
+	if notified != 1 {
+		t.Fatalf("%d notifications after a post to a device that wants them", notified)
+	}
+	*q.r.usedHdr |= usedNoNotify
+	post()
+	if notified != 1 {
+		t.Fatalf("%d notifications after a post to a device that declined them", notified)
+	}
+	*q.r.usedHdr &^= usedNoNotify
+	post()
+	if notified != 2 {
+		t.Fatalf("%d notifications after the device asked again", notified)
+	}
+}

@@ -89,7 +89,8 @@ func (q *Queue) Post(done func(n uint32, err error), bufs ...Buf) error {
 	return q.submit(bufs, false, done)
 }
 
-// submit pushes bufs and notifies the device, waiting for room if wait.
+// submit pushes bufs and notifies the device (unless it asked not to be),
+// waiting for room if wait.
 func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 	q.mu.Lock()
 	for {
@@ -113,8 +114,11 @@ func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 		q.waiters[head] = done
 		break
 	}
+	notify := q.r.wantsNotify()
 	q.mu.Unlock()
-	q.notify()
+	if notify {
+		q.notify()
+	}
 	return nil
 }
 

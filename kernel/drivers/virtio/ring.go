@@ -157,6 +157,22 @@ func (r *ring) push(bufs []Buf) (uint16, error) {
 	return head, nil
 }
 
+// usedNoNotify is VIRTQ_USED_F_NO_NOTIFY (§2.7.7), the device's hint that
+// it will look at the available ring again by itself.
+const usedNoNotify = 1
+
+// wantsNotify says whether the device wants to be told of what push
+// published. It must be called after push: push's atomic store and this
+// atomic load are sequentially consistent, so the device either sees the
+// new index or has its flag read here (§2.7.7.2). QEMU's virtio-net sets
+// the flag on the receive queue while it has buffers and on the transmit
+// queue while a flush is pending; skipping those notifications saves a
+// trap into the hypervisor, and under TCG a wait for its global lock, per
+// frame.
+func (r *ring) wantsNotify() bool {
+	return atomic.LoadUint32(r.usedHdr)&usedNoNotify == 0
+}
+
 // pop takes the next completion off the used ring: the chain's head and
 // the bytes the device wrote, capped at the chain's writable size. ok is
 // false if there is none. An error means the device broke the protocol.
