@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -28,20 +27,9 @@ func benchGo(ctx context.Context, dir string, conns int, duration time.Duration,
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("runikraft go build ./bench/net/httpserver: %v\n%s", err, out)
 	}
-	rk, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (func() string, error) {
-		cmd := exec.CommandContext(ctx, cli, "run", "--cpus", "1", "--timeout", (duration + 3*time.Minute).String(),
+	rk, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
+		return httpload.Runikraft(ctx, dir, cli, "--timeout", (duration + 3*time.Minute).String(),
 			"-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		cmd.WaitDelay = 10 * time.Second
-		if err := cmd.Start(); err != nil {
-			return nil, err
-		}
-		return func() string {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return out.String()
-		}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("the Go server in Runikraft: %w", err)
@@ -54,21 +42,10 @@ func benchGo(ctx context.Context, dir string, conns int, duration time.Duration,
 		if out, err := build.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build ./bench/net/httpserver for linux/riscv64: %v\n%s", err, out)
 		}
-		r, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (func() string, error) {
-			p, err := g.Start(ctx, prog, nil, nil, linuxguest.RunOptions{
+		r, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
+			return httpload.LinuxGuest(ctx, g, prog, nil, nil, linuxguest.RunOptions{
 				Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
 				Timeout:  duration + 3*time.Minute})
-			if err != nil {
-				return nil, err
-			}
-			return func() string {
-				p.Kill()
-				res, _ := p.Wait()
-				if res == nil {
-					return ""
-				}
-				return string(res.Console)
-			}, nil
 		})
 		if err != nil {
 			return fmt.Errorf("the Go server in the Linux guest: %w", err)

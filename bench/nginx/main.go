@@ -19,7 +19,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,26 +75,9 @@ func bench(conns int, duration time.Duration, linux bool, image string) error {
 	// The CLI finds the kernels next to itself; the image has its own
 	// kernel baked in, so none is needed here.
 
-	rk, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (stop func() string, err error) {
-		srv := exec.CommandContext(ctx, runikraft, "run", "--cpus", "1", "--timeout", (duration + 3*time.Minute).String(),
+	rk, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
+		return httpload.Runikraft(ctx, dir, runikraft, "--timeout", (duration + 3*time.Minute).String(),
 			"-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image)
-		logf, err := os.Create(filepath.Join(dir, "nginx.log"))
-		if err != nil {
-			return nil, err
-		}
-		srv.Stdout, srv.Stderr = io.Discard, logf
-		srv.WaitDelay = 10 * time.Second
-		if err := srv.Start(); err != nil {
-			logf.Close()
-			return nil, err
-		}
-		return func() string {
-			_ = srv.Process.Kill()
-			_ = srv.Wait()
-			logf.Close()
-			log, _ := os.ReadFile(logf.Name())
-			return string(log)
-		}, nil
 	})
 	if err != nil {
 		return err
@@ -123,21 +105,10 @@ func bench(conns int, duration time.Duration, linux bool, image string) error {
 		if err := os.WriteFile(prog, app, 0o755); err != nil {
 			return err
 		}
-		r, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (func() string, error) {
-			p, err := g.Start(ctx, prog, info.Manifest.Args, info.Manifest.Env, linuxguest.RunOptions{
+		r, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
+			return httpload.LinuxGuest(ctx, g, prog, info.Manifest.Args, info.Manifest.Env, linuxguest.RunOptions{
 				Rootfs: info.Initrd, Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
 				Timeout: duration + 3*time.Minute})
-			if err != nil {
-				return nil, err
-			}
-			return func() string {
-				p.Kill()
-				res, _ := p.Wait()
-				if res == nil {
-					return ""
-				}
-				return string(res.Console)
-			}, nil
 		})
 		if err != nil {
 			// The Runikraft column is printed alone rather than lost.

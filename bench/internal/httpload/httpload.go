@@ -7,17 +7,22 @@
 package httpload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/qemucpu"
 )
 
 // Result is what a load run saw.
@@ -25,6 +30,18 @@ type Result struct {
 	N, Errs, Dials int64
 	Duration       time.Duration   // measured time (after the warm-up)
 	Lat            []time.Duration // sorted
+	All            int64           // requests answered, the warm-up's too
+	// CPU is QEMU's CPU time over the whole load (warm-up included: per
+	// request it is divided by All), when the server's PID was known.
+	CPU *qemucpu.Times
+}
+
+// Server is a server started for Serve.
+type Server struct {
+	// Stop ends the server and returns its log.
+	Stop func() string
+	// PID, if not nil, returns QEMU's process id (it may not exist yet).
+	PID func() (int, error)
 }
 
 // Pct is the p-th percentile latency (p in 0..100).
@@ -51,21 +68,36 @@ const maxSamples = 1 << 20
 // the server on; it returns a function that ends the server and gives
 // its log), waits until GET path answers 200, measures it with Load and
 // ends it. want is the body length every answer must have.
-func Serve(conns int, duration time.Duration, path string, want int64, start func(port int) (stop func() string, err error)) (Result, error) {
+func Serve(conns int, duration time.Duration, path string, want int64, start func(port int) (Server, error)) (Result, error) {
 	port, err := LoopbackPort()
 	if err != nil {
 		return Result{}, err
 	}
-	stop, err := start(port)
+	srv, err := start(port)
 	if err != nil {
 		return Result{}, err
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d%s", port, path)
 	if err := WaitReady(url, 2*time.Minute); err != nil {
-		return Result{}, fmt.Errorf("%w\nthe server's log:\n%s", err, stop())
+		return Result{}, fmt.Errorf("%w\nthe server's log:\n%s", err, srv.Stop())
+	}
+	pid, before := 0, qemucpu.Times{}
+	if srv.PID != nil {
+		if pid, err = srv.PID(); err == nil {
+			before, err = qemucpu.Read(pid)
+		}
+		if err != nil {
+			pid = 0
+		}
 	}
 	r, err := Load(url, want, conns, duration)
-	log := stop()
+	if pid != 0 {
+		if after, err := qemucpu.Read(pid); err == nil {
+			d := after.Sub(before)
+			r.CPU = &d
+		}
+	}
+	log := srv.Stop()
 	if err != nil {
 		return r, fmt.Errorf("%w\nthe server's log:\n%s", err, log)
 	}
@@ -98,13 +130,16 @@ func Load(url string, want int64, conns int, duration time.Duration) (Result, er
 		go func() {
 			defer wg.Done()
 			var lat []time.Duration
-			var n, errs int64
+			var n, all, errs int64
 			for {
 				start := time.Now()
 				if !start.Before(end) {
 					break
 				}
 				err := get(client, url, want)
+				if err == nil {
+					all++
+				}
 				if start.Before(warm) {
 					continue
 				}
@@ -122,6 +157,7 @@ func Load(url string, want int64, conns int, duration time.Duration) (Result, er
 			}
 			mu.Lock()
 			res.N += n
+			res.All += all
 			res.Errs += errs
 			res.Lat = append(res.Lat, lat...)
 			mu.Unlock()
@@ -209,7 +245,85 @@ func Table(w io.Writer, title string, rk Result, lg *Result) error {
 	row("p50 latency ms", func(r Result) float64 { return ms(r.Pct(50)) }, "%.2f")
 	row("p99 latency ms", func(r Result) float64 { return ms(r.Pct(99)) }, "%.2f")
 	row("max latency ms", func(r Result) float64 { return ms(r.Pct(100)) }, "%.2f")
+	cpu := func(f func(t qemucpu.Times) uint64) func(r Result) float64 {
+		return func(r Result) float64 {
+			if r.CPU == nil || r.All == 0 {
+				return 0
+			}
+			return float64(f(*r.CPU)) * 1e6 / qemucpu.TicksPerSecond / float64(r.All)
+		}
+	}
+	if rk.CPU != nil {
+		row("QEMU vCPU thread µs/request", cpu(func(t qemucpu.Times) uint64 { return t.VCPU }), "%.0f")
+		row("QEMU main loop µs/request", cpu(func(t qemucpu.Times) uint64 { return t.Main }), "%.0f")
+		row("QEMU other threads µs/request", cpu(func(t qemucpu.Times) uint64 { return t.Other }), "%.0f")
+	}
 	row("connections opened", func(r Result) float64 { return float64(r.Dials) }, "%.0f")
 	row("errors", func(r Result) float64 { return float64(r.Errs) }, "%.0f")
 	return tw.Flush()
+}
+
+// Runikraft starts `cli run --qemu WRAPPER --cpus 1 ARGS...` (the wrapper,
+// written into dir, names QEMU's threads) as a Server; its log is the
+// run's output.
+func Runikraft(ctx context.Context, dir, cli string, args ...string) (Server, error) {
+	wrapper, err := qemucpu.Wrapper(dir)
+	if err != nil {
+		return Server{}, err
+	}
+	cmd := exec.CommandContext(ctx, cli, append([]string{"run", "--qemu", wrapper, "--cpus", "1"}, args...)...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.WaitDelay = 10 * time.Second
+	if err := cmd.Start(); err != nil {
+		return Server{}, err
+	}
+	return Server{
+		Stop: func() string {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return out.String()
+		},
+		PID: func() (int, error) { return qemucpu.ChildQEMU(cmd.Process.Pid) },
+	}, nil
+}
+
+// LinuxGuest starts prog in the Linux guest, its QEMU threads named, as
+// a Server; its log is the console.
+func LinuxGuest(ctx context.Context, g *linuxguest.Guest, prog string, args, env []string, o linuxguest.RunOptions) (Server, error) {
+	o.QEMUArgs = append(o.QEMUArgs, qemucpu.Args...)
+	p, err := g.Start(ctx, prog, args, env, o)
+	if err != nil {
+		return Server{}, err
+	}
+	return Server{
+		Stop: func() string {
+			p.Kill()
+			res, _ := p.Wait()
+			if res == nil {
+				return ""
+			}
+			return string(res.Console)
+		},
+		PID: func() (int, error) { return p.PID(), nil },
+	}, nil
+}
+
+// lockedBuffer is a bytes.Buffer safe for the writes of a command's two
+// output pipes and a reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
