@@ -89,20 +89,27 @@ func (t Times) PerOp(n int64) string {
 	return fmt.Sprintf("%.0f/%.0f/%.0f", us(t.VCPU), us(t.Main), us(t.Other))
 }
 
-// ChildQEMU returns the pid of parent's child process (runikraft run's
-// QEMU), waiting for it to appear only as long as the caller polls.
+// ChildQEMU returns the pid of parent's child process that is QEMU
+// (runikraft run's). Any of parent's threads may have started it, so
+// every thread's children are looked at.
 func ChildQEMU(parent int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", parent, parent))
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", parent))
 	if err != nil {
 		return 0, err
 	}
-	for _, f := range strings.Fields(string(b)) {
-		pid, err := strconv.Atoi(f)
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
 		if err != nil {
 			continue
 		}
-		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.Contains(filepath.Base(exe), "qemu") {
-			return pid, nil
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.Contains(filepath.Base(exe), "qemu") {
+				return pid, nil
+			}
 		}
 	}
 	return 0, fmt.Errorf("process %d has no QEMU child", parent)

@@ -2,6 +2,7 @@ package qemucpu
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -22,5 +23,17 @@ func TestReadSelf(t *testing.T) {
 	}
 	if _, err := Read(os.Getpid()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A child started from any thread is found; one that is not QEMU is not.
+func TestChildQEMU(t *testing.T) {
+	cmd := exec.Command("sleep", "5")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if pid, err := ChildQEMU(os.Getpid()); err == nil {
+		t.Errorf("sleep taken for QEMU: %d", pid)
 	}
 }
