@@ -198,3 +198,20 @@ func TestNotifyUnlessDeviceDeclines(t *testing.T) {
 		t.Fatalf("%d notifications after the device asked again", notified)
 	}
 }
+
+// SetInterrupts sets VIRTQ_AVAIL_F_NO_INTERRUPT in the available ring's
+// flags and later posts keep it, with the index intact.
+func TestSetInterrupts(t *testing.T) {
+	q := newQueue(0, queueMem(4), 4, func() {})
+	q.SetInterrupts(false)
+	if err := q.Post(func(uint32, error) {}, Buf{Addr: 1, Len: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if h := *q.r.availHdr; h != 1<<16|availNoInterrupt {
+		t.Fatalf("avail header %#x after a post without interrupts", h)
+	}
+	q.SetInterrupts(true)
+	if h := *q.r.availHdr; h != 1<<16 {
+		t.Fatalf("avail header %#x with interrupts", h)
+	}
+}

@@ -122,6 +122,16 @@ func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 	return nil
 }
 
+// SetInterrupts asks the device to interrupt when it uses this queue's
+// buffers (the default) or not to. It is a hint: completions may still
+// come by interrupt, and without them they are handed over when another
+// queue of the device interrupts, or by Poll.
+func (q *Queue) SetInterrupts(on bool) {
+	q.mu.Lock()
+	q.r.setInterrupts(on)
+	q.mu.Unlock()
+}
+
 // Poll hands over the requests the device has completed, as the
 // interrupt goroutine would, and returns how many there were. A driver
 // uses it where the order of events across queues matters: after seeing

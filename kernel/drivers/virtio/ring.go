@@ -79,6 +79,21 @@ type ring struct {
 	nfree    uint16
 	avail    uint16 // avail idx last published
 	used     uint16 // used idx of the next completion to take
+
+	availFlags uint32 // the avail ring's flags: availNoInterrupt or 0
+}
+
+// availNoInterrupt is VIRTQ_AVAIL_F_NO_INTERRUPT (§2.7.7): the driver
+// asks the device not to interrupt when it uses buffers. A hint only.
+const availNoInterrupt = 1
+
+// setInterrupts publishes whether the driver wants interrupts.
+func (r *ring) setInterrupts(on bool) {
+	r.availFlags = availNoInterrupt
+	if on {
+		r.availFlags = 0
+	}
+	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16|r.availFlags)
 }
 
 // newRing lays a ring of n descriptors (validSize) over zeroed memory of
@@ -152,8 +167,8 @@ func (r *ring) push(bufs []Buf) (uint16, error) {
 	r.availRing[r.avail&(r.n-1)] = head
 	r.avail++
 	// One atomic store publishes idx after the descriptors and the ring
-	// entry (it is a release); flags stay 0: we want interrupts.
-	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16)
+	// entry (it is a release); the flags stay as setInterrupts left them.
+	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16|r.availFlags)
 	return head, nil
 }
 
