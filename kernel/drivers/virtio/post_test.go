@@ -215,3 +215,22 @@ func TestSetInterrupts(t *testing.T) {
 		t.Fatalf("avail header %#x with interrupts", h)
 	}
 }
+
+// TryPoll hands completions over like Poll, but returns at once while
+// another hand-over is under way.
+func TestTryPoll(t *testing.T) {
+	q := newQueue(0, queueMem(4), 4, func() {})
+	done := 0
+	if err := q.Post(func(uint32, error) { done++ }, Buf{Addr: 1, Len: 1, DeviceWrites: true}); err != nil {
+		t.Fatal(err)
+	}
+	completeAll(q)
+	q.deliver.Lock()
+	if n := q.TryPoll(); n != 0 || done != 0 {
+		t.Fatalf("TryPoll during a hand-over: %d, %d done", n, done)
+	}
+	q.deliver.Unlock()
+	if n := q.TryPoll(); n != 1 || done != 1 {
+		t.Fatalf("TryPoll: %d, %d done", n, done)
+	}
+}

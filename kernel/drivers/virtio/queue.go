@@ -139,11 +139,28 @@ func (q *Queue) SetInterrupts(on bool) {
 // on another are then guaranteed to have been handed over.
 func (q *Queue) Poll() int { return q.collect() }
 
+// TryPoll is Poll unless completions are being handed over already (by
+// the interrupt goroutine or another Poll): then it returns 0 at once.
+// A caller that holds a lock some completion function takes uses it:
+// Poll would wait for a hand-over blocked on that lock.
+func (q *Queue) TryPoll() int {
+	if !q.deliver.TryLock() {
+		return 0
+	}
+	defer q.deliver.Unlock()
+	return q.collectLocked()
+}
+
 // collect wakes the requests the device has completed. The device's
 // interrupt goroutine calls it after acknowledging the interrupt.
 func (q *Queue) collect() int {
 	q.deliver.Lock()
 	defer q.deliver.Unlock()
+	return q.collectLocked()
+}
+
+// collectLocked is collect with q.deliver held.
+func (q *Queue) collectLocked() int {
 	q.mu.Lock()
 	var broken []func(uint32, error)
 	for q.err == nil {

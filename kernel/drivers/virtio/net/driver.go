@@ -32,7 +32,7 @@ var (
 // queue is what the driver needs of a *virtio.Queue.
 type queue interface {
 	Post(done func(n uint32, err error), bufs ...virtio.Buf) error
-	Poll() int
+	TryPoll() int
 	SetInterrupts(on bool)
 }
 
@@ -261,8 +261,11 @@ func (d *Driver) reclaim() error {
 		d.txq.SetInterrupts(true)
 	}
 	d.txMu.Unlock()
+	// TryPoll, not Poll: the interrupt goroutine may be handing over
+	// completions right now, its room call waiting for the lock our
+	// caller holds; it frees slots itself then.
 	d.reclaiming.Store(true)
-	d.txq.Poll()
+	d.txq.TryPoll()
 	d.reclaiming.Store(false)
 	d.txMu.Lock()
 	defer d.txMu.Unlock()

@@ -18,7 +18,7 @@ type fakeQueue struct {
 	onPoll func()
 }
 
-func (q *fakeQueue) Poll() int {
+func (q *fakeQueue) TryPoll() int {
 	q.polled++
 	if q.onPoll != nil {
 		q.onPoll()
