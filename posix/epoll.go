@@ -17,6 +17,37 @@ type epoll struct {
 	mu       sync.Mutex
 	interest map[int]*epollItem
 	wq       waitQueue
+
+	// ready lists the items whose file notified since collect last
+	// looked (or that it reported level-triggered): collect checks
+	// those, not the whole interest list, as Linux keeps a ready list.
+	// With many connections, checking each one's readiness on every
+	// wake-up cost more than the request. Its own lock: an item's file
+	// notifies from wherever its readiness changes, never under ep.mu.
+	readyMu sync.Mutex
+	ready   []*epollItem // in order: reported items go to the back
+}
+
+// markReady puts it at the back of the ready list unless it is on it.
+func (ep *epoll) markReady(it *epollItem) {
+	ep.readyMu.Lock()
+	if !it.queued {
+		it.queued = true
+		ep.ready = append(ep.ready, it)
+	}
+	ep.readyMu.Unlock()
+}
+
+// watch makes it's file's wake-ups put it on the ready list and wake
+// epoll_pwait, and reports its current state once.
+func (ep *epoll) watch(it *epollItem) {
+	it.edge.fwd = func() {
+		ep.markReady(it)
+		ep.wq.notify()
+	}
+	it.edge.ch <- struct{}{}
+	ep.markReady(it)
+	it.of.f.waitQueue().add(it.edge)
 }
 
 type epollItem struct {
@@ -28,6 +59,8 @@ type epollItem struct {
 	// (every notify of its wait queue): an edge-triggered item reports
 	// only after one, as Linux reports on each wake-up of the file.
 	edge *waiter
+	// queued: on the epoll's ready list (under its readyMu).
+	queued bool
 }
 
 // epollPrivate are the flag bits of an item that are not events.
@@ -74,16 +107,47 @@ func (ep *epoll) Ready() uint32 {
 func (it *epollItem) armed() bool { return it.events&^epollPrivate != 0 }
 
 // collect reports ready items (at most max), applying ET and ONESHOT.
+// It looks at the ready list only: an item leaves it when its file is
+// not ready, and comes back with the file's next wake-up; a
+// level-triggered item that reports stays on it, to be looked at again.
 func (ep *epoll) collect(max int) (out [][2]uint64) {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
-	for fd := range ep.interest {
+	ep.readyMu.Lock()
+	cand := ep.ready
+	ep.ready = nil
+	for _, it := range cand {
+		it.queued = false
+	}
+	ep.readyMu.Unlock()
+	var keep []*epollItem // level-triggered items reported: to the back
+	next := len(cand)     // cand[next:] were not looked at: to the front
+	defer func() {
+		ep.readyMu.Lock()
+		var l []*epollItem
+		for _, it := range cand[next:] {
+			if !it.queued {
+				it.queued = true
+				l = append(l, it)
+			}
+		}
+		l = append(l, ep.ready...)
+		for _, it := range keep {
+			if !it.queued {
+				it.queued = true
+				l = append(l, it)
+			}
+		}
+		ep.ready = l
+		ep.readyMu.Unlock()
+	}()
+	for i, it := range cand {
 		if len(out) >= max {
+			next = i
 			break
 		}
-		it, ok := ep.live(fd)
-		if !ok || !it.armed() {
-			continue
+		if cur, ok := ep.live(it.fd); !ok || cur != it || !it.armed() {
+			continue // deleted, closed or disarmed: MOD or ADD puts it back
 		}
 		// Edge-triggered: take the change token before reading the
 		// state. Read first, a change landing in between (a packet, a
@@ -105,6 +169,8 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 		out = append(out, [2]uint64{uint64(r), it.data})
 		if it.events&linux.EPOLLONESHOT != 0 {
 			it.events &= epollPrivate // disarmed until EPOLL_CTL_MOD
+		} else if it.events&linux.EPOLLET == 0 {
+			keep = append(keep, it) // level-triggered: still ready, maybe
 		}
 	}
 	return out

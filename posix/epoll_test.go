@@ -188,7 +188,7 @@ func TestEpollEdgeDuringCollect(t *testing.T) {
 	ep := &epoll{interest: map[int]*epollItem{}}
 	f := &racyFile{}
 	it := &epollItem{fd: 3, of: newOpenFile(f, 0), events: linux.POLLIN | linux.EPOLLET, data: 7, edge: newWaiter()}
-	f.wq.add(it.edge)
+	ep.watch(it)
 	ep.interest[3] = it
 	f.wq.notify() // a change that leaves the file not ready (a window update)
 	f.flip.Store(true)
@@ -201,5 +201,71 @@ func TestEpollEdgeDuringCollect(t *testing.T) {
 	}
 	if got := ep.collect(8); len(got) != 0 {
 		t.Fatalf("third collect = %v: no change since, nothing to report", got)
+	}
+}
+
+// levelFile is ready while ready is set; it notifies only when told.
+type levelFile struct {
+	fileDefaults
+	ready atomic.Bool
+	wq    waitQueue
+}
+
+func (f *levelFile) waitQueue() *waitQueue { return &f.wq }
+func (f *levelFile) Stat() fs.Stat         { return anonStat(0o600) }
+func (f *levelFile) Name(*Process) string  { return "level" }
+func (f *levelFile) Ready() uint32 {
+	if f.ready.Load() {
+		return linux.POLLIN
+	}
+	return 0
+}
+
+// collect looks at the ready list: a level-triggered item is reported
+// while its file stays ready, leaves the list when it is not, and comes
+// back with the file's next wake-up, not before.
+func TestEpollReadyList(t *testing.T) {
+	ep := &epoll{interest: map[int]*epollItem{}}
+	f := &levelFile{}
+	it := &epollItem{fd: 4, of: newOpenFile(f, 0), events: linux.POLLIN, data: 9, edge: newWaiter()}
+	ep.watch(it)
+	ep.interest[4] = it
+	f.ready.Store(true)
+	for i := 0; i < 2; i++ {
+		if got := ep.collect(8); len(got) != 1 || got[0][1] != 9 {
+			t.Fatalf("collect %d while ready = %v", i, got)
+		}
+	}
+	f.ready.Store(false)
+	if got := ep.collect(8); len(got) != 0 {
+		t.Fatalf("collect while not ready = %v", got)
+	}
+	if n := len(ep.ready); n != 0 {
+		t.Fatalf("%d items left on the ready list after a not-ready look", n)
+	}
+	f.ready.Store(true) // without a wake-up: not looked at
+	if got := ep.collect(8); len(got) != 0 {
+		t.Fatalf("collect without a wake-up = %v", got)
+	}
+	f.wq.notify()
+	if got := ep.collect(8); len(got) != 1 {
+		t.Fatalf("collect after the wake-up = %v", got)
+	}
+	// More ready items than max: the rest wait on the list.
+	g := &levelFile{}
+	g.ready.Store(true)
+	it2 := &epollItem{fd: 5, of: newOpenFile(g, 0), events: linux.POLLIN, data: 10, edge: newWaiter()}
+	ep.watch(it2)
+	ep.interest[5] = it2
+	seen := map[uint64]bool{}
+	for i := 0; i < 2; i++ { // round robin: each once
+		got := ep.collect(1)
+		if len(got) != 1 {
+			t.Fatalf("collect(1) = %v", got)
+		}
+		seen[got[0][1]] = true
+	}
+	if !seen[10] {
+		t.Errorf("the second ready item was never reported: %v", seen)
 	}
 }

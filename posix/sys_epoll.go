@@ -81,9 +81,7 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 			return errno(linux.EEXIST)
 		}
 		it := &epollItem{fd: fd, of: of, events: events, data: data, edge: newWaiter()}
-		it.edge.fwd = ep.wq.notify
-		it.edge.ch <- struct{}{} // report the current state once
-		of.f.waitQueue().add(it.edge)
+		ep.watch(it) // reports the current state once
 		ep.interest[fd] = it
 	case mod:
 		if !exists {
@@ -95,6 +93,7 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 		case it.edge.ch <- struct{}{}:
 		default:
 		}
+		ep.markReady(it)
 	case del:
 		if !exists {
 			ep.mu.Unlock()

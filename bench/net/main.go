@@ -10,11 +10,13 @@
 // an idle server (listening, nothing connected) and again while it
 // sleeps after the exchange, and times the exchange (1 MB from the host
 // to the guest). The interrupt-driven driver should leave
-// both near 0% of a core. Unless -redis=false, it then builds Redis from
+// both near 0% of a core (-servers-only skips these). Unless -go=false, it
+// then loads a Go net/http server (httpserver, gohttp.go) from the host
+// with kept-alive HTTP connections. Unless -redis=false, it then builds Redis from
 // Debian's source through tests/toolchain and prints what Debian's
 // redis-benchmark on the host gets from it through -p (redis.go), next to
 // the same program in the Linux guest (bench/internal/linuxguest) behind
-// the same kind of forward, unless -linux=false.
+// the same kind of forward, unless -linux=false; the Go server likewise.
 package main
 
 import (
@@ -44,14 +46,37 @@ func main() {
 	redisN := flag.Int("redis-n", 20000, "requests per redis-benchmark test")
 	linux := flag.Bool("linux", true, "run redis-server in the Linux guest too (builds it once, about 10-15 minutes)")
 	redisC := flag.Int("redis-c", 16, "redis-benchmark connections (QEMU's forward listens with a backlog of 1: see redis.go)")
+	goSrv := flag.Bool("go", true, "also measure a Go net/http server (bench/net/httpserver) under a closed-loop HTTP load")
+	goConns := flag.Int("go-conns", 16, "kept-alive connections to the Go server (1-64)")
+	goDur := flag.Duration("go-duration", 10*time.Second, "how long to load the Go server (1s-5m)")
+	redisImage := flag.String("redis-image", "", "measure this redis-server image (one TestRedis kept with RUNIKRAFT_KEEP_IMAGES) instead of building one")
+	only := flag.Bool("servers-only", false, "skip the image sizes and the idle-CPU phase")
 	flag.Parse()
-	if err := bench(*idle, *redis, *redisN, *redisC, *linux); err != nil {
+	if *goConns < 1 || *goConns > 64 || *goDur < time.Second || *goDur > 5*time.Minute {
+		fmt.Fprintln(os.Stderr, "bench: -go-conns must be 1-64 and -go-duration 1s-5m")
+		os.Exit(2)
+	}
+	o := options{idle: *idle, redis: *redis, redisN: *redisN, redisC: *redisC, linux: *linux,
+		redisImage: *redisImage, goSrv: *goSrv, goConns: *goConns, goDur: *goDur, serversOnly: *only}
+	if err := bench(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(idle time.Duration, redis bool, redisN, redisC int, linux bool) error {
+// options are the command's flags.
+type options struct {
+	idle           time.Duration
+	redis, linux   bool
+	redisN, redisC int
+	redisImage     string
+	goSrv          bool
+	goConns        int
+	goDur          time.Duration
+	serversOnly    bool
+}
+
+func bench(o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "runikraft-bench-net-")
@@ -59,6 +84,33 @@ func bench(idle time.Duration, redis bool, redisN, redisC int, linux bool) error
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if !o.serversOnly {
+		if err := sizesAndIdle(ctx, dir, o.idle); err != nil {
+			return err
+		}
+	}
+	var g *linuxguest.Guest
+	if o.linux && (o.goSrv || o.redis) {
+		if g, err = linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr}); err != nil {
+			return err
+		}
+	}
+	if o.goSrv {
+		fmt.Println()
+		if err := benchGo(ctx, dir, o.goConns, o.goDur, g); err != nil {
+			return err
+		}
+	}
+	if !o.redis {
+		return nil
+	}
+	fmt.Println()
+	return benchRedis(ctx, dir, o.redisImage, min(max(o.redisN, 1), 10_000_000), min(max(o.redisC, 1), 1000), g)
+}
+
+// sizesAndIdle prints what kernel/net costs an image and QEMU's CPU use
+// while a networked kernel idles.
+func sizesAndIdle(ctx context.Context, dir string, idle time.Duration) error {
 	images := map[string]string{}
 	for name, pkg := range map[string]string{
 		"base": "./bench/net/kernels/base", "withnet": "./bench/net/kernels/withnet", "net": "./tests/boot/kernels/net",
@@ -88,20 +140,7 @@ func bench(idle time.Duration, redis bool, redisN, redisC int, linux bool) error
 	fmt.Fprintf(w, "kernel/net costs\t%+d\t%+d\t\n", sizes[1][0]-sizes[0][0], sizes[1][1]-sizes[0][1])
 	w.Flush()
 	fmt.Println()
-	if err := idleCPU(ctx, images["net"], idle); err != nil {
-		return err
-	}
-	if !redis {
-		return nil
-	}
-	fmt.Println()
-	var g *linuxguest.Guest
-	if linux {
-		if g, err = linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr}); err != nil {
-			return err
-		}
-	}
-	return benchRedis(ctx, dir, min(max(redisN, 1), 10_000_000), min(max(redisC, 1), 1000), g)
+	return idleCPU(ctx, images["net"], idle)
 }
 
 // idleCPU boots the net kernel and samples QEMU's CPU time while the

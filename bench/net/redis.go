@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/qemucpu"
 	"github.com/runikraft/runikraft/internal/appimage"
 )
 
@@ -39,7 +40,9 @@ import (
 // With g, the same redis-server program (taken out of the baked image)
 // then runs in the Linux guest behind the same kind of forward and gets
 // the same load.
-func benchRedis(ctx context.Context, dir string, n, conns int, g *linuxguest.Guest) error {
+// With image (one TestRedis kept with RUNIKRAFT_KEEP_IMAGES), that image
+// is measured instead of a new build.
+func benchRedis(ctx context.Context, dir, image string, n, conns int, g *linuxguest.Guest) error {
 	rb, err := exec.LookPath("redis-benchmark")
 	if err != nil {
 		return errors.New("redis-benchmark missing: run ./install.sh (Debian package redis-tools)")
@@ -51,19 +54,26 @@ func benchRedis(ctx context.Context, dir string, n, conns int, g *linuxguest.Gue
 	if _, err := os.Stat(cli); err != nil {
 		return fmt.Errorf("%s missing (run ./install.sh): %w", cli, err)
 	}
-	keep := filepath.Join(dir, "apps")
-	if err := os.MkdirAll(keep, 0o755); err != nil {
-		return err
-	}
-	fmt.Fprintln(os.Stderr, "bench: building redis-server through tests/toolchain (about two minutes)")
-	build := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout", "20m", "-run", "^TestRedis$", "./tests/toolchain/")
-	build.Env = append(os.Environ(), "RUNIKRAFT_KEEP_IMAGES="+keep)
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("building redis-server: %v\n%s", err, out)
+	if image == "" {
+		keep := filepath.Join(dir, "apps")
+		if err := os.MkdirAll(keep, 0o755); err != nil {
+			return err
+		}
+		fmt.Fprintln(os.Stderr, "bench: building redis-server through tests/toolchain (about two minutes)")
+		build := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout", "20m", "-run", "^TestRedis$", "./tests/toolchain/")
+		build.Env = append(os.Environ(), "RUNIKRAFT_KEEP_IMAGES="+keep)
+		if out, err := build.CombinedOutput(); err != nil {
+			return fmt.Errorf("building redis-server: %v\n%s", err, out)
+		}
+		image = filepath.Join(keep, "redis-server")
 	}
 
+	wrapper, err := qemucpu.Wrapper(dir)
+	if err != nil {
+		return err
+	}
 	rk, err := redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
-		cmd := exec.CommandContext(ctx, cli, "run", "--timeout", "10m", "-p", addr+":6379", filepath.Join(keep, "redis-server"),
+		cmd := exec.CommandContext(ctx, cli, "run", "--qemu", wrapper, "--cpus", "1", "--timeout", "10m", "-p", addr+":6379", image,
 			"--save", "", "--appendonly", "no", "--protected-mode", "no")
 		s := &cmdServer{cmd: cmd}
 		cmd.Stdout, cmd.Stderr = &s.out, &s.out
@@ -75,7 +85,7 @@ func benchRedis(ctx context.Context, dir string, n, conns int, g *linuxguest.Gue
 	var lg map[string][]string
 	if g != nil {
 		// The same program in the Linux guest: the baked image carries it.
-		info, err := appimage.Read(filepath.Join(keep, "redis-server"))
+		info, err := appimage.Read(image)
 		if err != nil {
 			return err
 		}
@@ -88,7 +98,8 @@ func benchRedis(ctx context.Context, dir string, n, conns int, g *linuxguest.Gue
 		}
 		lg, err = redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
 			p, err := g.Start(ctx, prog, []string{"--save", "", "--appendonly", "no", "--protected-mode", "no"}, nil,
-				linuxguest.RunOptions{Mem: "256M", Forwards: []string{"tcp:" + addr + "-:6379"}, Timeout: 10 * time.Minute})
+				linuxguest.RunOptions{Mem: "256M", Forwards: []string{"tcp:" + addr + "-:6379"}, Timeout: 10 * time.Minute,
+					QEMUArgs: qemucpu.Args})
 			if err != nil {
 				return nil, err
 			}
@@ -119,7 +130,17 @@ func benchRedis(ctx context.Context, dir string, n, conns int, g *linuxguest.Gue
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", test, r[0], r[1], r[2], l[0], l[1], l[2], ratio)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if c := rk["cpu"]; c != nil {
+		l := "n/a"
+		if lg["cpu"] != nil {
+			l = lg["cpu"][0]
+		}
+		fmt.Printf("QEMU CPU per request, µs (vCPU thread / main loop: user network and device back-ends / other threads): Runikraft %s, Linux guest %s\n", c[0], l)
+	}
+	return nil
 }
 
 // redisRun starts a redis-server through start (given the host address
@@ -151,6 +172,16 @@ func redisRun(ctx context.Context, rb string, n, conns int, start func(addr stri
 		return nil, fmt.Errorf("%w; guest output:\n%s", err, srv.Output())
 	}
 
+	// QEMU's CPU time over the load, split by thread (qemucpu).
+	var cpuBefore qemucpu.Times
+	pid, err := srv.PID()
+	if err == nil {
+		cpuBefore, err = qemucpu.Read(pid)
+	}
+	if err != nil {
+		pid = 0
+	}
+
 	bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	bench := exec.CommandContext(bctx, rb, "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "get,set", "-n", strconv.Itoa(n), "-c", strconv.Itoa(conns), "--csv")
@@ -176,6 +207,11 @@ func redisRun(ctx context.Context, rb string, n, conns int, start func(addr stri
 		}
 	}
 	res := map[string][]string{}
+	if pid != 0 {
+		if after, err := qemucpu.Read(pid); err == nil {
+			res["cpu"] = []string{after.Sub(cpuBefore).PerOp(int64(2 * n))}
+		}
+	}
 	for _, r := range rows[1:] {
 		if len(r) != len(rows[0]) {
 			return nil, fmt.Errorf("redis-benchmark --csv row %q", r)
@@ -204,9 +240,10 @@ func redisRun(ctx context.Context, rb string, n, conns int, start func(addr stri
 
 // server is a redis-server run in progress, in either guest.
 type server interface {
-	Wait() error    // nil when the run ended with status 0
-	Kill()          // ends the VM
-	Output() string // what it printed so far (after Wait: all of it)
+	PID() (int, error) // QEMU's process id
+	Wait() error       // nil when the run ended with status 0
+	Kill()             // ends the VM
+	Output() string    // what it printed so far (after Wait: all of it)
 }
 
 type cmdServer struct {
@@ -214,9 +251,10 @@ type cmdServer struct {
 	out bytes.Buffer
 }
 
-func (s *cmdServer) Wait() error    { return s.cmd.Wait() }
-func (s *cmdServer) Kill()          { s.cmd.Process.Kill() }
-func (s *cmdServer) Output() string { return s.out.String() }
+func (s *cmdServer) PID() (int, error) { return qemucpu.ChildQEMU(s.cmd.Process.Pid) }
+func (s *cmdServer) Wait() error       { return s.cmd.Wait() }
+func (s *cmdServer) Kill()             { s.cmd.Process.Kill() }
+func (s *cmdServer) Output() string    { return s.out.String() }
 
 type guestServer struct {
 	p   *linuxguest.Process
@@ -231,7 +269,8 @@ func (s *guestServer) Wait() error {
 	}
 	return err
 }
-func (s *guestServer) Kill() { s.p.Kill() }
+func (s *guestServer) Kill()             { s.p.Kill() }
+func (s *guestServer) PID() (int, error) { return s.p.PID(), nil }
 func (s *guestServer) Output() string {
 	if s.res == nil {
 		return "(running)"

@@ -25,11 +25,12 @@ func goCommand() *cli.Command {
 		Usage: "build a Go program into a bootable application image",
 		Subcommands: []*cli.Command{{
 			Name:      "build",
-			Usage:     "go build for Runikraft: a static linux/riscv64 build with the runikraft tag, baked with the stock kernel",
+			Usage:     "go build for Runikraft: a static linux/riscv64 build with the runikraft tag, baked with the stock kernel (the networking kernel for a program that uses sockets)",
 			ArgsUsage: "[--rootfs DIR] [--arg A]... [--env K=V]... [--volume DIR]... [--kernel IMG] [go build flags] [PACKAGE]",
 			Description: `Runs go build with GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 and the build
 tag runikraft added to any -tags given, then bakes the program with the
-stock kernel into one ELF, written where go build would write the
+stock kernel (the one with the TCP/IP stack when the program uses
+sockets) into one ELF, written where go build would write the
 program (-o or the package's name). The result boots with runikraft run
 FILE or qemu-system-riscv64 -M virt -kernel FILE.
 
@@ -206,13 +207,25 @@ func goBuild(c *cli.Context) error {
 	} else if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 		out = filepath.Join(out, built[0].Name())
 	}
+	app := filepath.Join(tmp, built[0].Name())
+	kname := "the stock kernel"
+	if f.kernel == "" && os.Getenv("RUNIKRAFT_KERNEL") == "" {
+		// As runikraft-cc and runikraft-ld bake: a program that uses
+		// sockets gets the kernel with the TCP/IP stack (the stock one
+		// answers socket() with EAFNOSUPPORT).
+		if uses, err := toolchain.UsesSockets(app); err == nil && uses {
+			if k, err := toolchain.DefaultHost().NetKernel(); err == nil {
+				kernel, kname = k, "the networking kernel"
+			}
+		}
+	}
 	m, err := appimage.Write(appimage.Options{
-		Kernel: kernel, App: filepath.Join(tmp, built[0].Name()), Name: filepath.Base(out),
+		Kernel: kernel, App: app, Name: filepath.Base(out),
 		Rootfs: f.rootfs, Args: f.args, Env: f.env, Volumes: f.volumes,
 	}, out)
 	if err != nil {
 		return fail(1, "%v", err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "runikraft: %s: %s (%s) baked with the stock kernel\n", out, m.App, m.AppKind)
+	fmt.Fprintf(c.App.ErrWriter, "runikraft: %s: %s (%s) baked with %s\n", out, m.App, m.AppKind, kname)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"gvisor.dev/gvisor/pkg/buffer"
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -48,6 +49,13 @@ type linkEndpoint struct {
 	divert atomic.Pointer[func([]byte) bool]
 
 	dropped atomic.Uint64 // frames dropped because pending was full
+
+	// Pure ACKs held back (under mu), at most one per connection and
+	// maxHeld in all, in case a segment of the same connection carries
+	// them; heldTimer sends what is left ackHold after the first.
+	held      map[string]heldAck
+	heldTimer *time.Timer
+	coalesced atomic.Uint64 // held ACKs a later segment made unneeded
 }
 
 var _ stack.LinkEndpoint = (*linkEndpoint)(nil)
@@ -85,29 +93,99 @@ func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Err
 	defer e.mu.Unlock()
 	n := 0
 	for _, pkt := range pkts.AsSlice() {
-		if len(e.pending) == 0 {
-			err := e.dev.Transmit(pkt.AsSlices()...)
-			if err == nil {
-				n++
-				continue
-			}
-			if !errors.Is(err, vnet.ErrBusy) {
-				// A broken device or a frame it cannot take: drop it,
-				// as a wire would.
-				e.dropped.Add(1)
-				n++
-				continue
+		a, pure := asPureAck(pkt)
+		h, isHeld := e.held[a.flow]
+		if !pure {
+			if flow, _, ok := tcpSegment(pkt); ok {
+				h, isHeld = e.held[flow]
 			}
 		}
-		if len(e.pending) >= maxPending {
-			e.dropped.Add(1)
-			n++
-			continue
+		switch {
+		case pure && !isHeld && len(e.held) < maxHeld:
+			e.hold(a, pkt)
+		case pure && isHeld && h.ack.ack != a.ack:
+			// A second ACK while one waits: data is streaming in, and
+			// as Linux acknowledges every second segment at once, this
+			// one goes now and covers the held one.
+			delete(e.held, a.flow)
+			h.pkt.DecRef()
+			e.coalesced.Add(1)
+			e.writeLocked(pkt)
+		case isHeld:
+			// Another segment of a connection with a held ACK. A pure
+			// ACK here repeats the held one's number (a duplicate, or a
+			// window update): the peer counts those, both go out.
+			delete(e.held, h.ack.flow)
+			if !pure && supersedes(pkt, h.ack) {
+				e.coalesced.Add(1)
+			} else {
+				e.writeLocked(h.pkt)
+			}
+			h.pkt.DecRef()
+			e.writeLocked(pkt)
+		default:
+			e.writeLocked(pkt)
 		}
-		e.pending = append(e.pending, pkt.IncRef())
 		n++
 	}
 	return n, nil
+}
+
+// heldAck is a pure ACK held back.
+type heldAck struct {
+	ack pureAck
+	pkt *stack.PacketBuffer
+}
+
+// maxHeld bounds the ACKs held at once (one per connection).
+const maxHeld = 64
+
+// hold keeps pkt, the pure ACK a, for at most ackHold.
+func (e *linkEndpoint) hold(a pureAck, pkt *stack.PacketBuffer) {
+	if e.held == nil {
+		e.held = make(map[string]heldAck)
+	}
+	if len(e.held) == 0 {
+		if e.heldTimer == nil {
+			e.heldTimer = time.AfterFunc(ackHold, e.flushHeld)
+		} else {
+			e.heldTimer.Reset(ackHold)
+		}
+	}
+	e.held[a.flow] = heldAck{ack: a, pkt: pkt.IncRef()}
+}
+
+// flushHeld sends the held ACKs no segment took along in time.
+func (e *linkEndpoint) flushHeld() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for flow, h := range e.held {
+		e.writeLocked(h.pkt)
+		h.pkt.DecRef()
+		delete(e.held, flow)
+	}
+}
+
+// writeLocked transmits pkt, or queues it (up to maxPending) for when
+// the device frees a slot.
+func (e *linkEndpoint) writeLocked(pkt *stack.PacketBuffer) {
+	if len(e.pending) == 0 {
+		err := e.dev.Transmit(pkt.AsSlices()...)
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, vnet.ErrBusy) {
+			// A broken device or a frame it cannot take: drop it, as a
+			// wire would.
+			e.dropped.Add(1)
+			return
+		}
+	}
+	if len(e.pending) >= maxPending {
+		e.dropped.Add(1)
+		return
+	}
+	e.pending = append(e.pending, pkt.IncRef())
 }
 
 // drain transmits queued frames; the driver calls it when a slot frees.
@@ -160,6 +238,10 @@ func (e *linkEndpoint) ParseHeader(*stack.PacketBuffer) bool    { return true }
 
 func (e *linkEndpoint) Close() {
 	e.mu.Lock()
+	for flow, h := range e.held {
+		h.pkt.DecRef()
+		delete(e.held, flow)
+	}
 	for _, p := range e.pending {
 		p.DecRef()
 	}

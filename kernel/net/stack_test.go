@@ -286,3 +286,83 @@ func TestAddressConversion(t *testing.T) {
 		t.Errorf("no address: %+v", f)
 	}
 }
+
+// A request-response exchange: the server's answers carry the ACKs of
+// the requests, so the link holds the empty ACKs back and drops them
+// (coalesced), and every answer still arrives, as does an ACK for data
+// nothing answers (sent when the hold ends).
+func TestAckCoalescing(t *testing.T) {
+	da, db := newWire(64)
+	a, err := New(static("10.1.0.1/24"), da)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(static("10.1.0.2/24"), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	l, err := gonet.ListenTCP(b.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		buf := make([]byte, 64)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			if string(buf[:n]) == "quiet" {
+				continue // no answer: the ACK goes out alone
+			}
+			if _, err := c.Write(append([]byte("re:"), buf[:n]...)); err != nil {
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := gonet.DialContextTCP(ctx, a.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
+	buf := make([]byte, 64)
+	for i := 0; i < 50; i++ {
+		req := []byte{'q', byte('0' + i%10)}
+		if _, err := c.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.ReadFull(c, buf[:5])
+		if err != nil || string(buf[:n]) != "re:"+string(req) {
+			t.Fatalf("answer %d: %q, %v", i, buf[:n], err)
+		}
+	}
+	if n := b.link.coalesced.Load(); n == 0 {
+		t.Error("no ACK was coalesced into an answer")
+	}
+	// Data nothing answers is still acknowledged: the sender's
+	// unacknowledged count drops to zero within the hold (and well
+	// before a retransmission).
+	if _, err := c.Write([]byte("quiet")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	b.link.mu.Lock()
+	held := len(b.link.held)
+	b.link.mu.Unlock()
+	if held != 0 {
+		t.Error("an ACK is still held 50 ms later")
+	}
+	t.Logf("%d ACKs coalesced", b.link.coalesced.Load())
+}

@@ -112,6 +112,21 @@ func TestGoBuildAndInspect(t *testing.T) {
 	}
 }
 
+// runikraft go build bakes a program that uses sockets with the kernel
+// that has the TCP/IP stack, as runikraft-cc does: with the stock one its
+// first socket() fails with EAFNOSUPPORT.
+func TestGoBuildNetworkingKernel(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "gonet.img")
+	out, err := exec.Command(runikraft, "go", "build", "-o", img, "./testdata/gonet").CombinedOutput()
+	if err != nil {
+		t.Fatalf("runikraft go build: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "baked with the networking kernel") {
+		t.Errorf("runikraft go build said %q; want the networking kernel named", out)
+	}
+	expect(t, harness.Run(t, runikraft, nil, img, "tcp"), 0, "tcp4 echo: 262144 bytes\ntcp6 echo: 262144 bytes\nhttp: 200 hello from /unikernel\nudp: datagram\n")
+}
+
 // With install.sh's binfmt_misc entry, an image runs like a program.
 func TestImageRunsThroughBinfmt(t *testing.T) {
 	if _, ok := harness.Binfmt(harness.ImageHeader); !ok {

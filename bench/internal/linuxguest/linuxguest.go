@@ -393,6 +393,9 @@ func (p *Process) read(r io.Reader) {
 // Started is closed when the init is about to run the program.
 func (p *Process) Started() <-chan struct{} { return p.startCh }
 
+// PID is QEMU's process id (benchmarks read its threads' CPU time).
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
 // Kill ends the VM (Wait then reports the run as failed unless the
 // program had already exited).
 func (p *Process) Kill() { p.cmd.Process.Kill() }

@@ -172,3 +172,65 @@ func TestPostFail(t *testing.T) {
 		t.Fatal("post without a callback accepted")
 	}
 }
+
+// The device is notified of a new request unless its used ring's flags
+// say VIRTQ_USED_F_NO_NOTIFY.
+func TestNotifyUnlessDeviceDeclines(t *testing.T) {
+	notified := 0
+	q := newQueue(0, queueMem(4), 4, func() { notified++ })
+	post := func() {
+		if err := q.Post(func(uint32, error) {}, Buf{Addr: 1, Len: 1, DeviceWrites: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post()
+	if notified != 1 {
+		t.Fatalf("%d notifications after a post to a device that wants them", notified)
+	}
+	*q.r.usedHdr |= usedNoNotify
+	post()
+	if notified != 1 {
+		t.Fatalf("%d notifications after a post to a device that declined them", notified)
+	}
+	*q.r.usedHdr &^= usedNoNotify
+	post()
+	if notified != 2 {
+		t.Fatalf("%d notifications after the device asked again", notified)
+	}
+}
+
+// SetInterrupts sets VIRTQ_AVAIL_F_NO_INTERRUPT in the available ring's
+// flags and later posts keep it, with the index intact.
+func TestSetInterrupts(t *testing.T) {
+	q := newQueue(0, queueMem(4), 4, func() {})
+	q.SetInterrupts(false)
+	if err := q.Post(func(uint32, error) {}, Buf{Addr: 1, Len: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if h := *q.r.availHdr; h != 1<<16|availNoInterrupt {
+		t.Fatalf("avail header %#x after a post without interrupts", h)
+	}
+	q.SetInterrupts(true)
+	if h := *q.r.availHdr; h != 1<<16 {
+		t.Fatalf("avail header %#x with interrupts", h)
+	}
+}
+
+// TryPoll hands completions over like Poll, but returns at once while
+// another hand-over is under way.
+func TestTryPoll(t *testing.T) {
+	q := newQueue(0, queueMem(4), 4, func() {})
+	done := 0
+	if err := q.Post(func(uint32, error) { done++ }, Buf{Addr: 1, Len: 1, DeviceWrites: true}); err != nil {
+		t.Fatal(err)
+	}
+	completeAll(q)
+	q.deliver.Lock()
+	if n := q.TryPoll(); n != 0 || done != 0 {
+		t.Fatalf("TryPoll during a hand-over: %d, %d done", n, done)
+	}
+	q.deliver.Unlock()
+	if n := q.TryPoll(); n != 1 || done != 1 {
+		t.Fatalf("TryPoll: %d, %d done", n, done)
+	}
+}

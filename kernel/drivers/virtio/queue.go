@@ -89,7 +89,8 @@ func (q *Queue) Post(done func(n uint32, err error), bufs ...Buf) error {
 	return q.submit(bufs, false, done)
 }
 
-// submit pushes bufs and notifies the device, waiting for room if wait.
+// submit pushes bufs and notifies the device (unless it asked not to be),
+// waiting for room if wait.
 func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 	q.mu.Lock()
 	for {
@@ -113,9 +114,22 @@ func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 		q.waiters[head] = done
 		break
 	}
+	notify := q.r.wantsNotify()
 	q.mu.Unlock()
-	q.notify()
+	if notify {
+		q.notify()
+	}
 	return nil
+}
+
+// SetInterrupts asks the device to interrupt when it uses this queue's
+// buffers (the default) or not to. It is a hint: completions may still
+// come by interrupt, and without them they are handed over when another
+// queue of the device interrupts, or by Poll.
+func (q *Queue) SetInterrupts(on bool) {
+	q.mu.Lock()
+	q.r.setInterrupts(on)
+	q.mu.Unlock()
 }
 
 // Poll hands over the requests the device has completed, as the
@@ -125,11 +139,28 @@ func (q *Queue) submit(bufs []Buf, wait bool, done func(uint32, error)) error {
 // on another are then guaranteed to have been handed over.
 func (q *Queue) Poll() int { return q.collect() }
 
+// TryPoll is Poll unless completions are being handed over already (by
+// the interrupt goroutine or another Poll): then it returns 0 at once.
+// A caller that holds a lock some completion function takes uses it:
+// Poll would wait for a hand-over blocked on that lock.
+func (q *Queue) TryPoll() int {
+	if !q.deliver.TryLock() {
+		return 0
+	}
+	defer q.deliver.Unlock()
+	return q.collectLocked()
+}
+
 // collect wakes the requests the device has completed. The device's
 // interrupt goroutine calls it after acknowledging the interrupt.
 func (q *Queue) collect() int {
 	q.deliver.Lock()
 	defer q.deliver.Unlock()
+	return q.collectLocked()
+}
+
+// collectLocked is collect with q.deliver held.
+func (q *Queue) collectLocked() int {
 	q.mu.Lock()
 	var broken []func(uint32, error)
 	for q.err == nil {

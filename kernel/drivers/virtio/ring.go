@@ -79,6 +79,21 @@ type ring struct {
 	nfree    uint16
 	avail    uint16 // avail idx last published
 	used     uint16 // used idx of the next completion to take
+
+	availFlags uint32 // the avail ring's flags: availNoInterrupt or 0
+}
+
+// availNoInterrupt is VIRTQ_AVAIL_F_NO_INTERRUPT (§2.7.7): the driver
+// asks the device not to interrupt when it uses buffers. A hint only.
+const availNoInterrupt = 1
+
+// setInterrupts publishes whether the driver wants interrupts.
+func (r *ring) setInterrupts(on bool) {
+	r.availFlags = availNoInterrupt
+	if on {
+		r.availFlags = 0
+	}
+	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16|r.availFlags)
 }
 
 // newRing lays a ring of n descriptors (validSize) over zeroed memory of
@@ -152,9 +167,25 @@ func (r *ring) push(bufs []Buf) (uint16, error) {
 	r.availRing[r.avail&(r.n-1)] = head
 	r.avail++
 	// One atomic store publishes idx after the descriptors and the ring
-	// entry (it is a release); flags stay 0: we want interrupts.
-	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16)
+	// entry (it is a release); the flags stay as setInterrupts left them.
+	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16|r.availFlags)
 	return head, nil
+}
+
+// usedNoNotify is VIRTQ_USED_F_NO_NOTIFY (§2.7.7), the device's hint that
+// it will look at the available ring again by itself.
+const usedNoNotify = 1
+
+// wantsNotify says whether the device wants to be told of what push
+// published. It must be called after push: push's atomic store and this
+// atomic load are sequentially consistent, so the device either sees the
+// new index or has its flag read here (§2.7.7.2). QEMU's virtio-net sets
+// the flag on the receive queue while it has buffers and on the transmit
+// queue while a flush is pending; skipping those notifications saves a
+// trap into the hypervisor, and under TCG a wait for its global lock, per
+// frame.
+func (r *ring) wantsNotify() bool {
+	return atomic.LoadUint32(r.usedHdr)&usedNoNotify == 0
 }
 
 // pop takes the next completion off the used ring: the chain's head and

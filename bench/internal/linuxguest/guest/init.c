@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_SPEC (1 << 20)
@@ -152,6 +153,54 @@ static unsigned long finisher_addr(void) {
 	return addr;
 }
 
+/* set_clock sets CLOCK_REALTIME from QEMU virt's Goldfish RTC (a node
+ * rtc@ADDR under /soc compatible with google,goldfish-rtc), read through
+ * /dev/mem: the guest kernel has no RTC driver, so its clock would
+ * otherwise start at the epoch, as Runikraft's does not. Programs notice:
+ * nginx caches its log time only when the second changes, and at second
+ * 0 it never does (it then copies from a NULL pointer, SIGSEGV). */
+static void set_clock(void) {
+	DIR *d = opendir("/sys/firmware/devicetree/base/soc");
+	if (!d)
+		return;
+	unsigned long addr = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, "rtc@", 4) != 0)
+			continue;
+		char path[512], compat[64] = {0};
+		snprintf(path, sizeof path, "/sys/firmware/devicetree/base/soc/%s/compatible", e->d_name);
+		int c = open(path, O_RDONLY | O_CLOEXEC);
+		if (c < 0)
+			continue;
+		ssize_t r = read(c, compat, sizeof compat - 1);
+		close(c);
+		char *end;
+		unsigned long a = strtoul(e->d_name + 4, &end, 16);
+		if (r > 0 && strcmp(compat, "google,goldfish-rtc") == 0 && *end == 0 && a != 0 && a % 4096 == 0) {
+			addr = a;
+			break;
+		}
+	}
+	closedir(d);
+	if (addr == 0)
+		return;
+	int fd = open("/dev/mem", O_RDONLY | O_SYNC | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	volatile uint32_t *rtc = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, addr);
+	close(fd);
+	if (rtc == MAP_FAILED)
+		return;
+	/* Reading TIME_LOW latches TIME_HIGH: low first. */
+	uint64_t lo = rtc[0];
+	uint64_t ns = (uint64_t)rtc[1] << 32 | lo;
+	munmap((void *)rtc, 4096);
+	struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+	if (ts.tv_sec > 0)
+		clock_settime(CLOCK_REALTIME, &ts);
+}
+
 static void poweroff(int status) {
 	sync();
 	int fd = open("/dev/mem", O_RDWR | O_SYNC | O_CLOEXEC);
@@ -190,6 +239,7 @@ int main(void) {
 	mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777");
 	mkdirs("/etc");
 	mkdirs("/run");
+	set_clock();
 
 	int fd = open("/run.spec", O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

@@ -32,6 +32,8 @@ var (
 // queue is what the driver needs of a *virtio.Queue.
 type queue interface {
 	Post(done func(n uint32, err error), bufs ...virtio.Buf) error
+	TryPoll() int
+	SetInterrupts(on bool)
 }
 
 // dmaBuf is device-visible memory: mem as the kernel sees it, addr as
@@ -75,6 +77,11 @@ type Driver struct {
 	tx     []dmaBuf
 	txFree []int // free transmit slots
 	txErr  error // sticky, under txMu
+	txIntr bool  // transmit completions interrupt (under txMu)
+	// reclaiming is set while Transmit polls the transmit queue: the
+	// slots freed then are for it, and its caller holds the lock the
+	// room function takes.
+	reclaiming atomic.Bool
 
 	rxFrames, rxBytes, rxErrors, rxDropped atomic.Uint64
 	txFrames, txBytes, txErrors            atomic.Uint64
@@ -108,8 +115,13 @@ func (d *Driver) bufs(b dmaBuf, n int, writes bool) []virtio.Buf {
 	return []virtio.Buf{{Addr: b.addr, Len: uint32(n), DeviceWrites: writes}}
 }
 
-// start gives the device every receive buffer.
+// start gives the device every receive buffer. Transmit completions
+// are not interrupts of their own: a request-response server would take
+// one per answer. Every interrupt of the device (each received frame)
+// collects them, and Transmit asks for them only when it runs out of
+// slots.
 func (d *Driver) start() error {
+	d.txq.SetInterrupts(false)
 	for i := range d.rx {
 		if err := d.postRx(i); err != nil {
 			return err
@@ -200,7 +212,17 @@ func (d *Driver) Transmit(parts ...[]byte) error {
 	}
 	if len(d.txFree) == 0 {
 		d.txMu.Unlock()
-		return ErrBusy
+		if err := d.reclaim(); err != nil {
+			return err
+		}
+		d.txMu.Lock()
+		if len(d.txFree) == 0 { // another sender took it meanwhile
+			d.txMu.Unlock()
+			return ErrBusy
+		}
+	} else if d.txIntr && len(d.txFree) > len(d.tx)/2 {
+		d.txIntr = false
+		d.txq.SetInterrupts(false)
 	}
 	i := d.txFree[len(d.txFree)-1]
 	d.txFree = d.txFree[:len(d.txFree)-1]
@@ -227,6 +249,35 @@ func (d *Driver) Transmit(parts ...[]byte) error {
 	return nil
 }
 
+// reclaim takes the transmit completions the device published without
+// an interrupt. It asks for interrupts first, so that one the poll
+// misses raises one (and with it the room call a caller that got
+// ErrBusy waits for). It returns with a free slot, or ErrBusy, or the
+// queue's error.
+func (d *Driver) reclaim() error {
+	d.txMu.Lock()
+	if !d.txIntr {
+		d.txIntr = true
+		d.txq.SetInterrupts(true)
+	}
+	d.txMu.Unlock()
+	// TryPoll, not Poll: the interrupt goroutine may be handing over
+	// completions right now, its room call waiting for the lock our
+	// caller holds; it frees slots itself then.
+	d.reclaiming.Store(true)
+	d.txq.TryPoll()
+	d.reclaiming.Store(false)
+	d.txMu.Lock()
+	defer d.txMu.Unlock()
+	if d.txErr != nil {
+		return d.txErr
+	}
+	if len(d.txFree) == 0 {
+		return ErrBusy
+	}
+	return nil
+}
+
 // sent frees transmit slot i once the device is done with it.
 func (d *Driver) sent(i int, err error) { d.free(i, err, true) }
 
@@ -242,7 +293,7 @@ func (d *Driver) free(i int, err error, wake bool) {
 	d.txMu.Unlock()
 	// Every time, not only when the first slot frees: a caller that got
 	// ErrBusy may queue its frame after that first call.
-	if r := d.room.Load(); wake && r != nil && *r != nil {
+	if r := d.room.Load(); wake && !d.reclaiming.Load() && r != nil && *r != nil {
 		(*r)()
 	}
 }

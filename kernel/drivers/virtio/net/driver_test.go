@@ -12,7 +12,21 @@ import (
 type fakeQueue struct {
 	posted []fakeReq
 	broken error
+	intr   bool // interrupts asked for
+	polled int
+	// onPoll, if set, plays the device completing requests when polled.
+	onPoll func()
 }
+
+func (q *fakeQueue) TryPoll() int {
+	q.polled++
+	if q.onPoll != nil {
+		q.onPoll()
+	}
+	return 0
+}
+
+func (q *fakeQueue) SetInterrupts(on bool) { q.intr = on }
 
 type fakeReq struct {
 	done func(uint32, error)
@@ -132,5 +146,56 @@ func TestTransmit(t *testing.T) {
 	}
 	if s := d.Stats(); s.TxFrames != 3 || s.TxErrors != 1 {
 		t.Errorf("stats %+v", s)
+	}
+}
+
+// Transmit completions interrupt only once Transmit ran out of slots:
+// then it asks for interrupts and polls, takes a slot the device
+// finished meanwhile without the room call (its caller holds the lock
+// the room function takes), and turns interrupts off again once most
+// slots are free.
+func TestTransmitReclaims(t *testing.T) {
+	d, _, txq, _ := testDriver(false, hdrLenLegacy, 0)
+	rooms := 0
+	d.Attach(nil, func() { rooms++ })
+	if err := d.start(); err != nil {
+		t.Fatal(err)
+	}
+	if txq.intr {
+		t.Fatal("transmit interrupts asked for at start")
+	}
+	for range 2 {
+		if err := d.Transmit(make([]byte, 60)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Full, nothing done: ErrBusy, with interrupts now asked for.
+	if err := d.Transmit(make([]byte, 60)); !errors.Is(err, ErrBusy) {
+		t.Fatalf("full queue: %v", err)
+	}
+	if !txq.intr || txq.polled != 1 {
+		t.Fatalf("after ErrBusy: interrupts %v, polled %d", txq.intr, txq.polled)
+	}
+	// The device finished one, seen by the poll.
+	txq.onPoll = func() { txq.take(t).done(0, nil) }
+	if err := d.Transmit(make([]byte, 60)); err != nil {
+		t.Fatalf("with a completion to reclaim: %v", err)
+	}
+	if rooms != 0 {
+		t.Errorf("room called %d times from inside Transmit", rooms)
+	}
+	txq.onPoll = nil
+	// Both done by interrupt: room calls; the next Transmit finds most
+	// slots free and turns interrupts off.
+	txq.take(t).done(0, nil)
+	txq.take(t).done(0, nil)
+	if rooms != 2 {
+		t.Errorf("room called %d times for two interrupt completions", rooms)
+	}
+	if err := d.Transmit(make([]byte, 60)); err != nil {
+		t.Fatal(err)
+	}
+	if txq.intr {
+		t.Error("transmit interrupts still asked for with the queue drained")
 	}
 }
