@@ -8,14 +8,49 @@ package hart
 // shootdown and instruction-cache sync. All are no-ops with one hart,
 // so the single-hart path pays nothing. Trap context, under bkl.
 
-// sendIPI raises a supervisor software interrupt on harts[k].
+// sendIPI asks for a supervisor software interrupt on harts[k]. It is
+// raised by releaseBKL once this hart has dropped bkl: an SBI call traps
+// to the firmware, which writes the CLINT (under QEMU that takes its
+// global lock), and under host load that was seen to take milliseconds,
+// all of it with every other hart spinning on bkl.
 //
 //go:nosplit
 func sendIPI(k int32) {
 	if k < 0 || k >= nharts || k >= maxHarts {
 		return
 	}
-	sbicall(sbiIPI, 0, 1, uint64(harts[k].id), 0) // mask bit 0 at base = hart id
+	pendingIPIs |= 1 << uint(k)
+}
+
+// pendingIPIs are the CPUs (bit k = harts[k]) that sendIPI chose since
+// bkl was last released. Under bkl.
+var pendingIPIs uint64
+
+// releaseBKL drops bkl and then does what sendIPI and arm put off: the
+// IPIs and this hart's timer. Both are safe late: a hart woken late finds
+// the run queue under bkl as usual, and the timer is this hart's own.
+//
+//go:nosplit
+func releaseBKL(h *hartState) {
+	ipis := pendingIPIs
+	pendingIPIs = 0
+	at, rearm := h.timerAt, h.rearm
+	h.rearm = false
+	profUnlock(h)
+	if rearm {
+		profTimerSet(h)
+		sbicall(sbiTime, 0, at, 0, 0)
+	}
+	for k := 0; k < maxHarts; k++ {
+		if ipis == 0 {
+			break
+		}
+		if ipis&(1<<uint(k)) != 0 {
+			ipis &^= 1 << uint(k)
+			profIPI()
+			sbicall(sbiIPI, 0, 1, uint64(harts[k].id), 0) // mask bit 0 at base = hart id
+		}
+	}
 }
 
 // kickIdle wakes one idle hart (not the caller, which is in trap

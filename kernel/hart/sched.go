@@ -130,6 +130,7 @@ func schedule(h *hartState) uintptr {
 		return 0 // not reached: fatal powers off
 	}
 	if switched {
+		profSwitch(h)
 		h.sliceEnd = now + nsToTicks(quantumNS)
 	}
 	h.cur = cur
@@ -163,7 +164,7 @@ func arm(h *hartState, now uint64) {
 		return
 	}
 	h.timerAt = at
-	sbicall(sbiTime, 0, at, 0, 0)
+	h.rearm = true // programmed by releaseBKL (ipi.go)
 }
 
 // idle waits, with interrupts still masked, until a thread is runnable.
@@ -186,11 +187,13 @@ func idle(h *hartState) int32 {
 		}
 		arm(h, now)
 		h.idle = true
-		bkl.unlock()
+		releaseBKL(h)
+		t0 := reg.ReadTime()
 		if reg.ReadSIP()&(sieSTIE|sieSEIE|sieSSIE) == 0 {
 			wfi()
 		}
-		bkl.lock()
+		profIdle(h, reg.ReadTime()-t0)
+		profLock(h)
 		h.idle = false
 		h.ipiSent = false
 		catchUpFences(h)

@@ -135,7 +135,7 @@ func secondaryMain(ha uintptr) {
 	h.cur = -1
 	h.timerAt = 0
 	fr := schedule(h)
-	bkl.unlock()
+	releaseBKL(h)
 	enterFrame(fr)
 }
 
