@@ -53,18 +53,32 @@ func releaseBKL(h *hartState) {
 	}
 }
 
-// kickIdle wakes one idle hart (not the caller, which is in trap
-// context and so not idle) after a thread became runnable.
+// kickIdle wakes one idle hart among mask (0: any) after a thread that
+// may run there became runnable; not the caller, which is in trap context
+// and so not idle. A pinned thread (mask not 0) with no idle hart of its
+// own interrupts a busy one of them instead: that hart's timer may be
+// armed for no time slice at all, as its queue looked empty when it last
+// scheduled, and the caller's hart may not run the thread.
 //
 //go:nosplit
-func kickIdle() {
+func kickIdle(mask uint64) {
+	busy := int32(-1)
 	for k := int32(0); k < nharts && k < maxHarts; k++ {
 		h := &harts[k]
+		if mask != 0 && mask&(1<<uint(k)) == 0 {
+			continue
+		}
 		if h.idle && !h.ipiSent {
 			h.ipiSent = true
 			sendIPI(k)
 			return
 		}
+		if busy < 0 && !h.idle {
+			busy = k
+		}
+	}
+	if mask != 0 && busy >= 0 {
+		sendIPI(busy)
 	}
 }
 

@@ -190,6 +190,28 @@ func (r *ring) pop() int32 {
 	return i
 }
 
+// popFor removes and returns the first thread in the queue that hart h
+// may run (allowedOn), or -1. Threads it passes over keep their order.
+//
+//go:nosplit
+func (r *ring) popFor(h *hartState) int32 {
+	for n := 0; n < r.size && n < maxThreads; n++ {
+		at := uint(r.head+n) % maxThreads
+		i := r.q[at]
+		if i < 0 || i >= maxThreads || !allowedOn(&threads[i], h) {
+			continue
+		}
+		// Close the gap: shift the n threads before it back by one.
+		for k := n; k > 0; k-- {
+			r.q[uint(r.head+k)%maxThreads] = r.q[uint(r.head+k-1)%maxThreads]
+		}
+		r.head = (r.head + 1) % maxThreads
+		r.size--
+		return i
+	}
+	return -1
+}
+
 // frameAddr is the address of thread i's running frame: its kernel
 // frame, or its UserContext in user mode.
 //

@@ -187,3 +187,18 @@ func TestCPUs(t *testing.T) {
 		})
 	}
 }
+
+// TestAffinity pins two threads to each CPU with sched_setaffinity: getcpu
+// must always name the thread's CPU (more threads than harts, so without
+// pinning the run queue would move them), and sched_getaffinity must give
+// the mask back.
+func TestAffinity(t *testing.T) {
+	for _, n := range []int{1, 2, 4} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			r := run(t, n, "smpc", "pin", "1500")
+			if r.Code != 0 || !strings.HasPrefix(r.Stdout, "pin: ok cpus="+strconv.Itoa(n)+" ") {
+				t.Fatalf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+			}
+		})
+	}
+}
