@@ -43,6 +43,9 @@ func trap(fr uintptr) uintptr {
 		fatal(&emergFrames[0], "trap frame names no hart")
 		return fr // not reached: fatal powers off
 	}
+	if lockFreeCall(h, fr) {
+		return fr
+	}
 	profLock(h)
 	i := h.cur
 	if i < 0 || i >= maxThreads || frameAddr(i) != fr {
