@@ -85,8 +85,8 @@ func run(reps int, hartList string, goMiB, cRounds int) error {
 	var harts []int
 	for _, f := range strings.Split(hartList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 || n > 8 {
-			return fmt.Errorf("-harts: %q is not a count from 1 to 8", f)
+		if err != nil || n < 1 || n > 32 { // the kernel uses up to 32 harts (fdt.MaxHarts)
+			return fmt.Errorf("-harts: %q is not a count from 1 to 32", f)
 		}
 		harts = append(harts, n)
 	}

@@ -167,9 +167,10 @@ func TestSignalToSpinningThread(t *testing.T) {
 }
 
 // TestCPUs checks what the application is told: sysconf, the affinity
-// mask, and getcpu from threads spinning on every hart.
+// mask, and getcpu from threads spinning on every hart; 16 harts (more
+// than the 8 the kernel once stopped at) must all come online.
 func TestCPUs(t *testing.T) {
-	for _, n := range []int{1, 2, 4} {
+	for _, n := range []int{1, 2, 4, 16} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			r := run(t, n, "smpc", "cpus")
 			m := regexp.MustCompile(`cpus: online=(\d+) affinity=(\d+) getcpu-seen=(\d+) cpuinfo=(\d+)`).FindStringSubmatch(r.Stdout)

@@ -366,14 +366,14 @@ static void *pinned(void *arg) {
 static int pin_mode(long ms) {
 	pin_ms = ms;
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n < 1 || n > 8)
+	if (n < 1 || n > 32)
 		return 1;
 	/* A mask of only offline CPUs is refused. */
 	cpu_set_t off;
 	CPU_ZERO(&off);
 	CPU_SET(n, &off);
 	int einval = sched_setaffinity(0, sizeof off, &off) != 0;
-	pthread_t th[16];
+	pthread_t th[64];
 	for (long i = 0; i < 2 * n; i++)
 		if (pthread_create(&th[i], NULL, pinned, (void *)(i % n)) != 0)
 			return 1;
