@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	currentCPU = func() int { cpu, _ := hart.CPUInfo(); return cpu }
+	currentCPU = hart.UserCPU
 	cpuInfo = func() string {
 		m := hart.Machine()
 		isa := string(m.ISA[:min(m.ISALen, len(m.ISA))])

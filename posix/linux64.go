@@ -197,7 +197,7 @@ var rows = [...]row{
 	{linux.SYS_SCHED_SETSCHEDULER, partial("sched_setscheduler", sysSchedSetscheduler, "accepted, ignored: one scheduling policy")},
 	{linux.SYS_SCHED_GETSCHEDULER, partial("sched_getscheduler", sysSchedGetscheduler, "always SCHED_OTHER")},
 	{linux.SYS_SCHED_GETPARAM, partial("sched_getparam", sysSchedGetparam, "always priority 0")},
-	{linux.SYS_SCHED_SETAFFINITY, partial("sched_setaffinity", sysSchedSetaffinity, "a mask with an online CPU is accepted; threads still run on any hart")},
+	{linux.SYS_SCHED_SETAFFINITY, partial("sched_setaffinity", sysSchedSetaffinity, "pins the thread's user code to the mask's online CPUs (up to 32); the kernel's work for it runs on any")},
 	{linux.SYS_SCHED_GETAFFINITY, supported("sched_getaffinity", sysSchedGetaffinity)},
 	{linux.SYS_SCHED_YIELD, supported("sched_yield", sysSchedYield)},
 	{linux.SYS_SCHED_GET_PRIORITY_MAX, partial("sched_get_priority_max", sysSchedGetPriority, "0 for every policy: priorities are not implemented")},

@@ -2,6 +2,7 @@ package posix
 
 import (
 	"encoding/binary"
+	"sync/atomic"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -118,24 +119,53 @@ func sysGetRobustList(t *Thread, a *[6]uint64) int64 {
 	return errno(t.put64(uintptr(a[2]), 24))
 }
 
-// sysSchedGetaffinity implements sched_getaffinity(2).
+// sysSchedGetaffinity implements sched_getaffinity(2): the thread's
+// mask (sched_setaffinity), all online CPUs if it has none.
 func sysSchedGetaffinity(t *Thread, a *[6]uint64) int64 {
+	o, e := affinityTarget(t, a[0])
+	if e != 0 {
+		return errno(e)
+	}
 	size := a[1]
 	if size < 8 || size%8 != 0 {
 		return errno(linux.EINVAL)
 	}
-	if e := t.put64(uintptr(a[2]), 1<<uint(ncpu())-1); e != 0 {
+	mask := uint64(atomic.LoadUint32(&o.u.Affinity)) & onlineCPUs()
+	if mask == 0 {
+		mask = onlineCPUs()
+	}
+	if e := t.put64(uintptr(a[2]), mask); e != 0 {
 		return errno(e)
 	}
 	return 8
 }
 
-// sysGetcpu implements getcpu(2): the hart the call is handled on, which
-// is where the thread ran until it trapped (as on Linux, it may be
-// elsewhere by the time it looks).
+// affinityTarget is the thread a sched_*affinity call names: the caller
+// for 0, else the thread with that id.
+func affinityTarget(t *Thread, pid uint64) (*Thread, linux.Errno) {
+	if pid == 0 {
+		return t, 0
+	}
+	if pid > 1<<31 {
+		return nil, linux.ESRCH
+	}
+	o := t.p.thread(int(pid))
+	if o == nil {
+		return nil, linux.ESRCH
+	}
+	return o, 0
+}
+
+// onlineCPUs is the mask of online CPUs that an affinity can name
+// (UserContext.Affinity has 32 bits).
+func onlineCPUs() uint64 { return uint64(1)<<uint(min(ncpu(), 32)) - 1 }
+
+// sysGetcpu implements getcpu(2): the CPU on which the thread's own code
+// last ran, just before this call (as on Linux, it may be elsewhere by the
+// time it looks); with sched_setaffinity, one in its mask.
 func sysGetcpu(t *Thread, a *[6]uint64) int64 {
 	if a[0] != 0 {
-		if e := t.put32(uintptr(a[0]), uint32(currentCPU())); e != 0 {
+		if e := t.put32(uintptr(a[0]), uint32(currentCPU(t.u))); e != 0 {
 			return errno(e)
 		}
 	}
@@ -160,10 +190,17 @@ func sysGetppid(*Thread, *[6]uint64) int64 { return 0 }
 // sysSchedYield implements sched_yield(2).
 func sysSchedYield(*Thread, *[6]uint64) int64 { yield(); return 0 }
 
-// sysSchedSetaffinity implements sched_setaffinity(2): a mask naming at
-// least one online CPU is accepted (EINVAL otherwise, like Linux); the
-// thread still runs on any hart, as its goroutine does.
+// sysSchedSetaffinity implements sched_setaffinity(2): the thread's user
+// code runs only on the online CPUs of mask from its next return to user
+// mode (a mask with none is EINVAL, like Linux). Another thread named by
+// its id moves at its next trap into the kernel. The kernel's handling of
+// the thread's system calls still runs on any hart, as its goroutine
+// does.
 func sysSchedSetaffinity(t *Thread, a *[6]uint64) int64 {
+	o, e := affinityTarget(t, a[0])
+	if e != 0 {
+		return errno(e)
+	}
 	size := a[1]
 	if size == 0 {
 		return errno(linux.EINVAL)
@@ -173,17 +210,20 @@ func sysSchedSetaffinity(t *Thread, a *[6]uint64) int64 {
 	if e := t.p.cpu.CopyIn(b[:n], uintptr(a[2])); e != 0 {
 		return errno(e)
 	}
-	mask := binary.LittleEndian.Uint64(b[:])
-	online := uint64(1)<<uint(min(ncpu(), 63)) - 1
-	if mask&online == 0 {
+	mask := binary.LittleEndian.Uint64(b[:]) & onlineCPUs()
+	if mask == 0 {
 		return errno(linux.EINVAL)
 	}
+	if mask == onlineCPUs() {
+		mask = 0 // any: the hart layer need not look
+	}
+	atomic.StoreUint32(&o.u.Affinity, uint32(mask))
 	return 0
 }
 
-// currentCPU is the CPU number the caller runs on; the hart layer's on
-// riscv64 (hartcpu_riscv64.go), 0 elsewhere.
-var currentCPU = func() int { return 0 }
+// currentCPU is the CPU on which the thread with u last ran user code;
+// the hart layer's on riscv64 (hartcpu_riscv64.go), 0 elsewhere.
+var currentCPU = func(*abi.UserContext) int { return 0 }
 
 // sysSchedSetscheduler implements sched_setscheduler(2): accepted, ignored.
 func sysSchedSetscheduler(*Thread, *[6]uint64) int64 { return 0 }

@@ -80,7 +80,10 @@ type UserContext struct {
 	Tid    uint32 // the application thread's id, for the kernel's fault report
 	// Flags are set by the posix layer before EnterUser (UserSlowCalls).
 	Flags uint32
-	_     uint32
+	// Affinity is the CPUs (bit k = CPU k) the thread's user code may run
+	// on; 0 is any (sched_setaffinity). The hart layer reads it whenever
+	// it resumes the thread in user mode.
+	Affinity uint32
 	// ArgA0 is a0 as the call left it when the hart layer reports
 	// CauseInterruptedCall (a0 then holds the result).
 	ArgA0 uint64

@@ -38,7 +38,7 @@ const (
 	MaxVirtio   = 32 // virtio-mmio slots kept; further ones are ignored
 	MaxDepth    = 16 // node nesting depth including the root
 	MaxCells    = 8  // largest #address-cells / #size-cells accepted
-	MaxHarts    = 8  // harts whose PLIC S-mode context is kept
+	MaxHarts    = 32 // harts used (a power of two; affinity masks have 32 bits)
 	MaxISA      = 64 // bytes of riscv,isa kept
 )
 

@@ -72,9 +72,12 @@
 //
 // Several harts: every available hart in the device tree (up to
 // maxHarts) is started through SBI HSM and runs threads from one run
-// queue. All of trap context runs under one spinlock (bkl, spinlock.go),
-// taken after the trap vector saved the frame and released just before
-// a frame is resumed; Go code and user mode run in parallel. Idle harts
+// queue; a thread in user mode with an affinity (UserContext.Affinity,
+// sched_setaffinity) is resumed only on its harts. All of trap context
+// runs under one spinlock (bkl, spinlock.go), taken after the trap vector
+// saved the frame and released just before a frame is resumed (SBI timer
+// and IPI calls wait until after the release); Go code and user mode run
+// in parallel. Idle harts
 // wait in WFI and are woken by IPIs; unmapped or narrowed memory is shot
 // down on the other busy harts through SBI RFENCE before the lock is
 // released (ipi.go). The boot hart keeps the global timer and takes the

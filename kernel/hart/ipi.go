@@ -8,28 +8,77 @@ package hart
 // shootdown and instruction-cache sync. All are no-ops with one hart,
 // so the single-hart path pays nothing. Trap context, under bkl.
 
-// sendIPI raises a supervisor software interrupt on harts[k].
+// sendIPI asks for a supervisor software interrupt on harts[k]. It is
+// raised by releaseBKL once this hart has dropped bkl: an SBI call traps
+// to the firmware, which writes the CLINT (under QEMU that takes its
+// global lock), and under host load that was seen to take milliseconds,
+// all of it with every other hart spinning on bkl.
 //
 //go:nosplit
 func sendIPI(k int32) {
 	if k < 0 || k >= nharts || k >= maxHarts {
 		return
 	}
-	sbicall(sbiIPI, 0, 1, uint64(harts[k].id), 0) // mask bit 0 at base = hart id
+	pendingIPIs |= 1 << uint(k)
 }
 
-// kickIdle wakes one idle hart (not the caller, which is in trap
-// context and so not idle) after a thread became runnable.
+// pendingIPIs are the CPUs (bit k = harts[k]) that sendIPI chose since
+// bkl was last released. Under bkl.
+var pendingIPIs uint64
+
+// releaseBKL drops bkl and then does what sendIPI and arm put off: the
+// IPIs and this hart's timer. Both are safe late: a hart woken late finds
+// the run queue under bkl as usual, and the timer is this hart's own.
 //
 //go:nosplit
-func kickIdle() {
+func releaseBKL(h *hartState) {
+	ipis := pendingIPIs
+	pendingIPIs = 0
+	at, rearm := h.timerAt, h.rearm
+	h.rearm = false
+	profUnlock(h)
+	if rearm {
+		profTimerSet(h)
+		sbicall(sbiTime, 0, at, 0, 0)
+	}
+	for k := 0; k < maxHarts; k++ {
+		if ipis == 0 {
+			break
+		}
+		if ipis&(1<<uint(k)) != 0 {
+			ipis &^= 1 << uint(k)
+			profIPI()
+			sbicall(sbiIPI, 0, 1, uint64(harts[k].id), 0) // mask bit 0 at base = hart id
+		}
+	}
+}
+
+// kickIdle wakes one idle hart among mask (0: any) after a thread that
+// may run there became runnable; not the caller, which is in trap context
+// and so not idle. A pinned thread (mask not 0) with no idle hart of its
+// own interrupts a busy one of them instead: that hart's timer may be
+// armed for no time slice at all, as its queue looked empty when it last
+// scheduled, and the caller's hart may not run the thread.
+//
+//go:nosplit
+func kickIdle(mask uint64) {
+	busy := int32(-1)
 	for k := int32(0); k < nharts && k < maxHarts; k++ {
 		h := &harts[k]
+		if mask != 0 && mask&(1<<uint(k)) == 0 {
+			continue
+		}
 		if h.idle && !h.ipiSent {
 			h.ipiSent = true
 			sendIPI(k)
 			return
 		}
+		if busy < 0 && !h.idle {
+			busy = k
+		}
+	}
+	if mask != 0 && busy >= 0 {
+		sendIPI(busy)
 	}
 }
 

@@ -16,6 +16,7 @@ const (
 //
 //go:nosplit
 func powerOff(code uint32) {
+	profPrint()
 	if base := uintptr(machine.Test.Base); base != 0 {
 		if code == 0 {
 			reg.Write32(base, 0x5555)

@@ -53,7 +53,7 @@ func wake(i int32) {
 	t.wait = wNone
 	t.deadline = 0
 	runq.push(i)
-	kickIdle()
+	kickIdle(allowedMask(t))
 }
 
 // earliest is the soonest deadline of any blocked thread (a lower bound:
@@ -104,13 +104,16 @@ func schedule(h *hartState) uintptr {
 	cur := prev
 	switched := false
 	if cur >= 0 && cur < maxThreads && threads[cur].state == tRunning {
-		if h.preempt && runq.size > 0 {
+		if h.preempt && runq.size > 0 || !allowedOn(&threads[cur], h) {
 			// Its FP state goes to its frame before another hart can
 			// pick it from the queue (once bkl is released).
 			fpRelease(h)
 			threads[cur].state = tRunnable
 			runq.push(cur)
-			cur = runq.pop()
+			if !allowedOn(&threads[cur], h) {
+				kickIdle(allowedMask(&threads[cur])) // pinned elsewhere
+			}
+			cur = runq.popFor(h)
 			switched = cur != prev
 		}
 	} else {
@@ -118,10 +121,10 @@ func schedule(h *hartState) uintptr {
 		// idle may release bkl and let another hart resume it.
 		fpRelease(h)
 		switched = true
-		cur = runq.pop()
-		if cur < 0 {
-			cur = idle(h)
-		}
+		cur = runq.popFor(h)
+	}
+	if cur < 0 {
+		cur = idle(h)
 	}
 	h.preempt = false
 	now := reg.ReadTime()
@@ -130,6 +133,7 @@ func schedule(h *hartState) uintptr {
 		return 0 // not reached: fatal powers off
 	}
 	if switched {
+		profSwitch(h)
 		h.sliceEnd = now + nsToTicks(quantumNS)
 	}
 	h.cur = cur
@@ -163,7 +167,7 @@ func arm(h *hartState, now uint64) {
 		return
 	}
 	h.timerAt = at
-	sbicall(sbiTime, 0, at, 0, 0)
+	h.rearm = true // programmed by releaseBKL (ipi.go)
 }
 
 // idle waits, with interrupts still masked, until a thread is runnable.
@@ -181,16 +185,18 @@ func idle(h *hartState) int32 {
 		if h == &harts[0] {
 			pollPLIC() // device interrupts are routed to the boot hart
 		}
-		if i := runq.pop(); i >= 0 {
+		if i := runq.popFor(h); i >= 0 {
 			return i
 		}
 		arm(h, now)
 		h.idle = true
-		bkl.unlock()
+		releaseBKL(h)
+		t0 := reg.ReadTime()
 		if reg.ReadSIP()&(sieSTIE|sieSEIE|sieSSIE) == 0 {
 			wfi()
 		}
-		bkl.lock()
+		profIdle(h, reg.ReadTime()-t0)
+		profLock(h)
 		h.idle = false
 		h.ipiSent = false
 		catchUpFences(h)
@@ -202,6 +208,29 @@ func idle(h *hartState) int32 {
 			h.timerAt = 0
 		}
 	}
+}
+
+// allowedOn reports whether hart h may run thread t: any hart may,
+// unless t is in user mode with an affinity (sched_setaffinity) that
+// leaves h out. The kernel's own code for a thread (its Go code between
+// user runs, system calls included) runs on any hart.
+//
+//go:nosplit
+func allowedOn(t *thread, h *hartState) bool {
+	m := allowedMask(t)
+	return m == 0 || m&(1<<uint(h.cpu&63)) != 0
+}
+
+// allowedMask is the CPUs thread t may run on now, 0 meaning any; a mask
+// with no online CPU is treated as any, so a thread is never stranded.
+//
+//go:nosplit
+func allowedMask(t *thread) uint64 {
+	if !t.inUser {
+		return 0
+	}
+	m := uint64(uctxAt(t.uctx).Affinity) & onlineMask()
+	return m
 }
 
 // newThread returns a free thread slot, or -1.

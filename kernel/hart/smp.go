@@ -3,7 +3,9 @@
 package hart
 
 import (
+	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/fdt"
 	"github.com/runikraft/runikraft/kernel/reg"
@@ -53,11 +55,21 @@ func readSscratch() uintptr
 //
 //go:nosplit
 func selfCPU() int32 {
-	s := readSscratch()
-	for k := 0; k < maxHarts; k++ {
-		if s == frameAddrOf(&emergFrames[k]) {
-			return int32(k)
-		}
+	return emergIndex(readSscratch())
+}
+
+// emergIndex is k if fr is &emergFrames[k], else -1. Address arithmetic,
+// not a search: every trap asks (isEmergFrame), whatever maxHarts is.
+//
+//go:nosplit
+func emergIndex(fr uintptr) int32 {
+	base := frameAddrOf(&emergFrames[0])
+	off := fr - base
+	if fr < base || off%unsafe.Sizeof(frame{}) != 0 {
+		return -1
+	}
+	if k := off / unsafe.Sizeof(frame{}); k < maxHarts {
+		return int32(k)
 	}
 	return -1
 }
@@ -135,7 +147,7 @@ func secondaryMain(ha uintptr) {
 	h.cur = -1
 	h.timerAt = 0
 	fr := schedule(h)
-	bkl.unlock()
+	releaseBKL(h)
 	enterFrame(fr)
 }
 
@@ -143,10 +155,13 @@ func secondaryMain(ha uintptr) {
 //
 //go:nosplit
 func hartAt(a uintptr) *hartState {
-	for k := 0; k < maxHarts; k++ {
-		if hartAddr(&harts[k]) == a {
-			return &harts[k]
-		}
+	base := hartAddr(&harts[0])
+	off := a - base
+	if a < base || off%unsafe.Sizeof(hartState{}) != 0 {
+		return nil
+	}
+	if k := off / unsafe.Sizeof(hartState{}); k < maxHarts {
+		return &harts[k]
 	}
 	return nil
 }
@@ -176,12 +191,7 @@ func hartFor(a uintptr) *hartState {
 //
 //go:nosplit
 func isEmergFrame(fr uintptr) bool {
-	for k := 0; k < maxHarts; k++ {
-		if fr == frameAddrOf(&emergFrames[k]) {
-			return true
-		}
-	}
-	return false
+	return emergIndex(fr) >= 0
 }
 
 // onlineMask is the set of online CPUs (bit k = harts[k]).
@@ -211,6 +221,16 @@ func hartInfo(t *thread) int64 {
 func CPUInfo() (cpu, online int) {
 	r, _, _ := syscall.RawSyscall(sysRKHartInfo, 0, 0, 0)
 	return int(uint32(r)), int(r >> 32)
+}
+
+// UserCPU is the CPU on which the application thread running u last ran
+// its own code (getcpu's answer; the kernel's handling of its system
+// calls may run elsewhere); CPU 0 before it ever ran.
+func UserCPU(u *UserContext) int {
+	if h := hartAt(uintptr(atomic.LoadUint64(&u.Hart))); h != nil {
+		return int(h.cpu)
+	}
+	return 0
 }
 
 // HartID returns the hart id (the device tree's reg) of CPU k.

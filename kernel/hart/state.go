@@ -114,6 +114,7 @@ type hartState struct {
 	ipiSent  bool    // woken by an IPI it has not yet seen
 	sliceEnd uint64  // rdtime value when the running slice ends
 	timerAt  uint64  // deadline programmed into the SBI timer; 0 = unknown
+	rearm    bool    // timerAt not yet given to the SBI (releaseBKL does)
 	fenceGen uint64  // fenceGen when it last flushed its TLB and I-cache
 	fpOwner  uintptr // frame whose values the FP registers hold (fp.go)
 }
@@ -187,6 +188,28 @@ func (r *ring) pop() int32 {
 	r.head = (r.head + 1) % maxThreads
 	r.size--
 	return i
+}
+
+// popFor removes and returns the first thread in the queue that hart h
+// may run (allowedOn), or -1. Threads it passes over keep their order.
+//
+//go:nosplit
+func (r *ring) popFor(h *hartState) int32 {
+	for n := 0; n < r.size && n < maxThreads; n++ {
+		at := uint(r.head+n) % maxThreads
+		i := r.q[at]
+		if i < 0 || i >= maxThreads || !allowedOn(&threads[i], h) {
+			continue
+		}
+		// Close the gap: shift the n threads before it back by one.
+		for k := n; k > 0; k-- {
+			r.q[uint(r.head+k)%maxThreads] = r.q[uint(r.head+k-1)%maxThreads]
+		}
+		r.head = (r.head + 1) % maxThreads
+		r.size--
+		return i
+	}
+	return -1
 }
 
 // frameAddr is the address of thread i's running frame: its kernel

@@ -290,7 +290,7 @@ func clone(t *thread, flags, stack, tls uint64) int64 {
 	c.wait = wNone
 	c.deadline = 0
 	runq.push(i)
-	kickIdle()
+	kickIdle(0)
 	return int64(c.tid)
 }
 

@@ -43,7 +43,10 @@ func trap(fr uintptr) uintptr {
 		fatal(&emergFrames[0], "trap frame names no hart")
 		return fr // not reached: fatal powers off
 	}
-	bkl.lock()
+	if lockFreeCall(h, fr) {
+		return fr
+	}
+	profLock(h)
 	i := h.cur
 	if i < 0 || i >= maxThreads || frameAddr(i) != fr {
 		fatal(ptrFrame(h.emerg), "trap frame does not belong to the running thread")
@@ -52,6 +55,7 @@ func trap(fr uintptr) uintptr {
 	t := &threads[i]
 	f := curFrame(t) // the frame trapVector filled: fr
 	cause := f.cause
+	profTrap(h, cause, f.status&statusSPP == 0)
 	if cause&linux.CauseInterrupt != 0 {
 		switch cause &^ linux.CauseInterrupt {
 		case linux.SupervisorTimerInterrupt:
@@ -74,6 +78,7 @@ func trap(fr uintptr) uintptr {
 			if !isEcallSite(t.fr.pc) {
 				fatal(&t.fr, "breakpoint")
 			}
+			profSys(h, t.fr.x[abi.RegA7])
 			doSyscall(i, t)
 		case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:
 			if !kernelFault(t.fr.tval, cause) {
@@ -84,7 +89,7 @@ func trap(fr uintptr) uintptr {
 		}
 	}
 	next := schedule(h)
-	bkl.unlock() // next is this hart's alone now: resume reads only it
+	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next
 }
 

@@ -120,6 +120,7 @@ func userTrap(t *thread, cause uint64) {
 	switch cause {
 	case linux.EnvironmentCallFromUMode:
 		if userFastCall(t) {
+			profFast(hartFor(t.fr.hart))
 			return
 		}
 	case linux.InstructionPageFault, linux.LoadPageFault, linux.StoreAMOPageFault:

@@ -167,9 +167,10 @@ func TestSignalToSpinningThread(t *testing.T) {
 }
 
 // TestCPUs checks what the application is told: sysconf, the affinity
-// mask, and getcpu from threads spinning on every hart.
+// mask, and getcpu from threads spinning on every hart; 16 harts (more
+// than the 8 the kernel once stopped at) must all come online.
 func TestCPUs(t *testing.T) {
-	for _, n := range []int{1, 2, 4} {
+	for _, n := range []int{1, 2, 4, 16} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			r := run(t, n, "smpc", "cpus")
 			m := regexp.MustCompile(`cpus: online=(\d+) affinity=(\d+) getcpu-seen=(\d+) cpuinfo=(\d+)`).FindStringSubmatch(r.Stdout)
@@ -183,6 +184,21 @@ func TestCPUs(t *testing.T) {
 			}
 			if seen, _ := strconv.Atoi(m[3]); seen < 1 || seen > n || (n > 1 && seen < 2) {
 				t.Errorf("getcpu saw %d distinct CPUs with %d harts", seen, n)
+			}
+		})
+	}
+}
+
+// TestAffinity pins two threads to each CPU with sched_setaffinity: getcpu
+// must always name the thread's CPU (more threads than harts, so without
+// pinning the run queue would move them), and sched_getaffinity must give
+// the mask back.
+func TestAffinity(t *testing.T) {
+	for _, n := range []int{1, 2, 4} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			r := run(t, n, "smpc", "pin", "1500")
+			if r.Code != 0 || !strings.HasPrefix(r.Stdout, "pin: ok cpus="+strconv.Itoa(n)+" ") {
+				t.Fatalf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
 			}
 		})
 	}

@@ -13,6 +13,11 @@
  *   cpus         online CPUs by sysconf, sched_getaffinity and
  *                /proc/cpuinfo, and the distinct CPUs that spinning
  *                threads see with getcpu.
+ *   pin MS       2 threads per CPU, each pinned to one CPU with
+ *                sched_setaffinity, spin for MS milliseconds calling
+ *                getcpu: every answer must be the thread's CPU, and
+ *                sched_getaffinity must give back its mask; a mask with
+ *                no online CPU must be refused (EINVAL).
  *
  * Each prints one summary line and exits 0 only if its check held.
  */
@@ -327,6 +332,61 @@ static int cpus_mode(void) {
 	return 0;
 }
 
+/* ---- pin ---- */
+
+static long pin_ms;
+static atomic_long pin_checks, pin_wrong;
+static atomic_int pin_bad_mask;
+
+static void *pinned(void *arg) {
+	int want = (int)(long)arg;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(want, &set);
+	if (sched_setaffinity(0, sizeof set, &set) != 0) {
+		atomic_fetch_add(&pin_bad_mask, 1);
+		return NULL;
+	}
+	cpu_set_t got;
+	CPU_ZERO(&got);
+	if (sched_getaffinity(0, sizeof got, &got) != 0 || !CPU_EQUAL(&got, &set))
+		atomic_fetch_add(&pin_bad_mask, 1);
+	long end = now_ms() + pin_ms;
+	while (now_ms() < end) {
+		for (volatile int i = 0; i < 20000; i++) {
+		}
+		unsigned cpu = 99;
+		if (getcpu(&cpu, NULL) != 0 || (int)cpu != want)
+			atomic_fetch_add(&pin_wrong, 1);
+		atomic_fetch_add(&pin_checks, 1);
+	}
+	return NULL;
+}
+
+static int pin_mode(long ms) {
+	pin_ms = ms;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1 || n > 32)
+		return 1;
+	/* A mask of only offline CPUs is refused. */
+	cpu_set_t off;
+	CPU_ZERO(&off);
+	CPU_SET(n, &off);
+	int einval = sched_setaffinity(0, sizeof off, &off) != 0;
+	pthread_t th[64];
+	for (long i = 0; i < 2 * n; i++)
+		if (pthread_create(&th[i], NULL, pinned, (void *)(i % n)) != 0)
+			return 1;
+	for (long i = 0; i < 2 * n; i++)
+		pthread_join(th[i], NULL);
+	long checks = atomic_load(&pin_checks), wrong = atomic_load(&pin_wrong);
+	int bad = atomic_load(&pin_bad_mask);
+	int ok = einval && bad == 0 && wrong == 0 && checks >= 2 * n;
+	printf("pin: %s cpus=%ld checks=%ld wrong=%ld bad-mask=%d einval=%d\n", ok ? "ok" : "FAIL", n, checks,
+	       wrong, bad, einval);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
 	if (argc < 2)
 		return 2;
@@ -339,5 +399,7 @@ int main(int argc, char **argv) {
 		return signal_mode();
 	if (!strcmp(argv[1], "cpus"))
 		return cpus_mode();
+	if (!strcmp(argv[1], "pin"))
+		return pin_mode(ms);
 	return 2;
 }
