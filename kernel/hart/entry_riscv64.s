@@ -22,6 +22,14 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	CSRRW	X0, SIE, X0
 	MOV	$0x2000, T0		// sstatus.FS = initial: Go code may use FP
 	CSRRS	T0, SSTATUS, X0
+	// One hart runs boot. OpenSBI 1.1 (QEMU 7.2's) marks a hart started
+	// before it stores the start address and argument hart_start gave,
+	// so a secondary hart can leave its wait early with the stale ones
+	// (this entry, a1 = 0) and arrive here while the boot hart runs.
+	MOV	$·bootClaimed(SB), T0
+	MOV	$1, T1
+	AMOSWAPW	T1, (T0), T1
+	BNEZ	T1, late
 	MOV	$·earlyStack(SB), X2
 	MOV	$EARLY_STACK, T0
 	ADD	T0, X2
@@ -36,6 +44,34 @@ TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	MOV	BI_GOENTRY(T1), T1
 	CSRRSI	$2, SSTATUS, X0		// interrupts on: the timer preempts threads
 	JALR	X0, T1
+
+// late: a hart that arrived at entry after the boot hart (see above).
+// Paging is off and it has no stack: it touches only its registers and
+// reads harts once startHarts has published them (hartsPublished), then
+// starts as the secondary it is, or parks if it is not one of them.
+late:
+	MOV	$·hartsPublished(SB), T0
+latewait:
+	MOVW	(T0), T1
+	BEQZ	T1, latewait
+	FENCE
+	MOV	$·harts(SB), T0
+	MOV	$·nharts(SB), T1
+	MOVW	(T1), T1
+	MOV	$0, T2
+latescan:
+	BGE	T2, T1, latepark
+	MOV	hartState_id(T0), T3
+	BEQ	T3, A0, latefound
+	ADD	$hartState__size, T0
+	ADD	$1, T2
+	JMP	latescan
+latefound:
+	MOV	T0, A1
+	JMP	·secondaryEntry(SB)
+latepark:
+	WORD	$0x10500073		// wfi
+	JMP	latepark
 
 // trapVector is stvec (direct mode). sscratch holds the running thread's
 // frame. It saves every integer register and the trap CSRs into the frame,

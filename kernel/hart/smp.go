@@ -42,6 +42,13 @@ const sysRKHartInfo = sysRunikraftBase + 0x40
 var (
 	nharts   int32  // harts online (harts[0:nharts])
 	bootSATP uint64 // the kernel's satp, for secondaryEntry
+
+	// bootClaimed is set by the first hart into entry; hartsPublished
+	// once startHarts has numbered the others, so that a hart the
+	// firmware sends to entry instead of secondaryEntry can find its
+	// slot (entry_riscv64.s, late).
+	bootClaimed    uint32
+	hartsPublished uint32
 )
 
 // Implemented in smp_riscv64.s.
@@ -127,6 +134,7 @@ func startHarts() {
 		n++
 	}
 	nharts = n
+	atomic.StoreUint32(&hartsPublished, 1)
 }
 
 // secondaryMain runs each secondary hart from secondaryEntry: traps on,
