@@ -36,6 +36,20 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 			names = append(names, c.name)
 			results = append(results, testing.AllocsPerRun(200, func() { s.call(c.nr, c.args...) }))
 		}
+		// A pipe written a byte at a time and read back: its queue, once
+		// grown, is reused.
+		s.expect("pipe2", s.call(linux.SYS_PIPE2, uint64(buf)+32, 0), 0)
+		fds := s.peek(buf+32, 8)
+		rfd, wfd := uint64(fds[0]), uint64(fds[4])
+		pipeRound := func() {
+			s.call(linux.SYS_WRITE, wfd, uint64(buf), 1)
+			s.call(linux.SYS_READ, rfd, uint64(buf)+48, 1)
+		}
+		for range 3 * ringMin {
+			s.call(linux.SYS_WRITE, wfd, uint64(buf), 1) // grown and wrapped round
+		}
+		names = append(names, "pipe write and read of 1 byte")
+		results = append(results, testing.AllocsPerRun(200, pipeRound)/2)
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {

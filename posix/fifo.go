@@ -36,7 +36,7 @@ func (ft *fifoTable) get(p *Process, st fs.Stat) *pipe {
 	}
 	pp.mu.Lock()
 	if pp.readers == 0 && pp.writers == 0 {
-		pp.buf = nil
+		pp.buf.reset()
 	}
 	pp.mu.Unlock()
 	return pp

@@ -25,7 +25,7 @@ var ioBufs = sync.Pool{New: func() any { return new([ioChunk]byte) }}
 // clamps it. Iovec arrays come from a pool, so no call allocates in
 // proportion to what it asks for.
 type ioSeq struct {
-	vecs  []linux.Iovec
+	vecs  []linux.Iovec // nil for one buffer: see list
 	total uint64
 	arr   *[linux.UIO_MAXIOV]linux.Iovec // pooled, for readv and friends
 	one   [1]linux.Iovec
@@ -40,9 +40,20 @@ func single(seq *ioSeq, addr, n uint64) Errno {
 		return linux.EINVAL
 	}
 	n = min(n, linux.MAX_RW_COUNT)
+	// vecs stays nil rather than pointing at one: a pointer from seq
+	// into itself would make every caller's seq escape to the heap, an
+	// allocation per read and write.
 	seq.one[0] = linux.Iovec{Base: addr, Len: n}
-	seq.vecs, seq.total = seq.one[:], n
+	seq.vecs, seq.total = nil, n
 	return 0
+}
+
+// list is the iovecs seq covers.
+func (seq *ioSeq) list() []linux.Iovec {
+	if seq.vecs == nil {
+		return seq.one[:]
+	}
+	return seq.vecs
 }
 
 // iovecs reads an iovec array (readv and friends): more than UIO_MAXIOV
@@ -97,8 +108,9 @@ type ioCursor struct {
 
 // copyOut scatters p into the application's buffers.
 func (c *ioCursor) copyOut(t *Thread, p []byte) Errno {
-	for len(p) > 0 && c.i < len(c.seq.vecs) {
-		v := c.seq.vecs[c.i]
+	vecs := c.seq.list()
+	for len(p) > 0 && c.i < len(vecs) {
+		v := vecs[c.i]
 		n := min(uint64(len(p)), v.Len-c.off)
 		if n > 0 {
 			if e := t.p.cpu.CopyOut(uintptr(v.Base+c.off), p[:n]); e != 0 {
@@ -115,8 +127,9 @@ func (c *ioCursor) copyOut(t *Thread, p []byte) Errno {
 
 // copyIn gathers the next len(p) bytes of the application's buffers.
 func (c *ioCursor) copyIn(t *Thread, p []byte) Errno {
-	for len(p) > 0 && c.i < len(c.seq.vecs) {
-		v := c.seq.vecs[c.i]
+	vecs := c.seq.list()
+	for len(p) > 0 && c.i < len(vecs) {
+		v := vecs[c.i]
 		n := min(uint64(len(p)), v.Len-c.off)
 		if n > 0 {
 			if e := t.p.cpu.CopyIn(p[:n], uintptr(v.Base+c.off)); e != 0 {

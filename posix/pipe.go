@@ -20,7 +20,7 @@ const pipeSize = 64 << 10 // Linux's default capacity
 type pipe struct {
 	id      uint64 // for /proc/self/fd's "pipe:[id]"
 	mu      sync.Mutex
-	buf     []byte
+	buf     byteRing
 	readers int
 	writers int
 	// Opens so far of each end: a FIFO opener waits for the other end
@@ -51,13 +51,13 @@ func (e *pipeEnd) Ready() uint32 {
 		switch {
 		case p.readers == 0:
 			return linux.POLLOUT | linux.POLLERR
-		case len(p.buf) < pipeSize:
+		case p.buf.len() < pipeSize:
 			return linux.POLLOUT
 		}
 		return 0
 	}
 	var r uint32
-	if len(p.buf) > 0 {
+	if p.buf.len() > 0 {
 		r |= linux.POLLIN
 	}
 	if p.writers == 0 {
@@ -79,10 +79,12 @@ func (e *pipeEnd) read(t *Thread, b []byte, nonblock, peek bool) (int, Errno) {
 	p := e.p
 	for {
 		p.mu.Lock()
-		if len(p.buf) > 0 {
-			n := copy(b, p.buf)
-			if !peek {
-				p.buf = p.buf[n:]
+		if p.buf.len() > 0 {
+			var n int
+			if peek {
+				n = p.buf.peek(b)
+			} else {
+				n = p.buf.read(b)
 			}
 			p.mu.Unlock()
 			if !peek {
@@ -108,7 +110,7 @@ func (e *pipeEnd) read(t *Thread, b []byte, nonblock, peek bool) (int, Errno) {
 func (e *pipeEnd) consume(n int) {
 	p := e.p
 	p.mu.Lock()
-	p.buf = p.buf[min(n, len(p.buf)):]
+	p.buf.discard(n)
 	p.mu.Unlock()
 	p.wq.notify()
 }
@@ -119,7 +121,7 @@ func (e *pipeEnd) room(t *Thread, nonblock bool) (int, Errno) {
 	p := e.p
 	for {
 		p.mu.Lock()
-		readers, n := p.readers, pipeSize-len(p.buf)
+		readers, n := p.readers, pipeSize-p.buf.len()
 		p.mu.Unlock()
 		switch {
 		case readers == 0:
@@ -151,9 +153,7 @@ func (e *pipeEnd) Write(t *Thread, b []byte, nonblock bool) (int, Errno) {
 			}
 			return 0, linux.EPIPE
 		}
-		if room := pipeSize - len(p.buf); room > 0 {
-			n := min(room, len(b)-done)
-			p.buf = append(p.buf, b[done:done+n]...)
+		if n := p.buf.write(b[done:], pipeSize); n > 0 {
 			done += n
 			p.mu.Unlock()
 			p.wq.notify()
@@ -194,7 +194,7 @@ func (e *pipeEnd) Stat() fs.Stat {
 		return e.fifo.loc.Stat()
 	}
 	e.p.mu.Lock()
-	n := len(e.p.buf)
+	n := e.p.buf.len()
 	e.p.mu.Unlock()
 	return fs.Stat{Dev: anonDev, Ino: e.p.id, Mode: linux.S_IFIFO | 0o600, Nlink: 1, Size: int64(n), Blksize: linux.PageSize}
 }
@@ -226,7 +226,7 @@ func (e *pipeEnd) Ioctl(t *Thread, req uint64, arg uintptr) (int64, Errno) {
 		return 0, linux.ENOTTY
 	}
 	e.p.mu.Lock()
-	n := len(e.p.buf)
+	n := e.p.buf.len()
 	e.p.mu.Unlock()
 	return 0, t.put32(arg, uint32(n))
 }

@@ -7,9 +7,10 @@ import (
 )
 
 // Memory: anonymous mappings and brk, backed lazily by the hart layer,
-// which also enforces W^X and the overcommit rule (abi.MapCommit: a
-// writable mapping larger than RAM is ENOMEM; a page fault that finds no
-// RAM kills the application: thread.go). File mappings are copies
+// which also enforces W^X and the overcommit rule (abi.MapCommit: an
+// anonymous writable mapping larger than 4 times RAM, or a file's larger
+// than RAM, is ENOMEM; a page fault that finds no RAM kills the
+// application: thread.go). File mappings are copies
 // (sys_fileio.go, sharedmap.go).
 
 const (
@@ -28,7 +29,7 @@ func sysBrk(t *Thread, a *[6]uint64) int64 {
 	oldTop, newTop := uintptr(pageUp(uint64(m.brk))), uintptr(pageUp(uint64(want)))
 	switch {
 	case newTop > oldTop:
-		if _, e := m.cpu.Map(oldTop, newTop-oldTop, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace|abi.MapCommit); e != 0 {
+		if _, e := m.cpu.Map(oldTop, newTop-oldTop, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace|abi.MapCommit|abi.MapAnon); e != 0 {
 			return int64(m.brk) // failure: brk unchanged, as Linux reports it
 		}
 	case newTop < oldTop:
@@ -70,7 +71,7 @@ func sysMmap(t *Thread, a *[6]uint64) int64 {
 	if flags&linux.MAP_ANONYMOUS == 0 {
 		return t.mapFile(addr, length, prot, flags, hf, int(fd), a[5])
 	}
-	r, e := t.p.cpu.Map(addr, uintptr(pageUp(uint64(length))), prot&7, hf|abi.MapCommit)
+	r, e := t.p.cpu.Map(addr, uintptr(pageUp(uint64(length))), prot&7, hf|abi.MapCommit|abi.MapAnon)
 	if e != 0 {
 		return errno(e)
 	}
@@ -122,13 +123,13 @@ func sysMremap(t *Thread, a *[6]uint64) int64 {
 	if t.p.mem.sharedIn(old, oldLen, func(*sharedMap) bool { return true }) {
 		return errno(linux.EINVAL) // see the table note
 	}
-	if _, e := cpu.Map(old+oldLen, newLen-oldLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace|abi.MapCommit); e == 0 {
+	if _, e := cpu.Map(old+oldLen, newLen-oldLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapFixed|abi.MapNoReplace|abi.MapCommit|abi.MapAnon); e == 0 {
 		return int64(old)
 	}
 	if flags&linux.MREMAP_MAYMOVE == 0 {
 		return errno(linux.ENOMEM)
 	}
-	dst, e := cpu.Map(0, newLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapCommit)
+	dst, e := cpu.Map(0, newLen, linux.PROT_READ|linux.PROT_WRITE, abi.MapCommit|abi.MapAnon)
 	if e != 0 {
 		return errno(e)
 	}

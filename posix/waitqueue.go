@@ -2,6 +2,7 @@ package posix
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -26,7 +27,7 @@ func (t *Thread) waitReady(files []pollable, timeout time.Duration, check func()
 	if timeout == 0 {
 		return false, 0
 	}
-	w := newWaiter()
+	w := t.readyWaiter()
 	for _, f := range files {
 		f.waitQueue().add(w)
 		defer f.waitQueue().remove(w)
@@ -62,9 +63,30 @@ type waiter struct {
 
 func newWaiter() *waiter { return &waiter{ch: make(chan struct{}, 1)} }
 
+// readyWaiter is the thread's own waiter for waitReady, made once: a
+// thread waits for one thing at a time, and a blocking read that waits
+// for every piece of a stream would otherwise allocate a waiter and a
+// channel each time. A wake-up left over from the last wait (sent before
+// that wait left the queues) is dropped first.
+func (t *Thread) readyWaiter() *waiter {
+	if t.waiter == nil {
+		t.waiter = newWaiter()
+	}
+	select {
+	case <-t.waiter.ch:
+	default:
+	}
+	return t.waiter
+}
+
 type waitQueue struct {
 	mu sync.Mutex
 	ws map[*waiter]struct{}
+	// n is len(ws), for notify's unlocked look: most notifications (a
+	// pipe written while its reader is busy) find no one waiting. A
+	// waiter is counted before it checks its condition, and a notifier
+	// changes the state before it looks, so none is missed.
+	n atomic.Int32
 }
 
 func (q *waitQueue) add(w *waiter) {
@@ -74,18 +96,23 @@ func (q *waitQueue) add(w *waiter) {
 		q.ws = map[*waiter]struct{}{}
 	}
 	q.ws[w] = struct{}{}
+	q.n.Store(int32(len(q.ws)))
 }
 
 func (q *waitQueue) remove(w *waiter) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.ws, w)
+	q.n.Store(int32(len(q.ws)))
 }
 
 // notify wakes every waiter and runs the forwarding functions (epoll
 // items pass the wake-up on to their epoll's queue) after unlocking, so
 // queues of nested epolls are never locked inside one another.
 func (q *waitQueue) notify() {
+	if q.n.Load() == 0 {
+		return
+	}
 	var fwd []func()
 	q.mu.Lock()
 	for w := range q.ws {

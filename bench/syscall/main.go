@@ -5,11 +5,18 @@
 // malloc/mmap/futex-heavy program from boot to exit in the unikernel and
 // the Linux guest next to the bare OpenSBI payload; all in one run:
 //
-//	go run ./bench/syscall [-n CALLS] [-pairs N] [-linux=false]
+//	go run ./bench/syscall [-n CALLS] [-pairs N] [-linux=false] [-icount]
 //
 // Figures are medians over N interleaved runs of each (so load changes on
 // this shared machine hit all columns alike); ratios are between medians
-// of the same run. It needs bin/runikraft and bin/runikraft-kernel.img
+// of the same run. With -icount both guests run under QEMU's
+// -icount shift=0,sleep=off, where the guest's clock advances one
+// nanosecond per instruction: the per-call figures are then guest
+// instructions per call, the same on a loaded machine as on an idle one
+// (a guide to the kernel's own code paths; TCG's cost per instruction
+// differs between the two guests, so wall time stays the measure to
+// compare them by). The qemu-riscv64 column and the boot-to-exit part are
+// left out then. It needs bin/runikraft and bin/runikraft-kernel.img
 // (./install.sh); the first use with -linux builds the Linux guest (about
 // 10-15 minutes, cached).
 package main
@@ -39,12 +46,13 @@ func main() {
 	linux := flag.Bool("linux", true, "add the Linux guest column (builds it once, about 10-15 minutes)")
 	rounds := flag.Int("churn", 1000, "rounds of the malloc/mmap/futex program")
 	mem := flag.String("m", "256M", "guest RAM for the unikernel and the Linux guest")
+	icount := flag.Bool("icount", false, "count guest instructions instead of time (QEMU -icount shift=0,sleep=off)")
 	flag.Parse()
 	if *pairs < 1 || *n < 10 || *rounds < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -pairs, -n and -churn must be positive (-n at least 10)")
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *n, *pairs, *rounds, *mem, *linux); err != nil {
+	if err := run(context.Background(), *n, *pairs, *rounds, *mem, *linux, *icount); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -52,10 +60,13 @@ func main() {
 
 // timed runs argv and returns its stdout and wall time; a non-zero exit
 // is an error.
-func timed(ctx context.Context, argv ...string) ([]byte, time.Duration, error) {
+func timed(ctx context.Context, env []string, argv ...string) ([]byte, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -89,7 +100,22 @@ type column struct {
 	churn []time.Duration
 }
 
-func run(ctx context.Context, n, pairs, rounds int, mem string, linux bool) error {
+// icountArgs make QEMU's clock count guest instructions (-icount).
+var icountArgs = []string{"-icount", "shift=0,sleep=off"}
+
+// icountQEMU writes a wrapper that runs qemu-system-riscv64 with
+// icountArgs, for runikraft run (RUNIKRAFT_QEMU), and returns its path.
+func icountQEMU(dir string) (string, error) {
+	q, err := exec.LookPath("qemu-system-riscv64")
+	if err != nil {
+		return "", err
+	}
+	w := filepath.Join(dir, "qemu-icount")
+	script := fmt.Sprintf("#!/bin/sh\nexec %q %s \"$@\"\n", q, strings.Join(icountArgs, " "))
+	return w, os.WriteFile(w, []byte(script), 0o755)
+}
+
+func run(ctx context.Context, n, pairs, rounds int, mem string, linux, icount bool) error {
 	dir, err := os.MkdirTemp("", "runikraft-bench-")
 	if err != nil {
 		return err
@@ -106,6 +132,14 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux bool) erro
 	bare, err := floor.Write(dir)
 	if err != nil {
 		return err
+	}
+	var rkEnv, qemuArgs []string
+	if icount {
+		w, err := icountQEMU(dir)
+		if err != nil {
+			return err
+		}
+		rkEnv, qemuArgs = []string{"RUNIKRAFT_QEMU=" + w}, icountArgs
 	}
 	var g *linuxguest.Guest
 	if linux {
@@ -133,18 +167,20 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux bool) erro
 	var churnOut []string
 	for i := 0; i < pairs; i++ {
 		fmt.Fprintf(os.Stderr, "bench: run %d of %d\n", i+1, pairs)
-		out, _, err := timed(ctx, "bin/runikraft", "run", "-m", mem, calls, args)
+		out, _, err := timed(ctx, rkEnv, "bin/runikraft", "run", "-m", mem, calls, args)
 		if err != nil {
 			return err
 		}
 		add(rk, out)
-		out, _, err = timed(ctx, "qemu-riscv64", calls, args)
-		if err != nil {
-			return err
+		if !icount {
+			out, _, err = timed(ctx, nil, "qemu-riscv64", calls, args)
+			if err != nil {
+				return err
+			}
+			add(qu, out)
 		}
-		add(qu, out)
 		if g != nil {
-			res, err := g.Run(ctx, calls, []string{args}, nil, linuxguest.RunOptions{Mem: mem})
+			res, err := g.Run(ctx, calls, []string{args}, nil, linuxguest.RunOptions{Mem: mem, QEMUArgs: qemuArgs})
 			if err != nil {
 				return err
 			}
@@ -153,13 +189,16 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux bool) erro
 			}
 			add(lg, res.Output)
 		}
+		if icount {
+			continue // boot to exit is wall time: not measured this way
+		}
 
 		f, err := floor.Time(ctx, bare, mem)
 		if err != nil {
 			return err
 		}
 		floors = append(floors, f)
-		out, wall, err := timed(ctx, "bin/runikraft", "run", "-m", mem, churn, churnArg)
+		out, wall, err := timed(ctx, nil, "bin/runikraft", "run", "-m", mem, churn, churnArg)
 		if err != nil {
 			return err
 		}
@@ -178,31 +217,43 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux bool) erro
 		}
 	}
 	// The programs are deterministic: every run must agree on the checksum.
-	for _, o := range churnOut[1:] {
+	for _, o := range churnOut[min(1, len(churnOut)):] {
 		if _, a, _ := strings.Cut(o, ": "); a != strings.SplitN(churnOut[0], ": ", 2)[1] {
 			return fmt.Errorf("churn runs disagree: %q vs %q", churnOut[0], o)
 		}
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	hdr := fmt.Sprintf("call (ns, %d calls, median of %d)\trunikraft\t", n, pairs)
+	unit := "ns"
+	if icount {
+		unit = "guest instructions"
+	}
+	hdr := fmt.Sprintf("call (%s, %d calls, median of %d)\trunikraft\t", unit, n, pairs)
 	if g != nil {
 		hdr += "linux guest\trunikraft/linux\t"
 	}
-	hdr += "qemu-riscv64\trunikraft/qemu-user\t"
+	if !icount {
+		hdr += "qemu-riscv64\trunikraft/qemu-user\t"
+	}
 	fmt.Fprintln(w, hdr)
 	for _, k := range order {
-		r, q := medianF(rk.calls[k]), medianF(qu.calls[k])
+		r := medianF(rk.calls[k])
 		line := fmt.Sprintf("%s\t%.0f\t", k, r)
 		if g != nil {
 			l := medianF(lg.calls[k])
 			line += fmt.Sprintf("%.0f\t%s\t", l, ratio(r, l))
 		}
-		line += fmt.Sprintf("%.0f\t%s\t", q, ratio(r, q))
+		if !icount {
+			q := medianF(qu.calls[k])
+			line += fmt.Sprintf("%.0f\t%s\t", q, ratio(r, q))
+		}
 		fmt.Fprintln(w, line)
 	}
 	if err := w.Flush(); err != nil {
 		return err
+	}
+	if icount {
+		return nil
 	}
 	fmt.Println()
 

@@ -127,9 +127,13 @@ const (
 	MapNoReplace = 2 // with MapFixed: fail with EEXIST instead of replacing
 	// MapCommit applies the overcommit rule to a writable mapping the
 	// application asked for (mmap, brk, mremap): ENOMEM when it is larger
-	// than the machine's RAM (Linux's default heuristic, no swap). The
-	// loader's own mappings (image, stack) go without it.
+	// than the machine's RAM (4 times RAM with MapAnon). The loader's own
+	// mappings (image, stack) go without it.
 	MapCommit = 4
+	// MapAnon, with MapCommit: the mapping is anonymous memory, charged
+	// only when a page is first touched, so the rule lets it be a few
+	// times RAM (the hart layer's commitLimit).
+	MapAnon = 8
 )
 
 // Indices into UserContext.X (and the hart layer's trap frame, which

@@ -147,7 +147,7 @@ func doSyscall(i int32, t *thread) {
 	case sysRKKick:
 		r = kick(uintptr(a0))
 	case sysRKUserMap:
-		r = uspace.mmap(uintptr(a0), uintptr(a1), uint32(a2), a3&MapFixed != 0, a3&MapNoReplace != 0, a3&MapCommit != 0)
+		r = uspace.mmap(uintptr(a0), uintptr(a1), uint32(a2), a3&MapFixed != 0, a3&MapNoReplace != 0, commitLimit(a3))
 	case sysRKUserUnmap:
 		r = uspace.munmap(uintptr(a0), uintptr(a1))
 	case sysRKUserProtect:

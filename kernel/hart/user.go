@@ -140,6 +140,7 @@ const (
 	MapFixed     = abi.MapFixed
 	MapNoReplace = abi.MapNoReplace
 	MapCommit    = abi.MapCommit
+	MapAnon      = abi.MapAnon
 )
 
 // userPages makes every page of [a, a+n) present in the application's

@@ -76,11 +76,12 @@ func (s *space) pte(prot uint32) uint64 {
 }
 
 // mmap places an area at addr (fixed) or where there is room (addr as a
-// hint), returning its address or -errno. commit applies the overcommit
-// rule (abi.MapCommit).
+// hint), returning its address or -errno. A writable area larger than
+// commit bytes is refused (the overcommit rule, see commitLimit; 0: no
+// limit).
 //
 //go:nosplit
-func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool) int64 {
+func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool, commit uint64) int64 {
 	if prot&mm.ProtWrite != 0 && prot&mm.ProtExec != 0 {
 		return -int64(linux.EACCES) // W^X
 	}
@@ -88,12 +89,7 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool
 		return -int64(linux.EINVAL)
 	}
 	n = pageUp(n)
-	if commit && prot&mm.ProtWrite != 0 && uint64(n) > ramBytes {
-		// The overcommit rule (README, "Running out of memory"), Linux's
-		// default heuristic with no swap: one writable mapping may not be
-		// larger than the machine's RAM. Smaller ones are granted even
-		// beyond what is free (Go's runtime maps a 32 MiB heap index it
-		// barely touches); a fault that finds no RAM kills the app.
+	if commit != 0 && prot&mm.ProtWrite != 0 && uint64(n) > commit {
 		return -int64(linux.ENOMEM)
 	}
 	if fixed {
@@ -128,6 +124,32 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace, commit bool
 		return -int64(linux.ENOMEM)
 	}
 	return int64(addr)
+}
+
+// anonCommitRAMs is how many times the machine's RAM one anonymous
+// mapping may be (abi.MapAnon).
+const anonCommitRAMs = 4
+
+// commitLimit is the overcommit rule (README, "Running out of memory")
+// for a UserMap with these flags: the largest writable mapping granted,
+// or 0 for no limit (the loader's own mappings). Memory is charged only
+// when a page is first touched, and a fault that then finds no RAM kills
+// the application, so the rule only refuses sizes no program could use:
+// an anonymous mapping may be up to 4 times RAM (Go's runtime maps a 32
+// MiB heap index it barely touches, so a Go program runs in 8 MiB of
+// RAM; Linux's default heuristic would refuse it below 32 MiB); any
+// other writable one (a file's copy, filled at once) up to RAM.
+//
+//go:nosplit
+func commitLimit(flags uint64) uint64 {
+	switch {
+	case flags&MapCommit == 0:
+		return 0
+	case flags&MapAnon != 0:
+		return anonCommitRAMs * ramBytes
+	default:
+		return ramBytes
+	}
 }
 
 //go:nosplit
@@ -311,7 +333,7 @@ func kmmap(addr, n uintptr, prot, flags uint32, fd int64) int64 {
 		return -int64(linux.EINVAL) // the kernel's runtime maps no files
 	}
 	fixed := flags&(mapFixed|mapFixedNR) != 0
-	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0, false)
+	return kspace.mmap(addr, n, prot, fixed, flags&mapFixedNR != 0, 0)
 }
 
 // kernelFault backs a page of the kernel's runtime. Running out of RAM

@@ -3,8 +3,8 @@
 //
 //	memhog malloc       malloc 1 MiB blocks (touched) until malloc fails
 //	memhog brk          grow the break 1 MiB at a time until brk fails
-//	memhog mmap-huge    one anonymous mapping of 4 x RAM
-//	memhog mmap-ram     one anonymous mapping of RAM and a page
+//	memhog mmap-huge    one anonymous mapping of 4 x RAM and a page
+//	memhog mmap-ram     one anonymous mapping of RAM and a page, touched
 //	memhog touch [F]    map 8 blocks of RAM/4 (each one allowed), then
 //	                    touch them all; with F, first write F in the
 //	                    working directory (the host view: on the host at once)
@@ -68,24 +68,31 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (!strcmp(mode, "mmap-ram")) {
-		// One page more than RAM: the overcommit rule's limit.
+		// One page more than RAM: granted (anonymous memory is
+		// charged when touched), so touching it all must be stopped.
 		size_t len = ram() + 4096;
-		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
 			printf("mmap of RAM + 1 page: %s\n", strerror(errno));
-			return 0;
+			return 1;
 		}
-		printf("mmap of RAM + 1 page succeeded\n");
+		printf("mapped RAM + 1 page; touching\n");
+		fflush(stdout);
+		for (size_t off = 0; off < len; off += 4096)
+			p[off] = 1;
+		printf("touched RAM + 1 page: the kernel did not stop it\n");
 		return 1;
 	}
 	if (!strcmp(mode, "mmap-huge")) {
-		size_t len = 4 * ram();
+		// One page more than the overcommit rule's limit for
+		// anonymous memory.
+		size_t len = 4 * ram() + 4096;
 		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED) {
-			printf("mmap of 4 x RAM: %s\n", strerror(errno));
+			printf("mmap of 4 x RAM + 1 page: %s\n", strerror(errno));
 			return 0;
 		}
-		printf("mmap of 4 x RAM succeeded\n");
+		printf("mmap of 4 x RAM + 1 page succeeded\n");
 		return 1;
 	}
 	if (!strcmp(mode, "touch")) {
