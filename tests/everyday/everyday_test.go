@@ -15,12 +15,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // the host's conversions need no zone files on the host
 
 	"github.com/runikraft/runikraft/internal/qemu"
+	"github.com/runikraft/runikraft/internal/syncbuf"
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/tests/harness"
 )
@@ -429,7 +429,7 @@ func TestGDB(t *testing.T) {
 	defer cancel()
 	run := exec.CommandContext(ctx, runikraft, "run", "--timeout", "2m", fmt.Sprintf("--gdb=%d", port), prog)
 	var out bytes.Buffer
-	errs := &lockedBuffer{}
+	errs := &syncbuf.Buffer{}
 	run.Stdout, run.Stderr = &out, errs
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
@@ -465,23 +465,6 @@ func TestGDB(t *testing.T) {
 	if err := run.Wait(); err != nil || out.String() != "answer 42\n" {
 		t.Errorf("after gdb detached: %v, stdout %q, stderr %q", err, out.String(), errs.String())
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // freePort returns a TCP port on loopback that nothing listens on now.

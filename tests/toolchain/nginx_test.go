@@ -12,11 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/runikraft/runikraft/internal/syncbuf"
 	"github.com/runikraft/runikraft/tests/harness"
 )
 
@@ -238,9 +238,9 @@ type published struct {
 	t    *testing.T
 	cmd  *exec.Cmd
 	port int
-	out  *lockedBuffer // stdout and stderr
-	done chan struct{} // closed when runikraft run has ended
-	err  error         // how it ended, once done is closed
+	out  *syncbuf.Buffer // stdout and stderr
+	done chan struct{}   // closed when runikraft run has ended
+	err  error           // how it ended, once done is closed
 }
 
 // startPublished boots image with its guestPort published on a free port of
@@ -249,7 +249,7 @@ type published struct {
 func startPublished(t *testing.T, image string, guestPort int) *published {
 	t.Helper()
 	port := loopbackPort(t)
-	s := &published{t: t, port: port, out: &lockedBuffer{}, done: make(chan struct{})}
+	s := &published{t: t, port: port, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(runikraft, "run", "--timeout", "4m", "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, guestPort), image)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	s.cmd.WaitDelay = 10 * time.Second
@@ -312,23 +312,4 @@ func loopbackPort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
-}
-
-// lockedBuffer is a bytes.Buffer that a process's output and the test can
-// share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -7,7 +7,6 @@
 package httpload
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
+	"github.com/runikraft/runikraft/internal/syncbuf"
 )
 
 // Result is what a load run saw.
@@ -272,7 +272,7 @@ func Runikraft(ctx context.Context, dir, cli string, args ...string) (Server, er
 		return Server{}, err
 	}
 	cmd := exec.CommandContext(ctx, cli, append([]string{"run", "--qemu", wrapper, "--cpus", "1"}, args...)...)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -307,23 +307,4 @@ func LinuxGuest(ctx context.Context, g *linuxguest.Guest, prog string, args, env
 		},
 		PID: func() (int, error) { return p.PID(), nil },
 	}, nil
-}
-
-// lockedBuffer is a bytes.Buffer safe for the writes of a command's two
-// output pipes and a reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -193,15 +193,8 @@ func sysnumFile(ks []konst) []byte {
 	}
 	b.WriteString(")\n\n")
 	sort.Slice(rows, func(i, j int) bool { return rows[i].nr < rows[j].nr })
-	// SyscallNames stays for host tools and tests; the kernel calls
-	// SyscallName, over an array by number that the linker lays out as
-	// data (a map literal is code that runs at every boot, and the
-	// linker leaves a map's initialisation out when nothing uses it).
-	b.WriteString("// SyscallNames maps each number to the call's name as Linux spells it.\n// The kernel uses SyscallName, which costs nothing at boot.\nvar SyscallNames = map[uint64]string{\n")
-	for _, r := range rows {
-		fmt.Fprintf(&b, "\t%d: %q,\n", r.nr, r.name)
-	}
-	b.WriteString("}\n\n")
+	// An array by number, which the linker lays out as data: a map
+	// literal is code that runs at every boot.
 	b.WriteString("// syscallNames holds each call's name as Linux spells it, by number.\nvar syscallNames = [...]string{\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "\t%d: %q,\n", r.nr, r.name)
