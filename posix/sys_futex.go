@@ -93,7 +93,15 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 		f.mu.Unlock()
 		return errno(linux.EAGAIN)
 	}
-	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{}, 1), queued: true}
+	// The thread's waiter is reused (a condition variable waits
+	// thousands of times): its channel is empty whenever it is not
+	// queued, as every wake-up sent to it is received below.
+	w := t.futexW
+	if w == nil {
+		w = &futexWaiter{ch: make(chan struct{}, 1)}
+		t.futexW = w
+	}
+	w.addr, w.bitset, w.queued = addr, bitset, true
 	f.q[addr] = append(f.q[addr], w)
 	f.mu.Unlock()
 	timedOut := false
@@ -108,6 +116,7 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !w.queued {
+		<-w.ch   // sent under f.mu with the dequeue: here already
 		return 0 // woken while timing out: count it as woken
 	}
 	f.remove(w)
