@@ -238,7 +238,11 @@ func Initrd() []byte {
 // parked in a futex wait on addr (see ufutex.go) whose bitset meets
 // bitset, and returns how many it woke.
 func UserFutexWake(addr uintptr, n int, bitset uint32) int {
-	if n <= 0 {
+	// None parked: no trap. A thread parks only after reading the futex
+	// word under bkl, which the caller's own system call took and
+	// released after the application changed the word; so a waiter not
+	// counted yet will see the new value and not park.
+	if n <= 0 || atomic.LoadInt32(&userFutexParked) == 0 {
 		return 0
 	}
 	r, _, _ := syscall.RawSyscall(sysRKFutexWake, addr, uintptr(n), uintptr(bitset))

@@ -49,6 +49,10 @@ const handOffNS = 200_000
 // userFutexSlow counts the posix layer's futex waiters (atomic).
 var userFutexSlow int32
 
+// userFutexParked counts the threads parked here (atomic; changed under
+// bkl, read without it by UserFutexWake).
+var userFutexParked int32
+
 // userFutexSeq orders parked waiters for FIFO wake-ups.
 var userFutexSeq uint64
 
@@ -107,6 +111,7 @@ func userFutex(t *thread, f *frame) bool {
 			}
 		}
 		block(t, wUserFutex, addr, deadline)
+		atomic.AddInt32(&userFutexParked, 1) // wake counts it down
 		t.bitset = bitset
 		t.handoff = handoff
 		userFutexSeq++
