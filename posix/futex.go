@@ -41,7 +41,7 @@ func (f *futexTable) remove(w *futexWaiter) {
 		f.q[w.addr] = list
 	}
 	w.queued = false
-	f.cpu.FutexWaiters(-1)
+	f.cpu.FutexWaiters(w.addr, -1)
 }
 
 // wake wakes up to n waiters on addr whose bitset matches: this queue's
@@ -64,7 +64,7 @@ func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 				continue
 			}
 			w.queued = false
-			f.cpu.FutexWaiters(-1)
+			f.cpu.FutexWaiters(w.addr, -1)
 			w.ch <- struct{}{}
 			woken++
 		}

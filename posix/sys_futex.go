@@ -48,8 +48,8 @@ func sysFutex(t *Thread, a *[6]uint64) int64 {
 			if moved >= n2 {
 				break
 			}
+			f.cpu.FutexWaiters(addr2, 1) // still waiting, on addr2: counted there first
 			f.remove(w)
-			f.cpu.FutexWaiters(1) // still waiting, on addr2
 			w.addr, w.queued = addr2, true
 			f.q[addr2] = append(f.q[addr2], w)
 			moved++
@@ -81,15 +81,15 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	}
 	f := &t.p.futexes
 	f.mu.Lock()
-	f.cpu.FutexWaiters(1) // before the read: see futex.go
+	f.cpu.FutexWaiters(addr, 1) // before the read: see futex.go
 	cur, e := t.get32(addr)
 	if e != 0 {
-		f.cpu.FutexWaiters(-1)
+		f.cpu.FutexWaiters(addr, -1)
 		f.mu.Unlock()
 		return errno(e)
 	}
 	if cur != val {
-		f.cpu.FutexWaiters(-1)
+		f.cpu.FutexWaiters(addr, -1)
 		f.mu.Unlock()
 		return errno(linux.EAGAIN)
 	}

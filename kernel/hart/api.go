@@ -259,9 +259,9 @@ func UserFutexRequeue(from, to uintptr, n int) int {
 	return int(r)
 }
 
-// UserFutexWaiters adds delta to the count of futex waiters the posix
-// layer keeps itself; while it is not zero, wakes go through the posix
-// layer. Count a waiter before reading its futex word.
-func UserFutexWaiters(delta int) {
-	atomic.AddInt32(&userFutexSlow, int32(delta))
+// UserFutexWaiters adds delta to the count of futex waiters on addr the
+// posix layer keeps itself; while it is not zero, wakes on addr go
+// through the posix layer. Count a waiter before reading its futex word.
+func UserFutexWaiters(addr uintptr, delta int) {
+	atomic.AddInt32(userFutexBucket(addr), int32(delta))
 }
