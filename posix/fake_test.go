@@ -103,7 +103,7 @@ func (c *fakeCPU) Kick(*abi.UserContext) {}
 // The fake has no futex queue of its own: every wait is the posix layer's.
 func (c *fakeCPU) FutexWake(uintptr, int, uint32) int     { return 0 }
 func (c *fakeCPU) FutexRequeue(uintptr, uintptr, int) int { return 0 }
-func (c *fakeCPU) FutexWaiters(int)                       {}
+func (c *fakeCPU) FutexWaiters(uintptr, int)              {}
 
 // call makes a system call from the fake user side and returns its result.
 // A pending signal handler set up by the kernel runs first, as it would

@@ -41,7 +41,7 @@ func (f *futexTable) remove(w *futexWaiter) {
 		f.q[w.addr] = list
 	}
 	w.queued = false
-	f.cpu.FutexWaiters(-1)
+	f.cpu.FutexWaiters(w.addr, -1)
 }
 
 // wake wakes up to n waiters on addr whose bitset matches: this queue's
@@ -54,16 +54,26 @@ func (f *futexTable) wake(addr uintptr, n int, bitset uint32) int {
 
 func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 	woken := 0
-	for _, w := range append([]*futexWaiter(nil), f.q[addr]...) {
-		if woken >= n {
-			break
+	// Filter the queue in place (no copy per wake): the woken leave it,
+	// the rest keep their order.
+	if list := f.q[addr]; len(list) > 0 {
+		kept := list[:0]
+		for _, w := range list {
+			if woken >= n || w.bitset&bitset == 0 {
+				kept = append(kept, w)
+				continue
+			}
+			w.queued = false
+			f.cpu.FutexWaiters(w.addr, -1)
+			w.ch <- struct{}{}
+			woken++
 		}
-		if w.bitset&bitset == 0 {
-			continue
+		clear(list[len(kept):]) // drop the woken waiters' pointers
+		if len(kept) == 0 {
+			delete(f.q, addr)
+		} else {
+			f.q[addr] = kept
 		}
-		f.remove(w)
-		w.ch <- struct{}{}
-		woken++
 	}
 	if woken < n {
 		woken += f.cpu.FutexWake(addr, n-woken, bitset)

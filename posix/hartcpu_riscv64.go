@@ -53,4 +53,4 @@ func (HartCPU) FutexWake(addr uintptr, n int, bitset uint32) int {
 	return hart.UserFutexWake(addr, n, bitset)
 }
 func (HartCPU) FutexRequeue(from, to uintptr, n int) int { return hart.UserFutexRequeue(from, to, n) }
-func (HartCPU) FutexWaiters(delta int)                   { hart.UserFutexWaiters(delta) }
+func (HartCPU) FutexWaiters(addr uintptr, delta int)     { hart.UserFutexWaiters(addr, delta) }

@@ -34,10 +34,10 @@ type CPU interface {
 	// waiters on addr whose bitset meets bitset, FutexRequeue moves up to
 	// n of them from one address to another (both report how many), and
 	// FutexWaiters adds to the count of the posix layer's own waiters
-	// (while not zero, every wake comes through here).
+	// on addr (while not zero, every wake on addr comes through here).
 	FutexWake(addr uintptr, n int, bitset uint32) int
 	FutexRequeue(from, to uintptr, n int) int
-	FutexWaiters(delta int)
+	FutexWaiters(addr uintptr, delta int)
 }
 
 // Config describes the process to start.

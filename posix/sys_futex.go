@@ -48,8 +48,8 @@ func sysFutex(t *Thread, a *[6]uint64) int64 {
 			if moved >= n2 {
 				break
 			}
+			f.cpu.FutexWaiters(addr2, 1) // still waiting, on addr2: counted there first
 			f.remove(w)
-			f.cpu.FutexWaiters(1) // still waiting, on addr2
 			w.addr, w.queued = addr2, true
 			f.q[addr2] = append(f.q[addr2], w)
 			moved++
@@ -81,19 +81,27 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	}
 	f := &t.p.futexes
 	f.mu.Lock()
-	f.cpu.FutexWaiters(1) // before the read: see futex.go
+	f.cpu.FutexWaiters(addr, 1) // before the read: see futex.go
 	cur, e := t.get32(addr)
 	if e != 0 {
-		f.cpu.FutexWaiters(-1)
+		f.cpu.FutexWaiters(addr, -1)
 		f.mu.Unlock()
 		return errno(e)
 	}
 	if cur != val {
-		f.cpu.FutexWaiters(-1)
+		f.cpu.FutexWaiters(addr, -1)
 		f.mu.Unlock()
 		return errno(linux.EAGAIN)
 	}
-	w := &futexWaiter{addr: addr, bitset: bitset, ch: make(chan struct{}, 1), queued: true}
+	// The thread's waiter is reused (a condition variable waits
+	// thousands of times): its channel is empty whenever it is not
+	// queued, as every wake-up sent to it is received below.
+	w := t.futexW
+	if w == nil {
+		w = &futexWaiter{ch: make(chan struct{}, 1)}
+		t.futexW = w
+	}
+	w.addr, w.bitset, w.queued = addr, bitset, true
 	f.q[addr] = append(f.q[addr], w)
 	f.mu.Unlock()
 	timedOut := false
@@ -108,6 +116,7 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !w.queued {
+		<-w.ch   // sent under f.mu with the dequeue: here already
 		return 0 // woken while timing out: count it as woken
 	}
 	f.remove(w)

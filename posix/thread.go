@@ -27,6 +27,7 @@ type Thread struct {
 	sig     threadSignals
 	intr    chan struct{} // poked when a signal or exit needs attention
 	waiter  *waiter       // waitReady's, reused (see readyWaiter)
+	futexW  *futexWaiter  // futexWait's, reused: one wait at a time per thread
 	exiting atomic.Bool
 
 	// The system call in progress, for restarts after a signal.

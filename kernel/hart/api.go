@@ -238,7 +238,11 @@ func Initrd() []byte {
 // parked in a futex wait on addr (see ufutex.go) whose bitset meets
 // bitset, and returns how many it woke.
 func UserFutexWake(addr uintptr, n int, bitset uint32) int {
-	if n <= 0 {
+	// None parked: no trap. A thread parks only after reading the futex
+	// word under bkl, which the caller's own system call took and
+	// released after the application changed the word; so a waiter not
+	// counted yet will see the new value and not park.
+	if n <= 0 || atomic.LoadInt32(&userFutexParked) == 0 {
 		return 0
 	}
 	r, _, _ := syscall.RawSyscall(sysRKFutexWake, addr, uintptr(n), uintptr(bitset))
@@ -255,9 +259,9 @@ func UserFutexRequeue(from, to uintptr, n int) int {
 	return int(r)
 }
 
-// UserFutexWaiters adds delta to the count of futex waiters the posix
-// layer keeps itself; while it is not zero, wakes go through the posix
-// layer. Count a waiter before reading its futex word.
-func UserFutexWaiters(delta int) {
-	atomic.AddInt32(&userFutexSlow, int32(delta))
+// UserFutexWaiters adds delta to the count of futex waiters on addr the
+// posix layer keeps itself; while it is not zero, wakes on addr go
+// through the posix layer. Count a waiter before reading its futex word.
+func UserFutexWaiters(addr uintptr, delta int) {
+	atomic.AddInt32(userFutexBucket(addr), int32(delta))
 }

@@ -3,6 +3,8 @@
 package hart
 
 import (
+	"sync/atomic"
+
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/reg"
@@ -48,6 +50,9 @@ func wake(i int32) {
 	t := &threads[i]
 	if t.state != tBlocked {
 		return
+	}
+	if t.wait == wUserFutex {
+		atomic.AddInt32(&userFutexParked, -1) // see UserFutexWake
 	}
 	t.state = tRunnable
 	t.wait = wNone

@@ -22,8 +22,8 @@ import (
 // not answered here: requeues, FUTEX_CLOCK_REALTIME, --strace, waits that
 // last (below). The two queues stay one futex:
 //
-//   - a wake here happens only while the posix queue is empty
-//     (userFutexSlow is 0); otherwise the posix layer wakes, its own
+//   - a wake here happens only while the posix queue has no waiter on
+//     the address (its userFutexSlow bucket is 0); otherwise the posix layer wakes, its own
 //     waiters first and then these through UserFutexWake;
 //   - the posix layer counts a waiter in userFutexSlow before it reads
 //     the futex word, so a wake here that saw 0 came before that read
@@ -46,8 +46,23 @@ import (
 // handOffNS bounds a wait parked in the hart layer.
 const handOffNS = 200_000
 
-// userFutexSlow counts the posix layer's futex waiters (atomic).
-var userFutexSlow int32
+// userFutexSlow counts the posix layer's futex waiters (atomic), per
+// bucket of futex addresses (userFutexBucket): a wake here needs only
+// its own address's bucket empty. Most of a glibc program's wakes find
+// no waiter at all (a mutex unlock that saw contention a moment ago);
+// those stay in trap context while other addresses have posix waiters.
+var userFutexSlow [64]int32
+
+// userFutexBucket is addr's counter in userFutexSlow.
+//
+//go:nosplit
+func userFutexBucket(addr uintptr) *int32 {
+	return &userFutexSlow[(addr>>2)%uintptr(len(userFutexSlow))]
+}
+
+// userFutexParked counts the threads parked here (atomic; changed under
+// bkl, read without it by UserFutexWake).
+var userFutexParked int32
 
 // userFutexSeq orders parked waiters for FIFO wake-ups.
 var userFutexSeq uint64
@@ -107,6 +122,7 @@ func userFutex(t *thread, f *frame) bool {
 			}
 		}
 		block(t, wUserFutex, addr, deadline)
+		atomic.AddInt32(&userFutexParked, 1) // wake counts it down
 		t.bitset = bitset
 		t.handoff = handoff
 		userFutexSeq++
@@ -118,7 +134,7 @@ func userFutex(t *thread, f *frame) bool {
 				return false
 			}
 		}
-		if int32(val) <= 0 || atomic.LoadInt32(&userFutexSlow) != 0 {
+		if int32(val) <= 0 || atomic.LoadInt32(userFutexBucket(addr)) != 0 {
 			return false
 		}
 		r = userFutexWake(addr, int64(int32(val)), bitset)
