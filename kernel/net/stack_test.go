@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -89,25 +90,32 @@ func full4(s string, port uint16) tcpip.FullAddress {
 	return tcpip.FullAddress{Addr: tcpip.AddrFrom4(netip.MustParseAddr(s).As4()), Port: port}
 }
 
+// twoStacks joins stacks 10.1.0.1 and 10.1.0.2 by a wire of depth frames
+// and listens on 10.1.0.2:80; it returns both stacks, the first one's
+// end of the wire and the listener, all closed when the test ends.
+func twoStacks(t *testing.T, depth int) (a, b *Stack, da *fakeDev, l net.Listener) {
+	t.Helper()
+	da, db := newWire(depth)
+	var err error
+	if a, err = New(static("10.1.0.1/24"), da); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	if b, err = New(static("10.1.0.2/24"), db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	if l, err = gonet.ListenTCP(b.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return a, b, da, l
+}
+
 // Two stacks over a wire that is often full: 1 MiB each way arrives
 // intact, so frames held while the device is busy go out, in order.
 func TestTwoStacks(t *testing.T) {
-	da, db := newWire(4)
-	a, err := New(static("10.1.0.1/24"), da)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := New(static("10.1.0.2/24"), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	l, err := gonet.ListenTCP(b.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	a, _, da, l := twoStacks(t, 4)
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
@@ -292,22 +300,7 @@ func TestAddressConversion(t *testing.T) {
 // (coalesced), and every answer still arrives, as does an ACK for data
 // nothing answers (sent when the hold ends).
 func TestAckCoalescing(t *testing.T) {
-	da, db := newWire(64)
-	a, err := New(static("10.1.0.1/24"), da)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b, err := New(static("10.1.0.2/24"), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	l, err := gonet.ListenTCP(b.Gvisor(), full4("10.1.0.2", 80), ipv4.ProtocolNumber)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	a, b, _, l := twoStacks(t, 64)
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
