@@ -264,7 +264,12 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 	if s.user {
 		userResident++
 	}
-	sfence()
+	// No sfence.vma: the entry was invalid, and a TLB does not keep a
+	// failed walk's result (QEMU's never does), so the retried access
+	// walks again and finds it. Hardware that did keep it faults once
+	// more and gets the flush above (the PTE is valid by then). Under
+	// QEMU a flush also empties the vCPU's jump cache of translated
+	// code, which every backed page paid for.
 	return true, false
 }
 
