@@ -341,15 +341,48 @@ func pushStr(sp uintptr, s string) uintptr {
 	return sp
 }
 
+// kernEnvLimit names the kernel runtime's soft memory limit: three
+// quarters of the RAM the page allocator has less the reserve. Without one the runtime's
+// heap can outgrow its collector and scavenger when the kernel allocates
+// fast (a GC stress with 5 MB live held 78-122 MiB of a 128 MiB machine)
+// and the frames run out; near the limit the runtime collects and
+// returns memory harder instead.
+const kernEnvLimit = "GOMEMLIMIT="
+
+// pushMemLimit pushes kernEnvLimit and the limit in decimal, NUL
+// ended, below sp, as pushStr does, and returns the string's address.
+//
+//go:nosplit
+func pushMemLimit(sp uintptr) uintptr {
+	_, total := frames.Stats() // pages
+	v := (total - min(total, reservePages(total))) / 4 * 3 * mm.PageSize
+	sp--
+	*(*byte)(ptr(sp)) = 0
+	for {
+		sp--
+		*(*byte)(ptr(sp)) = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	for i := len(kernEnvLimit) - 1; i >= 0; i-- {
+		sp--
+		*(*byte)(ptr(sp)) = kernEnvLimit[i]
+	}
+	return sp
+}
+
 //go:nosplit
 func buildInitialStack(top uintptr) uintptr {
 	argv0 := pushStr(top, kernArgv0)
 	env0 := pushStr(argv0, kernEnv0)
-	rnd := (env0 - 16) &^ 15
+	env1 := pushMemLimit(env0)
+	rnd := (env1 - 16) &^ 15
 	randomFill(rnd, 16)
 	words := [...]uint64{
 		1, uint64(argv0), 0, // argc, argv
-		uint64(env0), 0, // envp
+		uint64(env0), uint64(env1), 0, // envp
 		linux.AT_PAGESZ, mm.PageSize,
 		linux.AT_RANDOM, uint64(rnd),
 		linux.AT_HWCAP, linux.HWCAP_RV64IMAFDC,
