@@ -167,6 +167,37 @@ func TestReadOnly(t *testing.T) {
 	}
 }
 
+// runWaiting runs cmd (voltool with a "wait" step), calls atWait when
+// the guest prints "waiting", then lets it go on; it returns stdout,
+// stderr and how the run ended.
+func runWaiting(t *testing.T, cmd *exec.Cmd, atWait func()) (stdout, stderr string, err error) {
+	t.Helper()
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outPipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errs strings.Builder
+	cmd.Stderr = &errs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	sc := bufio.NewScanner(outPipe)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if sc.Text() == "waiting" {
+			atWait()
+			io.WriteString(in, "go\n")
+		}
+	}
+	err = cmd.Wait()
+	return out.String(), errs.String(), err
+}
+
 // The host rewrites a file between two opens in the guest: the second
 // open reads the new content (no stale data cache), and a file the
 // host grows is read to its new end.
@@ -178,34 +209,14 @@ func TestHostChangeBetweenOpens(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runikraft, "run", "--timeout", "90s", "-v", host+":/data", voltool,
 		"cat", "/data/f", "stat", "/data/f", "wait", "cat", "/data/f", "stat", "/data/f", "ls", "/data")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if sc.Text() == "waiting" {
-			writeFile(t, f, "second, longer version")
-			writeFile(t, filepath.Join(host, "added"), "")
-			io.WriteString(stdin, "go\n")
-		}
-	}
-	err = cmd.Wait()
+	out, stderr, err := runWaiting(t, cmd, func() {
+		writeFile(t, f, "second, longer version")
+		writeFile(t, filepath.Join(host, "added"), "")
+	})
 	want := "/data/f: first version\nstat /data/f: file size=13 mode=644\nwaiting\nresumed\n" +
 		"/data/f: second, longer version\nstat /data/f: file size=22 mode=644\n/data: added f\n"
-	if err != nil || out.String() != want {
-		t.Fatalf("run: %v\nstdout %q\nwant   %q\nstderr %q", err, out.String(), want, stderr.String())
+	if err != nil || out != want {
+		t.Fatalf("run: %v\nstdout %q\nwant   %q\nstderr %q", err, out, want, stderr)
 	}
 }
 
@@ -406,33 +417,12 @@ func TestNameCache(t *testing.T) {
 		"mkdir", "sub", "rmdir", "/data/d/sub", "stat", "sub",
 		"append", "/data/d/h", "+more", "cat", "h",
 		"stat", "g", "wait", "sleep", "1100", "stat", "g", "cat", "g2")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var out strings.Builder
-	sc := bufio.NewScanner(stdout)
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if sc.Text() == "waiting" {
-			if err := os.Remove(filepath.Join(d, "g")); err != nil {
-				t.Error(err)
-			}
-			writeFile(t, filepath.Join(d, "g2"), "new")
-			io.WriteString(stdin, "go\n")
+	got, stderr, err := runWaiting(t, cmd, func() {
+		if err := os.Remove(filepath.Join(d, "g")); err != nil {
+			t.Error(err)
 		}
-	}
-	err = cmd.Wait()
-	got := out.String()
+		writeFile(t, filepath.Join(d, "g2"), "new")
+	})
 	for _, want := range []string{
 		"chdir /data/d\n",
 		"wrote f\nstat f: file size=5 mode=644\n",
@@ -447,6 +437,6 @@ func TestNameCache(t *testing.T) {
 		}
 	}
 	if err != nil || t.Failed() {
-		t.Fatalf("run: %v\nstdout %q\nstderr %q", err, got, stderr.String())
+		t.Fatalf("run: %v\nstdout %q\nstderr %q", err, got, stderr)
 	}
 }
