@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/appbuild"
 	"github.com/runikraft/runikraft/internal/appimage"
 )
 
@@ -21,15 +21,9 @@ var appImages = []string{"hello", "lua", "cjson-parse_examples", "sqlite3"}
 // long GNU hello takes to greet next to the bare payload printing.
 func benchApps(ctx context.Context, dir, bare string, runs int) error {
 	keep := filepath.Join(dir, "apps")
-	if err := os.MkdirAll(keep, 0o755); err != nil {
-		return err
-	}
 	fmt.Fprintln(os.Stderr, "bench: building GNU hello, Lua, cJSON and SQLite through tests/toolchain (a few minutes)")
-	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout", "40m",
-		"-run", "^(TestGNUHello|TestLua|TestCJSON|TestSQLite)$", "./tests/toolchain/")
-	cmd.Env = append(os.Environ(), "RUNIKRAFT_KEEP_IMAGES="+keep)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the apps: %v\n%s", err, out)
+	if err := appbuild.Build(ctx, keep, "^(TestGNUHello|TestLua|TestCJSON|TestSQLite)$", "the apps", 40*time.Minute); err != nil {
+		return err
 	}
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/appbuild"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
 	"github.com/runikraft/runikraft/internal/appimage"
@@ -56,14 +57,9 @@ func benchRedis(ctx context.Context, dir, image string, n, conns int, g *linuxgu
 	}
 	if image == "" {
 		keep := filepath.Join(dir, "apps")
-		if err := os.MkdirAll(keep, 0o755); err != nil {
-			return err
-		}
 		fmt.Fprintln(os.Stderr, "bench: building redis-server through tests/toolchain (about two minutes)")
-		build := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout", "20m", "-run", "^TestRedis$", "./tests/toolchain/")
-		build.Env = append(os.Environ(), "RUNIKRAFT_KEEP_IMAGES="+keep)
-		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("building redis-server: %v\n%s", err, out)
+		if err := appbuild.Build(ctx, keep, "^TestRedis$", "redis-server", 20*time.Minute); err != nil {
+			return err
 		}
 		image = filepath.Join(keep, "redis-server")
 	}

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/appbuild"
 	"github.com/runikraft/runikraft/bench/internal/httpload"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/internal/appimage"
@@ -57,10 +58,8 @@ func bench(conns int, duration time.Duration, linux bool, image string) error {
 
 	if image == "" {
 		fmt.Fprintln(os.Stderr, "bench: building nginx through tests/toolchain (TestNginx, a few minutes)")
-		cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-timeout", "20m", "-run", "^TestNginx$", "./tests/toolchain/")
-		cmd.Env = append(os.Environ(), "RUNIKRAFT_KEEP_IMAGES="+dir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("building nginx: %v\n%s", err, out)
+		if err := appbuild.Build(ctx, dir, "^TestNginx$", "nginx", 20*time.Minute); err != nil {
+			return err
 		}
 		image = filepath.Join(dir, "nginx")
 	}
