@@ -20,7 +20,7 @@
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	CSRRCI	$2, SSTATUS, X0		// SIE off until the runtime runs
 	CSRRW	X0, SIE, X0
-	MOV	$0x2000, T0		// sstatus.FS = initial: Go code may use FP
+	MOV	$0x6000, T0		// sstatus.FS = dirty: Go code may use FP
 	CSRRS	T0, SSTATUS, X0
 	// One hart runs boot. OpenSBI 1.1 (QEMU 7.2's) marks a hart started
 	// before it stores the start address and argument hart_start gave,

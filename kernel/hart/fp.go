@@ -41,7 +41,9 @@ func fpRelease(h *hartState) {
 		f := (*frame)(ptr(o))
 		if f.status&statusFS == statusFS {
 			saveFP(o)
-			f.status = f.status&^statusFS | statusFSCl
+			if f.status&statusSPP == 0 {
+				f.status = f.status&^statusFS | statusFSCl
+			}
 		}
 	}
 	h.fpOwner = 0

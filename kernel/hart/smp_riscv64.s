@@ -10,7 +10,7 @@
 TEXT ·secondaryEntry(SB),NOSPLIT|NOFRAME,$0
 	CSRRCI	$2, SSTATUS, X0		// SIE off
 	CSRRW	X0, SIE, X0
-	MOV	$0x2000, T0		// sstatus.FS = initial: FP usable
+	MOV	$0x6000, T0		// sstatus.FS = dirty: FP usable
 	CSRRS	T0, SSTATUS, X0
 	MOV	$·bootSATP(SB), T0	// pc-relative: fine with paging off (identity)
 	MOV	(T0), T0
