@@ -83,6 +83,23 @@ type Inode interface {
 	Open(flags int) (Handle, error)
 }
 
+// Inoer is an inode that can report its Ino without the rest of Stat:
+// the VFS asks a mounted filesystem's root for it when mounting, and a
+// root whose Stat is costly (a directory built on first use, such as
+// the time-zone database's) implements it so that mounting builds
+// nothing.
+type Inoer interface {
+	Ino() uint64
+}
+
+// inoOf is n's Ino, through Inoer when n has it.
+func inoOf(n Inode) uint64 {
+	if i, ok := n.(Inoer); ok {
+		return i.Ino()
+	}
+	return n.Stat().Ino
+}
+
 // Dir is a directory inode. The VFS checks types, names (no "/", not
 // "." or "..", at most linux.NAME_MAX bytes), mount points and permissions
 // before calling these; filesystems check what only they can check

@@ -96,7 +96,7 @@ func (v *VFS) newMount(f Filesystem, parent *Mount, point Dir) *Mount {
 		v.devs[f] = dev
 	}
 	r := f.Root()
-	return &Mount{fs: f, root: r, rootIno: r.Stat().Ino, dev: dev, parent: parent, point: point}
+	return &Mount{fs: f, root: r, rootIno: inoOf(r), dev: dev, parent: parent, point: point}
 }
 
 // Root is the root directory.

@@ -119,6 +119,11 @@ func (d *zoneDir) Stat() fs.Stat {
 	return fs.Stat{Ino: d.ino, Mode: linux.S_IFDIR | 0o755, Nlink: 2, Size: int64(40 + 20*len(d.names)), Blksize: 4096,
 		Atime: mtime, Mtime: mtime, Ctime: mtime}
 }
+
+// Ino is fs.Inoer's: mounting the database asks its root's number,
+// which must not build the tree.
+func (d *zoneDir) Ino() uint64 { return d.ino }
+
 func (d *zoneDir) SetAttr(fs.Attr) error { return syscall.EROFS }
 func (d *zoneDir) Open(flags int) (fs.Handle, error) {
 	if flags&linux.O_ACCMODE != linux.O_RDONLY {
