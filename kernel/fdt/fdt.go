@@ -981,8 +981,13 @@ func (m *Machine) nameIs(lit string) bool {
 }
 
 // eq compares n blob bytes at off with lit, without building a string.
+// It is not inlined: apply and compatOne test a property against some
+// twenty names, and each inlined copy of this loop was its own code,
+// which QEMU translates once per boot (550 translation blocks for the
+// parse, more than the hart layer's whole boot).
 //
 //go:nosplit
+//go:noinline
 func (m *Machine) eq(off, n uint32, lit string) bool {
 	if uint64(n) != uint64(len(lit)) {
 		return false
