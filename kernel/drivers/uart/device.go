@@ -3,7 +3,7 @@
 package uart
 
 import (
-	"fmt"
+	"strconv"
 	"sync"
 
 	"github.com/runikraft/runikraft/kernel/hart"
@@ -17,7 +17,10 @@ var open = sync.OnceValues(func() (*Receiver, error) {
 		return nil, ErrNoUART
 	}
 	base, irq := uintptr(m.Base), m.IRQ
-	u := newReceiver(fmt.Sprintf("ns16550a at %#x irq %d", base, irq), bufSize,
+	// strconv, not fmt: this runs at every boot, and fmt's code is
+	// otherwise first needed (translated by QEMU) only on an error.
+	where := "ns16550a at 0x" + strconv.FormatUint(uint64(base), 16) + " irq " + strconv.FormatUint(uint64(irq), 10)
+	u := newReceiver(where, bufSize,
 		func() byte { return reg.Read8(base + regLSR) },
 		func() byte { return reg.Read8(base + regRBR) },
 		func() error { return hart.WaitIRQ(irq) })
