@@ -325,10 +325,13 @@ func allocStack(size uintptr) uintptr {
 // The runtime's main thread starts like a Linux process: argc, argv,
 // envp, auxv on the stack. The kernel's own Go runtime gets a fixed
 // environment; GODEBUG turns off asynchronous preemption because the hart
-// layer does not deliver signals to the kernel's runtime.
+// layer does not deliver signals to the kernel's runtime, and the
+// runtime's heap profiling, which nothing in the kernel reads: its first
+// sample, taken while the runtime starts, ran some 260 translation
+// blocks of stack walking and bucket hashing in every boot.
 const (
 	kernArgv0 = "runikraft-kernel"
-	kernEnv0  = "GODEBUG=asyncpreemptoff=1"
+	kernEnv0  = "GODEBUG=asyncpreemptoff=1,memprofilerate=0"
 )
 
 //go:nosplit
