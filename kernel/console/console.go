@@ -25,7 +25,10 @@ type streams struct {
 	stdin          io.Reader
 	stdinEOF       bool
 	stdout, stderr io.Writer
-	desc           [3]string
+	// desc says where each stream goes, for Describe (--debug). It is
+	// formatted only when asked: the ports' String uses fmt, whose code
+	// a boot otherwise never runs (QEMU translates what runs).
+	desc [3]func() string
 }
 
 // choose picks each stream's device, once: the virtio-console port of
@@ -47,11 +50,11 @@ var choose = sync.OnceValue(func() *streams {
 		return nil
 	}
 	if p := port(StdinPort); p != nil {
-		s.stdin, s.desc[0], s.stdinEOF = p, p.String(), true
+		s.stdin, s.desc[0], s.stdinEOF = p, p.String, true
 	} else if u, err := uart.Open(); err == nil {
-		s.stdin, s.desc[0] = u, u.String()+" (no end of file)"
+		s.stdin, s.desc[0] = u, func() string { return u.String() + " (no end of file)" }
 	} else {
-		s.stdin, s.desc[0] = errReader{fmt.Errorf("console: stdin: %w", err)}, "none ("+err.Error()+")"
+		s.stdin, s.desc[0] = errReader{fmt.Errorf("console: stdin: %w", err)}, func() string { return "none (" + err.Error() + ")" }
 	}
 	for i, w := range []struct {
 		name string
@@ -59,11 +62,11 @@ var choose = sync.OnceValue(func() *streams {
 		uart *os.File
 	}{{StdoutPort, &s.stdout, os.Stdout}, {StderrPort, &s.stderr, os.Stderr}} {
 		if p := port(w.name); p != nil {
-			*w.dst, s.desc[1+i] = p, p.String()
+			*w.dst, s.desc[1+i] = p, p.String
 		} else {
 			// The kernel's own fd 1 and 2: the hart layer writes them
 			// to the UART.
-			*w.dst, s.desc[1+i] = w.uart, "UART"
+			*w.dst, s.desc[1+i] = w.uart, func() string { return "UART" }
 		}
 	}
 	return s
@@ -100,7 +103,7 @@ func Describe() string {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		b.WriteString(name + ": " + s.desc[i])
+		b.WriteString(name + ": " + s.desc[i]())
 	}
 	return b.String()
 }

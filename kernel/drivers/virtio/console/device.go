@@ -5,6 +5,7 @@ package console
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"unsafe"
 
@@ -90,7 +91,10 @@ func start(dev *virtio.Device) (*driver, error) {
 	if err := dev.Start(); err != nil {
 		return nil, err
 	}
-	where := fmt.Sprintf("virtio-mmio slot %d irq %d", dev.Slot, dev.IRQ)
+	// strconv, not fmt: this runs at every boot under runikraft run, and
+	// fmt's code is otherwise first needed (translated by QEMU) only on
+	// an error or with --debug.
+	where := "virtio-mmio slot " + strconv.FormatInt(int64(dev.Slot), 10) + " irq " + strconv.FormatUint(uint64(dev.IRQ), 10)
 	d := newDriver(where, nports, ctrlRx, ctrlTx, rxBufs, txBuf,
 		func(id uint32) (queue, queue) { return rx[id], tx[id] },
 		allocDMA,
