@@ -175,12 +175,18 @@ func (f *Frames) span(i int) Span {
 //go:nosplit
 func (f *Frames) Stats() (inUse, total uint64) { return f.inUse, f.total }
 
-// Zero clears one page.
+// Zero clears one page, 64 bytes per iteration: it is the most executed
+// code of a boot (every page the kernel's runtime or the application
+// touches first comes through it), and one store per loop spent three
+// of every four instructions on the loop itself (1.07M of a C hello's
+// 3.35M kernel instructions before its first user instruction).
 //
 //go:nosplit
 func Zero(p uintptr) {
-	for off := uintptr(0); off < PageSize; off += 8 {
-		*Word(p + off) = 0
+	for off := uintptr(0); off < PageSize; off += 64 {
+		w := (*[8]uint64)(unsafe.Add(nil, p+off))
+		w[0], w[1], w[2], w[3] = 0, 0, 0, 0
+		w[4], w[5], w[6], w[7] = 0, 0, 0, 0
 	}
 }
 
