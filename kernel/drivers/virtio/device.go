@@ -32,24 +32,32 @@ const (
 	failed
 )
 
-var names = map[uint32]string{
-	IDNet:     "net",
-	IDBlock:   "block",
-	IDConsole: "console",
-	IDEntropy: "rng",
-	IDBalloon: "balloon",
-	IDSCSI:    "scsi",
-	IDNineP:   "9p",
-	IDGPU:     "gpu",
-	IDInput:   "input",
-	IDSocket:  "vsock",
-	IDFS:      "fs",
-}
-
-// Name is a short name of a device ID, e.g. "rng" for IDEntropy.
+// Name is a short name of a device ID, e.g. "rng" for IDEntropy. A
+// switch, not a map: a map literal is built by code at every boot.
 func Name(id uint32) string {
-	if n, ok := names[id]; ok {
-		return n
+	switch id {
+	case IDNet:
+		return "net"
+	case IDBlock:
+		return "block"
+	case IDConsole:
+		return "console"
+	case IDEntropy:
+		return "rng"
+	case IDBalloon:
+		return "balloon"
+	case IDSCSI:
+		return "scsi"
+	case IDNineP:
+		return "9p"
+	case IDGPU:
+		return "gpu"
+	case IDInput:
+		return "input"
+	case IDSocket:
+		return "vsock"
+	case IDFS:
+		return "fs"
 	}
 	return fmt.Sprintf("device-%d", id)
 }
