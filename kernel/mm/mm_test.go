@@ -248,3 +248,23 @@ func TestFramesReserve(t *testing.T) {
 		t.Fatal("AllocUser took a page the kernel's reserve is short of")
 	}
 }
+
+// Zero clears exactly one page: every byte of it, none of its neighbours.
+func TestZeroClearsOnePage(t *testing.T) {
+	base, buf := arena(t, 3)
+	defer keep(buf)
+	page := unsafe.Slice((*byte)(unsafe.Add(nil, base)), 3*PageSize)
+	for i := range page {
+		page[i] = byte(i%251) | 1
+	}
+	Zero(base + PageSize)
+	for i, b := range page {
+		inside := i >= PageSize && i < 2*PageSize
+		if inside && b != 0 {
+			t.Fatalf("byte %d of the page is %#x after Zero", i-PageSize, b)
+		}
+		if !inside && b != byte(i%251)|1 {
+			t.Fatalf("byte %d outside the page changed to %#x", i, b)
+		}
+	}
+}
