@@ -175,12 +175,16 @@ func (f *Frames) span(i int) Span {
 //go:nosplit
 func (f *Frames) Stats() (inUse, total uint64) { return f.inUse, f.total }
 
-// Zero clears one page.
+// Zero clears one page, 64 bytes a round: an application's page faults
+// zero a page each, and the one-word loop cost about 4 instructions a
+// word (a tenth of bench/syscall's churn program under QEMU's TCG).
 //
 //go:nosplit
 func Zero(p uintptr) {
-	for off := uintptr(0); off < PageSize; off += 8 {
-		*Word(p + off) = 0
+	for off := uintptr(0); off < PageSize; off += 64 {
+		w := (*[8]uint64)(unsafe.Add(nil, p+off))
+		w[0], w[1], w[2], w[3] = 0, 0, 0, 0
+		w[4], w[5], w[6], w[7] = 0, 0, 0, 0
 	}
 }
 
