@@ -47,16 +47,29 @@ func (f *futexTable) remove(w *futexWaiter) {
 	for i, x := range list {
 		if x == w {
 			list = append(list[:i], list[i+1:]...)
+			list[:len(list)+1][len(list)] = nil // the moved-down tail's old slot
 			break
 		}
 	}
-	if len(list) == 0 {
-		delete(f.q, w.addr)
-	} else {
-		f.q[w.addr] = list
-	}
+	f.put(w.addr, list)
 	w.queued = false
 	f.cpu.FutexWaiters(w.addr, -1)
+}
+
+// futexKeep bounds the addresses whose emptied queue the table keeps.
+const futexKeep = 64
+
+// put stores addr's queue. An emptied queue keeps its array while the
+// table is small: a program waits on the same few futexes again and
+// again (a condition variable, a lock), and each wait would otherwise
+// allocate a new one-waiter array. Past futexKeep addresses an emptied
+// queue is dropped, so the table stays bounded.
+func (f *futexTable) put(addr uintptr, list []*futexWaiter) {
+	if len(list) == 0 && len(f.q) > futexKeep {
+		delete(f.q, addr)
+		return
+	}
+	f.q[addr] = list
 }
 
 // wake wakes up to n waiters on addr whose bitset matches: this queue's
@@ -84,11 +97,7 @@ func (f *futexTable) wakeLocked(addr uintptr, n int, bitset uint32) int {
 			woken++
 		}
 		clear(list[len(kept):]) // drop the woken waiters' pointers
-		if len(kept) == 0 {
-			delete(f.q, addr)
-		} else {
-			f.q[addr] = kept
-		}
+		f.put(addr, kept)
 	}
 	if woken < n {
 		woken += f.cpu.FutexWake(addr, n-woken, bitset)
