@@ -230,7 +230,8 @@ func (p *Process) newThread() *Thread {
 	defer p.mu.Unlock()
 	tid := p.nextTID
 	p.nextTID++
-	t := &Thread{p: p, tid: tid, u: &abi.UserContext{Tid: uint32(tid)}, intr: make(chan struct{}, 1)}
+	t := &Thread{p: p, tid: tid, u: &abi.UserContext{Tid: uint32(tid)}, intr: make(chan struct{}, 1),
+		futexW: &futexWaiter{ch: make(chan struct{}, 1)}}
 	if p.cfg.Trace != nil {
 		t.u.Flags |= abi.UserSlowCalls // every call reaches the tracer
 	}

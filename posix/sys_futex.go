@@ -94,34 +94,41 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 		return errno(linux.EAGAIN)
 	}
 	// The thread's waiter is reused (a condition variable waits
-	// thousands of times): its channel is empty whenever it is not
-	// queued, as every wake-up sent to it is received below.
+	// thousands of times); see futexWaiter.ch for how it is woken.
 	w := t.futexW
-	if w == nil {
-		w = &futexWaiter{ch: make(chan struct{}, 1)}
-		t.futexW = w
-	}
 	w.addr, w.bitset, w.queued = addr, bitset, true
 	f.q[addr] = append(f.q[addr], w)
 	f.mu.Unlock()
-	timedOut := false
-	select {
-	case <-w.ch:
-		return 0
-	case <-deadline:
-		timedOut = true
-	case <-t.intr:
-	case <-t.p.done:
+	for {
+		timedOut := false
+		if deadline == nil {
+			<-w.ch
+		} else {
+			select {
+			case <-w.ch:
+			case <-deadline:
+				timedOut = true
+			}
+		}
+		f.mu.Lock()
+		if !w.queued {
+			f.mu.Unlock()
+			return 0 // woken (also when the timeout came with it)
+		}
+		interrupted := false
+		select {
+		case <-t.intr:
+			interrupted = true
+		default:
+		}
+		if timedOut || interrupted || t.exiting.Load() || t.p.exiting() {
+			f.remove(w)
+			f.mu.Unlock()
+			if timedOut {
+				return errno(linux.ETIMEDOUT)
+			}
+			return -errRestart
+		}
+		f.mu.Unlock() // a poke left from an earlier wait: wait on
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !w.queued {
-		<-w.ch   // sent under f.mu with the dequeue: here already
-		return 0 // woken while timing out: count it as woken
-	}
-	f.remove(w)
-	if timedOut {
-		return errno(linux.ETIMEDOUT)
-	}
-	return -errRestart
 }

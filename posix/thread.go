@@ -27,7 +27,7 @@ type Thread struct {
 	sig     threadSignals
 	intr    chan struct{} // poked when a signal or exit needs attention
 	waiter  *waiter       // waitReady's, reused (see readyWaiter)
-	futexW  *futexWaiter  // futexWait's, reused: one wait at a time per thread
+	futexW  *futexWaiter  // futexWait's, reused: one wait at a time per thread (set at creation: interrupt reads it)
 	exiting atomic.Bool
 
 	// The system call in progress, for restarts after a signal.
@@ -97,6 +97,7 @@ func (t *Thread) interrupt() {
 	case t.intr <- struct{}{}:
 	default:
 	}
+	t.futexW.poke() // after intr: a futex wait it ends finds intr set
 	atomic.StoreUint32(&t.u.Kick, 1)
 	t.p.cpu.Kick(t.u)
 }

@@ -3,7 +3,8 @@
 // (bench/internal/linuxguest) and under qemu-riscv64 (user-mode QEMU,
 // which translates system calls to the host's), then times a
 // malloc/mmap/futex-heavy program from boot to exit in the unikernel and
-// the Linux guest next to the bare OpenSBI payload; all in one run:
+// the Linux guest next to the bare OpenSBI payload, and its own run (boot
+// excluded, as the program times itself); all in one run:
 //
 //	go run ./bench/syscall [-n CALLS] [-pairs N] [-linux=false] [-icount]
 //
@@ -16,7 +17,8 @@
 // (a guide to the kernel's own code paths; TCG's cost per instruction
 // differs between the two guests, so wall time stays the measure to
 // compare them by). The qemu-riscv64 column and the boot-to-exit part are
-// left out then. It needs bin/runikraft and bin/runikraft-kernel.img
+// left out then; the churn program's own run is given in guest
+// instructions. It needs bin/runikraft and bin/runikraft-kernel.img
 // (./install.sh); the first use with -linux builds the Linux guest (about
 // 10-15 minutes, cached).
 package main
@@ -98,6 +100,29 @@ type column struct {
 	name  string
 	calls map[string][]float64
 	churn []time.Duration
+	own   []float64 // the churn program's own run (its "own run" line), boot excluded
+}
+
+// ownRun takes the churn program's "own run N ns" line out of its output
+// and returns the rest (which every run must agree on) and N.
+func ownRun(out []byte) (string, float64, error) {
+	var rest []string
+	n := -1.0
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "own run "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSuffix(v, " ns"), 64)
+			if err != nil || f < 0 {
+				return "", 0, fmt.Errorf("churn: bad own-run line %q", l)
+			}
+			n = f
+			continue
+		}
+		rest = append(rest, l)
+	}
+	if n < 0 {
+		return "", 0, fmt.Errorf("churn printed no own-run line:\n%s", out)
+	}
+	return strings.Join(rest, "\n"), n, nil
 }
 
 // icountArgs make QEMU's clock count guest instructions (-icount).
@@ -189,31 +214,39 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux, icount bo
 			}
 			add(lg, res.Output)
 		}
-		if icount {
-			continue // boot to exit is wall time: not measured this way
+		// The churn program: boot to exit in wall time (not with
+		// -icount), and its own run in both modes.
+		if !icount {
+			f, err := floor.Time(ctx, bare, mem)
+			if err != nil {
+				return err
+			}
+			floors = append(floors, f)
 		}
-
-		f, err := floor.Time(ctx, bare, mem)
+		out, wall, err := timed(ctx, rkEnv, "bin/runikraft", "run", "-m", mem, churn, churnArg)
 		if err != nil {
 			return err
 		}
-		floors = append(floors, f)
-		out, wall, err := timed(ctx, nil, "bin/runikraft", "run", "-m", mem, churn, churnArg)
+		text, own, err := ownRun(out)
 		if err != nil {
 			return err
 		}
-		rk.churn = append(rk.churn, wall)
-		churnOut = append(churnOut, "runikraft: "+strings.TrimSpace(string(out)))
+		rk.churn, rk.own = append(rk.churn, wall), append(rk.own, own)
+		churnOut = append(churnOut, "runikraft: "+text)
 		if g != nil {
-			res, err := g.Run(ctx, churn, []string{churnArg}, nil, linuxguest.RunOptions{Mem: mem})
+			res, err := g.Run(ctx, churn, []string{churnArg}, nil, linuxguest.RunOptions{Mem: mem, QEMUArgs: qemuArgs})
 			if err != nil {
 				return err
 			}
 			if res.Status != 0 {
 				return fmt.Errorf("churn exited %d in the Linux guest:\n%s", res.Status, res.Output)
 			}
-			lg.churn = append(lg.churn, res.Wall)
-			churnOut = append(churnOut, "linux guest: "+strings.TrimSpace(string(res.Output)))
+			text, own, err := ownRun(res.Output)
+			if err != nil {
+				return err
+			}
+			lg.churn, lg.own = append(lg.churn, res.Wall), append(lg.own, own)
+			churnOut = append(churnOut, "linux guest: "+text)
 		}
 	}
 	// The programs are deterministic: every run must agree on the checksum.
@@ -252,10 +285,19 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux, icount bo
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	if icount {
-		return nil
-	}
 	fmt.Println()
+	if icount {
+		// The churn program's own run in guest instructions.
+		w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+		r := medianF(rk.own)
+		line := fmt.Sprintf("churn %d rounds, own run (guest instructions, boot excluded)\t%.0f\t", rounds, r)
+		if g != nil {
+			l := medianF(lg.own)
+			line += fmt.Sprintf("%.0f\t%s\t", l, ratio(r, l))
+		}
+		fmt.Fprintln(w, line)
+		return w.Flush()
+	}
 
 	w = tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fl := floor.Median(floors)
@@ -267,6 +309,14 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux, icount bo
 		l := floor.Median(lg.churn)
 		fmt.Fprintf(w, "churn %d rounds, linux guest\t%v\t%s\t\n", rounds, l.Round(time.Millisecond), ratio(float64(l), float64(fl)))
 		fmt.Fprintf(w, "runikraft / linux guest\t%s\t\t\n", ratio(float64(r), float64(l)))
+	}
+	// The program's own run, boot excluded: what boot time does not move.
+	ro := time.Duration(medianF(rk.own))
+	fmt.Fprintf(w, "churn own run (boot excluded), runikraft\t%v\t\t\n", ro.Round(time.Millisecond))
+	if g != nil {
+		lo := time.Duration(medianF(lg.own))
+		fmt.Fprintf(w, "churn own run (boot excluded), linux guest\t%v\t\t\n", lo.Round(time.Millisecond))
+		fmt.Fprintf(w, "runikraft / linux guest, own run\t%s\t\t\n", ratio(float64(ro), float64(lo)))
 	}
 	if err := w.Flush(); err != nil {
 		return err

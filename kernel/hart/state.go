@@ -92,6 +92,8 @@ type thread struct {
 	key      uintptr // futex address, epoll fd or IRQ number
 	deadline uint64  // rdtime value that ends the wait; 0 = none
 	inUser   bool    // the UserContext at uctx is the running frame
+	ucBacked uintptr // a UserContext enterUser found backed, while kernelReleases is ucGen
+	ucGen    uint64
 	kick     bool    // leave user mode at the next resume
 	uctx     uintptr // the UserContext while inUser
 	appTid   uint32  // the application thread it last ran (its system call may be what faulted)

@@ -96,11 +96,33 @@ func trap(fr uintptr) uintptr {
 //go:nosplit
 func ptrFrame(a uintptr) *frame { return (*frame)(ptr(a)) }
 
+// ecallSeen remembers sites isEcallSite found, by pc/2 modulo its
+// length: a handful of them (EnterUser's, the clock's, futex's) make
+// almost every call. Only table entries are ever stored, each a whole
+// aligned word, so a hart reading while another writes sees an old
+// site, a new one or zero: never a pc that is not a site.
+var ecallSeen [16]uint64
+
 // isEcallSite reports whether pc is one of the ECALLs the baker turned
-// into EBREAK (binary search of the sorted table).
+// into EBREAK (ecallSeen, then a binary search of the sorted table).
 //
 //go:nosplit
 func isEcallSite(pc uint64) bool {
+	slot := &ecallSeen[(pc>>1)%uint64(len(ecallSeen))]
+	if *slot == pc && pc != 0 {
+		return true
+	}
+	if !searchEcallSites(pc) {
+		return false
+	}
+	*slot = pc
+	return true
+}
+
+// searchEcallSites is isEcallSite's binary search of the table.
+//
+//go:nosplit
+func searchEcallSites(pc uint64) bool {
 	n := int(bootInfo[biNSites])
 	if n > maxSites {
 		n = maxSites

@@ -61,9 +61,16 @@ func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
 //
 //go:nosplit
 func enterUser(t *thread, uc uintptr) {
-	if !backed(uc, unsafe.Sizeof(UserContext{}), true) {
-		finish(t, -int64(linux.EFAULT))
-		return
+	// The posix layer passes the same UserContext each time: checking
+	// its pages again (two page-table walks) is needed only when kernel
+	// pages were released since.
+	if uc != t.ucBacked || t.ucGen != kernelReleases {
+		if !backed(uc, unsafe.Sizeof(UserContext{}), true) {
+			t.ucBacked = 0
+			finish(t, -int64(linux.EFAULT))
+			return
+		}
+		t.ucBacked, t.ucGen = uc, kernelReleases
 	}
 	u := uctxAt(uc)
 	if u.Kick != 0 {

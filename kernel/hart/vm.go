@@ -33,6 +33,11 @@ type space struct {
 	mmapBase uintptr
 }
 
+// kernelReleases counts releases of kernel pages (munmap, madvise,
+// mprotect to none), under bkl: a kernel address found backed stays so
+// while it does not change.
+var kernelReleases uint64
+
 // The two spaces; statically initialised, so no write barrier ever runs.
 var (
 	kspace = space{areas: &kareas, lo: kernelMmapBase, hi: kernelMmapTop}
@@ -281,6 +286,9 @@ var userResident uint64
 //
 //go:nosplit
 func (s *space) release(addr, n uintptr) {
+	if !s.user {
+		kernelReleases++ // see enterUser: pages it checked may be gone
+	}
 	if nharts > 1 && kpt.Protect(addr, addr+n, s.pte(mm.ProtRead)) > 0 {
 		// Another hart may still write through a stale TLB entry (an
 		// application thread racing its own munmap), and a freed page

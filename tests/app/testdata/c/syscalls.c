@@ -4,6 +4,9 @@
  *   signal    a signal reaches a thread that makes only fast calls
  *   eintr     a futex wait interrupted by a handler without SA_RESTART
  *   restart   the same with SA_RESTART: the wait goes on until woken
+ *   eintr-rt, restart-rt  the same with glibc's condition-variable wait
+ *             (FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME), which only the
+ *             posix layer answers
  *   timeouts  futex timeouts, relative and absolute, short and long
  *   blocking  a thread blocked in futex and pipe waits lets others run
  *   pingpong  two threads hand a futex back and forth (N rounds), alone
@@ -35,7 +38,12 @@ static long futex(atomic_int *w, int op, int val, const struct timespec *ts, int
 	return syscall(SYS_futex, w, op, val, ts, NULL, bitset);
 }
 
+/* The interrupt modes' wait: FUTEX_WAIT, or the realtime bitset wait. */
+static int realtime_waits;
+
 static long wait_on(atomic_int *w, int val, const struct timespec *ts) {
+	if (realtime_waits && ts == NULL)
+		return futex(w, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, val, NULL, FUTEX_BITSET_MATCH_ANY);
 	return futex(w, FUTEX_WAIT_PRIVATE, val, ts, 0);
 }
 
@@ -364,6 +372,12 @@ int main(int argc, char **argv) {
 		return interrupt_mode(0);
 	if (!strcmp(mode, "restart"))
 		return interrupt_mode(1);
+	realtime_waits = 1;
+	if (!strcmp(mode, "eintr-rt"))
+		return interrupt_mode(0);
+	if (!strcmp(mode, "restart-rt"))
+		return interrupt_mode(1);
+	realtime_waits = 0;
 	if (!strcmp(mode, "timeouts"))
 		return timeouts_mode();
 	if (!strcmp(mode, "blocking"))
