@@ -26,43 +26,54 @@ const ackHold = 10 * time.Millisecond
 // acknowledgement: no data, no flag but ACK, no option but timestamps
 // (no SACK blocks: those report loss, and each one matters to the peer).
 type pureAck struct {
-	flow string // addresses and ports
+	flow flowKey
 	ack  uint32
+}
+
+// flowKey names a TCP connection by its addresses and ports as its
+// segments carry them. A value, not a string: it is built for every
+// segment sent, and a string was two allocations and a concatenation.
+type flowKey struct {
+	addrs [32]byte // IPv4's two in the first 8
+	ports [4]byte
+	v6    bool
 }
 
 // tcpSegment returns pkt's connection key and TCP header, if pkt is a
 // TCP segment over IPv4 or IPv6.
-func tcpSegment(pkt *stack.PacketBuffer) (string, header.TCP, bool) {
+func tcpSegment(pkt *stack.PacketBuffer) (flowKey, header.TCP, bool) {
+	var k flowKey
 	if pkt.TransportProtocolNumber != header.TCPProtocolNumber {
-		return "", nil, false
+		return k, nil, false
 	}
 	nh := pkt.NetworkHeader().Slice()
 	th := header.TCP(pkt.TransportHeader().Slice())
 	if len(th) < header.TCPMinimumSize {
-		return "", nil, false
+		return k, nil, false
 	}
-	var addrs []byte
 	switch pkt.NetworkProtocolNumber {
 	case header.IPv4ProtocolNumber:
 		if len(nh) < header.IPv4MinimumSize {
-			return "", nil, false
+			return k, nil, false
 		}
-		addrs = nh[12:20]
+		copy(k.addrs[:], nh[12:20])
 	case header.IPv6ProtocolNumber:
 		if len(nh) < header.IPv6MinimumSize {
-			return "", nil, false
+			return k, nil, false
 		}
-		addrs = nh[8:40]
+		copy(k.addrs[:], nh[8:40])
+		k.v6 = true
 	default:
-		return "", nil, false
+		return k, nil, false
 	}
-	return string(addrs) + string(th[:4]), th, true
+	copy(k.ports[:], th[:4])
+	return k, th, true
 }
 
-// asPureAck says whether pkt is a pure ACK (see pureAck).
-func asPureAck(pkt *stack.PacketBuffer) (pureAck, bool) {
-	flow, th, ok := tcpSegment(pkt)
-	if !ok || th.Flags() != header.TCPFlagAck || pkt.Data().Size() != 0 {
+// asPureAck says whether pkt, a TCP segment of connection flow with
+// header th, is a pure ACK (see pureAck).
+func asPureAck(pkt *stack.PacketBuffer, flow flowKey, th header.TCP) (pureAck, bool) {
+	if th.Flags() != header.TCPFlagAck || pkt.Data().Size() != 0 {
 		return pureAck{}, false
 	}
 	off := int(th.DataOffset())
@@ -88,11 +99,11 @@ func asPureAck(pkt *stack.PacketBuffer) (pureAck, bool) {
 	return pureAck{flow: flow, ack: th.AckNumber()}, true
 }
 
-// supersedes says whether pkt, sent after the held ACK a, acknowledges
-// at least as much on the same connection, so a need not be sent.
-func supersedes(pkt *stack.PacketBuffer, a pureAck) bool {
-	flow, th, ok := tcpSegment(pkt)
-	if !ok || flow != a.flow || th.Flags()&header.TCPFlagAck == 0 || th.Flags()&header.TCPFlagRst != 0 {
+// supersedes says whether a segment of connection flow with header th,
+// sent after the held ACK a, acknowledges at least as much on the same
+// connection, so a need not be sent.
+func supersedes(flow flowKey, th header.TCP, a pureAck) bool {
+	if flow != a.flow || th.Flags()&header.TCPFlagAck == 0 || th.Flags()&header.TCPFlagRst != 0 {
 		return false
 	}
 	return int32(th.AckNumber()-a.ack) >= 0
