@@ -1,6 +1,7 @@
 package net
 
 import (
+	"encoding/binary"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -31,12 +32,13 @@ type pureAck struct {
 }
 
 // flowKey names a TCP connection by its addresses and ports as its
-// segments carry them. A value, not a string: it is built for every
-// segment sent, and a string was two allocations and a concatenation.
+// segments carry them, in machine words: it is built for every segment
+// sent (a string was two conversions, a concatenation and an
+// allocation; byte arrays, a copy call each), and a key without padding
+// hashes in one pass.
 type flowKey struct {
-	addrs [32]byte // IPv4's two in the first 8
-	ports [4]byte
-	v6    bool
+	a, b, c, d uint64 // the addresses (IPv4's two in a)
+	ports      uint64 // source and destination port; bit 32: IPv6
 }
 
 // tcpSegment returns pkt's connection key and TCP header, if pkt is a
@@ -51,22 +53,23 @@ func tcpSegment(pkt *stack.PacketBuffer) (flowKey, header.TCP, bool) {
 	if len(th) < header.TCPMinimumSize {
 		return k, nil, false
 	}
+	be := binary.BigEndian
 	switch pkt.NetworkProtocolNumber {
 	case header.IPv4ProtocolNumber:
 		if len(nh) < header.IPv4MinimumSize {
 			return k, nil, false
 		}
-		copy(k.addrs[:], nh[12:20])
+		k.a = be.Uint64(nh[12:20])
 	case header.IPv6ProtocolNumber:
 		if len(nh) < header.IPv6MinimumSize {
 			return k, nil, false
 		}
-		copy(k.addrs[:], nh[8:40])
-		k.v6 = true
+		k.a, k.b, k.c, k.d = be.Uint64(nh[8:]), be.Uint64(nh[16:]), be.Uint64(nh[24:]), be.Uint64(nh[32:])
+		k.ports = 1 << 32
 	default:
 		return k, nil, false
 	}
-	copy(k.ports[:], th[:4])
+	k.ports |= uint64(be.Uint32(th[:4]))
 	return k, th, true
 }
 
