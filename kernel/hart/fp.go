@@ -52,9 +52,26 @@ func fpRelease(h *hartState) {
 	if o := h.fpOwner; o != 0 {
 		f := (*frame)(ptr(o))
 		if f.status&statusFS == statusFS {
+			// Stored, but left dirty: a frame that changed its FP
+			// registers once keeps doing so, and flipping its FS
+			// between clean and dirty would give its code two
+			// translations under TCG (see fpSwitch).
 			saveFP(o)
-			f.status = f.status&^statusFS | statusFSCl
 		}
 	}
 	h.fpOwner = 0
+}
+
+// userFS is the FS state a user frame enters user mode with: clean, or
+// dirty for good once the application changed its FP registers (status
+// is its last), so that its code runs in one FP state (see fpSwitch):
+// an application that never uses FP never has its registers stored, one
+// that does has them stored at each hand-over, as a dirty frame would.
+//
+//go:nosplit
+func userFS(status uint64) uint64 {
+	if status&statusFS == statusFS {
+		return statusFS
+	}
+	return statusFSCl
 }
