@@ -38,6 +38,7 @@ import (
 func main() {
 	var o options
 	flag.StringVar(&o.image, "image", "", "nginx image kept by TestNginx (RUNIKRAFT_KEEP_IMAGES)")
+	flag.StringVar(&o.program, "program", "", "instead of -image: a static riscv64 server program serving GET /1k.bin on port 8080 (bench/net/httpserver built for linux/riscv64)")
 	flag.StringVar(&o.kernel, "kernel", "bin/runikraft-kernel-net.img", "Runikraft kernel with symbols that runs the image's nginx")
 	flag.BoolVar(&o.linux, "linux", false, "profile the Linux guest instead")
 	flag.DurationVar(&o.dur, "duration", 8*time.Second, "measured window (1s-2m), after 2 s of warm-up")
@@ -47,8 +48,8 @@ func main() {
 	flag.BoolVar(&o.noPlugin, "no-plugin", false, "CPU times only (no plugin slowing the guest)")
 	flag.IntVar(&o.top, "top", 40, "functions to list")
 	flag.Parse()
-	if o.image == "" || o.dur < time.Second || o.dur > 2*time.Minute || o.conns < 1 || o.conns > 64 || o.top < 0 {
-		fmt.Fprintln(os.Stderr, "netprof: -image is required; -duration 1s-2m, -conns 1-64")
+	if (o.image == "") == (o.program == "") || o.dur < time.Second || o.dur > 2*time.Minute || o.conns < 1 || o.conns > 64 || o.top < 0 {
+		fmt.Fprintln(os.Stderr, "netprof: one of -image and -program is required; -duration 1s-2m, -conns 1-64")
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)

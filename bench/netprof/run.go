@@ -20,10 +20,10 @@ import (
 )
 
 type options struct {
-	image, kernel, perf, callers string
-	linux, noPlugin              bool
-	dur                          time.Duration
-	conns, top                   int
+	image, program, kernel, perf, callers string
+	linux, noPlugin                       bool
+	dur                                   time.Duration
+	conns, top                            int
 }
 
 func run(ctx context.Context, o options) error {
@@ -32,20 +32,22 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	info, err := appimage.Read(o.image)
-	if err != nil {
-		return err
-	}
-	if !info.Rootfs {
-		return fmt.Errorf("%s has no root filesystem (not TestNginx's image?)", o.image)
-	}
-	app, err := cpio.ReadFile(info.Initrd, "init", 256<<20)
-	if err != nil {
-		return fmt.Errorf("the image's program: %w", err)
-	}
-	prog := filepath.Join(dir, "nginx")
-	if err := os.WriteFile(prog, app, 0o755); err != nil {
-		return err
+	info, prog := &appimage.Info{}, o.program
+	if o.image != "" {
+		if info, err = appimage.Read(o.image); err != nil {
+			return err
+		}
+		if !info.Rootfs {
+			return fmt.Errorf("%s has no root filesystem (not TestNginx's image?)", o.image)
+		}
+		app, err := cpio.ReadFile(info.Initrd, "init", 256<<20)
+		if err != nil {
+			return fmt.Errorf("the image's program: %w", err)
+		}
+		prog = filepath.Join(dir, "nginx")
+		if err := os.WriteFile(prog, app, 0o755); err != nil {
+			return err
+		}
 	}
 
 	var syms symtab
@@ -60,6 +62,12 @@ func run(ctx context.Context, o options) error {
 	}
 	if err != nil {
 		return fmt.Errorf("symbols: %w", err)
+	}
+	if o.program != "" {
+		// A static, non-PIE program's symbols are its addresses in the guest.
+		if err := syms.add(o.program); err != nil {
+			return fmt.Errorf("the program's symbols: %w", err)
+		}
 	}
 
 	counts := filepath.Join(dir, "counts")
@@ -174,29 +182,33 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-// startRunikraft runs the image's nginx, root filesystem, arguments and
-// environment on the kernel o.kernel (which has its symbols, unlike the
-// one baked into the image).
+// startRunikraft runs prog (the image's nginx with its root filesystem,
+// arguments and environment, or -program) on the kernel o.kernel (which
+// has its symbols, unlike the one baked into an image).
 func startRunikraft(ctx context.Context, dir string, o options, info *appimage.Info, prog string, port int, qemuArgs []string) (httpload.Server, error) {
-	root := filepath.Join(dir, "root")
-	if err := os.Mkdir(root, 0o755); err != nil {
-		return httpload.Server{}, err
-	}
-	unpack := exec.CommandContext(ctx, "cpio", "-idm", "--quiet", "--no-absolute-filenames")
-	unpack.Dir, unpack.Stdin = root, bytes.NewReader(info.Initrd)
-	if out, err := unpack.CombinedOutput(); err != nil {
-		return httpload.Server{}, fmt.Errorf("unpacking the root filesystem: %v\n%s", err, out)
-	}
-	if err := os.Remove(filepath.Join(root, "init")); err != nil {
-		return httpload.Server{}, err
+	var rootArgs []string
+	if len(info.Initrd) > 0 {
+		root := filepath.Join(dir, "root")
+		if err := os.Mkdir(root, 0o755); err != nil {
+			return httpload.Server{}, err
+		}
+		unpack := exec.CommandContext(ctx, "cpio", "-idm", "--quiet", "--no-absolute-filenames")
+		unpack.Dir, unpack.Stdin = root, bytes.NewReader(info.Initrd)
+		if out, err := unpack.CombinedOutput(); err != nil {
+			return httpload.Server{}, fmt.Errorf("unpacking the root filesystem: %v\n%s", err, out)
+		}
+		if err := os.Remove(filepath.Join(root, "init")); err != nil {
+			return httpload.Server{}, err
+		}
+		rootArgs = []string{"--rootfs", root}
 	}
 	wrapper := filepath.Join(dir, "qemu")
 	script := "#!/bin/sh\nexec qemu-system-riscv64 \"$@\" " + strings.Join(qemuArgs, " ") + "\n"
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		return httpload.Server{}, err
 	}
-	args := []string{"run", "--qemu", wrapper, "--cpus", "1", "--kernel", o.kernel, "--rootfs", root,
-		"--timeout", (o.dur + 3*time.Minute).String(), "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}
+	args := append([]string{"run", "--qemu", wrapper, "--cpus", "1", "--kernel", o.kernel,
+		"--timeout", (o.dur + 3*time.Minute).String(), "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, rootArgs...)
 	for _, e := range info.Manifest.Env {
 		args = append(args, "-e", e)
 	}
