@@ -83,6 +83,15 @@ type Inode interface {
 	Open(flags int) (Handle, error)
 }
 
+// Identity may be implemented by an inode whose number and file type
+// are cheap to give: the path walk asks for both at every step (mount
+// points, symlinks, searchability), and without it builds a whole Stat
+// each time (15 times for one open and fstat of a file in a
+// subdirectory). Both must equal what Stat reports, and never change.
+type Identity interface {
+	Identity() (ino uint64, typ uint32) // typ: Stat's Mode & S_IFMT
+}
+
 // Dir is a directory inode. The VFS checks types, names (no "/", not
 // "." or "..", at most linux.NAME_MAX bytes), mount points and permissions
 // before calling these; filesystems check what only they can check
