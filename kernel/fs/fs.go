@@ -83,19 +83,22 @@ type Inode interface {
 	Open(flags int) (Handle, error)
 }
 
-// Inoer is an inode that can report its Ino without the rest of Stat:
-// the VFS asks a mounted filesystem's root for it when mounting, and a
-// root whose Stat is costly (a directory built on first use, such as
-// the time-zone database's) implements it so that mounting builds
-// nothing.
-type Inoer interface {
-	Ino() uint64
+// Identity may be implemented by an inode whose number and file type
+// are cheap to give: the path walk asks for both at every step (mount
+// points, symlinks, searchability), and without it builds a whole Stat
+// each time (15 times for one open and fstat of a file in a
+// subdirectory). Both must equal what Stat reports, and never change.
+type Identity interface {
+	Identity() (ino uint64, typ uint32) // typ: Stat's Mode & S_IFMT
 }
 
-// inoOf is n's Ino, through Inoer when n has it.
+// inoOf is n's number, without a whole Stat when n has Identity (a
+// mounted root whose Stat is costly, such as the time-zone database's
+// directory built on first use, then costs nothing to mount).
 func inoOf(n Inode) uint64 {
-	if i, ok := n.(Inoer); ok {
-		return i.Ino()
+	if id, ok := n.(Identity); ok {
+		ino, _ := id.Identity()
+		return ino
 	}
 	return n.Stat().Ino
 }

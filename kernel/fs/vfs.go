@@ -70,9 +70,16 @@ func (l Loc) Stat() Stat {
 	return st
 }
 
-func (l Loc) ino() uint64  { return l.n.Stat().Ino }
-func (l Loc) mode() uint32 { return l.n.Stat().Mode & linux.S_IFMT }
-func (l Loc) isDir() bool  { return l.mode() == linux.S_IFDIR }
+func (l Loc) ino() uint64 { return inoOf(l.n) }
+
+func (l Loc) mode() uint32 {
+	if id, ok := l.n.(Identity); ok {
+		_, typ := id.Identity()
+		return typ
+	}
+	return l.n.Stat().Mode & linux.S_IFMT
+}
+func (l Loc) isDir() bool { return l.mode() == linux.S_IFDIR }
 func (l Loc) same(o Loc) bool {
 	return l.m == o.m && l.ino() == o.ino()
 }

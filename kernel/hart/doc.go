@@ -20,7 +20,9 @@
 //	futex           WAIT/WAKE(_BITSET) with timeouts.
 //	nanosleep, clock_gettime, gettimeofday
 //	                rdtime at the device tree's timebase; wall clock from
-//	                the goldfish RTC at boot.
+//	                the goldfish RTC at boot. The runtime's own nanotime
+//	                and walltime call kclockGettime as its vDSO function
+//	                instead (kclock.go): no trap.
 //	mmap, munmap, madvise, mprotect
 //	                anonymous memory, backed lazily on first touch, so the
 //	                runtime's large PROT_NONE reservations cost nothing;

@@ -149,6 +149,8 @@ slow:
 	MOV	X29, FR_PC(X31)
 	CSRRS	X0, SSTATUS, X29
 	MOV	X29, FR_STATUS(X31)
+	MOV	$0x6000, X29		// sstatus.FS dirty: trap context runs in one FP state (fp.go, fpSwitch)
+	CSRRS	X29, SSTATUS, X0
 	CSRRS	X0, SCAUSE, X29
 	MOV	X29, FR_CAUSE(X31)
 	CSRRS	X0, STVAL, X29

@@ -86,7 +86,7 @@ func enterUser(t *thread, uc uintptr) {
 	t.appTid = u.Tid
 	t.kick = false
 	u.Hart = uint64(t.fr.hart)
-	u.Status = t.fr.status&^(statusSPP|statusSUM|statusFS) | statusSPIE | statusFSCl
+	u.Status = t.fr.status&^(statusSPP|statusSUM|statusFS) | statusSPIE | userFS(u.Status)
 	t.inUser = true
 	stamp(PhaseFirstUser) // boot timeline (timeline.go)
 }
@@ -105,8 +105,7 @@ func leaveUser(t *thread, cause uint64) {
 	h := hartFor(uintptr(u.Hart))
 	if h.fpOwner == t.uctx {
 		if u.Status&statusFS == statusFS {
-			saveFP(t.uctx)
-			u.Status = u.Status&^statusFS | statusFSCl
+			saveFP(t.uctx) // and left dirty (fpRelease)
 		}
 		h.fpOwner = 0
 		if u.FCSR&fcsrFRM == 0 {

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"encoding/binary"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip/header"
@@ -26,43 +27,56 @@ const ackHold = 10 * time.Millisecond
 // acknowledgement: no data, no flag but ACK, no option but timestamps
 // (no SACK blocks: those report loss, and each one matters to the peer).
 type pureAck struct {
-	flow string // addresses and ports
+	flow flowKey
 	ack  uint32
+}
+
+// flowKey names a TCP connection by its addresses and ports as its
+// segments carry them, in machine words: it is built for every segment
+// sent (a string was two conversions, a concatenation and an
+// allocation; byte arrays, a copy call each), and a key without padding
+// hashes in one pass.
+type flowKey struct {
+	a, b, c, d uint64 // the addresses (IPv4's two in a)
+	ports      uint64 // source and destination port; bit 32: IPv6
 }
 
 // tcpSegment returns pkt's connection key and TCP header, if pkt is a
 // TCP segment over IPv4 or IPv6.
-func tcpSegment(pkt *stack.PacketBuffer) (string, header.TCP, bool) {
+func tcpSegment(pkt *stack.PacketBuffer) (flowKey, header.TCP, bool) {
+	var k flowKey
 	if pkt.TransportProtocolNumber != header.TCPProtocolNumber {
-		return "", nil, false
+		return k, nil, false
 	}
 	nh := pkt.NetworkHeader().Slice()
 	th := header.TCP(pkt.TransportHeader().Slice())
 	if len(th) < header.TCPMinimumSize {
-		return "", nil, false
+		return k, nil, false
 	}
-	var addrs []byte
+	be := binary.BigEndian
 	switch pkt.NetworkProtocolNumber {
 	case header.IPv4ProtocolNumber:
 		if len(nh) < header.IPv4MinimumSize {
-			return "", nil, false
+			return k, nil, false
 		}
-		addrs = nh[12:20]
+		k.a = be.Uint64(nh[12:20])
 	case header.IPv6ProtocolNumber:
 		if len(nh) < header.IPv6MinimumSize {
-			return "", nil, false
+			return k, nil, false
 		}
-		addrs = nh[8:40]
+		k.a, k.b, k.c, k.d = be.Uint64(nh[8:]), be.Uint64(nh[16:]), be.Uint64(nh[24:]), be.Uint64(nh[32:])
+		k.ports = 1 << 32
 	default:
-		return "", nil, false
+		return k, nil, false
 	}
-	return string(addrs) + string(th[:4]), th, true
+	k.ports |= uint64(be.Uint32(th[:4]))
+	return k, th, true
 }
 
-// asPureAck says whether pkt is a pure ACK (see pureAck).
-func asPureAck(pkt *stack.PacketBuffer) (pureAck, bool) {
-	flow, th, ok := tcpSegment(pkt)
-	if !ok || th.Flags() != header.TCPFlagAck || pkt.Data().Size() != 0 {
+// asPureAck says whether pkt, a TCP segment of connection flow with
+// header th, is a pure ACK (see pureAck).
+func asPureAck(pkt *stack.PacketBuffer, flow flowKey, th header.TCP) (pureAck, bool) {
+	if th.Flags() != header.TCPFlagAck || pkt.Data().Size() != 0 {
 		return pureAck{}, false
 	}
 	off := int(th.DataOffset())
@@ -88,11 +102,11 @@ func asPureAck(pkt *stack.PacketBuffer) (pureAck, bool) {
 	return pureAck{flow: flow, ack: th.AckNumber()}, true
 }
 
-// supersedes says whether pkt, sent after the held ACK a, acknowledges
-// at least as much on the same connection, so a need not be sent.
-func supersedes(pkt *stack.PacketBuffer, a pureAck) bool {
-	flow, th, ok := tcpSegment(pkt)
-	if !ok || flow != a.flow || th.Flags()&header.TCPFlagAck == 0 || th.Flags()&header.TCPFlagRst != 0 {
+// supersedes says whether a segment of connection flow with header th,
+// sent after the held ACK a, acknowledges at least as much on the same
+// connection, so a need not be sent.
+func supersedes(flow flowKey, th header.TCP, a pureAck) bool {
+	if flow != a.flow || th.Flags()&header.TCPFlagAck == 0 || th.Flags()&header.TCPFlagRst != 0 {
 		return false
 	}
 	return int32(th.AckNumber()-a.ack) >= 0

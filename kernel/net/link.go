@@ -53,7 +53,7 @@ type linkEndpoint struct {
 	// Pure ACKs held back (under mu), at most one per connection and
 	// maxHeld in all, in case a segment of the same connection carries
 	// them; heldTimer sends what is left ackHold after the first.
-	held      map[string]heldAck
+	held      map[flowKey]heldAck
 	heldTimer *time.Timer
 	coalesced atomic.Uint64 // held ACKs a later segment made unneeded
 }
@@ -93,12 +93,17 @@ func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Err
 	defer e.mu.Unlock()
 	n := 0
 	for _, pkt := range pkts.AsSlice() {
-		a, pure := asPureAck(pkt)
-		h, isHeld := e.held[a.flow]
-		if !pure {
-			if flow, _, ok := tcpSegment(pkt); ok {
-				h, isHeld = e.held[flow]
-			}
+		flow, th, isTCP := tcpSegment(pkt)
+		if !isTCP {
+			e.writeLocked(pkt)
+			n++
+			continue
+		}
+		a, pure := asPureAck(pkt, flow, th)
+		var h heldAck
+		isHeld := false
+		if len(e.held) > 0 {
+			h, isHeld = e.held[flow]
 		}
 		switch {
 		case pure && !isHeld && len(e.held) < maxHeld:
@@ -116,7 +121,7 @@ func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Err
 			// ACK here repeats the held one's number (a duplicate, or a
 			// window update): the peer counts those, both go out.
 			delete(e.held, h.ack.flow)
-			if !pure && supersedes(pkt, h.ack) {
+			if !pure && supersedes(flow, th, h.ack) {
 				e.coalesced.Add(1)
 			} else {
 				e.writeLocked(h.pkt)
@@ -143,7 +148,7 @@ const maxHeld = 64
 // hold keeps pkt, the pure ACK a, for at most ackHold.
 func (e *linkEndpoint) hold(a pureAck, pkt *stack.PacketBuffer) {
 	if e.held == nil {
-		e.held = make(map[string]heldAck)
+		e.held = make(map[flowKey]heldAck)
 	}
 	if len(e.held) == 0 {
 		if e.heldTimer == nil {

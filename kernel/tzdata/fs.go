@@ -120,9 +120,10 @@ func (d *zoneDir) Stat() fs.Stat {
 		Atime: mtime, Mtime: mtime, Ctime: mtime}
 }
 
-// Ino is fs.Inoer's: mounting the database asks its root's number,
-// which must not build the tree.
-func (d *zoneDir) Ino() uint64 { return d.ino }
+// Identity is fs.Identity's: mounting the database and walking paths
+// through it ask a directory's number and type, which must not build
+// the tree.
+func (d *zoneDir) Identity() (uint64, uint32) { return d.ino, linux.S_IFDIR }
 
 func (d *zoneDir) SetAttr(fs.Attr) error { return syscall.EROFS }
 func (d *zoneDir) Open(flags int) (fs.Handle, error) {

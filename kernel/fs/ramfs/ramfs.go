@@ -99,6 +99,7 @@ type page = [pageSize]byte
 type node struct {
 	fs    *FS
 	ino   uint64
+	typ   uint32 // mode's S_IFMT bits, which never change (read unlocked)
 	mode  uint32
 	uid   uint32
 	gid   uint32
@@ -139,7 +140,7 @@ var (
 func (f *FS) newNode(mode, uid, gid uint32) *node {
 	f.nextIno++
 	now := f.clock()
-	n := &node{fs: f, ino: f.nextIno, mode: mode, uid: uid, gid: gid, nlink: 1,
+	n := &node{fs: f, ino: f.nextIno, typ: mode & linux.S_IFMT, mode: mode, uid: uid, gid: gid, nlink: 1,
 		atime: now, mtime: now, ctime: now}
 	switch mode & linux.S_IFMT {
 	case linux.S_IFDIR:
@@ -170,6 +171,10 @@ func (n *node) Stat() fs.Stat {
 	}
 	return st
 }
+
+// Identity implements fs.Identity: the inode number and file type are
+// fixed at creation, so no lock is needed.
+func (n *node) Identity() (uint64, uint32) { return n.ino, n.typ }
 
 // SetAttr implements fs.Inode.
 func (n *node) SetAttr(a fs.Attr) error {

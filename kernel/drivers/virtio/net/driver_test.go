@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/drivers/virtio"
 )
@@ -197,5 +198,61 @@ func TestTransmitReclaims(t *testing.T) {
 	}
 	if txq.intr {
 		t.Error("transmit interrupts still asked for with the queue drained")
+	}
+}
+
+// With header and frame in one descriptor, a received frame starts at
+// frameOff of its slot (8-aligned), and a transmitted frame's longest
+// part lands at the address it has mod 8, after a zeroed header.
+func TestFrameAlignment(t *testing.T) {
+	d, rxq, txq, rx := testDriver(false, hdrLenModern, 0)
+	if err := d.start(); err != nil {
+		t.Fatal(err)
+	}
+	b := rxq.posted[0].bufs
+	if len(b) != 1 || b[0].Addr != rx[0].addr+frameOff-hdrLenModern || b[0].Len != slotSize-(frameOff-hdrLenModern) {
+		t.Fatalf("receive descriptor %+v, slot at %#x", b, rx[0].addr)
+	}
+	var got []byte
+	d.Attach(func(f []byte, _ bool) { got = append([]byte(nil), f...) }, nil)
+	frame := bytes.Repeat([]byte{0xcd}, 70)
+	lead := frameOff - hdrLenModern
+	copy(rx[0].mem[lead:], hdr(hdrLenModern, header{numBuffers: 1}))
+	copy(rx[0].mem[frameOff:], frame)
+	rxq.take(t).done(uint32(hdrLenModern+len(frame)), nil)
+	if !bytes.Equal(got, frame) {
+		t.Fatalf("received %x", got)
+	}
+
+	big := make([]byte, 1000+3)[3:] // a payload at 3 mod 8 of its allocation
+	for i := range big {
+		big[i] = byte(i)
+	}
+	head := bytes.Repeat([]byte{0xee}, 54)
+	for k := range d.tx {
+		for i := range d.tx[k].mem { // a dirty slot: the header must be zeroed
+			d.tx[k].mem[i] = 0xff
+		}
+	}
+	if err := d.Transmit(head, big); err != nil {
+		t.Fatal(err)
+	}
+	r := txq.take(t)
+	if len(r.bufs) != 1 || r.bufs[0].Len != uint32(hdrLenModern+len(head)+len(big)) {
+		t.Fatalf("transmit descriptors %+v", r.bufs)
+	}
+	slot := d.tx[len(d.tx)-1]
+	start := int(r.bufs[0].Addr-slot.addr) + hdrLenModern
+	if start < frameOff || start >= frameOff+8 {
+		t.Fatalf("frame at %d of its slot, want %d-%d", start, frameOff, frameOff+7)
+	}
+	src := uintptr(unsafe.Pointer(&big[0]))
+	dst := uintptr(unsafe.Pointer(&slot.mem[start+len(head)]))
+	if src%8 != dst%8 {
+		t.Errorf("payload copied from %d mod 8 to %d mod 8", src%8, dst%8)
+	}
+	if !bytes.Equal(slot.mem[start-hdrLenModern:start], make([]byte, hdrLenModern)) ||
+		!bytes.Equal(slot.mem[start:start+len(head)], head) || !bytes.Equal(slot.mem[start+len(head):start+len(head)+len(big)], big) {
+		t.Error("slot does not hold a zero header, then the frame")
 	}
 }

@@ -1,0 +1,61 @@
+// Command netprof shows where a network server guest's time goes per
+// request: nginx (an image TestNginx kept with RUNIKRAFT_KEEP_IMAGES)
+// under the same closed-loop load as bench/nginx, in Runikraft or in the
+// Linux guest, with
+//
+//   - guest instructions per request, by function and by package: a QEMU
+//     TCG plugin (plugin/blocks.c, built with the host's cc) counts each
+//     translated block's executions, and the counts of the measured
+//     window are mapped to the kernel's symbols (Runikraft: -kernel, a
+//     kernel image with its symbol table; Linux: the guest's vmlinux).
+//     Addresses no symbol covers (the application, the firmware) show
+//     as "?". Instruction counts do not move with the host's load.
+//
+//   - how many blocks have more than one translation (TCG keys them by
+//     flags such as the FP state; kernel code flipping between two
+//     states misses QEMU's jump cache at every flip);
+//
+//   - QEMU's vCPU and main-loop CPU time per request;
+//
+//   - with -perf FILE, a perf record -g of the vCPU thread;
+//
+//   - with -callers SYMBOL, instead of the profile, which blocks run just
+//     before SYMBOL's entry (its callers) and how often per request.
+//
+//     go run ./bench/netprof -image KEPT/nginx [-kernel bin/runikraft-kernel-net.img] [-linux] [-callers runtime.memmove]
+//
+// A development tool, not a benchmark: the plugin slows the guest.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.StringVar(&o.image, "image", "", "nginx image kept by TestNginx (RUNIKRAFT_KEEP_IMAGES)")
+	flag.StringVar(&o.program, "program", "", "instead of -image: a static riscv64 server program serving GET /1k.bin on port 8080 (bench/net/httpserver built for linux/riscv64)")
+	flag.StringVar(&o.kernel, "kernel", "bin/runikraft-kernel-net.img", "Runikraft kernel with symbols that runs the image's nginx")
+	flag.BoolVar(&o.linux, "linux", false, "profile the Linux guest instead")
+	flag.DurationVar(&o.dur, "duration", 8*time.Second, "measured window (1s-2m), after 2 s of warm-up")
+	flag.IntVar(&o.conns, "conns", 16, "kept-alive connections (1-64)")
+	flag.StringVar(&o.perf, "perf", "", "also perf record -g the vCPU thread into this file")
+	flag.StringVar(&o.callers, "callers", "", "count the callers of this function (a symbol) instead of profiling")
+	flag.BoolVar(&o.noPlugin, "no-plugin", false, "CPU times only (no plugin slowing the guest)")
+	flag.IntVar(&o.top, "top", 40, "functions to list")
+	flag.Parse()
+	if (o.image == "") == (o.program == "") || o.dur < time.Second || o.dur > 2*time.Minute || o.conns < 1 || o.conns > 64 || o.top < 0 {
+		fmt.Fprintln(os.Stderr, "netprof: one of -image and -program is required; -duration 1s-2m, -conns 1-64")
+		os.Exit(2)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "netprof:", err)
+		os.Exit(1)
+	}
+}

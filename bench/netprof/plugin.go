@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+//go:embed plugin/blocks.c
+var blocksC []byte
+
+//go:embed plugin/callers.c
+var callersC []byte
+
+// buildPlugin compiles plugin name (blocks or callers) with the host's
+// cc into dir and returns the shared object's path.
+func buildPlugin(ctx context.Context, dir, name string) (string, error) {
+	src := map[string][]byte{"blocks": blocksC, "callers": callersC}[name]
+	c := filepath.Join(dir, name+".c")
+	so := filepath.Join(dir, name+".so")
+	if err := os.WriteFile(c, src, 0o644); err != nil {
+		return "", err
+	}
+	if out, err := exec.CommandContext(ctx, "cc", "-O2", "-shared", "-fPIC", "-o", so, c).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the %s plugin: %v\n%s", name, err, out)
+	}
+	return so, nil
+}
+
+// counts are instructions (blocks) or calls (callers) by block address.
+type counts struct {
+	byAddr       map[uint64]uint64
+	translations int // blocks translated (blocks plugin)
+	multi        map[uint64]bool
+}
+
+// maxEntries bounds what is read of a counts file (the blocks plugin's
+// capacity).
+const maxEntries = 1 << 22
+
+// readCounts reads the plugin's shared file as it is now. The blocks
+// plugin's file has a 32-byte header (entries used first) and one
+// {address, instructions} pair per translation; the callers plugin's is
+// a table of {address, calls} pairs, empty where the address is 0.
+func readCounts(path string, callers bool) (counts, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return counts{}, err
+	}
+	c := counts{byAddr: map[uint64]uint64{}, multi: map[uint64]bool{}}
+	start, n := 0, len(b)/16
+	if !callers {
+		if len(b) < 32 {
+			return c, fmt.Errorf("%s: %d bytes", path, len(b))
+		}
+		start, n = 32, int(min(binary.LittleEndian.Uint64(b), maxEntries))
+		c.translations = n
+	}
+	seen := map[uint64]bool{}
+	for i := 0; i < n && start+16*i+16 <= len(b); i++ {
+		e := b[start+16*i:]
+		addr, v := binary.LittleEndian.Uint64(e), binary.LittleEndian.Uint64(e[8:])
+		if callers && addr == 0 && v == 0 {
+			continue
+		}
+		if seen[addr] {
+			c.multi[addr] = true
+		}
+		seen[addr] = true
+		c.byAddr[addr] += v
+	}
+	return c, nil
+}
