@@ -38,8 +38,9 @@ func releaseBKL(h *hartState) {
 	h.rearm = false
 	profUnlock(h)
 	if rearm {
-		profTimerSet(h)
+		t0 := profTimerSet(h)
 		sbicall(sbiTime, 0, at, 0, 0)
+		profTimerDone(h, t0)
 	}
 	for k := 0; k < maxHarts; k++ {
 		if ipis == 0 {
