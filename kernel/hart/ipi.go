@@ -39,7 +39,7 @@ func releaseBKL(h *hartState) {
 	profUnlock(h)
 	if rearm {
 		t0 := profTimerSet(h)
-		sbicall(sbiTime, 0, at, 0, 0)
+		setTimer(h, at)
 		profTimerDone(h, t0)
 	}
 	for k := 0; k < maxHarts; k++ {

@@ -148,6 +148,7 @@ func secondaryMain(ha uintptr) {
 			wfi() // not one of ours: stay parked
 		}
 	}
+	detectSstc(h.cpu)
 	setTrapVector(trapVectorAddr(), h.emerg)
 	reg.SetSCOUNTEREN(scounterenTM)
 	reg.WriteSIE(sieSTIE | sieSSIE)
