@@ -85,6 +85,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	nthreads = 1
 	h.cur = 0
 	h.fpOwner = frameAddr(0) // fp.go
+	detectSstc(0)
 	setTrapVector(trapVectorAddr(), frameAddr(0))
 
 	initClock()

@@ -82,6 +82,7 @@
 // in parallel. Idle harts
 // wait in WFI and are woken by IPIs; unmapped or narrowed memory is shot
 // down on the other busy harts through SBI RFENCE before the lock is
-// released (ipi.go). The boot hart keeps the global timer and takes the
-// PLIC's interrupts; a driver's WaitIRQ may run on any hart.
+// released (ipi.go). Each hart's timer keeps the deadlines of the threads
+// that blocked on it; the boot hart takes the PLIC's interrupts; a
+// driver's WaitIRQ may run on any hart.
 package hart

@@ -5,6 +5,7 @@ package hart
 import (
 	"sync/atomic"
 
+	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/reg"
 )
 
@@ -23,9 +24,40 @@ type hartProfile struct {
 	maxWait, maxWaitAt, heldAt, heldTicks, maxHeld     uint64
 	sys                                                [64]uint64 // kernel runtime syscalls by nr%64
 	start                                              uint64
+	// userTicks is time spent in user mode (resume of a user frame to the
+	// next trap that takes bkl), userSince when the current run began.
+	userTicks, userSince, userRuns uint64
+	timerTicks                     uint64 // programming the timer (SBI call or stimecmp)
 }
 
 var hprof [maxHarts]hartProfile
+
+// A window of the profile: an application that makes system call
+// profMarkNr with a0 = 1 and later a0 = 2 (ENOSYS from the posix layer)
+// gets the counts between the two printed as well, so a benchmark's
+// workload can be told from its boot and exit.
+const profMarkNr = 0x7ab0
+
+var (
+	hmark, hend         [maxHarts]hartProfile
+	markedAt, markEndAt uint64
+)
+
+// profMark snapshots every hart's counts (under bkl), counting the time
+// of user runs in progress so far.
+//
+//go:nosplit
+func profMark(to *[maxHarts]hartProfile, now uint64) {
+	for k := range hprof {
+		to[k] = hprof[k]
+		if s := hprof[k].userSince; s != 0 && now > s {
+			to[k].userTicks += now - s
+		}
+		if to[k].start == 0 {
+			to[k].start = now
+		}
+	}
+}
 
 //go:nosplit
 func profOf(h *hartState) *hartProfile { return &hprof[uint(h.cpu)%maxHarts] }
@@ -93,9 +125,26 @@ func profTrap(h *hartState, cause uint64, user bool) {
 		p.start = reg.ReadTime()
 	}
 	p.traps++
+	if p.userSince != 0 {
+		p.userTicks += reg.ReadTime() - p.userSince
+		p.userSince = 0
+	}
 	p.what = cause
 	if user {
 		p.what |= 1 << 32
+		if i := h.cur; cause == 8 && i >= 0 && i < maxThreads && threads[i].inUser {
+			if f := ptrFrame(threads[i].uctx); f.x[abi.RegA7] == profMarkNr {
+				now := reg.ReadTime()
+				switch f.x[abi.RegA0] {
+				case 1:
+					profMark(&hmark, now)
+					markedAt = now
+				case 2:
+					profMark(&hend, now)
+					markEndAt = now
+				}
+			}
+		}
 	}
 	switch {
 	case cause == 1<<63|5:
@@ -116,6 +165,18 @@ func profTrap(h *hartState, cause uint64, user bool) {
 //go:nosplit
 func profFast(h *hartState) { profOf(h).fast++ }
 
+// profResume notes that hart h resumes frame fr: the start of a user run
+// when fr is a user frame.
+//
+//go:nosplit
+func profResume(h *hartState, fr uintptr) {
+	if ptrFrame(fr).status&statusSPP == 0 {
+		p := profOf(h)
+		p.userRuns++
+		p.userSince = reg.ReadTime()
+	}
+}
+
 //go:nosplit
 func profSys(h *hartState, nr uint64) {
 	p := profOf(h)
@@ -134,7 +195,15 @@ func profIPI() {
 }
 
 //go:nosplit
-func profTimerSet(h *hartState) { profOf(h).timerSets++ }
+func profTimerSet(h *hartState) uint64 {
+	profOf(h).timerSets++
+	return reg.ReadTime()
+}
+
+// profTimerDone counts the time programming the timer took.
+//
+//go:nosplit
+func profTimerDone(h *hartState, t0 uint64) { profOf(h).timerTicks += reg.ReadTime() - t0 }
 
 //go:nosplit
 func profFence(h *hartState) { profOf(h).fences++ }
@@ -150,10 +219,61 @@ func profIdle(h *hartState, ticks uint64) {
 //
 //go:nosplit
 func profPrint() {
-	now := reg.ReadTime()
+	profPrintAll(&hprof, reg.ReadTime(), "hartprof cpu ")
+	if markEndAt > markedAt && markedAt != 0 {
+		profWindow()
+		profPrintAll(&hend, markEndAt, "hartprof window cpu ")
+	}
+}
+
+// profWindow turns hend into the counts between the two marks.
+//
+//go:nosplit
+func profWindow() {
+	for k := range hend {
+		profSub(&hend[k], &hmark[k])
+		hend[k].start = markedAt
+	}
+}
+
+// profSub makes p the counts since q (start stays p's).
+//
+//go:nosplit
+func profSub(p, q *hartProfile) {
+	p.traps -= q.traps
+	p.timer -= q.timer
+	p.soft -= q.soft
+	p.ext -= q.ext
+	p.ecall -= q.ecall
+	p.fast -= q.fast
+	p.ufault -= q.ufault
+	p.ksys -= q.ksys
+	p.switches -= q.switches
+	p.ipis -= q.ipis
+	p.timerSets -= q.timerSets
+	p.timerTicks -= q.timerTicks
+	p.fences -= q.fences
+	p.lockWaits -= q.lockWaits
+	p.lockTicks -= q.lockTicks
+	p.idleTicks -= q.idleTicks
+	p.idles -= q.idles
+	p.heldTicks -= q.heldTicks
+	p.userTicks -= q.userTicks
+	p.userRuns -= q.userRuns
+	for i := range p.heldHist {
+		p.heldHist[i] -= q.heldHist[i]
+		p.waitHist[i] -= q.waitHist[i]
+	}
+	for i := range p.sys {
+		p.sys[i] -= q.sys[i]
+	}
+}
+
+//go:nosplit
+func profPrintAll(all *[maxHarts]hartProfile, now uint64, title string) {
 	for k := int32(0); k < nharts && k < maxHarts; k++ {
-		p := &hprof[k]
-		puts("hartprof cpu ")
+		p := &all[k]
+		puts(title)
 		putDec(int64(k))
 		field(" us", int64(ticksToNS(now-p.start)/1000))
 		field(" traps", int64(p.traps))
@@ -167,11 +287,14 @@ func profPrint() {
 		field(" switches", int64(p.switches))
 		field(" ipi-out", int64(p.ipis))
 		field(" timer-sets", int64(p.timerSets))
+		field(" timer-set-us", int64(ticksToNS(p.timerTicks)/1000))
 		field(" fences", int64(p.fences))
 		field(" lock-waits", int64(p.lockWaits))
 		field(" lock-us", int64(ticksToNS(p.lockTicks)/1000))
 		field(" idles", int64(p.idles))
 		field(" idle-us", int64(ticksToNS(p.idleTicks)/1000))
+		field(" user-us", int64(ticksToNS(p.userTicks)/1000))
+		field(" user-runs", int64(p.userRuns))
 		field(" held-us", int64(ticksToNS(p.heldTicks)/1000))
 		field(" max-held-us", int64(ticksToNS(p.maxHeld)/1000))
 		field(" max-wait-us", int64(ticksToNS(p.maxWait)/1000))

@@ -18,6 +18,9 @@ func profTrap(*hartState, uint64, bool) {}
 func profFast(*hartState) {}
 
 //go:nosplit
+func profResume(*hartState, uintptr) {}
+
+//go:nosplit
 func profSys(*hartState, uint64) {}
 
 //go:nosplit
@@ -27,7 +30,10 @@ func profSwitch(*hartState) {}
 func profIPI() {}
 
 //go:nosplit
-func profTimerSet(*hartState) {}
+func profTimerSet(*hartState) uint64 { return 0 }
+
+//go:nosplit
+func profTimerDone(*hartState, uint64) {}
 
 //go:nosplit
 func profFence(*hartState) {}

@@ -4,7 +4,7 @@ package hart
 
 // Inter-hart signalling: SBI IPIs (the target sees sip.SSIP) to wake an
 // idle hart, to kick a thread out of user mode on another hart, and to
-// make the boot hart re-arm the global timer; SBI remote fences for TLB
+// make a hart re-arm its timer for an earlier deadline; SBI remote fences for TLB
 // shootdown and instruction-cache sync. All are no-ops with one hart,
 // so the single-hart path pays nothing. Trap context, under bkl.
 
@@ -38,8 +38,9 @@ func releaseBKL(h *hartState) {
 	h.rearm = false
 	profUnlock(h)
 	if rearm {
-		profTimerSet(h)
-		sbicall(sbiTime, 0, at, 0, 0)
+		t0 := profTimerSet(h)
+		setTimer(h, at)
+		profTimerDone(h, t0)
 	}
 	for k := 0; k < maxHarts; k++ {
 		if ipis == 0 {
@@ -95,17 +96,18 @@ func kickRunning(t *thread) {
 	}
 }
 
-// timekeeperAt makes the boot hart, which keeps the global timer, re-arm
-// it when a deadline earlier than the one it armed appears on another
-// hart.
+// timekeeperAt makes hart h, whose timer keeps deadline for a thread
+// that blocked there, re-arm it if it is another hart that armed it for
+// later (block's caller is normally h itself, which arms it when it
+// schedules next).
 //
 //go:nosplit
-func timekeeperAt(deadline uint64, from *hartState) {
-	if nharts <= 1 || from == &harts[0] {
+func timekeeperAt(deadline uint64, h *hartState) {
+	if nharts <= 1 || h.cpu == selfCPU() {
 		return
 	}
-	if at := harts[0].timerAt; at != 0 && at > deadline {
-		sendIPI(0)
+	if at := h.timerAt; at != 0 && at > deadline {
+		sendIPI(h.cpu)
 	}
 }
 

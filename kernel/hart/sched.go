@@ -34,9 +34,15 @@ func block(t *thread, wait uint8, key uintptr, deadline uint64) {
 	t.wait = wait
 	t.key = key
 	t.deadline = deadline
-	if deadline != 0 && deadline < earliest {
-		earliest = deadline
-		timekeeperAt(deadline, hartOf(t))
+	if deadline == 0 {
+		return
+	}
+	earliest = min(earliest, deadline)
+	// The hart it blocked on keeps its deadline (it is the caller's,
+	// which arms its timer when it schedules next).
+	if h := hartOf(t); deadline < h.wakeAt {
+		h.wakeAt = deadline
+		timekeeperAt(deadline, h)
 	}
 }
 
@@ -61,9 +67,15 @@ func wake(i int32) {
 	kickIdle(allowedMask(t))
 }
 
-// earliest is the soonest deadline of any blocked thread (a lower bound:
-// expire recomputes it).
+// earliest is the soonest deadline of any blocked thread, and each
+// hart's wakeAt the soonest of those that blocked on it (lower bounds:
+// expire recomputes them). Each hart arms its timer for its own: a
+// thread sleeping on one hart is woken there, without an IPI to a hart
+// that keeps every deadline.
 var earliest uint64 = ^uint64(0)
+
+// nextWake is expire's scratch: the soonest deadline by hart.
+var nextWake [maxHarts]uint64
 
 // expire wakes threads whose deadline has passed.
 //
@@ -73,14 +85,18 @@ func expire(now uint64) {
 		return
 	}
 	next := ^uint64(0)
+	for k := range nextWake {
+		nextWake[k] = ^uint64(0)
+	}
 	for i := int32(0); i < nthreads && i < maxThreads; i++ {
 		t := &threads[i]
 		if t.state != tBlocked || t.deadline == 0 {
 			continue
 		}
 		if t.deadline > now {
-			if t.deadline < next {
-				next = t.deadline
+			next = min(next, t.deadline)
+			if k := hartOf(t).cpu; k >= 0 && k < maxHarts {
+				nextWake[k] = min(nextWake[k], t.deadline)
 			}
 			continue
 		}
@@ -99,6 +115,9 @@ func expire(now uint64) {
 		wake(i)
 	}
 	earliest = next
+	for k := range nextWake {
+		harts[k].wakeAt = nextWake[k]
+	}
 }
 
 // schedule picks the thread to resume on hart h and returns its frame.
@@ -159,16 +178,20 @@ func schedule(h *hartState) uintptr {
 // the timer is pushed to the far future: an idle or lone thread takes no
 // timer interrupts at all.
 //
+// A deadline later than the one already programmed (and still ahead)
+// leaves the timer alone: it fires early, the trap finds nothing due and
+// programs the right one then. Under QEMU every timer write takes the
+// emulator's global lock and wakes its main loop (70-240 µs measured
+// with hartprof on this project's machine), and most re-arms move the
+// deadline later (a new time slice at each switch, a sleep that ended).
+//
 //go:nosplit
 func arm(h *hartState, now uint64) {
-	at := ^uint64(0)
-	if h == &harts[0] {
-		at = earliest // the boot hart keeps the global timer
-	}
+	at := max(h.wakeAt, earliest) // earliest: wakeAt may be stale-early
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}
-	if at == h.timerAt {
+	if at == h.timerAt || h.timerAt > now && at > h.timerAt {
 		return
 	}
 	h.timerAt = at

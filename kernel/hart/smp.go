@@ -18,10 +18,11 @@ import (
 // stack (guard pages below), its own timer and its current thread; the
 // thread table and the run queue are shared under bkl, and any hart runs
 // any thread. A hart with nothing to run waits in WFI with bkl released
-// and is woken by an IPI when a thread becomes runnable. The boot hart
-// keeps the global timer (the earliest deadline of any blocked thread)
-// and takes the PLIC's interrupts; the others arm their timers only to
-// end a time slice, so idle harts take no interrupts at all.
+// and is woken by an IPI when a thread becomes runnable. Each hart arms
+// its timer for the end of a time slice and for the deadlines of the
+// threads that blocked on it (a sleep ends on the hart it began on, with
+// no IPI), so a hart with neither takes no timer interrupts; the boot
+// hart takes the PLIC's interrupts.
 
 const maxHarts = fdt.MaxHarts
 
@@ -94,6 +95,7 @@ func initHart(k int, id uint64) bool {
 	h.id = uintptr(id)
 	h.cpu = int32(k)
 	h.cur = -1
+	h.wakeAt = ^uint64(0)
 	if h.trapSP == 0 {
 		h.trapSP = allocStack(trapStackSize)
 	}
@@ -148,6 +150,7 @@ func secondaryMain(ha uintptr) {
 			wfi() // not one of ours: stay parked
 		}
 	}
+	detectSstc(h.cpu)
 	setTrapVector(trapVectorAddr(), h.emerg)
 	reg.SetSCOUNTEREN(scounterenTM)
 	reg.WriteSIE(sieSTIE | sieSSIE)

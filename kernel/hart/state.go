@@ -116,6 +116,7 @@ type hartState struct {
 	ipiSent  bool    // woken by an IPI it has not yet seen
 	sliceEnd uint64  // rdtime value when the running slice ends
 	timerAt  uint64  // deadline programmed into the SBI timer; 0 = unknown
+	wakeAt   uint64  // soonest deadline of the threads that blocked here (sched.go)
 	rearm    bool    // timerAt not yet given to the SBI (releaseBKL does)
 	fenceGen uint64  // fenceGen when it last flushed its TLB and I-cache
 	fpOwner  uintptr // frame whose values the FP registers hold (fp.go)

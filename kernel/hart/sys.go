@@ -40,6 +40,18 @@ const ()
 
 const exitKernelPanic = abi.ExitKernelPanic
 
+// minSleepNS is the shortest nanosleep of the kernel's runtime: its
+// sysmon polls with 20 µs sleeps for a while after each time it retook a
+// P, and it retakes the P of every thread that stays in user mode (a
+// blocking call to the runtime) for 10 ms, so a hart running one busy
+// application thread kept another hart waking about a thousand times a
+// second (hartprof: with 2 harts, the 1-goroutine bench/smp program's
+// kernel sleeps fell from 1,000-1,200 to 330-460 a run, its timer
+// programmings from 2,700 to 1,000-1,300, with this floor). The runtime's
+// only other nanosleep is a 3 µs pause before stealing a P's next
+// goroutine; its timers and futex waits do not come here.
+const minSleepNS = 1_000_000
+
 // reported remembers which unknown syscalls were already logged.
 var reported [sysMaxLinux / 64]uint64
 
@@ -68,6 +80,7 @@ func doSyscall(i int32, t *thread) {
 	case linux.SYS_NANOSLEEP:
 		ns, ok := readTimespec(uintptr(a0))
 		if ok {
+			ns = max(ns, minSleepNS)
 			block(t, wSleep, 0, reg.ReadTime()+nsToTicks(ns)+1)
 			return
 		}

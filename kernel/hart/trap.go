@@ -89,6 +89,7 @@ func trap(fr uintptr) uintptr {
 		}
 	}
 	next := schedule(h)
+	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next
 }
