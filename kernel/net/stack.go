@@ -83,6 +83,7 @@ func New(cfg Config, dev Device) (*Stack, error) {
 		// runs as root, as Linux would let it.
 		RawFactory:  raw.EndpointFactory{},
 		HandleLocal: true,
+		Clock:       newClock(), // cheaper monotonic readings (clock.go)
 	})
 	if err := st.tune(); err != nil {
 		return nil, err
