@@ -91,49 +91,70 @@ func (e *linkEndpoint) receive(frame []byte, csumValid bool) {
 func (e *linkEndpoint) WritePackets(pkts stack.PacketBufferList) (int, tcpip.Error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	n := 0
 	for _, pkt := range pkts.AsSlice() {
-		flow, th, isTCP := tcpSegment(pkt)
-		if !isTCP {
-			e.writeLocked(pkt)
-			n++
-			continue
-		}
-		a, pure := asPureAck(pkt, flow, th)
-		var h heldAck
-		isHeld := false
-		if len(e.held) > 0 {
-			h, isHeld = e.held[flow]
-		}
-		switch {
-		case pure && !isHeld && len(e.held) < maxHeld:
-			e.hold(a, pkt)
-		case pure && isHeld && h.ack.ack != a.ack:
-			// A second ACK while one waits: data is streaming in, and
-			// as Linux acknowledges every second segment at once, this
-			// one goes now and covers the held one.
-			delete(e.held, a.flow)
-			h.pkt.DecRef()
-			e.coalesced.Add(1)
-			e.writeLocked(pkt)
-		case isHeld:
-			// Another segment of a connection with a held ACK. A pure
-			// ACK here repeats the held one's number (a duplicate, or a
-			// window update): the peer counts those, both go out.
-			delete(e.held, h.ack.flow)
-			if !pure && supersedes(flow, th, h.ack) {
-				e.coalesced.Add(1)
-			} else {
-				e.writeLocked(h.pkt)
-			}
-			h.pkt.DecRef()
-			e.writeLocked(pkt)
-		default:
-			e.writeLocked(pkt)
-		}
-		n++
+		e.writePacketLocked(pkt)
 	}
-	return n, nil
+	return pkts.Len(), nil
+}
+
+// linkQDisc is the device NIC's queueing discipline. gVisor's default
+// one wraps each packet in a new PacketBufferList (an allocation, three
+// per nginx request) only to call WritePackets; this one hands the
+// packet, its link header already added by the NIC, to the link.
+type linkQDisc struct{ e *linkEndpoint }
+
+// WritePacket implements stack.QueueingDiscipline.
+func (q linkQDisc) WritePacket(pkt *stack.PacketBuffer) tcpip.Error {
+	q.e.mu.Lock()
+	defer q.e.mu.Unlock()
+	q.e.writePacketLocked(pkt)
+	return nil
+}
+
+// Close implements stack.QueueingDiscipline: the link has nothing queued
+// that the stack would own.
+func (linkQDisc) Close() {}
+
+// writePacketLocked transmits pkt, holding a pure ACK back or dropping
+// one a later segment covers (ackhold.go).
+func (e *linkEndpoint) writePacketLocked(pkt *stack.PacketBuffer) {
+	flow, th, isTCP := tcpSegment(pkt)
+	if !isTCP {
+		e.writeLocked(pkt)
+		return
+	}
+	a, pure := asPureAck(pkt, flow, th)
+	var h heldAck
+	isHeld := false
+	if len(e.held) > 0 {
+		h, isHeld = e.held[flow]
+	}
+	switch {
+	case pure && !isHeld && len(e.held) < maxHeld:
+		e.hold(a, pkt)
+	case pure && isHeld && h.ack.ack != a.ack:
+		// A second ACK while one waits: data is streaming in, and
+		// as Linux acknowledges every second segment at once, this
+		// one goes now and covers the held one.
+		delete(e.held, a.flow)
+		h.pkt.DecRef()
+		e.coalesced.Add(1)
+		e.writeLocked(pkt)
+	case isHeld:
+		// Another segment of a connection with a held ACK. A pure
+		// ACK here repeats the held one's number (a duplicate, or a
+		// window update): the peer counts those, both go out.
+		delete(e.held, h.ack.flow)
+		if !pure && supersedes(flow, th, h.ack) {
+			e.coalesced.Add(1)
+		} else {
+			e.writeLocked(h.pkt)
+		}
+		h.pkt.DecRef()
+		e.writeLocked(pkt)
+	default:
+		e.writeLocked(pkt)
+	}
 }
 
 // heldAck is a pure ACK held back.

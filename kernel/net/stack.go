@@ -97,7 +97,7 @@ func New(cfg Config, dev Device) (*Stack, error) {
 		return st, nil
 	}
 	st.link = newLinkEndpoint(dev)
-	if err := st.s.CreateNICWithOptions(DeviceNIC, ethernet.New(st.link), stack.NICOptions{Name: DeviceName}); err != nil {
+	if err := st.s.CreateNICWithOptions(DeviceNIC, ethernet.New(st.link), stack.NICOptions{Name: DeviceName, QDisc: linkQDisc{st.link}}); err != nil {
 		return nil, fmt.Errorf("net: create %s: %s", DeviceName, err)
 	}
 	if cfg.Addr6.IsValid() {
