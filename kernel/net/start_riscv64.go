@@ -29,6 +29,7 @@ var kernelStack = sync.OnceValues(func() (*Stack, error) {
 			dev = d
 		}
 	}
+	tuneGC()
 	return New(cfg, dev)
 })
 
