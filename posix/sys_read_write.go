@@ -1,8 +1,6 @@
 package posix
 
 import (
-	"encoding/binary"
-
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 )
 
@@ -220,11 +218,11 @@ func (t *Thread) offsetArg(addr uint64) (*int64, Errno) {
 	if addr == 0 {
 		return nil, 0
 	}
-	var b [8]byte
-	if e := t.p.cpu.CopyIn(b[:], uintptr(addr)); e != 0 {
+	v, e := t.get64(uintptr(addr)) // the thread's scratch word: a local array would escape to the heap
+	if e != 0 {
 		return nil, e
 	}
-	off := int64(binary.LittleEndian.Uint64(b[:]))
+	off := int64(v)
 	if off < 0 {
 		return nil, linux.EINVAL
 	}
@@ -235,9 +233,7 @@ func (t *Thread) putOffset(addr uint64, off *int64) Errno {
 	if addr == 0 {
 		return 0
 	}
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(*off))
-	return t.p.cpu.CopyOut(uintptr(addr), b[:])
+	return t.put64(uintptr(addr), uint64(*off))
 }
 
 // reader reads f at *off (advancing it) or at the file position.
