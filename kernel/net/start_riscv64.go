@@ -29,7 +29,6 @@ var kernelStack = sync.OnceValues(func() (*Stack, error) {
 			dev = d
 		}
 	}
-	tuneGC()
 	return New(cfg, dev)
 })
 
