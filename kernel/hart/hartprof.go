@@ -28,6 +28,10 @@ type hartProfile struct {
 	// next trap that takes bkl), userSince when the current run began.
 	userTicks, userSince, userRuns uint64
 	timerTicks                     uint64 // programming the timer (SBI call or stimecmp)
+	// uMigr counts user runs on this hart of a thread whose user code
+	// last ran on another, kMigr kernel frames resumed here that last ran
+	// elsewhere: each costs QEMU cold TLB and jump caches.
+	uMigr, kMigr uint64
 }
 
 var hprof [maxHarts]hartProfile
@@ -174,8 +178,18 @@ func profResume(h *hartState, fr uintptr) {
 		p := profOf(h)
 		p.userRuns++
 		p.userSince = reg.ReadTime()
+		if i := h.cur; i >= 0 && i < maxThreads {
+			if l := lastUserCPU[i]; l != 0 && l != h.cpu+1 {
+				p.uMigr++
+			}
+			lastUserCPU[i] = h.cpu + 1
+		}
 	}
 }
+
+// lastUserCPU is, by thread, 1 + the CPU where its user code last ran
+// (0: never), for counting application threads that change harts.
+var lastUserCPU [maxThreads]int32
 
 //go:nosplit
 func profSys(h *hartState, nr uint64) {
@@ -186,6 +200,20 @@ func profSys(h *hartState, nr uint64) {
 
 //go:nosplit
 func profSwitch(h *hartState) { profOf(h).switches++ }
+
+// profMigrate counts frame fa resumed on hart h after it last ran on
+// another hart (called before schedule records h in it).
+//
+//go:nosplit
+func profMigrate(h *hartState, fa uintptr) {
+	f := ptrFrame(fa)
+	if f.hart == 0 || f.hart == hartAddr(h) {
+		return
+	}
+	if f.status&statusSPP != 0 {
+		profOf(h).kMigr++
+	}
+}
 
 //go:nosplit
 func profIPI() {
@@ -260,6 +288,8 @@ func profSub(p, q *hartProfile) {
 	p.heldTicks -= q.heldTicks
 	p.userTicks -= q.userTicks
 	p.userRuns -= q.userRuns
+	p.uMigr -= q.uMigr
+	p.kMigr -= q.kMigr
 	for i := range p.heldHist {
 		p.heldHist[i] -= q.heldHist[i]
 		p.waitHist[i] -= q.waitHist[i]
@@ -295,6 +325,8 @@ func profPrintAll(all *[maxHarts]hartProfile, now uint64, title string) {
 		field(" idle-us", int64(ticksToNS(p.idleTicks)/1000))
 		field(" user-us", int64(ticksToNS(p.userTicks)/1000))
 		field(" user-runs", int64(p.userRuns))
+		field(" u-migr", int64(p.uMigr))
+		field(" k-migr", int64(p.kMigr))
 		field(" held-us", int64(ticksToNS(p.heldTicks)/1000))
 		field(" max-held-us", int64(ticksToNS(p.maxHeld)/1000))
 		field(" max-wait-us", int64(ticksToNS(p.maxWait)/1000))

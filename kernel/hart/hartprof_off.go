@@ -27,6 +27,9 @@ func profSys(*hartState, uint64) {}
 func profSwitch(*hartState) {}
 
 //go:nosplit
+func profMigrate(*hartState, uintptr) {}
+
+//go:nosplit
 func profIPI() {}
 
 //go:nosplit

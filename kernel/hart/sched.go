@@ -167,6 +167,7 @@ func schedule(h *hartState) uintptr {
 		leaveUser(t, CauseKick)
 	}
 	fa := frameAddr(cur) // after leaveUser, which makes the kernel frame the running one
+	profMigrate(h, fa)
 	(*frame)(ptr(fa)).hart = hartAddr(h)
 	arm(h, now)
 	fpSwitch(h, fa)
