@@ -92,15 +92,16 @@ type Identity interface {
 	Identity() (ino uint64, typ uint32) // typ: Stat's Mode & S_IFMT
 }
 
-// inoOf is n's number, without a whole Stat when n has Identity (a
-// mounted root whose Stat is costly, such as the time-zone database's
-// directory built on first use, then costs nothing to mount).
-func inoOf(n Inode) uint64 {
+// identityOf is n's number and file type (Stat's Mode & S_IFMT),
+// without a whole Stat when n has Identity (a mounted root whose Stat is
+// costly, such as the time-zone database's directory built on first use,
+// then costs nothing to mount).
+func identityOf(n Inode) (ino uint64, typ uint32) {
 	if id, ok := n.(Identity); ok {
-		ino, _ := id.Identity()
-		return ino
+		return id.Identity()
 	}
-	return n.Stat().Ino
+	st := n.Stat()
+	return st.Ino, st.Mode & linux.S_IFMT
 }
 
 // Dir is a directory inode. The VFS checks types, names (no "/", not

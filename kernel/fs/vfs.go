@@ -70,15 +70,16 @@ func (l Loc) Stat() Stat {
 	return st
 }
 
-func (l Loc) ino() uint64 { return inoOf(l.n) }
+func (l Loc) ino() uint64 {
+	ino, _ := identityOf(l.n)
+	return ino
+}
 
 func (l Loc) mode() uint32 {
-	if id, ok := l.n.(Identity); ok {
-		_, typ := id.Identity()
-		return typ
-	}
-	return l.n.Stat().Mode & linux.S_IFMT
+	_, typ := identityOf(l.n)
+	return typ
 }
+
 func (l Loc) isDir() bool { return l.mode() == linux.S_IFDIR }
 func (l Loc) same(o Loc) bool {
 	return l.m == o.m && l.ino() == o.ino()
@@ -103,7 +104,8 @@ func (v *VFS) newMount(f Filesystem, parent *Mount, point Dir) *Mount {
 		v.devs[f] = dev
 	}
 	r := f.Root()
-	return &Mount{fs: f, root: r, rootIno: inoOf(r), dev: dev, parent: parent, point: point}
+	ino, _ := identityOf(r)
+	return &Mount{fs: f, root: r, rootIno: ino, dev: dev, parent: parent, point: point}
 }
 
 // Root is the root directory.
