@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // completeAll plays the device: it completes every published chain with
@@ -233,4 +234,48 @@ func TestTryPoll(t *testing.T) {
 	if n := q.TryPoll(); n != 1 || done != 1 {
 		t.Fatalf("TryPoll: %d, %d done", n, done)
 	}
+}
+
+// A device that completes a request while it is notified (as QEMU's TCG
+// devices do) lets Do return without an interrupt goroutine collecting.
+func TestDoCompletesWithinNotify(t *testing.T) {
+	var q *Queue
+	q = newQueue(0, queueMem(4), 4, func() { completeAll(q) })
+	for i := range 6 {
+		n, err := q.Do(Buf{Addr: 0x1000, Len: uint32(100 + i), DeviceWrites: true})
+		if err != nil || n != uint32(100+i) {
+			t.Fatalf("Do %d: %d, %v", i, n, err)
+		}
+	}
+	if q.r.nfree != 4 {
+		t.Fatalf("%d descriptors free after the requests completed", q.r.nfree)
+	}
+}
+
+// On a queue that has had a Post, Do leaves completions to the interrupt
+// goroutine (here, Poll from another goroutine): a Post callback must
+// not run in Do's caller.
+func TestDoLeavesPostCallbacks(t *testing.T) {
+	var q *Queue
+	q = newQueue(0, queueMem(4), 4, func() { completeAll(q) })
+	var caller, ran = make(chan struct{}), make(chan struct{})
+	if err := q.Post(func(uint32, error) { close(ran) }, Buf{Addr: 0x2000, Len: 8}); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(caller)
+		if _, err := q.Do(Buf{Addr: 0x1000, Len: 8}); err != nil {
+			t.Errorf("Do: %v", err)
+		}
+	}()
+	select {
+	case <-ran:
+		t.Fatal("the Post callback ran in Do's goroutine")
+	case <-caller:
+		t.Fatal("Do returned with nothing collected")
+	case <-time.After(50 * time.Millisecond):
+	}
+	q.Poll()
+	<-ran
+	<-caller
 }
