@@ -21,6 +21,7 @@ func pushCommand() *cli.Command     { return shipCommand("push") }
 func pullCommand() *cli.Command     { return shipCommand("pull") }
 func libvirtCommand() *cli.Command  { return shipCommand("libvirt") }
 func kubevirtCommand() *cli.Command { return shipCommand("kubevirt") }
+func syscallsCommand() *cli.Command { return shipCommand("syscalls") }
 
 // shipCommand lists the command in runikraft's help and, run, hands its
 // whole command line to runikraft-ship (flags and --help included).

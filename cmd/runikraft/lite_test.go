@@ -33,6 +33,17 @@ func TestLiteBuild(t *testing.T) {
 			}
 		}
 	}
+	// The kernel's system-call layer (whose package init every start
+	// paid) is runikraft-ship's: runikraft syscalls is handed over.
+	deps, err := exec.Command("go", "list", "-deps", "-tags", "runikraft_lite", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range strings.Fields(string(deps)) {
+		if p == "github.com/runikraft/runikraft/posix" {
+			t.Errorf("the lite runikraft links %s", p)
+		}
+	}
 	run := func(bin string, args ...string) (string, int) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
@@ -49,6 +60,7 @@ func TestLiteBuild(t *testing.T) {
 		{"pull", "--help"},
 		{"pkg", "--no-such-flag", "x"},
 		{"kubevirt", "--help"},
+		{"syscalls"},
 		{"run", "--dry-run", "no-such-image-here"},        // a file name or a reference: ship decides
 		{"run", "--dry-run", "localhost:1/none/such:tag"}, // a registry that is not there
 	} {

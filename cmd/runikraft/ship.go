@@ -18,6 +18,10 @@ var shipCommands = map[string]struct{ usage, args string }{
 	"pull":     {"pull an image from its registry into the local store", "REF"},
 	"libvirt":  {"print (or with --define, define) a libvirt domain that boots IMAGE as runikraft run does", "IMAGE [ARGS...]"},
 	"kubevirt": {"write a KubeVirt VirtualMachine (and a Service for published ports) that boots IMAGE from its OCI image", "IMAGE [ARGS...]"},
+	// The table is the kernel's posix package: linking the kernel's
+	// system-call layer into the lite runikraft cost every run its
+	// package initialisation.
+	"syscalls": {"print the Linux system calls applications get, as a Markdown table", ""},
 }
 
 // shipOrder is the order they are listed in.

@@ -1,3 +1,5 @@
+//go:build !runikraft_lite
+
 package main
 
 import (
@@ -9,7 +11,7 @@ import (
 func syscallsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "syscalls",
-		Usage: "print the Linux system calls applications get, as a Markdown table",
+		Usage: shipCommands["syscalls"].usage,
 		Action: func(c *cli.Context) error {
 			return posix.WriteTable(c.App.Writer)
 		},
