@@ -42,9 +42,18 @@ const (
 	exitCannotExecute = 126 // the application is not a program we can run
 )
 
+// report is whether the command line has bootargs.ReportKey, once run
+// has parsed it (nil before: then main looks for the key itself).
+var report *bool
+
 func main() {
 	status := run()
-	if _, ok, _ := bootargs.DecodeKey(hart.Bootargs(), bootargs.ReportKey); ok {
+	if report == nil {
+		// run ended before the command line was parsed.
+		_, ok, _ := bootargs.DecodeKey(hart.Bootargs(), bootargs.ReportKey)
+		report = &ok
+	}
+	if *report {
 		fmt.Fprintf(os.Stderr, "%s%d\n", bootargs.ExitReport, status)
 	}
 	os.Exit(status)
@@ -59,6 +68,12 @@ func run() int {
 		return abi.ExitBadImage
 	}
 	cl, base, args, env, cwd, err := commandLine(logw)
+	if err == nil {
+		// From the parse run just did: a second scan at exit ran
+		// code (QEMU translated it) for one flag.
+		_, ok := cl.Params[bootargs.ReportKey]
+		report = &ok
+	}
 	if err != nil {
 		fmt.Fprintf(logw, "runikraft: %v\n", err)
 		return abi.ExitBadImage
