@@ -87,28 +87,65 @@ func (d *procDir) Link(string, fs.Inode) error                    { return linux
 func (d *procDir) Remove(string, bool) error                      { return linux.EACCES }
 func (d *procDir) Rename(string, fs.Dir, string, int) error       { return linux.EACCES }
 
-// entries lists the directory now, in getdents order.
-func (d *procDir) entries() []fs.Inode {
+// The names in /proc and /proc/self, in getdents order.
+var (
+	procRootNames = [...]string{"meminfo", "self", "cpuinfo"}
+	procSelfNames = [...]string{"exe", "cmdline", "fd"}
+)
+
+// child is the entry name of /proc or /proc/self, or nil. Lookup asks
+// for one by name without making the others (it listed the whole
+// directory and compared each entry's name, taken from its Stat: code
+// that ran at every boot for the C library's look at /proc/self/exe).
+func (d *procDir) child(name string) fs.Inode {
 	f := d.f
 	switch d.ino {
 	case procRootIno:
-		return []fs.Inode{&procFile{procNode{f, procMeminfoIno, linux.S_IFREG | 0o444}}, &procDir{f: f, ino: procSelfIno},
-			&procText{procNode{f, procCPUInfoIno, linux.S_IFREG | 0o444}, cpuInfo}}
-	case procSelfIno:
-		var out []fs.Inode
-		if exe := f.exe(); exe != "" {
-			out = append(out, &procLink{procNode{f, procExeIno, linux.S_IFLNK | 0o777}, exe})
+		switch name {
+		case "meminfo":
+			return &procFile{procNode{f, procMeminfoIno, linux.S_IFREG | 0o444}}
+		case "self":
+			return &procDir{f: f, ino: procSelfIno}
+		case "cpuinfo":
+			return &procText{procNode{f, procCPUInfoIno, linux.S_IFREG | 0o444}, cpuInfo}
 		}
-		return append(out, &procFile{procNode{f, procCmdlineIno, linux.S_IFREG | 0o444}},
-			&procDir{f: f, ino: procFDDirIno})
+	case procSelfIno:
+		switch name {
+		case "exe":
+			if exe := f.exe(); exe != "" {
+				return &procLink{procNode{f, procExeIno, linux.S_IFLNK | 0o777}, exe}
+			}
+		case "cmdline":
+			return &procFile{procNode{f, procCmdlineIno, linux.S_IFREG | 0o444}}
+		case "fd":
+			return &procDir{f: f, ino: procFDDirIno}
+		}
+	}
+	return nil
+}
+
+// entries lists the directory now, in getdents order.
+func (d *procDir) entries() []fs.Inode {
+	var names []string
+	switch d.ino {
+	case procRootIno:
+		names = procRootNames[:]
+	case procSelfIno:
+		names = procSelfNames[:]
 	case procFDDirIno:
 		var out []fs.Inode
-		f.p.fds.each(func(fd int, of *openFile) {
-			out = append(out, &fdNode{procNode{f, procFDIno + uint64(fd), linux.S_IFLNK | 0o700}, of})
+		d.f.p.fds.each(func(fd int, of *openFile) {
+			out = append(out, &fdNode{procNode{d.f, procFDIno + uint64(fd), linux.S_IFLNK | 0o700}, of})
 		})
 		return out
 	}
-	return nil
+	var out []fs.Inode
+	for _, name := range names {
+		if n := d.child(name); n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func procName(n fs.Inode) string {
@@ -142,10 +179,8 @@ func (d *procDir) Lookup(name string) (fs.Inode, error) {
 	if d.ino == procFDDirIno {
 		return d.fdLink(name)
 	}
-	for _, n := range d.entries() {
-		if procName(n) == name {
-			return n, nil
-		}
+	if n := d.child(name); n != nil {
+		return n, nil
 	}
 	return nil, linux.ENOENT
 }
