@@ -144,6 +144,19 @@ func (f *Frames) Free(p uintptr) {
 	f.inUse--
 }
 
+// Give makes page p, which was never in a span, available: memory boot
+// set aside that the kernel no longer needs (the application's file, once
+// loaded). It joins the free list and the total; p must be page-aligned,
+// mapped and owned by no one.
+//
+//go:nosplit
+func (f *Frames) Give(p uintptr) {
+	*Word(p) = uint64(f.free)
+	f.free = p
+	f.nfree++
+	f.total++
+}
+
 // Exhausted reports whether no page is left.
 //
 //go:nosplit

@@ -249,6 +249,34 @@ func TestFramesReserve(t *testing.T) {
 	}
 }
 
+// TestFramesGive: pages given after boot are handed out once each and
+// count in the total and in what the application may take.
+func TestFramesGive(t *testing.T) {
+	base, buf := arena(t, 4)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+PageSize)
+	f.SetReserve(1)
+	if f.Spare() != 0 {
+		t.Fatalf("Spare = %d, want 0", f.Spare())
+	}
+	f.Give(base + 2*PageSize)
+	f.Give(base + 3*PageSize)
+	if _, total := f.Stats(); total != 3 || f.Spare() != 2 {
+		t.Fatalf("after giving 2 pages: total %d spare %d, want 3 and 2", total, f.Spare())
+	}
+	got := map[uintptr]bool{}
+	for p := f.Alloc(); p != 0; p = f.Alloc() {
+		if got[p] {
+			t.Fatalf("page %#x handed out twice", p)
+		}
+		got[p] = true
+	}
+	if len(got) != 3 || !got[base] || !got[base+2*PageSize] || !got[base+3*PageSize] {
+		t.Fatalf("handed out %v, want the span's page and the two given", got)
+	}
+}
+
 // Zero clears exactly one page: every byte of it, none of its neighbours.
 func TestZeroClearsOnePage(t *testing.T) {
 	base, buf := arena(t, 3)
