@@ -109,6 +109,15 @@ func run() int {
 		fmt.Fprintf(logw, "runikraft: cannot load %s: %v\n", args[0], err)
 		return exitCannotExecute
 	}
+	symbols := app
+	if archive == nil {
+		// The program is copied out; keep what crash reports read of it
+		// and give the rest of its file's pages to the allocator: on a
+		// small machine the file is a good part of the application's
+		// room (2.3 MiB of 16 for a Go program).
+		symbols = loader.KeepSymbols(app)
+		hart.ReleaseInitrd()
+	}
 	hart.Stamp(hart.PhaseLoader)
 	if loadBase != 0 {
 		fmt.Fprintf(logw, "runikraft: %s loaded at %#x (load bias %#x) for the debugger\n", args[0], l.Base, l.Bias)
@@ -135,7 +144,7 @@ func run() int {
 		SP:          l.SP,
 		BrkStart:    uintptr(l.Brk),
 		Args:        args,
-		Symbolize:   symbolizer(app, l.Bias),
+		Symbolize:   symbolizer(symbols, l.Bias),
 		MemoryBytes: ram,
 		MemoryRoom:  hart.MemoryRoom,
 		MemoryFree: func() uint64 {
