@@ -202,8 +202,12 @@ var ramBytes uint64
 // The kernel's reserve: pages the application's faults and mappings may
 // not take, so that once it has run out of memory the kernel's runtime
 // (its heap grows through kmmap), the console, a volume's last writes
-// and the exit report still complete. A sixteenth of RAM,
-// at least 2 MiB and at most 16 MiB.
+// and the exit report still complete. A sixteenth of the allocator's
+// pages, at least 2 MiB and at most 16 MiB; on machines under about 24
+// MiB, where 2 MiB would be a good part of what the application has
+// left, the floor is a twelfth of the pages instead (1 MiB at -m 16M,
+// where the kernel's runtime holds about 1.5 MiB after boot and grows
+// little). From 32 MiB up the reserve is what it was.
 const (
 	reserveMin = (2 << 20) / mm.PageSize
 	reserveMax = (16 << 20) / mm.PageSize
@@ -211,7 +215,8 @@ const (
 
 //go:nosplit
 func reservePages(total uint64) uint64 {
-	return min(max(total/16, reserveMin), reserveMax)
+	floor := min(reserveMin, total/12)
+	return min(max(total/16, floor), reserveMax)
 }
 
 // addExcl inserts a range into excl, kept sorted by base.
