@@ -157,6 +157,16 @@ func (f *Frames) Give(p uintptr) {
 	f.total++
 }
 
+// Adopt counts a page that was never in a span as handed out: memory
+// boot set aside that now backs a mapping directly (a page of the
+// application's file). Free returns it to the free pages like any other.
+//
+//go:nosplit
+func (f *Frames) Adopt() {
+	f.total++
+	f.inUse++
+}
+
 // Exhausted reports whether no page is left.
 //
 //go:nosplit

@@ -275,6 +275,16 @@ func TestFramesGive(t *testing.T) {
 	if len(got) != 3 || !got[base] || !got[base+2*PageSize] || !got[base+3*PageSize] {
 		t.Fatalf("handed out %v, want the span's page and the two given", got)
 	}
+
+	// An adopted page counts as handed out, and Free makes it free.
+	f.Adopt()
+	if inUse, total := f.Stats(); inUse != 4 || total != 4 {
+		t.Fatalf("after Adopt: in use %d of %d, want 4 of 4", inUse, total)
+	}
+	f.Free(base + PageSize)
+	if p := f.Alloc(); p != base+PageSize {
+		t.Fatalf("Alloc after freeing the adopted page = %#x, want %#x", p, base+PageSize)
+	}
 }
 
 // Zero clears exactly one page: every byte of it, none of its neighbours.
