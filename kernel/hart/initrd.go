@@ -6,6 +6,7 @@ import (
 	"syscall"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/mm"
 )
 
@@ -36,34 +37,110 @@ func releaseInitrd() int64 {
 	if initrdReleased {
 		return 0
 	}
+	start, end, low, ok := initrdRange()
 	initrdReleased = true
-	var start, end, low uintptr
-	if r := machine.Initrd; r.Size != 0 {
-		// Where QEMU put it: RAM above the image that initFrames left
-		// out. The device tree says where, so check that it is RAM.
-		start, end = uintptr(r.Base), uintptr(r.Base+r.Size)
-		low = pageUp(uintptr(bootInfo[biImageEnd]))
-	} else {
-		// Baked into the image: inside its read-write part.
-		base, size := bootInfo[abi.EmbedStart], bootInfo[abi.EmbedSize]
-		if size == 0 || base < bootInfo[biDataStart] || base+size > bootInfo[biImageEnd] || base+size < base {
-			return 0
-		}
-		start, end = uintptr(base), uintptr(base+size)
-		low = uintptr(bootInfo[biDataStart])
-	}
-	if end < start {
+	if !ok {
 		return 0
 	}
 	var n int64
 	for p := pageUp(start); p >= start && p+mm.PageSize <= end && p+mm.PageSize > p; p += mm.PageSize {
-		if p < low || !inRAM(p) || reservedElsewhere(p) {
+		if !initrdPageFree(p, start, end, low) || adopted(p, start) {
 			continue
 		}
 		frames.Give(p)
 		n++
 	}
 	return n * mm.PageSize
+}
+
+// initrdRange is where the bytes Initrd returns lie, and the lowest
+// address a page of them may have to be given away.
+//
+//go:nosplit
+func initrdRange() (start, end, low uintptr, ok bool) {
+	if r := machine.Initrd; r.Size != 0 {
+		// Where QEMU put it: RAM above the image that initFrames left
+		// out. The device tree says where, so initrdPageFree checks
+		// that each page is RAM.
+		start, end = uintptr(r.Base), uintptr(r.Base+r.Size)
+		low = pageUp(uintptr(bootInfo[biImageEnd]))
+	} else {
+		// Baked into the image: inside its read-write part.
+		base, size := bootInfo[abi.EmbedStart], bootInfo[abi.EmbedSize]
+		if size == 0 || base < bootInfo[biDataStart] || base+size > bootInfo[biImageEnd] || base+size < base {
+			return 0, 0, 0, false
+		}
+		start, end = uintptr(base), uintptr(base+size)
+		low = uintptr(bootInfo[biDataStart])
+	}
+	return start, end, low, end > start
+}
+
+// initrdPageFree reports whether page p is a whole page of the initrd
+// [start, end) that nothing but the initrd uses.
+//
+//go:nosplit
+func initrdPageFree(p, start, end, low uintptr) bool {
+	return p%mm.PageSize == 0 && p >= pageUp(start) && p+mm.PageSize > p && p+mm.PageSize <= end &&
+		p >= low && inRAM(p) && !reservedElsewhere(p)
+}
+
+// adoptedPages marks the initrd's pages that back application pages
+// (AdoptInitrdPage), one bit each from the initrd's first whole page: 256
+// MiB of initrd; pages beyond are copied instead.
+var adoptedPages [1024]uint64
+
+//go:nosplit
+func adopted(p, start uintptr) bool {
+	i := (p - pageUp(start)) / mm.PageSize
+	return i < uintptr(len(adoptedPages))*64 && adoptedPages[(i/64)%uintptr(len(adoptedPages))]&(1<<(i%64)) != 0
+}
+
+// sysRKAdoptInitrdPage is the hart layer's call behind AdoptInitrdPage.
+const sysRKAdoptInitrdPage = sysRunikraftBase + 0x61
+
+// AdoptInitrdPage makes the initrd's page at pa (a kernel address of a
+// whole page inside Initrd's bytes) back the application's page at va,
+// which must be in one of its mappings and not backed yet, instead of a
+// fresh page: the loader uses it for pages of read-only segments, which
+// it would otherwise copy from the same bytes. From then on the page is
+// the application's like any other (freed when it is unmapped) and
+// ReleaseInitrd leaves it alone. A page is adopted at most once.
+func AdoptInitrdPage(va, pa uintptr) syscall.Errno {
+	_, _, e := syscall.RawSyscall(sysRKAdoptInitrdPage, va, pa, 0)
+	return e
+}
+
+// adoptInitrdPage answers sysRKAdoptInitrdPage under the big kernel lock.
+//
+//go:nosplit
+func adoptInitrdPage(va, pa uintptr) int64 {
+	start, end, low, ok := initrdRange()
+	if initrdReleased || !ok || va%mm.PageSize != 0 || !initrdPageFree(pa, start, end, low) || !uspace.contains(va, mm.PageSize) {
+		return -int64(linux.EINVAL)
+	}
+	i := (pa - pageUp(start)) / mm.PageSize
+	if i >= uintptr(len(adoptedPages))*64 {
+		return -int64(linux.E2BIG)
+	}
+	w, bit := &adoptedPages[(i/64)%uintptr(len(adoptedPages))], uint64(1)<<(i%64)
+	if *w&bit != 0 {
+		return -int64(linux.EBUSY)
+	}
+	a, found := uareas.Find(va)
+	if !found {
+		return -int64(linux.EFAULT)
+	}
+	if pte, _ := kpt.Lookup(va); pte&mm.PTEValid != 0 {
+		return -int64(linux.EEXIST)
+	}
+	if !kpt.Map(&frames, va, pa, uspace.pte(a.Prot)) {
+		return -int64(linux.ENOMEM)
+	}
+	*w |= bit
+	frames.Adopt()
+	userResident++
+	return 0
 }
 
 // inRAM reports whether page p lies in one of the device tree's memory

@@ -179,6 +179,8 @@ func doSyscall(i int32, t *thread) {
 		r = userFutexRequeue(uintptr(a0), uintptr(a1), int64(a2))
 	case sysRKReleaseInitrd:
 		r = releaseInitrd()
+	case sysRKAdoptInitrdPage:
+		r = adoptInitrdPage(uintptr(a0), uintptr(a1))
 	default:
 		r = unknownSyscall(nr, f.pc)
 	}
