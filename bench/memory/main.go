@@ -185,6 +185,10 @@ func verdict(out string, code int, want, stderr string) (bool, string, error) {
 	}
 	if l := lastLine(stderr); l != "" {
 		why += ": " + l
+	} else if code != 0 {
+		// The Linux guest's console holds both streams; a Go runtime
+		// that could not get memory says so first and exits 2.
+		why += ": " + firstLine(out)
 	}
 	return false, why, nil
 }
