@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -520,6 +521,19 @@ func writeTemp(pattern string, data []byte) (string, error) {
 	return f.Name(), nil
 }
 
+// plainELF reports whether the initrd file is an ELF program rather than
+// a root filesystem's archive.
+func plainELF(initrd string) bool {
+	f, err := os.Open(initrd)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var magic [4]byte
+	_, err = io.ReadFull(f, magic[:])
+	return err == nil && string(magic[:]) == "\x7fELF"
+}
+
 // checkFit refuses, with the RAM it would need, a run whose image and
 // initrd (application, root filesystem) QEMU could
 // not place in -m: QEMU would only say "Some ROM regions are overlapping".
@@ -536,9 +550,22 @@ func checkFit(cfg qemu.Config, image string) error {
 		// own. Measured: a C hello runs from 10 MiB.
 		const kernelMiB = 3
 		copies := 2*l.InitrdSize + l.InitrdSize/8
+		if plainELF(cfg.Initrd) {
+			// A program alone is loaded from its own pages (its
+			// read-only ones become the application's) and the rest
+			// given back: at most the file and its writable part's copy.
+			copies = l.InitrdSize + l.InitrdSize/8
+		}
 		need = max(need, (l.KernelHi-qemu.RAMBase+copies+(1<<20-1))>>20+kernelMiB)
 	}
-	if need > 0 && cfg.MemoryMiB >= need {
+	// Where QEMU puts the initrd moves with -m, so a size above the
+	// estimate may still not fit: ask for one that does.
+	for need > 0 && !l.Fits(need) {
+		if need++; need > qemu.MaxMemoryMiB {
+			need = 0
+		}
+	}
+	if need > 0 && cfg.MemoryMiB >= need && l.Fits(cfg.MemoryMiB) {
 		return nil
 	}
 	what, verb := fmt.Sprintf("the %.1f MiB image", float64(l.KernelHi-l.KernelLo)/(1<<20)), "does"

@@ -224,9 +224,13 @@ func (randomReader) Read(p []byte) (int, error) {
 
 // Initrd returns the bytes QEMU placed in RAM with -initrd, or else the
 // application baked into the image (nil if neither). RAM is
-// identity-mapped and neither range is ever handed out as free memory, so
-// the slice stays valid.
+// identity-mapped and neither range is handed out as free memory until
+// ReleaseInitrd, so the slice stays valid until then; after it, Initrd
+// returns nil.
 func Initrd() []byte {
+	if initrdReleased {
+		return nil
+	}
 	r := machine.Initrd
 	if r.Size == 0 {
 		return embedded(abi.EmbedStart, abi.EmbedSize)

@@ -141,8 +141,11 @@ var (
 	nexcl int
 )
 
-// initFrames hands the page allocator every byte of RAM above the image
-// that is not reserved (OpenSBI, the device tree, the initrd).
+// initFrames hands the page allocator every byte of RAM outside the image
+// that is not reserved (OpenSBI, the device tree, the initrd): above the
+// image, and below it (QEMU loads the image 2 MiB into RAM, and all of
+// that but the firmware's own reserved range is free: 1.5 MiB, a tenth of
+// a 16 MiB machine).
 //
 //go:nosplit
 func initFrames(dtb uintptr) {
@@ -152,31 +155,44 @@ func initFrames(dtb uintptr) {
 	for i := 0; i < machine.NReserved && i < fdt.MaxReserved; i++ {
 		addExcl(machine.Reserved[i].Base, machine.Reserved[i].Size)
 	}
-	imageEnd := uintptr(bootInfo[biImageEnd])
+	imageStart, imageEnd := imageLow(), uintptr(bootInfo[biImageEnd])
 	ramBytes = 0
 	for i := 0; i < machine.NMem && i < fdt.MaxMem; i++ {
 		ramBytes += machine.Mem[i].Size
 		start := uintptr(machine.Mem[i].Base)
 		end := start + uintptr(machine.Mem[i].Size)
-		if start < imageEnd {
-			start = imageEnd
+		if start < imageStart {
+			addFree(start, min(end, imageStart)) // spans go in ascending order
 		}
-		for j := 0; j < nexcl && j < len(excl) && start < end; j++ {
-			xs, xe := uintptr(excl[j].Base), uintptr(excl[j].Base+excl[j].Size)
-			if xe <= start || xs >= end {
-				continue
-			}
-			if xs > start {
-				frames.AddSpan(start, xs)
-			}
-			start = xe
-		}
-		if start < end {
-			frames.AddSpan(start, end)
-		}
+		addFree(max(start, imageEnd), end)
 	}
 	_, total := frames.Stats()
 	frames.SetReserve(reservePages(total))
+}
+
+// imageLow is the image's lowest address: the boot stub's page, just
+// below .text.
+//
+//go:nosplit
+func imageLow() uintptr { return pageDown(uintptr(bootInfo[biTextStart])) - mm.PageSize }
+
+// addFree hands the allocator [start, end) less the exclusions.
+//
+//go:nosplit
+func addFree(start, end uintptr) {
+	for j := 0; j < nexcl && j < len(excl) && start < end; j++ {
+		xs, xe := uintptr(excl[j].Base), uintptr(excl[j].Base+excl[j].Size)
+		if xe <= start || xs >= end {
+			continue
+		}
+		if xs > start {
+			frames.AddSpan(start, xs)
+		}
+		start = xe
+	}
+	if start < end {
+		frames.AddSpan(start, end)
+	}
 }
 
 // ramBytes is the machine's RAM as the device tree gives it (what sysinfo
@@ -186,8 +202,12 @@ var ramBytes uint64
 // The kernel's reserve: pages the application's faults and mappings may
 // not take, so that once it has run out of memory the kernel's runtime
 // (its heap grows through kmmap), the console, a volume's last writes
-// and the exit report still complete. A sixteenth of RAM,
-// at least 2 MiB and at most 16 MiB.
+// and the exit report still complete. A sixteenth of the allocator's
+// pages, at least 2 MiB and at most 16 MiB; on machines under about 24
+// MiB, where 2 MiB would be a good part of what the application has
+// left, the floor is a twelfth of the pages instead (1 MiB at -m 16M,
+// where the kernel's runtime holds about 1.5 MiB after boot and grows
+// little). From 32 MiB up the reserve is what it was.
 const (
 	reserveMin = (2 << 20) / mm.PageSize
 	reserveMax = (16 << 20) / mm.PageSize
@@ -195,7 +215,8 @@ const (
 
 //go:nosplit
 func reservePages(total uint64) uint64 {
-	return min(max(total/16, reserveMin), reserveMax)
+	floor := min(reserveMin, total/12)
+	return min(max(total/16, floor), reserveMax)
 }
 
 // addExcl inserts a range into excl, kept sorted by base.
@@ -229,13 +250,12 @@ func pageUp(v uintptr) uintptr { return (v + mm.PageSize - 1) &^ (mm.PageSize - 
 func pageDown(v uintptr) uintptr { return v &^ (mm.PageSize - 1) }
 
 // mapKernel builds the kernel's half of the page table: W^X image
-// sections, RAM above the image (read-write, never executable) and the
+// sections, RAM outside the image (read-write, never executable) and the
 // devices from the device tree. Page 0 stays unmapped.
 //
 //go:nosplit
 func mapKernel() bool {
-	// The boot stub page sits just below .text.
-	ts := pageDown(uintptr(bootInfo[biTextStart])) - mm.PageSize
+	ts := imageLow()
 	ok := mapIdentity(ts, pageUp(uintptr(bootInfo[biTextEnd])), kernText) &&
 		mapIdentity(uintptr(bootInfo[biRodataStart]), uintptr(bootInfo[biRodataEnd]), kernRO) &&
 		mapIdentity(uintptr(bootInfo[biDataStart]), uintptr(bootInfo[biImageEnd]), kernRW)
@@ -243,10 +263,13 @@ func mapKernel() bool {
 	for i := 0; i < len(machine.Mem) && i < machine.NMem && ok; i++ {
 		start := uintptr(machine.Mem[i].Base)
 		end := start + uintptr(machine.Mem[i].Size)
+		if start < ts {
+			ok = mapIdentity(start, min(end, ts), kernRW) // RAM below the image (initFrames)
+		}
 		if start < imageEnd {
 			start = imageEnd
 		}
-		ok = mapIdentity(start, end, kernRW)
+		ok = ok && mapIdentity(start, end, kernRW)
 	}
 	ok = ok && mapDevice(machine.UART) && mapDevice(machine.PLIC) &&
 		mapDevice(machine.Test) && mapDevice(machine.RTC)

@@ -177,6 +177,10 @@ func doSyscall(i int32, t *thread) {
 		r = userFutexWake(uintptr(a0), int64(a1), uint32(a2))
 	case sysRKFutexMove:
 		r = userFutexRequeue(uintptr(a0), uintptr(a1), int64(a2))
+	case sysRKReleaseInitrd:
+		r = releaseInitrd()
+	case sysRKAdoptInitrdPage:
+		r = adoptInitrdPage(uintptr(a0), uintptr(a1))
 	default:
 		r = unknownSyscall(nr, f.pc)
 	}

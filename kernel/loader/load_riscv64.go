@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"syscall"
+	"unsafe"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
 
@@ -176,19 +177,29 @@ func mapRuns(maps []Mapping) error {
 
 // fill copies the file bytes into the runs and then sets their final
 // protections. The pages are fresh, so the rest of each run is zero.
+// From a File, whole pages of runs that will not be writable are the
+// file's own pages instead of copies (File).
 func fill(maps []Mapping, r io.ReaderAt) error {
 	buf := make([]byte, copyChunk)
+	file, _ := r.(File)
 	for _, m := range maps {
 		for _, c := range m.Copies {
-			for done := uint64(0); done < c.Len; {
-				b := buf[:min(c.Len-done, copyChunk)]
-				if err := readFull(r, b, int64(c.FileOff+done)); err != nil {
-					return fmt.Errorf("loader: read file bytes at %#x for %#x: %w", c.FileOff+done, c.Addr+done, err)
+			var skip, n uint64
+			if file != nil && m.Prot&ProtWrite == 0 {
+				skip, n = wholePages(c)
+			}
+			if err := copyFile(r, buf, c.Addr, c.FileOff, skip); err != nil {
+				return err
+			}
+			for off := skip; off < skip+n; off += PageSize {
+				if !adopt(file, c.Addr+off, c.FileOff+off) {
+					if err := copyFile(r, buf, c.Addr+off, c.FileOff+off, PageSize); err != nil {
+						return err
+					}
 				}
-				if e := hart.CopyOut(uintptr(c.Addr+done), b); e != 0 {
-					return fmt.Errorf("loader: copy %d bytes to %#x: %w", len(b), c.Addr+done, e)
-				}
-				done += uint64(len(b))
+			}
+			if err := copyFile(r, buf, c.Addr+skip+n, c.FileOff+skip+n, c.Len-skip-n); err != nil {
+				return err
 			}
 		}
 	}
@@ -198,6 +209,31 @@ func fill(maps []Mapping, r io.ReaderAt) error {
 		}
 	}
 	return nil
+}
+
+// copyFile copies n file bytes at off to the application's addr.
+func copyFile(r io.ReaderAt, buf []byte, addr, off, n uint64) error {
+	for done := uint64(0); done < n; {
+		b := buf[:min(n-done, copyChunk)]
+		if err := readFull(r, b, int64(off+done)); err != nil {
+			return fmt.Errorf("loader: read file bytes at %#x for %#x: %w", off+done, addr+done, err)
+		}
+		if e := hart.CopyOut(uintptr(addr+done), b); e != 0 {
+			return fmt.Errorf("loader: copy %d bytes to %#x: %w", len(b), addr+done, e)
+		}
+		done += uint64(len(b))
+	}
+	return nil
+}
+
+// adopt makes the file's page at off back the application's page at
+// addr, and reports whether it did; when it cannot (the file's page is
+// not one the hart layer hands over, say), the caller copies.
+func adopt(file File, addr, off uint64) bool {
+	if off > uint64(len(file)) || uint64(len(file))-off < PageSize {
+		return false
+	}
+	return hart.AdoptInitrdPage(uintptr(addr), uintptr(unsafe.Pointer(&file[off]))) == 0
 }
 
 // placeStack maps the stack at a random place in the high region, with

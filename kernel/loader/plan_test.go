@@ -425,3 +425,36 @@ func TestRandomMmapBaseAndBrk(t *testing.T) {
 		t.Errorf("brk at the end of the low region moved: %#x, %v", k, err)
 	}
 }
+
+func TestWholePages(t *testing.T) {
+	const P = PageSize
+	cases := []struct {
+		c       Copy
+		skip, n uint64
+	}{
+		{Copy{Addr: 0x10000, FileOff: 0, Len: 3 * P}, 0, 3 * P},
+		{Copy{Addr: 0x10000, FileOff: 0, Len: 3*P + 5}, 0, 3 * P},                         // the tail is copied
+		{Copy{Addr: 0x10010, FileOff: 0x10, Len: 3 * P}, P - 0x10, 2 * P},                 // the head is copied
+		{Copy{Addr: 0x10010, FileOff: 0x20, Len: 3 * P}, 0, 0},                            // not congruent
+		{Copy{Addr: 0x10010, FileOff: 0x10, Len: P}, 0, 0},                                // no whole page
+		{Copy{Addr: 0x10010, FileOff: 0x10, Len: 0x20}, 0, 0},                             // inside one page
+		{Copy{Addr: 0x5a000 + 0x3c8, FileOff: 0x3c8 + 0x59000, Len: 2 * P}, P - 0x3c8, P}, // C static-pie rodata
+	}
+	for _, c := range cases {
+		skip, n := wholePages(c.c)
+		if skip != c.skip || n != c.n {
+			t.Errorf("wholePages(%+v) = %#x, %#x; want %#x, %#x", c.c, skip, n, c.skip, c.n)
+		}
+		if n != 0 && ((c.c.Addr+skip)%P != 0 || (c.c.FileOff+skip)%P != 0 || skip+n > c.c.Len) {
+			t.Errorf("wholePages(%+v): [%#x, %#x) is not whole pages of the copy", c.c, skip, skip+n)
+		}
+	}
+	f := File("abcdef")
+	b := make([]byte, 4)
+	if n, err := f.ReadAt(b, 4); n != 2 || err == nil || string(b[:n]) != "ef" {
+		t.Errorf("ReadAt past the end: %d, %v", n, err)
+	}
+	if _, err := f.ReadAt(b, -1); err == nil {
+		t.Error("ReadAt at a negative offset succeeded")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"testing"
 )
@@ -67,6 +68,19 @@ func TestFuncsMatchesDebugELF(t *testing.T) {
 	if s := FuncAt(got, 1); s != "" {
 		t.Errorf("FuncAt(1) = %q, want none", s)
 	}
+
+	// The copy the kernel keeps for crash reports names the same
+	// functions and is a small part of the file.
+	kept := KeepSymbols(data)
+	if !reflect.DeepEqual(Funcs(kept), got) {
+		t.Fatalf("Funcs of KeepSymbols' copy differs from Funcs of the file")
+	}
+	if len(kept) == 0 || len(kept) > len(data)/4 {
+		t.Fatalf("KeepSymbols kept %d bytes of a %d-byte file", len(kept), len(data))
+	}
+	if _, err := elf.NewFile(bytes.NewReader(kept)); err != nil {
+		t.Fatalf("KeepSymbols' copy is not an ELF file debug/elf reads: %v", err)
+	}
 }
 
 // TestFuncsHostile feeds truncated and corrupted files: no panic, and
@@ -91,5 +105,10 @@ func TestFuncsHostile(t *testing.T) {
 	sh[0x18], sh[0x20], sh[0x38] = 0, 0xff, 24 // off 0, size 255 > file
 	if Funcs(f) != nil {
 		t.Fatal("want nil for a symbol table outside the file")
+	}
+	for _, b := range [][]byte{nil, []byte("\x7fELF"), h, f} {
+		if KeepSymbols(b) != nil {
+			t.Fatalf("KeepSymbols(%q): want nil", b)
+		}
 	}
 }

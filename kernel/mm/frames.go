@@ -144,6 +144,29 @@ func (f *Frames) Free(p uintptr) {
 	f.inUse--
 }
 
+// Give makes page p, which was never in a span, available: memory boot
+// set aside that the kernel no longer needs (the application's file, once
+// loaded). It joins the free list and the total; p must be page-aligned,
+// mapped and owned by no one.
+//
+//go:nosplit
+func (f *Frames) Give(p uintptr) {
+	*Word(p) = uint64(f.free)
+	f.free = p
+	f.nfree++
+	f.total++
+}
+
+// Adopt counts a page that was never in a span as handed out: memory
+// boot set aside that now backs a mapping directly (a page of the
+// application's file). Free returns it to the free pages like any other.
+//
+//go:nosplit
+func (f *Frames) Adopt() {
+	f.total++
+	f.inUse++
+}
+
 // Exhausted reports whether no page is left.
 //
 //go:nosplit

@@ -249,6 +249,44 @@ func TestFramesReserve(t *testing.T) {
 	}
 }
 
+// TestFramesGive: pages given after boot are handed out once each and
+// count in the total and in what the application may take.
+func TestFramesGive(t *testing.T) {
+	base, buf := arena(t, 4)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+PageSize)
+	f.SetReserve(1)
+	if f.Spare() != 0 {
+		t.Fatalf("Spare = %d, want 0", f.Spare())
+	}
+	f.Give(base + 2*PageSize)
+	f.Give(base + 3*PageSize)
+	if _, total := f.Stats(); total != 3 || f.Spare() != 2 {
+		t.Fatalf("after giving 2 pages: total %d spare %d, want 3 and 2", total, f.Spare())
+	}
+	got := map[uintptr]bool{}
+	for p := f.Alloc(); p != 0; p = f.Alloc() {
+		if got[p] {
+			t.Fatalf("page %#x handed out twice", p)
+		}
+		got[p] = true
+	}
+	if len(got) != 3 || !got[base] || !got[base+2*PageSize] || !got[base+3*PageSize] {
+		t.Fatalf("handed out %v, want the span's page and the two given", got)
+	}
+
+	// An adopted page counts as handed out, and Free makes it free.
+	f.Adopt()
+	if inUse, total := f.Stats(); inUse != 4 || total != 4 {
+		t.Fatalf("after Adopt: in use %d of %d, want 4 of 4", inUse, total)
+	}
+	f.Free(base + PageSize)
+	if p := f.Alloc(); p != base+PageSize {
+		t.Fatalf("Alloc after freeing the adopted page = %#x, want %#x", p, base+PageSize)
+	}
+}
+
 // Zero clears exactly one page: every byte of it, none of its neighbours.
 func TestZeroClearsOnePage(t *testing.T) {
 	base, buf := arena(t, 3)

@@ -5,7 +5,8 @@
 // seen by the program, or SIGKILL (137) with one log line, never the
 // kernel's failure status 70. It also checks ASLR across runs, and that
 // Go programs, whose runtime maps a 32 MiB heap index at start, run in
-// 16 MiB.
+// 16 MiB, and that a program's file, once loaded, is its read-only pages
+// or back with the allocator.
 package memory
 
 import (
@@ -159,5 +160,40 @@ func TestGoIn16M(t *testing.T) {
 	r := harness.Run(t, runikraft, []string{"-m", "16M"}, goHello)
 	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "Hello, world!") || !strings.Contains(r.Stdout, "8 goroutines computed") {
 		t.Fatalf("examples/hello: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// fileLine is runikraft run --debug's memory line at the application's
+// first instruction.
+var fileLine = regexp.MustCompile(`memory at the first user instruction: kernel resident (\d+\.\d) MiB, application (\d+\.\d) MiB, of RAM 16\.0 MiB; of the application's (\d+\.\d) MiB file, (\d+\.\d) MiB went back to the allocator`)
+
+// TestProgramFileGivenBack: once a program (not an archive) is loaded,
+// its file's pages are the application's read-only pages or go back to
+// the allocator, and the program runs as before.
+func TestProgramFileGivenBack(t *testing.T) {
+	r := harness.Run(t, runikraft, []string{"--debug", "-m", "16M"}, goHello)
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "Hello, world!") {
+		t.Fatalf("examples/hello: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	m := fileLine.FindStringSubmatch(r.Stderr)
+	if m == nil {
+		t.Fatalf("no memory line in --debug's output: %q", r.Stderr)
+	}
+	var v [5]float64
+	for i := 1; i < len(m); i++ {
+		if _, err := fmt.Sscan(m[i], &v[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kernel, file, back := v[1], v[3], v[4]
+	t.Logf("kernel resident %.1f MiB; of the %.1f MiB file, %.1f MiB given back", kernel, file, back)
+	// A Go program's text and rodata are more than 1 MiB of whole
+	// pages (adopted, not given back); its symbol tables and data
+	// segment's file bytes are some hundreds of KiB more (given back).
+	if file < 2 || back < 0.2 || file-back < 1 {
+		t.Errorf("of a %.1f MiB program file, %.1f MiB went back: want at least 0.2 MiB back and 1 MiB kept as its read-only pages", file, back)
+	}
+	if kernel <= 0 || kernel > 4 {
+		t.Errorf("kernel resident %.1f MiB at the first user instruction", kernel)
 	}
 }

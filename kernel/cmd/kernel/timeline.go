@@ -13,9 +13,12 @@ import (
 
 // logBoot writes the boot timeline (runikraft run --debug) once the
 // application has run its first instruction, and the kernel's own
-// resident memory at that point. It waits at most a few seconds: an
-// application that never gets there is reported as such.
-func logBoot(w io.Writer, ram uint64) {
+// resident memory at that point, with how much of the application's
+// file (file bytes) went back to the page allocator (released): the rest
+// backs the application's read-only pages, or is a root filesystem's
+// archive, which stays. It waits at most a few seconds: an application
+// that never gets there is reported as such.
+func logBoot(w io.Writer, ram, file, released uint64) {
 	var t [hart.NPhases]int64
 	for i := 0; i < 500; i++ {
 		if t = hart.Timeline(); t[hart.PhaseFirstUser] != 0 {
@@ -25,8 +28,8 @@ func logBoot(w io.Writer, ram uint64) {
 	}
 	s := hart.ReadMemStats()
 	fmt.Fprint(w, formatTimeline(t))
-	fmt.Fprintf(w, "runikraft: memory at the first user instruction: kernel resident %s, application %s, of RAM %s\n",
-		mib(s.InUse-min(s.InUse, s.App)), mib(s.App), mib(ram))
+	fmt.Fprintf(w, "runikraft: memory at the first user instruction: kernel resident %s, application %s, of RAM %s; of the application's %s file, %s went back to the allocator\n",
+		mib(s.InUse-min(s.InUse, s.App)), mib(s.App), mib(ram), mib(file), mib(released))
 }
 
 // formatTimeline renders the stamps: the time since the machine's reset
