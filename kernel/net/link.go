@@ -50,6 +50,11 @@ type linkEndpoint struct {
 
 	dropped atomic.Uint64 // frames dropped because pending was full
 
+	// parts holds a frame's pieces for the device (under mu), so that
+	// handing them over allocates nothing (PacketBuffer.AsSlices makes
+	// a slice per packet).
+	parts [maxParts][]byte
+
 	// Pure ACKs held back (under mu), at most one per connection and
 	// maxHeld in all, in case a segment of the same connection carries
 	// them; heldTimer sends what is left ackHold after the first.
@@ -196,7 +201,7 @@ func (e *linkEndpoint) flushHeld() {
 // the device frees a slot.
 func (e *linkEndpoint) writeLocked(pkt *stack.PacketBuffer) {
 	if len(e.pending) == 0 {
-		err := e.dev.Transmit(pkt.AsSlices()...)
+		err := e.transmitLocked(pkt)
 		if err == nil {
 			return
 		}
@@ -214,13 +219,42 @@ func (e *linkEndpoint) writeLocked(pkt *stack.PacketBuffer) {
 	e.pending = append(e.pending, pkt.IncRef())
 }
 
+// maxParts is more pieces than a frame the stack builds has (headers
+// in one view, the payload in a few); a frame with more goes through
+// PacketBuffer.AsSlices.
+const maxParts = 8
+
+// transmitLocked gives pkt's bytes, from its first header on, to the
+// device.
+func (e *linkEndpoint) transmitLocked(pkt *stack.PacketBuffer) error {
+	vl, off := pkt.AsViewList()
+	n := 0
+	for v := vl.Front(); v != nil; v = v.Next() {
+		b := v.AsSlice()
+		if off >= len(b) {
+			off -= len(b)
+			continue
+		}
+		if n == maxParts {
+			clear(e.parts[:n])
+			return e.dev.Transmit(pkt.AsSlices()...)
+		}
+		e.parts[n] = b[off:]
+		off = 0
+		n++
+	}
+	err := e.dev.Transmit(e.parts[:n]...)
+	clear(e.parts[:n]) // hold no packet's memory
+	return err
+}
+
 // drain transmits queued frames; the driver calls it when a slot frees.
 func (e *linkEndpoint) drain() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	i := 0
 	for ; i < len(e.pending); i++ {
-		err := e.dev.Transmit(e.pending[i].AsSlices()...)
+		err := e.transmitLocked(e.pending[i])
 		if errors.Is(err, vnet.ErrBusy) {
 			break
 		}
