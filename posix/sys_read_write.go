@@ -213,8 +213,9 @@ func (t *Thread) copyRange(in File, off *int64, n uint64, write func([]byte) (in
 	return done, e
 }
 
-// offsetArg reads an optional loff_t* argument (nil: use the position).
-func (t *Thread) offsetArg(addr uint64) (*int64, Errno) {
+// offsetArg reads an optional loff_t* argument (nil: use the position)
+// into the thread's scratch slot (0 or 1: a call takes two at most).
+func (t *Thread) offsetArg(addr uint64, slot int) (*int64, Errno) {
 	if addr == 0 {
 		return nil, 0
 	}
@@ -222,11 +223,12 @@ func (t *Thread) offsetArg(addr uint64) (*int64, Errno) {
 	if e != 0 {
 		return nil, e
 	}
-	off := int64(v)
-	if off < 0 {
+	if int64(v) < 0 {
 		return nil, linux.EINVAL
 	}
-	return &off, 0
+	off := &t.scratch().off[slot]
+	*off = int64(v)
+	return off, 0
 }
 
 func (t *Thread) putOffset(addr uint64, off *int64) Errno {
@@ -276,7 +278,7 @@ func sysSendfile(t *Thread, a *[6]uint64) int64 {
 	if !isRegular(in.f) {
 		return errno(linux.EINVAL) // Linux sends from files that can be mapped
 	}
-	off, e := t.offsetArg(a[2])
+	off, e := t.offsetArg(a[2], 0)
 	if e != 0 {
 		return errno(e)
 	}
@@ -303,11 +305,11 @@ func sysCopyFileRange(t *Thread, a *[6]uint64) int64 {
 	if e := regularPair(in, out); e != 0 {
 		return errno(e)
 	}
-	offIn, e := t.offsetArg(a[1])
+	offIn, e := t.offsetArg(a[1], 0)
 	if e != 0 {
 		return errno(e)
 	}
-	offOut, e := t.offsetArg(a[3])
+	offOut, e := t.offsetArg(a[3], 1)
 	if e != 0 {
 		return errno(e)
 	}
