@@ -186,13 +186,13 @@ func (t *Thread) copyRange(in File, off *int64, n uint64, write func([]byte) (in
 		}
 		pos = p
 	}
-	b := ioBufs.Get().(*[ioChunk]byte)
-	defer ioBufs.Put(b)
+	b, pooled := t.ioBuffer(n)
+	defer putIOBuffer(pooled)
 	done := int64(0)
 	var e Errno
 	for uint64(done) < n {
 		var got, put int
-		got, e = in.PRead(t, b[:min(n-uint64(done), ioChunk)], pos+done)
+		got, e = in.PRead(t, b[:min(n-uint64(done), uint64(len(b)))], pos+done)
 		if e != 0 || got == 0 {
 			break
 		}

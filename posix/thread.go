@@ -47,6 +47,11 @@ type threadScratch struct {
 	stat  linux.Stat
 	statx linux.Statx
 	off   [2]int64 // offsetArg's results: in and out offsets
+
+	// iov holds a call's iovec array when it has few (ioSeq); iovBusy
+	// while one does (recvmmsg and sendmmsg describe several at once).
+	iov     [8]linux.Iovec
+	iovBusy bool
 }
 
 // scratch is the thread's threadScratch.
