@@ -2,6 +2,7 @@ package posix
 
 import (
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
 )
 
 // read, write and their vector and positioned forms, lseek, sendfile and
@@ -263,7 +264,24 @@ func (t *Thread) writer(f File, off *int64, nonblock bool) func([]byte) (int, Er
 }
 
 // isRegular says whether f is a regular file.
-func isRegular(f File) bool { return f.Stat().Mode&linux.S_IFMT == linux.S_IFREG }
+func isRegular(f File) bool {
+	if l, ok := f.Loc(); ok {
+		return locType(l) == linux.S_IFREG
+	}
+	return f.Stat().Mode&linux.S_IFMT == linux.S_IFREG
+}
+
+// locType is the file type (S_IFMT bits) at l, from the inode's
+// fs.Identity when it has one: a whole Stat takes the filesystem's lock
+// and builds every field (sendfile and open ask for the type on every
+// call).
+func locType(l fs.Loc) uint32 {
+	if id, ok := l.Inode().(fs.Identity); ok {
+		_, typ := id.Identity()
+		return typ
+	}
+	return l.Stat().Mode & linux.S_IFMT
+}
 
 // sysSendfile implements sendfile(2): from a regular file to any file.
 func sysSendfile(t *Thread, a *[6]uint64) int64 {
