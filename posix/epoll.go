@@ -26,6 +26,11 @@ type epoll struct {
 	// notifies from wherever its readiness changes, never under ep.mu.
 	readyMu sync.Mutex
 	ready   []*epollItem // in order: reported items go to the back
+	// spare are two emptied arrays for collect, which swaps the ready
+	// list out, builds the next one and frees two (under readyMu): it
+	// allocated each time it ran, about once per request of a server.
+	// The ready list and the spares never share an array.
+	spare [2][]*epollItem
 }
 
 // markReady puts it at the back of the ready list unless it is on it.
@@ -115,7 +120,7 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 	defer ep.mu.Unlock()
 	ep.readyMu.Lock()
 	cand := ep.ready
-	ep.ready = nil
+	ep.ready, ep.spare[0] = ep.spare[0][:0], nil
 	for _, it := range cand {
 		it.queued = false
 	}
@@ -124,7 +129,8 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 	next := len(cand)     // cand[next:] were not looked at: to the front
 	defer func() {
 		ep.readyMu.Lock()
-		var l []*epollItem
+		l := ep.spare[1][:0]
+		ep.spare[1] = nil
 		for _, it := range cand[next:] {
 			if !it.queued {
 				it.queued = true
@@ -138,7 +144,11 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 				l = append(l, it)
 			}
 		}
+		old := ep.ready
 		ep.ready = l
+		clear(cand) // hold no items for the collector
+		clear(old)
+		ep.spare[0], ep.spare[1] = cand[:0], old[:0]
 		ep.readyMu.Unlock()
 	}()
 	for i, it := range cand {

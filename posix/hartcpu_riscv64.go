@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/runikraft/runikraft/kernel/abi"
+	"github.com/runikraft/runikraft/kernel/abi/linux"
 	"github.com/runikraft/runikraft/kernel/hart"
 )
 
@@ -46,7 +47,7 @@ func (HartCPU) CopyIn(dst []byte, src uintptr) Errno  { return hart.CopyIn(dst, 
 func (HartCPU) CopyOut(dst uintptr, src []byte) Errno { return hart.CopyOut(dst, src) }
 
 func (HartCPU) CopyInString(src uintptr, max int) (string, Errno) {
-	return copyInString(hart.CopyIn, src, max) // not hart.CopyInString: see copyInString
+	return copyInString(hart.CopyIn, new([linux.PageSize]byte), src, max) // not hart.CopyInString: see copyInString
 }
 
 func (HartCPU) FutexWake(addr uintptr, n int, bitset uint32) int {

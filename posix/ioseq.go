@@ -20,6 +20,27 @@ const ioChunk = 64 << 10 // bytes copied through the kernel at a time
 // churn as fast as the application does I/O.
 var ioBufs = sync.Pool{New: func() any { return new([ioChunk]byte) }}
 
+// ioBuffer is a copy buffer for a call moving n bytes: the thread's
+// scratch page when n fits (a server's requests and answers mostly do;
+// the pool's Get and Put cost hundreds of instructions under TCG), else
+// a pooled chunk (pooled), which putIOBuffer gives back. Nothing a
+// file's Read or Write does uses the scratch page (only path arguments
+// do).
+func (t *Thread) ioBuffer(n uint64) (b []byte, pooled *[ioChunk]byte) {
+	if n <= linux.PageSize {
+		return t.scratch().page[:], nil
+	}
+	p := ioBufs.Get().(*[ioChunk]byte)
+	return p[:], p
+}
+
+// putIOBuffer gives back ioBuffer's pooled chunk, if it was one.
+func putIOBuffer(pooled *[ioChunk]byte) {
+	if pooled != nil {
+		ioBufs.Put(pooled)
+	}
+}
+
 // ioSeq is the application memory one call covers: its iovecs in order
 // (one for read and write), the total clamped to MAX_RW_COUNT as Linux
 // clamps it. Iovec arrays come from a pool, so no call allocates in
@@ -29,6 +50,7 @@ type ioSeq struct {
 	total uint64
 	arr   *[linux.UIO_MAXIOV]linux.Iovec // pooled, for readv and friends
 	one   [1]linux.Iovec
+	scr   *threadScratch // whose iov the vecs are, for release
 }
 
 var iovArrays = sync.Pool{New: func() any { return new([linux.UIO_MAXIOV]linux.Iovec) }}
@@ -63,9 +85,18 @@ func (t *Thread) iovecs(seq *ioSeq, addr, cnt uint64) Errno {
 	if cnt > linux.UIO_MAXIOV {
 		return linux.EINVAL
 	}
-	seq.arr = iovArrays.Get().(*[linux.UIO_MAXIOV]linux.Iovec)
-	seq.vecs = seq.arr[:cnt]
-	raw := linux.AsBytes(seq.arr)[:cnt*16]
+	var raw []byte
+	if s := t.scratch(); cnt <= uint64(len(s.iov)) && !s.iovBusy {
+		// A few iovecs (a server's writev of headers and body) fit the
+		// thread's own array: no trip through the pool.
+		s.iovBusy, seq.scr = true, s
+		seq.vecs = s.iov[:cnt]
+		raw = linux.AsBytes(&s.iov)[:cnt*16]
+	} else {
+		seq.arr = iovArrays.Get().(*[linux.UIO_MAXIOV]linux.Iovec)
+		seq.vecs = seq.arr[:cnt]
+		raw = linux.AsBytes(seq.arr)[:cnt*16]
+	}
 	if e := t.p.cpu.CopyIn(raw, uintptr(addr)); e != 0 {
 		return e
 	}
@@ -93,6 +124,9 @@ func (t *Thread) iovecs(seq *ioSeq, addr, cnt uint64) Errno {
 }
 
 func (seq *ioSeq) release() {
+	if seq.scr != nil {
+		seq.scr.iovBusy, seq.scr = false, nil
+	}
 	if seq.arr != nil {
 		iovArrays.Put(seq.arr)
 		seq.arr = nil
@@ -161,13 +195,13 @@ const atPosition = -1
 // readSeq reads f into seq: at the position (off == atPosition) or at
 // off. Only the first read may block; the rest take what is there.
 func (t *Thread) readSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
-	b := ioBufs.Get().(*[ioChunk]byte)
-	defer ioBufs.Put(b)
+	b, pooled := t.ioBuffer(seq.total)
+	defer putIOBuffer(pooled)
 	cur := ioCursor{seq: seq}
 	var done uint64
 	var e Errno
 	for done < seq.total {
-		want := min(seq.total-done, ioChunk)
+		want := min(seq.total-done, uint64(len(b)))
 		var n int
 		if off == atPosition {
 			n, e = f.Read(t, b[:want], nonblock || done > 0)
@@ -192,13 +226,13 @@ func (t *Thread) readSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
 // a chunk (64 KiB) is one write to the file, so lines from different
 // threads stay whole as on Linux.
 func (t *Thread) writeSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
-	b := ioBufs.Get().(*[ioChunk]byte)
-	defer ioBufs.Put(b)
+	b, pooled := t.ioBuffer(seq.total)
+	defer putIOBuffer(pooled)
 	cur := ioCursor{seq: seq}
 	var done uint64
 	var e Errno
 	for done < seq.total {
-		want := min(seq.total-done, ioChunk)
+		want := min(seq.total-done, uint64(len(b)))
 		if e = cur.copyIn(t, b[:want]); e != 0 {
 			break
 		}

@@ -23,12 +23,13 @@ func statxTime(tm time.Time) linux.StatxTimestamp {
 
 // putStat writes struct stat.
 func (t *Thread) putStat(addr uintptr, st fs.Stat) Errno {
-	s := linux.Stat{
+	s := &t.scratch().stat
+	*s = linux.Stat{
 		Dev: st.Dev, Ino: st.Ino, Mode: st.Mode, Nlink: max(st.Nlink, 1), Uid: st.Uid, Gid: st.Gid,
 		Rdev: st.Rdev, Size: st.Size, Blksize: blksize(st), Blocks: blocks(st),
 		Atime: timespec(st.Atime), Mtime: timespec(st.Mtime), Ctime: timespec(st.Ctime),
 	}
-	return t.p.cpu.CopyOut(addr, linux.AsBytes(&s))
+	return t.p.cpu.CopyOut(addr, linux.AsBytes(s))
 }
 
 // statxBasicStats: everything but the birth time, which ramfs does not
@@ -37,14 +38,15 @@ const statxBasicStats = linux.STATX_BASIC_STATS
 
 // putStatx writes struct statx.
 func (t *Thread) putStatx(addr uintptr, st fs.Stat) Errno {
-	s := linux.Statx{
+	s := &t.scratch().statx
+	*s = linux.Statx{
 		Mask: statxBasicStats, Blksize: uint32(blksize(st)), Nlink: max(st.Nlink, 1), Uid: st.Uid, Gid: st.Gid,
 		Mode: uint16(st.Mode), Ino: st.Ino, Size: uint64(st.Size), Blocks: uint64(blocks(st)),
 		Atime: statxTime(st.Atime), Ctime: statxTime(st.Ctime), Mtime: statxTime(st.Mtime),
 		RdevMajor: linux.Major(st.Rdev), RdevMinor: linux.Minor(st.Rdev),
 		DevMajor: linux.Major(st.Dev), DevMinor: linux.Minor(st.Dev),
 	}
-	return t.p.cpu.CopyOut(addr, linux.AsBytes(&s))
+	return t.p.cpu.CopyOut(addr, linux.AsBytes(s))
 }
 
 func blksize(st fs.Stat) int32 {

@@ -20,7 +20,7 @@ func (t *Thread) path(addr uint64) (string, Errno) {
 	if addr == 0 {
 		return "", linux.EFAULT
 	}
-	return t.p.cpu.CopyInString(uintptr(addr), linux.PATH_MAX)
+	return copyInString(t.p.cpu.CopyIn, &t.scratch().page, uintptr(addr), linux.PATH_MAX)
 }
 
 // fdLoc is descriptor fd's place in the VFS: EBADF if it is not open,

@@ -53,6 +53,11 @@ func (t *Thread) open(start fs.Loc, path string, flags int, perm uint32) (f File
 // openNode opens the nodes the posix layer owns; ok is false for the
 // VFS's own.
 func (t *Thread) openNode(l fs.Loc, name vfsName, flags int) (f File, e Errno, ok bool) {
+	switch locType(l) {
+	case linux.S_IFLNK, linux.S_IFIFO, linux.S_IFCHR:
+	default:
+		return nil, 0, false // the VFS's own: no need for a whole Stat
+	}
 	st := l.Stat()
 	switch {
 	case st.Mode&linux.S_IFMT == linux.S_IFLNK:

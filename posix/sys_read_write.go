@@ -2,6 +2,7 @@ package posix
 
 import (
 	"github.com/runikraft/runikraft/kernel/abi/linux"
+	"github.com/runikraft/runikraft/kernel/fs"
 )
 
 // read, write and their vector and positioned forms, lseek, sendfile and
@@ -186,13 +187,13 @@ func (t *Thread) copyRange(in File, off *int64, n uint64, write func([]byte) (in
 		}
 		pos = p
 	}
-	b := ioBufs.Get().(*[ioChunk]byte)
-	defer ioBufs.Put(b)
+	b, pooled := t.ioBuffer(n)
+	defer putIOBuffer(pooled)
 	done := int64(0)
 	var e Errno
 	for uint64(done) < n {
 		var got, put int
-		got, e = in.PRead(t, b[:min(n-uint64(done), ioChunk)], pos+done)
+		got, e = in.PRead(t, b[:min(n-uint64(done), uint64(len(b)))], pos+done)
 		if e != 0 || got == 0 {
 			break
 		}
@@ -213,8 +214,9 @@ func (t *Thread) copyRange(in File, off *int64, n uint64, write func([]byte) (in
 	return done, e
 }
 
-// offsetArg reads an optional loff_t* argument (nil: use the position).
-func (t *Thread) offsetArg(addr uint64) (*int64, Errno) {
+// offsetArg reads an optional loff_t* argument (nil: use the position)
+// into the thread's scratch slot (0 or 1: a call takes two at most).
+func (t *Thread) offsetArg(addr uint64, slot int) (*int64, Errno) {
 	if addr == 0 {
 		return nil, 0
 	}
@@ -222,11 +224,12 @@ func (t *Thread) offsetArg(addr uint64) (*int64, Errno) {
 	if e != 0 {
 		return nil, e
 	}
-	off := int64(v)
-	if off < 0 {
+	if int64(v) < 0 {
 		return nil, linux.EINVAL
 	}
-	return &off, 0
+	off := &t.scratch().off[slot]
+	*off = int64(v)
+	return off, 0
 }
 
 func (t *Thread) putOffset(addr uint64, off *int64) Errno {
@@ -261,7 +264,24 @@ func (t *Thread) writer(f File, off *int64, nonblock bool) func([]byte) (int, Er
 }
 
 // isRegular says whether f is a regular file.
-func isRegular(f File) bool { return f.Stat().Mode&linux.S_IFMT == linux.S_IFREG }
+func isRegular(f File) bool {
+	if l, ok := f.Loc(); ok {
+		return locType(l) == linux.S_IFREG
+	}
+	return f.Stat().Mode&linux.S_IFMT == linux.S_IFREG
+}
+
+// locType is the file type (S_IFMT bits) at l, from the inode's
+// fs.Identity when it has one: a whole Stat takes the filesystem's lock
+// and builds every field (sendfile and open ask for the type on every
+// call).
+func locType(l fs.Loc) uint32 {
+	if id, ok := l.Inode().(fs.Identity); ok {
+		_, typ := id.Identity()
+		return typ
+	}
+	return l.Stat().Mode & linux.S_IFMT
+}
 
 // sysSendfile implements sendfile(2): from a regular file to any file.
 func sysSendfile(t *Thread, a *[6]uint64) int64 {
@@ -276,7 +296,7 @@ func sysSendfile(t *Thread, a *[6]uint64) int64 {
 	if !isRegular(in.f) {
 		return errno(linux.EINVAL) // Linux sends from files that can be mapped
 	}
-	off, e := t.offsetArg(a[2])
+	off, e := t.offsetArg(a[2], 0)
 	if e != 0 {
 		return errno(e)
 	}
@@ -303,11 +323,11 @@ func sysCopyFileRange(t *Thread, a *[6]uint64) int64 {
 	if e := regularPair(in, out); e != 0 {
 		return errno(e)
 	}
-	offIn, e := t.offsetArg(a[1])
+	offIn, e := t.offsetArg(a[1], 0)
 	if e != 0 {
 		return errno(e)
 	}
-	offOut, e := t.offsetArg(a[3])
+	offOut, e := t.offsetArg(a[3], 1)
 	if e != 0 {
 		return errno(e)
 	}

@@ -46,11 +46,11 @@ func sysSplice(t *Thread, a *[6]uint64) int64 {
 	case inPipe != nil && outPipe != nil && inPipe.p == outPipe.p:
 		return errno(linux.EINVAL)
 	}
-	offIn, e := t.offsetArg(a[1])
+	offIn, e := t.offsetArg(a[1], 0)
 	if e != 0 {
 		return errno(e)
 	}
-	offOut, e := t.offsetArg(a[3])
+	offOut, e := t.offsetArg(a[3], 1)
 	if e != 0 {
 		return errno(e)
 	}

@@ -34,6 +34,32 @@ type Thread struct {
 	callNr, callA0 uint64
 	args           [6]uint64 // its arguments (see syscall)
 	word           [16]byte  // scratch for small copies (see put32)
+	big            *threadScratch
+}
+
+// threadScratch holds what a system call copies in or out through an
+// interface (CopyIn, CopyOut): a buffer declared in the call would
+// escape to the heap, an allocation per call (nginx makes an open and an
+// fstat per request). A thread makes one call at a time, so one set
+// serves all its calls; it is allocated at the first call that needs it.
+type threadScratch struct {
+	page  [linux.PageSize]byte // a path argument, a page at a time
+	stat  linux.Stat
+	statx linux.Statx
+	off   [2]int64 // offsetArg's results: in and out offsets
+
+	// iov holds a call's iovec array when it has few (ioSeq); iovBusy
+	// while one does (recvmmsg and sendmmsg describe several at once).
+	iov     [8]linux.Iovec
+	iovBusy bool
+}
+
+// scratch is the thread's threadScratch.
+func (t *Thread) scratch() *threadScratch {
+	if t.big == nil {
+		t.big = new(threadScratch)
+	}
+	return t.big
 }
 
 // Tid is the thread id.

@@ -13,8 +13,10 @@ import (
 // cost more than the rest of a stat (and os's tests ran twice as long).
 // A chunk never crosses a page: reading past the NUL stays on a page the
 // string is on.
-func copyInString(copyIn func([]byte, uintptr) Errno, src uintptr, max int) (string, Errno) {
-	var page [linux.PageSize]byte
+//
+// page is the buffer: one given to an indirect call escapes to the heap,
+// so a buffer of the function's own would be allocated at every call.
+func copyInString(copyIn func([]byte, uintptr) Errno, page *[linux.PageSize]byte, src uintptr, max int) (string, Errno) {
 	var long []byte // the string so far, when it spans pages
 	for scanned := 0; scanned < max; {
 		c := page[:min(linux.PageSize-int(src%linux.PageSize), max-scanned)]

@@ -36,7 +36,7 @@ func TestCopyInString(t *testing.T) {
 		{base + 100, 150, "", linux.ENAMETOOLONG},
 		{base + 3*linux.PageSize, 4096, "", linux.EFAULT},
 	} {
-		got, e := copyInString(cpu.CopyIn, c.at, c.max)
+		got, e := copyInString(cpu.CopyIn, new([linux.PageSize]byte), c.at, c.max)
 		if got != c.want || e != c.e {
 			t.Errorf("at %#x max %d: %q, %v; want %q, %v", c.at-base, c.max, got, e, c.want, c.e)
 		}

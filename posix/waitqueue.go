@@ -30,8 +30,14 @@ func (t *Thread) waitReady(files []pollable, timeout time.Duration, check func()
 	w := t.readyWaiter()
 	for _, f := range files {
 		f.waitQueue().add(w)
-		defer f.waitQueue().remove(w)
 	}
+	// One deferred call for all the files: a defer inside the loop
+	// cannot be open-coded, and each would put a record on the heap.
+	defer func() {
+		for _, f := range files {
+			f.waitQueue().remove(w)
+		}
+	}()
 	var deadline <-chan time.Time
 	if timeout > 0 {
 		tm := time.NewTimer(timeout)

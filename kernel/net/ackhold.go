@@ -48,8 +48,11 @@ func tcpSegment(pkt *stack.PacketBuffer) (flowKey, header.TCP, bool) {
 	if pkt.TransportProtocolNumber != header.TCPProtocolNumber {
 		return k, nil, false
 	}
-	nh := pkt.NetworkHeader().Slice()
-	th := header.TCP(pkt.TransportHeader().Slice())
+	nh, th, ok := headersOf(pkt)
+	if !ok {
+		nh = pkt.NetworkHeader().Slice()
+		th = header.TCP(pkt.TransportHeader().Slice())
+	}
 	if len(th) < header.TCPMinimumSize {
 		return k, nil, false
 	}
@@ -71,6 +74,46 @@ func tcpSegment(pkt *stack.PacketBuffer) (flowKey, header.TCP, bool) {
 	}
 	k.ports |= uint64(be.Uint32(th[:4]))
 	return k, th, true
+}
+
+// headersOf finds an outgoing IPv4 TCP segment's network and TCP
+// headers in the packet's first view, where the stack writes its
+// Ethernet, IP and TCP headers one before the other. Asking the packet
+// for each header (NetworkHeader().Slice()) pulls the buffer up each
+// time, about 170 instructions a header and two headers a segment. ok
+// is false for anything else (IPv6, a header not where expected): the
+// caller asks the packet then.
+func headersOf(pkt *stack.PacketBuffer) (nh []byte, th header.TCP, ok bool) {
+	if pkt.NetworkProtocolNumber != header.IPv4ProtocolNumber {
+		return nil, nil, false
+	}
+	vl, off := pkt.AsViewList()
+	v := vl.Front()
+	if v == nil {
+		return nil, nil, false
+	}
+	b := v.AsSlice()
+	if off < 0 || off > len(b) {
+		return nil, nil, false
+	}
+	b = b[off:]
+	if len(b) < header.EthernetMinimumSize+header.IPv4MinimumSize ||
+		header.Ethernet(b).Type() != header.IPv4ProtocolNumber {
+		return nil, nil, false
+	}
+	nh = b[header.EthernetMinimumSize:]
+	ip := header.IPv4(nh)
+	hl := int(ip.HeaderLength())
+	if header.IPVersion(nh) != header.IPv4Version || hl < header.IPv4MinimumSize || ip.Protocol() != uint8(header.TCPProtocolNumber) ||
+		len(nh) < hl+header.TCPMinimumSize {
+		return nil, nil, false
+	}
+	th = header.TCP(nh[hl:])
+	doff := int(th.DataOffset())
+	if doff < header.TCPMinimumSize || doff > len(th) {
+		return nil, nil, false
+	}
+	return nh[:hl], th[:doff], true
 }
 
 // asPureAck says whether pkt, a TCP segment of connection flow with

@@ -50,10 +50,19 @@ type linkEndpoint struct {
 
 	dropped atomic.Uint64 // frames dropped because pending was full
 
+	// parts holds a frame's pieces for the device (under mu), so that
+	// handing them over allocates nothing (PacketBuffer.AsSlices makes
+	// a slice per packet).
+	parts [maxParts][]byte
+
 	// Pure ACKs held back (under mu), at most one per connection and
 	// maxHeld in all, in case a segment of the same connection carries
-	// them; heldTimer sends what is left ackHold after the first.
-	held      map[flowKey]heldAck
+	// them; heldTimer sends what is left ackHold after the first. A
+	// slice searched in order: it holds one or two at a time, and a
+	// map of these keys costs two passes of the runtime's fallback hash
+	// (riscv64 has no AES hash) and a compare per look-up, three per
+	// request.
+	held      []heldAck
 	heldTimer *time.Timer
 	coalesced atomic.Uint64 // held ACKs a later segment made unneeded
 }
@@ -125,9 +134,10 @@ func (e *linkEndpoint) writePacketLocked(pkt *stack.PacketBuffer) {
 	}
 	a, pure := asPureAck(pkt, flow, th)
 	var h heldAck
-	isHeld := false
-	if len(e.held) > 0 {
-		h, isHeld = e.held[flow]
+	at := e.findHeld(flow)
+	isHeld := at >= 0
+	if isHeld {
+		h = e.held[at]
 	}
 	switch {
 	case pure && !isHeld && len(e.held) < maxHeld:
@@ -136,7 +146,7 @@ func (e *linkEndpoint) writePacketLocked(pkt *stack.PacketBuffer) {
 		// A second ACK while one waits: data is streaming in, and
 		// as Linux acknowledges every second segment at once, this
 		// one goes now and covers the held one.
-		delete(e.held, a.flow)
+		e.dropHeld(at)
 		h.pkt.DecRef()
 		e.coalesced.Add(1)
 		e.writeLocked(pkt)
@@ -144,7 +154,7 @@ func (e *linkEndpoint) writePacketLocked(pkt *stack.PacketBuffer) {
 		// Another segment of a connection with a held ACK. A pure
 		// ACK here repeats the held one's number (a duplicate, or a
 		// window update): the peer counts those, both go out.
-		delete(e.held, h.ack.flow)
+		e.dropHeld(at)
 		if !pure && supersedes(flow, th, h.ack) {
 			e.coalesced.Add(1)
 		} else {
@@ -166,11 +176,26 @@ type heldAck struct {
 // maxHeld bounds the ACKs held at once (one per connection).
 const maxHeld = 64
 
+// findHeld is the index of flow's held ACK in e.held, or -1.
+func (e *linkEndpoint) findHeld(flow flowKey) int {
+	for i := range e.held {
+		if e.held[i].ack.flow == flow {
+			return i
+		}
+	}
+	return -1
+}
+
+// dropHeld removes e.held[i] (its packet reference goes to the caller).
+func (e *linkEndpoint) dropHeld(i int) {
+	last := len(e.held) - 1
+	e.held[i] = e.held[last]
+	e.held[last] = heldAck{}
+	e.held = e.held[:last]
+}
+
 // hold keeps pkt, the pure ACK a, for at most ackHold.
 func (e *linkEndpoint) hold(a pureAck, pkt *stack.PacketBuffer) {
-	if e.held == nil {
-		e.held = make(map[flowKey]heldAck)
-	}
 	if len(e.held) == 0 {
 		if e.heldTimer == nil {
 			e.heldTimer = time.AfterFunc(ackHold, e.flushHeld)
@@ -178,25 +203,26 @@ func (e *linkEndpoint) hold(a pureAck, pkt *stack.PacketBuffer) {
 			e.heldTimer.Reset(ackHold)
 		}
 	}
-	e.held[a.flow] = heldAck{ack: a, pkt: pkt.IncRef()}
+	e.held = append(e.held, heldAck{ack: a, pkt: pkt.IncRef()})
 }
 
 // flushHeld sends the held ACKs no segment took along in time.
 func (e *linkEndpoint) flushHeld() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for flow, h := range e.held {
+	for i, h := range e.held {
 		e.writeLocked(h.pkt)
 		h.pkt.DecRef()
-		delete(e.held, flow)
+		e.held[i] = heldAck{}
 	}
+	e.held = e.held[:0]
 }
 
 // writeLocked transmits pkt, or queues it (up to maxPending) for when
 // the device frees a slot.
 func (e *linkEndpoint) writeLocked(pkt *stack.PacketBuffer) {
 	if len(e.pending) == 0 {
-		err := e.dev.Transmit(pkt.AsSlices()...)
+		err := e.transmitLocked(pkt)
 		if err == nil {
 			return
 		}
@@ -214,13 +240,42 @@ func (e *linkEndpoint) writeLocked(pkt *stack.PacketBuffer) {
 	e.pending = append(e.pending, pkt.IncRef())
 }
 
+// maxParts is more pieces than a frame the stack builds has (headers
+// in one view, the payload in a few); a frame with more goes through
+// PacketBuffer.AsSlices.
+const maxParts = 8
+
+// transmitLocked gives pkt's bytes, from its first header on, to the
+// device.
+func (e *linkEndpoint) transmitLocked(pkt *stack.PacketBuffer) error {
+	vl, off := pkt.AsViewList()
+	n := 0
+	for v := vl.Front(); v != nil; v = v.Next() {
+		b := v.AsSlice()
+		if off >= len(b) {
+			off -= len(b)
+			continue
+		}
+		if n == maxParts {
+			clear(e.parts[:n])
+			return e.dev.Transmit(pkt.AsSlices()...)
+		}
+		e.parts[n] = b[off:]
+		off = 0
+		n++
+	}
+	err := e.dev.Transmit(e.parts[:n]...)
+	clear(e.parts[:n]) // hold no packet's memory
+	return err
+}
+
 // drain transmits queued frames; the driver calls it when a slot frees.
 func (e *linkEndpoint) drain() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	i := 0
 	for ; i < len(e.pending); i++ {
-		err := e.dev.Transmit(e.pending[i].AsSlices()...)
+		err := e.transmitLocked(e.pending[i])
 		if errors.Is(err, vnet.ErrBusy) {
 			break
 		}
@@ -264,10 +319,11 @@ func (e *linkEndpoint) ParseHeader(*stack.PacketBuffer) bool    { return true }
 
 func (e *linkEndpoint) Close() {
 	e.mu.Lock()
-	for flow, h := range e.held {
+	for i, h := range e.held {
 		h.pkt.DecRef()
-		delete(e.held, flow)
+		e.held[i] = heldAck{}
 	}
+	e.held = e.held[:0]
 	for _, p := range e.pending {
 		p.DecRef()
 	}

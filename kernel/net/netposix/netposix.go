@@ -8,7 +8,9 @@ package netposix
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"gvisor.dev/gvisor/pkg/tcpip"
@@ -54,7 +56,18 @@ func (s Stack) Interfaces() []posix.NetInterface {
 	return out
 }
 
-type endpoint struct{ ep *knet.Endpoint }
+type endpoint struct {
+	ep *knet.Endpoint
+
+	// The stack takes the data of a read and a write through an
+	// io.Writer and an io.Reader, which escape to the heap: one of each
+	// per endpoint, claimed by the call that finds it free (another
+	// thread's call at the same time makes its own), spares a server
+	// two or three allocations per request.
+	rbusy, wbusy atomic.Bool
+	rd           streamWriter
+	wr           bytes.Reader
+}
 
 func errno(err tcpip.Error) posix.Errno { return knet.Errno(err) }
 
@@ -90,8 +103,17 @@ func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Er
 	var res tcpip.ReadResult
 	var err tcpip.Error
 	if e.ep.Type == linux.SOCK_STREAM {
-		w := tcpip.SliceWriter(p)
-		res, err = e.ep.Endpoint.Read(&tcpip.LimitedWriter{W: &w, N: int64(len(p))}, opts)
+		w := &e.rd
+		own := e.rbusy.CompareAndSwap(false, true)
+		if !own {
+			w = new(streamWriter)
+		}
+		*w = streamWriter{p: p}
+		res, err = e.ep.Endpoint.Read(w, opts)
+		if own {
+			e.rd = streamWriter{} // keep no reference to p
+			e.rbusy.Store(false)
+		}
 	} else {
 		// A datagram is taken whole whatever the buffer holds (the rest
 		// is dropped, MSG_TRUNC), even into a zero-length buffer, as on
@@ -113,6 +135,23 @@ func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Er
 	return res.Count, res.Total, from, 0
 }
 
+// streamWriter copies into p until it is full, then reports a short
+// write, which ends the stack's read there (what tcpip.LimitedWriter
+// over a tcpip.SliceWriter does, in one object).
+type streamWriter struct {
+	p []byte
+	n int
+}
+
+func (w *streamWriter) Write(q []byte) (int, error) {
+	k := copy(w.p[w.n:], q)
+	w.n += k
+	if k < len(q) {
+		return k, io.ErrShortWrite
+	}
+	return k, nil
+}
+
 // truncWriter copies into p what fits and accepts the rest unwritten.
 type truncWriter struct {
 	p []byte
@@ -130,7 +169,17 @@ func (e *endpoint) Write(p []byte, to netip.AddrPort, more bool) (int, posix.Err
 		fa := e.full(to)
 		opts.To = &fa
 	}
-	n, err := e.ep.Endpoint.Write(bytes.NewReader(p), opts)
+	r := &e.wr
+	own := e.wbusy.CompareAndSwap(false, true)
+	if !own {
+		r = new(bytes.Reader)
+	}
+	r.Reset(p)
+	n, err := e.ep.Endpoint.Write(r, opts)
+	if own {
+		e.wr.Reset(nil) // keep no reference to p
+		e.wbusy.Store(false)
+	}
 	if err != nil && n == 0 {
 		return 0, errno(err)
 	}

@@ -169,10 +169,15 @@ func (d *Driver) postRx(i int) error {
 
 // received handles receive slot i, which the device wrote n bytes into,
 // and gives it back.
+//
+// The sticky errors are stored through fresh variables declared inside
+// the error branches: taking the address of err itself (a parameter, or
+// a variable of the whole function) moves it to the heap on every call,
+// two allocations per received frame.
 func (d *Driver) received(i int, n uint32, err error) {
 	if err != nil {
-		err = fmt.Errorf("virtio-net: receive queue: %w", err)
-		d.rxErr.CompareAndSwap(nil, &err)
+		e := fmt.Errorf("virtio-net: receive queue: %w", err)
+		d.rxErr.CompareAndSwap(nil, &e)
 		return
 	}
 	f, ok, err := d.asm.add(d.rx[i].mem, n)
@@ -189,7 +194,8 @@ func (d *Driver) received(i int, n uint32, err error) {
 		}
 	}
 	if err := d.postRx(i); err != nil {
-		d.rxErr.CompareAndSwap(nil, &err)
+		e := err
+		d.rxErr.CompareAndSwap(nil, &e)
 		d.logf("%v", err)
 	}
 }
