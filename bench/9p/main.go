@@ -77,11 +77,11 @@ func run(mib, files int, mem string, linux bool) error {
 		return err
 	}
 	m, f := strconv.Itoa(mib), strconv.Itoa(files)
-	nine, order, err := measure("9p", "bin/runikraft", "run", "-m", mem, "-v", share+":/vol", bin, "/vol", m, f)
+	nine, order, err := measure("9p", "bin/runikraft", "run", "--cpus", "1", "-m", mem, "-v", share+":/vol", bin, "/vol", m, f)
 	if err != nil {
 		return err
 	}
-	ram, _, err := measure("ramfs", "bin/runikraft", "run", "-m", mem, bin, "/tmp", m, f)
+	ram, _, err := measure("ramfs", "bin/runikraft", "run", "--cpus", "1", "-m", mem, bin, "/tmp", m, f)
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 			return err
 		}
 		fl.add(f.exit, f.cpu)
-		d, cpu, err := timeHello(ctx, "bin/runikraft", "run", "-m", mem, hello)
+		d, cpu, err := timeHello(ctx, "bin/runikraft", "run", "--cpus", "1", "-m", mem, hello)
 		if err != nil {
 			return err
 		}
@@ -75,7 +75,7 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 		qu.add(d, cpu)
 		// runikraft's own start-up: everything up to the point where it
 		// would start QEMU.
-		d, cpu, err = timed(ctx, "qemu-system-riscv64", "bin/runikraft", "run", "--dry-run", "-m", mem, hello)
+		d, cpu, err = timed(ctx, "qemu-system-riscv64", "bin/runikraft", "run", "--dry-run", "--cpus", "1", "-m", mem, hello)
 		if err != nil {
 			return err
 		}

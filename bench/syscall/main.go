@@ -192,7 +192,7 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux, icount bo
 	var churnOut []string
 	for i := 0; i < pairs; i++ {
 		fmt.Fprintf(os.Stderr, "bench: run %d of %d\n", i+1, pairs)
-		out, _, err := timed(ctx, rkEnv, "bin/runikraft", "run", "-m", mem, calls, args)
+		out, _, err := timed(ctx, rkEnv, "bin/runikraft", "run", "--cpus", "1", "-m", mem, calls, args)
 		if err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func run(ctx context.Context, n, pairs, rounds int, mem string, linux, icount bo
 			}
 			floors = append(floors, f)
 		}
-		out, wall, err := timed(ctx, rkEnv, "bin/runikraft", "run", "-m", mem, churn, churnArg)
+		out, wall, err := timed(ctx, rkEnv, "bin/runikraft", "run", "--cpus", "1", "-m", mem, churn, churnArg)
 		if err != nil {
 			return err
 		}

@@ -82,6 +82,30 @@ func TestDryRunDefault(t *testing.T) {
 	}
 }
 
+// TestDryRunCPUsEnv: RUNIKRAFT_CPUS sets the hart count where no flag can
+// be given (binfmt_misc, go test -exec), and --cpus still wins over it.
+func TestDryRunCPUsEnv(t *testing.T) {
+	fakeQEMU(t, "exit 99\n")
+	img := image(t, payload.PrintAndExit("", 0))
+	t.Setenv("RUNIKRAFT_CPUS", "3")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--dry-run", img}, " -smp 3 "},
+		{[]string{"run", "--dry-run", "--cpus", "1", img}, " -smp 1 "},
+	} {
+		code, out, errs := runCLI(t, c.args...)
+		if code != 0 || errs != "" || !strings.Contains(out, c.want) {
+			t.Errorf("%q: code %d, stdout %q lacks %q, stderr %q", c.args, code, out, c.want, errs)
+		}
+	}
+	t.Setenv("RUNIKRAFT_CPUS", "0")
+	if code, _, errs := runCLI(t, "run", "--dry-run", img); code == 0 || !strings.Contains(errs, "--cpus: 0 out of range") {
+		t.Errorf("RUNIKRAFT_CPUS=0: code %d, stderr %q", code, errs)
+	}
+}
+
 func TestDryRunFlags(t *testing.T) {
 	fakeQEMU(t, "exit 99\n")
 	img := image(t, payload.PrintAndExit("", 0))

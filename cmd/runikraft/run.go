@@ -91,7 +91,7 @@ Examples:
   go test -exec 'runikraft run' ./...   (GOOS=linux GOARCH=riscv64)`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Value: "512M", Usage: "guest RAM: MiB number or with unit M, MiB, G, GiB (QEMU allocates host memory only as the guest touches it)"},
-			&cli.IntFlag{Name: "cpus", Value: 1, Usage: "number of harts (the kernel uses up to 32); 1 by default, as a single-threaded program can run slower with more (go run ./bench/smp)"},
+			&cli.IntFlag{Name: "cpus", EnvVars: []string{"RUNIKRAFT_CPUS"}, Value: 1, Usage: "number of harts (the kernel uses up to 32); 1 by default: a second hart makes a short single-threaded program's boot to exit slower (see the README's SMP notes); RUNIKRAFT_CPUS sets it where no flag can be given (binfmt_misc, go test -exec)"},
 			&cli.DurationFlag{Name: "timeout", EnvVars: []string{"RUNIKRAFT_TIMEOUT"}, Usage: "kill QEMU and exit 124 after this long (0: never; RUNIKRAFT_TIMEOUT sets it where no flag can be given, as through binfmt_misc)"},
 			&cli.StringFlag{Name: "qemu", EnvVars: []string{"RUNIKRAFT_QEMU"}, Usage: "QEMU executable (default: " + qemu.DefaultBinary + " from PATH)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the QEMU command line and exit"},
