@@ -88,7 +88,7 @@ func trap(fr uintptr) uintptr {
 			fatal(&t.fr, causeName(cause))
 		}
 	}
-	next := schedule(h)
+	next := resumeFrame(h) // stay.go
 	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next

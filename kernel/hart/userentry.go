@@ -66,7 +66,7 @@ func userEntry(fr uintptr) uintptr {
 	profTrap(h, linux.Breakpoint, false)
 	profSys(h, sysRKEnterUser)
 	enterUser(t, uintptr(t.fr.x[abi.RegA0]))
-	next := schedule(h)
+	next := resumeFrame(h) // stay.go
 	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next
