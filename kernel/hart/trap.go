@@ -98,7 +98,7 @@ func trap(fr uintptr) uintptr {
 func ptrFrame(a uintptr) *frame { return (*frame)(ptr(a)) }
 
 // ecallSeen remembers sites isEcallSite found, by pc/2 modulo its
-// length: a handful of them (EnterUser's, the clock's, futex's) make
+// length: a handful of them (futex's, nanosleep's, epoll's) make
 // almost every call. Only table entries are ever stored, each a whole
 // aligned word, so a hart reading while another writes sees an old
 // site, a new one or zero: never a pc that is not a site.
