@@ -59,12 +59,18 @@ func (ft *fdTable) install(of *openFile, min int, cloexec bool) (int, Errno) {
 }
 
 func (ft *fdTable) get(fd int) (*fdEntry, Errno) {
+	// No defer: this is on the path of every call that takes a file
+	// descriptor, and nothing between the lock and the unlock can panic.
 	ft.mu.Lock()
-	defer ft.mu.Unlock()
-	if fd < 0 || fd >= len(ft.fds) || ft.fds[fd] == nil {
+	var e *fdEntry
+	if fd >= 0 && fd < len(ft.fds) {
+		e = ft.fds[fd]
+	}
+	ft.mu.Unlock()
+	if e == nil {
 		return nil, linux.EBADF
 	}
-	return ft.fds[fd], 0
+	return e, 0
 }
 
 func (ft *fdTable) file(fd int) (*openFile, Errno) {

@@ -29,6 +29,7 @@ type Thread struct {
 	waiter  *waiter       // waitReady's, reused (see readyWaiter)
 	futexW  *futexWaiter  // futexWait's, reused: one wait at a time per thread (set at creation: interrupt reads it)
 	exiting atomic.Bool
+	inCall  bool // a handler runs (see invoke)
 
 	// The system call in progress, for restarts after a signal.
 	callNr, callA0 uint64
@@ -67,6 +68,20 @@ func (t *Thread) Tid() int { return t.tid }
 
 // run is the thread's life: user mode, trap, handle, repeat.
 func (t *Thread) run() {
+	for !t.serve() {
+		// A handler panicked (reported by recoverCall): serve again,
+		// which ends at once, as the report set exiting.
+	}
+	t.finish()
+}
+
+// serve runs the thread until it ends and reports true, or false after
+// a handler panicked. The one deferred recoverCall covers every system
+// call the loop makes: a defer around each handler cost about 70 guest
+// instructions a call (the deferred closure, its recover), a twentieth
+// of a call the posix layer answers.
+func (t *Thread) serve() bool {
+	defer t.recoverCall()
 	for !t.exiting.Load() {
 		if err := t.p.cpu.EnterUser(t.u); err != nil {
 			t.p.logf("thread %d: %v", t.tid, err)
@@ -93,7 +108,7 @@ func (t *Thread) run() {
 		}
 		t.deliverSignals()
 	}
-	t.finish()
+	return true
 }
 
 // finish runs once when the thread ends: CLONE_CHILD_CLEARTID semantics,
@@ -148,7 +163,10 @@ func (t *Thread) syscall() {
 	// called through a func value, so a local array would escape and
 	// cost an allocation per call.
 	args := &t.args
-	*args = [6]uint64{u.X[abi.RegA0], u.X[abi.RegA1], u.X[abi.RegA2], u.X[abi.RegA3], u.X[abi.RegA4], u.X[abi.RegA5]}
+	// One store each: a composite literal here went through a zeroed
+	// temporary and a copy (about 20 more instructions a call).
+	args[0], args[1], args[2] = u.X[abi.RegA0], u.X[abi.RegA1], u.X[abi.RegA2]
+	args[3], args[4], args[5] = u.X[abi.RegA3], u.X[abi.RegA4], u.X[abi.RegA5]
 	u.PC += 4
 	t.callNr, t.callA0 = nr, args[0]
 	e := lookup(nr) // for --strace: nil for numbers the table does not know
@@ -158,7 +176,7 @@ func (t *Thread) syscall() {
 		if trace && noReturnCall(e.name) {
 			t.strace(nr, e, args, 0, false) // strace.go
 		}
-		r = t.invoke(nr, e, args)
+		r = t.invoke(e, args)
 	} else {
 		r = errno(linux.ENOSYS)
 		if e == nil || !e.quiet { // quiet: an expected probe, the caller falls back
@@ -196,15 +214,35 @@ func (t *Thread) reportUnknown(nr uint64, e *entry) {
 // application's fault: it must not take the kernel down with it (the Go
 // runtime would end the machine with ExitKernelPanic, or hang with locks
 // held), so it becomes a bug report on the kernel log and the end of the
-// application with abi.ExitSyscallBug (see bugReport).
-func (t *Thread) invoke(nr uint64, e *entry, args *[6]uint64) (r int64) {
-	defer func() {
-		if v := recover(); v != nil {
-			t.p.bugReport(t, nr, e.name, args, v, debug.Stack())
-			r = noReturn
-		}
-	}()
-	return e.fn(t, args)
+// application with abi.ExitSyscallBug (recoverCall, deferred once by
+// serve; inCall tells it the panic came from a handler).
+func (t *Thread) invoke(e *entry, args *[6]uint64) int64 {
+	t.inCall = true
+	r := e.fn(t, args)
+	t.inCall = false
+	return r
+}
+
+// recoverCall is serve's deferred call: it catches a panic of a handler
+// (see invoke) and reports it (bugReport). Any other panic goes on: a
+// bug outside the handlers is the kernel's, as before.
+func (t *Thread) recoverCall() {
+	if !t.inCall {
+		return
+	}
+	v := recover()
+	if v == nil {
+		return
+	}
+	t.inCall = false
+	nr, name := t.callNr, ""
+	if e := lookup(nr); e != nil {
+		name = e.name
+	}
+	t.p.bugReport(t, nr, name, &t.args, v, debug.Stack())
+	if e := lookup(nr); t.p.cfg.Trace != nil && (e == nil || !noReturnCall(e.name)) {
+		t.strace(nr, e, &t.args, noReturn, false)
+	}
 }
 
 // errno turns an Errno into a handler result.

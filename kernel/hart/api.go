@@ -4,6 +4,7 @@ package hart
 
 import (
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"unsafe"
@@ -142,9 +143,10 @@ func AllocDMA(pages int) (uintptr, error) {
 // and u.Cause/u.Tval say why. The goroutine blocks meanwhile (the runtime
 // sees a blocking system call).
 func EnterUser(u *UserContext) error {
-	_, _, e := syscall.Syscall(sysRKEnterUser, uintptr(unsafe.Pointer(u)), 0, 0)
-	if e != 0 {
-		return fmt.Errorf("hart: enter user mode: %w", e)
+	r := enterUserCall(uintptr(unsafe.Pointer(u))) // userentry.go
+	runtime.KeepAlive(u)
+	if e := -int64(r); e > 0 && e < 4096 {
+		return fmt.Errorf("hart: enter user mode: %w", syscall.Errno(e))
 	}
 	return nil
 }

@@ -217,6 +217,9 @@ func idle(h *hartState) int32 {
 		if i := runq.popFor(h); i >= 0 {
 			return i
 		}
+		if handOffIdle(h) { // ufutex.go
+			continue
+		}
 		arm(h, now)
 		h.idle = true
 		releaseBKL(h)

@@ -23,7 +23,7 @@ const (
 	sysRKMemStats    = sysRunikraftBase + 3
 	sysRKConsoleRead = sysRunikraftBase + 4
 	sysRKAllocDMA    = sysRunikraftBase + 5
-	sysRKEnterUser   = sysRunikraftBase + 6
+	sysRKEnterUser   = sysRunikraftBase + 6 // no longer a system call (userentry.go); hartprof's count of entries
 	sysRKKick        = sysRunikraftBase + 7
 	sysRKUserMap     = sysRunikraftBase + 8
 	sysRKUserUnmap   = sysRunikraftBase + 9
@@ -154,9 +154,6 @@ func doSyscall(i int32, t *thread) {
 		r = -int64(linux.ENOSYS) // the runtime falls back to AT_HWCAP quietly
 	case sysRKAllocDMA:
 		r = allocDMA(a0)
-	case sysRKEnterUser:
-		enterUser(t, uintptr(a0))
-		return
 	case sysRKKick:
 		r = kick(uintptr(a0))
 	case sysRKUserMap:

@@ -88,7 +88,7 @@ func trap(fr uintptr) uintptr {
 			fatal(&t.fr, causeName(cause))
 		}
 	}
-	next := schedule(h)
+	next := resumeFrame(h) // stay.go
 	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next
@@ -98,7 +98,7 @@ func trap(fr uintptr) uintptr {
 func ptrFrame(a uintptr) *frame { return (*frame)(ptr(a)) }
 
 // ecallSeen remembers sites isEcallSite found, by pc/2 modulo its
-// length: a handful of them (EnterUser's, the clock's, futex's) make
+// length: a handful of them (futex's, nanosleep's, epoll's) make
 // almost every call. Only table entries are ever stored, each a whole
 // aligned word, so a hart reading while another writes sees an old
 // site, a new one or zero: never a pc that is not a site.

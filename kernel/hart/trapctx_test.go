@@ -18,7 +18,7 @@ import (
 // register, which it cannot follow, are refused.
 
 // roots are the assembly entry points into trap context.
-var roots = []string{"kernel/hart.trapVector.abi0", "kernel/hart.entry.abi0", "kernel/hart.secondaryEntry.abi0"}
+var roots = []string{"kernel/hart.trapVector.abi0", "kernel/hart.entry.abi0", "kernel/hart.secondaryEntry.abi0", "kernel/hart.enterUserDirect.abi0"}
 
 // stackBudget bounds the deepest chain of frames from a root, in bytes.
 // The trap stack is larger; the budget is the linker's own nosplit limit

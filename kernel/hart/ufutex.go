@@ -246,3 +246,37 @@ func getUserPair(p uintptr) (a, b uint64, ok bool) {
 	}
 	return get64(pa), get64(pa + 8), true
 }
+
+// handOffIdle hands every futex wait parked here to the posix layer, and
+// reports whether it did, when no hart has anything to run: the hart
+// layer would otherwise wait for a deadline or an interrupt with the
+// waits' threads still holding, for the Go runtime, system calls in
+// progress, and with them the runtime's Ps, so a goroutine that needs a
+// P (the posix layer's handling of another thread's call, which may be
+// the wake these waits want) waits for sysmon to retake one; the kernel
+// runtime's sysmon sleeps at least 1 ms (sys.go). Handed off, each wait's
+// goroutine parks in the posix layer, and its P runs that goroutine at
+// once. Called by idle under bkl; every other hart must be idle too (one
+// that runs a thread may be about to wake the waits here).
+//
+//go:nosplit
+func handOffIdle(h *hartState) bool {
+	if atomic.LoadInt32(&userFutexParked) == 0 {
+		return false
+	}
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		if o := &harts[k]; o != h && !o.idle {
+			return false
+		}
+	}
+	done := false
+	for i := int32(0); i < nthreads && i < maxThreads; i++ {
+		t := &threads[i]
+		if t.state == tBlocked && t.wait == wUserFutex && t.handoff {
+			handOff(t)
+			wake(i)
+			done = true
+		}
+	}
+	return done
+}

@@ -51,7 +51,7 @@ func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
 // the thread is in user mode: traps save the user registers straight
 // into it and resume restores them from it, so nothing is copied on the
 // way in or out (abi.UserContext has frame's layout). The kernel frame
-// stays in t.fr, parked on the EBREAK of EnterUser.
+// stays in t.fr, parked at enterUserRet (userentry.go).
 //
 // FP state moves lazily (fp.go): schedule loads the user's registers,
 // which start clean, and they are stored back only if user code changed
