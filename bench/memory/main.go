@@ -36,6 +36,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/appbuild"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/memory/churn"
 )
@@ -71,12 +72,9 @@ func run(p churn.Params, low, high int, linux bool) error {
 	if low < 4 || high > 4096 || low > high {
 		return errors.New("-min and -max: 4 <= min <= max <= 4096")
 	}
-	runikraft, err := exec.LookPath("runikraft")
+	runikraft, err := appbuild.Runikraft()
 	if err != nil {
-		runikraft = filepath.Join("bin", "runikraft")
-		if _, err := os.Stat(runikraft); err != nil {
-			return errors.New("no runikraft in PATH or bin/: run ./install.sh")
-		}
+		return err
 	}
 	dir, err := os.MkdirTemp("", "runikraft-bench-memory-")
 	if err != nil {
@@ -84,10 +82,8 @@ func run(p churn.Params, low, high int, linux bool) error {
 	}
 	defer os.RemoveAll(dir)
 	prog := filepath.Join(dir, "goroutines")
-	build := exec.Command("go", "build", "-o", prog, "./bench/memory/testdata/goroutines")
-	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the test program: %v\n%s", err, out)
+	if err := appbuild.GoProgram(prog, "./bench/memory/testdata/goroutines"); err != nil {
+		return err
 	}
 	args := []string{strconv.Itoa(p.Goroutines), strconv.Itoa(p.Rounds), strconv.Itoa(p.Live), strconv.Itoa(p.Garbage)}
 	want := fmt.Sprintf("sum %016x\n", churn.Expected(p))

@@ -29,6 +29,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/appbuild"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 )
 
@@ -94,12 +95,9 @@ func run(reps int, hartList string, goMiB, cRounds int) error {
 	if reps < 1 || reps > 20 {
 		return errors.New("-reps: 1 to 20")
 	}
-	runikraft, err := exec.LookPath("runikraft")
+	runikraft, err := appbuild.Runikraft()
 	if err != nil {
-		runikraft = filepath.Join("bin", "runikraft")
-		if _, err := os.Stat(runikraft); err != nil {
-			return errors.New("no runikraft in PATH or bin/: run ./install.sh")
-		}
+		return err
 	}
 	dir, err := os.MkdirTemp("", "runikraft-bench-smp-")
 	if err != nil {
@@ -107,10 +105,8 @@ func run(reps int, hartList string, goMiB, cRounds int) error {
 	}
 	defer os.RemoveAll(dir)
 	gohash, spin := filepath.Join(dir, "gohash"), filepath.Join(dir, "spin")
-	build := exec.Command("go", "build", "-o", gohash, "./bench/smp/gohash")
-	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH=riscv64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build gohash: %v\n%s", err, out)
+	if err := appbuild.GoProgram(gohash, "./bench/smp/gohash"); err != nil {
+		return err
 	}
 	if out, err := exec.Command("riscv64-linux-gnu-gcc", "-O2", "-static", "-pthread", "-o", spin, "bench/smp/csrc/spin.c").CombinedOutput(); err != nil {
 		return fmt.Errorf("build spin.c: %v\n%s", err, out)
