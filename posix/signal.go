@@ -249,19 +249,39 @@ func (t *Thread) deliverPending() {
 		}
 		if !t.setupFrame(sig, info, act) {
 			t.p.fatalSignal(t, linux.SIGSEGV, sigInfo{code: 1, addr: t.u.X[abi.RegSP]})
+			return
 		}
+		// The kick that brought the signal is dealt with: left set, it
+		// sent the thread straight back here from EnterUser once more
+		// (two more trips through the hart layer for every SIGURG the Go
+		// runtime preempts a goroutine with).
+		t.settleKick()
 		return
 	}
 	if restarting { // interrupted, but nothing to run: restart quietly
 		t.u.PC -= 4
 		t.u.X[abi.RegA0] = t.callA0
 	}
+	t.settleKick()
+}
+
+// settleKick clears the thread's kick once this return to the kernel has
+// dealt with it, and sets it again if something that kicks came
+// meanwhile: a signal it may take now, an exit or a stop. Each of those
+// is recorded before its kick, so a kick stored before the clear is seen
+// by the re-check after it.
+func (t *Thread) settleKick() {
 	atomic.StoreUint32(&t.u.Kick, 0)
-	// A signal posted between the check and the store is seen next time:
-	// post sets pending before it kicks.
-	if t.sig.pending.Load()&^(t.sig.mask.Load()&^unblockable) != 0 {
+	if t.sig.pending.Load()&^(t.sig.mask.Load()&^unblockable) != 0 || t.exiting.Load() || t.p.stopping() {
 		atomic.StoreUint32(&t.u.Kick, 1)
 	}
+}
+
+// stopping reports whether a stop (SIGSTOP and friends) is in force.
+func (p *Process) stopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped != nil
 }
 
 // setupFrame builds the signal frame on the user stack and points the

@@ -9,7 +9,7 @@
 // number of vCPUs on the same QEMU, runs interleaved with Runikraft's so
 // both see the same load on the (shared) host.
 //
-//	go run ./bench/smp [-reps 3] [-harts 1,2,4] [-go-mib 8] [-c-mrounds 200] [-linux=false]
+//	go run ./bench/smp [-reps 3] [-harts 1,2,4] [-go-mib 8] [-c-mrounds 200] [-linux=false] [-workloads go4,c4,go1,c1]
 //
 // It needs bin/runikraft and bin/runikraft-kernel.img (./install.sh)
 // and Debian's riscv64 cross gcc; the first run with -linux builds the
@@ -59,6 +59,7 @@ func useLinuxGuest(ctx context.Context) error {
 }
 
 type workload struct {
+	key     string // -workloads name
 	name    string
 	program string
 	args    []string
@@ -70,6 +71,7 @@ func main() {
 	goMiB := flag.Int("go-mib", 8, "MiB each goroutine hashes")
 	cRounds := flag.Int("c-mrounds", 200, "million rounds each C thread runs")
 	linux := flag.Bool("linux", true, "add the Linux guest's columns (builds the guest once, about 10-15 minutes)")
+	only := flag.String("workloads", "go4,c4,go1,c1", "rows to run: go4 (4 goroutines), c4 (4 pthreads), go1, c1 (one of each)")
 	flag.Parse()
 	if *linux {
 		if err := useLinuxGuest(context.Background()); err != nil {
@@ -77,13 +79,13 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	if err := run(*reps, *hartList, *goMiB, *cRounds); err != nil {
+	if err := run(*reps, *hartList, *goMiB, *cRounds, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(reps int, hartList string, goMiB, cRounds int) error {
+func run(reps int, hartList string, goMiB, cRounds int, only string) error {
 	var harts []int
 	for _, f := range strings.Split(hartList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -116,11 +118,23 @@ func run(reps int, hartList string, goMiB, cRounds int) error {
 	// -go-mib alone it ends in about 150 ms, where boot-time noise of the
 	// host swamped what an extra hart costs.
 	g1 := strconv.Itoa(4 * goMiB)
-	loads := []workload{
-		{"Go, 4 goroutines hashing", gohash, []string{"4", g}},
-		{"C, 4 pthreads", spin, []string{"4", c}},
-		{"Go, 1 goroutine (4x data)", gohash, []string{"1", g1}},
-		{"C, 1 thread", spin, []string{"1", c}},
+	all := []workload{
+		{"go4", "Go, 4 goroutines hashing", gohash, []string{"4", g}},
+		{"c4", "C, 4 pthreads", spin, []string{"4", c}},
+		{"go1", "Go, 1 goroutine (4x data)", gohash, []string{"1", g1}},
+		{"c1", "C, 1 thread", spin, []string{"1", c}},
+	}
+	var loads []workload
+	for _, k := range strings.Split(only, ",") {
+		found := false
+		for _, l := range all {
+			if l.key == strings.TrimSpace(k) {
+				loads, found = append(loads, l), true
+			}
+		}
+		if !found {
+			return fmt.Errorf("-workloads: %q is none of go4, c4, go1, c1", k)
+		}
 	}
 	// Every cell gets one run per round, in the same order, so a change in
 	// the host's load (it is shared) hits all cells alike rather than

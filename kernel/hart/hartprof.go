@@ -143,12 +143,17 @@ func profTrap(h *hartState, cause uint64, user bool) {
 				case 1:
 					profMark(&hmark, now)
 					markedAt = now
+					tracing = true
 				case 2:
 					profMark(&hend, now)
 					markEndAt = now
+					tracing = false
 				}
 			}
 		}
+	}
+	if tracing {
+		traceTrap(h, cause, user)
 	}
 	switch {
 	case cause == 1<<63|5:
@@ -166,6 +171,25 @@ func profTrap(h *hartState, cause uint64, user bool) {
 	}
 }
 
+// traceTrap records a trap in the window's trace (hartrace.go).
+//
+//go:nosplit
+func traceTrap(h *hartState, cause uint64, user bool) {
+	arg, ra := cause, uint64(0)
+	if i := h.cur; i >= 0 && i < maxThreads {
+		switch t := &threads[i]; {
+		case user && cause == 8 && t.inUser:
+			arg = 1<<32 | ptrFrame(t.uctx).x[abi.RegA7]
+		case !user && cause == 3:
+			arg, ra = 2<<32|t.fr.x[abi.RegA7], t.fr.x[abi.RegRA]
+		}
+	}
+	if user {
+		arg |= 4 << 32
+	}
+	trace(h, evTrap, arg, ra)
+}
+
 //go:nosplit
 func profFast(h *hartState) { profOf(h).fast++ }
 
@@ -174,6 +198,13 @@ func profFast(h *hartState) { profOf(h).fast++ }
 //
 //go:nosplit
 func profResume(h *hartState, fr uintptr) {
+	if tracing {
+		u := uint64(0)
+		if ptrFrame(fr).status&statusSPP == 0 {
+			u = 1
+		}
+		trace(h, evResume, u, 0)
+	}
 	if ptrFrame(fr).status&statusSPP == 0 {
 		p := profOf(h)
 		p.userRuns++
@@ -219,12 +250,18 @@ func profMigrate(h *hartState, fa uintptr) {
 func profIPI() {
 	if c := selfCPU(); c >= 0 && c < maxHarts {
 		hprof[c].ipis++
+		if tracing {
+			trace(&harts[c], evIPI, 0, 0)
+		}
 	}
 }
 
 //go:nosplit
 func profTimerSet(h *hartState) uint64 {
 	profOf(h).timerSets++
+	if tracing {
+		trace(h, evTimerSet, h.timerAt, 0)
+	}
 	return reg.ReadTime()
 }
 
@@ -241,6 +278,9 @@ func profIdle(h *hartState, ticks uint64) {
 	p := profOf(h)
 	p.idles++
 	p.idleTicks += ticks
+	if tracing {
+		trace(h, evIdle, ticks, 0)
+	}
 }
 
 // profPrint writes every hart's counts to the console.
@@ -251,6 +291,7 @@ func profPrint() {
 	if markEndAt > markedAt && markedAt != 0 {
 		profWindow()
 		profPrintAll(&hend, markEndAt, "hartprof window cpu ")
+		traceDump()
 	}
 }
 

@@ -192,11 +192,43 @@ func arm(h *hartState, now uint64) {
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}
+	at = deferToSlice(h, at)
 	if at == h.timerAt || h.timerAt > now && at > h.timerAt {
 		return
 	}
 	h.timerAt = at
 	h.rearm = true // programmed by releaseBKL (ipi.go)
+}
+
+// deferToSlice moves a busy hart's timer from a sleeper's deadline to
+// the end of the running thread's time slice when that comes later (by
+// at most one slice): a thread woken in mid-slice waits in the run queue
+// for the slice to end anyway, unless another hart is idle to take it
+// (then the deadline stands, and the wake-up's IPI sends it there). Firing at the
+// deadline cost a second interrupt and timer programming for nothing:
+// hartprof traces of bench/smp's Go program showed a third of all timer
+// interrupts waking a thread that then waited for the next one (the
+// kernel runtime's sysmon, mostly). A hart that blocks or idles before
+// then re-arms for the deadline itself (schedule, idle).
+//
+//go:nosplit
+func deferToSlice(h *hartState, at uint64) uint64 {
+	if h.cur < 0 || at >= h.sliceEnd || anyIdle() {
+		return at
+	}
+	return min(h.sliceEnd, at+nsToTicks(quantumNS))
+}
+
+// anyIdle reports whether some hart waits in WFI (under bkl).
+//
+//go:nosplit
+func anyIdle() bool {
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		if harts[k].idle {
+			return true
+		}
+	}
+	return false
 }
 
 // idle waits, with interrupts still masked, until a thread is runnable.
