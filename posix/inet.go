@@ -2,7 +2,6 @@ package posix
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -33,18 +32,18 @@ type NetStack interface {
 // blocks: EAGAIN (EINPROGRESS from Connect) means wait for readiness,
 // which OnEvent reports.
 type NetEndpoint interface {
-	Bind(addr netip.AddrPort) Errno
+	Bind(addr InetAddr) Errno
 	Listen(backlog int) Errno
-	Accept() (NetEndpoint, netip.AddrPort, Errno)
-	Connect(addr netip.AddrPort) Errno
+	Accept() (NetEndpoint, InetAddr, Errno)
+	Connect(addr InetAddr) Errno
 	// Read fills p from the receive queue; full is the datagram's whole
 	// length, from its sender.
-	Read(p []byte, peek bool) (n, full int, from netip.AddrPort, e Errno)
+	Read(p []byte, peek bool) (n, full int, from InetAddr, e Errno)
 	// Write sends p (to the given address, if valid); more is MSG_MORE.
-	Write(p []byte, to netip.AddrPort, more bool) (int, Errno)
+	Write(p []byte, to InetAddr, more bool) (int, Errno)
 	Shutdown(how int) Errno
-	LocalAddr() (netip.AddrPort, Errno)
-	RemoteAddr() (netip.AddrPort, Errno)
+	LocalAddr() (InetAddr, Errno)
+	RemoteAddr() (InetAddr, Errno)
 	// Readiness is what of the POLL* bits in mask holds now.
 	Readiness(mask uint32) uint32
 	// OnEvent calls fn whenever readiness may have changed, until
@@ -115,56 +114,53 @@ func (s *inetSocket) block(t *Thread, nonblock bool, want uint32, op func() Errn
 
 // parseInet reads a sockaddr_in or sockaddr_in6 for the socket's family
 // (an AF_INET6 socket takes IPv4 addresses too, as ::ffff:a.b.c.d).
-func (s *inetSocket) parseInet(sa []byte) (netip.AddrPort, Errno) {
+func (s *inetSocket) parseInet(sa []byte) (InetAddr, Errno) { return parseInet(s.family, sa) }
+
+func parseInet(family int, sa []byte) (InetAddr, Errno) {
 	if len(sa) < 2 {
-		return netip.AddrPort{}, linux.EINVAL
+		return InetAddr{}, linux.EINVAL
 	}
 	switch binary.LittleEndian.Uint16(sa) {
 	case linux.AF_INET:
 		var in linux.SockaddrIn
 		if len(sa) < 16 {
-			return netip.AddrPort{}, linux.EINVAL
+			return InetAddr{}, linux.EINVAL
 		}
 		copy(linux.AsBytes(&in), sa)
-		port := binary.BigEndian.Uint16(in.Port[:])
-		a := netip.AddrFrom4(in.Addr)
-		if s.family == linux.AF_INET6 {
-			a = netip.AddrFrom16(a.As16())
+		a := InetAddr4(in.Addr, binary.BigEndian.Uint16(in.Port[:]))
+		if family == linux.AF_INET6 {
+			a.Family = linux.AF_INET6 // IPv4-mapped IPv6
 		}
-		return netip.AddrPortFrom(a, port), 0
+		return a, 0
 	case linux.AF_INET6:
 		var in linux.SockaddrIn6
-		if s.family != linux.AF_INET6 || len(sa) < 24 {
-			return netip.AddrPort{}, linux.EINVAL
+		if family != linux.AF_INET6 || len(sa) < 24 {
+			return InetAddr{}, linux.EINVAL
 		}
 		copy(linux.AsBytes(&in), sa)
-		a := netip.AddrFrom16(in.Addr)
-		if in.ScopeID != 0 {
-			a = a.WithZone(uitoa(uint64(in.ScopeID)))
-		}
-		return netip.AddrPortFrom(a, binary.BigEndian.Uint16(in.Port[:])), 0
-	case linux.AF_UNSPEC:
-		return netip.AddrPort{}, linux.EAFNOSUPPORT
+		return InetAddr6(in.Addr, binary.BigEndian.Uint16(in.Port[:]), in.ScopeID), 0
 	}
-	return netip.AddrPort{}, linux.EAFNOSUPPORT
+	return InetAddr{}, linux.EAFNOSUPPORT
 }
 
-// inetAddr is ap as the socket's family writes it.
-func (s *inetSocket) inetAddr(ap netip.AddrPort) []byte {
-	a := ap.Addr()
-	if !a.IsValid() { // the stack has no address (unbound): the family's "any"
-		a = netip.IPv6Unspecified()
-	}
-	if s.family == linux.AF_INET {
+// inetAddr is a as the socket's family writes it.
+func (s *inetSocket) inetAddr(a InetAddr) []byte { return inetAddr(s.family, a) }
+
+// inetAddr is a as a socket of family writes it: no address (the stack
+// has none: unbound) is the family's "any"; on an AF_INET socket an
+// IPv6 address that maps no IPv4 one is 0.0.0.0.
+func inetAddr(family int, a InetAddr) []byte {
+	if family == linux.AF_INET {
 		in := linux.SockaddrIn{Family: linux.AF_INET}
-		if u := a.Unmap(); u.Is4() {
-			in.Addr = u.As4()
-		}
-		binary.BigEndian.PutUint16(in.Port[:], ap.Port())
+		in.Addr, _ = a.Unmap()
+		binary.BigEndian.PutUint16(in.Port[:], a.Port)
 		return append([]byte(nil), linux.AsBytes(&in)...)
 	}
-	in := linux.SockaddrIn6{Family: linux.AF_INET6, Addr: a.As16()}
-	binary.BigEndian.PutUint16(in.Port[:], ap.Port())
+	in := linux.SockaddrIn6{Family: linux.AF_INET6, ScopeID: a.ScopeID}
+	if a.Valid() {
+		in.Addr = a.IP
+	}
+	binary.BigEndian.PutUint16(in.Port[:], a.Port)
 	return append([]byte(nil), linux.AsBytes(&in)...)
 }
 
@@ -228,7 +224,7 @@ func (s *inetSocket) shutdown(how int) Errno { return s.ep.Shutdown(how) }
 
 func (s *inetSocket) send(t *Thread, data []byte, ctl *control, to []byte, flags int, nonblock bool) (int, Errno) {
 	ctl.discard(s.proc.fds) // inet sockets carry no descriptors
-	var ap netip.AddrPort
+	var ap InetAddr
 	if to != nil {
 		var e Errno
 		if ap, e = s.parseInet(to); e != 0 {
@@ -245,7 +241,7 @@ func (s *inetSocket) send(t *Thread, data []byte, ctl *control, to []byte, flags
 
 func (s *inetSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (int, int, []byte, *control, Errno) {
 	var n, full int
-	var from netip.AddrPort
+	var from InetAddr
 	e := s.block(t, nonblock, linux.POLLIN, func() (e Errno) {
 		n, full, from, e = s.ep.Read(dst, flags&linux.MSG_PEEK != 0)
 		if e == linux.ENOTCONN && s.typ == linux.SOCK_STREAM && s.ep.Readiness(linux.POLLRDHUP) != 0 {
@@ -257,7 +253,7 @@ func (s *inetSocket) recv(t *Thread, dst []byte, flags int, nonblock bool) (int,
 		return 0, 0, nil, nil, e
 	}
 	var sa []byte
-	if from.IsValid() {
+	if from.Valid() {
 		sa = s.inetAddr(from)
 	}
 	return n, full, sa, nil, 0
@@ -297,11 +293,11 @@ func (s *inetSocket) Ioctl(t *Thread, req uint64, arg uintptr) (int64, Errno) {
 }
 
 func (s *inetSocket) sockname() []byte {
-	ap, e := s.ep.LocalAddr()
+	a, e := s.ep.LocalAddr()
 	if e != 0 {
-		ap = netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+		a = InetAddr{} // written as the family's "any", port 0
 	}
-	return s.inetAddr(ap)
+	return s.inetAddr(a)
 }
 
 func (s *inetSocket) peername() ([]byte, Errno) {

@@ -2,7 +2,6 @@ package posix
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -21,7 +20,7 @@ type NetInterface struct {
 	MAC          []byte // empty for loopback
 	MTU          uint32
 	Up, Loopback bool
-	Addrs        []netip.Prefix
+	Addrs        []InetPrefix
 }
 
 // interfaces lists the machine's interfaces: the stack's, or without one
@@ -211,22 +210,20 @@ func linkBody(i NetInterface) []byte {
 	return b
 }
 
-func addrBody(i NetInterface, p netip.Prefix) []byte {
-	m := linux.IfAddrmsg{Prefixlen: uint8(p.Bits()), Flags: linux.IFA_F_PERMANENT, Index: uint32(i.Index)}
+func addrBody(i NetInterface, p InetPrefix) []byte {
+	m := linux.IfAddrmsg{Prefixlen: p.Bits, Flags: linux.IFA_F_PERMANENT, Index: uint32(i.Index)}
 	if i.Loopback {
 		m.Scope = linux.RT_SCOPE_HOST
 	}
-	a := p.Addr()
+	a := p.Addr
 	var raw []byte
 	if a.Is4() {
 		m.Family = linux.AF_INET
-		v := a.As4()
-		raw = v[:]
+		raw = a.IP[12:]
 	} else {
 		m.Family = linux.AF_INET6
-		v := a.As16()
-		raw = v[:]
-		if a.IsLinkLocalUnicast() {
+		raw = a.IP[:]
+		if a.isLinkLocal() {
 			m.Scope = linux.RT_SCOPE_LINK
 		}
 	}

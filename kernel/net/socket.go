@@ -103,12 +103,22 @@ func (st *Stack) rawSocket(family int, netProto tcpip.NetworkProtocolNumber, pro
 // returns EAGAIN when none is pending (wait for ReadableEvents on
 // Queue).
 func (e *Endpoint) Accept() (*Endpoint, netip.AddrPort, syscall.Errno) {
+	c, peer, err := e.AcceptFull()
+	if err != 0 {
+		return nil, netip.AddrPort{}, err
+	}
+	return c, AddrPort(peer), 0
+}
+
+// AcceptFull is Accept with the peer's address as the stack has it (the
+// posix adapter converts that to its own type, without netip).
+func (e *Endpoint) AcceptFull() (*Endpoint, tcpip.FullAddress, syscall.Errno) {
 	var peer tcpip.FullAddress
 	ep, q, err := e.Endpoint.Accept(&peer)
 	if err != nil {
-		return nil, netip.AddrPort{}, Errno(err)
+		return nil, tcpip.FullAddress{}, Errno(err)
 	}
-	return &Endpoint{Endpoint: ep, Queue: q, Family: e.Family, Type: e.Type, Protocol: e.Protocol}, AddrPort(peer), 0
+	return &Endpoint{Endpoint: ep, Queue: q, Family: e.Family, Type: e.Type, Protocol: e.Protocol}, peer, 0
 }
 
 // Errno is the Linux error number for a netstack error, as Linux's own

@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
-	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -47,8 +46,8 @@ func (s Stack) Interfaces() []posix.NetInterface {
 	for _, i := range s.S.Interfaces() {
 		ni := posix.NetInterface{Index: i.Index, Name: i.Name, MAC: i.MAC, MTU: i.MTU, Up: i.Up, Loopback: i.Loopback}
 		for _, a := range i.Addrs {
-			if ip, ok := netip.AddrFromSlice(a.Address.AsSlice()); ok {
-				ni.Addrs = append(ni.Addrs, netip.PrefixFrom(ip, a.PrefixLen))
+			if ip := inetAddr(tcpip.FullAddress{Addr: a.Address}); ip.Valid() && a.PrefixLen >= 0 && a.PrefixLen <= 8*a.Address.Len() {
+				ni.Addrs = append(ni.Addrs, posix.InetPrefix{Addr: ip, Bits: uint8(a.PrefixLen)})
 			}
 		}
 		out = append(out, ni)
@@ -71,34 +70,53 @@ type endpoint struct {
 
 func errno(err tcpip.Error) posix.Errno { return knet.Errno(err) }
 
-// full is ap as the stack takes it: an IPv4-mapped address on an IPv4
-// socket is plain IPv4.
-func (e *endpoint) full(ap netip.AddrPort) tcpip.FullAddress {
-	if e.ep.Family == linux.AF_INET {
-		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+// full is a as the stack takes it: an IPv4-mapped address on an IPv4
+// socket is plain IPv4, an unspecified one (INADDR_ANY, in6addr_any) or
+// none is no address, which the stack takes as "any", and an
+// IPv4-mapped one on an IPv6 socket stays IPv6, as a dual stack socket
+// wants it. The scope id is not passed on (the stack's NIC ids are not
+// the interface indexes programs see).
+func (e *endpoint) full(a posix.InetAddr) tcpip.FullAddress {
+	if v4, ok := a.Unmap(); ok && (a.Is4() || e.ep.Family == linux.AF_INET) {
+		if v4 == ([4]byte{}) {
+			return tcpip.FullAddress{Port: a.Port}
+		}
+		return tcpip.FullAddress{Addr: tcpip.AddrFrom4(v4), Port: a.Port}
 	}
-	if ap.Addr().IsUnspecified() { // INADDR_ANY, in6addr_any: no address, as the stack takes "any"
-		return tcpip.FullAddress{Port: ap.Port()}
+	if !a.Valid() || a.IP == ([16]byte{}) {
+		return tcpip.FullAddress{Port: a.Port}
 	}
-	return knet.FullAddress(ap)
+	return tcpip.FullAddress{Addr: tcpip.AddrFrom16(a.IP), Port: a.Port}
 }
 
-func (e *endpoint) Bind(ap netip.AddrPort) posix.Errno { return errno(e.ep.Bind(e.full(ap))) }
-func (e *endpoint) Listen(n int) posix.Errno           { return errno(e.ep.Listen(n)) }
+// inetAddr is the stack's address f for posix: a 4-byte address is
+// IPv4, a 16-byte one IPv6, none (or any other length) no address.
+func inetAddr(f tcpip.FullAddress) posix.InetAddr {
+	switch f.Addr.Len() {
+	case 4:
+		return posix.InetAddr4(f.Addr.As4(), f.Port)
+	case 16:
+		return posix.InetAddr6(f.Addr.As16(), f.Port, 0)
+	}
+	return posix.InetAddr{Port: f.Port}
+}
 
-func (e *endpoint) Accept() (posix.NetEndpoint, netip.AddrPort, posix.Errno) {
-	c, peer, err := e.ep.Accept()
+func (e *endpoint) Bind(a posix.InetAddr) posix.Errno { return errno(e.ep.Bind(e.full(a))) }
+func (e *endpoint) Listen(n int) posix.Errno          { return errno(e.ep.Listen(n)) }
+
+func (e *endpoint) Accept() (posix.NetEndpoint, posix.InetAddr, posix.Errno) {
+	c, peer, err := e.ep.AcceptFull()
 	if err != 0 {
-		return nil, netip.AddrPort{}, err
+		return nil, posix.InetAddr{}, err
 	}
-	return &endpoint{ep: c}, peer, 0
+	return &endpoint{ep: c}, inetAddr(peer), 0
 }
 
-func (e *endpoint) Connect(ap netip.AddrPort) posix.Errno {
-	return errno(e.ep.Connect(e.full(ap)))
+func (e *endpoint) Connect(a posix.InetAddr) posix.Errno {
+	return errno(e.ep.Connect(e.full(a)))
 }
 
-func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Errno) {
+func (e *endpoint) Read(p []byte, peek bool) (int, int, posix.InetAddr, posix.Errno) {
 	opts := tcpip.ReadOptions{Peek: peek, NeedRemoteAddr: e.ep.Type != linux.SOCK_STREAM}
 	var res tcpip.ReadResult
 	var err tcpip.Error
@@ -124,13 +142,13 @@ func (e *endpoint) Read(p []byte, peek bool) (int, int, netip.AddrPort, posix.Er
 	}
 	if err != nil {
 		if _, eof := err.(*tcpip.ErrClosedForReceive); eof {
-			return 0, 0, netip.AddrPort{}, 0 // end of file
+			return 0, 0, posix.InetAddr{}, 0 // end of file
 		}
-		return 0, 0, netip.AddrPort{}, errno(err)
+		return 0, 0, posix.InetAddr{}, errno(err)
 	}
-	var from netip.AddrPort
+	var from posix.InetAddr
 	if res.RemoteAddr.Addr.Len() > 0 {
-		from = knet.AddrPort(res.RemoteAddr)
+		from = inetAddr(res.RemoteAddr)
 	}
 	return res.Count, res.Total, from, 0
 }
@@ -163,9 +181,9 @@ func (w *truncWriter) Write(q []byte) (int, error) {
 	return len(q), nil
 }
 
-func (e *endpoint) Write(p []byte, to netip.AddrPort, more bool) (int, posix.Errno) {
+func (e *endpoint) Write(p []byte, to posix.InetAddr, more bool) (int, posix.Errno) {
 	opts := tcpip.WriteOptions{More: more}
-	if to.IsValid() {
+	if to.Valid() {
 		fa := e.full(to)
 		opts.To = &fa
 	}
@@ -199,20 +217,20 @@ func (e *endpoint) Shutdown(how int) posix.Errno {
 	return errno(e.ep.Shutdown(f))
 }
 
-func (e *endpoint) LocalAddr() (netip.AddrPort, posix.Errno) {
+func (e *endpoint) LocalAddr() (posix.InetAddr, posix.Errno) {
 	fa, err := e.ep.GetLocalAddress()
 	if err != nil {
-		return netip.AddrPort{}, errno(err)
+		return posix.InetAddr{}, errno(err)
 	}
-	return knet.AddrPort(fa), 0
+	return inetAddr(fa), 0
 }
 
-func (e *endpoint) RemoteAddr() (netip.AddrPort, posix.Errno) {
+func (e *endpoint) RemoteAddr() (posix.InetAddr, posix.Errno) {
 	fa, err := e.ep.GetRemoteAddress()
 	if err != nil {
-		return netip.AddrPort{}, errno(err)
+		return posix.InetAddr{}, errno(err)
 	}
-	return knet.AddrPort(fa), 0
+	return inetAddr(fa), 0
 }
 
 // Readiness implements posix.NetEndpoint: gVisor's event bits are
