@@ -33,6 +33,9 @@ type pkg struct {
 	// default CI short.
 	long map[string]string
 	cpus int // harts (runikraft run --cpus); 0: stdlibHarts()
+	// full runs the package without -short, in the longer target only
+	// (its tests at full size: the runtime's multi-core hammering).
+	full bool
 }
 
 var pkgs = []pkg{
@@ -108,6 +111,16 @@ var pkgs = []pkg{
 		"TestMutexMisuse": noExec,
 		"TestIssue76126":  noExec,
 	}},
+	// And at full size (no -short), longer target only: 1-2 minutes each
+	// on 2 harts here, the longest test sync/atomic's
+	// TestValueSwapConcurrent (about 70 s).
+	{path: "sync/atomic", cpus: 2, full: true, skip: map[string]string{
+		"TestValueCompareAndSwapConcurrent": "10⁸ Gosched calls at full size: far beyond minutes under TCG (it ran over 3 minutes before it was stopped)",
+	}},
+	{path: "sync", cpus: 2, full: true, skip: map[string]string{
+		"TestMutexMisuse": noExec,
+		"TestIssue76126":  noExec,
+	}},
 }
 
 // Reasons shared by many skips.
@@ -151,19 +164,27 @@ func TestStdlib(t *testing.T) {
 		switch {
 		case p.cpus == 0:
 			p.cpus = harts
-		case p.cpus == harts:
+		case p.cpus == harts && !p.full:
 			continue // the whole list runs on these harts already
 		}
 		name, run := p.path, runikraft+fmt.Sprintf(" run --timeout 30m --host-view --cpus %d", p.cpus)
 		if p.cpus > 1 {
 			name += fmt.Sprintf(" on %d harts", p.cpus)
 		}
+		short := "-short"
+		if p.full {
+			name += " without -short"
+			short = "-short=false"
+		}
 		t.Run(name, func(t *testing.T) {
 			// Exactly what a user types: go test -exec 'runikraft run
 			// --host-view'. go test runs the command in the package's
 			// directory, which is where the test starts in the guest,
 			// with the host's files at their own paths around it.
-			args := []string{"test", "-count=1", "-short", "-exec", run}
+			if p.full && !longTests() {
+				t.Skip("at full size: the longer target only (RUNIKRAFT_LONG=1, ./install.sh long)")
+			}
+			args := []string{"test", "-count=1", short, "-exec", run}
 			if p.tags != "" {
 				args = append(args, "-tags", p.tags)
 			}
