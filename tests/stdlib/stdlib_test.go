@@ -111,7 +111,7 @@ var pkgs = []pkg{
 		"TestMutexMisuse": noExec,
 		"TestIssue76126":  noExec,
 	}},
-	// And at full size (no -short), longer target only: 1-2 minutes each
+	// And at full size (no -short), longer target only: under a minute or two each
 	// on 2 harts here, the longest test sync/atomic's
 	// TestValueSwapConcurrent (about 70 s).
 	{path: "sync/atomic", cpus: 2, full: true, skip: map[string]string{
