@@ -16,6 +16,9 @@ var blocksC []byte
 //go:embed plugin/callers.c
 var callersC []byte
 
+//go:embed plugin/shared.h
+var sharedH []byte
+
 // buildPlugin compiles plugin name (blocks or callers) with the host's
 // cc into dir and returns the shared object's path.
 func buildPlugin(ctx context.Context, dir, name string) (string, error) {
@@ -23,6 +26,9 @@ func buildPlugin(ctx context.Context, dir, name string) (string, error) {
 	c := filepath.Join(dir, name+".c")
 	so := filepath.Join(dir, name+".so")
 	if err := os.WriteFile(c, src, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "shared.h"), sharedH, 0o644); err != nil {
 		return "", err
 	}
 	if out, err := exec.CommandContext(ctx, "cc", "-O2", "-shared", "-fPIC", "-o", so, c).CombinedOutput(); err != nil {

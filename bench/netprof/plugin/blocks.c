@@ -5,25 +5,13 @@
  * two uint64 (entries used, capacity), two spare, then one
  * {block vaddr, instructions} pair per translation (a block translated
  * again, e.g. under other TB flags, gets another entry). QEMU 7.2 ships
- * no plugin header, so the four functions used are declared here as its
- * API defines them. */
-#include <fcntl.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
+ * no plugin header: shared.h and the two lines below declare the four
+ * functions used as its API defines them. */
+#include "shared.h"
 
-typedef uint64_t qemu_plugin_id_t;
-struct qemu_plugin_tb;
 enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
-typedef void (*tb_trans_cb)(qemu_plugin_id_t, struct qemu_plugin_tb *);
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t, tb_trans_cb);
 void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *, enum qemu_plugin_op, void *, uint64_t);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *);
-uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *);
-
-__attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
 #define CAP (1u << 22)
 static uint64_t *hdr; /* used, capacity, overflow count, spare */
@@ -51,12 +39,7 @@ int qemu_plugin_install(qemu_plugin_id_t id, const void *info, int argc, char **
 	if (path == NULL)
 		return -1;
 	size_t size = 32 + (size_t)CAP * 16;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, size) < 0)
-		return -1;
-	hdr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (hdr == MAP_FAILED)
+	if ((hdr = map_out(path, size)) == NULL)
 		return -1;
 	hdr[1] = CAP;
 	qemu_plugin_register_vcpu_tb_trans_cb(id, trans);

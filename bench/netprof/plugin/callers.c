@@ -4,24 +4,12 @@
  * entry: the block that called it) is counted, in a shared file
  * (out=PATH) of {block vaddr, count} pairs, open addressing over
  * 1<<16 slots. A callback per executed block: slow, for counting only. */
-#include <fcntl.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "shared.h"
 #include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-typedef uint64_t qemu_plugin_id_t;
-struct qemu_plugin_tb;
 enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS };
-typedef void (*tb_trans_cb)(qemu_plugin_id_t, struct qemu_plugin_tb *);
 typedef void (*udata_cb)(unsigned int, void *);
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t, tb_trans_cb);
 void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *, udata_cb, enum qemu_plugin_cb_flags, void *);
-uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *);
-
-__attribute__((visibility("default"))) int qemu_plugin_version = 1;
 
 #define SLOTS (1u << 16)
 static uint64_t *tab;
@@ -73,12 +61,7 @@ int qemu_plugin_install(qemu_plugin_id_t id, const void *info, int argc, char **
 	if (path == NULL || nwatch == 0)
 		return -1;
 	size_t size = (size_t)SLOTS * 16;
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0 || ftruncate(fd, size) < 0)
-		return -1;
-	tab = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (tab == MAP_FAILED)
+	if ((tab = map_out(path, size)) == NULL)
 		return -1;
 	qemu_plugin_register_vcpu_tb_trans_cb(id, trans);
 	return 0;
