@@ -40,6 +40,11 @@ type Frames struct {
 //go:nosplit
 func (f *Frames) SetReserve(pages uint64) { f.reserve = pages }
 
+// Reserve reports how many pages only Alloc may take.
+//
+//go:nosplit
+func (f *Frames) Reserve() uint64 { return f.reserve }
+
 // FreePages reports how many pages are left, reserve included.
 //
 //go:nosplit

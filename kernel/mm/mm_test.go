@@ -56,6 +56,9 @@ func TestMapLookupUnmap(t *testing.T) {
 	if !pt.Map(&f, va, pa, PTERead|PTEWrite) {
 		t.Fatal("Map")
 	}
+	if n := pt.Pages(); n != 3 {
+		t.Fatalf("Pages = %d after one mapping, want 3 (root and two levels)", n)
+	}
 	if got, ok := pt.Translate(va + 123); !ok || got != pa+123 {
 		t.Fatalf("Translate = %#x,%v want %#x", got, ok, pa+123)
 	}

@@ -22,7 +22,15 @@ const (
 )
 
 // Table is an Sv39 page table; Root is the physical address of its root.
-type Table struct{ Root uintptr }
+type Table struct {
+	Root  uintptr
+	pages uint64 // table pages it holds, root included
+}
+
+// Pages reports how many pages the table's own levels take.
+//
+//go:nosplit
+func (t *Table) Pages() uint64 { return t.pages }
 
 // SATP is the satp value that selects this table (mode 8 = Sv39).
 //
@@ -48,7 +56,11 @@ func leaf(pte uint64) bool { return pte&(PTERead|PTEWrite|PTEExec) != 0 }
 //go:nosplit
 func (t *Table) Init(f *Frames) bool {
 	t.Root = f.AllocZeroed()
-	return t.Root != 0
+	if t.Root == 0 {
+		return false
+	}
+	t.pages = 1
+	return true
 }
 
 // slot returns the PTE slot for va at level stop (0 = 4 KiB, 1 = 2 MiB),
@@ -69,6 +81,7 @@ func (t *Table) slot(f *Frames, va uintptr, stop uint, alloc bool) *uint64 {
 			if n == 0 {
 				return nil
 			}
+			t.pages++
 			*p = uint64(n>>12)<<10 | PTEValid
 		} else if leaf(*p) {
 			return nil
