@@ -54,6 +54,20 @@ type MemStats struct {
 	Threads uint64 // kernel thread slots in use (high-water mark)
 	App     uint64 // bytes of RAM backing the application's pages (in InUse)
 	Spare   uint64 // bytes the application may still get: free RAM less the kernel's reserve
+
+	// Where the kernel's part of InUse goes, and the image and RAM
+	// outside the allocator (runikraft run --debug's memory account).
+	PageTables  uint64 // the page table's own pages, the application's levels included
+	Stacks      uint64 // the hart layer's stacks: the runtime's main thread, trap and emergency stacks
+	Runtime     uint64 // pages backing the kernel runtime's mappings (its heap, goroutine stacks, metadata)
+	DMA         uint64 // device memory (virtqueues), never freed
+	AppPeak     uint64 // the most App has been
+	Reserve     uint64 // pages the application may not take, free or not
+	ImageText   uint64 // the kernel image's boot page and code
+	ImageRodata uint64 // read-only data (pclntab among it)
+	ImageData   uint64 // data and .bss
+	RAM         uint64 // the machine's RAM (the device tree's memory)
+	HartTables  uint64 // of ImageData: the hart layer's fixed tables (threads, area maps, run queue, ...)
 }
 
 // MemoryRoom reports whether the kernel's heap can take n more bytes

@@ -341,6 +341,7 @@ func allocStack(size uintptr) uintptr {
 		if pa == 0 || !kpt.Map(&frames, va, pa, kernRW) {
 			return 0
 		}
+		stackPages++
 	}
 	stackNext = base + size
 	return base + size

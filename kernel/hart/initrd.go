@@ -139,7 +139,7 @@ func adoptInitrdPage(va, pa uintptr) int64 {
 	}
 	*w |= bit
 	frames.Adopt()
-	userResident++
+	noteUserPage()
 	return 0
 }
 

@@ -457,21 +457,6 @@ func fcntl(fd int64, cmd uint64) int64 {
 	return 0
 }
 
-//go:nosplit
-func memStats(p uintptr) int64 {
-	if !backed(p, 48, true) {
-		return -int64(linux.EFAULT)
-	}
-	inUse, total := frames.Stats()
-	put64(p, inUse*mm.PageSize)
-	put64(p+8, total*mm.PageSize)
-	put64(p+16, uint64(kareas.Len()))
-	put64(p+24, uint64(nthreads))
-	put64(p+32, userResident*mm.PageSize)
-	put64(p+40, frames.Spare()*mm.PageSize)
-	return 0
-}
-
 // neg is -errno as a register value.
 //
 //go:nosplit
@@ -489,5 +474,6 @@ func allocDMA(pages uint64) int64 {
 	if p == 0 {
 		return -int64(linux.ENOMEM)
 	}
+	dmaPages += pages
 	return int64(p)
 }

@@ -267,7 +267,9 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		return false, true
 	}
 	if s.user {
-		userResident++
+		noteUserPage()
+	} else {
+		kernelResident++
 	}
 	// No sfence.vma: the entry was invalid, and a TLB does not keep a
 	// failed walk's result (QEMU's never does), so the retried access
@@ -303,6 +305,8 @@ func (s *space) release(addr, n uintptr) {
 	}
 	if s.user {
 		userResident -= min(userResident, uint64(k))
+	} else {
+		kernelResident -= min(kernelResident, uint64(k))
 	}
 	sfence()
 	remoteSfence(addr, n) // before bkl is released and the pages reused
