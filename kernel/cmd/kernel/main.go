@@ -199,6 +199,7 @@ func run() int {
 	status := p.Wait()
 	if booted != nil {
 		<-booted // a short-lived application's timeline still comes out
+		logAccount(logw, "at the application's exit")
 	}
 	return status
 }

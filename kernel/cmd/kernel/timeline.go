@@ -30,6 +30,7 @@ func logBoot(w io.Writer, ram, file, released uint64) {
 	fmt.Fprint(w, formatTimeline(t))
 	fmt.Fprintf(w, "runikraft: memory at the first user instruction: kernel resident %s, application %s, of RAM %s; of the application's %s file, %s went back to the allocator\n",
 		mib(s.InUse-min(s.InUse, s.App)), mib(s.App), mib(ram), mib(file), mib(released))
+	logAccount(w, "at the first user instruction")
 }
 
 // formatTimeline renders the stamps: the time since the machine's reset
