@@ -67,7 +67,8 @@ type MemStats struct {
 	ImageRodata uint64 // read-only data (pclntab among it)
 	ImageData   uint64 // data and .bss
 	RAM         uint64 // the machine's RAM (the device tree's memory)
-	HartTables  uint64 // of ImageData: the hart layer's fixed tables (threads, area maps, run queue, ...)
+	HartTables  uint64 // of ImageData: the hart layer's fixed tables (run queue, emergency frames, ...)
+	Tables      uint64 // pages backing the hart layer's growing tables (threads, area maps)
 }
 
 // MemoryRoom reports whether the kernel's heap can take n more bytes

@@ -69,6 +69,10 @@ func boot(hartid, dtb uintptr) uintptr {
 		powerOff(abi.ExitBadImage)
 	}
 	setSATP(kpt.SATP())
+	if !initTables() {
+		puts("runikraft: out of memory for the hart tables\n")
+		powerOff(abi.ExitBadImage)
+	}
 	remapDevices()
 	stamp(PhasePaging) // boot timeline (timeline.go)
 

@@ -127,7 +127,7 @@ func adoptInitrdPage(va, pa uintptr) int64 {
 	if *w&bit != 0 {
 		return -int64(linux.EBUSY)
 	}
-	a, found := uareas.Find(va)
+	a, found := uspace.areas.Find(va)
 	if !found {
 		return -int64(linux.EFAULT)
 	}

@@ -30,7 +30,7 @@ func noteUserPage() {
 }
 
 // memStatsWords is how many words memStats writes (MemStats's size).
-const memStatsWords = 17
+const memStatsWords = 18
 
 // memStats answers sysRKMemStats: MemStats at p, word by word in its
 // field order.
@@ -44,7 +44,7 @@ func memStats(p uintptr) int64 {
 	const pg = mm.PageSize
 	put64(p, inUse*pg)
 	put64(p+8, total*pg)
-	put64(p+16, uint64(kareas.Len()))
+	put64(p+16, uint64(kspace.areas.Len()))
 	put64(p+24, uint64(nthreads))
 	put64(p+32, userResident*pg)
 	put64(p+40, frames.Spare()*pg)
@@ -59,13 +59,13 @@ func memStats(p uintptr) int64 {
 	put64(p+112, uint64(pageUp(uintptr(bootInfo[biImageEnd]))-pageDown(uintptr(bootInfo[biDataStart]))))
 	put64(p+120, ramBytes)
 	put64(p+128, uint64(hartTableBytes))
+	put64(p+136, tablePages*pg)
 	return 0
 }
 
-// hartTableBytes is what the hart layer's biggest tables take of the
-// image's data and .bss.
-const hartTableBytes = unsafe.Sizeof(threads) + unsafe.Sizeof(kareas) + unsafe.Sizeof(uareas) +
-	unsafe.Sizeof(runq) + unsafe.Sizeof(emergFrames) + unsafe.Sizeof(adoptedPages) + unsafe.Sizeof(earlyStack)
+// hartTableBytes is what the hart layer's fixed tables take of the
+// image's data and .bss (the lazily backed ones are in tablePages).
+const hartTableBytes = unsafe.Sizeof(runq) + unsafe.Sizeof(emergFrames) + unsafe.Sizeof(adoptedPages) + unsafe.Sizeof(earlyStack)
 
 // MemStats is memStatsWords words, in the order memStats writes them.
 var _ = [1]struct{}{}[unsafe.Sizeof(MemStats{})-memStatsWords*8]

@@ -301,13 +301,17 @@ func allowedMask(t *thread) uint64 {
 //
 //go:nosplit
 func newThread() int32 {
-	for i := int32(1); i < maxThreads; i++ {
+	for i := int32(1); i < nthreads && i < maxThreads; i++ {
 		if threads[i].state == tFree {
-			if i >= nthreads {
-				nthreads = i + 1
-			}
 			return i
 		}
 	}
-	return -1
+	// Slots from nthreads up were never used; the table is backed as
+	// far as they go (tables.go).
+	i := max(nthreads, 1)
+	if i >= maxThreads || !threadsTable.ensure(uintptr(i+1)*threadBytes) {
+		return -1
+	}
+	nthreads = i + 1
+	return i
 }

@@ -154,9 +154,8 @@ var (
 	machine     fdt.Machine
 	frames      mm.Frames
 	kpt         mm.Table
-	kareas      mm.Areas
-	threads     [maxThreads]thread
-	nthreads    int32 // highest thread index in use + 1
+	threads     *[maxThreads]thread // tables.go
+	nthreads    int32               // highest thread index in use + 1
 	harts       [maxHarts]hartState
 	emergHarts  [maxHarts]hartState // each hart's emergency trap stack
 	emergFrames [maxHarts]frame

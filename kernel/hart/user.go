@@ -41,8 +41,6 @@ const (
 	UserHighEnd   = abi.UserHighEnd
 )
 
-var uareas mm.Areas
-
 //go:nosplit
 func uctxAt(p uintptr) *UserContext { return (*UserContext)(ptr(p)) }
 

@@ -25,7 +25,8 @@ const (
 
 // space is one address space's rules.
 type space struct {
-	areas  *mm.Areas
+	areas  *mm.Areas  // set by initTables (tables.go)
+	table  *lazyTable // what of areas is backed
 	user   bool
 	lo, hi uintptr // where mappings without a fixed address go
 	// mmapBase, if inside (lo, hi), is where the search for room starts
@@ -40,8 +41,8 @@ var kernelReleases uint64
 
 // The two spaces; statically initialised, so no write barrier ever runs.
 var (
-	kspace = space{areas: &kareas, lo: kernelMmapBase, hi: kernelMmapTop}
-	uspace = space{areas: &uareas, user: true, lo: UserHighStart, hi: UserHighEnd}
+	kspace = space{table: &kareasTable, lo: kernelMmapBase, hi: kernelMmapTop}
+	uspace = space{table: &uareasTable, user: true, lo: UserHighStart, hi: UserHighEnd}
 )
 
 // contains reports whether [a, a+n) may hold this space's mappings.
@@ -95,6 +96,9 @@ func (s *space) mmap(addr, n uintptr, prot uint32, fixed, noReplace bool, commit
 	}
 	n = pageUp(n)
 	if commit != 0 && prot&mm.ProtWrite != 0 && uint64(n) > commit {
+		return -int64(linux.ENOMEM)
+	}
+	if !s.areasRoom() {
 		return -int64(linux.ENOMEM)
 	}
 	if fixed {
@@ -166,7 +170,7 @@ func (s *space) munmap(addr, n uintptr) int64 {
 	if !s.contains(addr, n) {
 		return -int64(linux.EINVAL)
 	}
-	if !s.areas.Remove(addr, addr+n) {
+	if !s.areasRoom() || !s.areas.Remove(addr, addr+n) {
 		return -int64(linux.ENOMEM)
 	}
 	s.release(addr, n)
@@ -202,7 +206,7 @@ func (s *space) mprotect(addr, n uintptr, prot uint32) int64 {
 	if !s.contains(addr, n) || !s.areas.Covered(addr, addr+n) {
 		return -int64(linux.ENOMEM)
 	}
-	if !s.areas.SetProt(addr, addr+n, prot) {
+	if !s.areasRoom() || !s.areas.SetProt(addr, addr+n, prot) {
 		return -int64(linux.ENOMEM)
 	}
 	if prot == 0 {

@@ -1,5 +1,7 @@
 package mm
 
+import "unsafe"
+
 // Protection bits of an area, as mmap's PROT_* values.
 const (
 	ProtRead  = 1
@@ -19,10 +21,22 @@ type Area struct {
 	Flags      uint32 // owner-defined (e.g. user vs kernel)
 }
 
-// Areas is a sorted, non-overlapping set of areas in a fixed array.
+// Areas is a sorted, non-overlapping set of areas in a fixed array. The
+// count comes first and entries are used from the bottom up, so an owner
+// may back only the first AreasBytes(Len()+k) bytes of one (see
+// kernel/hart's lazily backed tables).
 type Areas struct {
-	a [MaxAreas]Area
 	n int
+	a [MaxAreas]Area
+}
+
+// AreasBytes is how many bytes from its start an Areas with n entries
+// uses (at most the whole table).
+//
+//go:nosplit
+func AreasBytes(n int) uintptr {
+	n = max(0, min(n, MaxAreas))
+	return unsafe.Offsetof(Areas{}.a) + uintptr(n)*unsafe.Sizeof(Area{})
 }
 
 // Len reports how many areas there are.

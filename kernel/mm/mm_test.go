@@ -309,3 +309,46 @@ func TestZeroClearsOnePage(t *testing.T) {
 		}
 	}
 }
+
+// An Areas with n entries writes nothing past AreasBytes(n+2) in any
+// operation, so a table whose owner backs only that much (kernel/hart)
+// never touches an unbacked page.
+func TestAreasStayInTheirBytes(t *testing.T) {
+	words := make([]uint64, unsafe.Sizeof(Areas{})/8)
+	m := (*Areas)(unsafe.Pointer(&words[0]))
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)
+	const canary = 0xa5
+	check := func(step string, n int, op func() bool) {
+		t.Helper()
+		from := AreasBytes(n + 2)
+		for i := from; i < uintptr(len(raw)); i++ {
+			raw[i] = canary
+		}
+		op()
+		for i := from; i < uintptr(len(raw)); i++ {
+			if raw[i] != canary {
+				t.Fatalf("%s with %d areas wrote byte %d, past AreasBytes(%d) = %d", step, n, i, n+2, from)
+			}
+		}
+	}
+	const pg = PageSize
+	for i := 0; i < 300; i++ {
+		base := uintptr(i) * 16 * pg
+		n := m.Len()
+		check("Insert", n, func() bool { return m.Insert(base, base+8*pg, uint32(i%3), 0) })
+		n = m.Len()
+		check("Remove", n, func() bool { return m.Remove(base+2*pg, base+3*pg) }) // a split
+		n = m.Len()
+		check("SetProt", n, func() bool { return m.SetProt(base+5*pg, base+6*pg, 7) }) // two splits
+		if i%7 == 0 {
+			n = m.Len()
+			check("Remove", n, func() bool { return m.Remove(base, base+16*pg) })
+		}
+	}
+	if m.Len() < 500 {
+		t.Fatalf("only %d areas: the test did not grow the table", m.Len())
+	}
+	if got := AreasBytes(MaxAreas + 5); got != unsafe.Sizeof(Areas{}) {
+		t.Fatalf("AreasBytes beyond the table = %d, want the table's size %d", got, unsafe.Sizeof(Areas{}))
+	}
+}

@@ -29,12 +29,13 @@ func logAccount(w io.Writer, when string) {
 	free := s.Total - min(s.Total, s.InUse)
 	reserve := min(s.Reserve, free)
 	kernel := s.InUse - min(s.InUse, s.App)
-	other := kernel - min(kernel, s.PageTables+s.Stacks+s.Runtime+s.DMA)
+	other := kernel - min(kernel, s.PageTables+s.Stacks+s.Tables+s.Runtime+s.DMA)
 	fmt.Fprintf(w, "runikraft: memory account %s, KiB of RAM %d:\n", when, kib(s.RAM))
 	fmt.Fprintf(w, "runikraft:   firmware and device tree (not the allocator's) %6d\n", kib(outside))
-	fmt.Fprintf(w, "runikraft:   kernel image                                %6d  (code %d, read-only data %d, data and .bss %d, of which hart tables %d)\n",
+	fmt.Fprintf(w, "runikraft:   kernel image                                %6d  (code %d, read-only data %d, data and .bss %d, of which fixed hart tables %d)\n",
 		kib(image), kib(s.ImageText), kib(s.ImageRodata), kib(s.ImageData), kib(s.HartTables))
 	fmt.Fprintf(w, "runikraft:   page tables                                 %6d\n", kib(s.PageTables))
+	fmt.Fprintf(w, "runikraft:   hart tables (threads, area maps)            %6d\n", kib(s.Tables))
 	fmt.Fprintf(w, "runikraft:   hart stacks (main thread, trap, emergency)  %6d\n", kib(s.Stacks))
 	fmt.Fprintf(w, "runikraft:   kernel runtime's pages                      %6d  (Go heap in use %d, goal %d, limit %d; goroutine and thread stacks %d; runtime metadata %d; free in the heap, not returned %d)\n",
 		kib(s.Runtime), kib(rs.HeapInuse), kib(rs.NextGC), kib(uint64(max(limit, 0))), kib(rs.StackInuse),
