@@ -125,7 +125,11 @@ type hartState struct {
 const (
 	maxThreads     = 512
 	earlyStackSize = 16384 // entry_riscv64.s reads it (go_asm.h)
-	mainStackSize  = 256 << 10
+	// The runtime's main thread: its g0 stack is the 64 KiB below the
+	// initial stack pointer (rt0_go, runtime/asm_riscv64.s), under the
+	// argument strings and auxv; 8 KiB more for those, and the guard page
+	// below catches anything past. It was 256 KiB, 192 of them unused.
+	mainStackSize  = 72 << 10
 	trapStackSize  = 32 << 10
 	emergStackSize = 16 << 10
 
