@@ -37,8 +37,8 @@ func logAccount(w io.Writer, when string) {
 	fmt.Fprintf(w, "runikraft:   page tables                                 %6d\n", kib(s.PageTables))
 	fmt.Fprintf(w, "runikraft:   hart tables (threads, area maps)            %6d\n", kib(s.Tables))
 	fmt.Fprintf(w, "runikraft:   hart stacks (main thread, trap, emergency)  %6d\n", kib(s.Stacks))
-	fmt.Fprintf(w, "runikraft:   kernel runtime's pages                      %6d  (Go heap in use %d, goal %d, limit %d; goroutine and thread stacks %d; runtime metadata %d; free in the heap, not returned %d)\n",
-		kib(s.Runtime), kib(rs.HeapInuse), kib(rs.NextGC), kib(uint64(max(limit, 0))), kib(rs.StackInuse),
+	fmt.Fprintf(w, "runikraft:   kernel runtime's pages                      %6d  (Go heap in use %d, goal %d, limit %d, %d collections; goroutine and thread stacks %d; runtime metadata %d; free in the heap, not returned %d)\n",
+		kib(s.Runtime), kib(rs.HeapInuse), kib(rs.NextGC), kib(uint64(max(limit, 0))), rs.NumGC, kib(rs.StackInuse),
 		kib(rs.MSpanSys+rs.MCacheSys+rs.BuckHashSys+rs.GCSys+rs.OtherSys), kib(rs.HeapIdle-min(rs.HeapIdle, rs.HeapReleased)))
 	fmt.Fprintf(w, "runikraft:   device memory (DMA)                         %6d\n", kib(s.DMA))
 	if other != 0 {
