@@ -197,3 +197,52 @@ func TestProgramFileGivenBack(t *testing.T) {
 		t.Errorf("kernel resident %.1f MiB at the first user instruction", kernel)
 	}
 }
+
+// accountLine is one line of runikraft run --debug's memory account: a
+// part's name and its KiB.
+var accountLine = regexp.MustCompile(`(?m)^runikraft:   ([a-z][^0-9]*[a-z)]) +(\d+)(?:  \(.*\))?$`)
+
+// TestMemoryAccount: the memory account --debug prints at the first user
+// instruction names where every page of a 16 MiB machine is, and its
+// parts add up to the RAM; the hart layer's thread table and area maps
+// take a few pages, not the 512 KiB of .bss they once did, and the main
+// thread's stack is not the 256 KiB it once was.
+func TestMemoryAccount(t *testing.T) {
+	r := harness.Run(t, runikraft, []string{"--debug", "-m", "16M"}, goHello)
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "Hello, world!") {
+		t.Fatalf("examples/hello: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	const head = "runikraft: memory account at the first user instruction, KiB of RAM 16384:\n"
+	i := strings.Index(r.Stderr, head)
+	if i < 0 {
+		t.Fatalf("no memory account in --debug's output: %q", r.Stderr)
+	}
+	block := r.Stderr[i+len(head):]
+	if j := strings.Index(block, "runikraft: memory account"); j >= 0 {
+		block = block[:j] // the account at exit follows
+	}
+	parts := map[string]int{}
+	sum := 0
+	for _, m := range accountLine.FindAllStringSubmatch(block, -1) {
+		var kib int
+		fmt.Sscan(m[2], &kib)
+		parts[strings.TrimSpace(m[1])] = kib
+		sum += kib
+	}
+	t.Logf("account: %v", parts)
+	for _, name := range []string{"kernel image", "page tables", "hart tables (threads, area maps)", "hart stacks (main thread, trap, emergency)",
+		"kernel runtime's pages", "application", "free: the kernel's reserve", "free: the application's room"} {
+		if _, ok := parts[name]; !ok {
+			t.Errorf("no %q in the account %q", name, block)
+		}
+	}
+	if sum != 16384 {
+		t.Errorf("the account's parts add up to %d KiB, want the RAM's 16384", sum)
+	}
+	if v := parts["hart tables (threads, area maps)"]; v == 0 || v > 64 {
+		t.Errorf("hart tables %d KiB: want a few pages, backed as they fill", v)
+	}
+	if v := parts["hart stacks (main thread, trap, emergency)"]; v > 160 {
+		t.Errorf("hart stacks %d KiB at one hart: want the 72 KiB main stack and 48 KiB of trap stacks", v)
+	}
+}
