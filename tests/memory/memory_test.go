@@ -26,6 +26,7 @@ var (
 	memhog    string // runikraft-cc (musl, static-pie, baked with the stock kernel)
 	memhogExe string // Debian's gcc -static (glibc, a non-PIE ET_EXEC)
 	goHello   string // examples/hello, a Go program
+	threads   string // testdata/threads.c: many threads alive at once
 )
 
 func TestMain(m *testing.M) { os.Exit(harness.Main(m, build)) }
@@ -47,6 +48,12 @@ func build(dir string) (err error) {
 	cmd.Env = append(os.Environ(), "RUNIKRAFT_SYSROOT="+sysroot, "RUNIKRAFT_KERNEL="+filepath.Join(dir, "runikraft-kernel.img"))
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("runikraft-cc %s: %v\n%s", src, err, out)
+	}
+	threads = filepath.Join(dir, "threads")
+	cmd = exec.Command(filepath.Join(dir, "runikraft-cc"), "-O2", "-pthread", "-o", threads, filepath.Join("testdata", "threads.c"))
+	cmd.Env = append(os.Environ(), "RUNIKRAFT_SYSROOT="+sysroot, "RUNIKRAFT_KERNEL="+filepath.Join(dir, "runikraft-kernel.img"))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("runikraft-cc threads.c: %v\n%s", err, out)
 	}
 	goHello = filepath.Join(dir, "gohello")
 	if err := harness.BuildGo(goHello, "github.com/runikraft/runikraft/examples/hello"); err != nil {
@@ -244,5 +251,34 @@ func TestMemoryAccount(t *testing.T) {
 	}
 	if v := parts["hart stacks (main thread, trap, emergency)"]; v > 160 {
 		t.Errorf("hart stacks %d KiB at one hart: want the 72 KiB main stack and 48 KiB of trap stacks", v)
+	}
+}
+
+// tablesLine is the account's line for the hart layer's growing tables.
+var tablesLine = regexp.MustCompile(`(?m)^runikraft:   hart tables \(threads, area maps\) +(\d+)$`)
+
+// TestManyThreads: 24 application threads spinning in user mode at once
+// each hold a kernel thread slot (640 bytes), so the thread table,
+// backed page by page as it fills, grows over several pages at 16M, and
+// every thread's result comes back. (Threads blocked in futex waits do
+// not hold slots: 200 of them took none more than a hello. Spinning
+// threads share one hart by time slices, so more would be slow.)
+func TestManyThreads(t *testing.T) {
+	const n = 24
+	r := harness.Run(t, runikraft, []string{"--debug", "-m", "16M"}, threads, fmt.Sprint(n))
+	want := fmt.Sprintf("%d threads joined, sum %d\n", n, 3*n*(n-1)/2+n)
+	if r.Code != 0 || r.Stdout != want {
+		t.Fatalf("threads %d: exit %d, stdout %q (want %q), stderr %q", n, r.Code, r.Stdout, want, r.Stderr)
+	}
+	m := tablesLine.FindAllStringSubmatch(r.Stderr, -1)
+	if len(m) != 2 {
+		t.Fatalf("want the hart tables line at the first user instruction and at exit: %q", r.Stderr)
+	}
+	var first, exit int
+	fmt.Sscan(m[0][1], &first)
+	fmt.Sscan(m[1][1], &exit)
+	t.Logf("hart tables: %d KiB at the first user instruction, %d KiB at exit", first, exit)
+	if min := n * 640 >> 10; exit < min {
+		t.Errorf("hart tables %d KiB at exit (%d at start): want at least %d KiB for %d threads", exit, first, min, n)
 	}
 }
