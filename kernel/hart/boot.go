@@ -69,7 +69,7 @@ func boot(hartid, dtb uintptr) uintptr {
 		powerOff(abi.ExitBadImage)
 	}
 	setSATP(kpt.SATP())
-	if !initTables() {
+	if !initTables() || !initZeroPage() {
 		puts("runikraft: out of memory for the hart tables\n")
 		powerOff(abi.ExitBadImage)
 	}

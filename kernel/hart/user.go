@@ -162,6 +162,12 @@ func userPages(a, n uintptr, write bool) bool {
 	for va := pageDown(a); va < a+n; va += mm.PageSize {
 		pte, _ := kpt.Lookup(va)
 		if pte&mm.PTEValid != 0 && pte&mm.PTEUser != 0 {
+			if write && pte&mm.PTEWrite == 0 && kpt.IsShared(pte) {
+				if ok, _ := uspace.fault(va, cause); !ok { // the zero page: a page of its own now
+					return false
+				}
+				continue
+			}
 			if write && pte&mm.PTEWrite == 0 {
 				return false
 			}

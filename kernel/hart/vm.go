@@ -248,6 +248,9 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 	}
 	page := pageDown(va)
 	if pte, _ := kpt.Lookup(page); pte&mm.PTEValid != 0 {
+		if s.user && cause == linux.StoreAMOPageFault && kpt.IsShared(pte) {
+			return s.unshare(page, a) // a write to the zero page (zeropage.go)
+		}
 		// Already there: the PTE itself refuses this access, or
 		// another hart backed the page (or widened its rights) after
 		// this one's TLB looked: a stale entry, gone with a flush.
@@ -256,6 +259,9 @@ func (s *space) fault(va uintptr, cause uint64) (ok, oom bool) {
 		}
 		sfence()
 		return true, false
+	}
+	if done, oom := s.mapZero(page, a, cause); done || oom {
+		return done, oom
 	}
 	var pa uintptr
 	if s.user {
@@ -303,14 +309,14 @@ func (s *space) release(addr, n uintptr) {
 		sfence()
 		remoteSfence(addr, n)
 	}
-	k := kpt.Unmap(&frames, addr, addr+n, true)
+	k, owned := kpt.Unmap(&frames, addr, addr+n, true)
 	if k <= 0 {
 		return
 	}
 	if s.user {
-		userResident -= min(userResident, uint64(k))
+		userResident -= min(userResident, uint64(owned))
 	} else {
-		kernelResident -= min(kernelResident, uint64(k))
+		kernelResident -= min(kernelResident, uint64(owned))
 	}
 	sfence()
 	remoteSfence(addr, n) // before bkl is released and the pages reused

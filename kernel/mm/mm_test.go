@@ -74,8 +74,8 @@ func TestMapLookupUnmap(t *testing.T) {
 		t.Fatal("Protect kept W")
 	}
 	inUse, _ := f.Stats()
-	if n := pt.Unmap(&f, 0, VALimit, true); n != 1 {
-		t.Fatalf("Unmap over the whole space unmapped %d pages, want 1", n)
+	if n, owned := pt.Unmap(&f, 0, VALimit, true); n != 1 || owned != 1 {
+		t.Fatalf("Unmap over the whole space unmapped %d pages (%d owned), want 1", n, owned)
 	}
 	if after, _ := f.Stats(); after != inUse-1 {
 		t.Fatalf("page not freed: %d -> %d", inUse, after)
@@ -350,5 +350,49 @@ func TestAreasStayInTheirBytes(t *testing.T) {
 	}
 	if got := AreasBytes(MaxAreas + 5); got != unsafe.Sizeof(Areas{}) {
 		t.Fatalf("AreasBytes beyond the table = %d, want the table's size %d", got, unsafe.Sizeof(Areas{}))
+	}
+}
+
+// The shared page (a zero page) may back many leaves read-only: Unmap
+// clears them without freeing it or counting it as owned, and Protect
+// never makes a leaf that maps it writable.
+func TestSharedPage(t *testing.T) {
+	base, buf := arena(t, 64)
+	defer keep(buf)
+	var f Frames
+	f.AddSpan(base, base+64*PageSize)
+	var pt Table
+	if !pt.Init(&f) {
+		t.Fatal("Init")
+	}
+	zero := f.AllocZeroed()
+	pt.SetShared(zero)
+	const va = 0x10_0000_0000
+	own := f.AllocZeroed()
+	for i, pa := range []uintptr{zero, own, zero} {
+		if !pt.Map(&f, va+uintptr(i)*PageSize, pa, PTERead|PTEUser) {
+			t.Fatal("Map")
+		}
+	}
+	pt.Protect(va, va+3*PageSize, PTERead|PTEWrite|PTEUser|PTEDirty)
+	for i, wantW := range []bool{false, true, false} {
+		pte, _ := pt.Lookup(va + uintptr(i)*PageSize)
+		if got := pte&PTEWrite != 0; got != wantW || pte&PTERead == 0 {
+			t.Errorf("page %d after Protect(RW): pte %#x, writable %v, want %v", i, pte, got, wantW)
+		}
+		if pt.IsShared(pte) != (i != 1) {
+			t.Errorf("page %d: IsShared = %v", i, pt.IsShared(pte))
+		}
+	}
+	inUse, _ := f.Stats()
+	cleared, owned := pt.Unmap(&f, va, va+3*PageSize, true)
+	if cleared != 3 || owned != 1 {
+		t.Fatalf("Unmap cleared %d (%d owned), want 3 (1 owned)", cleared, owned)
+	}
+	if after, _ := f.Stats(); after != inUse-1 {
+		t.Fatalf("pages in use %d -> %d: want only the owned page freed", inUse, after)
+	}
+	if p := f.Alloc(); p == zero {
+		t.Fatal("the shared page went back to the allocator")
 	}
 }

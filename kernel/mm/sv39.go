@@ -25,6 +25,22 @@ const (
 type Table struct {
 	Root  uintptr
 	pages uint64 // table pages it holds, root included
+	// shared is a page many leaves may map read-only at once (the
+	// owner's zero page): Unmap never frees it and Protect never makes
+	// it writable.
+	shared uintptr
+}
+
+// SetShared names the page that leaves may share (see Table.shared).
+//
+//go:nosplit
+func (t *Table) SetShared(pa uintptr) { t.shared = pa }
+
+// IsShared reports whether a valid leaf PTE maps the shared page.
+//
+//go:nosplit
+func (t *Table) IsShared(pte uint64) bool {
+	return t.shared != 0 && pte&PTEValid != 0 && ptePA(pte) == t.shared
 }
 
 // Pages reports how many pages the table's own levels take.
@@ -203,22 +219,25 @@ func (t *Table) nextLeaf(va, end uintptr) (uintptr, *uint64) {
 }
 
 // Unmap clears every 4 KiB leaf in [va, end), giving its page back to f
-// when free is set. It returns how many pages were unmapped; the caller
-// flushes the TLB.
+// when free is set (never the shared page). It returns how many leaves
+// it cleared, and how many of them mapped a page of their own (not the
+// shared one); the caller flushes the TLB when cleared is not 0.
 //
 //go:nosplit
-func (t *Table) Unmap(f *Frames, va, end uintptr, free bool) int {
-	n := 0
+func (t *Table) Unmap(f *Frames, va, end uintptr, free bool) (cleared, owned int) {
 	for {
 		a, p := t.nextLeaf(va, end)
 		if p == nil {
-			return n
+			return cleared, owned
 		}
-		if free {
-			f.Free(ptePA(*p))
+		if !t.IsShared(*p) {
+			if free {
+				f.Free(ptePA(*p))
+			}
+			owned++
 		}
 		*p = 0
-		n++
+		cleared++
 		va = a + PageSize
 	}
 }
@@ -234,7 +253,11 @@ func (t *Table) Protect(va, end uintptr, perm uint64) int {
 		if p == nil {
 			return n
 		}
-		*p = *p&^permMask | perm&permMask
+		q := perm
+		if t.IsShared(*p) {
+			q &^= PTEWrite | PTEDirty // still shared: a write faults and gets a page of its own
+		}
+		*p = *p&^permMask | q&permMask
 		n++
 		va = a + PageSize
 	}
