@@ -17,8 +17,8 @@ const (
 
 // On a small machine the kernel's heap would otherwise grow to Go's 4
 // MiB minimum goal before its first collection: a quarter of a 16 MiB
-// machine, taken from the application's room (the kernel's live heap is
-// about 0.7 MiB after boot). At 25% the minimum goal is 1 MiB, and the
+// machine, taken from the application's room (the kernel's heap has
+// about 0.7 MiB in use after boot, some 0.3 MiB of it live). At 25% the minimum goal is 1 MiB, and the
 // kernel allocates little once the application runs, so the extra
 // collections cost little. Larger machines keep the default pacing.
 func init() {
