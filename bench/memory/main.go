@@ -152,7 +152,7 @@ func run(p churn.Params, low, high int, linux bool) error {
 		}
 		smallest[i] = lo
 	}
-	resident := kernelResident(runikraft, smallest[0], prog, args)
+	resident, account := kernelResident(runikraft, smallest[0], prog, args)
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "system\tsmallest -m that completes\tthe program's runtime there\t")
@@ -161,6 +161,9 @@ func run(p churn.Params, low, high int, linux bool) error {
 	}
 	w.Flush()
 	fmt.Printf("Runikraft at %d MiB, runikraft run --debug: %s\n", smallest[0], resident)
+	if account != "" {
+		fmt.Printf("and its memory account when the program exits (KiB; \"most so far\" is the program's peak):\n%s", account)
+	}
 	load := "?"
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		load = strings.Join(strings.Fields(string(b))[:3], " ")
@@ -190,17 +193,50 @@ func verdict(out string, code int, want, stderr string) (bool, string, error) {
 }
 
 // kernelResident runs the program once more with --debug and returns the
-// kernel's line about memory at the application's first instruction.
-func kernelResident(runikraft string, mib int, prog string, args []string) string {
+// kernel's line about memory at the application's first instruction,
+// and the lines of its memory account at the application's exit (empty
+// if there is none).
+func kernelResident(runikraft string, mib int, prog string, args []string) (line, account string) {
 	argv := append([]string{"run", "--debug", "-m", fmt.Sprintf("%dM", mib), "--timeout", "5m", prog}, args...)
 	out, _ := exec.Command(runikraft, argv...).CombinedOutput()
+	line = "no memory line in --debug's output"
 	if m := residentLine.FindSubmatch(out); m != nil {
-		return string(m[1])
+		line = string(m[1])
 	}
-	return "no memory line in --debug's output"
+	var b strings.Builder
+	for _, m := range accountLine.FindAllSubmatch(exitAccount(out), -1) {
+		fmt.Fprintf(&b, "  %s\n", m[1])
+	}
+	return line, b.String()
 }
 
-var residentLine = regexp.MustCompile(`memory at the first user instruction: (.*)`)
+var (
+	residentLine = regexp.MustCompile(`memory at the first user instruction: (.*)`)
+	accountLine  = regexp.MustCompile(`(?m)^runikraft:   (.*\S)\s*$`)
+)
+
+// exitAccount returns the lines after the account's heading at exit, up
+// to the first line that is not one of its parts.
+func exitAccount(out []byte) []byte {
+	const head = "memory account at the application's exit"
+	i := strings.Index(string(out), head)
+	if i < 0 {
+		return nil
+	}
+	rest := out[i:]
+	if j := strings.IndexByte(string(rest), '\n'); j >= 0 {
+		rest = rest[j+1:]
+	}
+	end := 0
+	for end < len(rest) && strings.HasPrefix(string(rest[end:]), "runikraft:   ") {
+		if k := strings.IndexByte(string(rest[end:]), '\n'); k >= 0 {
+			end += k + 1
+		} else {
+			end = len(rest)
+		}
+	}
+	return rest[:end]
+}
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
