@@ -2,6 +2,7 @@ package posix
 
 import (
 	"io"
+	"path"
 	"testing"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -111,4 +112,12 @@ func read(t *testing.T, v *fs.VFS, name string) string {
 	}
 	t.Fatalf("read %s: no end after %d bytes", name, len(b))
 	return ""
+}
+
+func TestAbsName(t *testing.T) {
+	for _, n := range []string{"hello", "a.out", ".hidden", "..x", ".", "..", "./hello", "bin/../hello", "/usr/bin/x", "a//b/", "x/."} {
+		if got, want := absName(n), path.Join("/", n); got != want {
+			t.Errorf("absName(%q) = %q, want %q", n, got, want)
+		}
+	}
 }

@@ -70,7 +70,7 @@ func (p *Process) initFS() error {
 	if p.fs.exe == "" && len(p.cfg.Args) > 0 && p.cfg.Args[0] != "" {
 		// Linux's /proc/self/exe always has a path: the program's name
 		// as the host gave it, made absolute.
-		p.fs.exe, p.fs.exeNoFile = path.Join("/", p.cfg.Args[0]), true
+		p.fs.exe, p.fs.exeNoFile = absName(p.cfg.Args[0]), true
 	}
 	if err := t.dir("/tmp", 0o1777); err != nil {
 		return fmt.Errorf("/tmp: %w", err)
@@ -125,6 +125,15 @@ func (t tree) file(name string, body []byte, perm uint32) error {
 		return nil
 	}
 	return writeFile(t.v, name, body, perm)
+}
+
+// absName is path.Join("/", name), without path's code for the
+// common case of a plain name (a boot otherwise runs it only here).
+func absName(name string) string {
+	if name != "." && name != ".." && strings.IndexByte(name, '/') < 0 {
+		return "/" + name
+	}
+	return path.Join("/", name)
 }
 
 // exePath is the file the program was loaded from, as the stock kernel
