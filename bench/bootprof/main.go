@@ -50,6 +50,7 @@ func main() {
 	top := flag.Int("top", 40, "functions to list")
 	detail := flag.Int("detail", 0, "list this many functions of each boot segment")
 	log := flag.String("log", "", "keep QEMU's in_asm log in this file")
+	insns := flag.Bool("insns", false, "also count the instructions the kernel executes before the application's first (QEMU -d exec,nochain: slower, a log of some 100 MB)")
 	flag.Parse()
 	if *image == "" || *top < 0 {
 		fmt.Fprintln(os.Stderr, "bootprof: -image is required")
@@ -57,7 +58,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run(ctx, *image, *kernel, *mem, *appendArgs, *log, *top, *detail); err != nil {
+	if err := run(ctx, *image, *kernel, *mem, *appendArgs, *log, *top, *detail, *insns); err != nil {
 		fmt.Fprintln(os.Stderr, "bootprof:", err)
 		os.Exit(1)
 	}
@@ -70,7 +71,7 @@ type block struct {
 	pc   uint64
 }
 
-func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, detail int) error {
+func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, detail int, insns bool) error {
 	syms, err := readSymbols(kernel)
 	if err != nil {
 		return fmt.Errorf("kernel symbols: %w", err)
@@ -86,6 +87,9 @@ func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, 
 	}
 	argv := []string{"-M", "virt", "-m", mem, "-nographic", "-bios", "default", "-kernel", image,
 		"-icount", "shift=0,sleep=off", "-d", "in_asm", "-D", logFile}
+	if insns {
+		argv[len(argv)-3] = "in_asm,exec,nochain"
+	}
 	if appendArgs != "" {
 		argv = append(argv, "-append", appendArgs)
 	}
@@ -96,31 +100,41 @@ func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, 
 	if err != nil && !errors.As(err, &ee) {
 		return fmt.Errorf("qemu: %w", err)
 	}
-	blocks, err := readLog(logFile)
+	blocks, executed, err := readLog(logFile)
 	if err != nil {
 		return err
 	}
 	report(os.Stdout, blocks, syms, top, detail)
+	if insns {
+		reportInsns(os.Stdout, executed, syms, top)
+	}
 	return nil
 }
 
-// readLog returns the translations in QEMU's in_asm log, in order.
-func readLog(name string) ([]block, error) {
+// readLog returns the translations in QEMU's in_asm log, in order, and,
+// when the log has QEMU's exec lines too, the instructions executed in
+// supervisor mode before the first user-mode block, by block address.
+func readLog(name string) ([]block, map[uint64]int, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	var out []block
+	type tb struct{ priv, n int }
+	tbs := map[uint64]*tb{}
+	executed := map[uint64]int{}
+	user := false
+	var cur *tb
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	state := 0 // 1: after "IN:", 2: after its "Priv:" line
+	state := 0 // 1: after "IN:", 2: after its "Priv:" line, 3: in its instructions
 	priv := -1
 	for sc.Scan() {
 		line := sc.Text()
 		switch {
 		case strings.HasPrefix(line, "IN:"):
-			state, priv = 1, -1
+			state, priv, cur = 1, -1, nil
 		case state == 1 && strings.HasPrefix(line, "Priv: "):
 			p, _, _ := strings.Cut(strings.TrimPrefix(line, "Priv: "), ";")
 			if n, err := strconv.Atoi(p); err == nil {
@@ -128,16 +142,62 @@ func readLog(name string) ([]block, error) {
 			}
 			state = 2
 		case state >= 1 && strings.HasPrefix(line, "0x"):
+			if state == 3 {
+				cur.n++
+				continue
+			}
 			a, _, _ := strings.Cut(line, ":")
 			pc, err := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
 			if err != nil {
-				return nil, fmt.Errorf("%s: bad address line %q", name, line)
+				return nil, nil, fmt.Errorf("%s: bad address line %q", name, line)
 			}
 			out = append(out, block{priv, pc})
+			cur = &tb{priv, 1}
+			tbs[pc] = cur
+			state = 3
+		case strings.HasPrefix(line, "Trace "):
+			// Trace 0: 0xHOST [00000000/PC/FLAGS/CFLAGS] ...
 			state = 0
+			_, rest, ok := strings.Cut(line, "[")
+			if !ok {
+				continue
+			}
+			parts := strings.Split(rest, "/")
+			if len(parts) < 2 {
+				continue
+			}
+			pc, err := strconv.ParseUint(parts[1], 16, 64)
+			if err != nil {
+				continue
+			}
+			t := tbs[pc]
+			switch {
+			case t == nil || user:
+			case t.priv == 0:
+				user = true
+			case t.priv == 1:
+				executed[pc] += t.n
+			}
 		}
 	}
-	return out, sc.Err()
+	return out, executed, sc.Err()
+}
+
+// reportInsns prints the kernel's instructions before the application's
+// first, by package and by function.
+func reportInsns(w io.Writer, executed map[uint64]int, syms symtab, top int) {
+	byFunc, byPkg := map[string]int{}, map[string]int{}
+	total := 0
+	for pc, n := range executed {
+		name := syms.lookup(pc)
+		byFunc[name] += n
+		byPkg[pkgOf(name)] += n
+		total += n
+	}
+	fmt.Fprintf(w, "\nkernel instructions executed before the application's first: %d\nby package\n", total)
+	printTop(w, byPkg, top)
+	fmt.Fprintf(w, "\nby function (top %d)\n", top)
+	printTop(w, byFunc, top)
 }
 
 type symbol struct {
@@ -234,6 +294,7 @@ func report(w io.Writer, blocks []block, syms symtab, top, detail int) {
 	byPkg := map[string]int{}
 	bySeg := map[string]int{}
 	segFuncs := map[string]map[string]int{}
+	afterFuncs := map[string]int{}
 	var segOrder []string
 	seg := "kernel entry (boot stub, hart layer before the runtime)"
 	kernelStarted := false
@@ -250,6 +311,7 @@ func report(w io.Writer, blocks []block, syms symtab, top, detail int) {
 			continue
 		case i > firstUser:
 			afterK++
+			afterFuncs[syms.lookup(b.pc)]++
 			continue
 		}
 		kernelStarted = true
@@ -290,6 +352,11 @@ func report(w io.Writer, blocks []block, syms symtab, top, detail int) {
 		}
 	}
 	tw.Flush()
+
+	if detail > 0 {
+		fmt.Fprintf(w, "%6d  == kernel after the first user instruction (the application's system calls, exit)\n", afterK)
+		printTop(w, afterFuncs, detail)
+	}
 
 	fmt.Fprintf(w, "\nkernel boot blocks by package\n")
 	printTop(w, byPkg, -1)
