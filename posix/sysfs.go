@@ -3,19 +3,15 @@ package posix
 import (
 	"fmt"
 	"strconv"
-
-	"github.com/runikraft/runikraft/kernel/abi/linux"
-	"github.com/runikraft/runikraft/kernel/fs"
 )
 
 // cpuFiles writes the files glibc and others read for the CPU count
 // (/sys/devices/system/cpu/online, possible, present: "0" or "0-N")
 // unless the root filesystem has its own. The hart count does not change
 // while the application runs, so plain files tell the truth.
-func (p *Process) cpuFiles() error {
-	v := p.fs.v
+func (p *Process) cpuFiles(t tree) error {
 	for _, d := range []string{"/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/cpu"} {
-		if err := ensureDir(v, d, 0o755); err != nil {
+		if err := t.dir(d, 0o755); err != nil {
 			return fmt.Errorf("%s: %w", d, err)
 		}
 	}
@@ -26,10 +22,7 @@ func (p *Process) cpuFiles() error {
 	}
 	for _, name := range []string{"online", "possible", "present"} {
 		f := "/sys/devices/system/cpu/" + name
-		if _, err := v.Stat(fs.Loc{}, f, linux.AT_SYMLINK_NOFOLLOW); err == nil {
-			continue
-		}
-		if err := writeFile(v, f, []byte(list), 0o444); err != nil {
+		if err := t.file(f, []byte(list), 0o444); err != nil {
 			return fmt.Errorf("%s: %w", f, err)
 		}
 	}

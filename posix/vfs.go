@@ -60,23 +60,29 @@ func (p *Process) initFS() error {
 			return fmt.Errorf("root filesystem: %w", err)
 		}
 	}
+	// Nothing unpacked and nothing to mount but /dev and /proc: the
+	// default tree goes straight into the root's ramfs.
+	t := tree{v: v}
+	if p.cfg.RootFS == nil && len(p.cfg.Mounts) == 0 {
+		t.seed = root
+	}
 	p.fs.exe = exePath(v, p.cfg.Args, p.cfg.RootFS != nil)
 	if p.fs.exe == "" && len(p.cfg.Args) > 0 && p.cfg.Args[0] != "" {
 		// Linux's /proc/self/exe always has a path: the program's name
 		// as the host gave it, made absolute.
-		p.fs.exe, p.fs.exeNoFile = path.Join("/", p.cfg.Args[0]), true
+		p.fs.exe, p.fs.exeNoFile = absName(p.cfg.Args[0]), true
 	}
-	if err := ensureDir(v, "/tmp", 0o1777); err != nil {
+	if err := t.dir("/tmp", 0o1777); err != nil {
 		return fmt.Errorf("/tmp: %w", err)
 	}
-	if err := ensureDir(v, "/dev", 0o755); err != nil {
+	if err := t.dir("/dev", 0o755); err != nil {
 		return fmt.Errorf("/dev: %w", err)
 	}
 	dev := devfs.New(devfs.Config{Random: p.cfg.Random})
 	if err := v.Mount(fs.Loc{}, "/dev", dev); err != nil {
 		return fmt.Errorf("mount /dev: %w", err)
 	}
-	if err := ensureDir(v, "/proc", 0o555); err != nil {
+	if err := t.dir("/proc", 0o555); err != nil {
 		return fmt.Errorf("/proc: %w", err)
 	}
 	if err := v.Mount(fs.Loc{}, "/proc", &procFS{p: p, start: time.Now()}); err != nil {
@@ -85,10 +91,49 @@ func (p *Process) initFS() error {
 	if err := p.mountAll(); err != nil { // mounts.go
 		return err
 	}
-	if err := p.cpuFiles(); err != nil { // sysfs.go
+	if err := p.cpuFiles(t); err != nil { // sysfs.go
 		return err
 	}
-	return p.etcDefaults()
+	return p.etcDefaults(t)
+}
+
+// tree makes the default directories and files: through the VFS, or,
+// where seed is set (a fresh ramfs root with nothing unpacked or
+// mounted below those names), straight in the ramfs. Both leave what is
+// already there alone; the direct way only saves the walk, open, write
+// and close code a boot would otherwise run (and QEMU translate) once.
+type tree struct {
+	v    *fs.VFS
+	seed *ramfs.FS
+}
+
+// dir makes dir with perm unless something is already there.
+func (t tree) dir(dir string, perm uint32) error {
+	if t.seed != nil {
+		return t.seed.Seed(dir, linux.S_IFDIR|perm, nil)
+	}
+	return ensureDir(t.v, dir, perm)
+}
+
+// file makes the file name with body and perm unless something (even a
+// dangling symbolic link) is already there.
+func (t tree) file(name string, body []byte, perm uint32) error {
+	if t.seed != nil {
+		return t.seed.Seed(name, linux.S_IFREG|perm, body)
+	}
+	if _, err := t.v.Stat(fs.Loc{}, name, linux.AT_SYMLINK_NOFOLLOW); err == nil {
+		return nil
+	}
+	return writeFile(t.v, name, body, perm)
+}
+
+// absName is path.Join("/", name), without path's code for the
+// common case of a plain name (a boot otherwise runs it only here).
+func absName(name string) string {
+	if name != "." && name != ".." && strings.IndexByte(name, '/') < 0 {
+		return "/" + name
+	}
+	return path.Join("/", name)
 }
 
 // exePath is the file the program was loaded from, as the stock kernel
@@ -130,12 +175,11 @@ func ensureDir(v *fs.VFS, dir string, perm uint32) error {
 
 // etcDefaults writes the identity files C libraries read (getpwuid,
 // getaddrinfo("localhost")) unless the root filesystem has its own.
-func (p *Process) etcDefaults() error {
-	v := p.fs.v
-	if err := ensureDir(v, "/etc", 0o755); err != nil {
+func (p *Process) etcDefaults(t tree) error {
+	if err := t.dir("/etc", 0o755); err != nil {
 		return fmt.Errorf("/etc: %w", err)
 	}
-	if err := ensureDir(v, "/root", 0o700); err != nil {
+	if err := t.dir("/root", 0o700); err != nil {
 		return fmt.Errorf("/root: %w", err)
 	}
 	hosts := "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
@@ -152,10 +196,7 @@ func (p *Process) etcDefaults() error {
 		files = append(files, struct{ name, body string }{"/etc/resolv.conf", n.ResolvConf()})
 	}
 	for _, f := range files {
-		if _, err := v.Stat(fs.Loc{}, f.name, linux.AT_SYMLINK_NOFOLLOW); err == nil {
-			continue
-		}
-		if err := writeFile(v, f.name, []byte(f.body), 0o644); err != nil {
+		if err := t.file(f.name, []byte(f.body), 0o644); err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/runikraft/runikraft/kernel/drivers/uart"
 	vconsole "github.com/runikraft/runikraft/kernel/drivers/virtio/console"
+	"github.com/runikraft/runikraft/kernel/hart"
 )
 
 // Port names the host side gives the three streams.
@@ -51,26 +52,40 @@ var choose = sync.OnceValue(func() *streams {
 	}
 	if p := port(StdinPort); p != nil {
 		s.stdin, s.desc[0], s.stdinEOF = p, p.String, true
-	} else if u, err := uart.Open(); err == nil {
-		s.stdin, s.desc[0] = u, func() string { return u.String() + " (no end of file)" }
+	} else if uart.Present() {
+		s.stdin, s.desc[0] = uartIn{}, func() string { return uart.Describe() + " (no end of file)" }
 	} else {
+		err := uart.ErrNoUART
 		s.stdin, s.desc[0] = errReader{fmt.Errorf("console: stdin: %w", err)}, func() string { return "none (" + err.Error() + ")" }
 	}
 	for i, w := range []struct {
 		name string
 		dst  *io.Writer
-		uart *os.File
-	}{{StdoutPort, &s.stdout, os.Stdout}, {StderrPort, &s.stderr, os.Stderr}} {
+	}{{StdoutPort, &s.stdout}, {StderrPort, &s.stderr}} {
 		if p := port(w.name); p != nil {
 			*w.dst, s.desc[1+i] = p, p.String
 		} else {
-			// The kernel's own fd 1 and 2: the hart layer writes them
-			// to the UART.
-			*w.dst, s.desc[1+i] = w.uart, func() string { return "UART" }
+			*w.dst, s.desc[1+i] = &uartOut, func() string { return "UART" }
 		}
 	}
 	return s
 })
+
+// uartOut is the application's stdout and stderr on the UART: the hart
+// layer's polled writes, called directly rather than through the
+// kernel's own os.Stdout (os.File, the poller's locks, a system-call
+// trap per write), one write at a time so that the two streams' writes
+// do not interleave byte by byte.
+var uartOut uartWriter
+
+type uartWriter struct{ mu sync.Mutex }
+
+func (w *uartWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	hart.ConsoleWrite(p)
+	w.mu.Unlock()
+	return len(p), nil
+}
 
 // Stdin is the application's standard input: the virtio-console port
 // runikraft.stdin, or the UART. Only the port has an end of file.
@@ -106,6 +121,22 @@ func Describe() string {
 		b.WriteString(name + ": " + s.desc[i]())
 	}
 	return b.String()
+}
+
+// uartIn is the application's stdin on the UART. The receiver (its
+// interrupt and its goroutine) starts on the first read, which posix
+// makes only when the application reads or polls stdin: most programs
+// never do, and their boot need not run the receiver's code. Input that
+// arrives before stays in the UART's FIFO, and QEMU holds back the rest
+// until there is room.
+type uartIn struct{}
+
+func (uartIn) Read(p []byte) (int, error) {
+	u, err := uart.Open()
+	if err != nil {
+		return 0, fmt.Errorf("console: stdin: %w", err)
+	}
+	return u.Read(p)
 }
 
 type errReader struct{ err error }

@@ -79,3 +79,13 @@ func putDec(v int64) {
 		}
 	}
 }
+
+// ConsoleWrite writes p to the UART as the kernel's fd 1 and 2 do, but
+// called directly: without os.File, the poller's locks and a system-call
+// trap, code that the application's first output would otherwise run
+// (and QEMU translate) at every boot. Callers serialise their writes.
+func ConsoleWrite(p []byte) {
+	for _, c := range p {
+		putc(c)
+	}
+}

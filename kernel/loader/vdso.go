@@ -34,75 +34,12 @@ const (
 )
 
 // VDSO returns the vDSO page for a machine whose time CSR counts hz per
-// second and whose wall clock is wallNS nanoseconds ahead of it.
+// second and whose wall clock is wallNS nanoseconds ahead of it: the
+// fixed headers and tables (vdsoHeader), the data, the code.
 func VDSO(hz uint64, wallNS int64) []byte {
 	le := binary.LittleEndian
 	b := make([]byte, VDSOSize)
-	copy(b, "\x7fELF")
-	b[4], b[5], b[6] = 2, 1, 1 // ELFCLASS64, little-endian, version 1
-	le.PutUint16(b[16:], 3)    // ET_DYN
-	le.PutUint16(b[18:], 243)  // EM_RISCV
-	le.PutUint32(b[20:], 1)
-	le.PutUint64(b[32:], vdsoPhoff)
-	le.PutUint32(b[48:], 0x5) // e_flags: RVC, double-float ABI
-	le.PutUint16(b[52:], 64)
-	le.PutUint16(b[54:], 56)
-	le.PutUint16(b[56:], 2)
-	le.PutUint16(b[58:], 64) // e_shentsize; no sections
-
-	ph := func(i int, typ, flags uint32, off, size uint64) {
-		PutProgHeader(b[vdsoPhoff+56*i:], typ, flags, off, off, size, size, 8)
-	}
-	ph(0, 1, 5, 0, VDSOSize)   // PT_LOAD, R+X
-	ph(1, 2, 4, vdsoDyn, 9*16) // PT_DYNAMIC, R
-
-	const (
-		dtHash, dtStrtab, dtSymtab, dtStrsz, dtSyment = 4, 5, 6, 10, 11
-	)
-	const (
-		dtVersym, dtVerdef, dtVerdefnum = 0x6ffffff0, 0x6ffffffc, 0x6ffffffd
-		soname, version                 = "linux-vdso.so.1", "LINUX_4.15"
-		symName                         = 1
-		sonameName                      = symName + len("__vdso_clock_gettime") + 1
-		versionName                     = sonameName + len(soname) + 1
-	)
-	names := "\x00__vdso_clock_gettime\x00" + soname + "\x00" + version + "\x00"
-	for i, d := range [][2]uint64{
-		{dtHash, vdsoHash}, {dtStrtab, vdsoStrs}, {dtSymtab, vdsoSyms},
-		{dtStrsz, uint64(len(names))}, {dtSyment, 24},
-		{dtVersym, vdsoVersym}, {dtVerdef, vdsoVerdef}, {dtVerdefnum, 2}, {0, 0},
-	} {
-		le.PutUint64(b[vdsoDyn+16*i:], d[0])
-		le.PutUint64(b[vdsoDyn+16*i+8:], d[1])
-	}
-	// SysV hash: one bucket starting the chain at symbol 1.
-	for i, w := range []uint32{1, 2, 1, 0, 0} {
-		le.PutUint32(b[vdsoHash+4*i:], w)
-	}
-	// Version definitions: a Verdef (20 bytes), then its Verdaux (8).
-	verdef := func(at int, flags, ndx uint16, hash uint32, name int, next uint32) {
-		d := b[at:]
-		le.PutUint16(d[0:], 1) // vd_version
-		le.PutUint16(d[2:], flags)
-		le.PutUint16(d[4:], ndx)
-		le.PutUint16(d[6:], 1) // vd_cnt
-		le.PutUint32(d[8:], hash)
-		le.PutUint32(d[12:], 20) // vd_aux
-		le.PutUint32(d[16:], next)
-		le.PutUint32(d[20:], uint32(name))
-	}
-	verdef(vdsoVerdef, 1, 1, elfHash(soname), sonameName, 28) // VER_FLG_BASE
-	verdef(vdsoVerdef+28, 0, 2, elfHash(version), versionName, 0)
-	le.PutUint16(b[vdsoVersym+2:], 2) // __vdso_clock_gettime is LINUX_4.15
-
-	sym := b[vdsoSyms+24:]
-	le.PutUint32(sym[0:], symName)
-	sym[4] = 1<<4 | 2        // STB_GLOBAL, STT_FUNC
-	le.PutUint16(sym[6:], 1) // st_shndx: defined (any non-zero index)
-	le.PutUint64(sym[8:], vdsoCode)
-	le.PutUint64(sym[16:], uint64(len(vdsoClockGettime)*4))
-	copy(b[vdsoStrs:], names)
-
+	copy(b, vdsoHeader)
 	le.PutUint64(b[vdsoData:], hz)
 	le.PutUint64(b[vdsoData+8:], uint64(wallNS))
 	le.PutUint64(b[vdsoData+16:], 1e9)
@@ -127,18 +64,6 @@ func PutProgHeader(b []byte, typ, flags uint32, off, vaddr, filesz, memsz, align
 	le.PutUint64(b[48:], align)
 }
 
-// elfHash is the System V ABI's symbol hash.
-func elfHash(name string) uint32 {
-	var h uint32
-	for i := 0; i < len(name); i++ {
-		h = h<<4 + uint32(name[i])
-		g := h & 0xf0000000
-		h ^= g >> 24
-		h &^= g
-	}
-	return h
-}
-
 // The code uses temporaries and arguments only, so the caller's saved
 // registers (Go's g in s11 among them) are untouched.
 const dataOff int32 = vdsoData - vdsoCode // from the auipc at the code's start
@@ -160,3 +85,49 @@ var vdsoClockGettime = [...]uint32{
 	0x005383b3, 0x01f3e663, 0x41f383b3, 0x00130313, 0x0065b023, 0x0075b423,
 	0x00000513, 0x00008067,
 }
+
+// vdsoHeader is the vDSO page up to vdsoData: the ELF and program
+// headers, the dynamic table, the hash table, the symbols, their
+// versions and names, as buildVDSOHeader (vdso_build_test.go) makes
+// them and TestVDSOHeader checks.
+const vdsoHeader = "" +
+	"\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x03\x00\xf3\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x40\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x05\x00\x00\x00\x40\x00\x38\x00\x02\x00\x40\x00\x00\x00\x00\x00" +
+	"\x01\x00\x00\x00\x05\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x10\x00\x00\x00\x00\x00\x00\x00\x10\x00\x00\x00\x00\x00\x00" +
+	"\x08\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x04\x00\x00\x00" +
+	"\x00\x01\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00" +
+	"\x00\x01\x00\x00\x00\x00\x00\x00\x90\x00\x00\x00\x00\x00\x00\x00" +
+	"\x90\x00\x00\x00\x00\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x04\x00\x00\x00\x00\x00\x00\x00\xa0\x01\x00\x00\x00\x00\x00\x00" +
+	"\x05\x00\x00\x00\x00\x00\x00\x00\x40\x02\x00\x00\x00\x00\x00\x00" +
+	"\x06\x00\x00\x00\x00\x00\x00\x00\xc0\x01\x00\x00\x00\x00\x00\x00" +
+	"\x0a\x00\x00\x00\x00\x00\x00\x00\x31\x00\x00\x00\x00\x00\x00\x00" +
+	"\x0b\x00\x00\x00\x00\x00\x00\x00\x18\x00\x00\x00\x00\x00\x00\x00" +
+	"\xf0\xff\xff\x6f\x00\x00\x00\x00\xf0\x01\x00\x00\x00\x00\x00\x00" +
+	"\xfc\xff\xff\x6f\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00" +
+	"\xfd\xff\xff\x6f\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x01\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x12\x00\x01\x00" +
+	"\x00\x03\x00\x00\x00\x00\x00\x00\x98\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x01\x00\x01\x00\x01\x00\x01\x00\xa1\xbf\xee\x0d\x14\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x16\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00" +
+	"\x02\x00\x01\x00\x75\x7f\xe7\x0a\x14\x00\x00\x00\x00\x00\x00\x00" +
+	"\x26\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x5f\x5f\x76\x64\x73\x6f\x5f\x63\x6c\x6f\x63\x6b\x5f\x67\x65" +
+	"\x74\x74\x69\x6d\x65\x00\x6c\x69\x6e\x75\x78\x2d\x76\x64\x73\x6f" +
+	"\x2e\x73\x6f\x2e\x31\x00\x4c\x49\x4e\x55\x58\x5f\x34\x2e\x31\x35" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"

@@ -40,10 +40,20 @@ func bakeGoapp(t *testing.T, args ...string) string {
 // the kernel prints no console marker unless runikraft run asks.
 func plainQEMU(t *testing.T, img string, extra ...string) (string, int) {
 	t.Helper()
+	return plainQEMUInput(t, img, nil, extra...)
+}
+
+// plainQEMUInput is plainQEMU with stdin (nil: none) on QEMU's standard
+// input, which -nographic gives the UART.
+func plainQEMUInput(t *testing.T, img string, stdin []byte, extra ...string) (string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-riscv64", append([]string{"-M", "virt", "-nographic", "-kernel", img}, extra...)...)
 	cmd.Stdin = nil
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	out, err := cmd.Output()
 	code := 0
 	var ee *exec.ExitError
@@ -80,6 +90,21 @@ func TestImageBootsOnPlainQEMU(t *testing.T) {
 	_, code = plainQEMU(t, bakeGoapp(t, "exit"))
 	if code != 7 {
 		t.Fatalf("exit status %d through plain QEMU, want 7", code)
+	}
+}
+
+// Input piped to plain QEMU reaches the application through the UART,
+// whole, though the kernel starts the UART's receiver only at the
+// application's first read of stdin and the input is there long before
+// (QEMU holds it back while the UART's FIFO is full). The first byte of
+// input that is there when QEMU starts can be lost (seen with the
+// kernel before the receiver started late too, and not from a shell
+// pipe): the input starts with a newline the program does not count.
+func TestImageReadsStdinOnPlainQEMU(t *testing.T) {
+	in := append(append([]byte("\n"), bytes.Repeat([]byte("stdin-bytes "), 250)...), '.')
+	out, code := plainQEMUInput(t, bakeGoapp(t, "stdin"), in)
+	if want := "stdin: 3000 bytes before the dot\n"; code != 0 || out != want {
+		t.Fatalf("exit %d, output %q; want 0 and exactly %q", code, out, want)
 	}
 }
 

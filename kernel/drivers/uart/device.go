@@ -17,10 +17,7 @@ var open = sync.OnceValues(func() (*Receiver, error) {
 		return nil, ErrNoUART
 	}
 	base, irq := uintptr(m.Base), m.IRQ
-	// strconv, not fmt: this runs at every boot, and fmt's code is
-	// otherwise first needed (translated by QEMU) only on an error.
-	where := "ns16550a at 0x" + strconv.FormatUint(uint64(base), 16) + " irq " + strconv.FormatUint(uint64(irq), 10)
-	u := newReceiver(where, bufSize,
+	u := newReceiver(Describe(), bufSize,
 		func() byte { return reg.Read8(base + regLSR) },
 		func() byte { return reg.Read8(base + regRBR) },
 		func() error { return hart.WaitIRQ(irq) })
@@ -35,6 +32,20 @@ var open = sync.OnceValues(func() (*Receiver, error) {
 	go u.run()
 	return u, nil
 })
+
+// Present reports whether the machine has a UART the receiver can use.
+func Present() bool {
+	m := hart.Machine().UART
+	return m.Base != 0 && m.IRQ != 0
+}
+
+// Describe names the machine's UART, e.g. "ns16550a at 0x10000000 irq
+// 10". strconv, not fmt: fmt's code is otherwise first needed (and
+// translated by QEMU) only on an error.
+func Describe() string {
+	m := hart.Machine().UART
+	return "ns16550a at 0x" + strconv.FormatUint(uint64(m.Base), 16) + " irq " + strconv.FormatUint(uint64(m.IRQ), 10)
+}
 
 // Open returns the receiver of the machine's UART, enabling its receive
 // interrupt and starting the receive loop on first use.

@@ -63,8 +63,19 @@ type FS struct {
 	cfg   Config
 	mu    sync.Mutex // attributes of all nodes
 	root  *dir
-	nodes []*node
-	byKey map[string]*node
+	nodes []*node // in the order of devices; looked up by a scan (byName)
+}
+
+// byName is the node called name, or nil. Some twenty names: a scan
+// costs nothing next to a path walk, and a map built at every boot ran
+// the runtime's map-growing code (QEMU translates what a boot runs).
+func (f *FS) byName(name string) *node {
+	for _, n := range f.nodes {
+		if n.spec.name == name {
+			return n
+		}
+	}
+	return nil
 }
 
 // New makes a devfs.
@@ -72,7 +83,7 @@ func New(cfg Config) *FS {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	f := &FS{cfg: cfg, byKey: map[string]*node{}}
+	f := &FS{cfg: cfg, nodes: make([]*node, 0, len(devices))}
 	now := cfg.Clock()
 	f.root = &dir{attr: attr{fs: f, ino: 1, mode: linux.S_IFDIR | 0o755, atime: now, mtime: now, ctime: now}}
 	for i, s := range devices {
@@ -84,7 +95,6 @@ func New(cfg Config) *FS {
 			n.rdev = linux.Makedev(s.major, s.minor)
 		}
 		f.nodes = append(f.nodes, n)
-		f.byKey[s.name] = n
 	}
 	return f
 }
@@ -161,21 +171,21 @@ func (d *dir) Lookup(name string) (fs.Inode, error) {
 	if name == ".." {
 		return d, nil
 	}
-	if n, ok := d.fs.byKey[name]; ok {
+	if n := d.fs.byName(name); n != nil {
 		return n, nil
 	}
 	return nil, syscall.ENOENT
 }
 
 func (d *dir) Create(name string, _ fs.CreateAttr) (fs.Inode, error) {
-	if _, ok := d.fs.byKey[name]; ok {
+	if d.fs.byName(name) != nil {
 		return nil, syscall.EEXIST
 	}
 	return nil, syscall.EPERM
 }
 
 func (d *dir) Link(name string, _ fs.Inode) error {
-	if _, ok := d.fs.byKey[name]; ok {
+	if d.fs.byName(name) != nil {
 		return syscall.EEXIST
 	}
 	return syscall.EPERM

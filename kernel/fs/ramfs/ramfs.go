@@ -666,3 +666,68 @@ func (n *node) ReadDir(cursor uint64, max int) ([]fs.Dirent, error) {
 	n.atime = n.fs.clock()
 	return out, nil
 }
+
+// Seed makes the directory or regular file (mode's type bits: S_IFDIR or
+// S_IFREG) at the absolute path name, owned by root, with body as a
+// file's contents, unless something is there already: a directory asked
+// for where one exists keeps its own mode (ENOTDIR where something else
+// is), and a file asked for where anything exists is left alone. Its
+// parent must exist. It goes straight to the tree, without the VFS's
+// walk, open, write and close: the kernel seeds its default tree (/tmp,
+// /etc/passwd, ...) at every boot, and under TCG every code path a boot
+// takes for the first time costs translation time. It follows no
+// symbolic links and knows nothing of mounts, so it is for a tree its
+// caller made itself and has mounted nothing on.
+func (f *FS) Seed(name string, mode uint32, body []byte) error {
+	typ := mode & linux.S_IFMT
+	if typ != linux.S_IFDIR && typ != linux.S_IFREG || typ == linux.S_IFDIR && len(body) > 0 {
+		return syscall.EINVAL
+	}
+	if len(name) < 2 || name[0] != '/' || name[len(name)-1] == '/' {
+		return syscall.EINVAL
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	dir, rest := f.root, name[1:]
+	for {
+		i := 0
+		for i < len(rest) && rest[i] != '/' {
+			i++
+		}
+		elem := rest[:i]
+		if elem == "" || elem == "." || elem == ".." {
+			return syscall.EINVAL
+		}
+		e, ok := dir.ents[elem]
+		if i < len(rest) { // a directory on the way
+			if !ok {
+				return syscall.ENOENT
+			}
+			if !e.n.isDir() {
+				return syscall.ENOTDIR
+			}
+			dir, rest = e.n, rest[i+1:]
+			continue
+		}
+		if ok {
+			if typ == linux.S_IFDIR && !e.n.isDir() {
+				return syscall.ENOTDIR
+			}
+			return nil
+		}
+		if err := f.charge(int64(inodeCost + entryCost + len(elem))); err != nil {
+			return err
+		}
+		c := f.newNode(mode, 0, 0)
+		dir.add(elem, c)
+		if len(body) > 0 {
+			if n, err := c.write(body, 0); err != nil || n < len(body) {
+				if err == nil {
+					err = syscall.ENOSPC
+				}
+				return err
+			}
+		}
+		return nil
+	}
+}

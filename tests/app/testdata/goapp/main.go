@@ -34,6 +34,27 @@ func main() {
 		}
 		sort.Strings(env)
 		fmt.Printf("args=%q env=%q\n", os.Args[2:], env)
+	case "stdin":
+		// Counts the bytes other than newlines before the first '.' on
+		// stdin (the UART has no end of file), reading them as they come.
+		n, buf := 0, make([]byte, 512)
+		for done := false; !done; {
+			k, err := os.Stdin.Read(buf)
+			for _, c := range buf[:k] {
+				if c == '.' {
+					done = true
+					break
+				}
+				if c != '\n' {
+					n++
+				}
+			}
+			if err != nil && !done {
+				fmt.Println("stdin:", err)
+				break
+			}
+		}
+		fmt.Printf("stdin: %d bytes before the dot\n", n)
 	case "exit":
 		fmt.Println("exiting 7")
 		os.Exit(7)
