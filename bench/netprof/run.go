@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/hostfwd"
 	"github.com/runikraft/runikraft/bench/internal/httpload"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
@@ -139,6 +140,12 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		srv.Stop()
 		return err
+	}
+	if o.redis != "" {
+		// redis-benchmark connects 16 at once per test (bench/internal/hostfwd).
+		if err := hostfwd.Widen(pid, port, 128); err != nil {
+			fmt.Fprintln(os.Stderr, "netprof: the forward keeps its listen queue of 1 (runs may stall):", err)
+		}
 	}
 	if _, _, err := load(2 * time.Second); err != nil {
 		return fmt.Errorf("warm-up: %w\nthe server's log:\n%s", err, srv.Stop())
