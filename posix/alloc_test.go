@@ -18,6 +18,7 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 	p, _, _, cpu := start(t, func(s *userSide) {
 		buf := s.scratch()
 		s.poke(buf, []byte{7, 0, 0, 0})
+		s.poke(buf+64, linux.AsBytes(&linux.Timespec{Nsec: 1000}))
 		calls := []struct {
 			name string
 			nr   uint64
@@ -30,6 +31,8 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 			{"clock_gettime", linux.SYS_CLOCK_GETTIME, []uint64{linux.CLOCK_MONOTONIC, uint64(buf) + 16}},
 			{"futex wake, no waiter", linux.SYS_FUTEX, []uint64{uint64(buf), linux.FUTEX_WAKE | linux.FUTEX_PRIVATE_FLAG, 1}},
 			{"futex wait, value changed", linux.SYS_FUTEX, []uint64{uint64(buf), linux.FUTEX_WAIT | linux.FUTEX_PRIVATE_FLAG, 8, 0}},
+			// {0, 1000}: one microsecond, the kind of sleep Go's sysmon takes.
+			{"nanosleep 1 µs", linux.SYS_NANOSLEEP, []uint64{uint64(buf) + 64, 0}},
 		}
 		for _, c := range calls {
 			s.call(c.nr, c.args...) // warm up: first-use allocations are fine

@@ -102,20 +102,30 @@ func sysGettimeofday(t *Thread, a *[6]uint64) int64 {
 }
 
 // sleep waits for d; a signal cuts it short (remaining time returned).
+// The thread's timer is reused: a Go program's sysmon sleeps 20 µs at a
+// time while it is busy (about once per request of a Go server), and a
+// new timer and its channel per sleep were two allocations and their
+// garbage each time. Timer channels are synchronous (Go 1.23 and later,
+// as go.mod asks), so after Stop or Reset no stale tick is left to end a
+// later sleep early.
 func (t *Thread) sleep(d time.Duration) (time.Duration, bool) {
 	if d <= 0 {
 		runtime.Gosched()
 		return 0, true
 	}
 	start := time.Now()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	if t.sleepT == nil {
+		t.sleepT = time.NewTimer(d)
+	} else {
+		t.sleepT.Reset(d)
+	}
 	select {
-	case <-timer.C:
+	case <-t.sleepT.C:
 		return 0, true
 	case <-t.intr:
 	case <-t.p.done:
 	}
+	t.sleepT.Stop()
 	return max(0, d-time.Since(start)), false
 }
 

@@ -3,6 +3,7 @@ package posix
 import (
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -28,6 +29,7 @@ type Thread struct {
 	intr    chan struct{} // poked when a signal or exit needs attention
 	waiter  *waiter       // waitReady's, reused (see readyWaiter)
 	futexW  *futexWaiter  // futexWait's, reused: one wait at a time per thread (set at creation: interrupt reads it)
+	sleepT  *time.Timer   // sleep's, reused (made at the first sleep): one sleep at a time per thread
 	exiting atomic.Bool
 	inCall  bool // a handler runs (see invoke)
 
