@@ -102,32 +102,42 @@ func sysGettimeofday(t *Thread, a *[6]uint64) int64 {
 }
 
 // sleep waits for d; a signal cuts it short (remaining time returned).
-// The thread's timer is reused: a Go program's sysmon sleeps 20 µs at a
-// time while it is busy (about once per request of a Go server), and a
-// new timer and its channel per sleep were two allocations and their
-// garbage each time. Timer channels are synchronous (Go 1.23 and later,
-// as go.mod asks), so after Stop or Reset no stale tick is left to end a
-// later sleep early.
 func (t *Thread) sleep(d time.Duration) (time.Duration, bool) {
 	if d <= 0 {
 		runtime.Gosched()
 		return 0, true
 	}
 	start := time.Now()
-	if t.sleepT == nil {
-		t.sleepT = time.NewTimer(d)
-	} else {
-		t.sleepT.Reset(d)
-	}
+	tick := t.startTimer(d)
+	defer t.stopTimer()
 	select {
-	case <-t.sleepT.C:
+	case <-tick:
 		return 0, true
 	case <-t.intr:
 	case <-t.p.done:
 	}
-	t.sleepT.Stop()
 	return max(0, d-time.Since(start)), false
 }
+
+// startTimer starts the thread's timer for d and returns its channel;
+// stopTimer must follow. The timer is reused: a Go program's sysmon
+// sleeps 20 µs at a time while it is busy (about once per request of a
+// Go server), and epoll_pwait and poll wait with timeouts, and a new
+// timer and its channel each time were three allocations and their
+// garbage. A thread sleeps or waits for one thing at a time. Timer
+// channels are synchronous (Go 1.23 and later, as go.mod asks), so
+// after Stop or Reset no stale tick is left to end a later wait early.
+func (t *Thread) startTimer(d time.Duration) <-chan time.Time {
+	if t.timer == nil {
+		t.timer = time.NewTimer(d)
+	} else {
+		t.timer.Reset(d)
+	}
+	return t.timer.C
+}
+
+// stopTimer stops the timer startTimer started.
+func (t *Thread) stopTimer() { t.timer.Stop() }
 
 // sysNanosleep implements nanosleep(2).
 func sysNanosleep(t *Thread, a *[6]uint64) int64 {
