@@ -1,6 +1,8 @@
 package posix
 
 import (
+	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -18,6 +20,7 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 	p, _, _, cpu := start(t, func(s *userSide) {
 		buf := s.scratch()
 		s.poke(buf, []byte{7, 0, 0, 0})
+		s.poke(buf+64, linux.AsBytes(&linux.Timespec{Nsec: 1000}))
 		calls := []struct {
 			name string
 			nr   uint64
@@ -30,6 +33,8 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 			{"clock_gettime", linux.SYS_CLOCK_GETTIME, []uint64{linux.CLOCK_MONOTONIC, uint64(buf) + 16}},
 			{"futex wake, no waiter", linux.SYS_FUTEX, []uint64{uint64(buf), linux.FUTEX_WAKE | linux.FUTEX_PRIVATE_FLAG, 1}},
 			{"futex wait, value changed", linux.SYS_FUTEX, []uint64{uint64(buf), linux.FUTEX_WAIT | linux.FUTEX_PRIVATE_FLAG, 8, 0}},
+			// {0, 1000}: one microsecond, the kind of sleep Go's sysmon takes.
+			{"nanosleep 1 µs", linux.SYS_NANOSLEEP, []uint64{uint64(buf) + 64, 0}},
 		}
 		for _, c := range calls {
 			s.call(c.nr, c.args...) // warm up: first-use allocations are fine
@@ -50,6 +55,26 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 		}
 		names = append(names, "pipe write and read of 1 byte")
 		results = append(results, testing.AllocsPerRun(200, pipeRound)/2)
+
+		// epoll_pwait reporting a level-triggered readable pipe (its event
+		// array and encoding reused), and one waiting 1 ms on an empty
+		// epoll (the thread's timer reused).
+		s.call(linux.SYS_WRITE, wfd, uint64(buf), 1)
+		ep := uint64(s.call(linux.SYS_EPOLL_CREATE1, 0))
+		empty := uint64(s.call(linux.SYS_EPOLL_CREATE1, 0))
+		s.poke(buf+64, linux.AsBytes(&linux.EpollEvent{Events: linux.EPOLLIN, Data: 77}))
+		s.expect("epoll_ctl ADD", s.call(linux.SYS_EPOLL_CTL, ep, linux.EPOLL_CTL_ADD, rfd, uint64(buf)+64), 0)
+		out := buf + 256
+		s.poke(out, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+		s.expect("epoll_pwait, pipe readable", s.call(linux.SYS_EPOLL_PWAIT, ep, uint64(out), 8, 0, 0), 1)
+		ev := s.peek(out, 16)
+		s.expectTrue(fmt.Sprintf("epoll_event % x: want EPOLLIN, zero padding, data 77", ev),
+			binary.LittleEndian.Uint64(ev) == linux.EPOLLIN && binary.LittleEndian.Uint64(ev[8:]) == 77)
+		names = append(names, "epoll_pwait with one event")
+		results = append(results, testing.AllocsPerRun(200, func() { s.call(linux.SYS_EPOLL_PWAIT, ep, uint64(out), 8, 0, 0) }))
+		s.call(linux.SYS_EPOLL_PWAIT, empty, uint64(out), 8, 1, 0)
+		names = append(names, "epoll_pwait timing out after 1 ms")
+		results = append(results, testing.AllocsPerRun(20, func() { s.call(linux.SYS_EPOLL_PWAIT, empty, uint64(out), 8, 1, 0) }))
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {

@@ -31,6 +31,9 @@ type epoll struct {
 	// allocated each time it ran, about once per request of a server.
 	// The ready list and the spares never share an array.
 	spare [2][]*epollItem
+	// keep is collect's list of level-triggered items it reported,
+	// reused (collect runs under mu).
+	keep []*epollItem
 }
 
 // markReady puts it at the back of the ready list unless it is on it.
@@ -112,10 +115,13 @@ func (ep *epoll) Ready() uint32 {
 func (it *epollItem) armed() bool { return it.events&^epollPrivate != 0 }
 
 // collect reports ready items (at most max), applying ET and ONESHOT.
+func (ep *epoll) collect(max int) [][2]uint64 { return ep.collectInto(nil, max) }
+
+// collectInto is collect appending to out (a caller's reused array).
 // It looks at the ready list only: an item leaves it when its file is
 // not ready, and comes back with the file's next wake-up; a
 // level-triggered item that reports stays on it, to be looked at again.
-func (ep *epoll) collect(max int) (out [][2]uint64) {
+func (ep *epoll) collectInto(out [][2]uint64, max int) [][2]uint64 {
 	ep.mu.Lock()
 	defer ep.mu.Unlock()
 	ep.readyMu.Lock()
@@ -125,8 +131,9 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 		it.queued = false
 	}
 	ep.readyMu.Unlock()
-	var keep []*epollItem // level-triggered items reported: to the back
-	next := len(cand)     // cand[next:] were not looked at: to the front
+	keep := ep.keep[:0] // level-triggered items reported: to the back
+	next := len(cand)   // cand[next:] were not looked at: to the front
+	start := len(out)
 	defer func() {
 		ep.readyMu.Lock()
 		l := ep.spare[1][:0]
@@ -144,6 +151,8 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 				l = append(l, it)
 			}
 		}
+		clear(keep)
+		ep.keep = keep[:0]
 		old := ep.ready
 		ep.ready = l
 		clear(cand) // hold no items for the collector
@@ -152,7 +161,7 @@ func (ep *epoll) collect(max int) (out [][2]uint64) {
 		ep.readyMu.Unlock()
 	}()
 	for i, it := range cand {
-		if len(out) >= max {
+		if len(out)-start >= max {
 			next = i
 			break
 		}

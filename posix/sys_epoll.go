@@ -123,20 +123,30 @@ func sysEpollPwait(t *Thread, a *[6]uint64) int64 {
 	}
 	timeout := time.Duration(int32(a[3])) * time.Millisecond
 	return t.withSigmask(uintptr(a[4]), a[5], func() int64 {
-		var got [][2]uint64
+		// The events go through the thread's own arrays (t.evs, the
+		// scratch page for up to 256): epoll_pwait runs for every batch
+		// of requests a server handles.
+		got := t.evs[:0]
 		_, err := t.waitReady([]pollable{ep}, timeout, func() bool {
-			got = ep.collect(max)
+			got = ep.collectInto(got[:0], max)
 			return len(got) > 0
 		})
+		t.evs = got[:0]
 		if err != 0 {
 			if err == ErrRestart {
 				return errno(linux.EINTR) // epoll_wait is never restarted
 			}
 			return errno(err)
 		}
-		out := make([]byte, 16*len(got))
+		var out []byte
+		if sc := &t.scratch().page; 16*len(got) <= len(sc) {
+			out = sc[:16*len(got)]
+		} else {
+			out = make([]byte, 16*len(got))
+		}
 		for i, g := range got {
-			binary.LittleEndian.PutUint32(out[16*i:], uint32(g[0]))
+			// The padding too: the scratch page holds earlier calls' bytes.
+			binary.LittleEndian.PutUint64(out[16*i:], uint64(uint32(g[0])))
 			binary.LittleEndian.PutUint64(out[16*i+8:], g[1])
 		}
 		if e := t.p.cpu.CopyOut(uintptr(a[1]), out); e != 0 {

@@ -108,16 +108,36 @@ func (t *Thread) sleep(d time.Duration) (time.Duration, bool) {
 		return 0, true
 	}
 	start := time.Now()
-	timer := time.NewTimer(d)
-	defer timer.Stop()
+	tick := t.startTimer(d)
+	defer t.stopTimer()
 	select {
-	case <-timer.C:
+	case <-tick:
 		return 0, true
 	case <-t.intr:
 	case <-t.p.done:
 	}
 	return max(0, d-time.Since(start)), false
 }
+
+// startTimer starts the thread's timer for d and returns its channel;
+// stopTimer must follow. The timer is reused: a Go program's sysmon
+// sleeps 20 µs at a time while it is busy (about once per request of a
+// Go server), and epoll_pwait and poll wait with timeouts, and a new
+// timer and its channel each time were three allocations and their
+// garbage. A thread sleeps or waits for one thing at a time. Timer
+// channels are synchronous (Go 1.23 and later, as go.mod asks), so
+// after Stop or Reset no stale tick is left to end a later wait early.
+func (t *Thread) startTimer(d time.Duration) <-chan time.Time {
+	if t.timer == nil {
+		t.timer = time.NewTimer(d)
+	} else {
+		t.timer.Reset(d)
+	}
+	return t.timer.C
+}
+
+// stopTimer stops the timer startTimer started.
+func (t *Thread) stopTimer() { t.timer.Stop() }
 
 // sysNanosleep implements nanosleep(2).
 func sysNanosleep(t *Thread, a *[6]uint64) int64 {

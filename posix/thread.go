@@ -3,6 +3,7 @@ package posix
 import (
 	"runtime/debug"
 	"sync/atomic"
+	"time"
 
 	"github.com/runikraft/runikraft/kernel/abi"
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -28,6 +29,8 @@ type Thread struct {
 	intr    chan struct{} // poked when a signal or exit needs attention
 	waiter  *waiter       // waitReady's, reused (see readyWaiter)
 	futexW  *futexWaiter  // futexWait's, reused: one wait at a time per thread (set at creation: interrupt reads it)
+	timer   *time.Timer   // sleeps' and timed waits', reused (see startTimer)
+	evs     [][2]uint64   // epoll_pwait's events, reused
 	exiting atomic.Bool
 	inCall  bool // a handler runs (see invoke)
 

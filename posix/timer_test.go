@@ -207,3 +207,57 @@ func TestFadvisePriority(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// nanosleep reuses one timer per thread: short sleeps in a row, one cut
+// short by a signal, and the sleeps after it each last at least what they
+// asked (a tick left from an earlier sleep would end one early; a timer
+// not reset would never end it).
+func TestNanosleepReusedTimer(t *testing.T) {
+	var ticks atomic.Int32
+	var short atomic.Int32
+	p, _, _, _ := start(t, func(s *userSide) {
+		const handler = 0x5000
+		s.handlers[handler] = func(*userSide, int) { ticks.Add(1) }
+		buf := s.scratch()
+		now := func() time.Duration {
+			s.call(linux.SYS_CLOCK_GETTIME, linux.CLOCK_MONOTONIC, uint64(buf)+64)
+			ts := s.peek(buf+64, 16)
+			return time.Duration(binary.LittleEndian.Uint64(ts))*time.Second + time.Duration(binary.LittleEndian.Uint64(ts[8:]))
+		}
+		sleep := func(d time.Duration) int64 {
+			s.poke(buf+32, linux.AsBytes(&linux.Timespec{Sec: int64(d / time.Second), Nsec: int64(d % time.Second)}))
+			return s.call(linux.SYS_NANOSLEEP, uint64(buf)+32, uint64(buf)+48)
+		}
+		timed := func(d time.Duration) {
+			t0 := now()
+			if r := sleep(d); r != 0 {
+				s.call(linux.SYS_EXIT_GROUP, 1)
+			}
+			if now()-t0 < d {
+				short.Add(1)
+			}
+		}
+		for range 20 {
+			timed(200 * time.Microsecond)
+		}
+		s.poke(buf, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, handler), 0))
+		s.call(linux.SYS_RT_SIGACTION, linux.SIGALRM, uint64(buf), 0, 8)
+		s.poke(buf, itimerval(0, 5000)) // one SIGALRM after 5 ms
+		s.call(linux.SYS_SETITIMER, linux.ITIMER_REAL, uint64(buf), 0)
+		if r := sleep(10 * time.Second); r != errno(linux.EINTR) {
+			s.call(linux.SYS_EXIT_GROUP, 2)
+		}
+		left := s.peek(buf+48, 16)
+		if sec := binary.LittleEndian.Uint64(left); sec > 10 || sec < 5 {
+			s.call(linux.SYS_EXIT_GROUP, 3) // the time left comes back
+		}
+		timed(30 * time.Millisecond)
+		for range 5 {
+			timed(2 * time.Millisecond)
+		}
+		s.call(linux.SYS_EXIT_GROUP, 0)
+	}, "")
+	if code := wait(t, p); code != 0 || ticks.Load() != 1 || short.Load() != 0 {
+		t.Fatalf("exit %d, %d handler runs, %d sleeps ended early", code, ticks.Load(), short.Load())
+	}
+}

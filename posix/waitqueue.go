@@ -40,9 +40,8 @@ func (t *Thread) waitReady(files []pollable, timeout time.Duration, check func()
 	}()
 	var deadline <-chan time.Time
 	if timeout > 0 {
-		tm := time.NewTimer(timeout)
-		defer tm.Stop()
-		deadline = tm.C
+		deadline = t.startTimer(timeout)
+		defer t.stopTimer()
 	}
 	for {
 		if check() {

@@ -22,7 +22,10 @@
 //   - with -callers SYMBOL, instead of the profile, which blocks run just
 //     before SYMBOL's entry (its callers) and how often per request.
 //
-//     go run ./bench/netprof -image KEPT/nginx [-kernel bin/runikraft-kernel-net.img] [-linux] [-callers runtime.memmove]
+// -redis does the same for redis-server (an image TestRedis kept) under
+// the host's redis-benchmark -t get,set; a request is one GET or SET.
+//
+//	go run ./bench/netprof -image KEPT/nginx [-kernel bin/runikraft-kernel-net.img] [-linux] [-callers runtime.memmove]
 //
 // A development tool, not a benchmark: the plugin slows the guest.
 package main
@@ -39,6 +42,7 @@ func main() {
 	var o options
 	flag.StringVar(&o.image, "image", "", "nginx image kept by TestNginx (RUNIKRAFT_KEEP_IMAGES)")
 	flag.StringVar(&o.program, "program", "", "instead of -image: a static riscv64 server program serving GET /1k.bin on port 8080 (bench/net/httpserver built for linux/riscv64)")
+	flag.StringVar(&o.redis, "redis", "", "instead of -image: a redis-server image TestRedis kept, loaded with the host's redis-benchmark -t get,set (-conns connections) for about -duration")
 	flag.StringVar(&o.kernel, "kernel", "bin/runikraft-kernel-net.img", "Runikraft kernel with symbols that runs the image's nginx")
 	flag.BoolVar(&o.linux, "linux", false, "profile the Linux guest instead")
 	flag.DurationVar(&o.dur, "duration", 8*time.Second, "measured window (1s-2m), after 2 s of warm-up")
@@ -48,8 +52,8 @@ func main() {
 	flag.BoolVar(&o.noPlugin, "no-plugin", false, "CPU times only (no plugin slowing the guest)")
 	flag.IntVar(&o.top, "top", 40, "functions to list")
 	flag.Parse()
-	if (o.image == "") == (o.program == "") || o.dur < time.Second || o.dur > 2*time.Minute || o.conns < 1 || o.conns > 64 || o.top < 0 {
-		fmt.Fprintln(os.Stderr, "netprof: one of -image and -program is required; -duration 1s-2m, -conns 1-64")
+	if b2i(o.image != "")+b2i(o.program != "")+b2i(o.redis != "") != 1 || o.dur < time.Second || o.dur > 2*time.Minute || o.conns < 1 || o.conns > 64 || o.top < 0 {
+		fmt.Fprintln(os.Stderr, "netprof: one of -image, -program and -redis is required; -duration 1s-2m, -conns 1-64")
 		os.Exit(2)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -58,4 +62,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "netprof:", err)
 		os.Exit(1)
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

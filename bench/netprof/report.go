@@ -59,11 +59,16 @@ func list(w io.Writer, m map[string]uint64, total uint64, n float64, top int) {
 	}
 }
 
-// pkgOf is a Go symbol's package path (a C symbol is its own).
+// pkgOf is a Go symbol's package path (a C symbol is its own), with the
+// program's "app:" prefix kept.
 func pkgOf(sym string) string {
+	prefix := ""
+	if rest, ok := strings.CutPrefix(sym, "app:"); ok {
+		prefix, sym = "app:", rest
+	}
 	slash := strings.LastIndex(sym, "/")
 	if dot := strings.Index(sym[slash+1:], "."); dot >= 0 {
-		return sym[:slash+1+dot]
+		return prefix + sym[:slash+1+dot]
 	}
-	return sym
+	return prefix + sym
 }

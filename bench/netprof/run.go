@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/hostfwd"
 	"github.com/runikraft/runikraft/bench/internal/httpload"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
@@ -20,10 +21,10 @@ import (
 )
 
 type options struct {
-	image, program, kernel, perf, callers string
-	linux, noPlugin                       bool
-	dur                                   time.Duration
-	conns, top                            int
+	image, program, redis, kernel, perf, callers string
+	linux, noPlugin                              bool
+	dur                                          time.Duration
+	conns, top                                   int
 }
 
 func run(ctx context.Context, o options) error {
@@ -49,6 +50,21 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 	}
+	if o.redis != "" {
+		// A plain program's image carries the program as its initrd.
+		if info, err = appimage.Read(o.redis); err != nil {
+			return err
+		}
+		if info.Rootfs {
+			return fmt.Errorf("%s has a root filesystem (not TestRedis's image?)", o.redis)
+		}
+		prog = filepath.Join(dir, "redis-server")
+		if err := os.WriteFile(prog, info.Initrd, 0o755); err != nil {
+			return err
+		}
+		info = &appimage.Info{}
+		info.Manifest.Args = redisArgs
+	}
 
 	var syms symtab
 	var g *linuxguest.Guest
@@ -56,16 +72,16 @@ func run(ctx context.Context, o options) error {
 		if g, err = linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr}); err != nil {
 			return err
 		}
-		err = syms.add(filepath.Join(g.Dir, "build", "vmlinux"))
+		err = syms.add(filepath.Join(g.Dir, "build", "vmlinux"), "")
 	} else {
-		err = syms.add(o.kernel)
+		err = syms.add(o.kernel, "")
 	}
 	if err != nil {
 		return fmt.Errorf("symbols: %w", err)
 	}
 	if o.program != "" {
 		// A static, non-PIE program's symbols are its addresses in the guest.
-		if err := syms.add(o.program); err != nil {
+		if err := syms.add(o.program, "app:"); err != nil {
 			return fmt.Errorf("the program's symbols: %w", err)
 		}
 	}
@@ -92,19 +108,32 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	guestPort := 8080
+	if o.redis != "" {
+		guestPort = 6379
+	}
 	var srv httpload.Server
 	if o.linux {
 		srv, err = httpload.LinuxGuest(ctx, g, prog, info.Manifest.Args, info.Manifest.Env, linuxguest.RunOptions{
-			Rootfs: info.Initrd, Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
+			Rootfs: info.Initrd, Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:%d", port, guestPort)},
 			Timeout: o.dur + 3*time.Minute, QEMUArgs: qemuArgs[len(qemucpu.Args):]})
 	} else {
-		srv, err = startRunikraft(ctx, dir, o, info, prog, port, qemuArgs)
+		srv, err = startRunikraft(ctx, dir, o, info, prog, port, guestPort, qemuArgs)
 	}
 	if err != nil {
 		return err
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d/1k.bin", port)
-	if err := httpload.WaitReady(url, 2*time.Minute); err != nil {
+	ready, load := func() error { return httpload.WaitReady(url, 2*time.Minute) }, func(d time.Duration) (int, float64, error) {
+		res, err := httpload.Load(url, 1024, o.conns, d)
+		return int(res.All), res.RPS(), err
+	}
+	if o.redis != "" {
+		ready, load = func() error { return redisReady(port, 2*time.Minute) }, func(d time.Duration) (int, float64, error) {
+			return redisLoad(ctx, port, o.conns, d)
+		}
+	}
+	if err := ready(); err != nil {
 		return fmt.Errorf("%w\nthe server's log:\n%s", err, srv.Stop())
 	}
 	pid, err := srv.PID()
@@ -112,7 +141,13 @@ func run(ctx context.Context, o options) error {
 		srv.Stop()
 		return err
 	}
-	if _, err := httpload.Load(url, 1024, o.conns, 2*time.Second); err != nil {
+	if o.redis != "" {
+		// redis-benchmark connects 16 at once per test (bench/internal/hostfwd).
+		if err := hostfwd.Widen(pid, port, 128); err != nil {
+			fmt.Fprintln(os.Stderr, "netprof: the forward keeps its listen queue of 1 (runs may stall):", err)
+		}
+	}
+	if _, _, err := load(2 * time.Second); err != nil {
 		return fmt.Errorf("warm-up: %w\nthe server's log:\n%s", err, srv.Stop())
 	}
 
@@ -132,7 +167,7 @@ func run(ctx context.Context, o options) error {
 	}
 	before, err1 := qemucpu.Read(pid)
 	c0, err2 := readCounts(counts, o.callers != "")
-	res, err := httpload.Load(url, 1024, o.conns, o.dur)
+	all, rps, err := load(o.dur)
 	c1, err3 := readCounts(counts, o.callers != "")
 	after, err4 := qemucpu.Read(pid)
 	if perf != nil {
@@ -148,14 +183,14 @@ func run(ctx context.Context, o options) error {
 			return e
 		}
 	}
-	n := float64(res.All)
+	n := float64(all)
 	if n == 0 {
 		return fmt.Errorf("no request answered\nthe server's log:\n%s", log)
 	}
 	d := after.Sub(before)
 	perReq := func(ticks uint64) float64 { return float64(ticks) * 1e6 / qemucpu.TicksPerSecond / n }
 	fmt.Printf("%s: %d requests in %v (%.0f/s); QEMU vCPU %.0f µs, main loop %.0f µs per request\n",
-		guestName(o), res.All, o.dur, res.RPS(), perReq(d.VCPU), perReq(d.Main))
+		guestName(o), all, o.dur, rps, perReq(d.VCPU), perReq(d.Main))
 	if o.noPlugin {
 		return nil
 	}
@@ -185,7 +220,7 @@ func firstErr(errs ...error) error {
 // startRunikraft runs prog (the image's nginx with its root filesystem,
 // arguments and environment, or -program) on the kernel o.kernel (which
 // has its symbols, unlike the one baked into an image).
-func startRunikraft(ctx context.Context, dir string, o options, info *appimage.Info, prog string, port int, qemuArgs []string) (httpload.Server, error) {
+func startRunikraft(ctx context.Context, dir string, o options, info *appimage.Info, prog string, port, guestPort int, qemuArgs []string) (httpload.Server, error) {
 	var rootArgs []string
 	if len(info.Initrd) > 0 {
 		root := filepath.Join(dir, "root")
@@ -208,7 +243,7 @@ func startRunikraft(ctx context.Context, dir string, o options, info *appimage.I
 		return httpload.Server{}, err
 	}
 	args := append([]string{"run", "--qemu", wrapper, "--cpus", "1", "--kernel", o.kernel,
-		"--timeout", (o.dur + 3*time.Minute).String(), "-p", fmt.Sprintf("127.0.0.1:%d:8080", port)}, rootArgs...)
+		"--timeout", (o.dur + 3*time.Minute).String(), "-p", fmt.Sprintf("127.0.0.1:%d:%d", port, guestPort)}, rootArgs...)
 	for _, e := range info.Manifest.Env {
 		args = append(args, "-e", e)
 	}

@@ -13,7 +13,10 @@ type symbol struct {
 // symtab maps addresses to function names from ELF symbol tables.
 type symtab struct{ s []symbol }
 
-func (t *symtab) add(path string) error {
+// add reads path's function symbols, each name after prefix (the
+// program's own symbols get one, so that its Go runtime is told apart
+// from the kernel's).
+func (t *symtab) add(path, prefix string) error {
 	f, err := elf.Open(path)
 	if err != nil {
 		return err
@@ -25,7 +28,7 @@ func (t *symtab) add(path string) error {
 	}
 	for _, s := range ss {
 		if typ := elf.ST_TYPE(s.Info); typ == elf.STT_FUNC || typ == elf.STT_NOTYPE && s.Size > 0 {
-			t.s = append(t.s, symbol{s.Value, s.Size, s.Name})
+			t.s = append(t.s, symbol{s.Value, s.Size, prefix + s.Name})
 		}
 	}
 	sort.Slice(t.s, func(i, j int) bool { return t.s[i].addr < t.s[j].addr })
