@@ -266,6 +266,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		AppConsole: appMode && !nested,
 		Volumes:    vols,
 	}
+	// A log shown only at the end (see kernellog.go) goes to a file QEMU
+	// writes, not through runikraft byte by byte.
+	cfg.HeldLog = cfg.AppConsole && c.String("log") == "" && !c.Bool("debug") && !c.Bool("strace")
 	if gdb != nil {
 		cfg.GDBPort = gdb.port
 	}
@@ -324,6 +327,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		Path:       path,
 		Args:       qemu.Args(cfg),
 		AppConsole: cfg.AppConsole,
+		HeldLog:    cfg.HeldLog,
 		Stdin:      stdin,
 		Stdout:     c.App.Writer,
 		Stderr:     c.App.ErrWriter,

@@ -101,11 +101,11 @@ func (u *uartConsole) silent() bool { return !u.out.got.Load() }
 
 func (a *appConsole) silent() bool {
 	for _, s := range a.outs {
-		if s.got.Load() {
+		if s != nil && s.got.Load() {
 			return false
 		}
 	}
-	return true
+	return !a.logGot.Load()
 }
 
 func (u *uartConsole) drain() {
@@ -131,9 +131,13 @@ type appConsole struct {
 	ours   [4]*net.UnixConn // stdin, stdout, stderr, UART
 	theirs [4]*os.File      // QEMU's ends, in ExtraFiles order
 	outs   [3]*outStream    // stdout, stderr, UART
-	copied sync.WaitGroup
-	errMu  sync.Mutex
-	outErr error // the first write failure of stdout or stderr
+	// With Options.HeldLog, the UART is logFile (ours[3] and outs[2]
+	// are nil): an unlinked file QEMU writes and we read at offsets.
+	logFile *os.File
+	logGot  atomic.Bool // logFile has had a byte
+	copied  sync.WaitGroup
+	errMu   sync.Mutex
+	outErr  error // the first write failure of stdout or stderr
 }
 
 func (a *appConsole) outputErr() error {
@@ -154,17 +158,80 @@ func newAppConsole(cmd *exec.Cmd, o Options) (*appConsole, error) {
 	a := &appConsole{o: o}
 	for i := range a.ours {
 		var err error
-		if a.ours[i], a.theirs[i], err = socketPair(); err != nil {
+		if i == FDLog-FDStdin && o.HeldLog {
+			a.logFile, a.theirs[i], err = logFilePair()
+		} else {
+			a.ours[i], a.theirs[i], err = socketPair()
+		}
+		if err != nil {
 			a.started()
 			a.close()
-			return nil, fmt.Errorf("console socket for QEMU fd %d: %w", FDStdin+i, err)
+			return nil, fmt.Errorf("console for QEMU fd %d: %w", FDStdin+i, err)
 		}
 	}
 	cmd.ExtraFiles = a.theirs[:] // fd 3 onwards, in FDStdin..FDLog order
 	for i := range a.outs {
-		a.outs[i] = newOutStream(a.ours[1+i])
+		if a.ours[1+i] != nil {
+			a.outs[i] = newOutStream(a.ours[1+i])
+		}
 	}
 	return a, nil
+}
+
+// logFilePair makes the held log's file: a temporary file, unlinked at
+// once (nothing is left behind however runikraft ends), open for us to
+// read and, a second descriptor, for QEMU to write (QEMU's fd set wants
+// the access mode its file chardev opens with).
+func logFilePair() (ours, theirs *os.File, err error) {
+	ours, err = os.CreateTemp("", "runikraft-log-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	theirs, err = os.OpenFile(ours.Name(), os.O_WRONLY, 0)
+	os.Remove(ours.Name())
+	if err != nil {
+		ours.Close()
+		return nil, nil, err
+	}
+	return ours, theirs, nil
+}
+
+// logPoll is how often a held log's file is read while QEMU runs, so the
+// part already read can be given back to the filesystem.
+const logPoll = time.Second
+
+// copyLogFile copies the held log's file through the filter: what QEMU
+// appended, once every logPoll and, after exited closes, to the end. The
+// part read is punched out of the file (where the filesystem can), so a
+// long run's log takes no more disk than an unread second of it.
+func (a *appConsole) copyLogFile(f *markerFilter, exited <-chan struct{}) {
+	buf := make([]byte, 32<<10)
+	var off int64
+	tick := time.NewTicker(logPoll)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-tick.C:
+		case <-exited:
+			done = true
+		}
+		start := off
+		for {
+			n, err := a.logFile.ReadAt(buf, off)
+			if n > 0 {
+				a.logGot.Store(true)
+				f.Write(buf[:n])
+				off += int64(n)
+			}
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		if off > start {
+			punchHole(a.logFile, off)
+		}
+	}
+	f.End()
 }
 
 func (a *appConsole) started() {
@@ -175,7 +242,7 @@ func (a *appConsole) started() {
 	}
 }
 
-func (a *appConsole) run(<-chan struct{}) {
+func (a *appConsole) run(exited <-chan struct{}) {
 	in := a.ours[0]
 	go func() {
 		if a.o.Stdin != nil {
@@ -201,13 +268,19 @@ func (a *appConsole) run(<-chan struct{}) {
 	}()
 	go func() {
 		defer a.copied.Done()
+		if a.logFile != nil {
+			a.copyLogFile(newMarkerFilter(a.o.Log, a.o.Banner), exited)
+			return
+		}
 		copyConsole(a.outs[2], newMarkerFilter(a.o.Log, a.o.Banner), nil)
 	}()
 }
 
 func (a *appConsole) drain() {
 	for _, s := range a.outs {
-		s.qemuExited()
+		if s != nil {
+			s.qemuExited()
+		}
 	}
 	a.copied.Wait()
 }
@@ -217,6 +290,9 @@ func (a *appConsole) close() {
 		if c != nil {
 			c.Close()
 		}
+	}
+	if a.logFile != nil {
+		a.logFile.Close()
 	}
 }
 

@@ -23,6 +23,10 @@ type Options struct {
 	// AppConsole must be set when Args came from a Config with
 	// AppConsole: Run then makes the console sockets QEMU expects.
 	AppConsole bool
+	// HeldLog must be set when Args came from a Config with HeldLog:
+	// Run then gives QEMU a file for the UART instead of a socket, and
+	// Log gets what QEMU wrote to it once a second and at the end.
+	HeldLog bool
 	// Stdin is the guest's input; nil is /dev/null. On the UART a
 	// terminal is handed to QEMU as is, so QEMU makes it raw. With
 	// AppConsole it is copied into the stdin port up to end of file,

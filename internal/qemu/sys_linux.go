@@ -80,3 +80,13 @@ func socketPair() (ours *net.UnixConn, theirs *os.File, err error) {
 	}
 	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), "qemu console socket"), nil
 }
+
+// punchHole gives the first n bytes of f back to the filesystem (rounded
+// down to whole 4 KiB blocks), keeping its size; where the filesystem
+// cannot, the file just keeps them.
+func punchHole(f *os.File, n int64) {
+	const punchHole, keepSize = 0x02, 0x01 // FALLOC_FL_PUNCH_HOLE, FALLOC_FL_KEEP_SIZE
+	if n &^= 4095; n > 0 {
+		syscall.Fallocate(int(f.Fd()), punchHole|keepSize, 0, n)
+	}
+}
