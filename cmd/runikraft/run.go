@@ -118,7 +118,6 @@ Examples:
 }
 
 func run(c *cli.Context, stdin *os.File) error {
-	sweepStale()
 	stopCatching := catchSignals()
 	defer stopCatching()
 	defer removeTemps()
@@ -353,6 +352,9 @@ func run(c *cli.Context, stdin *os.File) error {
 	// not SIGPIPE killing us with QEMU left behind.
 	signal.Ignore(syscall.SIGPIPE)
 	stopCatching() // qemu.Run forwards the signals from here on
+	// Other runs' leftovers are swept while QEMU starts, not before: the
+	// directory read is a millisecond of a short run's start.
+	go sweepStale()
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
 		klog.finish(0, false, c.App.ErrWriter)
@@ -388,7 +390,13 @@ func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv
 	if a0 := c.String("argv0"); a0 != "" {
 		args[0] = a0
 	}
-	appMode = initrd != ""
+	if initrd != "" {
+		// kernelFor found a program that QEMU cannot boot by itself: an
+		// application image is a machine image (its kernel loads in
+		// RAM), so this is not one, and reading it as one would only
+		// search its symbol table for the kernel's bootInfo.
+		return args, env, nil, true, nil
+	}
 	baked, err = appimage.Read(image)
 	switch {
 	case err == nil:
@@ -397,7 +405,7 @@ func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv
 			args = append(args, baked.Manifest.Args...)
 		}
 		env = mergeEnv(baked.Manifest.Env, env)
-	case initrd == "" && !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
+	case !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
 		return nil, nil, nil, false, err
 	default:
 		baked = nil
