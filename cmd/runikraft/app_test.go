@@ -36,15 +36,26 @@ func appImage(t *testing.T) string {
 func TestDryRunApp(t *testing.T) {
 	q := fakeQEMU(t, "exit 99\n")
 	kernel, app := image(t, payload.PrintAndExit("", 0)), appImage(t)
-	code, out, errs := runCLI(t, "run", "--dry-run", "--kernel", kernel, app)
-	want := q + " -M virt -bios default -nodefaults -display none -monitor none" +
-		" -chardev socket,id=rklog,fd=6 -serial chardev:rklog -device virtio-serial-device,max_ports=4" +
+	ports := " -serial chardev:rklog -device virtio-serial-device,max_ports=4" +
 		" -chardev socket,id=rkin,fd=3 -device virtserialport,chardev=rkin,name=runikraft.stdin" +
 		" -chardev socket,id=rkout,fd=4 -device virtserialport,chardev=rkout,name=runikraft.stdout" +
 		" -chardev socket,id=rkerr,fd=5 -device virtserialport,chardev=rkerr,name=runikraft.stderr" +
 		" -m 512M -smp 1 -kernel " + kernel + " -initrd " + app + " -append "
-	if code != 0 || !strings.HasPrefix(out, want) || errs != "" {
-		t.Errorf("dry run: code %d\nstdout %q\nwant   %q...\nstderr %q", code, out, want, errs)
+	// The kernel's log, shown only at the end, is a file QEMU writes;
+	// shown as it comes (--log, --debug, --strace), a socket.
+	for _, tc := range []struct {
+		flags []string
+		uart  string
+	}{
+		{nil, " -add-fd fd=6,set=1 -chardev file,id=rklog,path=/dev/fdset/1"},
+		{[]string{"--log", "-"}, " -chardev socket,id=rklog,fd=6"},
+	} {
+		args := append(append([]string{"run", "--dry-run", "--kernel", kernel}, tc.flags...), app)
+		code, out, errs := runCLI(t, args...)
+		want := q + " -M virt -bios default -nodefaults -display none -monitor none" + tc.uart + ports
+		if code != 0 || !strings.HasPrefix(out, want) || errs != "" {
+			t.Errorf("dry run %q: code %d\nstdout %q\nwant   %q...\nstderr %q", tc.flags, code, out, want, errs)
+		}
 	}
 }
 
