@@ -221,6 +221,11 @@ func TestAppKernelLog(t *testing.T) {
 		if (mode == "--debug") != strings.Contains(errs.String(), "OpenSBI") {
 			t.Errorf("%q: stderr %q", mode, errs.String())
 		}
+		// --debug's host timeline: every point seen, in order.
+		timeline := []string{"runikraft: host timeline", "QEMU started ", "firmware's first byte ", "application's first output ", "QEMU exited ", "host CPU: QEMU "}
+		if mode == "--debug" && !inOrder(errs.String(), timeline) {
+			t.Errorf("--debug: stderr %q; want a host timeline with %q", errs.String(), timeline)
+		}
 		if mode == "" && errs.String() != "" {
 			t.Errorf("stderr %q; want nothing (the application wrote nothing there)", errs.String())
 		}
@@ -296,4 +301,16 @@ func TestAppSignalForwarded(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 128+2 || strings.Contains(rest.String(), "terminating on signal") {
 		t.Errorf("exit %d (%v), stderr after the banner %q; want 130 quietly", code, cmd.ProcessState, rest.String())
 	}
+}
+
+// inOrder reports whether s holds each of parts, one after the other.
+func inOrder(s string, parts []string) bool {
+	for _, p := range parts {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return true
 }

@@ -360,6 +360,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		klog.finish(0, false, c.App.ErrWriter)
 		return fail(exitUsage, "starting %s: %v", path, err)
 	}
+	if c.Bool("debug") {
+		fmt.Fprintln(c.App.ErrWriter, hostTimeline(res))
+	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
 	if res.OutputErr != nil {
 		// The application was told (its writes failed once QEMU closed

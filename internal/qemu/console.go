@@ -31,6 +31,29 @@ type console interface {
 	// silent reports that QEMU's outputs carried no byte at all (not even
 	// the firmware's banner): the machine never started.
 	silent() bool
+	// firstBytes says when the UART's first byte (the firmware's) and
+	// the guest's first output byte were read; zero if not seen as they
+	// came (a held log is read late).
+	firstBytes() (uart, output time.Time)
+}
+
+// firstAt is when s read its first byte; zero if none (or s is nil).
+func firstAt(s *outStream) time.Time {
+	if s == nil || s.first.Load() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, s.first.Load())
+}
+
+// The UART carries both here: the banner, then the guest's output.
+func (u *uartConsole) firstBytes() (uart, output time.Time) { return firstAt(u.out), time.Time{} }
+
+func (a *appConsole) firstBytes() (uart, output time.Time) {
+	output = firstAt(a.outs[0])
+	if e := firstAt(a.outs[1]); output.IsZero() || !e.IsZero() && e.Before(output) {
+		output = e
+	}
+	return firstAt(a.outs[2]), output
 }
 
 // uartConsole is the plain wiring (machine images): the UART on QEMU's
@@ -335,6 +358,9 @@ type outStream struct {
 	mu   sync.Mutex // orders gone and the deadlines of read and qemuExited
 	gone bool
 	got  atomic.Bool // a byte has been read
+	// first is when the first byte was read (Unix nanoseconds), for
+	// the host timeline --debug prints.
+	first atomic.Int64
 }
 
 func newOutStream(r deadlineReader) *outStream { return &outStream{r: r} }
@@ -354,8 +380,8 @@ func (s *outStream) read(p []byte, hold time.Duration) (int, error) {
 		s.r.SetReadDeadline(d)
 		s.mu.Unlock()
 		n, err := s.r.Read(p)
-		if n > 0 {
-			s.got.Store(true)
+		if n > 0 && s.got.CompareAndSwap(false, true) {
+			s.first.Store(time.Now().UnixNano())
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return n, err
