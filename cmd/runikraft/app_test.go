@@ -57,6 +57,12 @@ func TestDryRunApp(t *testing.T) {
 			t.Errorf("dry run %q: code %d\nstdout %q\nwant   %q...\nstderr %q", tc.flags, code, out, want, errs)
 		}
 	}
+	// No temporary directory to make the file in: the socket.
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "gone"))
+	code, out, errs := runCLI(t, "run", "--dry-run", "--kernel", kernel, app)
+	if want := " -monitor none -chardev socket,id=rklog,fd=6 -serial"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("dry run with TMPDIR missing: code %d\nstdout %q\nwant it to hold %q\nstderr %q", code, out, want, errs)
+	}
 }
 
 // The fake QEMU plays the stock kernel on fds 3-6.

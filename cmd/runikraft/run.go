@@ -267,7 +267,7 @@ func run(c *cli.Context, stdin *os.File) error {
 	}
 	// A log shown only at the end (see kernellog.go) goes to a file QEMU
 	// writes, not through runikraft byte by byte.
-	cfg.HeldLog = cfg.AppConsole && c.String("log") == "" && !c.Bool("debug") && !c.Bool("strace")
+	cfg.HeldLog = cfg.AppConsole && c.String("log") == "" && !c.Bool("debug") && !c.Bool("strace") && qemu.CanHoldLog()
 	if gdb != nil {
 		cfg.GDBPort = gdb.port
 	}

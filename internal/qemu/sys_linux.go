@@ -90,3 +90,12 @@ func punchHole(f *os.File, n int64) {
 		syscall.Fallocate(int(f.Fd()), punchHole|keepSize, 0, n)
 	}
 }
+
+// CanHoldLog reports whether Run can make a held log's file (see
+// Config.HeldLog): the temporary directory ($TMPDIR) is one runikraft
+// may create files in. Where it is not (a TMPDIR that does not exist),
+// the log goes through a socket as before.
+func CanHoldLog() bool {
+	const wOK, xOK = 0x2, 0x1
+	return syscall.Access(os.TempDir(), wOK|xOK) == nil
+}

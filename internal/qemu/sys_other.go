@@ -21,3 +21,5 @@ func socketPair() (*net.UnixConn, *os.File, error) {
 }
 
 func punchHole(*os.File, int64) {}
+
+func CanHoldLog() bool { return false }
