@@ -108,7 +108,7 @@ Examples:
 			&cli.StringFlag{Name: "log", Usage: logUsage},
 			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
 			&cli.GenericFlag{Name: "gdb", Value: &gdbFlag{}, Usage: gdbUsage},
-			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log (with its boot timeline and own memory) and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
+			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log (with its boot timeline and own memory) and the firmware banner on stderr, have QEMU report the guest's invalid device accesses, and end with the host's timeline (QEMU's start, the firmware's first byte, the application's first output, QEMU's exit) and CPU"},
 			netFlags[0], netFlags[1],
 			&cli.BoolFlag{Name: "kvm-nested", Usage: "boot under real KVM, nested: QEMU TCG with the H extension runs Debian's riscv64 Linux, whose KVM runs the image (the rig is built into ~/.cache/runikraft/kvm-rig on first use; console on the UART, no stdin)"},
 		},
