@@ -36,15 +36,32 @@ func appImage(t *testing.T) string {
 func TestDryRunApp(t *testing.T) {
 	q := fakeQEMU(t, "exit 99\n")
 	kernel, app := image(t, payload.PrintAndExit("", 0)), appImage(t)
-	code, out, errs := runCLI(t, "run", "--dry-run", "--kernel", kernel, app)
-	want := q + " -M virt -bios default -nodefaults -display none -monitor none" +
-		" -chardev socket,id=rklog,fd=6 -serial chardev:rklog -device virtio-serial-device,max_ports=4" +
+	ports := " -serial chardev:rklog -device virtio-serial-device,max_ports=4" +
 		" -chardev socket,id=rkin,fd=3 -device virtserialport,chardev=rkin,name=runikraft.stdin" +
 		" -chardev socket,id=rkout,fd=4 -device virtserialport,chardev=rkout,name=runikraft.stdout" +
 		" -chardev socket,id=rkerr,fd=5 -device virtserialport,chardev=rkerr,name=runikraft.stderr" +
 		" -m 512M -smp 1 -kernel " + kernel + " -initrd " + app + " -append "
-	if code != 0 || !strings.HasPrefix(out, want) || errs != "" {
-		t.Errorf("dry run: code %d\nstdout %q\nwant   %q...\nstderr %q", code, out, want, errs)
+	// The kernel's log, shown only at the end, is a file QEMU writes;
+	// shown as it comes (--log, --debug, --strace), a socket.
+	for _, tc := range []struct {
+		flags []string
+		uart  string
+	}{
+		{nil, " -add-fd fd=6,set=1 -chardev file,id=rklog,path=/dev/fdset/1"},
+		{[]string{"--log", "-"}, " -chardev socket,id=rklog,fd=6"},
+	} {
+		args := append(append([]string{"run", "--dry-run", "--kernel", kernel}, tc.flags...), app)
+		code, out, errs := runCLI(t, args...)
+		want := q + " -M virt -bios default -nodefaults -display none -monitor none" + tc.uart + ports
+		if code != 0 || !strings.HasPrefix(out, want) || errs != "" {
+			t.Errorf("dry run %q: code %d\nstdout %q\nwant   %q...\nstderr %q", tc.flags, code, out, want, errs)
+		}
+	}
+	// No temporary directory to make the file in: the socket.
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "gone"))
+	code, out, errs := runCLI(t, "run", "--dry-run", "--kernel", kernel, app)
+	if want := " -monitor none -chardev socket,id=rklog,fd=6 -serial"; code != 0 || !strings.Contains(out, want) {
+		t.Errorf("dry run with TMPDIR missing: code %d\nstdout %q\nwant it to hold %q\nstderr %q", code, out, want, errs)
 	}
 }
 
@@ -210,6 +227,11 @@ func TestAppKernelLog(t *testing.T) {
 		if (mode == "--debug") != strings.Contains(errs.String(), "OpenSBI") {
 			t.Errorf("%q: stderr %q", mode, errs.String())
 		}
+		// --debug's host timeline: every point seen, in order.
+		timeline := []string{"runikraft: host timeline", "QEMU started ", "firmware's first byte ", "application's first output ", "QEMU exited ", "host CPU: QEMU "}
+		if mode == "--debug" && !inOrder(errs.String(), timeline) {
+			t.Errorf("--debug: stderr %q; want a host timeline with %q", errs.String(), timeline)
+		}
 		if mode == "" && errs.String() != "" {
 			t.Errorf("stderr %q; want nothing (the application wrote nothing there)", errs.String())
 		}
@@ -285,4 +307,16 @@ func TestAppSignalForwarded(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 128+2 || strings.Contains(rest.String(), "terminating on signal") {
 		t.Errorf("exit %d (%v), stderr after the banner %q; want 130 quietly", code, cmd.ProcessState, rest.String())
 	}
+}
+
+// inOrder reports whether s holds each of parts, one after the other.
+func inOrder(s string, parts []string) bool {
+	for _, p := range parts {
+		i := strings.Index(s, p)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(p):]
+	}
+	return true
 }

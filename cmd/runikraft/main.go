@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -28,6 +29,7 @@ var version = ""
 const BinfmtName = "runikraft-binfmt"
 
 func main() {
+	mainStart = time.Now()
 	args := os.Args
 	if len(args) > 1 && filepath.Base(args[0]) == BinfmtName {
 		preserved := preservedArgv0()

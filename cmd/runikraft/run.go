@@ -108,7 +108,7 @@ Examples:
 			&cli.StringFlag{Name: "log", Usage: logUsage},
 			&cli.BoolFlag{Name: "strace", Usage: "log every system call of the application, strace style, on the kernel's log (stderr, or --log FILE)"},
 			&cli.GenericFlag{Name: "gdb", Value: &gdbFlag{}, Usage: gdbUsage},
-			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log (with its boot timeline and own memory) and the firmware banner on stderr, and have QEMU report the guest's invalid device accesses"},
+			&cli.BoolFlag{Name: "debug", Usage: "show the kernel's log (with its boot timeline and own memory) and the firmware banner on stderr, have QEMU report the guest's invalid device accesses, and end with the host's timeline (QEMU's start, the firmware's first byte, the application's first output, QEMU's exit) and CPU"},
 			netFlags[0], netFlags[1],
 			&cli.BoolFlag{Name: "kvm-nested", Usage: "boot under real KVM, nested: QEMU TCG with the H extension runs Debian's riscv64 Linux, whose KVM runs the image (the rig is built into ~/.cache/runikraft/kvm-rig on first use; console on the UART, no stdin)"},
 		},
@@ -118,7 +118,6 @@ Examples:
 }
 
 func run(c *cli.Context, stdin *os.File) error {
-	sweepStale()
 	stopCatching := catchSignals()
 	defer stopCatching()
 	defer removeTemps()
@@ -266,6 +265,9 @@ func run(c *cli.Context, stdin *os.File) error {
 		AppConsole: appMode && !nested,
 		Volumes:    vols,
 	}
+	// A log shown only at the end (see kernellog.go) goes to a file QEMU
+	// writes, not through runikraft byte by byte.
+	cfg.HeldLog = cfg.AppConsole && c.String("log") == "" && !c.Bool("debug") && !c.Bool("strace") && qemu.CanHoldLog()
 	if gdb != nil {
 		cfg.GDBPort = gdb.port
 	}
@@ -324,6 +326,7 @@ func run(c *cli.Context, stdin *os.File) error {
 		Path:       path,
 		Args:       qemu.Args(cfg),
 		AppConsole: cfg.AppConsole,
+		HeldLog:    cfg.HeldLog,
 		Stdin:      stdin,
 		Stdout:     c.App.Writer,
 		Stderr:     c.App.ErrWriter,
@@ -349,10 +352,16 @@ func run(c *cli.Context, stdin *os.File) error {
 	// not SIGPIPE killing us with QEMU left behind.
 	signal.Ignore(syscall.SIGPIPE)
 	stopCatching() // qemu.Run forwards the signals from here on
+	// Other runs' leftovers are swept while QEMU starts, not before: the
+	// directory read is a millisecond of a short run's start.
+	go sweepStale()
 	res, err := qemu.Run(context.Background(), opts)
 	if err != nil {
 		klog.finish(0, false, c.App.ErrWriter)
 		return fail(exitUsage, "starting %s: %v", path, err)
+	}
+	if c.Bool("debug") {
+		fmt.Fprintln(c.App.ErrWriter, hostTimeline(res))
 	}
 	code, msg := exitStatus(res, timeout, filepath.Base(path))
 	if res.OutputErr != nil {
@@ -384,7 +393,13 @@ func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv
 	if a0 := c.String("argv0"); a0 != "" {
 		args[0] = a0
 	}
-	appMode = initrd != ""
+	if initrd != "" {
+		// kernelFor found a program that QEMU cannot boot by itself: an
+		// application image is a machine image (its kernel loads in
+		// RAM), so this is not one, and reading it as one would only
+		// search its symbol table for the kernel's bootInfo.
+		return args, env, nil, true, nil
+	}
 	baked, err = appimage.Read(image)
 	switch {
 	case err == nil:
@@ -393,7 +408,7 @@ func guestArgs(c *cli.Context, image, initrd string, env []string) (args, outEnv
 			args = append(args, baked.Manifest.Args...)
 		}
 		env = mergeEnv(baked.Manifest.Env, env)
-	case initrd == "" && !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
+	case !errors.Is(err, appimage.ErrNotApp) && !errors.Is(err, appimage.ErrNotRunikraft):
 		return nil, nil, nil, false, err
 	default:
 		baked = nil

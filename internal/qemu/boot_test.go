@@ -139,3 +139,22 @@ func TestBootStdin(t *testing.T) {
 		t.Errorf("result %+v, stdout %q; want exit 0 and the input back", b.res, b.stdout)
 	}
 }
+
+// The real QEMU takes a held log's file (-add-fd, a file chardev on
+// /dev/fdset/1) and the UART's bytes reach Log past the banner.
+func TestBootHeldLog(t *testing.T) {
+	t.Parallel()
+	path := needQEMU(t)
+	cfg := Config{Kernel: writeFile(t, "payload.elf", payload.PrintAndExit("ok\n", 5)), MemoryMiB: DefaultMemoryMiB, CPUs: 1, AppConsole: true, HeldLog: true}
+	var stdout, stderr, log, banner bytes.Buffer
+	res, err := Run(context.Background(), Options{
+		Path: path, Args: Args(cfg), AppConsole: true, HeldLog: true,
+		Stdout: &stdout, Stderr: &stderr, Log: &log, Banner: &banner, Timeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != 5 || res.Silent || log.String() != "ok\n" || !strings.Contains(banner.String(), "OpenSBI") {
+		t.Errorf("result %+v, log %q, banner %q, stderr %q; want exit 5 and \"ok\\n\" on the log", res, log.String(), banner.String(), stderr.String())
+	}
+}

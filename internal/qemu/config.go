@@ -45,6 +45,14 @@ type Config struct {
 	// socket Run passes as fd FDStdin..FDLog. Run needs
 	// Options.AppConsole to match.
 	AppConsole bool
+	// HeldLog (with AppConsole) says the kernel's log is not shown as
+	// it comes, only at the end: QEMU then writes the UART to a file
+	// (fd FDLog, an unlinked temporary file, through QEMU's fd set 1)
+	// that Run reads once a second and at QEMU's exit. On a socket
+	// every byte the firmware and the kernel write is a send of its own
+	// that wakes runikraft: some 1,700 for OpenSBI's banner alone, host
+	// CPU next to QEMU's at every start. Options.HeldLog must match.
+	HeldLog bool
 	// Net, if set, gives the guest a virtio-net device on QEMU's
 	// user-mode network with these port forwards (kernel/net
 	// configures it by DHCP, or from runikraft.net in Append).
@@ -69,6 +77,9 @@ const (
 	FDStderr            // port runikraft.stderr
 	FDLog               // the UART (serial0): banner, marker, kernel log
 )
+
+// logFDSet is the QEMU fd set that holds FDLog with HeldLog.
+const logFDSet = 1
 
 // Port names the stock kernel looks for; kernel/console's StdinPort,
 // StdoutPort and StderrPort (a riscv64-only package, so not imported).
@@ -119,8 +130,15 @@ func Args(c Config) []string {
 	if c.AppConsole {
 		sock := func(id string, fd int) string { return "socket,id=" + id + ",fd=" + strconv.Itoa(fd) }
 		port := func(id, name string) string { return "virtserialport,chardev=" + id + ",name=" + name }
+		uart := sock("rklog", FDLog)
+		if c.HeldLog {
+			// A file chardev opens a path; /dev/fdset/N is QEMU's own
+			// way to name a descriptor it was given (no /proc needed).
+			args = append(args, "-add-fd", "fd="+strconv.Itoa(FDLog)+",set="+strconv.Itoa(logFDSet))
+			uart = "file,id=rklog,path=/dev/fdset/" + strconv.Itoa(logFDSet)
+		}
 		args = append(args,
-			"-chardev", sock("rklog", FDLog),
+			"-chardev", uart,
 			"-serial", "chardev:rklog",
 			"-device", "virtio-serial-device,max_ports=4",
 			"-chardev", sock("rkin", FDStdin), "-device", port("rkin", stdinPort),

@@ -116,6 +116,15 @@ func TestArgsAppConsole(t *testing.T) {
 	}
 }
 
+// A held log's UART is a file chardev on the descriptor in QEMU's fd set.
+func TestArgsHeldLog(t *testing.T) {
+	got := Args(Config{Kernel: "k.img", MemoryMiB: 128, CPUs: 1, AppConsole: true, HeldLog: true})
+	want := []string{"-add-fd", "fd=6,set=1", "-chardev", "file,id=rklog,path=/dev/fdset/1", "-serial", "chardev:rklog"}
+	if i := slices.Index(got, "-add-fd"); i < 0 || !slices.Equal(got[i:i+len(want)], want) {
+		t.Errorf("Args: %q\nwant it to hold %q", got, want)
+	}
+}
+
 // The port names are kernel/console's, which the host cannot import
 // (riscv64 only); this catches one side being renamed.
 func TestPortNamesMatchKernel(t *testing.T) {

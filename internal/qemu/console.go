@@ -31,6 +31,29 @@ type console interface {
 	// silent reports that QEMU's outputs carried no byte at all (not even
 	// the firmware's banner): the machine never started.
 	silent() bool
+	// firstBytes says when the UART's first byte (the firmware's) and
+	// the guest's first output byte were read; zero if not seen as they
+	// came (a held log is read late).
+	firstBytes() (uart, output time.Time)
+}
+
+// firstAt is when s read its first byte; zero if none (or s is nil).
+func firstAt(s *outStream) time.Time {
+	if s == nil || s.first.Load() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, s.first.Load())
+}
+
+// The UART carries both here: the banner, then the guest's output.
+func (u *uartConsole) firstBytes() (uart, output time.Time) { return firstAt(u.out), time.Time{} }
+
+func (a *appConsole) firstBytes() (uart, output time.Time) {
+	output = firstAt(a.outs[0])
+	if e := firstAt(a.outs[1]); output.IsZero() || !e.IsZero() && e.Before(output) {
+		output = e
+	}
+	return firstAt(a.outs[2]), output
 }
 
 // uartConsole is the plain wiring (machine images): the UART on QEMU's
@@ -101,11 +124,11 @@ func (u *uartConsole) silent() bool { return !u.out.got.Load() }
 
 func (a *appConsole) silent() bool {
 	for _, s := range a.outs {
-		if s.got.Load() {
+		if s != nil && s.got.Load() {
 			return false
 		}
 	}
-	return true
+	return !a.logGot.Load()
 }
 
 func (u *uartConsole) drain() {
@@ -131,9 +154,13 @@ type appConsole struct {
 	ours   [4]*net.UnixConn // stdin, stdout, stderr, UART
 	theirs [4]*os.File      // QEMU's ends, in ExtraFiles order
 	outs   [3]*outStream    // stdout, stderr, UART
-	copied sync.WaitGroup
-	errMu  sync.Mutex
-	outErr error // the first write failure of stdout or stderr
+	// With Options.HeldLog, the UART is logFile (ours[3] and outs[2]
+	// are nil): an unlinked file QEMU writes and we read at offsets.
+	logFile *os.File
+	logGot  atomic.Bool // logFile has had a byte
+	copied  sync.WaitGroup
+	errMu   sync.Mutex
+	outErr  error // the first write failure of stdout or stderr
 }
 
 func (a *appConsole) outputErr() error {
@@ -154,17 +181,80 @@ func newAppConsole(cmd *exec.Cmd, o Options) (*appConsole, error) {
 	a := &appConsole{o: o}
 	for i := range a.ours {
 		var err error
-		if a.ours[i], a.theirs[i], err = socketPair(); err != nil {
+		if i == FDLog-FDStdin && o.HeldLog {
+			a.logFile, a.theirs[i], err = logFilePair()
+		} else {
+			a.ours[i], a.theirs[i], err = socketPair()
+		}
+		if err != nil {
 			a.started()
 			a.close()
-			return nil, fmt.Errorf("console socket for QEMU fd %d: %w", FDStdin+i, err)
+			return nil, fmt.Errorf("console for QEMU fd %d: %w", FDStdin+i, err)
 		}
 	}
 	cmd.ExtraFiles = a.theirs[:] // fd 3 onwards, in FDStdin..FDLog order
 	for i := range a.outs {
-		a.outs[i] = newOutStream(a.ours[1+i])
+		if a.ours[1+i] != nil {
+			a.outs[i] = newOutStream(a.ours[1+i])
+		}
 	}
 	return a, nil
+}
+
+// logFilePair makes the held log's file: a temporary file, unlinked at
+// once (nothing is left behind however runikraft ends), open for us to
+// read and, a second descriptor, for QEMU to write (QEMU's fd set wants
+// the access mode its file chardev opens with).
+func logFilePair() (ours, theirs *os.File, err error) {
+	ours, err = os.CreateTemp("", "runikraft-log-*")
+	if err != nil {
+		return nil, nil, err
+	}
+	theirs, err = os.OpenFile(ours.Name(), os.O_WRONLY, 0)
+	os.Remove(ours.Name())
+	if err != nil {
+		ours.Close()
+		return nil, nil, err
+	}
+	return ours, theirs, nil
+}
+
+// logPoll is how often a held log's file is read while QEMU runs, so the
+// part already read can be given back to the filesystem.
+const logPoll = time.Second
+
+// copyLogFile copies the held log's file through the filter: what QEMU
+// appended, once every logPoll and, after exited closes, to the end. The
+// part read is punched out of the file (where the filesystem can), so a
+// long run's log takes no more disk than an unread second of it.
+func (a *appConsole) copyLogFile(f *markerFilter, exited <-chan struct{}) {
+	buf := make([]byte, 32<<10)
+	var off int64
+	tick := time.NewTicker(logPoll)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case <-tick.C:
+		case <-exited:
+			done = true
+		}
+		start := off
+		for {
+			n, err := a.logFile.ReadAt(buf, off)
+			if n > 0 {
+				a.logGot.Store(true)
+				f.Write(buf[:n])
+				off += int64(n)
+			}
+			if err != nil || n == 0 {
+				break
+			}
+		}
+		if off > start {
+			punchHole(a.logFile, off)
+		}
+	}
+	f.End()
 }
 
 func (a *appConsole) started() {
@@ -175,7 +265,7 @@ func (a *appConsole) started() {
 	}
 }
 
-func (a *appConsole) run(<-chan struct{}) {
+func (a *appConsole) run(exited <-chan struct{}) {
 	in := a.ours[0]
 	go func() {
 		if a.o.Stdin != nil {
@@ -201,13 +291,19 @@ func (a *appConsole) run(<-chan struct{}) {
 	}()
 	go func() {
 		defer a.copied.Done()
+		if a.logFile != nil {
+			a.copyLogFile(newMarkerFilter(a.o.Log, a.o.Banner), exited)
+			return
+		}
 		copyConsole(a.outs[2], newMarkerFilter(a.o.Log, a.o.Banner), nil)
 	}()
 }
 
 func (a *appConsole) drain() {
 	for _, s := range a.outs {
-		s.qemuExited()
+		if s != nil {
+			s.qemuExited()
+		}
 	}
 	a.copied.Wait()
 }
@@ -217,6 +313,9 @@ func (a *appConsole) close() {
 		if c != nil {
 			c.Close()
 		}
+	}
+	if a.logFile != nil {
+		a.logFile.Close()
 	}
 }
 
@@ -259,6 +358,9 @@ type outStream struct {
 	mu   sync.Mutex // orders gone and the deadlines of read and qemuExited
 	gone bool
 	got  atomic.Bool // a byte has been read
+	// first is when the first byte was read (Unix nanoseconds), for
+	// the host timeline --debug prints.
+	first atomic.Int64
 }
 
 func newOutStream(r deadlineReader) *outStream { return &outStream{r: r} }
@@ -278,8 +380,8 @@ func (s *outStream) read(p []byte, hold time.Duration) (int, error) {
 		s.r.SetReadDeadline(d)
 		s.mu.Unlock()
 		n, err := s.r.Read(p)
-		if n > 0 {
-			s.got.Store(true)
+		if n > 0 && s.got.CompareAndSwap(false, true) {
+			s.first.Store(time.Now().UnixNano())
 		}
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return n, err

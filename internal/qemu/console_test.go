@@ -157,3 +157,40 @@ func TestSerialize(t *testing.T) {
 	d1, d2 := io.Discard, io.Discard
 	serialize(&d1, &d2) // not pointers: must not panic
 }
+
+// With HeldLog the UART is a file QEMU writes (fd 6): what it wrote
+// reaches Log through the same filters, whether read by a poll during the
+// run or after QEMU's exit, and a run whose only output is the log is not
+// taken for one where the machine never started.
+func TestAppConsoleHeldLog(t *testing.T) {
+	if abi.ConsoleMarker != "\x1b]0;runikraft\x07" {
+		t.Fatalf("the script below spells out an old marker; now %q", abi.ConsoleMarker)
+	}
+	var stdout, stderr, log, banner bytes.Buffer
+	script := `
+printf '\r\nOpenSBI v9\r\n\033]0;runikraft\007first\n' >&6
+sleep 1.5
+i=0
+while [ $i -lt 2000 ]; do echo "line $i of the kernel log" >&6; i=$((i+1)); done
+exit 3
+`
+	cfg := Config{Kernel: "k", AppConsole: true, HeldLog: true}
+	res, err := Run(context.Background(), Options{
+		Path: fakeQEMU(t, script), Args: Args(cfg), AppConsole: true, HeldLog: true,
+		Stdout: &stdout, Stderr: &stderr, Log: &log, Banner: &banner, Timeout: time.Minute,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if res.ExitCode != 3 || res.Silent || stdout.Len() != 0 || stderr.Len() != 0 {
+		t.Errorf("result %+v, stdout %q, stderr %q; want exit 3, not silent, no output", res, stdout.String(), stderr.String())
+	}
+	var want strings.Builder
+	want.WriteString("first\n")
+	for i := range 2000 {
+		want.WriteString("line " + strconv.Itoa(i) + " of the kernel log\n")
+	}
+	if log.String() != want.String() || banner.String() != "\r\nOpenSBI v9\r\n" {
+		t.Errorf("log: %d bytes, want %d; banner %q", log.Len(), want.Len(), banner.String())
+	}
+}

@@ -23,6 +23,10 @@ type Options struct {
 	// AppConsole must be set when Args came from a Config with
 	// AppConsole: Run then makes the console sockets QEMU expects.
 	AppConsole bool
+	// HeldLog must be set when Args came from a Config with HeldLog:
+	// Run then gives QEMU a file for the UART instead of a socket, and
+	// Log gets what QEMU wrote to it once a second and at the end.
+	HeldLog bool
 	// Stdin is the guest's input; nil is /dev/null. On the UART a
 	// terminal is handed to QEMU as is, so QEMU makes it raw. With
 	// AppConsole it is copied into the stdin port up to end of file,
@@ -62,6 +66,12 @@ type Result struct {
 	// "qemu-system-riscv64: " prefix), which tells a QEMU failure from a
 	// guest exiting 1.
 	QEMUError string
+	// Timeline: when QEMU was started and was seen to exit, when the
+	// UART's first byte (the firmware's banner) and the application's
+	// first output byte (AppConsole) were read; zero if not seen as
+	// they came. CPU is QEMU's host CPU time (user and system).
+	Started, FirstUART, FirstOutput, Exited time.Time
+	CPU                                     time.Duration
 }
 
 const (
@@ -138,6 +148,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	signal.Notify(sigc, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigc)
 
+	started := time.Now()
 	err = cmd.Start()
 	con.started() // QEMU has its own copies now (or none: it did not start)
 	if err != nil {
@@ -162,6 +173,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}()
 
 	werr := cmd.Wait()
+	exitedAt := time.Now()
 	close(exited)
 	con.drain()
 	if len(stderr.buf) > 0 { // an unterminated last line; Wait has drained the pipe
@@ -171,7 +183,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, werr
 	}
 
-	res := Result{ExitCode: cmd.ProcessState.ExitCode(), QEMUError: stderr.lastError, OutputErr: con.outputErr(), Silent: con.silent()}
+	res := Result{ExitCode: cmd.ProcessState.ExitCode(), QEMUError: stderr.lastError, OutputErr: con.outputErr(), Silent: con.silent(),
+		Started: started, Exited: exitedAt, CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+	res.FirstUART, res.FirstOutput = con.firstBytes()
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	switch {
 	case ws.Signaled():

@@ -80,3 +80,22 @@ func socketPair() (ours *net.UnixConn, theirs *os.File, err error) {
 	}
 	return c.(*net.UnixConn), os.NewFile(uintptr(fds[1]), "qemu console socket"), nil
 }
+
+// punchHole gives the first n bytes of f back to the filesystem (rounded
+// down to whole 4 KiB blocks), keeping its size; where the filesystem
+// cannot, the file just keeps them.
+func punchHole(f *os.File, n int64) {
+	const punchHole, keepSize = 0x02, 0x01 // FALLOC_FL_PUNCH_HOLE, FALLOC_FL_KEEP_SIZE
+	if n &^= 4095; n > 0 {
+		syscall.Fallocate(int(f.Fd()), punchHole|keepSize, 0, n)
+	}
+}
+
+// CanHoldLog reports whether Run can make a held log's file (see
+// Config.HeldLog): the temporary directory ($TMPDIR) is one runikraft
+// may create files in. Where it is not (a TMPDIR that does not exist),
+// the log goes through a socket as before.
+func CanHoldLog() bool {
+	const wOK, xOK = 0x2, 0x1
+	return syscall.Access(os.TempDir(), wOK|xOK) == nil
+}

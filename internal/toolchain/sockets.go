@@ -4,7 +4,8 @@ import (
 	"bytes"
 	"debug/elf"
 	"os"
-	"strings"
+
+	"github.com/runikraft/runikraft/internal/elfsym"
 )
 
 // UsesSockets says whether the program at path may open internet
@@ -20,24 +21,28 @@ func UsesSockets(path string) (bool, error) {
 		return false, err
 	}
 	defer f.Close()
-	syms, err := f.Symbols()
-	if err != nil || len(syms) == 0 {
+	var talks, bind, recvfrom, any bool
+	readable := elfsym.Names(f, func(n []byte) bool {
+		any = true
+		switch string(n) { // no allocation: the compiler compares in place
+		case "connect", "__connect", "listen", "accept", "accept4", "syscall.Socket", "syscall.socket":
+			talks = true
+		case "bind":
+			bind = true
+		case "recvfrom", "__recvfrom":
+			recvfrom = true
+		default:
+			talks = bytes.HasPrefix(n, netFD)
+		}
+		return !talks
+	})
+	if !readable || !any {
 		return true, nil // stripped
 	}
-	var bind, recvfrom bool
-	for _, s := range syms {
-		switch n := s.Name; {
-		case n == "connect", n == "__connect", n == "listen", n == "accept", n == "accept4",
-			n == "syscall.Socket", n == "syscall.socket", strings.HasPrefix(n, "net.(*netFD)."):
-			return true, nil
-		case n == "bind":
-			bind = true
-		case n == "recvfrom", n == "__recvfrom":
-			recvfrom = true
-		}
-	}
-	return bind && recvfrom, nil
+	return talks || bind && recvfrom, nil
 }
+
+var netFD = []byte("net.(*netFD).")
 
 // ReadsZoneinfo says whether the program at path may read the time-zone
 // database: it names a zoneinfo directory, as musl's and glibc's

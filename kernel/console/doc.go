@@ -49,6 +49,13 @@
 //     kernel's log, which it keeps apart from the application's streams
 //     (cmd/runikraft/kernellog.go).
 //
+// When that log is shown only at the end (no --debug, --strace or --log),
+// the UART is instead a file: an unlinked temporary file passed as fd 6,
+// "-add-fd fd=6,set=1 -chardev file,id=rklog,path=/dev/fdset/1", which
+// the tool reads once a second and after QEMU's exit. QEMU passes the
+// UART on a byte at a time, so on a socket each byte of the banner and
+// the log was a send that woke the tool.
+//
 // QEMU's exit status is the kernel's. Writes in the guest return once
 // QEMU has written the bytes to the socket, so nothing is lost at exit.
 //
