@@ -199,7 +199,7 @@ func schedule(h *hartState) uintptr {
 	}
 	if switched {
 		profSwitch(h)
-		h.sliceEnd = now + nsToTicks(quantumNS)
+		h.sliceEnd = roundDeadline(now+nsToTicks(quantumNS), nsToTicks(slackNS))
 	}
 	h.cur = cur
 	t := &threads[cur]
@@ -222,7 +222,8 @@ func schedule(h *hartState) uintptr {
 //
 // A deadline later than the one already programmed (and still ahead)
 // leaves the timer alone: it fires early, the trap finds nothing due and
-// programs the right one then. Under QEMU every timer write takes the
+// programs the right one then. Deadlines are rounded up to a grid
+// (timerslack.go). Under QEMU every timer write takes the
 // emulator's global lock and wakes its main loop (70-240 µs measured
 // with hartprof on this project's machine), and most re-arms move the
 // deadline later (a new time slice at each switch, a sleep that ended).
@@ -232,12 +233,13 @@ func arm(h *hartState, now uint64) {
 	if deadlinesStale {
 		recomputeDeadlines()
 	}
-	at := max(h.wakeAt, earliest) // earliest: wakeAt may be stale-early
+	grid := nsToTicks(slackNS)
+	at := roundDeadline(max(h.wakeAt, earliest), grid) // earliest: wakeAt may be stale-early
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}
 	at = deferToSlice(h, at)
-	if at == h.timerAt || h.timerAt > now && at > h.timerAt {
+	if keepTimer(h.timerAt, at, now) { // timerslack.go
 		return
 	}
 	h.timerAt = at
