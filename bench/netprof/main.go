@@ -17,7 +17,17 @@
 //
 //   - QEMU's vCPU and main-loop CPU time per request;
 //
+//   - with -events LIST, how often each of QEMU's trace events in LIST
+//     (e.g. virtio_queue_notify: the guest's kicks; virtio_notify: its
+//     interrupts) fired per request;
+//
 //   - with -perf FILE, a perf record -g of the vCPU thread;
+//
+//   - with -syscalls, QEMU's system calls per request by thread (perf
+//     trace -s over the measured window): the main loop's ppoll returns
+//     are its wake-ups, the vCPU thread's writes the event-notifier
+//     writes that cause them (a bottom half scheduled, a QEMU timer
+//     moved earlier);
 //
 //   - with -callers SYMBOL, instead of the profile, which blocks run just
 //     before SYMBOL's entry (its callers) and how often per request.
@@ -48,6 +58,8 @@ func main() {
 	flag.DurationVar(&o.dur, "duration", 8*time.Second, "measured window (1s-2m), after 2 s of warm-up")
 	flag.IntVar(&o.conns, "conns", 16, "kept-alive connections (1-64)")
 	flag.StringVar(&o.perf, "perf", "", "also perf record -g the vCPU thread into this file")
+	flag.StringVar(&o.events, "events", "", "also count these QEMU trace events per request (comma-separated, e.g. virtio_queue_notify,virtio_notify)")
+	flag.BoolVar(&o.syscalls, "syscalls", false, "also count QEMU's system calls by thread per request (perf trace -s over the measured window)")
 	flag.StringVar(&o.callers, "callers", "", "count the callers of this function (a symbol) instead of profiling")
 	flag.BoolVar(&o.noPlugin, "no-plugin", false, "CPU times only (no plugin slowing the guest)")
 	flag.IntVar(&o.top, "top", 40, "functions to list")

@@ -22,7 +22,8 @@ import (
 
 type options struct {
 	image, program, redis, kernel, perf, callers string
-	linux, noPlugin                              bool
+	events                                       string
+	linux, noPlugin, syscalls                    bool
 	dur                                          time.Duration
 	conns, top                                   int
 }
@@ -104,6 +105,14 @@ func run(ctx context.Context, o options) error {
 		qemuArgs = append(qemuArgs, "-plugin", so+args)
 	}
 
+	var events *eventLog
+	if o.events != "" {
+		if events, err = newEventLog(dir, o.events); err != nil {
+			return err
+		}
+		qemuArgs = append(qemuArgs, events.args...)
+	}
+
 	port, err := httpload.LoopbackPort()
 	if err != nil {
 		return err
@@ -165,14 +174,34 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("perf: %w", err)
 		}
 	}
+	var trace *syscallTrace
+	if o.syscalls {
+		if trace, err = startSyscallTrace(dir, pid); err != nil {
+			srv.Stop()
+			return err
+		}
+	}
+	var ev0, ev1 map[string]uint64
+	var errEv0, errEv1 error
+	if events != nil {
+		ev0, errEv0 = events.count()
+	}
 	before, err1 := qemucpu.Read(pid)
 	c0, err2 := readCounts(counts, o.callers != "")
 	all, rps, err := load(o.dur)
 	c1, err3 := readCounts(counts, o.callers != "")
 	after, err4 := qemucpu.Read(pid)
+	if events != nil {
+		ev1, errEv1 = events.count()
+	}
 	if perf != nil {
 		_ = perf.Process.Signal(syscall.SIGINT)
 		_ = perf.Wait()
+	}
+	var sysc []threadSyscalls
+	var errTrace error
+	if trace != nil {
+		sysc, errTrace = trace.stop()
 	}
 	log := srv.Stop()
 	if err != nil {
@@ -191,6 +220,18 @@ func run(ctx context.Context, o options) error {
 	perReq := func(ticks uint64) float64 { return float64(ticks) * 1e6 / qemucpu.TicksPerSecond / n }
 	fmt.Printf("%s: %d requests in %v (%.0f/s); QEMU vCPU %.0f µs, main loop %.0f µs per request\n",
 		guestName(o), all, o.dur, rps, perReq(d.VCPU), perReq(d.Main))
+	if trace != nil {
+		if errTrace != nil {
+			return errTrace
+		}
+		printSyscalls(os.Stdout, sysc, n)
+	}
+	if events != nil {
+		if err := firstErr(errEv0, errEv1); err != nil {
+			return err
+		}
+		events.print(os.Stdout, ev0, ev1, n)
+	}
 	if o.noPlugin {
 		return nil
 	}

@@ -60,6 +60,9 @@ func wake(i int32) {
 	if t.wait == wUserFutex {
 		atomic.AddInt32(&userFutexParked, -1) // see UserFutexWake
 	}
+	if t.deadline != 0 {
+		deadlinesStale = true // earliest and wakeAt may still count it
+	}
 	t.state = tRunnable
 	t.wait = wNone
 	t.deadline = 0
@@ -77,11 +80,48 @@ var earliest uint64 = ^uint64(0)
 // nextWake is expire's scratch: the soonest deadline by hart.
 var nextWake [maxHarts]uint64
 
-// expire wakes threads whose deadline has passed.
+// deadlinesStale is set when a thread with a deadline was woken before
+// it (a futex wake, an epoll event): earliest and wakeAt may then be
+// earlier than any deadline still waited for, and a timer armed for
+// them would fire for nothing. Under QEMU each firing is a run of its
+// main loop and a trap, and the re-arm after it a wake-up of the main
+// loop, so arm recomputes them first (one pass over the threads).
+var deadlinesStale bool
+
+// recomputeDeadlines makes earliest and every hart's wakeAt exact, as
+// expire does, but wakes no one: arm runs where a thread made runnable
+// could be missed (idle is about to wait). A deadline already passed
+// stays counted, so the timer fires at once and expire handles it.
+//
+//go:nosplit
+func recomputeDeadlines() {
+	next := ^uint64(0)
+	for k := range nextWake {
+		nextWake[k] = ^uint64(0)
+	}
+	for i := int32(0); i < nthreads && i < maxThreads; i++ {
+		t := &threads[i]
+		if t.state != tBlocked || t.deadline == 0 {
+			continue
+		}
+		next = min(next, t.deadline)
+		if k := hartOf(t).cpu; k >= 0 && k < maxHarts {
+			nextWake[k] = min(nextWake[k], t.deadline)
+		}
+	}
+	earliest = next
+	for k := range nextWake {
+		harts[k].wakeAt = nextWake[k]
+	}
+	deadlinesStale = false
+}
+
+// expire wakes threads whose deadline has passed, and makes earliest and
+// every hart's wakeAt exact.
 //
 //go:nosplit
 func expire(now uint64) {
-	if now < earliest {
+	if now < earliest && !deadlinesStale {
 		return
 	}
 	next := ^uint64(0)
@@ -118,6 +158,7 @@ func expire(now uint64) {
 	for k := range nextWake {
 		harts[k].wakeAt = nextWake[k]
 	}
+	deadlinesStale = false // the threads it woke are no longer counted
 }
 
 // schedule picks the thread to resume on hart h and returns its frame.
@@ -158,7 +199,7 @@ func schedule(h *hartState) uintptr {
 	}
 	if switched {
 		profSwitch(h)
-		h.sliceEnd = now + nsToTicks(quantumNS)
+		h.sliceEnd = roundDeadline(now+nsToTicks(quantumNS), nsToTicks(slackNS))
 	}
 	h.cur = cur
 	t := &threads[cur]
@@ -181,19 +222,24 @@ func schedule(h *hartState) uintptr {
 //
 // A deadline later than the one already programmed (and still ahead)
 // leaves the timer alone: it fires early, the trap finds nothing due and
-// programs the right one then. Under QEMU every timer write takes the
+// programs the right one then. Deadlines are rounded up to a grid
+// (timerslack.go). Under QEMU every timer write takes the
 // emulator's global lock and wakes its main loop (70-240 µs measured
 // with hartprof on this project's machine), and most re-arms move the
 // deadline later (a new time slice at each switch, a sleep that ended).
 //
 //go:nosplit
 func arm(h *hartState, now uint64) {
-	at := max(h.wakeAt, earliest) // earliest: wakeAt may be stale-early
+	if deadlinesStale {
+		recomputeDeadlines()
+	}
+	grid := nsToTicks(slackNS)
+	at := roundDeadline(max(h.wakeAt, earliest), grid) // earliest: wakeAt may be stale-early
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}
 	at = deferToSlice(h, at)
-	if at == h.timerAt || h.timerAt > now && at > h.timerAt {
+	if keepTimer(h.timerAt, at, now) { // timerslack.go
 		return
 	}
 	h.timerAt = at
