@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -21,6 +20,7 @@ import (
 	"github.com/runikraft/runikraft/bench/internal/hostfwd"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
+	"github.com/runikraft/runikraft/bench/internal/redisping"
 	"github.com/runikraft/runikraft/internal/appimage"
 )
 
@@ -289,23 +289,10 @@ func redisPing(addr string, exited <-chan error, waited *bool) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	var last error
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			_, err = io.WriteString(c, "PING\r\n")
-			var line string
-			if err == nil {
-				line, err = bufio.NewReader(io.LimitReader(c, 512)).ReadString('\n')
-			}
-			c.Close()
-			if err == nil && line == "+PONG\r\n" {
-				return nil
-			}
-			if err == nil {
-				err = fmt.Errorf("PING answered %q", line)
-			}
+		last = redisping.Ping(addr)
+		if last == nil {
+			return nil
 		}
-		last = err
 		select {
 		case err := <-exited:
 			*waited = true

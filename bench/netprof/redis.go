@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"os/exec"
 	"strconv"
 	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/redisping"
 )
 
 // redisArgs are bench/net's: no persistence, reachable through the forward.
@@ -21,22 +20,9 @@ func redisReady(port int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err == nil {
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			var line string
-			if _, err = io.WriteString(c, "PING\r\n"); err == nil {
-				line, err = bufio.NewReader(io.LimitReader(c, 512)).ReadString('\n')
-			}
-			c.Close()
-			if err == nil && line == "+PONG\r\n" {
-				return nil
-			}
-			if err == nil {
-				err = fmt.Errorf("PING answered %q", line)
-			}
+		if last = redisping.Ping(addr); last == nil {
+			return nil
 		}
-		last = err
 		time.Sleep(300 * time.Millisecond)
 	}
 	return fmt.Errorf("redis-server did not answer PING at %s within %v: %v", addr, timeout, last)

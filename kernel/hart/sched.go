@@ -94,27 +94,7 @@ var deadlinesStale bool
 // stays counted, so the timer fires at once and expire handles it.
 //
 //go:nosplit
-func recomputeDeadlines() {
-	next := ^uint64(0)
-	for k := range nextWake {
-		nextWake[k] = ^uint64(0)
-	}
-	for i := int32(0); i < nthreads && i < maxThreads; i++ {
-		t := &threads[i]
-		if t.state != tBlocked || t.deadline == 0 {
-			continue
-		}
-		next = min(next, t.deadline)
-		if k := hartOf(t).cpu; k >= 0 && k < maxHarts {
-			nextWake[k] = min(nextWake[k], t.deadline)
-		}
-	}
-	earliest = next
-	for k := range nextWake {
-		harts[k].wakeAt = nextWake[k]
-	}
-	deadlinesStale = false
-}
+func recomputeDeadlines() { scanDeadlines(0) }
 
 // expire wakes threads whose deadline has passed, and makes earliest and
 // every hart's wakeAt exact.
@@ -124,6 +104,15 @@ func expire(now uint64) {
 	if now < earliest && !deadlinesStale {
 		return
 	}
+	scanDeadlines(now)
+}
+
+// scanDeadlines wakes the blocked threads whose deadline is at or before
+// now (none for 0) and recomputes earliest and every hart's wakeAt from
+// the deadlines still waited for.
+//
+//go:nosplit
+func scanDeadlines(now uint64) {
 	next := ^uint64(0)
 	for k := range nextWake {
 		nextWake[k] = ^uint64(0)
