@@ -227,7 +227,7 @@ var rows = [...]row{
 	{linux.SYS_UNAME, supported("uname", sysUname)},
 	{linux.SYS_GETRLIMIT, supported("getrlimit", sysGetrlimit)},
 	{linux.SYS_SETRLIMIT, partial("setrlimit", sysSetrlimit, "accepted, not enforced")},
-	{linux.SYS_GETRUSAGE, partial("getrusage", sysGetrusage, "zeros: no accounting yet")},
+	{linux.SYS_GETRUSAGE, partial("getrusage", sysGetrusage, "ru_maxrss only (the application's most resident memory); no CPU times or counters")},
 	{linux.SYS_UMASK, supported("umask", sysUmask)},
 	{linux.SYS_PRCTL, partial("prctl", sysPrctl, "PR_SET_NAME, PR_GET_NAME; others EINVAL")},
 	{linux.SYS_GETCPU, supported("getcpu", sysGetcpu)},

@@ -68,6 +68,10 @@ type Config struct {
 	// MemoryFree, if set, is the RAM not in use now, in bytes
 	// (/proc/meminfo and sysinfo; without it they estimate half).
 	MemoryFree func() uint64
+	// MemoryResident, if set, is the RAM backing the application's
+	// pages now and the most it has been, in bytes (/proc/self/stat's
+	// rss, getrusage's ru_maxrss; without it they are 0).
+	MemoryResident func() (now, peak uint64)
 	// MemoryReport, if set, gives the figures logged when the
 	// application is killed for running out of memory.
 	MemoryReport func() string

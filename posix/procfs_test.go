@@ -2,7 +2,9 @@ package posix
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -75,5 +77,36 @@ func TestProcMeminfo(t *testing.T) {
 		if got := u.readFile("/proc/meminfo"); got != want {
 			u.failf("/proc/meminfo = %q, want %q", got, want)
 		}
+	})
+}
+
+// /proc/self/stat has Linux's 52 fields, with the identity, the thread
+// count and the resident set (field 24, pages) the kernel reports, and
+// getrusage's ru_maxrss the most resident (KiB); the children have none.
+func TestProcSelfStatAndMaxRSS(t *testing.T) {
+	cfg := Config{Args: []string{"/usr/bin/redis-server-with-a-long-name"},
+		MemoryResident: func() (uint64, uint64) { return 3 << 20, 5 << 20 }}
+	runFS(t, cfg, func(u *fsUser) {
+		stat := u.readFile("/proc/self/stat")
+		f := strings.Fields(stat)
+		if len(f) != 52 || !strings.HasSuffix(stat, "\n") {
+			u.failf("/proc/self/stat has %d fields (want 52): %q", len(f), stat)
+			return
+		}
+		for i, want := range map[int]string{0: "1", 1: "(redis-server-wi)", 2: "R", 3: "0", 19: "1", 23: "768", 37: "17"} {
+			if f[i] != want {
+				u.failf("/proc/self/stat field %d = %q, want %q (%q)", i+1, f[i], want, stat)
+			}
+		}
+		b := u.buf()
+		u.ok("getrusage", u.s.call(linux.SYS_GETRUSAGE, 0, uint64(b)))
+		if got := binary.LittleEndian.Uint64(u.s.peek(b+32, 8)); got != 5<<10 {
+			u.failf("ru_maxrss %d KiB, want %d", got, 5<<10)
+		}
+		u.ok("getrusage children", u.s.call(linux.SYS_GETRUSAGE, uint64(1<<64-1), uint64(b)))
+		if got := binary.LittleEndian.Uint64(u.s.peek(b+32, 8)); got != 0 {
+			u.failf("children's ru_maxrss %d KiB, want 0", got)
+		}
+		u.want("getrusage(7)", u.s.call(linux.SYS_GETRUSAGE, 7, uint64(b)), -int64(linux.EINVAL))
 	})
 }

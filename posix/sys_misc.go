@@ -89,9 +89,19 @@ func sysGetrlimit(t *Thread, a *[6]uint64) int64 {
 	return errno(t.putRlimit(uintptr(a[1]), a[0]))
 }
 
-// sysGetrusage implements getrusage(2).
+// sysGetrusage implements getrusage(2): ru_maxrss (KiB) is the
+// application's most resident memory, for every target but the children
+// (there are none); the times and counters it does not keep are 0.
 func sysGetrusage(t *Thread, a *[6]uint64) int64 {
 	var b [144]byte
+	switch int32(a[0]) {
+	case linux.RUSAGE_SELF, linux.RUSAGE_THREAD:
+		_, peak := t.p.resident()
+		binary.LittleEndian.PutUint64(b[32:], peak>>10) // after ru_utime and ru_stime
+	case linux.RUSAGE_CHILDREN:
+	default:
+		return errno(linux.EINVAL)
+	}
 	return errno(t.p.cpu.CopyOut(uintptr(a[1]), b[:]))
 }
 

@@ -160,6 +160,27 @@ func TestASLR(t *testing.T) {
 	}
 }
 
+// TestResidentSet: /proc/self/stat's resident set (field 24) follows
+// the application's pages: it grows by the 4 MiB a program touches,
+// shrinks by them when it unmaps them, and getrusage's ru_maxrss keeps
+// the most (Redis and others read their memory use there).
+func TestResidentSet(t *testing.T) {
+	line := regexp.MustCompile(`^rss KiB: before (\d+), touched (\d+), unmapped (\d+); maxrss (\d+)\n$`)
+	r := harness.Run(t, runikraft, []string{"-m", "64M"}, memhog, "rss")
+	m := line.FindStringSubmatch(r.Stdout)
+	if r.Code != 0 || m == nil {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	var before, touched, unmapped, maxrss int
+	for i, p := range []*int{&before, &touched, &unmapped, &maxrss} {
+		fmt.Sscan(m[i+1], p)
+	}
+	t.Logf("%s", strings.TrimSpace(r.Stdout))
+	if before <= 0 || touched-before < 4096 || touched-unmapped < 4096 || maxrss < touched {
+		t.Errorf("want the resident set to grow and shrink by 4096 KiB and ru_maxrss to keep its most: %s", r.Stdout)
+	}
+}
+
 // TestGoIn16M: the overcommit rule leaves room for Go's runtime, which
 // maps a 32 MiB heap index at start and relies on demand paging, so the
 // example Go program (8 goroutines, crypto/rand, fmt) runs in 16 MiB.

@@ -24,6 +24,11 @@ const (
 	// single-letter extension, as Linux reports it.
 	HWCAP_RV64IMAFDC = 1<<('i'-'a') | 1<<('m'-'a') | 1<<('a'-'a') | 1<<('f'-'a') | 1<<('d'-'a') | 1<<('c'-'a')
 
+	// getrusage(2)'s targets.
+	RUSAGE_SELF     = 0
+	RUSAGE_CHILDREN = -1
+	RUSAGE_THREAD   = 1
+
 	// USER_HZ (AT_CLKTCK, times(2)).
 	USER_HZ = 100
 

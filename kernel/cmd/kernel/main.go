@@ -173,6 +173,10 @@ func run() int {
 			s := hart.ReadMemStats()
 			return s.Total - min(s.InUse, s.Total)
 		},
+		MemoryResident: func() (uint64, uint64) {
+			s := hart.ReadMemStats()
+			return s.App, max(s.AppPeak, s.App)
+		},
 		MemoryReport: func() string {
 			s := hart.ReadMemStats()
 			return fmt.Sprintf("RAM %s, application resident %s, kernel %s", mib(ram), mib(s.App), mib(s.InUse-min(s.InUse, s.App)))

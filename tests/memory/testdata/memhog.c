@@ -10,6 +10,8 @@
 //	                    working directory (the host view: on the host at once)
 //	memhog fill         write /tmp/fill until write fails
 //	memhog aslr         print the addresses ASLR should move
+//	memhog rss          print /proc/self/stat's resident set around
+//	                    touching and unmapping 4 MiB, and ru_maxrss
 //	memhog hello        print "hello" (a program run after an OOM kill)
 #include <errno.h>
 #include <pthread.h>
@@ -18,12 +20,36 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #define MiB (1u << 20)
+
+// rss_pages is /proc/self/stat's field 24, the resident set in pages
+// (-1 if it cannot be read).
+static long rss_pages(void) {
+	char b[1024];
+	int fd = open("/proc/self/stat", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, b, sizeof b - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	b[n] = 0;
+	char *p = strrchr(b, ')'); // the name may hold spaces
+	if (!p)
+		return -1;
+	long v = -1;
+	for (int field = 2; field < 24 && p; field++)
+		p = strchr(p + 1, ' ');
+	if (p && sscanf(p + 1, "%ld", &v) != 1)
+		return -1;
+	return v;
+}
 
 static unsigned long ram(void) {
 	struct sysinfo si;
@@ -155,10 +181,29 @@ int main(int argc, char **argv) {
 		       low == MAP_FAILED ? strerror(errno) : "mapped");
 		return 0;
 	}
+	if (!strcmp(mode, "rss")) {
+		long before = rss_pages();
+		char *m = mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (m == MAP_FAILED) {
+			perror("mmap");
+			return 2;
+		}
+		memset(m, 1, 4 * MiB);
+		long after = rss_pages();
+		munmap(m, 4 * MiB);
+		long freed = rss_pages();
+		struct rusage ru;
+		if (before < 0 || after < 0 || freed < 0 || getrusage(RUSAGE_SELF, &ru) != 0) {
+			perror("rss");
+			return 2;
+		}
+		printf("rss KiB: before %ld, touched %ld, unmapped %ld; maxrss %ld\n", before * 4, after * 4, freed * 4, ru.ru_maxrss);
+		return 0;
+	}
 	if (!strcmp(mode, "hello")) {
 		printf("hello\n");
 		return 0;
 	}
-	fprintf(stderr, "usage: memhog malloc|brk|mmap-huge|mmap-ram|touch [FILE]|fill|aslr|hello\n");
+	fprintf(stderr, "usage: memhog malloc|brk|mmap-huge|mmap-ram|touch [FILE]|fill|aslr|rss|hello\n");
 	return 2;
 }
