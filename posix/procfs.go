@@ -1,6 +1,7 @@
 package posix
 
 import (
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -322,10 +323,7 @@ func (p *Process) resident() (now, peak uint64) {
 func (p *Process) stat() string {
 	name := "init"
 	if len(p.cfg.Args) > 0 && p.cfg.Args[0] != "" {
-		name = p.cfg.Args[0]
-		if i := strings.LastIndexByte(name, '/'); i >= 0 && i < len(name)-1 {
-			name = name[i+1:]
-		}
+		name = path.Base(p.cfg.Args[0]) // Linux takes exec's file name; argv[0] is the nearest here
 	}
 	if len(name) > 15 {
 		name = name[:15] // TASK_COMM_LEN less its NUL
