@@ -3,7 +3,7 @@
 // Linux guest (bench/internal/linuxguest) on the same QEMU, in the same
 // run, and prints a table:
 //
-//	go run ./bench/memory [-goroutines 2000] [-rounds 20] [-live 512] [-garbage 4096] [-linux=false]
+//	go run ./bench/memory [-goroutines 2000] [-rounds 20] [-live 512] [-garbage 4096] [-linux=false] [-at MIB]
 //
 // The program (testdata/goroutines, plain Go built GOOS=linux
 // GOARCH=riscv64 CGO_ENABLED=0) starts every goroutine, each with -live
@@ -50,7 +50,11 @@ func main() {
 	low := flag.Int("min", 8, "smallest -m to try, MiB")
 	high := flag.Int("max", 128, "largest -m to try, MiB (must pass)")
 	linux := flag.Bool("linux", true, "search in the Linux guest too (builds it once, about 10-15 minutes)")
+	at := flag.Int("at", 0, "no search: run once in each system at this -m (MiB) and print what the program says")
 	flag.Parse()
+	if *at != 0 {
+		*low, *high = *at, *at
+	}
 	if err := run(p, *low, *high, *linux); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -123,6 +127,7 @@ func run(p churn.Params, low, high int, linux bool) error {
 		p.Goroutines, p.Live, p.Rounds, p.Garbage, strings.TrimSpace(want))
 	smallest := make([]int, len(systems))
 	stats := make([]string, len(systems))
+	peaks := make([]string, len(systems))
 	for i, s := range systems {
 		ok, why, err := s.try(high)
 		if err != nil {
@@ -131,7 +136,8 @@ func run(p churn.Params, low, high int, linux bool) error {
 		if !ok {
 			return fmt.Errorf("%s fails even at -max %d MiB: %s", s.name, high, why)
 		}
-		stats[i] = why
+		stats[i], peaks[i] = splitPeak(why)
+		fmt.Fprintf(os.Stderr, "bench: %s at %d MiB passed: %s\n", s.name, high, why)
 		lo, hi := low, high
 		for lo < hi {
 			mid := (lo + hi) / 2
@@ -145,7 +151,8 @@ func run(p churn.Params, low, high int, linux bool) error {
 			}
 			fmt.Fprintf(os.Stderr, "bench: %s at %d MiB %s\n", s.name, mid, verdictText)
 			if ok {
-				hi, stats[i] = mid, why
+				hi = mid
+				stats[i], peaks[i] = splitPeak(why)
 			} else {
 				lo = mid + 1
 			}
@@ -155,9 +162,9 @@ func run(p churn.Params, low, high int, linux bool) error {
 	resident, account := kernelResident(runikraft, smallest[0], prog, args)
 
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "system\tsmallest -m that completes\tthe program's runtime there\t")
+	fmt.Fprintln(w, "system\tsmallest -m that completes\tthe program's peak resident there (ru_maxrss)\tthe program's runtime there\t")
 	for i, s := range systems {
-		fmt.Fprintf(w, "%s\t%d MiB\t%s\t\n", s.name, smallest[i], stats[i])
+		fmt.Fprintf(w, "%s\t%d MiB\t%s\t%s\t\n", s.name, smallest[i], peaks[i], stats[i])
 	}
 	w.Flush()
 	fmt.Printf("Runikraft at %d MiB, runikraft run --debug: %s\n", smallest[0], resident)
@@ -175,8 +182,9 @@ func run(p churn.Params, low, high int, linux bool) error {
 // verdict checks one run's output and exit status.
 func verdict(out string, code int, want, stderr string) (bool, string, error) {
 	if code == 0 && strings.HasPrefix(out, want) {
-		// What the program's runtime says it took from the OS.
-		return true, lastLine(out), nil
+		// What the program's runtime says it took from the OS, and its
+		// peak resident memory as its OS counts it.
+		return true, strings.TrimSpace(strings.TrimPrefix(out, want)), nil
 	}
 	why := fmt.Sprintf("exit %d", code)
 	if code == 0 {
@@ -237,6 +245,25 @@ func exitAccount(out []byte) []byte {
 	}
 	return rest[:end]
 }
+
+// splitPeak separates the program's peak line ("peak resident N KiB")
+// from its runtime's line; the peak comes back in MiB.
+func splitPeak(out string) (runtimeLine, peak string) {
+	peak = "?"
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		if m := peakLine.FindStringSubmatch(l); m != nil {
+			if kib, err := strconv.ParseInt(m[1], 10, 64); err == nil && kib > 0 {
+				peak = fmt.Sprintf("%.1f MiB", float64(kib)/1024)
+			}
+		} else if strings.HasPrefix(l, "runtime:") {
+			runtimeLine = l
+		}
+	}
+	return runtimeLine, peak
+}
+
+var peakLine = regexp.MustCompile(`^peak resident (-?[0-9]+) KiB$`)
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
