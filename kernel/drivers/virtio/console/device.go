@@ -76,6 +76,7 @@ func start(dev *virtio.Device) (*driver, error) {
 			return nil, err
 		}
 	}
+	SizeForRAM(hart.ReadMemStats().RAM)
 	// One page for the transmit buffer, then the receive buffers.
 	pages := 1 + (min(ctrlRxBufs, ctrlRx.Size())*ctrlRxBufSize+virtio.PageSize-1)/virtio.PageSize
 	mem, err := allocDMA(pages)

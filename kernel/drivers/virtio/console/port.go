@@ -19,8 +19,28 @@ const (
 	rxBufs     = 16
 	rxBufPages = 1
 	txBufs     = 4
-	txBufPages = 8
 )
+
+// txBufPages is each transmit buffer's size in pages: 8 (128 KiB of
+// device memory for a port written to), or smallTxBufPages on a small
+// machine (see SizeForRAM), where those 128 KiB would be taken from the
+// application's room.
+var txBufPages = 8
+
+const (
+	smallTxBufPages = 1
+	smallRAM        = 64 << 20
+)
+
+// SizeForRAM sizes the transmit buffers for a machine with ram bytes of
+// RAM: below 64 MiB a port's four buffers take 16 KiB, not 128 (more
+// requests for a large write; the output is the same). Before the first
+// Write.
+func SizeForRAM(ram uint64) {
+	if ram != 0 && ram < smallRAM {
+		txBufPages = smallTxBufPages
+	}
+}
 
 // ErrRemoved is returned by Write on a port the device has removed.
 var ErrRemoved = errors.New("virtio-console: port removed")

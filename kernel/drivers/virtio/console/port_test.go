@@ -257,7 +257,24 @@ func TestWriteOrder(t *testing.T) {
 	}
 }
 
-func TestWriteChunks(t *testing.T) {
+func TestWriteChunks(t *testing.T) { writeChunks(t) }
+
+// TestWriteChunksSmallRAM writes through the buffers a small machine
+// gets: the same bytes arrive, in more requests.
+func TestWriteChunksSmallRAM(t *testing.T) {
+	defer func(n int) { txBufPages = n }(txBufPages)
+	SizeForRAM(smallRAM)
+	if txBufPages != 8 {
+		t.Fatalf("at 64 MiB: %d pages a buffer, want 8", txBufPages)
+	}
+	SizeForRAM(16 << 20)
+	if txBufPages != smallTxBufPages {
+		t.Fatalf("at 16 MiB: %d pages a buffer, want %d", txBufPages, smallTxBufPages)
+	}
+	writeChunks(t)
+}
+
+func writeChunks(t *testing.T) {
 	p, _, tx, mem := testPort(false) // not open on the host: written all the same
 	var out bytes.Buffer
 	stop := make(chan struct{})
