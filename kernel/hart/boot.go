@@ -210,12 +210,19 @@ var ramBytes uint64
 // pages, at least 2 MiB and at most 16 MiB; on machines under about 32
 // MiB, where 2 MiB would be a good part of what the application has
 // left, the floor is a twenty-fourth of the pages instead, and never
-// under 512 KiB (512 KiB at -m 16M, about 600 at 18M). What the kernel takes
-// while an application runs is far less: from the first user
-// instruction to the out-of-memory kill of bench/memory's program at
-// 18-19 MiB its pages grew by 56 KiB (page tables 24, thread stacks 32),
-// and by 0.3 MiB more with --debug, whose ReadMemStats backs runtime
-// metadata (Sat Dec 5 2026). From 32 MiB up the reserve is what it was.
+// under 512 KiB (512 KiB at -m 16M and 18M; the pages counted here are
+// those the allocator has at boot, before the application's file goes
+// back to it). What the kernel takes while an application runs out is
+// far less: from the first user instruction to the out-of-memory kill of
+// bench/memory's program at 18-19 MiB its pages grew by 56 KiB (page
+// tables 24, thread stacks 32), and by 0.3 MiB more with --debug, whose
+// ReadMemStats backs runtime metadata. A kernel that allocates while
+// the application grows (a program filling memory while four goroutines
+// churn files in /tmp and threads come and go: the kernel's runtime at
+// 3 MiB, a dozen collections) takes its pages from the free ones first,
+// and the application is killed, at 16, 17, 18 and 24 MiB, with
+// --debug too (Sat Dec 5 2026). From 32 MiB up the reserve is what it
+// was.
 const (
 	reserveMin      = (2 << 20) / mm.PageSize
 	reserveMax      = (16 << 20) / mm.PageSize
