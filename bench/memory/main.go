@@ -15,6 +15,12 @@
 // it assumes that a run that passes at some size passes at every larger
 // one; each size is tried once.
 //
+// The table shows, for each system, the program's own peak resident
+// memory at the smallest size as that kernel counts it (getrusage's
+// ru_maxrss, which the program prints at exit): the same binary's
+// figure from both kernels says whether one backs more of it than the
+// other. -at MIB skips the search and runs each system once at that size.
+//
 // Runikraft runs the same static binary with runikraft run -m; the kernel's
 // own resident memory (runikraft run --debug) is reported from a run at
 // the smallest size found. It needs bin/runikraft and
