@@ -14,9 +14,14 @@ import (
 
 	"github.com/runikraft/runikraft/bench/internal/floor"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/tblog"
+	"github.com/runikraft/runikraft/internal/kbuild"
 )
 
 const greeting = "Hello, world!"
+
+// runtimeMarker is what bench/boot/kernels/goruntime prints.
+const runtimeMarker = "go runtime up"
 
 // benchHello times one static C hello (csrc/hello.c, glibc, the same
 // binary everywhere) from QEMU's start to its exit: under runikraft run,
@@ -35,16 +40,31 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 		return fmt.Errorf("runikraft-ld --bake hello: %v\n%s", err, out)
 	}
 
+	// The stock Go runtime alone: the hart layer's boot and the runtime's
+	// start, a println and a return from main (kernels/goruntime).
+	rt := filepath.Join(dir, "goruntime.img")
+	if _, err := kbuild.Build(ctx, kbuild.Options{Dir: ".", Pkg: "./bench/boot/kernels/goruntime", Out: rt, Stderr: os.Stderr}); err != nil {
+		return err
+	}
+
 	// Wall times, and the host CPU time each run used (QEMU's, and for
 	// runikraft run its own plus QEMU's): on a loaded machine the wall
 	// time waits for a core, the CPU time much less so.
-	var fl, rr, pk, lg, qu, dry timings
+	var fl, gr, rr, pk, lg, qu, dry timings
 	for i := 0; i < runs; i++ {
 		f, err := qemu(ctx, bare, mem, "ok\n")
 		if err != nil {
 			return err
 		}
 		fl.add(f.exit, f.cpu)
+		r, err := qemu(ctx, rt, mem, runtimeMarker)
+		if err != nil {
+			return err
+		}
+		if r.code != 0 {
+			return fmt.Errorf("goruntime.img on plain QEMU exited %d", r.code)
+		}
+		gr.add(r.exit, r.cpu)
 		d, cpu, err := timeHello(ctx, "bin/runikraft", "run", "--cpus", "1", "-m", mem, hello)
 		if err != nil {
 			return err
@@ -101,6 +121,7 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 		fmt.Fprintln(w, line)
 	}
 	row("bare OpenSBI payload (floor)", fl)
+	row("stock Go runtime alone (hart layer, runtime, println), plain qemu -kernel", gr)
 	row("runikraft run hello", rr)
 	row("  of which runikraft's own start-up (run --dry-run)", dry)
 	row("runikraft-ld --bake, plain qemu -kernel", pk)
@@ -109,6 +130,10 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 	}
 	row("qemu-riscv64 (user mode, no boot)", qu)
 	if err := w.Flush(); err != nil {
+		return err
+	}
+
+	if err := printBlocks(ctx, mem, bare, rt, img); err != nil {
 		return err
 	}
 
@@ -153,6 +178,35 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 	}
 	fmt.Printf("runikraft-cc hello image: %d bytes, %d loaded with zeroed memory\n\n", ci.Size(), cl)
 	return nil
+}
+
+// printBlocks counts the blocks QEMU translates booting the floor, the
+// Go runtime alone and the baked hello on plain QEMU (tblog: one run
+// each under -icount, which repeats to within a few dozen blocks), and
+// prints them by phase: what a boot costs under TCG, free of the host's
+// load.
+func printBlocks(ctx context.Context, mem, bare, rt, hello string) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "blocks translated, plain qemu -kernel -icount\tfirmware\tkernel to first user insn\tapplication\tkernel after\tSBI\ttotal\tbeyond the floor\t")
+	var floorTotal int
+	for _, im := range []struct{ name, path string }{
+		{"bare OpenSBI payload (floor)", bare},
+		{"stock Go runtime alone", rt},
+		{"hello baked", hello},
+	} {
+		p, code, err := tblog.Count(ctx, im.path, mem)
+		if err != nil {
+			return fmt.Errorf("blocks of %s: %w", im.name, err)
+		}
+		if code != 0 {
+			return fmt.Errorf("blocks of %s: QEMU exited %d", im.name, code)
+		}
+		if floorTotal == 0 {
+			floorTotal = p.Total()
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", im.name, p.Firmware, p.KernelBoot, p.App, p.KernelAfter, p.SBI, p.Total(), p.Total()-floorTotal)
+	}
+	return w.Flush()
 }
 
 // timings are the wall and host CPU times of a series of runs.
