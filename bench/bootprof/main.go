@@ -45,6 +45,7 @@ func main() {
 	kernel := flag.String("kernel", "bin/runikraft-kernel-notz.img", "kernel image with its symbol table, built from the same source as the image's kernel")
 	mem := flag.String("m", "256M", "guest RAM")
 	appendArgs := flag.String("append", "", "kernel command line (QEMU -append)")
+	qemuArgs := flag.String("qemu", "", "more QEMU arguments, separated by spaces (devices, -initrd: runikraft run --dry-run prints its own)")
 	top := flag.Int("top", 40, "functions to list")
 	detail := flag.Int("detail", 0, "list this many functions of each boot segment")
 	log := flag.String("log", "", "keep QEMU's in_asm log in this file")
@@ -56,7 +57,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run(ctx, *image, *kernel, *mem, *appendArgs, *log, *top, *detail, *insns); err != nil {
+	if err := run(ctx, *image, *kernel, *mem, *appendArgs, strings.Fields(*qemuArgs), *log, *top, *detail, *insns); err != nil {
 		fmt.Fprintln(os.Stderr, "bootprof:", err)
 		os.Exit(1)
 	}
@@ -65,7 +66,7 @@ func main() {
 // block is one translation (tblog.Block).
 type block = tblog.Block
 
-func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, detail int, insns bool) error {
+func run(ctx context.Context, image, kernel, mem, appendArgs string, qemuArgs []string, keep string, top, detail int, insns bool) error {
 	syms, err := readSymbols(kernel)
 	if err != nil {
 		return fmt.Errorf("kernel symbols: %w", err)
@@ -79,9 +80,9 @@ func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, 
 		defer os.RemoveAll(dir)
 		logFile = filepath.Join(dir, "in_asm.log")
 	}
-	var extra []string
+	extra := qemuArgs
 	if appendArgs != "" {
-		extra = []string{"-append", appendArgs}
+		extra = append(extra, "-append", appendArgs)
 	}
 	if _, err := tblog.Record(ctx, image, mem, logFile, insns, extra...); err != nil {
 		return err
