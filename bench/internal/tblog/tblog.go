@@ -47,24 +47,21 @@ func Record(ctx context.Context, image, mem, logFile string, insns bool, extra .
 	return cmd.ProcessState.ExitCode(), nil
 }
 
-// Count boots image as Record does, in a temporary directory, and returns
-// its blocks by phase and QEMU's exit status.
-func Count(ctx context.Context, image, mem string, extra ...string) (Phases, int, error) {
+// Blocks boots image as Record does, in a temporary directory, and
+// returns its translations in order and QEMU's exit status.
+func Blocks(ctx context.Context, image, mem string, extra ...string) ([]Block, int, error) {
 	dir, err := os.MkdirTemp("", "tblog-")
 	if err != nil {
-		return Phases{}, 0, fmt.Errorf("tblog: %w", err)
+		return nil, 0, fmt.Errorf("tblog: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	log := filepath.Join(dir, "in_asm.log")
 	code, err := Record(ctx, image, mem, log, false, extra...)
 	if err != nil {
-		return Phases{}, code, err
+		return nil, code, err
 	}
 	blocks, _, err := ReadLog(log)
-	if err != nil {
-		return Phases{}, code, err
-	}
-	return Split(blocks), code, nil
+	return blocks, code, err
 }
 
 // Phases are a boot's blocks by privilege and phase.
