@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -14,9 +15,14 @@ import (
 
 	"github.com/runikraft/runikraft/bench/internal/floor"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/tblog"
+	"github.com/runikraft/runikraft/internal/kbuild"
 )
 
 const greeting = "Hello, world!"
+
+// runtimeMarker is what bench/boot/kernels/goruntime prints.
+const runtimeMarker = "go runtime up"
 
 // benchHello times one static C hello (csrc/hello.c, glibc, the same
 // binary everywhere) from QEMU's start to its exit: under runikraft run,
@@ -35,16 +41,31 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 		return fmt.Errorf("runikraft-ld --bake hello: %v\n%s", err, out)
 	}
 
+	// The stock Go runtime alone: the hart layer's boot and the runtime's
+	// start, a println and a return from main (kernels/goruntime).
+	rt := filepath.Join(dir, "goruntime.img")
+	if _, err := kbuild.Build(ctx, kbuild.Options{Dir: ".", Pkg: "./bench/boot/kernels/goruntime", Out: rt, Stderr: os.Stderr}); err != nil {
+		return err
+	}
+
 	// Wall times, and the host CPU time each run used (QEMU's, and for
 	// runikraft run its own plus QEMU's): on a loaded machine the wall
 	// time waits for a core, the CPU time much less so.
-	var fl, rr, pk, lg, qu, dry timings
+	var fl, gr, rr, pk, lg, qu, dry timings
 	for i := 0; i < runs; i++ {
 		f, err := qemu(ctx, bare, mem, "ok\n")
 		if err != nil {
 			return err
 		}
 		fl.add(f.exit, f.cpu)
+		r, err := qemu(ctx, rt, mem, runtimeMarker)
+		if err != nil {
+			return err
+		}
+		if r.code != 0 {
+			return fmt.Errorf("goruntime.img on plain QEMU exited %d", r.code)
+		}
+		gr.add(r.exit, r.cpu)
 		d, cpu, err := timeHello(ctx, "bin/runikraft", "run", "--cpus", "1", "-m", mem, hello)
 		if err != nil {
 			return err
@@ -101,6 +122,7 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 		fmt.Fprintln(w, line)
 	}
 	row("bare OpenSBI payload (floor)", fl)
+	row("stock Go runtime alone (hart layer, runtime, println), plain qemu -kernel", gr)
 	row("runikraft run hello", rr)
 	row("  of which runikraft's own start-up (run --dry-run)", dry)
 	row("runikraft-ld --bake, plain qemu -kernel", pk)
@@ -109,6 +131,10 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 	}
 	row("qemu-riscv64 (user mode, no boot)", qu)
 	if err := w.Flush(); err != nil {
+		return err
+	}
+
+	if err := printBlocks(ctx, mem, bare, rt, img); err != nil {
 		return err
 	}
 
@@ -153,6 +179,131 @@ func benchHello(ctx context.Context, dir, bare string, runs int, mem string, g *
 	}
 	fmt.Printf("runikraft-cc hello image: %d bytes, %d loaded with zeroed memory\n\n", ci.Size(), cl)
 	return nil
+}
+
+// printBlocks counts the blocks QEMU translates booting the floor, the
+// Go runtime alone and the baked hello on plain QEMU (tblog: one run
+// each under -icount, which repeats to within a few dozen blocks), and
+// prints them by phase: what a boot costs under TCG, free of the host's
+// load. The Go runtime alone's kernel blocks are split further at its
+// milestones (runtimeSegments).
+func printBlocks(ctx context.Context, mem, bare, rt, hello string) error {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "blocks translated, plain qemu -kernel -icount\tfirmware\tkernel to first user insn\tapplication\tkernel after\tSBI\ttotal\tbeyond the floor\t")
+	var floorTotal int
+	var rtBlocks []tblog.Block
+	for _, im := range []struct{ name, path string }{
+		{"bare OpenSBI payload (floor)", bare},
+		{"stock Go runtime alone", rt},
+		{"hello baked", hello},
+	} {
+		blocks, code, err := tblog.Blocks(ctx, im.path, mem)
+		if err != nil {
+			return fmt.Errorf("blocks of %s: %w", im.name, err)
+		}
+		if code != 0 {
+			return fmt.Errorf("blocks of %s: QEMU exited %d", im.name, code)
+		}
+		if im.path == rt {
+			rtBlocks = blocks
+		}
+		p := tblog.Split(blocks)
+		if floorTotal == 0 {
+			floorTotal = p.Total()
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", im.name, p.Firmware, p.KernelBoot, p.App, p.KernelAfter, p.SBI, p.Total(), p.Total()-floorTotal)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	segs, err := runtimeSegments(rt, rtBlocks)
+	if err != nil {
+		return err
+	}
+	fmt.Print("stock Go runtime alone, kernel blocks:")
+	for i, s := range segs {
+		sep := ","
+		if i == 0 {
+			sep = ""
+		}
+		fmt.Printf("%s %s %d", sep, s.name, s.n)
+	}
+	fmt.Println(" (go run ./bench/bootprof -image IMG -kernel IMG for the detail)")
+	return nil
+}
+
+// segment is a stretch of a boot's kernel blocks.
+type segment struct {
+	name string
+	n    int
+}
+
+// runtimeSegments splits the supervisor-mode blocks of the kernel image
+// at path, in boot order, where the runtime's entry, the first package
+// init outside the runtime and main.main are first translated (that is,
+// first run): the hart layer's boot, the runtime's start, the package
+// inits, and main with the exit.
+func runtimeSegments(path string, blocks []tblog.Block) ([]segment, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("symbols of %s: %w", path, err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return nil, fmt.Errorf("symbols of %s: %w", path, err)
+	}
+	// Where each milestone function starts; inits are the functions
+	// named PKG.init or PKG.init.N, the runtime's own excepted.
+	start := map[uint64]int{}
+	for _, s := range syms {
+		switch {
+		case s.Name == "_rt0_riscv64_linux":
+			start[s.Value] = 1
+		case s.Name == "main.main":
+			start[s.Value] = 3
+		case !strings.HasPrefix(s.Name, "runtime.") && isInit(s.Name):
+			if _, ok := start[s.Value]; !ok {
+				start[s.Value] = 2
+			}
+		}
+	}
+	segs := []segment{{"hart layer before the runtime", 0}, {"runtime start", 0}, {"package inits", 0}, {"main and exit", 0}}
+	cur := 0
+	for _, b := range blocks {
+		if b.Priv != 1 {
+			continue
+		}
+		if next, ok := start[b.PC]; ok && next > cur {
+			cur = next
+		}
+		segs[cur].n++
+	}
+	if segs[1].n == 0 || segs[3].n == 0 {
+		return nil, fmt.Errorf("%s: the runtime's entry or main.main never ran", path)
+	}
+	return segs, nil
+}
+
+// isInit reports whether a symbol is a package's init function.
+func isInit(name string) bool {
+	i := strings.LastIndex(name, ".init")
+	if i <= 0 {
+		return false
+	}
+	rest := name[i+len(".init"):]
+	if rest == "" {
+		return !strings.ContainsAny(name[:i], "()*")
+	}
+	if rest[0] != '.' || len(rest) == 1 {
+		return false
+	}
+	for _, c := range rest[1:] {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return !strings.ContainsAny(name[:i], "()*")
 }
 
 // timings are the wall and host CPU times of a series of runs.

@@ -12,7 +12,9 @@
 // because these machines are shared and noisy. It also prints the kernel
 // image size, the smallest RAM the kernel boots in, QEMU's host CPU use
 // while the kernel sleeps, a C hello built with runikraft-cc timed from
-// start to exit through runikraft run and on plain QEMU (-hello, the
+// start to exit through runikraft run and on plain QEMU next to the stock
+// Go runtime alone (kernels/goruntime: the least any kernel on the stock
+// runtime boots in) and their translated blocks (-hello, the
 // default; hello.go), and (-apps, the default) the image sizes of GNU
 // hello, Lua, cJSON and SQLite built with runikraft-cc and hello's time to
 // greet next to the bare payload.

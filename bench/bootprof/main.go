@@ -24,22 +24,20 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"debug/elf"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/runikraft/runikraft/bench/internal/tblog"
 )
 
 func main() {
@@ -47,6 +45,7 @@ func main() {
 	kernel := flag.String("kernel", "bin/runikraft-kernel-notz.img", "kernel image with its symbol table, built from the same source as the image's kernel")
 	mem := flag.String("m", "256M", "guest RAM")
 	appendArgs := flag.String("append", "", "kernel command line (QEMU -append)")
+	qemuArgs := flag.String("qemu", "", "more QEMU arguments, separated by spaces (devices, -initrd: runikraft run --dry-run prints its own)")
 	top := flag.Int("top", 40, "functions to list")
 	detail := flag.Int("detail", 0, "list this many functions of each boot segment")
 	log := flag.String("log", "", "keep QEMU's in_asm log in this file")
@@ -58,20 +57,16 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := run(ctx, *image, *kernel, *mem, *appendArgs, *log, *top, *detail, *insns); err != nil {
+	if err := run(ctx, *image, *kernel, *mem, *appendArgs, strings.Fields(*qemuArgs), *log, *top, *detail, *insns); err != nil {
 		fmt.Fprintln(os.Stderr, "bootprof:", err)
 		os.Exit(1)
 	}
 }
 
-// block is one translation: the guest's privilege level then (3 machine,
-// 1 supervisor, 0 user) and the block's first address.
-type block struct {
-	priv int
-	pc   uint64
-}
+// block is one translation (tblog.Block).
+type block = tblog.Block
 
-func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, detail int, insns bool) error {
+func run(ctx context.Context, image, kernel, mem, appendArgs string, qemuArgs []string, keep string, top, detail int, insns bool) error {
 	syms, err := readSymbols(kernel)
 	if err != nil {
 		return fmt.Errorf("kernel symbols: %w", err)
@@ -85,22 +80,14 @@ func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, 
 		defer os.RemoveAll(dir)
 		logFile = filepath.Join(dir, "in_asm.log")
 	}
-	argv := []string{"-M", "virt", "-m", mem, "-nographic", "-bios", "default", "-kernel", image,
-		"-icount", "shift=0,sleep=off", "-d", "in_asm", "-D", logFile}
-	if insns {
-		argv[len(argv)-3] = "in_asm,exec,nochain"
-	}
+	extra := qemuArgs
 	if appendArgs != "" {
-		argv = append(argv, "-append", appendArgs)
+		extra = append(extra, "-append", appendArgs)
 	}
-	cmd := exec.CommandContext(ctx, "qemu-system-riscv64", argv...)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return fmt.Errorf("qemu: %w", err)
+	if _, err := tblog.Record(ctx, image, mem, logFile, insns, extra...); err != nil {
+		return err
 	}
-	blocks, executed, err := readLog(logFile)
+	blocks, executed, err := tblog.ReadLog(logFile)
 	if err != nil {
 		return err
 	}
@@ -109,78 +96,6 @@ func run(ctx context.Context, image, kernel, mem, appendArgs, keep string, top, 
 		reportInsns(os.Stdout, executed, syms, top)
 	}
 	return nil
-}
-
-// readLog returns the translations in QEMU's in_asm log, in order, and,
-// when the log has QEMU's exec lines too, the instructions executed in
-// supervisor mode before the first user-mode block, by block address.
-func readLog(name string) ([]block, map[uint64]int, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	var out []block
-	type tb struct{ priv, n int }
-	tbs := map[uint64]*tb{}
-	executed := map[uint64]int{}
-	user := false
-	var cur *tb
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	state := 0 // 1: after "IN:", 2: after its "Priv:" line, 3: in its instructions
-	priv := -1
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "IN:"):
-			state, priv, cur = 1, -1, nil
-		case state == 1 && strings.HasPrefix(line, "Priv: "):
-			p, _, _ := strings.Cut(strings.TrimPrefix(line, "Priv: "), ";")
-			if n, err := strconv.Atoi(p); err == nil {
-				priv = n
-			}
-			state = 2
-		case state >= 1 && strings.HasPrefix(line, "0x"):
-			if state == 3 {
-				cur.n++
-				continue
-			}
-			a, _, _ := strings.Cut(line, ":")
-			pc, err := strconv.ParseUint(strings.TrimPrefix(a, "0x"), 16, 64)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%s: bad address line %q", name, line)
-			}
-			out = append(out, block{priv, pc})
-			cur = &tb{priv, 1}
-			tbs[pc] = cur
-			state = 3
-		case strings.HasPrefix(line, "Trace "):
-			// Trace 0: 0xHOST [00000000/PC/FLAGS/CFLAGS] ...
-			state = 0
-			_, rest, ok := strings.Cut(line, "[")
-			if !ok {
-				continue
-			}
-			parts := strings.Split(rest, "/")
-			if len(parts) < 2 {
-				continue
-			}
-			pc, err := strconv.ParseUint(parts[1], 16, 64)
-			if err != nil {
-				continue
-			}
-			t := tbs[pc]
-			switch {
-			case t == nil || user:
-			case t.priv == 0:
-				user = true
-			case t.priv == 1:
-				executed[pc] += t.n
-			}
-		}
-	}
-	return out, executed, sc.Err()
 }
 
 // reportInsns prints the kernel's instructions before the application's
@@ -285,7 +200,7 @@ func report(w io.Writer, blocks []block, syms symtab, top, detail int) {
 	var firmware, bootK, app, afterK, machineLater int
 	firstUser := len(blocks)
 	for i, b := range blocks {
-		if b.priv == 0 {
+		if b.Priv == 0 {
 			firstUser = i
 			break
 		}
@@ -300,28 +215,28 @@ func report(w io.Writer, blocks []block, syms symtab, top, detail int) {
 	kernelStarted := false
 	for i, b := range blocks {
 		switch {
-		case b.priv == 3 && !kernelStarted:
+		case b.Priv == 3 && !kernelStarted:
 			firmware++
 			continue
-		case b.priv == 3:
+		case b.Priv == 3:
 			machineLater++
 			continue
-		case b.priv == 0:
+		case b.Priv == 0:
 			app++
 			continue
 		case i > firstUser:
 			afterK++
-			afterFuncs[syms.lookup(b.pc)]++
+			afterFuncs[syms.lookup(b.PC)]++
 			continue
 		}
 		kernelStarted = true
 		bootK++
-		name := syms.lookup(b.pc)
+		name := syms.lookup(b.PC)
 		byFunc[name]++
 		byPkg[pkgOf(name)]++
-		if m, ok := milestones[name]; ok && b.pc == symAddr(syms, b.pc) {
+		if m, ok := milestones[name]; ok && b.PC == symAddr(syms, b.PC) {
 			seg = m
-		} else if mm := initRE.FindStringSubmatch(name); mm != nil && b.pc == symAddr(syms, b.pc) {
+		} else if mm := initRE.FindStringSubmatch(name); mm != nil && b.PC == symAddr(syms, b.PC) {
 			seg = "init " + mm[1]
 		}
 		if _, ok := bySeg[seg]; !ok {

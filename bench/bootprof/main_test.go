@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runikraft/runikraft/bench/internal/tblog"
 )
 
 // A log in QEMU 7.2's in_asm/exec format: translations with their
@@ -38,11 +40,11 @@ Trace 0: 0x7f0000000200 [0000000000000000/0000000080200000/00209003/ff020200]
 	if err := os.WriteFile(name, []byte(log), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	blocks, executed, err := readLog(name)
+	blocks, executed, err := tblog.ReadLog(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []block{{3, 0x1000}, {1, 0x80200000}, {0, 0x10000}}
+	want := []block{{Priv: 3, PC: 0x1000}, {Priv: 1, PC: 0x80200000}, {Priv: 0, PC: 0x10000}}
 	if len(blocks) != len(want) {
 		t.Fatalf("blocks %v, want %v", blocks, want)
 	}
@@ -57,7 +59,7 @@ Trace 0: 0x7f0000000200 [0000000000000000/0000000080200000/00209003/ff020200]
 
 	syms := symtab{{0x80200000, 0x10, "runtime.rt0_go"}, {0x80200010, 0x10, "github.com/runikraft/runikraft/posix.init"}}
 	var b strings.Builder
-	report(&b, append(blocks[:2:2], block{1, 0x80200010}, blocks[2]), syms, 5, 0)
+	report(&b, append(blocks[:2:2], block{Priv: 1, PC: 0x80200010}, blocks[2]), syms, 5, 0)
 	out := b.String()
 	for _, w := range []string{"blocks translated: 4 in all", "kernel, entry to the application's first instruction  2", "== init github.com/runikraft/runikraft/posix"} {
 		if !strings.Contains(out, w) {
