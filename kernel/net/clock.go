@@ -61,6 +61,16 @@ func (c *clock) NowMonotonic() tcpip.MonotonicTime {
 	return tcpip.MonotonicTime{}.Add(d)
 }
 
+// nanosPerTick is the length of one tick of a counter at hz, or 0 when
+// hz is unknown (0), faster than a nanosecond, or does not divide a
+// second into whole nanoseconds (then the clock uses time.Since).
+func nanosPerTick(hz uint64) int64 {
+	if hz == 0 || hz > 1e9 || 1e9%hz != 0 {
+		return 0
+	}
+	return int64(1e9 / hz)
+}
+
 // AfterFunc implements tcpip.Clock, as gVisor's standard clock does.
 func (*clock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
 	return tcpip.NewStdTimer(time.AfterFunc(d, f))

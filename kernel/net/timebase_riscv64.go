@@ -16,8 +16,5 @@ func readTicks() uint64 { return reg.ReadTime() }
 // into whole nanoseconds.
 func tickNanos() int64 {
 	hz, _ := hart.Clock()
-	if hz == 0 || hz > 1e9 || 1e9%hz != 0 {
-		return 0
-	}
-	return int64(1e9 / hz)
+	return nanosPerTick(hz)
 }
