@@ -203,6 +203,9 @@ func CopyIn(dst []byte, src uintptr) syscall.Errno {
 	if len(dst) == 0 {
 		return 0
 	}
+	if copyDirect(uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)), false) {
+		return 0
+	}
 	_, _, e := syscall.RawSyscall(sysRKCopyIn, uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)))
 	return e
 }
@@ -210,6 +213,9 @@ func CopyIn(dst []byte, src uintptr) syscall.Errno {
 // CopyOut copies src to application address dst.
 func CopyOut(dst uintptr, src []byte) syscall.Errno {
 	if len(src) == 0 {
+		return 0
+	}
+	if copyDirect(uintptr(unsafe.Pointer(&src[0])), dst, uintptr(len(src)), true) {
 		return 0
 	}
 	_, _, e := syscall.RawSyscall(sysRKCopyOut, dst, uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)))

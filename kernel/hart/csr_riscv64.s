@@ -140,3 +140,18 @@ TEXT ·loadFP(SB),NOSPLIT|NOFRAME,$0-8
 	MOV	frame_fcsr(A0), A1
 	CSRRW	A1, FCSR, X0
 	RET
+
+// func irqOff() (sstatus uint64) turns sstatus.SIE off and returns
+// sstatus as it was (copydirect.go).
+TEXT ·irqOff(SB),NOSPLIT|NOFRAME,$0-8
+	CSRRCI	$2, SSTATUS, A0
+	MOV	A0, sstatus+0(FP)
+	RET
+
+// func irqRestore(sstatus uint64) turns sstatus.SIE back on if it was on
+// in sstatus.
+TEXT ·irqRestore(SB),NOSPLIT|NOFRAME,$0-8
+	MOV	sstatus+0(FP), A0
+	AND	$2, A0, A0
+	CSRRS	A0, SSTATUS, X0
+	RET

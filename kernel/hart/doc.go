@@ -60,6 +60,11 @@
 // memmove/memclr (so no allocation, no write barrier and no bounds or
 // divide check that could panic), and a bounded stack.
 //
+// CopyIn and CopyOut are trap-context calls too, except on one hart when
+// every page is already present: then the calling goroutine copies with
+// interrupts off, which keeps the walk and the copy as atomic as the trap
+// did (copydirect.go).
+//
 // Device interrupts do not run handlers in trap context: WaitIRQ blocks a
 // driver goroutine until its PLIC source fires.
 //

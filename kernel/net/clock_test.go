@@ -43,3 +43,17 @@ func TestClockTimer(t *testing.T) {
 		t.Fatal("Stop of a fired timer reported it stopped")
 	}
 }
+
+// The tick path only takes timebases that divide a second evenly: QEMU
+// virt's 10 MHz is 100 ns a tick; 24 MHz (a fraction of a nanosecond
+// lost each tick) and no timebase fall back to time.Since.
+func TestNanosPerTick(t *testing.T) {
+	for _, c := range []struct {
+		hz   uint64
+		want int64
+	}{{10_000_000, 100}, {1_000_000_000, 1}, {1_000_000, 1000}, {24_000_000, 0}, {0, 0}, {2_000_000_000, 0}, {3, 0}} {
+		if got := nanosPerTick(c.hz); got != c.want {
+			t.Errorf("nanosPerTick(%d) = %d, want %d", c.hz, got, c.want)
+		}
+	}
+}
