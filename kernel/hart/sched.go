@@ -118,6 +118,7 @@ func scanDeadlines(now uint64) {
 		nextWake[k] = ^uint64(0)
 		exactAt[k] = 0 // usleep.go: set again below for the sleeps still parked
 	}
+	exactAny = false
 	for i := int32(0); i < nthreads && i < maxThreads; i++ {
 		t := &threads[i]
 		if t.state != tBlocked || t.deadline == 0 {
@@ -128,7 +129,7 @@ func scanDeadlines(now uint64) {
 			if k := hartOf(t).cpu; k >= 0 && k < maxHarts {
 				nextWake[k] = min(nextWake[k], t.deadline)
 				if t.wait == wUserSleep && (exactAt[k] == 0 || t.deadline < exactAt[k]) {
-					exactAt[k] = t.deadline
+					exactAt[k], exactAny = t.deadline, true
 				}
 			}
 			continue

@@ -48,6 +48,10 @@ const (
 // is: scanDeadlines makes it exact again.
 var exactAt [maxHarts]uint64
 
+// exactAny is set while some exactAt may be set: arm, which runs at the
+// end of almost every trap, then looks no further (a load and a branch).
+var exactAny bool
+
 // userSleep parks t for the nanosleep or clock_nanosleep in its user
 // frame f and reports true, or reports false to leave the call to the
 // posix layer.
@@ -92,6 +96,7 @@ func userSleep(t *thread, f *frame) bool {
 	block(t, wUserSleep, rem, at)
 	if k := hartOf(t).cpu; k >= 0 && k < maxHarts && (exactAt[k] == 0 || at < exactAt[k]) {
 		exactAt[k] = at
+		exactAny = true
 	}
 	return true
 }
@@ -101,6 +106,9 @@ func userSleep(t *thread, f *frame) bool {
 //
 //go:nosplit
 func exactFirst(h *hartState, at uint64) uint64 {
+	if !exactAny {
+		return at
+	}
 	if k := h.cpu; k >= 0 && k < maxHarts && exactAt[k] != 0 && exactAt[k] < at {
 		return exactAt[k]
 	}
