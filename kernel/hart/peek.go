@@ -16,50 +16,63 @@ import "github.com/runikraft/runikraft/kernel/mm"
 // page not yet backed, a bad address, a copy across pages) takes the
 // system call, which faults pages in and gives EFAULT as before.
 
-// peekMax is the largest copy peekUser makes: the bytes are staged on
-// the goroutine's stack, as dst may be a kernel page not yet backed,
-// whose fault must not be taken with bkl held.
-const peekMax = 32
+// peekMax is the largest copy peekUser makes: a futex word, a pointer,
+// a timespec. The words are loaded under bkl and stored into dst after
+// it is released: dst may be a kernel page not yet backed, whose fault
+// must not be taken with bkl held.
+const peekMax = 16
 
 // peekUser copies len(dst) <= peekMax bytes from application address src
-// when the page is present and readable, and reports whether it did.
+// when the page is present and readable and the bytes lie in one aligned
+// word (or, from an aligned address, two), and reports whether it did.
 func peekUser(dst []byte, src uintptr) bool {
 	n := uintptr(len(dst))
 	if n == 0 || n > peekMax || src >= mm.VALimit || src%mm.PageSize+n > mm.PageSize {
 		return false
 	}
-	var buf [peekMax]byte
-	if !peekLocked(&buf, src, n) {
+	if src%8+n > 8 && (src%8 != 0 || n > 16) {
 		return false
 	}
-	copy(dst, buf[:n])
+	lo, hi, ok := peekLocked(src)
+	if !ok {
+		return false
+	}
+	lo >>= 8 * (src % 8)
+	for i := range dst {
+		if i < 8 {
+			dst[i] = byte(lo >> (8 * i))
+		} else {
+			dst[i] = byte(hi >> (8 * (i - 8)))
+		}
+	}
 	return true
 }
 
-// peekLocked is the part under bkl. Interrupts go off first, then the
-// stack below is touched (stackProbe) so that the page-table walk's
-// frames cannot fault on a kernel stack page not yet backed while bkl is
-// held (the fault's trap would wait for bkl on this hart forever); buf
-// is the caller's, already written.
+// peekLocked loads the aligned word holding src and the one after it
+// when src is aligned (both within src's page: the caller checked that
+// the range fits it), if the page is present, readable and the
+// application's. Interrupts go off first, then the stack below is
+// touched (stackProbe) so that the page-table walk's frames cannot fault
+// on a kernel stack page not yet backed while bkl is held (the fault's
+// trap would wait for bkl on this hart forever).
 //
 //go:nosplit
-func peekLocked(buf *[peekMax]byte, src, n uintptr) bool {
+func peekLocked(src uintptr) (lo, hi uint64, ok bool) {
 	s := intrOff()
 	stackProbe()
 	bkl.lock()
 	pte, size := kpt.Lookup(src)
 	const need = mm.PTEValid | mm.PTEUser | mm.PTERead
-	ok := pte&need == need && size == mm.PageSize
-	if ok {
-		from := (*[mm.PageSize]byte)(ptr(mm.PTEPage(pte)))
-		off := src % mm.PageSize
-		for i := uintptr(0); i < n && i < peekMax && off+i < mm.PageSize; i++ {
-			buf[i] = from[off+i]
+	if ok = pte&need == need && size == mm.PageSize; ok {
+		w := mm.PTEPage(pte) + src%mm.PageSize&^7
+		lo = *(*uint64)(ptr(w))
+		if src%8 == 0 && w%mm.PageSize != mm.PageSize-8 {
+			hi = *(*uint64)(ptr(w + 8))
 		}
 	}
 	bkl.unlock()
 	intrRestore(s)
-	return ok
+	return lo, hi, ok
 }
 
 // Implemented in peek_riscv64.s.
@@ -70,7 +83,7 @@ func intrOff() uintptr
 // intrRestore sets sstatus.SIE again if s (from intrOff) had it.
 func intrRestore(s uintptr)
 
-// stackProbe writes a zero word stackProbeDepth bytes below its caller's
-// stack pointer, where nothing of the caller's lives (a nosplit chain's
-// room below the stack guard), so that the page is backed.
+// stackProbe writes a zero word 384 bytes below its caller's stack
+// pointer, where nothing of the caller's lives (a nosplit chain's room
+// below the stack guard), so that the page is backed.
 func stackProbe()
