@@ -2,7 +2,11 @@
 
 package hart
 
-import "github.com/runikraft/runikraft/kernel/mm"
+import (
+	"encoding/binary"
+
+	"github.com/runikraft/runikraft/kernel/mm"
+)
 
 // A small copy from application memory without a trap. The posix layer
 // reads futex words, timespecs and the like thousands of times a second
@@ -38,11 +42,18 @@ func peekUser(dst []byte, src uintptr) bool {
 		return false
 	}
 	lo >>= 8 * (src % 8)
-	for i := range dst {
-		if i < 8 {
-			dst[i] = byte(lo >> (8 * i))
-		} else {
-			dst[i] = byte(hi >> (8 * (i - 8)))
+	switch n {
+	case 4: // a futex word
+		binary.LittleEndian.PutUint32(dst, uint32(lo))
+	case 8:
+		binary.LittleEndian.PutUint64(dst, lo)
+	default:
+		for i := range dst {
+			if i < 8 {
+				dst[i] = byte(lo >> (8 * i))
+			} else {
+				dst[i] = byte(hi >> (8 * (i - 8)))
+			}
 		}
 	}
 	return true
