@@ -44,14 +44,14 @@ func sysFutex(t *Thread, a *[6]uint64) int64 {
 		}
 		n := f.wakeLocked(addr, int(int32(val)), ^uint32(0))
 		moved := 0
-		for _, w := range append([]*futexWaiter(nil), f.q[addr]...) {
+		for _, w := range append([]*futexWaiter(nil), f.waiters(addr)...) {
 			if moved >= n2 {
 				break
 			}
 			f.cpu.FutexWaiters(addr2, 1) // still waiting, on addr2: counted there first
 			f.remove(w)
 			w.addr, w.queued = addr2, true
-			f.q[addr2] = append(f.q[addr2], w)
+			f.enqueue(w)
 			moved++
 		}
 		if moved < n2 {
@@ -97,7 +97,7 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 	// thousands of times); see futexWaiter.ch for how it is woken.
 	w := t.futexW
 	w.addr, w.bitset, w.queued = addr, bitset, true
-	f.q[addr] = append(f.q[addr], w)
+	f.enqueue(w)
 	f.mu.Unlock()
 	for {
 		timedOut := false

@@ -4,7 +4,10 @@
 // which translates system calls to the host's), then times a
 // malloc/mmap/futex-heavy program from boot to exit in the unikernel and
 // the Linux guest next to the bare OpenSBI payload, and its own run (boot
-// excluded, as the program times itself); all in one run:
+// excluded, as the program times itself); all in one run. Two rows are
+// not costs per call but how long usleep(100) and usleep(1000) really
+// last (with -icount: in the guest's virtual time, where an idle guest's
+// clock jumps to its next timer):
 //
 //	go run ./bench/syscall [-n CALLS] [-pairs N] [-linux=false] [-icount]
 //

@@ -203,7 +203,9 @@ func CopyIn(dst []byte, src uintptr) syscall.Errno {
 	if len(dst) == 0 {
 		return 0
 	}
-	if copyDirect(uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)), false) {
+	// Without a trap: any present range on one hart (copydirect.go), a
+	// small one under bkl with several (peek.go).
+	if copyDirect(uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)), false) || peekUser(dst, src) {
 		return 0
 	}
 	_, _, e := syscall.RawSyscall(sysRKCopyIn, uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)))

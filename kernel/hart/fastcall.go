@@ -65,6 +65,8 @@ func userFastCall(t *thread) bool {
 		r = 0
 	case linux.SYS_FUTEX:
 		return userFutex(t, f)
+	case linux.SYS_NANOSLEEP, linux.SYS_CLOCK_NANOSLEEP:
+		return userSleep(t, f) // usleep.go
 	default:
 		return false
 	}

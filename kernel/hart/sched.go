@@ -116,7 +116,9 @@ func scanDeadlines(now uint64) {
 	next := ^uint64(0)
 	for k := range nextWake {
 		nextWake[k] = ^uint64(0)
+		exactAt[k] = 0 // usleep.go: set again below for the sleeps still parked
 	}
+	exactAny = false
 	for i := int32(0); i < nthreads && i < maxThreads; i++ {
 		t := &threads[i]
 		if t.state != tBlocked || t.deadline == 0 {
@@ -126,6 +128,9 @@ func scanDeadlines(now uint64) {
 			next = min(next, t.deadline)
 			if k := hartOf(t).cpu; k >= 0 && k < maxHarts {
 				nextWake[k] = min(nextWake[k], t.deadline)
+				if t.wait == wUserSleep && (exactAt[k] == 0 || t.deadline < exactAt[k]) {
+					exactAt[k], exactAny = t.deadline, true
+				}
 			}
 			continue
 		}
@@ -224,6 +229,7 @@ func arm(h *hartState, now uint64) {
 	}
 	grid := nsToTicks(slackNS)
 	at := roundDeadline(max(h.wakeAt, earliest), grid) // earliest: wakeAt may be stale-early
+	at = exactFirst(h, at)                             // a short application sleep's own deadline (usleep.go)
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}

@@ -78,6 +78,7 @@ const (
 	wEpoll
 	wIRQ
 	wUserFutex // an application thread's futex (ufutex.go)
+	wUserSleep // an application thread's short sleep (usleep.go); key: its rem
 )
 
 // thread is one kernel thread: an M of the Go runtime. Its frame must

@@ -151,6 +151,9 @@ func userFutex(t *thread, f *frame) bool {
 //
 //go:nosplit
 func userFutexWake(addr uintptr, n int64, bitset uint32) int64 {
+	if atomic.LoadInt32(&userFutexParked) == 0 {
+		return 0 // nothing to scan for: most wakes of a glibc program (a mutex unlock, a signal with no waiter)
+	}
 	if n == 1 {
 		best := int32(-1)
 		var seq uint64

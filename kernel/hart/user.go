@@ -235,6 +235,8 @@ func kick(uc uintptr) int64 {
 			t.kick = true
 			if t.state == tBlocked && t.wait == wUserFutex {
 				interruptUserWait(j, t) // under bkl, like the futex queue
+			} else if t.state == tBlocked && t.wait == wUserSleep {
+				interruptUserSleep(j, t) // usleep.go
 			} else {
 				kickRunning(t) // in user mode on another hart
 			}

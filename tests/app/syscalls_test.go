@@ -55,3 +55,18 @@ func TestFutexPingPong(t *testing.T) {
 func TestFPStateAcrossCalls(t *testing.T) {
 	expect(t, run(t, nil, "c-syscalls", "fp"), 0, "FP state kept across calls: yes; main thread's rounding still to nearest: yes\n")
 }
+
+// Sleeps never end early, whether the hart layer parks them (short ones,
+// kernel/hart/usleep.go) or the posix layer waits (long ones), relative
+// and absolute, on both clocks; a signal ends a short and a long sleep
+// with EINTR (nanosleep is not restarted after a handler, SA_RESTART or
+// not) and the time left in rem. No timing threshold: only "not early".
+func TestSleeps(t *testing.T) {
+	expect(t, run(t, nil, "c-syscalls", "sleeps"), 0, "nanosleep: never early\n"+
+		"clock_nanosleep relative MONOTONIC: never early\n"+
+		"clock_nanosleep relative REALTIME: never early\n"+
+		"clock_nanosleep absolute MONOTONIC: never early\n"+
+		"clock_nanosleep absolute REALTIME: never early\n"+
+		"signal during a 1000 us sleep: EINTR: yes, rem within the request: yes\n"+
+		"signal during a 5000000 us sleep: EINTR: yes, rem within the request: yes\n")
+}

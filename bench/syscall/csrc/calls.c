@@ -98,5 +98,16 @@ int main(int argc, char **argv) {
 	}
 	pthread_join(th, NULL);
 	printf("futex-ping-pong-round-trip %.0f\n", (now() - t) / rounds);
+
+	/* How long a short sleep really lasts (not a cost per call): the
+	 * mean of usleep(100) and usleep(1000); a fixed count each, as the
+	 * sleeps take real time. */
+	const int sleeps[] = {100, 1000}, times[] = {200, 100};
+	for (int k = 0; k < 2; k++) {
+		t = now();
+		for (int i = 0; i < times[k]; i++)
+			usleep(sleeps[k]);
+		printf("usleep-%d-lasts %.0f\n", sleeps[k], (now() - t) / times[k]);
+	}
 	return 0;
 }

@@ -13,6 +13,10 @@
  *             and next to a thread whose waits the posix layer keeps
  *   fp        threads in different rounding modes keep their FP state
  *             across system calls, futex hand-offs and preemption
+ *   sleeps    nanosleep and clock_nanosleep (relative, absolute, both
+ *             clocks) never end early, short and long; a signal ends a
+ *             short and a long sleep with EINTR (even with SA_RESTART)
+ *             and the time left in rem
  * Each prints what it saw; the test checks it. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -364,6 +368,96 @@ static int fp_mode(void) {
 	return 0;
 }
 
+/* sleeps */
+static double ts_sec(const struct timespec *ts) { return ts->tv_sec + ts->tv_nsec / 1e9; }
+
+static const char *never_early(clockid_t clk, long usec, int how) {
+	for (int i = 0; i < 20; i++) {
+		struct timespec req = {usec / 1000000, (usec % 1000000) * 1000L}, t0, t1;
+		clock_gettime(clk, &t0);
+		long r;
+		if (how == 0) {
+			r = nanosleep(&req, NULL);
+		} else if (how == 1) {
+			r = clock_nanosleep(clk, 0, &req, NULL);
+		} else {
+			req.tv_sec += t0.tv_sec;
+			req.tv_nsec += t0.tv_nsec;
+			if (req.tv_nsec >= 1000000000L) {
+				req.tv_sec++;
+				req.tv_nsec -= 1000000000L;
+			}
+			r = clock_nanosleep(clk, TIMER_ABSTIME, &req, NULL);
+		}
+		clock_gettime(clk, &t1);
+		if (r != 0)
+			return "failed";
+		if (how == 2 ? ts_sec(&t1) < ts_sec(&req) : ts_sec(&t1) - ts_sec(&t0) < usec / 1e6)
+			return "EARLY";
+	}
+	return "never early";
+}
+
+static atomic_int sleeper_ready, sleeper_done;
+static long sleep_usec;
+static int sleep_eintr, rem_ok;
+
+static void *sleeper(void *arg) {
+	(void)arg;
+	for (int i = 0; i < 100000 && !sleep_eintr; i++) {
+		struct timespec req = {sleep_usec / 1000000, (sleep_usec % 1000000) * 1000L}, rem = {-1, -1};
+		atomic_store(&sleeper_ready, 1);
+		if (nanosleep(&req, &rem) == -1 && errno == EINTR) {
+			sleep_eintr = 1;
+			rem_ok = rem.tv_sec >= 0 && rem.tv_nsec >= 0 && rem.tv_nsec < 1000000000L && ts_sec(&rem) <= ts_sec(&req);
+		}
+	}
+	atomic_store(&sleeper_done, 1);
+	return NULL;
+}
+
+/* A sleeper in a loop of sleeps of usec; signals come until one cuts a
+ * sleep short (one that comes between two sleeps cuts nothing). */
+static void interrupted_sleep(long usec) {
+	sleep_usec = usec;
+	sleep_eintr = rem_ok = 0;
+	atomic_store(&sleeper_ready, 0);
+	atomic_store(&sleeper_done, 0);
+	pthread_t th;
+	pthread_create(&th, NULL, sleeper, NULL);
+	while (!atomic_load(&sleeper_ready))
+		sched_yield();
+	for (int i = 0; i < 500 && !atomic_load(&sleeper_done); i++) {
+		pthread_kill(th, SIGUSR1);
+		pause_ms(2);
+	}
+	pthread_join(th, NULL);
+	printf("signal during a %ld us sleep: EINTR: %s, rem within the request: %s\n", usec, sleep_eintr ? "yes" : "no",
+	       rem_ok ? "yes" : "no");
+}
+
+static int sleeps_mode(void) {
+	const long usecs[] = {50, 100, 500, 1000, 3000, 20000};
+	const char *hows[] = {"nanosleep", "clock_nanosleep relative", "clock_nanosleep absolute"};
+	for (int how = 0; how < 3; how++)
+		for (int c = 0; c < 2; c++) {
+			clockid_t clk = c ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+			if (how == 0 && c)
+				continue;
+			int early = 0;
+			for (int i = 0; i < 6; i++)
+				if (strcmp(never_early(clk, usecs[i], how), "never early"))
+					early++, printf("%s %s %ld us: %s\n", hows[how], c ? "REALTIME" : "MONOTONIC", usecs[i],
+					                never_early(clk, usecs[i], how));
+			printf("%s%s: %s\n", hows[how], how == 0 ? "" : c ? " REALTIME" : " MONOTONIC",
+			       early ? "some sleeps ended early or failed" : "never early");
+		}
+	handle(SA_RESTART); /* nanosleep ends with EINTR all the same */
+	interrupted_sleep(1000);
+	interrupted_sleep(5000000);
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (!strcmp(mode, "signal"))
@@ -386,6 +480,8 @@ int main(int argc, char **argv) {
 		return pingpong_mode(argc > 2 ? atoi(argv[2]) : 1000);
 	if (!strcmp(mode, "fp"))
 		return fp_mode();
+	if (!strcmp(mode, "sleeps"))
+		return sleeps_mode();
 	fprintf(stderr, "unknown mode %s\n", mode);
 	return 2;
 }
