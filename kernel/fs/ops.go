@@ -47,6 +47,25 @@ func (v *VFS) Open(start Loc, path string, flags int, perm uint32) (*File, error
 	if err != nil {
 		return nil, err
 	}
+	return v.openLoc(l, flags, created)
+}
+
+// OpenLoc opens the file at l, which Lookup resolved (following a final
+// symlink unless flags has O_NOFOLLOW): what Open does after its walk,
+// for a caller that looked at the file first and should not walk its
+// path twice. flags may not ask to create (O_CREAT, O_TMPFILE) or hold
+// O_PATH: Open handles those.
+func (v *VFS) OpenLoc(l Loc, flags int) (*File, error) {
+	if flags&(linux.O_CREAT|linux.O_PATH) != 0 || flags&linux.O_TMPFILE == linux.O_TMPFILE || flags&linux.O_ACCMODE == linux.O_ACCMODE || l.IsZero() {
+		return nil, syscall.EINVAL
+	}
+	return v.openLoc(l, flags, false)
+}
+
+// openLoc opens the resolved l; created says Open just made it (its
+// creator may open it whatever its mode).
+func (v *VFS) openLoc(l Loc, flags int, created bool) (*File, error) {
+	acc := flags & linux.O_ACCMODE
 	st := l.n.Stat()
 	switch st.Mode & linux.S_IFMT {
 	case linux.S_IFLNK:
