@@ -105,6 +105,9 @@ type openFile struct {
 	// closed is set when the last descriptor goes: epoll then drops the
 	// file from its interest lists, as Linux does on the file's release.
 	closed atomic.Bool
+	// fdRefs counts the descriptors (and SCM_RIGHTS holds) that refer
+	// to the description, under the fdTable's mu (one table a process).
+	fdRefs int
 }
 
 func newOpenFile(f File, flags uint32) *openFile { return &openFile{f: f, flags: flags} }
