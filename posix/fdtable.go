@@ -11,6 +11,8 @@ import (
 
 const maxFDs = 1024 // RLIMIT_NOFILE
 
+// fdEntry is one descriptor; a nil of is a free slot. The table holds
+// entries by value, so a descriptor costs no allocation of its own.
 type fdEntry struct {
 	of      *openFile
 	cloexec bool
@@ -18,7 +20,7 @@ type fdEntry struct {
 
 type fdTable struct {
 	mu  sync.Mutex
-	fds []*fdEntry
+	fds []fdEntry
 	// files counts the open file descriptions referenced (openFile.fdRefs
 	// above zero). The references are counted in the descriptions rather
 	// than in a map of the table's: a map assignment, look-up and delete
@@ -52,10 +54,10 @@ func (ft *fdTable) install(of *openFile, min int, cloexec bool) (int, Errno) {
 	defer ft.mu.Unlock()
 	for fd := min; fd < maxFDs; fd++ {
 		if fd >= len(ft.fds) {
-			ft.fds = append(ft.fds, make([]*fdEntry, fd-len(ft.fds)+1)...)
+			ft.fds = append(ft.fds, make([]fdEntry, fd-len(ft.fds)+1)...)
 		}
-		if ft.fds[fd] == nil {
-			ft.fds[fd] = &fdEntry{of: of, cloexec: cloexec}
+		if ft.fds[fd].of == nil {
+			ft.fds[fd] = fdEntry{of: of, cloexec: cloexec}
 			ft.ref(of)
 			return fd, 0
 		}
@@ -63,19 +65,32 @@ func (ft *fdTable) install(of *openFile, min int, cloexec bool) (int, Errno) {
 	return -1, linux.EMFILE
 }
 
-func (ft *fdTable) get(fd int) (*fdEntry, Errno) {
+// get is descriptor fd's entry as it is now.
+func (ft *fdTable) get(fd int) (fdEntry, Errno) {
 	// No defer: this is on the path of every call that takes a file
 	// descriptor, and nothing between the lock and the unlock can panic.
 	ft.mu.Lock()
-	var e *fdEntry
+	var e fdEntry
 	if fd >= 0 && fd < len(ft.fds) {
 		e = ft.fds[fd]
 	}
 	ft.mu.Unlock()
-	if e == nil {
-		return nil, linux.EBADF
+	if e.of == nil {
+		return fdEntry{}, linux.EBADF
 	}
 	return e, 0
+}
+
+// setCloexec sets descriptor fd's close-on-exec flag (EBADF if it is
+// not open).
+func (ft *fdTable) setCloexec(fd int, cloexec bool) Errno {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if fd < 0 || fd >= len(ft.fds) || ft.fds[fd].of == nil {
+		return linux.EBADF
+	}
+	ft.fds[fd].cloexec = cloexec
+	return 0
 }
 
 func (ft *fdTable) file(fd int) (*openFile, Errno) {
@@ -89,12 +104,12 @@ func (ft *fdTable) file(fd int) (*openFile, Errno) {
 // closeFD drops a descriptor; the file closes with its last descriptor.
 func (ft *fdTable) closeFD(fd int) Errno {
 	ft.mu.Lock()
-	if fd < 0 || fd >= len(ft.fds) || ft.fds[fd] == nil {
+	if fd < 0 || fd >= len(ft.fds) || ft.fds[fd].of == nil {
 		ft.mu.Unlock()
 		return linux.EBADF
 	}
 	of := ft.fds[fd].of
-	ft.fds[fd] = nil
+	ft.fds[fd] = fdEntry{}
 	last := ft.unref(of)
 	ft.mu.Unlock()
 	if last {
@@ -139,19 +154,19 @@ func (ft *fdTable) dupTo(oldfd, newfd int, cloexec bool) Errno {
 		return linux.EBADF
 	}
 	ft.mu.Lock()
-	if oldfd < 0 || oldfd >= len(ft.fds) || ft.fds[oldfd] == nil || oldfd == newfd {
+	if oldfd < 0 || oldfd >= len(ft.fds) || ft.fds[oldfd].of == nil || oldfd == newfd {
 		ft.mu.Unlock()
 		return linux.EBADF
 	}
 	of := ft.fds[oldfd].of
 	if newfd >= len(ft.fds) {
-		ft.fds = append(ft.fds, make([]*fdEntry, newfd-len(ft.fds)+1)...)
+		ft.fds = append(ft.fds, make([]fdEntry, newfd-len(ft.fds)+1)...)
 	}
 	var last *openFile
-	if prev := ft.fds[newfd]; prev != nil && ft.unref(prev.of) {
+	if prev := ft.fds[newfd]; prev.of != nil && ft.unref(prev.of) {
 		last = prev.of
 	}
-	ft.fds[newfd] = &fdEntry{of: of, cloexec: cloexec}
+	ft.fds[newfd] = fdEntry{of: of, cloexec: cloexec}
 	ft.ref(of)
 	ft.mu.Unlock()
 	if last != nil {
