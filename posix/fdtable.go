@@ -27,6 +27,9 @@ type fdTable struct {
 	// (with the runtime's fallback hash) cost about 1,300 instructions per
 	// open and close, which nginx makes for every request.
 	files int
+	// low is a lower bound of the free descriptors: every one below it is
+	// open, so install's search for the lowest free one starts there.
+	low int
 }
 
 func newFDTable(con *console) *fdTable {
@@ -52,13 +55,16 @@ func (ft *fdTable) install(of *openFile, min int, cloexec bool) (int, Errno) {
 	}
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
-	for fd := min; fd < maxFDs; fd++ {
+	for fd := max(min, ft.low); fd < maxFDs; fd++ {
 		if fd >= len(ft.fds) {
 			ft.fds = append(ft.fds, make([]fdEntry, fd-len(ft.fds)+1)...)
 		}
 		if ft.fds[fd].of == nil {
 			ft.fds[fd] = fdEntry{of: of, cloexec: cloexec}
 			ft.ref(of)
+			if min <= ft.low {
+				ft.low = fd + 1 // the search from low found every one before fd open
+			}
 			return fd, 0
 		}
 	}
@@ -110,6 +116,7 @@ func (ft *fdTable) closeFD(fd int) Errno {
 	}
 	of := ft.fds[fd].of
 	ft.fds[fd] = fdEntry{}
+	ft.low = min(ft.low, fd)
 	last := ft.unref(of)
 	ft.mu.Unlock()
 	if last {
