@@ -112,6 +112,17 @@ type openFile struct {
 
 func newOpenFile(f File, flags uint32) *openFile { return &openFile{f: f, flags: flags} }
 
+// descriptionOf is newOpenFile for a file just opened: a VFS file's
+// description lives in the vfsFile itself, the first time it is asked
+// for (a vfsFile is only ever in one description).
+func descriptionOf(f File, flags uint32) *openFile {
+	if v, ok := f.(*vfsFile); ok && v.of.f == nil {
+		v.of.f, v.of.flags = v, flags
+		return &v.of
+	}
+	return newOpenFile(f, flags)
+}
+
 func (o *openFile) nonblock() bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -19,7 +19,7 @@ func sysOpenat(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	fd, e := t.p.fds.install(newOpenFile(f, status), 0, flags&linux.O_CLOEXEC != 0)
+	fd, e := t.p.fds.install(descriptionOf(f, status), 0, flags&linux.O_CLOEXEC != 0)
 	if e != 0 {
 		f.Close()
 		return errno(e)
