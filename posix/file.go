@@ -123,10 +123,13 @@ func descriptionOf(f File, flags uint32) *openFile {
 	return newOpenFile(f, flags)
 }
 
+// nonblock reports O_NONBLOCK. No defer: every read and write of a
+// socket asks, and nothing under the lock can panic.
 func (o *openFile) nonblock() bool {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.flags&linux.O_NONBLOCK != 0
+	nb := o.flags&linux.O_NONBLOCK != 0
+	o.mu.Unlock()
+	return nb
 }
 
 // setFlags applies F_SETFL (or FIONBIO): only O_APPEND, O_NONBLOCK,
