@@ -105,14 +105,31 @@ type openFile struct {
 	// closed is set when the last descriptor goes: epoll then drops the
 	// file from its interest lists, as Linux does on the file's release.
 	closed atomic.Bool
+	// fdRefs counts the descriptors (and SCM_RIGHTS holds) that refer
+	// to the description, under the fdTable's mu (one table a process).
+	fdRefs int
 }
 
 func newOpenFile(f File, flags uint32) *openFile { return &openFile{f: f, flags: flags} }
 
+// descriptionOf is newOpenFile for a file just opened: a VFS file's
+// description lives in the vfsFile itself, the first time it is asked
+// for (a vfsFile is only ever in one description).
+func descriptionOf(f File, flags uint32) *openFile {
+	if v, ok := f.(*vfsFile); ok && v.of.f == nil {
+		v.of.f, v.of.flags = v, flags
+		return &v.of
+	}
+	return newOpenFile(f, flags)
+}
+
+// nonblock reports O_NONBLOCK. No defer: every read and write of a
+// socket asks, and nothing under the lock can panic.
 func (o *openFile) nonblock() bool {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.flags&linux.O_NONBLOCK != 0
+	nb := o.flags&linux.O_NONBLOCK != 0
+	o.mu.Unlock()
+	return nb
 }
 
 // setFlags applies F_SETFL (or FIONBIO): only O_APPEND, O_NONBLOCK,

@@ -176,3 +176,28 @@ func (u *fsUser) pipe(flags uint64) (r, w uint64) {
 	p := u.s.peek(fds, 8)
 	return uint64(binary.LittleEndian.Uint32(p)), uint64(binary.LittleEndian.Uint32(p[4:]))
 }
+
+// The close-on-exec flag is the descriptor's, not the file's: F_SETFD,
+// FIOCLEX and FIONCLEX set it, F_GETFD reads it, a dup starts without it
+// (F_DUPFD_CLOEXEC with it), and a closed descriptor is EBADF.
+func TestCloexecFlag(t *testing.T) {
+	runFS(t, Config{}, func(u *fsUser) {
+		s := u.s
+		fd := uint64(u.ok("dup 1", s.call(linux.SYS_DUP, 1)))
+		u.want("F_GETFD of a dup", s.call(linux.SYS_FCNTL, fd, linux.F_GETFD), 0)
+		u.want("F_SETFD FD_CLOEXEC", s.call(linux.SYS_FCNTL, fd, linux.F_SETFD, linux.FD_CLOEXEC), 0)
+		u.want("F_GETFD after F_SETFD", s.call(linux.SYS_FCNTL, fd, linux.F_GETFD), linux.FD_CLOEXEC)
+		u.want("F_GETFD of the original", s.call(linux.SYS_FCNTL, 1, linux.F_GETFD), 0)
+		u.want("FIONCLEX", s.call(linux.SYS_IOCTL, fd, linux.FIONCLEX), 0)
+		u.want("F_GETFD after FIONCLEX", s.call(linux.SYS_FCNTL, fd, linux.F_GETFD), 0)
+		u.want("FIOCLEX", s.call(linux.SYS_IOCTL, fd, linux.FIOCLEX), 0)
+		u.want("F_GETFD after FIOCLEX", s.call(linux.SYS_FCNTL, fd, linux.F_GETFD), linux.FD_CLOEXEC)
+		d2 := uint64(u.ok("F_DUPFD_CLOEXEC", s.call(linux.SYS_FCNTL, fd, linux.F_DUPFD_CLOEXEC, 0)))
+		u.want("F_GETFD of F_DUPFD_CLOEXEC's", s.call(linux.SYS_FCNTL, d2, linux.F_GETFD), linux.FD_CLOEXEC)
+		u.want("close", s.call(linux.SYS_CLOSE, fd), 0)
+		u.want("F_SETFD of a closed descriptor", s.call(linux.SYS_FCNTL, fd, linux.F_SETFD, linux.FD_CLOEXEC), -int64(linux.EBADF))
+		u.want("FIOCLEX of a closed descriptor", s.call(linux.SYS_IOCTL, fd, linux.FIOCLEX), -int64(linux.EBADF))
+		d3 := uint64(u.ok("dup 1 again (the lowest free number)", s.call(linux.SYS_DUP, 1)))
+		u.want("the reused number starts without the flag", s.call(linux.SYS_FCNTL, d3, linux.F_GETFD), 0)
+	})
+}

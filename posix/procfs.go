@@ -369,7 +369,7 @@ func (ft *fdTable) each(fn func(fd int, of *openFile)) {
 	var ofs []*openFile
 	var fds []int
 	for fd, e := range ft.fds {
-		if e != nil {
+		if e.of != nil {
 			ofs, fds = append(ofs, e.of), append(fds, fd)
 		}
 	}

@@ -321,7 +321,7 @@ func uitoa(v uint64) string {
 // descriptor referred to it.
 func (ft *fdTable) hold(of *openFile) {
 	ft.mu.Lock()
-	ft.refs[of]++
+	ft.ref(of)
 	ft.mu.Unlock()
 }
 

@@ -13,7 +13,8 @@ func sysClose(t *Thread, a *[6]uint64) int64 { return errno(t.p.fds.closeFD(int(
 // sysIoctl implements ioctl(2): the generic requests here, the rest by
 // the file (File.Ioctl).
 func sysIoctl(t *Thread, a *[6]uint64) int64 {
-	ent, e := t.p.fds.get(int(int32(a[0])))
+	fd := int(int32(a[0]))
+	ent, e := t.p.fds.get(fd)
 	if e != 0 {
 		return errno(e)
 	}
@@ -32,10 +33,7 @@ func sysIoctl(t *Thread, a *[6]uint64) int64 {
 		ent.of.setFlags(flags)
 		return 0
 	case linux.FIOCLEX, linux.FIONCLEX:
-		t.p.fds.mu.Lock()
-		ent.cloexec = a[1] == linux.FIOCLEX
-		t.p.fds.mu.Unlock()
-		return 0
+		return errno(t.p.fds.setCloexec(fd, a[1] == linux.FIOCLEX))
 	}
 	r, e := ent.of.f.Ioctl(t, a[1], uintptr(a[2]))
 	if e != 0 {
@@ -46,7 +44,8 @@ func sysIoctl(t *Thread, a *[6]uint64) int64 {
 
 // sysFcntl implements fcntl(2).
 func sysFcntl(t *Thread, a *[6]uint64) int64 {
-	ent, e := t.p.fds.get(int(int32(a[0])))
+	fd := int(int32(a[0]))
+	ent, e := t.p.fds.get(fd)
 	if e != 0 {
 		return errno(e)
 	}
@@ -59,21 +58,12 @@ func sysFcntl(t *Thread, a *[6]uint64) int64 {
 		}
 		return int64(n)
 	case linux.F_GETFD:
-		// No defer in this switch: it would not be open-coded (too
-		// many returns), and the runtime's deferred-call path cost
-		// about 180 instructions a call, a tenth of the whole call.
-		t.p.fds.mu.Lock()
-		cloexec := ent.cloexec
-		t.p.fds.mu.Unlock()
-		if cloexec {
+		if ent.cloexec { // as get found it, under the table's lock
 			return linux.FD_CLOEXEC
 		}
 		return 0
 	case linux.F_SETFD:
-		t.p.fds.mu.Lock()
-		ent.cloexec = a[2]&linux.FD_CLOEXEC != 0
-		t.p.fds.mu.Unlock()
-		return 0
+		return errno(t.p.fds.setCloexec(fd, a[2]&linux.FD_CLOEXEC != 0))
 	case linux.F_GETFL:
 		ent.of.mu.Lock()
 		flags := ent.of.flags

@@ -19,7 +19,7 @@ func sysOpenat(t *Thread, a *[6]uint64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
-	fd, e := t.p.fds.install(newOpenFile(f, status), 0, flags&linux.O_CLOEXEC != 0)
+	fd, e := t.p.fds.install(descriptionOf(f, status), 0, flags&linux.O_CLOEXEC != 0)
 	if e != 0 {
 		f.Close()
 		return errno(e)
@@ -36,11 +36,25 @@ func sysOpenat(t *Thread, a *[6]uint64) int64 {
 func (t *Thread) open(start fs.Loc, path string, flags int, perm uint32) (f File, status uint32, e Errno) {
 	name := vfsName{dir: start, path: path}
 	if flags&(linux.O_PATH|linux.O_EXCL) == 0 { // O_PATH names the node; O_EXCL must fail in the VFS
-		if l, err := t.p.fs.v.Lookup(start, path, flags&linux.O_NOFOLLOW == 0); err == nil {
+		l, err := t.p.fs.v.Lookup(start, path, flags&linux.O_NOFOLLOW == 0)
+		if err == nil {
 			if f, e, ok := t.openNode(l, name, flags); ok {
 				const notStatus = linux.O_CREAT | linux.O_EXCL | linux.O_TRUNC | linux.O_NOCTTY | linux.O_CLOEXEC
 				return f, uint32(flags) &^ notStatus, e
 			}
+		}
+		// Without O_CREAT, Open's own walk would resolve the same path
+		// the same way: open what Lookup found (or fail as it did)
+		// rather than walk again (nginx opens a file for each request).
+		if flags&linux.O_CREAT == 0 && flags&linux.O_TMPFILE != linux.O_TMPFILE && flags&linux.O_ACCMODE != linux.O_ACCMODE {
+			if err != nil {
+				return nil, 0, fs.ToErrno(err)
+			}
+			vf, err := t.p.fs.v.OpenLoc(l, flags)
+			if err != nil {
+				return nil, 0, fs.ToErrno(err)
+			}
+			return newVFSFile(vf, name), uint32(vf.Flags()), 0
 		}
 	}
 	vf, err := t.p.fs.v.Open(start, path, flags, perm)

@@ -20,6 +20,10 @@ func TestCopyInString(t *testing.T) {
 	put(base+linux.PageSize-3, "spans\x00") // over the page boundary
 	put(base+2*linux.PageSize-300, long)    // runs into the unmapped page
 	put(base+100, strings.Repeat("y", 200)) // no NUL within max below
+	z := strings.Repeat("z", 1000)
+	put(base+400, z+"\x00") // longer than the first chunk
+	edge := strings.Repeat("e", firstStringChunk)
+	put(base+1600, edge+"\x00") // the NUL starts the second chunk
 	for _, c := range []struct {
 		at   uintptr
 		max  int
@@ -35,6 +39,11 @@ func TestCopyInString(t *testing.T) {
 		{base + 2*linux.PageSize - 300, 300, "", linux.ENAMETOOLONG}, // gives up before the hole
 		{base + 100, 150, "", linux.ENAMETOOLONG},
 		{base + 3*linux.PageSize, 4096, "", linux.EFAULT},
+		{base + 400, 4096, z, 0},
+		{base + 400, 1000, "", linux.ENAMETOOLONG},
+		{base + 400, 1001, z, 0},
+		{base + 1600, 4096, edge, 0},
+		{base + 1600, firstStringChunk, "", linux.ENAMETOOLONG},
 	} {
 		got, e := copyInString(cpu.CopyIn, new([linux.PageSize]byte), c.at, c.max)
 		if got != c.want || e != c.e {

@@ -47,8 +47,38 @@ func (v *VFS) Open(start Loc, path string, flags int, perm uint32) (*File, error
 	if err != nil {
 		return nil, err
 	}
-	st := l.n.Stat()
-	switch st.Mode & linux.S_IFMT {
+	return v.openLoc(l, flags, created)
+}
+
+// OpenLoc opens the file at l, which Lookup resolved (following a final
+// symlink unless flags has O_NOFOLLOW): what Open does after its walk,
+// for a caller that looked at the file first and should not walk its
+// path twice. flags may not ask to create (O_CREAT, O_TMPFILE) or hold
+// O_PATH: Open handles those.
+func (v *VFS) OpenLoc(l Loc, flags int) (*File, error) {
+	if flags&(linux.O_CREAT|linux.O_PATH) != 0 || flags&linux.O_TMPFILE == linux.O_TMPFILE || flags&linux.O_ACCMODE == linux.O_ACCMODE || l.IsZero() {
+		return nil, syscall.EINVAL
+	}
+	return v.openLoc(l, flags, false)
+}
+
+// openLoc opens the resolved l; created says Open just made it (its
+// creator may open it whatever its mode).
+func (v *VFS) openLoc(l Loc, flags int, created bool) (*File, error) {
+	acc := flags & linux.O_ACCMODE
+	// Root may read and write any file (permit refuses it only execution),
+	// so without O_TRUNC (which needs the size) the type is all it takes,
+	// and Identity gives it without the filesystem's lock and a whole Stat.
+	var st Stat
+	var typ uint32
+	needStat := v.cred.Uid != 0 || flags&linux.O_TRUNC != 0
+	if needStat {
+		st = l.n.Stat()
+		typ = st.Mode & linux.S_IFMT
+	} else {
+		_, typ = identityOf(l.n)
+	}
+	switch typ {
 	case linux.S_IFLNK:
 		return nil, syscall.ELOOP // linux.O_NOFOLLOW on a symlink
 	case linux.S_IFDIR:
@@ -60,7 +90,7 @@ func (v *VFS) Open(start Loc, path string, flags int, perm uint32) (*File, error
 			return nil, syscall.ENOTDIR
 		}
 	}
-	if !created { // a creator may open its new file whatever the mode
+	if !created && needStat { // a creator may open its new file whatever the mode
 		var want uint32
 		if acc != linux.O_WRONLY {
 			want |= linux.R_OK
@@ -72,7 +102,7 @@ func (v *VFS) Open(start Loc, path string, flags int, perm uint32) (*File, error
 			return nil, err
 		}
 	}
-	if flags&linux.O_TRUNC != 0 && st.Mode&linux.S_IFMT == linux.S_IFREG && st.Size != 0 {
+	if flags&linux.O_TRUNC != 0 && typ == linux.S_IFREG && st.Size != 0 {
 		if err := l.n.SetAttr(Attr{Mask: SetSize}); err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package fs
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
@@ -16,11 +17,16 @@ type Cred struct{ Uid, Gid uint32 }
 type VFS struct {
 	cred Cred
 
-	mu      sync.RWMutex // the mount table
-	root    *Mount
-	mounts  map[mountKey]*Mount // mount point → the mount on top of it
-	devs    map[Filesystem]uint64
-	nextDev uint32
+	mu     sync.RWMutex        // the mount table
+	root   *Mount              // set by New, never changed
+	mounts map[mountKey]*Mount // mount point → the mount on top of it
+	// pointBits has bit ino%64 set for every mount point's inode number
+	// (set under mu, never cleared): a walk's step onto an inode whose bit
+	// is clear crosses no mount, without the lock and the map look-up
+	// (its 16-byte key goes through the runtime's fallback hash).
+	pointBits atomic.Uint64
+	devs      map[Filesystem]uint64
+	nextDev   uint32
 
 	// renameMu serialises renames: the check that a directory is not
 	// moved into its own subtree walks up the tree, and a concurrent
@@ -108,10 +114,9 @@ func (v *VFS) newMount(f Filesystem, parent *Mount, point Dir) *Mount {
 	return &Mount{fs: f, root: r, rootIno: ino, dev: dev, parent: parent, point: point}
 }
 
-// Root is the root directory.
+// Root is the root directory. No lock: the root mount is New's and
+// never changes.
 func (v *VFS) Root() Loc {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
 	return Loc{v.root, v.root.root}
 }
 
@@ -131,6 +136,7 @@ func (v *VFS) Mount(start Loc, path string, f Filesystem) error {
 	if _, ok := v.mounts[k]; ok {
 		return syscall.EBUSY // raced with another mount here
 	}
+	v.pointBits.Or(1 << (k.ino % 64))
 	v.mounts[k] = v.newMount(f, at.m, at.n.(Dir))
 	return nil
 }
@@ -159,6 +165,9 @@ func (v *VFS) Unmount(start Loc, path string) error {
 
 // crossDown moves from a mount point to the root of what is mounted there.
 func (v *VFS) crossDown(l Loc) Loc {
+	if !v.maybePoint(l) {
+		return l
+	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	for {
@@ -172,10 +181,19 @@ func (v *VFS) crossDown(l Loc) Loc {
 
 // isMountPoint reports whether something is mounted on l.
 func (v *VFS) isMountPoint(l Loc) bool {
+	if !v.maybePoint(l) {
+		return false
+	}
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	_, ok := v.mounts[mountKey{l.m, l.ino()}]
 	return ok
+}
+
+// maybePoint is false when nothing is mounted on l. A walk racing with a
+// Mount may miss the new mount, as if it had walked just before it.
+func (v *VFS) maybePoint(l Loc) bool {
+	return v.pointBits.Load()&(1<<(l.ino()%64)) != 0
 }
 
 // start turns the zero Loc into the root.
@@ -264,6 +282,12 @@ func (w *walker) resolve(start Loc, path string, follow bool) (Loc, error) {
 
 // searchable checks that l is a directory the caller may search.
 func (w *walker) searchable(l Loc) error {
+	if w.v.cred.Uid == 0 { // root may search any directory: the type is enough
+		if !l.isDir() {
+			return syscall.ENOTDIR
+		}
+		return nil
+	}
 	st := l.n.Stat()
 	if st.Mode&linux.S_IFMT != linux.S_IFDIR {
 		return syscall.ENOTDIR

@@ -668,3 +668,54 @@ func TestGetdentsStable(t *testing.T) {
 		t.Fatalf("listing %d entries", len(got))
 	}
 }
+
+// TestOpenLocMatchesOpen: Lookup and then OpenLoc (the posix layer's
+// single walk for openat without O_CREAT) answers as Open does, error
+// for error, and opens the same file.
+func TestOpenLocMatchesOpen(t *testing.T) {
+	paths := []string{"/file", "/d", "/d/f", "/mnt/x", "/mnt", "/link", "/dlink", "/loop1", "/nope", "/file/", "/d/"}
+	flags := []int{linux.O_RDONLY, linux.O_WRONLY, linux.O_RDWR, linux.O_RDONLY | linux.O_NOFOLLOW,
+		linux.O_RDONLY | linux.O_DIRECTORY, linux.O_WRONLY | linux.O_TRUNC, linux.O_RDONLY | linux.O_NONBLOCK}
+	fixture := func() *fs.VFS {
+		v := errFixture(t)
+		ok(t, v.Symlink("/file", root, "/link"))
+		ok(t, v.Symlink("d", root, "/dlink"))
+		return v
+	}
+	for _, p := range paths {
+		for _, fl := range flags {
+			v1, v2 := fixture(), fixture()
+			f1, err1 := v1.Open(root, p, fl, 0)
+			var f2 *fs.File
+			l, err2 := v2.Lookup(root, p, fl&linux.O_NOFOLLOW == 0)
+			if err2 == nil {
+				f2, err2 = v2.OpenLoc(l, fl)
+			}
+			if errName(err1) != errName(err2) {
+				t.Errorf("%s flags %#x: Open %s, Lookup and OpenLoc %s", p, fl, errName(err1), errName(err2))
+				continue
+			}
+			if err1 != nil {
+				continue
+			}
+			st1, err1 := f1.Stat()
+			st2, err2 := f2.Stat()
+			ok(t, err1)
+			ok(t, err2)
+			if st1.Ino != st2.Ino || st1.Mode != st2.Mode || st1.Size != st2.Size || f1.Flags() != f2.Flags() {
+				t.Errorf("%s flags %#x: Open gave ino %d mode %#o size %d flags %#x, OpenLoc ino %d mode %#o size %d flags %#x",
+					p, fl, st1.Ino, st1.Mode, st1.Size, f1.Flags(), st2.Ino, st2.Mode, st2.Size, f2.Flags())
+			}
+			ok(t, f1.Close())
+			ok(t, f2.Close())
+		}
+	}
+	v := fixture()
+	l, err := v.Lookup(root, "/file", true)
+	ok(t, err)
+	for _, fl := range []int{linux.O_RDONLY | linux.O_CREAT, linux.O_PATH, linux.O_TMPFILE | linux.O_RDWR, linux.O_ACCMODE} {
+		if _, err := v.OpenLoc(l, fl); !isErr(err, syscall.EINVAL) {
+			t.Errorf("OpenLoc with flags %#x: %v; want EINVAL (Open's cases)", fl, errName(err))
+		}
+	}
+}
