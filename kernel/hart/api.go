@@ -26,7 +26,10 @@ var entryPC = entryAddr()
 // masked from the interrupt until the next WaitIRQ, so acknowledge the
 // device in between.
 func WaitIRQ(irq uint32) error {
-	_, _, e := syscall.Syscall(sysRKWaitIRQ, uintptr(irq), 0, 0)
+	_, _, e := syscall.Syscall(sysRKWaitIRQ, uintptr(irq), waitIRQYield, 0)
+	if e == syscall.EAGAIN {
+		e = waitIRQHandedOff(irq)
+	}
 	if e != 0 {
 		return fmt.Errorf("hart: wait for irq %d: %w", irq, e)
 	}
