@@ -137,11 +137,12 @@ func yieldIRQIdle(h *hartState) bool {
 	done := false
 	for i := int32(0); i < nthreads && i < maxThreads; i++ {
 		t := &threads[i]
-		if t.state != tBlocked || t.wait != wIRQ || t.key >= maxIRQ || !irqYield[t.key] {
+		k := t.key // once: the stores below could alias it
+		if t.state != tBlocked || t.wait != wIRQ || k >= maxIRQ || !irqYield[k] {
 			continue
 		}
-		irqYield[t.key] = false
-		irqYielded[t.key] = true
+		irqYield[k] = false
+		irqYielded[k] = true
 		wake(i) // restart: waitIRQ runs again and returns EAGAIN
 		done = true
 	}
