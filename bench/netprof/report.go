@@ -23,7 +23,7 @@ func report(w io.Writer, o options, syms symtab, c0, c1 counts, n float64) {
 		byFunc[syms.lookup(addr)] += d
 	}
 	if o.callers != "" {
-		fmt.Fprintf(w, "%s: %.1f calls per request, from:\n", o.callers, float64(total)/n)
+		fmt.Fprintf(w, "%s: %.3f calls per request (%d in the window), from:\n", o.callers, float64(total)/n, total)
 		list(w, byFunc, total, n, o.top)
 		return
 	}

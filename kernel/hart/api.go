@@ -25,8 +25,17 @@ var entryPC = entryAddr()
 // WaitIRQ blocks until device interrupt irq fires. The source stays
 // masked from the interrupt until the next WaitIRQ, so acknowledge the
 // device in between.
+//
+// The wait keeps the goroutine's P, as a system call does, while the
+// hart has other threads to run; when it has none, the hart layer ends
+// the wait with EAGAIN and WaitIRQ waits again with the P handed off,
+// so that the goroutines the caller made runnable run now (plic.go's
+// yieldIRQIdle says why).
 func WaitIRQ(irq uint32) error {
-	_, _, e := syscall.Syscall(sysRKWaitIRQ, uintptr(irq), 0, 0)
+	_, _, e := syscall.Syscall(sysRKWaitIRQ, uintptr(irq), waitIRQYield, 0)
+	if e == syscall.EAGAIN {
+		e = waitIRQHandedOff(irq)
+	}
 	if e != 0 {
 		return fmt.Errorf("hart: wait for irq %d: %w", irq, e)
 	}

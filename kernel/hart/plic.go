@@ -77,20 +77,74 @@ func pollPLIC() {
 }
 
 // waitIRQ returns at once if irq fired since the last call; otherwise it
-// unmasks the source and blocks (reporting false).
+// unmasks the source and blocks (reporting false). A waiter that passes
+// flags waitIRQYield returns EAGAIN instead when the hart runs out of
+// threads to run (yieldIRQIdle).
 //
 //go:nosplit
-func waitIRQ(t *thread, irq uint64) bool {
+func waitIRQ(t *thread, irq, flags uint64) bool {
 	if irq == 0 || irq >= maxIRQ || machine.PLIC.Base == 0 {
 		t.fr.x[abi.RegA0] = neg(int64(linux.EINVAL))
 		return true
 	}
 	if irqPending[irq] {
 		irqPending[irq] = false
+		irqYielded[irq] = false
 		t.fr.x[abi.RegA0] = 0
 		return true
 	}
+	if irqYielded[irq] {
+		irqYielded[irq] = false
+		t.fr.x[abi.RegA0] = neg(int64(linux.EAGAIN))
+		return true
+	}
 	plicEnable(uintptr(irq), true)
+	irqYield[irq] = flags&waitIRQYield != 0
 	block(t, wIRQ, uintptr(irq), 0)
 	return false
+}
+
+// waitIRQYield (WaitIRQ's second argument) asks waitIRQ to return EAGAIN
+// when the hart would otherwise go idle with the waiter blocked.
+const waitIRQYield = 1
+
+var (
+	irqYield   [maxIRQ]bool // the waiter for this source passed waitIRQYield
+	irqYielded [maxIRQ]bool // its wait ends with EAGAIN (yieldIRQIdle woke it)
+)
+
+// yieldIRQIdle wakes the interrupt waits that asked for it, to return
+// EAGAIN, and reports whether it did, when no hart has anything to run.
+// A driver goroutine's WaitIRQ is, for the kernel's Go runtime, a system
+// call that keeps its P: the goroutines it made runnable just before
+// (gVisor's TCP processor, the application's thread woken by a frame)
+// sit in that P's run queue while the hart waits in WFI, until the
+// runtime's sysmon sees the same call twice and retakes the P, 1-3 ms
+// here (sys.go's minSleepNS and the timer grid). Told EAGAIN, WaitIRQ
+// waits again with the P handed off (api.go), which runs them at once.
+// Only when the hart would idle: a busy hart runs those goroutines when
+// the running thread next gives its P back, and the handoff costs a
+// thread wake-up. Called by idle under bkl; every other hart must be
+// idle too, as in handOffIdle.
+//
+//go:nosplit
+func yieldIRQIdle(h *hartState) bool {
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		if o := &harts[k]; o != h && !o.idle {
+			return false
+		}
+	}
+	done := false
+	for i := int32(0); i < nthreads && i < maxThreads; i++ {
+		t := &threads[i]
+		k := t.key // once: the stores below could alias it
+		if t.state != tBlocked || t.wait != wIRQ || k >= maxIRQ || !irqYield[k] {
+			continue
+		}
+		irqYield[k] = false
+		irqYielded[k] = true
+		wake(i) // restart: waitIRQ runs again and returns EAGAIN
+		done = true
+	}
+	return done
 }

@@ -293,6 +293,9 @@ func idle(h *hartState) int32 {
 		if handOffIdle(h) { // ufutex.go
 			continue
 		}
+		if yieldIRQIdle(h) { // plic.go
+			continue
+		}
 		arm(h, now)
 		h.idle = true
 		releaseBKL(h)

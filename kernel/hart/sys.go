@@ -142,7 +142,7 @@ func doSyscall(i int32, t *thread) {
 		}
 		r = int64(f.x[abi.RegA0])
 	case sysRKWaitIRQ:
-		if !waitIRQ(t, a0) {
+		if !waitIRQ(t, a0, a1) {
 			return
 		}
 		r = int64(f.x[abi.RegA0])

@@ -3,6 +3,7 @@
 package hart
 
 import (
+	"syscall"
 	_ "unsafe" // go:linkname
 
 	"github.com/runikraft/runikraft/kernel/abi"
@@ -70,4 +71,22 @@ func userEntry(fr uintptr) uintptr {
 	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next
+}
+
+//go:linkname entersyscallblock runtime.entersyscallblock
+func entersyscallblock()
+
+// waitIRQHandedOff waits for irq as WaitIRQ does, after handing the
+// goroutine's P to another thread of the runtime (entersyscallblock
+// starts one at once when the P has goroutines to run): WaitIRQ's first
+// wait told it that the hart has nothing else to run (yieldIRQIdle,
+// plic.go). Nosplit like enterUserCall, with the raw call between the
+// two runtime hooks as syscall.Syscall has it.
+//
+//go:nosplit
+func waitIRQHandedOff(irq uint32) syscall.Errno {
+	entersyscallblock()
+	_, _, e := syscall.RawSyscall(sysRKWaitIRQ, uintptr(irq), 0, 0)
+	exitsyscall()
+	return e
 }
