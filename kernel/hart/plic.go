@@ -129,10 +129,8 @@ var (
 //
 //go:nosplit
 func yieldIRQIdle(h *hartState) bool {
-	for k := int32(0); k < nharts && k < maxHarts; k++ {
-		if o := &harts[k]; o != h && !o.idle {
-			return false
-		}
+	if !othersIdle(h) {
+		return false
 	}
 	done := false
 	for i := int32(0); i < nthreads && i < maxThreads; i++ {

@@ -272,6 +272,18 @@ func anyIdle() bool {
 	return false
 }
 
+// othersIdle reports whether every hart but h waits in WFI (under bkl).
+//
+//go:nosplit
+func othersIdle(h *hartState) bool {
+	for k := int32(0); k < nharts && k < maxHarts; k++ {
+		if o := &harts[k]; o != h && !o.idle {
+			return false
+		}
+	}
+	return true
+}
+
 // idle waits, with interrupts still masked, until a thread is runnable.
 // WFI wakes on any pending interrupt enabled in sie; bkl is released
 // around it, and h.idle (set under bkl) tells a hart that makes a thread

@@ -204,9 +204,19 @@ func userFutexRequeue(from, to uintptr, n int64) int64 {
 //go:nosplit
 func interruptUserWait(i int32, t *thread) {
 	const errRestartSys = 512
+	endParkedCall(i, t, errRestartSys)
+}
+
+// endParkedCall ends thread i's system call parked in trap context with
+// -errno (a restart code the posix layer turns into EINTR or a restart):
+// the call's a0 is kept for a restart, and EnterUser returns with
+// abi.CauseInterruptedCall.
+//
+//go:nosplit
+func endParkedCall(i int32, t *thread, errno int64) {
 	f := curFrame(t)
 	uctxAt(t.uctx).ArgA0 = f.x[abi.RegA0]
-	f.x[abi.RegA0] = neg(errRestartSys)
+	f.x[abi.RegA0] = neg(errno)
 	f.pc += 4
 	leaveUser(t, abi.CauseInterruptedCall)
 	wake(i)
@@ -267,10 +277,8 @@ func handOffIdle(h *hartState) bool {
 	if atomic.LoadInt32(&userFutexParked) == 0 {
 		return false
 	}
-	for k := int32(0); k < nharts && k < maxHarts; k++ {
-		if o := &harts[k]; o != h && !o.idle {
-			return false
-		}
+	if !othersIdle(h) {
+		return false
 	}
 	done := false
 	for i := int32(0); i < nthreads && i < maxThreads; i++ {

@@ -130,10 +130,5 @@ func interruptUserSleep(i int32, t *thread) {
 		}
 		putUserPair(rem, uint64(left/1e9), uint64(left%1e9)) // one that cannot be written keeps its value
 	}
-	f := curFrame(t)
-	uctxAt(t.uctx).ArgA0 = f.x[abi.RegA0]
-	f.x[abi.RegA0] = neg(errRestartNoHand)
-	f.pc += 4
-	leaveUser(t, abi.CauseInterruptedCall)
-	wake(i)
+	endParkedCall(i, t, errRestartNoHand)
 }
