@@ -239,10 +239,11 @@ func (w *walker) parent(start Loc, path string) (dir Loc, last string, trailing 
 		if len(c) > linux.NAME_MAX {
 			return Loc{}, "", false, syscall.ENAMETOOLONG
 		}
+		// Every directory on the way needs search permission.
+		if err := w.searchable(cur); err != nil {
+			return Loc{}, "", false, err
+		}
 		if path == "" {
-			if err := w.searchable(cur); err != nil {
-				return Loc{}, "", false, err
-			}
 			return cur, c, trailing, nil
 		}
 		next, err := w.step(cur, c)

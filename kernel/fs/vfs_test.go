@@ -390,6 +390,20 @@ func TestAttrs(t *testing.T) {
 	if err := u.Access(root, "/secret", linux.F_OK, 0); err != nil {
 		t.Fatal("F_OK", err)
 	}
+	// Every directory on the way needs search permission, not only the
+	// last one: /locked (0700, root's) hides /locked/open/f from others
+	// although /locked/open is 0755.
+	ok(t, su.Mkdir(root, "/locked", 0o700))
+	ok(t, su.Mkdir(root, "/locked/open", 0o755))
+	writeFile(t, su, "/locked/open/f", "x")
+	for _, path := range []string{"/locked/open/f", "/locked/open", "/locked/open/", "/locked/open/g"} {
+		if _, err := u.Stat(root, path, 0); !isErr(err, syscall.EACCES) {
+			t.Errorf("non-root stat %s through a 0700 root directory: %s, want EACCES", path, errName(err))
+		}
+	}
+	if _, err := su.Stat(root, "/locked/open/f", 0); err != nil {
+		t.Fatal("root stat through 0700:", err)
+	}
 }
 
 func TestUnlinkRmdir(t *testing.T) {
