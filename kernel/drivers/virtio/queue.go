@@ -154,7 +154,10 @@ func (q *Queue) SetInterrupts(on bool) {
 // uses it where the order of events across queues matters: after seeing
 // a message on one queue, the completions the device published earlier
 // on another are then guaranteed to have been handed over.
-func (q *Queue) Poll() int { return q.collect() }
+func (q *Queue) Poll() int {
+	n, _ := q.collect(0, false)
+	return n
+}
 
 // TryPoll is Poll unless completions are being handed over already (by
 // the interrupt goroutine or another Poll): then it returns 0 at once.
@@ -165,49 +168,87 @@ func (q *Queue) TryPoll() int {
 		return 0
 	}
 	defer q.deliver.Unlock()
-	return q.collectLocked()
+	n, _ := q.collectLocked(0, false)
+	return n
 }
 
 // collect wakes the requests the device has completed. The device's
-// interrupt goroutine calls it after acknowledging the interrupt.
-func (q *Queue) collect() int {
+// interrupt goroutine calls it after acknowledging the interrupt, with a
+// bound on the rounds (0: none) so that a queue the device keeps filling
+// does not keep it from the device's other queues; more says it stopped
+// at the bound with completions left, which raise no interrupt then, so
+// the caller must collect again without waiting for one. keep leaves
+// interrupts off even once the ring is empty, for a caller that will look
+// again soon (after letting the goroutines it woke run) and then collects
+// once without keep, which switches them on and looks again.
+func (q *Queue) collect(rounds int, keep bool) (n int, more bool) {
 	q.deliver.Lock()
 	defer q.deliver.Unlock()
-	return q.collectLocked()
+	return q.collectLocked(rounds, keep)
 }
 
-// collectLocked is collect with q.deliver held.
-func (q *Queue) collectLocked() int {
+// collectLocked is collect with q.deliver held. It drains the used ring
+// with the device's interrupts for this queue switched off (NAPI's way):
+// what the device completes while the callbacks run is taken in the next
+// round instead of raising an interrupt of its own, which under TCG is a
+// trap, a WaitIRQ round trip and an acknowledgement per frame. Before it
+// returns it switches them back on and looks at the ring once more, so a
+// completion published before the device saw them on is not left
+// waiting for an interrupt that will not come.
+func (q *Queue) collectLocked(rounds int, keep bool) (total int, more bool) {
 	q.mu.Lock()
-	var broken []func(uint32, error)
-	for q.err == nil {
-		head, n, ok, err := q.r.pop()
-		if err != nil {
-			broken = q.failLocked(err)
+	for round := 1; ; round++ {
+		if rounds > 0 && round > rounds && q.r.draining && q.err == nil && q.r.more() {
+			// Leave the rest, interrupts still off, to the caller's
+			// next call.
+			more = true
 			break
 		}
-		if !ok {
-			break
+		var broken []func(uint32, error)
+		for q.err == nil {
+			head, n, ok, err := q.r.pop()
+			if err != nil {
+				broken = q.failLocked(err)
+				break
+			}
+			if !ok {
+				break
+			}
+			q.done = append(q.done, completion{q.waiters[head], n})
+			q.waiters[head] = nil
 		}
-		q.done = append(q.done, completion{q.waiters[head], n})
-		q.waiters[head] = nil
+		if len(q.done) == 0 && broken == nil {
+			if !q.r.draining || keep {
+				break
+			}
+			q.r.setDraining(false)
+			if q.err != nil || !q.r.wantsInterrupts() || !q.r.more() {
+				break
+			}
+			continue // arrived before the device saw interrupts on
+		}
+		if len(q.done) > 0 {
+			q.room.Broadcast()
+			if !q.r.draining && q.err == nil && q.r.wantsInterrupts() {
+				q.r.setDraining(true)
+			}
+		}
+		brokenErr := q.err
+		q.mu.Unlock()
+		// Callbacks run unlocked so that they can post again.
+		total += len(q.done)
+		for i, c := range q.done {
+			c.fn(c.n, nil)
+			q.done[i] = completion{}
+		}
+		q.done = q.done[:0]
+		for _, fn := range broken {
+			fn(0, brokenErr)
+		}
+		q.mu.Lock()
 	}
-	if len(q.done) > 0 {
-		q.room.Broadcast()
-	}
-	brokenErr := q.err
 	q.mu.Unlock()
-	// Callbacks run unlocked so that they can post again.
-	n := len(q.done)
-	for i, c := range q.done {
-		c.fn(c.n, nil)
-		q.done[i] = completion{}
-	}
-	q.done = q.done[:0]
-	for _, fn := range broken {
-		fn(0, brokenErr)
-	}
-	return n
+	return total, more
 }
 
 // fail breaks the queue: pending and later requests return err.

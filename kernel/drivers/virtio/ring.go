@@ -81,19 +81,48 @@ type ring struct {
 	used     uint16 // used idx of the next completion to take
 
 	availFlags uint32 // the avail ring's flags: availNoInterrupt or 0
+	noIntr     bool   // the driver asked for no interrupts (setInterrupts)
+	draining   bool   // completions are being taken: no interrupts meanwhile (setDraining)
 }
 
 // availNoInterrupt is VIRTQ_AVAIL_F_NO_INTERRUPT (§2.7.7): the driver
 // asks the device not to interrupt when it uses buffers. A hint only.
 const availNoInterrupt = 1
 
-// setInterrupts publishes whether the driver wants interrupts.
+// setInterrupts records whether the driver wants interrupts and
+// publishes it (unless a drain keeps them off for now).
 func (r *ring) setInterrupts(on bool) {
-	r.availFlags = availNoInterrupt
-	if on {
-		r.availFlags = 0
+	r.noIntr = !on
+	r.publishFlags()
+}
+
+// setDraining switches interrupts off while the driver takes
+// completions off the used ring anyway, and back to the driver's wish
+// after. The caller must look at the used ring again after switching
+// them back on (more): a completion published before the device saw the
+// flag cleared raised no interrupt.
+func (r *ring) setDraining(on bool) {
+	r.draining = on
+	r.publishFlags()
+}
+
+func (r *ring) publishFlags() {
+	r.availFlags = 0
+	if r.noIntr || r.draining {
+		r.availFlags = availNoInterrupt
 	}
 	atomic.StoreUint32(r.availHdr, uint32(r.avail)<<16|r.availFlags)
+}
+
+// wantsInterrupts says whether the driver asked for interrupts.
+func (r *ring) wantsInterrupts() bool { return !r.noIntr }
+
+// more says whether the used ring holds a completion not yet taken. Its
+// atomic load follows publishFlags' atomic store in a sequentially
+// consistent order, so a completion the device published before it read
+// the cleared flag is seen here, and any later one interrupts.
+func (r *ring) more() bool {
+	return uint16(atomic.LoadUint32(r.usedHdr)>>16) != r.used
 }
 
 // newRing lays a ring of n descriptors (validSize) over zeroed memory of

@@ -315,7 +315,7 @@ func fakeDevice(q *Queue, notes <-chan struct{}, mem map[uintptr]byte, memMu *sy
 			}
 			d.complete(c[0].next, n)
 		}
-		q.collect() // the interrupt
+		q.collect(0, false) // the interrupt
 	}
 }
 
@@ -404,7 +404,7 @@ func TestQueueBadCompletion(t *testing.T) {
 		d := &dev{r: q.r}
 		d.take()
 		d.complete(1, 0) // not the head we were given
-		q.collect()
+		q.collect(0, false)
 	}
 	if _, err := q.Do(Buf{Len: 1}); !errors.Is(err, ErrBroken) {
 		t.Fatalf("Do = %v, want ErrBroken", err)

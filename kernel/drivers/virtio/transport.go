@@ -4,6 +4,7 @@ package virtio
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"unsafe"
@@ -203,23 +204,49 @@ func (d *Device) Start() error {
 	return nil
 }
 
+// serveRounds bounds how many rounds of completions the interrupt
+// goroutine takes from one queue before it turns to the others (and lets
+// other goroutines run); then it comes back without waiting.
+const serveRounds = 16
+
 // serve is the device's interrupt goroutine. It acknowledges before it
 // collects: a completion after the acknowledgement raises the interrupt
 // again, so none is missed; WaitIRQ unmasks the source only when called.
+// Once it has taken completions it keeps the queues' interrupts off and
+// yields, so that the goroutines it woke run first, and looks again; only
+// a look that finds nothing switches them back on (and looks once more)
+// before it waits. A busy guest then polls the queues between its other
+// work instead of taking an interrupt per frame.
 func (d *Device) serve(qs []*Queue) {
+	polling := false
 	for {
-		if err := hart.WaitIRQ(d.IRQ); err != nil {
+		if polling {
+			runtime.Gosched()
+		} else if err := hart.WaitIRQ(d.IRQ); err != nil {
 			err = d.errorf("%w", err)
 			for _, q := range qs {
 				q.fail(err)
 			}
 			return
+		} else {
+			d.setReg(regInterruptACK, d.reg(regInterruptStatus))
 		}
-		d.setReg(regInterruptACK, d.reg(regInterruptStatus))
-		for _, q := range qs {
-			q.collect()
+		got, more := d.collectAll(qs, true)
+		if got == 0 && !more {
+			got, more = d.collectAll(qs, false)
 		}
+		polling = got > 0 || more
 	}
+}
+
+// collectAll collects every queue (see Queue.collect).
+func (d *Device) collectAll(qs []*Queue, keep bool) (got int, more bool) {
+	for _, q := range qs {
+		n, m := q.collect(serveRounds, keep)
+		got += n
+		more = more || m
+	}
+	return got, more
 }
 
 // ReadConfig reads the width-byte field (1, 2, 4 or 8) at offset off of
