@@ -38,14 +38,15 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # images as libvirt domains (runikraft libvirt; tests/ship starts a
 # daemon of its own and needs no service). gdb-multiarch debugs a guest
 # (runikraft run --gdb). redis-tools is the host's redis-benchmark for
-# go run ./bench/net (against Redis built from source in the guest).
+# go run ./bench/net (against Redis built from source in the guest), wrk
+# the host's HTTP load for bench/nginx and bench/net's Go server.
 # sqlite3 reads back, on the host, a database the guest's SQLite wrote on
 # a 9p volume (tests/toolchain TestSQLite). iproute2 makes the tap that
 # tests/app TestNetTap boots a guest on. flex, bison, bc, libssl-dev and
 # libelf-dev build the benchmarks' Linux guest kernel from Debian's linux
 # source (bench/internal/linuxguest).
 packages=(qemu-system-misc opensbi gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user cpio ca-certificates git
-	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools sqlite3 iproute2
+	dpkg-dev xz-utils make cmake gcc tcl debian-archive-keyring libvirt-daemon-system libvirt-clients gdb-multiarch redis-tools wrk sqlite3 iproute2
 	flex bison bc libssl-dev libelf-dev)
 missing=()
 for p in "${packages[@]}"; do

@@ -36,7 +36,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/httpload"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/rounds"
 	"github.com/runikraft/runikraft/internal/kbuild"
 )
 
@@ -51,13 +53,21 @@ func main() {
 	goDur := flag.Duration("go-duration", 10*time.Second, "how long to load the Go server (1s-5m)")
 	redisImage := flag.String("redis-image", "", "measure this redis-server image (one TestRedis kept with RUNIKRAFT_KEEP_IMAGES) instead of building one")
 	only := flag.Bool("servers-only", false, "skip the image sizes and the idle-CPU phase")
+	client := flag.String("client", "wrk", "the Go server's load: wrk (Debian's, on the host) or go (Go's HTTP client in this process)")
+	nRounds := flag.Int("rounds", 3, "rounds of both guests per server, alternating which goes first (1-20); the summary gives the median ratios")
 	flag.Parse()
-	if *goConns < 1 || *goConns > 64 || *goDur < time.Second || *goDur > 5*time.Minute {
-		fmt.Fprintln(os.Stderr, "bench: -go-conns must be 1-64 and -go-duration 1s-5m")
+	if *goConns < 1 || *goConns > 64 || *goDur < time.Second || *goDur > 5*time.Minute || *nRounds < 1 || *nRounds > 20 {
+		fmt.Fprintln(os.Stderr, "bench: -go-conns must be 1-64, -go-duration 1s-5m and -rounds 1-20")
+		os.Exit(2)
+	}
+	load, err := httpload.LoaderNamed(*client)
+	if *goSrv && err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
 	o := options{idle: *idle, redis: *redis, redisN: *redisN, redisC: *redisC, linux: *linux,
-		redisImage: *redisImage, goSrv: *goSrv, goConns: *goConns, goDur: *goDur, serversOnly: *only}
+		redisImage: *redisImage, goSrv: *goSrv, goConns: *goConns, goDur: *goDur, serversOnly: *only,
+		client: *client, load: load, rounds: *nRounds}
 	if err := bench(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -74,10 +84,13 @@ type options struct {
 	goConns        int
 	goDur          time.Duration
 	serversOnly    bool
+	client         string
+	load           httpload.Loader
+	rounds         int
 }
 
 func bench(o options) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute+time.Duration(o.rounds)*(2*o.goDur+10*time.Minute))
 	defer cancel()
 	dir, err := os.MkdirTemp("", "runikraft-bench-net-")
 	if err != nil {
@@ -95,17 +108,27 @@ func bench(o options) error {
 			return err
 		}
 	}
+	var series []rounds.Series
 	if o.goSrv {
 		fmt.Println()
-		if err := benchGo(ctx, dir, o.goConns, o.goDur, g); err != nil {
+		s, err := benchGo(ctx, dir, o, g)
+		if err != nil {
 			return err
 		}
+		series = append(series, s)
 	}
-	if !o.redis {
+	if o.redis {
+		fmt.Println()
+		s, err := benchRedis(ctx, dir, o.redisImage, min(max(o.redisN, 1), 10_000_000), min(max(o.redisC, 1), 1000), o.rounds, g)
+		if err != nil {
+			return err
+		}
+		series = append(series, s...)
+	}
+	if len(series) == 0 {
 		return nil
 	}
-	fmt.Println()
-	return benchRedis(ctx, dir, o.redisImage, min(max(o.redisN, 1), 10_000_000), min(max(o.redisC, 1), 1000), g)
+	return rounds.Summary(os.Stdout, "summary", series)
 }
 
 // sizesAndIdle prints what kernel/net costs an image and QEMU's CPU use

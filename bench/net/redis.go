@@ -21,6 +21,7 @@ import (
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
 	"github.com/runikraft/runikraft/bench/internal/redisping"
+	"github.com/runikraft/runikraft/bench/internal/rounds"
 	"github.com/runikraft/runikraft/internal/appimage"
 )
 
@@ -46,71 +47,117 @@ import (
 // then runs in the Linux guest behind the same kind of forward and gets
 // the same load.
 // With image (one TestRedis kept with RUNIKRAFT_KEEP_IMAGES), that image
-// is measured instead of a new build.
-func benchRedis(ctx context.Context, dir, image string, n, conns int, g *linuxguest.Guest) error {
+// is measured instead of a new build. It does so nRounds times,
+// alternating which guest goes first, prints each round's table and
+// returns the SET and GET rates.
+func benchRedis(ctx context.Context, dir, image string, n, conns, nRounds int, g *linuxguest.Guest) ([]rounds.Series, error) {
 	rb, err := exec.LookPath("redis-benchmark")
 	if err != nil {
-		return errors.New("redis-benchmark missing: run ./install.sh (Debian package redis-tools)")
+		return nil, errors.New("redis-benchmark missing: run ./install.sh (Debian package redis-tools)")
 	}
 	cli, err := filepath.Abs(filepath.Join("bin", "runikraft"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := os.Stat(cli); err != nil {
-		return fmt.Errorf("%s missing (run ./install.sh): %w", cli, err)
+		return nil, fmt.Errorf("%s missing (run ./install.sh): %w", cli, err)
 	}
 	if image == "" {
 		keep := filepath.Join(dir, "apps")
 		fmt.Fprintln(os.Stderr, "bench: building redis-server through tests/toolchain (about two minutes)")
 		if err := appbuild.Build(ctx, keep, "^TestRedis$", "redis-server", 20*time.Minute); err != nil {
-			return err
+			return nil, err
 		}
 		image = filepath.Join(keep, "redis-server")
 	}
 
 	wrapper, err := qemucpu.Wrapper(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rk, err := redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
-		cmd := exec.CommandContext(ctx, cli, "run", "--qemu", wrapper, "--cpus", "1", "--timeout", "10m", "-p", addr+":6379", image,
-			"--save", "", "--appendonly", "no", "--protected-mode", "no")
-		s := &cmdServer{cmd: cmd}
-		cmd.Stdout, cmd.Stderr = &s.out, &s.out
-		return s, cmd.Start()
-	})
-	if err != nil {
-		return err
+	runRK := func() (map[string][]string, error) {
+		return redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
+			cmd := exec.CommandContext(ctx, cli, "run", "--qemu", wrapper, "--cpus", "1", "--timeout", "10m", "-p", addr+":6379", image,
+				"--save", "", "--appendonly", "no", "--protected-mode", "no")
+			s := &cmdServer{cmd: cmd}
+			cmd.Stdout, cmd.Stderr = &s.out, &s.out
+			return s, cmd.Start()
+		})
 	}
-	var lg map[string][]string
+	var runLG func() (map[string][]string, error)
 	if g != nil {
 		// The same program in the Linux guest: the baked image carries it.
 		info, err := appimage.Read(image)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if info.Rootfs {
-			return errors.New("redis-server image carries a root filesystem, not the program alone")
+			return nil, errors.New("redis-server image carries a root filesystem, not the program alone")
 		}
 		prog := filepath.Join(dir, "redis-server.app")
 		if err := os.WriteFile(prog, info.Initrd, 0o755); err != nil {
-			return err
+			return nil, err
 		}
-		lg, err = redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
-			p, err := g.Start(ctx, prog, []string{"--save", "", "--appendonly", "no", "--protected-mode", "no"}, nil,
-				linuxguest.RunOptions{Mem: "256M", Forwards: []string{"tcp:" + addr + "-:6379"}, Timeout: 10 * time.Minute,
-					QEMUArgs: qemucpu.Args})
+		runLG = func() (map[string][]string, error) {
+			lg, err := redisRun(ctx, rb, n, conns, func(addr string) (server, error) {
+				p, err := g.Start(ctx, prog, []string{"--save", "", "--appendonly", "no", "--protected-mode", "no"}, nil,
+					linuxguest.RunOptions{Mem: "256M", Forwards: []string{"tcp:" + addr + "-:6379"}, Timeout: 10 * time.Minute,
+						QEMUArgs: qemucpu.Args})
+				if err != nil {
+					return nil, err
+				}
+				return &guestServer{p: p}, nil
+			})
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("linux guest: %w", err)
 			}
-			return &guestServer{p: p}, nil
-		})
-		if err != nil {
-			return fmt.Errorf("linux guest: %w", err)
+			return lg, nil
 		}
 	}
+	series := []rounds.Series{{Name: "Redis SET req/s"}, {Name: "Redis GET req/s"}}
+	for round := range max(nRounds, 1) {
+		var rk, lg map[string][]string
+		var err error
+		if rounds.Order(round) {
+			if rk, err = runRK(); err == nil && runLG != nil {
+				lg, err = runLG()
+			}
+		} else {
+			if runLG != nil {
+				lg, err = runLG()
+			}
+			if err == nil {
+				rk, err = runRK()
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		title := ""
+		if nRounds > 1 {
+			title = fmt.Sprintf(", round %d of %d", round+1, nRounds)
+		}
+		if err := redisTable(rk, lg, n, conns, title); err != nil {
+			return nil, err
+		}
+		for i, test := range []string{"SET", "GET"} {
+			a, _ := strconv.ParseFloat(rk[test][0], 64)
+			b := 0.0
+			if lg[test] != nil {
+				b, _ = strconv.ParseFloat(lg[test][0], 64)
+			}
+			series[i].RK = append(series[i].RK, a)
+			series[i].LG = append(series[i].LG, b)
+		}
+		fmt.Println()
+	}
+	return series, nil
+}
 
-	fmt.Printf("Redis 7.0 (redis-server in the guest behind QEMU's user-network forward; host redis-benchmark -t get,set -n %d -c %d)\n", n, conns)
+// redisTable prints one round's rows: rates and latencies of both guests
+// (lg may be nil) and QEMU's CPU per request.
+func redisTable(rk, lg map[string][]string, n, conns int, title string) error {
+	fmt.Printf("Redis 7.0 (redis-server in the guest behind QEMU's user-network forward; host redis-benchmark -t get,set -n %d -c %d)%s\n", n, conns, title)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "test\tRunikraft req/s\tp50 ms\tp99 ms\tLinux guest req/s\tp50 ms\tp99 ms\trunikraft/linux req/s\t")
 	for _, test := range []string{"SET", "GET"} {

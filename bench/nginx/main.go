@@ -1,17 +1,19 @@
 // Command nginx measures nginx, built unchanged from Debian's source with
 // runikraft-cc, serving a static 1 KiB file to the host:
 //
-//	go run ./bench/nginx [-conns 16] [-duration 10s]
+//	go run ./bench/nginx [-conns 16] [-duration 10s] [-rounds 3] [-client wrk|go]
 //
 // It builds the image through tests/toolchain's TestNginx (the one place
 // that knows how; it needs the binfmt_misc entry install.sh registers),
-// boots it with `runikraft run -p` on QEMU user networking, and runs a
-// closed-loop load from Go's HTTP client: -conns kept-alive connections,
-// each sending its next GET as soon as the last answer is read, for
-// -duration after a one-second warm-up. It prints requests per second and
-// latency percentiles, then (unless -linux=false) the same for the same
-// nginx program and root filesystem in the Linux guest
-// (bench/internal/linuxguest) behind the same kind of forward.
+// boots it with `runikraft run -p` on QEMU user networking, and loads it
+// from the host with Debian's wrk (or, with -client go, Go's HTTP client):
+// -conns kept-alive connections, each sending its next GET as soon as
+// the last answer is read, for -duration after a one-second warm-up. It
+// prints requests per second and latency percentiles, and (unless
+// -linux=false) the same for the same nginx program and root filesystem
+// in the Linux guest (bench/internal/linuxguest) behind the same kind of
+// forward; -rounds times, alternating which guest goes first, then the
+// median of the rounds' ratios.
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"github.com/runikraft/runikraft/bench/internal/appbuild"
 	"github.com/runikraft/runikraft/bench/internal/httpload"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
+	"github.com/runikraft/runikraft/bench/internal/rounds"
 	"github.com/runikraft/runikraft/internal/appimage"
 	"github.com/runikraft/runikraft/kernel/fs/cpio"
 )
@@ -36,19 +39,36 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to measure (1s-5m)")
 	linux := flag.Bool("linux", true, "measure the same nginx in the Linux guest too (builds it once, about 10-15 minutes)")
 	image := flag.String("image", "", "measure this nginx image (one TestNginx kept with RUNIKRAFT_KEEP_IMAGES) instead of building one")
+	client := flag.String("client", "wrk", "the load: wrk (Debian's, on the host) or go (Go's HTTP client in this process)")
+	nRounds := flag.Int("rounds", 3, "rounds of both guests, alternating which goes first (1-20); the summary gives the median ratio")
 	flag.Parse()
-	if *conns < 1 || *conns > 64 || *duration < time.Second || *duration > 5*time.Minute {
-		fmt.Fprintln(os.Stderr, "bench: -conns must be 1-64 and -duration 1s-5m")
+	if *conns < 1 || *conns > 64 || *duration < time.Second || *duration > 5*time.Minute || *nRounds < 1 || *nRounds > 20 {
+		fmt.Fprintln(os.Stderr, "bench: -conns must be 1-64, -duration 1s-5m and -rounds 1-20")
 		os.Exit(2)
 	}
-	if err := bench(*conns, *duration, *linux, *image); err != nil {
+	load, err := httpload.LoaderNamed(*client)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	o := options{conns: *conns, duration: *duration, linux: *linux, image: *image, client: *client, load: load, rounds: *nRounds}
+	if err := bench(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func bench(conns int, duration time.Duration, linux bool, image string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+// options are the command's flags.
+type options struct {
+	conns, rounds int
+	duration      time.Duration
+	linux         bool
+	image, client string
+	load          httpload.Loader
+}
+
+func bench(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(o.rounds)*(2*o.duration+10*time.Minute))
 	defer cancel()
 	dir, err := os.MkdirTemp("", "runikraft-bench-nginx-")
 	if err != nil {
@@ -56,6 +76,7 @@ func bench(conns int, duration time.Duration, linux bool, image string) error {
 	}
 	defer os.RemoveAll(dir)
 
+	image := o.image
 	if image == "" {
 		fmt.Fprintln(os.Stderr, "bench: building nginx through tests/toolchain (TestNginx, a few minutes)")
 		if err := appbuild.Build(ctx, dir, "^TestNginx$", "nginx", 20*time.Minute); err != nil {
@@ -74,15 +95,14 @@ func bench(conns int, duration time.Duration, linux bool, image string) error {
 	// The CLI finds the kernels next to itself; the image has its own
 	// kernel baked in, so none is needed here.
 
-	rk, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
-		return httpload.Runikraft(ctx, dir, runikraft, "--timeout", (duration + 3*time.Minute).String(),
-			"-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image)
-	})
-	if err != nil {
-		return err
+	rk := func() (httpload.Result, error) {
+		return httpload.Serve(o.load, o.conns, o.duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
+			return httpload.Runikraft(ctx, dir, runikraft, "--timeout", (o.duration + 3*time.Minute).String(),
+				"-p", fmt.Sprintf("127.0.0.1:%d:8080", port), image)
+		})
 	}
-	var lg *httpload.Result
-	if linux {
+	var lg func() (httpload.Result, error)
+	if o.linux {
 		g, err := linuxguest.Ensure(ctx, linuxguest.Options{Log: os.Stderr})
 		if err != nil {
 			return err
@@ -104,19 +124,21 @@ func bench(conns int, duration time.Duration, linux bool, image string) error {
 		if err := os.WriteFile(prog, app, 0o755); err != nil {
 			return err
 		}
-		r, err := httpload.Serve(conns, duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
-			return httpload.LinuxGuest(ctx, g, prog, info.Manifest.Args, info.Manifest.Env, linuxguest.RunOptions{
-				Rootfs: info.Initrd, Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
-				Timeout: duration + 3*time.Minute})
-		})
-		if err != nil {
-			// The Runikraft column is printed alone rather than lost.
-			fmt.Fprintf(os.Stderr, "bench: linux guest: %v\n", err)
-			fmt.Println("Linux guest column missing: nginx failed there (see stderr)")
-		} else {
-			lg = &r
+		// A failed Linux run leaves its round without a ratio (Rounds
+		// reports it) rather than losing the Runikraft column.
+		lg = func() (httpload.Result, error) {
+			return httpload.Serve(o.load, o.conns, o.duration, "/1k.bin", 1024, func(port int) (httpload.Server, error) {
+				return httpload.LinuxGuest(ctx, g, prog, info.Manifest.Args, info.Manifest.Env, linuxguest.RunOptions{
+					Rootfs: info.Initrd, Forwards: []string{fmt.Sprintf("tcp:127.0.0.1:%d-:8080", port)},
+					Timeout: o.duration + 3*time.Minute})
+			})
 		}
 	}
-
-	return httpload.Table(os.Stdout, fmt.Sprintf("nginx, static 1 KiB, %d conns, %v", conns, duration), rk, lg)
+	title := fmt.Sprintf("nginx, static 1 KiB, %d conns, %v, %s", o.conns, o.duration, o.client)
+	s, err := httpload.Rounds(os.Stdout, title, o.rounds, rk, lg)
+	if err != nil {
+		return err
+	}
+	s.Name = "nginx req/s"
+	return rounds.Summary(os.Stdout, "summary", []rounds.Series{s})
 }

@@ -34,6 +34,9 @@ type Result struct {
 	// CPU is QEMU's CPU time over the whole load (warm-up included: per
 	// request it is divided by All), when the server's PID was known.
 	CPU *qemucpu.Times
+
+	pcts  map[int]time.Duration // percentiles a load tool reported, when Lat is empty
+	bytes float64               // bytes the load tool read (Wrk)
 }
 
 // Server is a server started for Serve.
@@ -44,10 +47,11 @@ type Server struct {
 	PID func() (int, error)
 }
 
-// Pct is the p-th percentile latency (p in 0..100).
+// Pct is the p-th percentile latency (p in 0..100; from wrk, only 50,
+// 75, 90, 99 and 100, the maximum).
 func (r Result) Pct(p int) time.Duration {
 	if len(r.Lat) == 0 {
-		return 0
+		return r.pcts[p]
 	}
 	i := (len(r.Lat) - 1) * p / 100
 	return r.Lat[i]
@@ -66,9 +70,9 @@ const maxSamples = 1 << 20
 
 // Serve starts a server through start (given a free host port to publish
 // the server on; it returns a function that ends the server and gives
-// its log), waits until GET path answers 200, measures it with Load and
+// its log), waits until GET path answers 200, measures it with load and
 // ends it. want is the body length every answer must have.
-func Serve(conns int, duration time.Duration, path string, want int64, start func(port int) (Server, error)) (Result, error) {
+func Serve(load Loader, conns int, duration time.Duration, path string, want int64, start func(port int) (Server, error)) (Result, error) {
 	port, err := LoopbackPort()
 	if err != nil {
 		return Result{}, err
@@ -90,7 +94,7 @@ func Serve(conns int, duration time.Duration, path string, want int64, start fun
 			pid = 0
 		}
 	}
-	r, err := Load(url, want, conns, duration)
+	r, err := load(url, want, conns, duration)
 	if pid != 0 {
 		if after, err := qemucpu.Read(pid); err == nil {
 			d := after.Sub(before)
@@ -258,7 +262,9 @@ func Table(w io.Writer, title string, rk Result, lg *Result) error {
 		row("QEMU main loop µs/request", cpu(func(t qemucpu.Times) uint64 { return t.Main }), "%.0f")
 		row("QEMU other threads µs/request", cpu(func(t qemucpu.Times) uint64 { return t.Other }), "%.0f")
 	}
-	row("connections opened", func(r Result) float64 { return float64(r.Dials) }, "%.0f")
+	if rk.Dials > 0 {
+		row("connections opened", func(r Result) float64 { return float64(r.Dials) }, "%.0f")
+	}
 	row("errors", func(r Result) float64 { return float64(r.Errs) }, "%.0f")
 	return tw.Flush()
 }
