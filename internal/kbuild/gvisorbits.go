@@ -80,7 +80,7 @@ func gvisorBits(ctx context.Context, dir, tmp string) (string, error) {
 	if env[1] != "" && env[1] != "off" {
 		return "", nil
 	}
-	farm, err := gvisorFarm(mod)
+	farm, err := gvisorFarm(mod, tmp)
 	if err != nil {
 		return "", fmt.Errorf("gVisor with our %s: %w", gvisorBitsFile, err)
 	}
@@ -109,39 +109,59 @@ func gvisorBits(ctx context.Context, dir, tmp string) (string, error) {
 // go build's cache, which keys packages outside the module cache by
 // directory, keeps gVisor's compiled packages from one kernel build to
 // the next; made aside and renamed into place, so concurrent builds see
-// it whole or not at all.
-func gvisorFarm(mod string) (string, error) {
+// it whole or not at all. Without a usable cache directory it is made in
+// tmp, for this build only.
+func gvisorFarm(mod, tmp string) (string, error) {
 	text := gvisorBitsText()
 	h := sha256.New()
 	h.Write([]byte(mod + "\x00"))
 	h.Write(text)
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", err
+	name := hex.EncodeToString(h.Sum(nil))[:20]
+	parent := ""
+	if cache, err := os.UserCacheDir(); err == nil {
+		parent = filepath.Join(cache, "runikraft", "kbuild-gvisor")
+		if os.MkdirAll(parent, 0o755) != nil {
+			parent = ""
+		}
 	}
-	parent := filepath.Join(cache, "runikraft", "kbuild-gvisor")
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return "", err
+	if parent == "" {
+		farm := filepath.Join(tmp, "gvisor")
+		if err := os.Mkdir(farm, 0o755); err != nil {
+			return "", err
+		}
+		return farm, linkFarm(mod, farm, []string{"pkg", "bits"}, text)
 	}
-	farm := filepath.Join(parent, hex.EncodeToString(h.Sum(nil))[:20])
-	if _, err := os.Stat(filepath.Join(farm, "pkg", "bits", gvisorBitsFile)); err == nil {
+	farm := filepath.Join(parent, name)
+	if farmWhole(farm) {
 		return farm, nil
 	}
+	// Absent, or its links lead nowhere (the module cache was cleaned
+	// and not refilled): make it anew. RemoveAll removes the links,
+	// not what they point to.
+	os.RemoveAll(farm)
 	work, err := os.MkdirTemp(parent, "new-")
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(work) // gone by then once renamed
+	defer os.RemoveAll(work) // nothing left there once renamed
 	if err := linkFarm(mod, work, []string{"pkg", "bits"}, text); err != nil {
 		return "", err
 	}
-	if err := os.Rename(work, farm); err != nil {
-		// Another build got there first: use its (identical) copy.
-		if _, err2 := os.Stat(filepath.Join(farm, "pkg", "bits", gvisorBitsFile)); err2 != nil {
-			return "", err
+	if err := os.Rename(work, farm); err != nil && !farmWhole(farm) {
+		return "", err
+	} // else another build got there first: its copy is the same
+	return farm, nil
+}
+
+// farmWhole says whether farm has our file and its links lead to the
+// module.
+func farmWhole(farm string) bool {
+	for _, p := range []string{filepath.Join("pkg", "bits", gvisorBitsFile), "go.mod", filepath.Join("pkg", "bits", "bits.go")} {
+		if _, err := os.Stat(filepath.Join(farm, p)); err != nil {
+			return false
 		}
 	}
-	return farm, nil
+	return true
 }
 
 // linkFarm fills dst with links to src's entries but path[0], which it
