@@ -49,9 +49,9 @@ func gvisorBitsText() []byte {
 
 // gvisorBits returns the -modfile, written into tmp, under which a kernel
 // build in dir compiles gVisor with gvisorBitsText in place of its
-// file; "" when the build does not see gVisor, or works in a Go
-// workspace (where -modfile is not allowed; such a kernel keeps gVisor's
-// own file). An error when gVisor no longer has the file, so that an
+// file; "" when the build does not see gVisor, vendors it, or works in
+// a Go workspace (where -modfile is not allowed): such a kernel keeps
+// gVisor's own file. An error when gVisor no longer has the file, so that an
 // upgrade that moved it fails here rather than silently losing the
 // replacement or defining the functions twice.
 func gvisorBits(ctx context.Context, dir, tmp string) (string, error) {
@@ -62,8 +62,11 @@ func gvisorBits(ctx context.Context, dir, tmp string) (string, error) {
 	if _, err := os.Stat(filepath.Join(pkg, gvisorBitsFile)); err != nil {
 		return "", fmt.Errorf("gVisor's %s/%s, which kernel builds replace, is gone: %w", gvisorBitsPkg, gvisorBitsFile, err)
 	}
-	mod := goList(ctx, dir, "{{.Module.Dir}}", gvisorBitsPkg)
-	if rel, err := filepath.Rel(mod, pkg); mod == "" || err != nil || filepath.ToSlash(rel) != "pkg/bits" {
+	mod := goList(ctx, dir, "{{with .Module}}{{.Dir}}{{end}}", gvisorBitsPkg)
+	if mod == "" {
+		return "", nil // vendored: no module directory to stand in for
+	}
+	if rel, err := filepath.Rel(mod, pkg); err != nil || filepath.ToSlash(rel) != "pkg/bits" {
 		return "", fmt.Errorf("%s is in %s, not in its module's pkg/bits (module %q)", gvisorBitsPkg, pkg, mod)
 	}
 	cmd := exec.CommandContext(ctx, "go", "env", "GOMOD", "GOWORK")
