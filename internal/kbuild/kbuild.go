@@ -51,15 +51,19 @@ func Build(ctx context.Context, o Options) (*image.Result, error) {
 	defer os.RemoveAll(tmp)
 	linked := filepath.Join(tmp, "kernel.elf")
 	args := []string{"build", "-o", linked, "-ldflags", LDFlags}
-	overlay, err := "", error(nil)
-	if !hasTag(o.Tags, NoZonesTag) {
-		overlay, err = tzOverlay(ctx, o.Dir, tmp)
-	}
+	overlay, err := writeOverlay(ctx, o, tmp)
 	if err != nil {
-		return nil, fmt.Errorf("kbuild: time zones: %w", err)
+		return nil, fmt.Errorf("kbuild: %w", err)
 	}
 	if overlay != "" {
 		args = append(args, "-overlay", overlay)
+	}
+	modfile, err := gvisorBits(ctx, o.Dir, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("kbuild: %w", err)
+	}
+	if modfile != "" {
+		args = append(args, "-modfile", modfile)
 	}
 	if o.Tags != "" {
 		args = append(args, "-tags", o.Tags)
@@ -94,39 +98,71 @@ func hasTag(tags, tag string) bool {
 	return false
 }
 
-// tzOverlay writes, into tmp, a go build overlay that adds Go's zone
-// database to package kernel/tzdata as a generated file (see there), and
-// returns its path; "" when the build does not see that package.
-func tzOverlay(ctx context.Context, dir, tmp string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-f", "{{.Dir}}", tzdataPkg)
-	cmd.Dir = dir
-	cmd.Env = Env()
-	pkgDir, err := cmd.Output()
-	if err != nil {
-		return "", nil // another module's kernel without our packages
+// writeOverlay writes, into tmp, the go build overlay of a kernel build
+// and returns its path; "" when there is nothing to replace. (Go takes no
+// overlay of a file in the module cache: see gvisorBits for gVisor's.)
+func writeOverlay(ctx context.Context, o Options, tmp string) (string, error) {
+	replace := map[string]string{}
+	if !hasTag(o.Tags, NoZonesTag) {
+		if err := tzOverlay(ctx, o.Dir, tmp, replace); err != nil {
+			return "", fmt.Errorf("time zones: %w", err)
+		}
 	}
-	cmd = exec.CommandContext(ctx, "go", "env", "GOROOT")
-	cmd.Dir = dir
-	goroot, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOROOT: %w", err)
+	if len(replace) == 0 {
+		return "", nil
 	}
-	zip, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"))
-	if err != nil {
-		return "", err
-	}
-	gen := filepath.Join(tmp, "zz_zipdata.go")
-	if err := os.WriteFile(gen, tzdata.Source(zip), 0o644); err != nil {
-		return "", err
-	}
-	ov, err := json.Marshal(map[string]map[string]string{
-		"Replace": {filepath.Join(strings.TrimSpace(string(pkgDir)), "zz_zipdata.go"): gen},
-	})
+	ov, err := json.Marshal(map[string]map[string]string{"Replace": replace})
 	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(tmp, "overlay.json")
 	return path, os.WriteFile(path, ov, 0o644)
+}
+
+// pkgDir is the directory of package pkg as a kernel build in dir sees
+// it; "" when that build does not see the package (another module's
+// kernel, or one without networking's dependencies).
+func pkgDir(ctx context.Context, dir, pkg string) string {
+	return goList(ctx, dir, "{{.Dir}}", pkg)
+}
+
+// goList runs go list -f format pkg in dir as kernel builds see it; ""
+// on failure.
+func goList(ctx context.Context, dir, format, pkg string) string {
+	cmd := exec.CommandContext(ctx, "go", "list", "-f", format, pkg)
+	cmd.Dir = dir
+	cmd.Env = Env()
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// tzOverlay adds to replace a file that gives package kernel/tzdata Go's
+// zone database as generated source (see there), written into tmp;
+// nothing when the build does not see that package.
+func tzOverlay(ctx context.Context, dir, tmp string, replace map[string]string) error {
+	pkg := pkgDir(ctx, dir, tzdataPkg)
+	if pkg == "" {
+		return nil // another module's kernel without our packages
+	}
+	cmd := exec.CommandContext(ctx, "go", "env", "GOROOT")
+	cmd.Dir = dir
+	goroot, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("go env GOROOT: %w", err)
+	}
+	zip, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(goroot)), "lib", "time", "zoneinfo.zip"))
+	if err != nil {
+		return err
+	}
+	gen := filepath.Join(tmp, "zz_zipdata.go")
+	if err := os.WriteFile(gen, tzdata.Source(zip), 0o644); err != nil {
+		return err
+	}
+	replace[filepath.Join(pkg, "zz_zipdata.go")] = gen
+	return nil
 }
 
 const tzdataPkg = "github.com/runikraft/runikraft/kernel/tzdata"

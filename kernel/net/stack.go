@@ -11,7 +11,6 @@ import (
 
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/header"
-	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/loopback"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
@@ -97,7 +96,7 @@ func New(cfg Config, dev Device) (*Stack, error) {
 		return st, nil
 	}
 	st.link = newLinkEndpoint(dev)
-	if err := st.s.CreateNICWithOptions(DeviceNIC, ethernet.New(st.link), stack.NICOptions{Name: DeviceName, QDisc: linkQDisc{st.link}}); err != nil {
+	if err := st.s.CreateNICWithOptions(DeviceNIC, st.link, stack.NICOptions{Name: DeviceName, QDisc: linkQDisc{st.link}}); err != nil {
 		return nil, fmt.Errorf("net: create %s: %s", DeviceName, err)
 	}
 	if cfg.Addr6.IsValid() {
