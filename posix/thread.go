@@ -39,6 +39,7 @@ type Thread struct {
 	args           [6]uint64 // its arguments (see syscall)
 	word           [16]byte  // scratch for small copies (see put32)
 	big            *threadScratch
+	mid            *[midChunk]byte // ioBuffer's for calls a page cannot hold (see there)
 }
 
 // threadScratch holds what a system call copies in or out through an

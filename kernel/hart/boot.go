@@ -60,6 +60,7 @@ func boot(hartid, dtb uintptr) uintptr {
 	if machine.TimebaseHz == 0 {
 		machine.TimebaseHz = 10_000_000
 	}
+	initTicks()
 	h := &harts[0]
 	h.id = hartid
 	nharts = 1

@@ -193,7 +193,7 @@ func schedule(h *hartState) uintptr {
 	}
 	if switched {
 		profSwitch(h)
-		h.sliceEnd = roundDeadline(now+nsToTicks(quantumNS), nsToTicks(slackNS))
+		h.sliceEnd = roundDeadline(now+quantumTicks, slackTicks)
 	}
 	h.cur = cur
 	t := &threads[cur]
@@ -227,9 +227,8 @@ func arm(h *hartState, now uint64) {
 	if deadlinesStale {
 		recomputeDeadlines()
 	}
-	grid := nsToTicks(slackNS)
-	at := roundDeadline(max(h.wakeAt, earliest), grid) // earliest: wakeAt may be stale-early
-	at = exactFirst(h, at)                             // a short application sleep's own deadline (usleep.go)
+	at := roundDeadline(max(h.wakeAt, earliest), slackTicks) // earliest: wakeAt may be stale-early
+	at = exactFirst(h, at)                                   // a short application sleep's own deadline (usleep.go)
 	if runq.size > 0 && h.sliceEnd < at {
 		at = h.sliceEnd
 	}
@@ -257,7 +256,7 @@ func deferToSlice(h *hartState, at uint64) uint64 {
 	if h.cur < 0 || at >= h.sliceEnd || anyIdle() {
 		return at
 	}
-	return min(h.sliceEnd, at+nsToTicks(quantumNS))
+	return min(h.sliceEnd, at+quantumTicks)
 }
 
 // anyIdle reports whether some hart waits in WFI (under bkl).

@@ -1,6 +1,7 @@
 package net
 
 import (
+	"sync"
 	"time"
 	"unsafe"
 
@@ -71,9 +72,96 @@ func nanosPerTick(hz uint64) int64 {
 	return int64(1e9 / hz)
 }
 
-// AfterFunc implements tcpip.Clock, as gVisor's standard clock does.
-func (*clock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
-	return tcpip.NewStdTimer(time.AfterFunc(d, f))
+// AfterFunc implements tcpip.Clock with a lazyTimer.
+func (c *clock) AfterFunc(d time.Duration, f func()) tcpip.Timer {
+	t := &lazyTimer{c: c, f: f, active: true}
+	t.deadline = c.nanos() + int64(max(d, 0))
+	t.armedAt = t.deadline
+	t.t = time.AfterFunc(d, t.fire)
+	return t
+}
+
+// nanos is the clock's monotonic reading in nanoseconds.
+func (c *clock) nanos() int64 {
+	if c.nsPerTick != 0 {
+		return int64(readTicks()-c.tick0) * c.nsPerTick
+	}
+	return int64(max(time.Since(c.base), 0))
+}
+
+// lazyTimer is a tcpip.Timer that moves its deadline later without
+// touching the runtime's timer. The stack pushes some deadlines back
+// all the time: every ACK a connection receives confirms its neighbor
+// and resets that entry's reachable timer (neighborEntry.
+// handleUpperLevelConfirmation), once per Redis request, and a
+// time.Timer Reset takes the runtime's timer lock and reorders its heap
+// (about 300 instructions). Here a Reset to a later deadline than the
+// runtime timer's only records it; when the runtime timer fires early,
+// fire arms it again for what is left, as gVisor's TCP timers do with
+// theirs (tcp.timer.checkExpiration). f runs once per activation, never
+// before its deadline (as the clock reads it).
+type lazyTimer struct {
+	c *clock
+	f func()
+	t *time.Timer // runs fire
+
+	mu       sync.Mutex
+	deadline int64 // when f is due (clock nanos), while active
+	active   bool  // f is due: set, not stopped, not yet run
+	armedAt  int64 // t's deadline while t is set; 0: t is set for no known time or not at all
+}
+
+// Reset implements tcpip.Timer.
+func (t *lazyTimer) Reset(d time.Duration) {
+	d = max(d, 0)
+	t.mu.Lock()
+	dl := t.c.nanos() + int64(d)
+	t.deadline, t.active = dl, true
+	if t.armedAt == 0 || t.armedAt > dl {
+		// The runtime timer would fire too late, or is not set: set it.
+		t.armedAt = dl
+		t.t.Reset(d)
+	}
+	t.mu.Unlock()
+}
+
+// Stop implements tcpip.Timer: true if f was due and now will not run.
+// The runtime timer is stopped too, so that a stopped timer (a closed
+// connection's) does not keep f and what it refers to until its old
+// deadline.
+func (t *lazyTimer) Stop() bool {
+	t.mu.Lock()
+	was := t.active
+	t.active = false
+	if t.armedAt != 0 {
+		t.t.Stop()
+		t.armedAt = 0
+	}
+	t.mu.Unlock()
+	return was
+}
+
+// fire is the runtime timer's function: f if its deadline has come,
+// else the runtime timer again for the rest. A Reset that set the
+// runtime timer again while fire waited for the lock leaves it set
+// with armedAt cleared here: a later Reset then sets it once more, and
+// a firing that finds nothing due returns.
+func (t *lazyTimer) fire() {
+	t.mu.Lock()
+	t.armedAt = 0
+	if !t.active {
+		t.mu.Unlock()
+		return
+	}
+	if now := t.c.nanos(); now < t.deadline {
+		t.armedAt = t.deadline
+		t.t.Reset(time.Duration(t.deadline - now))
+		t.mu.Unlock()
+		return
+	}
+	t.active = false
+	t.mu.Unlock()
+	t.f()
 }
 
 // monoFromNanos is the MonotonicTime of ns nanoseconds; valid only

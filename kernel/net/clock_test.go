@@ -57,3 +57,65 @@ func TestNanosPerTick(t *testing.T) {
 		}
 	}
 }
+
+// A lazyTimer pushed later fires at the later deadline, not at the
+// runtime timer's first one; pulled earlier, it fires early; stopped, it
+// does not fire, and Stop says whether it stopped anything.
+func TestLazyTimer(t *testing.T) {
+	c := newClock()
+	fired := make(chan time.Time, 4)
+	start := time.Now()
+	tm := c.AfterFunc(20*time.Millisecond, func() { fired <- time.Now() })
+	tm.Reset(120 * time.Millisecond) // later: only recorded
+	select {
+	case at := <-fired:
+		if el := at.Sub(start); el < 120*time.Millisecond {
+			t.Fatalf("fired after %v, before the deadline pushed to 120 ms", el)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer pushed to 120 ms did not fire within 5 s")
+	}
+	if tm.Stop() {
+		t.Fatal("Stop of a fired timer reported it stopped")
+	}
+
+	tm.Reset(time.Hour)
+	tm.Reset(time.Millisecond) // earlier: the runtime timer moves
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("timer pulled in to 1 ms did not fire within 5 s")
+	}
+
+	tm.Reset(10 * time.Millisecond)
+	if !tm.Stop() {
+		t.Fatal("Stop of a pending timer reported nothing stopped")
+	}
+	if tm.Stop() {
+		t.Fatal("second Stop reported it stopped")
+	}
+	select {
+	case <-fired:
+		t.Fatal("stopped timer fired")
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	// Many pushes, each later: one run of f, after the last deadline.
+	start = time.Now()
+	for i := 1; i <= 20; i++ {
+		tm.Reset(time.Duration(i) * 5 * time.Millisecond)
+	}
+	select {
+	case at := <-fired:
+		if el := at.Sub(start); el < 100*time.Millisecond {
+			t.Fatalf("fired after %v, before the last deadline (100 ms)", el)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("pushed timer did not fire within 5 s")
+	}
+	select {
+	case <-fired:
+		t.Fatal("timer ran f twice for one activation")
+	case <-time.After(50 * time.Millisecond):
+	}
+}

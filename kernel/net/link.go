@@ -208,10 +208,12 @@ type heldAck struct {
 // maxHeld bounds the ACKs held at once (one per connection).
 const maxHeld = 64
 
-// findHeld is the index of flow's held ACK in e.held, or -1.
+// findHeld is the index of flow's held ACK in e.held, or -1. It runs
+// for every segment sent, over up to one held ACK per connection (16
+// with 16 busy connections), so it compares with flowKey.same.
 func (e *linkEndpoint) findHeld(flow flowKey) int {
 	for i := range e.held {
-		if e.held[i].ack.flow == flow {
+		if e.held[i].ack.flow.same(&flow) {
 			return i
 		}
 	}

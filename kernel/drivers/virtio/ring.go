@@ -148,7 +148,10 @@ func newRing(mem unsafe.Pointer, n uint16) *ring {
 }
 
 // push writes bufs into a descriptor chain and makes it available to the
-// device. It returns the chain's head, or errNoRoom.
+// device. It returns the chain's head, or errNoRoom. The buffers are
+// checked while the free descriptors are written, in one pass: a
+// request refused leaves only free descriptors written, which the
+// device is never shown, and the free list as it was.
 func (r *ring) push(bufs []Buf) (uint16, error) {
 	if len(bufs) == 0 {
 		return 0, errors.New("virtio: empty request")
@@ -156,37 +159,36 @@ func (r *ring) push(bufs []Buf) (uint16, error) {
 	if len(bufs) > int(r.n) {
 		return 0, fmt.Errorf("virtio: request of %d buffers exceeds the queue size %d", len(bufs), r.n)
 	}
-	var writable uint64
-	for i, b := range bufs {
-		// §2.6.4.2: device-readable buffers come first.
-		if !b.DeviceWrites && i > 0 && bufs[i-1].DeviceWrites {
-			return 0, fmt.Errorf("virtio: buffer %d is device-readable but follows a device-writable one", i)
-		}
-		if b.DeviceWrites {
-			writable += uint64(b.Len)
-		}
-	}
-	if writable > 1<<32-1 {
-		return 0, errors.New("virtio: request writes more than 4 GiB")
-	}
 	if len(bufs) > int(r.nfree) {
 		return 0, errNoRoom
 	}
+	var writable uint64
 	head := r.free
 	i := head
+	last := len(bufs) - 1
+	prevWrites := false
 	for k, b := range bufs {
 		d := &r.desc[i]
 		d.addr = uint64(b.Addr)
 		d.len = b.Len
-		d.flags, d.next = 0, 0
+		var flags, next uint16
 		if b.DeviceWrites {
-			d.flags |= descWrite
+			flags = descWrite
+			writable += uint64(b.Len)
+		} else if prevWrites {
+			// §2.6.4.2: device-readable buffers come first.
+			return 0, fmt.Errorf("virtio: buffer %d is device-readable but follows a device-writable one", k)
 		}
-		if k < len(bufs)-1 {
-			d.flags |= descNext
-			d.next = r.next[i]
+		prevWrites = b.DeviceWrites
+		if k < last {
+			flags |= descNext
+			next = r.next[i]
 		}
+		d.flags, d.next = flags, next
 		i = r.next[i]
+	}
+	if writable > 1<<32-1 {
+		return 0, errors.New("virtio: request writes more than 4 GiB")
 	}
 	r.free = i
 	r.nfree -= uint16(len(bufs))
