@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/runikraft/runikraft/bench/internal/hostfwd"
 	"github.com/runikraft/runikraft/bench/internal/linuxguest"
 	"github.com/runikraft/runikraft/bench/internal/qemucpu"
 	"github.com/runikraft/runikraft/internal/syncbuf"
@@ -88,6 +90,14 @@ func Serve(load Loader, conns int, duration time.Duration, path string, want int
 	pid, before := 0, qemucpu.Times{}
 	if srv.PID != nil {
 		if pid, err = srv.PID(); err == nil {
+			// QEMU's forward listens with a queue of 1: a load's burst of
+			// connects would leave some handshakes in the host's
+			// retransmission backoff, and their first requests waiting
+			// seconds (seen with wrk, which connects anew after its
+			// warm-up), in either guest. See bench/internal/hostfwd.
+			if werr := hostfwd.Widen(pid, port, 128); werr != nil {
+				fmt.Fprintln(os.Stderr, "bench: the forward keeps its listen queue of 1 (connects may stall):", werr)
+			}
 			before, err = qemucpu.Read(pid)
 		}
 		if err != nil {
