@@ -75,6 +75,16 @@ func TestSyscallPathDoesNotAllocate(t *testing.T) {
 		s.call(linux.SYS_EPOLL_PWAIT, empty, uint64(out), 8, 1, 0)
 		names = append(names, "epoll_pwait timing out after 1 ms")
 		results = append(results, testing.AllocsPerRun(20, func() { s.call(linux.SYS_EPOLL_PWAIT, empty, uint64(out), 8, 1, 0) }))
+
+		// A futex wait that times out after 1 ms (the word unchanged): a Go
+		// program's sysmon waits so whenever the program idles.
+		s.poke(buf+80, linux.AsBytes(&linux.Timespec{Nsec: 1_000_000}))
+		futexTimed := func() int64 {
+			return s.call(linux.SYS_FUTEX, uint64(buf), linux.FUTEX_WAIT|linux.FUTEX_PRIVATE_FLAG, 7, uint64(buf)+80)
+		}
+		s.expect("futex wait timing out", futexTimed(), -int64(linux.ETIMEDOUT))
+		names = append(names, "futex wait timing out after 1 ms")
+		results = append(results, testing.AllocsPerRun(20, func() { futexTimed() }))
 		s.call(linux.SYS_EXIT_GROUP, 0)
 	}, "")
 	if code := wait(t, p); code != 0 {

@@ -75,9 +75,11 @@ func (t *Thread) futexWait(addr uintptr, val uint32, tsAddr uint64, absolute, re
 		if d <= 0 {
 			d = 0
 		}
-		timer := time.NewTimer(d)
-		defer timer.Stop()
-		deadline = timer.C
+		// The thread's reused timer (startTimer): a Go program's sysmon
+		// waits with a timeout each time the program goes idle, and a
+		// new timer was a timer, its channel and their garbage each time.
+		deadline = t.startTimer(d)
+		defer t.stopTimer()
 	}
 	f := &t.p.futexes
 	f.mu.Lock()

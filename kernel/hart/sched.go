@@ -59,6 +59,8 @@ func wake(i int32) {
 	}
 	if t.wait == wUserFutex {
 		atomic.AddInt32(&userFutexParked, -1) // see UserFutexWake
+	} else if t.wait == wUserSleep && !t.exact {
+		userNaps-- // usleep.go
 	}
 	if t.deadline != 0 {
 		deadlinesStale = true // earliest and wakeAt may still count it
@@ -128,7 +130,7 @@ func scanDeadlines(now uint64) {
 			next = min(next, t.deadline)
 			if k := hartOf(t).cpu; k >= 0 && k < maxHarts {
 				nextWake[k] = min(nextWake[k], t.deadline)
-				if t.wait == wUserSleep && (exactAt[k] == 0 || t.deadline < exactAt[k]) {
+				if t.wait == wUserSleep && t.exact && (exactAt[k] == 0 || t.deadline < exactAt[k]) {
 					exactAt[k], exactAny = t.deadline, true
 				}
 			}
@@ -307,6 +309,7 @@ func idle(h *hartState) int32 {
 		if yieldIRQIdle(h) { // plic.go
 			continue
 		}
+		exactNaps(h) // usleep.go
 		arm(h, now)
 		h.idle = true
 		releaseBKL(h)

@@ -101,6 +101,7 @@ type thread struct {
 	bitset   uint32  // wUserFutex: FUTEX_WAIT_BITSET's mask
 	handoff  bool    // wUserFutex: at the deadline, hand the wait to the posix layer
 	seq      uint64  // wUserFutex: order of arrival, for FIFO wake-ups
+	exact    bool    // wUserSleep: its deadline is armed exactly (exactAt), not on the grid
 }
 
 // hartState is per-hart; trapSP and emerg are read by the trap vector.

@@ -15,9 +15,28 @@ import (
 // Linux guest's 0.67 ms. A nanosleep or clock_nanosleep between
 // userSleepMinNS and userSleepMaxNS parks the thread here instead, as a
 // futex wait with a short timeout does (ufutex.go), and its deadline is
-// armed exactly (exactAt), not on the grid. Anything else (longer or
-// shorter sleeps, clocks not known here, bad pointers, a kick already
+// armed exactly (exactAt), not on the grid. Anything else (longer
+// sleeps or none, clocks not known here, bad pointers, a kick already
 // pending, --strace) is the posix layer's, as before.
+//
+// Sleeps shorter than userSleepMinNS (a Go program's sysmon sleeps 20 µs
+// at a time while the program is busy: about once per request of a Go
+// server) are parked here too, and never end early. While the hart is
+// busy their deadline rides the timer grid (no exactAt): such a sleep
+// ends at the timer interrupt that the grid or the running thread's
+// time slice brings; once the hart would go idle, exactNaps arms it
+// exactly. The posix layer's sleep lasted about as long while busy (its
+// Go timer fired at the kernel runtime's next look) but cost the whole
+// way out of user mode and back: leaving EnterUser, the dispatch, a
+// timer, a select that parks the goroutine, the timer's firing and the
+// goroutine's wake-up (about 11,000 guest instructions per request of
+// bench/net's Go server at one connection, 1,500 at 16). Tried and left
+// out: handing such a sleep to the posix layer when the hart would go
+// idle, as futex waits are (most of them were then handed off, and the
+// cost did not move); and leaving it on the grid while idle (a sleep
+// then lasted up to a grid step with its kernel thread holding, for the
+// kernel's Go runtime, a system call and its P: the Go server at one
+// connection served 30-40% fewer requests a second).
 //
 // A signal (a kick) ends such a sleep as the posix layer's would: the
 // time left is written to rem (relative sleeps), and the call returns to
@@ -26,12 +45,11 @@ import (
 // nanosleep restarts then too).
 
 const (
-	// userSleepMinNS: shorter sleeps stay with the posix layer, which
-	// ends them within about 0.1 ms already (its timer fires at the
-	// runtime's next look, not on the grid), and which a Go program's
-	// sysmon uses for its 20 µs sleeps while busy: exact wake-ups for
-	// those would multiply the timer interrupts the grid saves.
-	// Linux's default timer slack is the same 50 µs.
+	// userSleepMinNS: shorter sleeps are parked without an exact
+	// deadline (on the grid): a Go program's sysmon takes 20 µs sleeps
+	// while busy, and exact wake-ups for those would multiply the timer
+	// interrupts the grid saves. Linux's default timer slack is the same
+	// 50 µs.
 	userSleepMinNS = 50_000
 	// userSleepMaxNS: a thread parked here holds, for the kernel's Go
 	// runtime, a system call in progress and with it a P, which a
@@ -89,16 +107,49 @@ func userSleep(t *thread, f *frame) bool {
 	default:
 		return false
 	}
-	if ns < userSleepMinNS || ns > userSleepMaxNS {
-		return false
+	if ns <= 0 || ns > userSleepMaxNS {
+		return false // nothing to wait for (the posix layer yields), or long
 	}
 	at := now + nsToTicks(ns) + 1 // nsToTicks rounds down: never early
 	block(t, wUserSleep, rem, at)
+	t.exact = ns >= userSleepMinNS
+	if !t.exact {
+		userNaps++ // wake counts it down
+		return true
+	}
 	if k := hartOf(t).cpu; k >= 0 && k < maxHarts && (exactAt[k] == 0 || at < exactAt[k]) {
 		exactAt[k] = at
 		exactAny = true
 	}
 	return true
+}
+
+// userNaps counts the short sleeps (under userSleepMinNS) parked here,
+// under bkl: exactNaps looks for them only while it is not 0.
+var userNaps int32
+
+// exactNaps makes the deadlines of the short sleeps parked here exact
+// when hart h is about to idle: nothing else would end them sooner than
+// the grid, and a sleeping thread's kernel thread holds, for the Go
+// runtime, a system call in progress (see userSleepMaxNS).
+//
+//go:nosplit
+func exactNaps(h *hartState) {
+	if userNaps == 0 {
+		return
+	}
+	for i := int32(0); i < nthreads && i < maxThreads; i++ {
+		t := &threads[i]
+		if t.state != tBlocked || t.wait != wUserSleep || t.exact {
+			continue
+		}
+		t.exact = true
+		userNaps--
+		if k := hartOf(t).cpu; k >= 0 && k < maxHarts && (exactAt[k] == 0 || t.deadline < exactAt[k]) {
+			exactAt[k] = t.deadline
+			exactAny = true
+		}
+	}
 }
 
 // exactFirst returns the timer deadline at, or hart h's soonest parked

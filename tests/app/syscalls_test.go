@@ -57,7 +57,8 @@ func TestFPStateAcrossCalls(t *testing.T) {
 }
 
 // Sleeps never end early, whether the hart layer parks them (short ones,
-// kernel/hart/usleep.go) or the posix layer waits (long ones), relative
+// kernel/hart/usleep.go, exactly or under 50 µs on the timer grid) or
+// the posix layer waits (long ones), relative
 // and absolute, on both clocks; a signal ends a short and a long sleep
 // with EINTR (nanosleep is not restarted after a handler, SA_RESTART or
 // not) and the time left in rem. No timing threshold: only "not early".

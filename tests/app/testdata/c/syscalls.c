@@ -437,7 +437,8 @@ static void interrupted_sleep(long usec) {
 }
 
 static int sleeps_mode(void) {
-	const long usecs[] = {50, 100, 500, 1000, 3000, 20000};
+	/* 10 and 20 us: parked on the timer grid (a Go program's sysmon sleeps 20 us) */
+	const long usecs[] = {10, 20, 50, 100, 500, 1000, 3000, 20000};
 	const char *hows[] = {"nanosleep", "clock_nanosleep relative", "clock_nanosleep absolute"};
 	for (int how = 0; how < 3; how++)
 		for (int c = 0; c < 2; c++) {
@@ -445,7 +446,7 @@ static int sleeps_mode(void) {
 			if (how == 0 && c)
 				continue;
 			int early = 0;
-			for (int i = 0; i < 6; i++)
+			for (int i = 0; i < (int)(sizeof usecs / sizeof usecs[0]); i++)
 				if (strcmp(never_early(clk, usecs[i], how), "never early"))
 					early++, printf("%s %s %ld us: %s\n", hows[how], c ? "REALTIME" : "MONOTONIC", usecs[i],
 					                never_early(clk, usecs[i], how));
