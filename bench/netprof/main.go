@@ -11,6 +11,11 @@
 //     Addresses no symbol covers (the application, the firmware) show
 //     as "?". Instruction counts do not move with the host's load.
 //
+//   - blocks run per request: under TCG each block ends in a jump to
+//     the next, and those that leave the page (calls, and every return:
+//     an indirect jump) go through QEMU's block lookup, a large share of
+//     the vCPU's time; a load-independent measure of calls saved;
+//
 //   - how many blocks have more than one translation (TCG keys them by
 //     flags such as the FP state; kernel code flipping between two
 //     states misses QEMU's jump cache at every flip);

@@ -40,7 +40,8 @@ func buildPlugin(ctx context.Context, dir, name string) (string, error) {
 // counts are instructions (blocks) or calls (callers) by block address.
 type counts struct {
 	byAddr       map[uint64]uint64
-	translations int // blocks translated (blocks plugin)
+	translations int    // blocks translated (blocks plugin)
+	blocksRun    uint64 // blocks executed (blocks plugin)
 	multi        map[uint64]bool
 }
 
@@ -49,9 +50,10 @@ type counts struct {
 const maxEntries = 1 << 22
 
 // readCounts reads the plugin's shared file as it is now. The blocks
-// plugin's file has a 32-byte header (entries used first) and one
-// {address, instructions} pair per translation; the callers plugin's is
-// a table of {address, calls} pairs, empty where the address is 0.
+// plugin's file has a 32-byte header (entries used first, blocks run
+// last) and one {address, instructions} pair per translation; the
+// callers plugin's is a table of {address, calls} pairs, empty where
+// the address is 0.
 func readCounts(path string, callers bool) (counts, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -65,6 +67,7 @@ func readCounts(path string, callers bool) (counts, error) {
 		}
 		start, n = 32, int(min(binary.LittleEndian.Uint64(b), maxEntries))
 		c.translations = n
+		c.blocksRun = binary.LittleEndian.Uint64(b[24:])
 	}
 	seen := map[uint64]bool{}
 	for i := 0; i < n && start+16*i+16 <= len(b); i++ {

@@ -29,6 +29,7 @@ func report(w io.Writer, o options, syms symtab, c0, c1 counts, n float64) {
 	}
 	fmt.Fprintf(w, "guest instructions per request: %.0f (%.0f in functions of the kernel's symbol table)\n",
 		float64(total)/n, float64(total-byFunc["?"])/n)
+	fmt.Fprintf(w, "blocks run per request: %.0f\n", float64(c1.blocksRun-min(c1.blocksRun, c0.blocksRun))/n)
 	fmt.Fprintf(w, "translated blocks: %d; addresses translated more than once: %d, holding %.0f%% of the window's instructions\n",
 		c1.translations, len(c1.multi), 100*float64(inMulti)/float64(max(total, 1)))
 	byPkg := map[string]uint64{}

@@ -2,7 +2,8 @@
  * version 1): every translated block adds its instruction count to a
  * counter of its own each time it runs. The counters live in a shared
  * file (argument out=PATH) that netprof reads while the guest runs:
- * two uint64 (entries used, capacity), two spare, then one
+ * four uint64 (entries used, capacity, overflow count, blocks run),
+ * then one
  * {block vaddr, instructions} pair per translation (a block translated
  * again, e.g. under other TB flags, gets another entry). QEMU 7.2 ships
  * no plugin header: shared.h and the two lines below declare the four
@@ -14,7 +15,7 @@ void qemu_plugin_register_vcpu_tb_exec_inline(struct qemu_plugin_tb *, enum qemu
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *);
 
 #define CAP (1u << 22)
-static uint64_t *hdr; /* used, capacity, overflow count, spare */
+static uint64_t *hdr; /* used, capacity, overflow count, blocks run */
 
 static void trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
@@ -27,6 +28,9 @@ static void trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 		hdr[0]++;
 	}
 	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, counter, qemu_plugin_tb_n_insns(tb));
+	/* Blocks run: under TCG each ends in a jump to the next block,
+	 * chained or looked up (calls to other pages, returns). */
+	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &hdr[3], 1);
 }
 
 __attribute__((visibility("default")))
