@@ -1,6 +1,7 @@
 package posix
 
 import (
+	"io"
 	"math"
 	"sync"
 
@@ -209,6 +210,9 @@ const atPosition = -1
 // readSeq reads f into seq: at the position (off == atPosition) or at
 // off. Only the first read may block; the rest take what is there.
 func (t *Thread) readSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
+	if s, ok := f.(*inetSocket); ok && s.stream != nil && off == atPosition && seq.total > 0 {
+		return s.readDirect(t, nonblock, seq)
+	}
 	b, pooled := t.ioBuffer(seq.total)
 	defer putIOBuffer(pooled)
 	cur := ioCursor{seq: seq}
@@ -240,6 +244,9 @@ func (t *Thread) readSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
 // a chunk (64 KiB) is one write to the file, so lines from different
 // threads stay whole as on Linux.
 func (t *Thread) writeSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
+	if s, ok := f.(*inetSocket); ok && s.stream != nil && off == atPosition && seq.total > 0 {
+		return s.writeDirect(t, nonblock, seq)
+	}
 	b, pooled := t.ioBuffer(seq.total)
 	defer putIOBuffer(pooled)
 	cur := ioCursor{seq: seq}
@@ -262,4 +269,59 @@ func (t *Thread) writeSeq(f File, nonblock bool, seq *ioSeq, off int64) int64 {
 		}
 	}
 	return ioResult(done, e)
+}
+
+// userIO is the application memory of one call as an io.Writer (a
+// socket read copies into it) and a Payload (a write copies from it),
+// for the network stack to copy to and from directly (readDirect). A
+// fault stops it: the bytes before stay moved, and fault says why.
+type userIO struct {
+	t     *Thread
+	seq   ioSeq // a copy: a pointer to the caller's would move it to the heap
+	cur   ioCursor
+	left  uint64 // bytes not moved yet
+	fault Errno
+}
+
+// userIO sets up the thread's userIO over seq (see threadScratch.uio).
+// Nothing clears it after the call: it holds the thread's own memory
+// and application addresses only, and every use sets it up anew.
+func (t *Thread) userIO(seq *ioSeq) *userIO {
+	u := &t.scratch().uio
+	*u = userIO{t: t, seq: *seq, left: seq.total}
+	u.seq.arr, u.seq.scr = nil, nil // the caller's to release
+	u.cur.seq = &u.seq
+	return u
+}
+
+// Len is the bytes left to send (Payload).
+func (u *userIO) Len() int { return int(u.left) }
+
+// Read gathers the next bytes of the application's buffers into p.
+func (u *userIO) Read(p []byte) (int, error) {
+	if u.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(uint64(len(p)), u.left)
+	if e := u.cur.copyIn(u.t, p[:n]); e != 0 {
+		u.fault = e
+		return 0, e
+	}
+	u.left -= n
+	return int(n), nil
+}
+
+// Write scatters p into the application's buffers; a short write when
+// they are full, which ends a stream read there.
+func (u *userIO) Write(p []byte) (int, error) {
+	n := min(uint64(len(p)), u.left)
+	if e := u.cur.copyOut(u.t, p[:n]); e != 0 {
+		u.fault = e
+		return 0, e
+	}
+	u.left -= n
+	if n < uint64(len(p)) {
+		return int(n), io.ErrShortWrite
+	}
+	return int(n), nil
 }

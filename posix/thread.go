@@ -57,6 +57,11 @@ type threadScratch struct {
 	// while one does (recvmmsg and sendmmsg describe several at once).
 	iov     [8]linux.Iovec
 	iovBusy bool
+
+	// uio is the application memory a direct socket read or write
+	// covers (userIO): the stack takes it as an interface, so one
+	// declared in the call would be allocated per call.
+	uio userIO
 }
 
 // scratch is the thread's threadScratch.

@@ -195,6 +195,26 @@ func (w *truncWriter) Write(q []byte) (int, error) {
 	return len(q), nil
 }
 
+// ReadTo implements posix.StreamEndpoint: the stack copies its
+// segments' bytes straight into w (the application's memory).
+func (e *endpoint) ReadTo(w io.Writer, peek bool) (int, posix.Errno) {
+	res, err := e.ep.Endpoint.Read(w, tcpip.ReadOptions{Peek: peek})
+	if err != nil {
+		return 0, readErrno(err)
+	}
+	return res.Count, 0
+}
+
+// WriteFrom implements posix.StreamEndpoint: the stack copies from r
+// (the application's memory) into its send buffer.
+func (e *endpoint) WriteFrom(r posix.Payload, more bool) (int, posix.Errno) {
+	n, err := e.ep.Endpoint.Write(r, tcpip.WriteOptions{More: more})
+	if err != nil && n == 0 {
+		return 0, errno(err)
+	}
+	return int(n), 0
+}
+
 func (e *endpoint) Write(p []byte, to posix.InetAddr, more bool) (int, posix.Errno) {
 	opts := tcpip.WriteOptions{More: more}
 	if to.Valid() {
