@@ -117,6 +117,7 @@ func TestCSocketEdges(t *testing.T) {
 		"SO_RCVTIMEO reads back 0.200000\n"+
 		"recv timeout: EAGAIN 1\n"+
 		"recv with data: 1\n"+
+		"tcp read/write: bad write EFAULT, bad read EFAULT, readv 6 abcdef, writev 4 read 4 ghij\n"+
 		"non-blocking send fills: EAGAIN 1 after >0 bytes 1\n"+
 		"send timeout: EAGAIN 1\n"+
 		"blocked writer woken by close: ECONNRESET/EPIPE\n"+

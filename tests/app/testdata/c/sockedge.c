@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +111,26 @@ int main(void) {
 	/* Data that is there comes at once, timeout or not. */
 	send(srv, "x", 1, 0);
 	printf("recv with data: %zd\n", recv(c, buf, sizeof buf, 0));
+
+	/* read, write and their vector forms on TCP copy straight between
+	 * the application's memory and the stack's: a bad pointer is
+	 * EFAULT and loses no bytes, iovecs fill and drain in order. */
+	errno = 0;
+	ssize_t wf = write(srv, (void *)8, 4);
+	int wfe = errno;
+	write(srv, "abcdef", 6);
+	errno = 0;
+	ssize_t rf = read(c, (void *)8, sizeof buf);
+	int rfe = errno;
+	char v1[2], v2[8];
+	struct iovec iv[2] = {{v1, 2}, {v2, 8}};
+	ssize_t rv = readv(c, iv, 2);
+	struct iovec ov[2] = {{"gh", 2}, {"ij", 2}};
+	ssize_t wv = writev(srv, ov, 2);
+	memset(buf, 0, sizeof buf);
+	ssize_t rn = read(c, buf, sizeof buf);
+	printf("tcp read/write: bad write %s, bad read %s, readv %zd %.2s%.4s, writev %zd read %zd %s\n",
+	       wf < 0 && wfe == EFAULT ? "EFAULT" : "?", rf < 0 && rfe == EFAULT ? "EFAULT" : "?", rv, v1, v2, wv, rn, buf);
 
 	/* A peer that never reads: a non-blocking sender fills the buffers
 	 * and gets EAGAIN; SO_SNDTIMEO ends a blocking send with what it
