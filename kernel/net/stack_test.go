@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,71 +15,8 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 	"gvisor.dev/gvisor/pkg/waiter"
 
-	vnet "github.com/runikraft/runikraft/kernel/drivers/virtio/net"
+	"github.com/runikraft/runikraft/kernel/net/nettest"
 )
-
-// fakeDev is one end of a wire: frames go to the peer's receiver on a
-// goroutine of their own, at most limit in flight (more get ErrBusy, as
-// a full virtqueue does).
-type fakeDev struct {
-	mac   [6]byte
-	peer  *fakeDev
-	limit int
-	q     chan []byte
-
-	mu       sync.Mutex
-	rx       vnet.Receiver
-	room     func()
-	inflight int
-	busy     int // ErrBusy answers given
-}
-
-func newWire(limit int) (*fakeDev, *fakeDev) {
-	a := &fakeDev{mac: [6]byte{2, 0, 0, 0, 0, 1}, limit: limit, q: make(chan []byte, limit)}
-	b := &fakeDev{mac: [6]byte{2, 0, 0, 0, 0, 2}, limit: limit, q: make(chan []byte, limit)}
-	a.peer, b.peer = b, a
-	go a.run()
-	go b.run()
-	return a, b
-}
-
-func (d *fakeDev) MAC() [6]byte { return d.mac }
-func (d *fakeDev) Attach(rx vnet.Receiver, room func()) {
-	d.mu.Lock()
-	d.rx, d.room = rx, room
-	d.mu.Unlock()
-}
-
-func (d *fakeDev) Transmit(parts ...[]byte) error {
-	d.mu.Lock()
-	if d.inflight >= d.limit {
-		d.busy++
-		d.mu.Unlock()
-		return vnet.ErrBusy
-	}
-	d.inflight++
-	d.mu.Unlock()
-	d.q <- bytes.Join(parts, nil)
-	return nil
-}
-
-func (d *fakeDev) run() {
-	for f := range d.q {
-		d.peer.mu.Lock()
-		rx := d.peer.rx
-		d.peer.mu.Unlock()
-		if rx != nil {
-			rx(f, false)
-		}
-		d.mu.Lock()
-		d.inflight--
-		room := d.room
-		d.mu.Unlock()
-		if room != nil {
-			room()
-		}
-	}
-}
 
 func static(addr string) Config {
 	return Config{Mode: ModeStatic, Addr: netip.MustParsePrefix(addr), Hostname: DefaultHostname}
@@ -93,9 +29,9 @@ func full4(s string, port uint16) tcpip.FullAddress {
 // twoStacks joins stacks 10.1.0.1 and 10.1.0.2 by a wire of depth frames
 // and listens on 10.1.0.2:80; it returns both stacks, the first one's
 // end of the wire and the listener, all closed when the test ends.
-func twoStacks(t *testing.T, depth int) (a, b *Stack, da *fakeDev, l net.Listener) {
+func twoStacks(t *testing.T, depth int) (a, b *Stack, da *nettest.Dev, l net.Listener) {
 	t.Helper()
-	da, db := newWire(depth)
+	da, db := nettest.NewWire(depth, false)
 	var err error
 	if a, err = New(static("10.1.0.1/24"), da); err != nil {
 		t.Fatal(err)
@@ -145,10 +81,7 @@ func TestTwoStacks(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("echoed %d bytes (%v), want %d intact", len(got), err, len(data))
 	}
-	da.mu.Lock()
-	busy := da.busy
-	da.mu.Unlock()
-	t.Logf("device busy %d times; %d frames dropped", busy, a.link.dropped.Load())
+	t.Logf("device busy %d times; %d frames dropped", da.Busy(), a.link.dropped.Load())
 }
 
 // Without a device the stack has loopback only and is ready at once.
@@ -241,7 +174,7 @@ func TestLoopbackOnly(t *testing.T) {
 // the server's replies are diverted to it and the stack gets the lease;
 // a 2-second lease is renewed at T1 (1 s) and the address stays.
 func TestDHCPOverLink(t *testing.T) {
-	da, db := newWire(8)
+	da, db := nettest.NewWire(8, false)
 	srv := &fakeServer{replies: make(chan []byte, 4), opts: []byte{
 		optSubnetMask, 4, 255, 255, 255, 0,
 		optRouter, 4, 10, 0, 2, 2,

@@ -15,67 +15,10 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
 
 	"github.com/runikraft/runikraft/kernel/abi/linux"
-	vnet "github.com/runikraft/runikraft/kernel/drivers/virtio/net"
 	knet "github.com/runikraft/runikraft/kernel/net"
+	"github.com/runikraft/runikraft/kernel/net/nettest"
 	"github.com/runikraft/runikraft/posix"
 )
-
-// wireDev is one end of a wire between two stacks: frames go to the
-// peer's receiver on a goroutine of its own, as the virtio-net driver
-// hands received frames to the stack on its own goroutine. Room for
-// depth frames; more get ErrBusy, as a full virtqueue does.
-type wireDev struct {
-	mac  [6]byte
-	peer *wireDev
-	q    chan []byte
-
-	mu   sync.Mutex
-	rx   vnet.Receiver
-	room func()
-}
-
-func newWirePair(depth int) (*wireDev, *wireDev) {
-	a := &wireDev{mac: [6]byte{2, 0, 0, 0, 0, 1}, q: make(chan []byte, depth)}
-	b := &wireDev{mac: [6]byte{2, 0, 0, 0, 0, 2}, q: make(chan []byte, depth)}
-	a.peer, b.peer = b, a
-	go a.run()
-	go b.run()
-	return a, b
-}
-
-func (d *wireDev) MAC() [6]byte { return d.mac }
-
-func (d *wireDev) Attach(rx vnet.Receiver, room func()) {
-	d.mu.Lock()
-	d.rx, d.room = rx, room
-	d.mu.Unlock()
-}
-
-func (d *wireDev) Transmit(parts ...[]byte) error {
-	select {
-	case d.q <- bytes.Join(parts, nil):
-		return nil
-	default:
-		return vnet.ErrBusy
-	}
-}
-
-func (d *wireDev) run() {
-	for f := range d.q {
-		d.peer.mu.Lock()
-		rx := d.peer.rx
-		d.peer.mu.Unlock()
-		if rx != nil {
-			rx(f, true) // virtio-net hands frames over as checksum-valid
-		}
-		d.mu.Lock()
-		room := d.room
-		d.mu.Unlock()
-		if room != nil {
-			room()
-		}
-	}
-}
 
 // reqConns is the number of connections of BenchmarkRequestResponse,
 // what the throughput benchmarks (bench/netprof, wrk) open.
@@ -101,7 +44,7 @@ func BenchmarkRequestResponse(b *testing.B) {
 }
 
 func benchRequestResponse(b *testing.B, respSize int) {
-	da, db := newWirePair(256)
+	da, db := nettest.NewWire(256, true) // virtio-net hands frames over as checksum-valid
 	cfg := func(a string) knet.Config {
 		return knet.Config{Mode: knet.ModeStatic, Addr: netip.MustParsePrefix(a), Hostname: knet.DefaultHostname}
 	}
