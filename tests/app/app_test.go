@@ -118,6 +118,7 @@ func TestCSocketEdges(t *testing.T) {
 		"recv timeout: EAGAIN 1\n"+
 		"recv with data: 1\n"+
 		"tcp read/write: bad write EFAULT, bad read EFAULT, readv 6 abcdef, writev 4 read 4 ghij\n"+
+		"epoll after reads: 1 1 0 1 1\n"+
 		"non-blocking send fills: EAGAIN 1 after >0 bytes 1\n"+
 		"send timeout: EAGAIN 1\n"+
 		"blocked writer woken by close: ECONNRESET/EPIPE\n"+
@@ -128,6 +129,7 @@ func TestCSocketEdges(t *testing.T) {
 		"udp zero-length read: 0, then 6\n"+
 		"recvmmsg timeout, nothing: EAGAIN 1\n"+
 		"recvmmsg timeout, one: 1 1, left 1\n"+
+		"epoll end of file: 1 2 1 0, shut: 1 1 1\n"+
 		"unix unbound sender: 2 bytes, address length 0\n"+
 		"unix recv timeout: EAGAIN 1\n")
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -131,6 +132,21 @@ int main(void) {
 	ssize_t rn = read(c, buf, sizeof buf);
 	printf("tcp read/write: bad write %s, bad read %s, readv %zd %.2s%.4s, writev %zd read %zd %s\n",
 	       wf < 0 && wfe == EFAULT ? "EFAULT" : "?", rf < 0 && rfe == EFAULT ? "EFAULT" : "?", rv, v1, v2, wv, rn, buf);
+
+	/* Level-triggered epoll after reads that empty the socket: quiet
+	 * until more comes, then ready; the reading side shut down with
+	 * data left, and the end of file after the last bytes, stay ready. */
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN}, evs[2];
+	epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+	write(srv, "a", 1);
+	int e1 = epoll_wait(ep, evs, 2, 2000);
+	ssize_t r1 = read(c, buf, sizeof buf);
+	int e2 = epoll_wait(ep, evs, 2, 0);
+	write(srv, "b", 1);
+	int e3 = epoll_wait(ep, evs, 2, 2000);
+	ssize_t r2 = read(c, buf, sizeof buf);
+	printf("epoll after reads: %d %zd %d %d %zd\n", e1, r1, e2, e3, r2);
 
 	/* A peer that never reads: a non-blocking sender fills the buffers
 	 * and gets EAGAIN; SO_SNDTIMEO ends a blocking send with what it
@@ -300,6 +316,37 @@ int main(void) {
 	t0 = now();
 	r = recvmmsg(u, mm, 4, 0, &to);
 	printf("recvmmsg timeout, one: %d %d, left %d\n", r, waited(t0), to.tv_sec == 0 && to.tv_nsec < 50000000);
+
+	/* epoll: data then end of file, read in one short read: the end of
+	 * file is still reported; shutdown(SHUT_RD) with nothing left too. */
+	{
+		struct sockaddr_in sa2;
+		int ln2 = listener(&sa2, 8);
+		int s2, c2 = pair(ln2, &sa2, &s2);
+		int ep2 = epoll_create1(0);
+		struct epoll_event ev2 = {.events = EPOLLIN}, g2[2];
+		epoll_ctl(ep2, EPOLL_CTL_ADD, c2, &ev2);
+		send(s2, "xy", 2, MSG_NOSIGNAL);
+		close(s2);
+		int f1 = epoll_wait(ep2, g2, 2, 2000);
+		ssize_t q1 = read(c2, buf, sizeof buf);
+		int f2 = epoll_wait(ep2, g2, 2, 2000);
+		ssize_t q2 = read(c2, buf, sizeof buf);
+		int s3, c3 = pair(ln2, &sa2, &s3);
+		epoll_ctl(ep2, EPOLL_CTL_DEL, c2, NULL); /* at end of file: ready for good */
+		epoll_ctl(ep2, EPOLL_CTL_ADD, c3, &ev2);
+		send(s3, "z", 1, MSG_NOSIGNAL);
+		int f3 = epoll_wait(ep2, g2, 2, 2000);
+		ssize_t q3 = read(c3, buf, sizeof buf);
+		shutdown(c3, SHUT_RD);
+		int f4 = epoll_wait(ep2, g2, 2, 2000);
+		printf("epoll end of file: %d %zd %d %zd, shut: %d %zd %d\n", f1, q1, f2, q2, f3, q3, f4);
+		close(c2);
+		close(c3);
+		close(s3);
+		close(ln2);
+		close(ep2);
+	}
 
 	/* AF_UNIX datagrams from an unbound sender have no address: the
 	 * length written back is 0. */
