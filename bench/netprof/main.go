@@ -34,6 +34,11 @@
 //     writes that cause them (a bottom half scheduled, a QEMU timer
 //     moved earlier);
 //
+//   - with -edges FILE, instead of the profile, the kernel's calls
+//     (call site, callee, count) in the measured window, for
+//     bench/pgoprof to turn into the kernel's PGO profile
+//     (plugin/calledges.c);
+//
 //   - with -callers SYMBOL, instead of the profile, which blocks run just
 //     before SYMBOL's entry (its callers) and how often per request.
 //
@@ -66,6 +71,7 @@ func main() {
 	flag.StringVar(&o.events, "events", "", "also count these QEMU trace events per request (comma-separated, e.g. virtio_queue_notify,virtio_notify)")
 	flag.BoolVar(&o.syscalls, "syscalls", false, "also count QEMU's system calls by thread per request (perf trace -s over the measured window)")
 	flag.StringVar(&o.callers, "callers", "", "count the callers of this function (a symbol) instead of profiling")
+	flag.StringVar(&o.edges, "edges", "", "write the kernel's call edges of the window to this file instead of profiling (for bench/pgoprof)")
 	flag.BoolVar(&o.noPlugin, "no-plugin", false, "CPU times only (no plugin slowing the guest)")
 	flag.IntVar(&o.top, "top", 40, "functions to list")
 	flag.Parse()

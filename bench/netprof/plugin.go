@@ -16,13 +16,16 @@ var blocksC []byte
 //go:embed plugin/callers.c
 var callersC []byte
 
+//go:embed plugin/calledges.c
+var calledgesC []byte
+
 //go:embed plugin/shared.h
 var sharedH []byte
 
 // buildPlugin compiles plugin name (blocks or callers) with the host's
 // cc into dir and returns the shared object's path.
 func buildPlugin(ctx context.Context, dir, name string) (string, error) {
-	src := map[string][]byte{"blocks": blocksC, "callers": callersC}[name]
+	src := map[string][]byte{"blocks": blocksC, "callers": callersC, "calledges": calledgesC}[name]
 	c := filepath.Join(dir, name+".c")
 	so := filepath.Join(dir, name+".so")
 	if err := os.WriteFile(c, src, 0o644); err != nil {
@@ -83,4 +86,40 @@ func readCounts(path string, callers bool) (counts, error) {
 		c.byAddr[addr] += v
 	}
 	return c, nil
+}
+
+// edge is a call counted by the calledges plugin: the call
+// instruction's address and the block it went to (the callee's entry).
+type edge struct{ site, callee uint64 }
+
+// readEdges reads the calledges plugin's shared file as it is now: a
+// table of {site, callee, count} triples, empty where site is 0.
+func readEdges(path string) (map[edge]uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m := map[edge]uint64{}
+	for i := 0; i+24 <= len(b); i += 24 {
+		site := binary.LittleEndian.Uint64(b[i:])
+		if site == 0 {
+			continue
+		}
+		m[edge{site, binary.LittleEndian.Uint64(b[i+8:])}] += binary.LittleEndian.Uint64(b[i+16:])
+	}
+	return m, nil
+}
+
+// writeEdges writes the calls of the window (e1 less e0) to path, one
+// "site callee calls" line each (hexadecimal addresses), after a
+// "# requests N" line: the input of bench/pgoprof.
+func writeEdges(path string, e0, e1 map[edge]uint64, n float64) error {
+	var b []byte
+	b = fmt.Appendf(b, "# requests %.0f\n", n)
+	for e, v := range e1 {
+		if d := v - min(v, e0[e]); d > 0 {
+			b = fmt.Appendf(b, "%x %x %d\n", e.site, e.callee, d)
+		}
+	}
+	return os.WriteFile(path, b, 0o644)
 }

@@ -22,6 +22,7 @@ import (
 
 type options struct {
 	image, program, redis, kernel, perf, callers string
+	edges                                        string
 	events                                       string
 	linux, noPlugin, syscalls                    bool
 	dur                                          time.Duration
@@ -87,16 +88,19 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	counts := filepath.Join(dir, "counts")
+	countsFile := filepath.Join(dir, "counts")
 	qemuArgs := append([]string(nil), qemucpu.Args...)
 	if !o.noPlugin {
-		plugin, args := "blocks", ",out="+counts
+		plugin, args := "blocks", ",out="+countsFile
 		if o.callers != "" {
 			addr, ok := syms.addr(o.callers)
 			if !ok {
 				return fmt.Errorf("no symbol %s", o.callers)
 			}
-			plugin, args = "callers", fmt.Sprintf(",out=%s,watch=%x", counts, addr)
+			plugin, args = "callers", fmt.Sprintf(",out=%s,watch=%x", countsFile, addr)
+		}
+		if o.edges != "" {
+			plugin = "calledges"
 		}
 		so, err := buildPlugin(ctx, dir, plugin)
 		if err != nil {
@@ -187,9 +191,20 @@ func run(ctx context.Context, o options) error {
 		ev0, errEv0 = events.count()
 	}
 	before, err1 := qemucpu.Read(pid)
-	c0, err2 := readCounts(counts, o.callers != "")
+	var c0, c1 counts
+	var e0, e1 map[edge]uint64
+	var err2, err3 error
+	if o.edges != "" {
+		e0, err2 = readEdges(countsFile)
+	} else {
+		c0, err2 = readCounts(countsFile, o.callers != "")
+	}
 	all, rps, err := load(o.dur)
-	c1, err3 := readCounts(counts, o.callers != "")
+	if o.edges != "" {
+		e1, err3 = readEdges(countsFile)
+	} else {
+		c1, err3 = readCounts(countsFile, o.callers != "")
+	}
 	after, err4 := qemucpu.Read(pid)
 	if events != nil {
 		ev1, errEv1 = events.count()
@@ -237,6 +252,9 @@ func run(ctx context.Context, o options) error {
 	}
 	if err := firstErr(err2, err3); err != nil {
 		return fmt.Errorf("the plugin's counts: %w", err)
+	}
+	if o.edges != "" {
+		return writeEdges(o.edges, e0, e1, n)
 	}
 	report(os.Stdout, o, syms, c0, c1, n)
 	return nil

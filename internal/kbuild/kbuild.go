@@ -50,7 +50,15 @@ func Build(ctx context.Context, o Options) (*image.Result, error) {
 	}
 	defer os.RemoveAll(tmp)
 	linked := filepath.Join(tmp, "kernel.elf")
-	args := []string{"build", "-o", linked, "-ldflags", LDFlags}
+	ldflags := LDFlags
+	// RUNIKRAFT_KBUILD_ELF=PATH keeps the linked ELF, with its DWARF,
+	// at PATH: bench/pgoprof reads the inlining and line tables there
+	// to turn the calls counted in this kernel into a PGO profile.
+	keepELF := os.Getenv("RUNIKRAFT_KBUILD_ELF")
+	if keepELF != "" {
+		ldflags = strings.TrimSuffix(ldflags, " -w")
+	}
+	args := []string{"build", "-o", linked, "-ldflags", ldflags}
 	overlay, err := writeOverlay(ctx, o, tmp)
 	if err != nil {
 		return nil, fmt.Errorf("kbuild: %w", err)
@@ -68,6 +76,9 @@ func Build(ctx context.Context, o Options) (*image.Result, error) {
 	if o.Tags != "" {
 		args = append(args, "-tags", o.Tags)
 	}
+	if p := netProfile(ctx, o); p != "" {
+		args = append(args, "-pgo", p)
+	}
 	args = append(args, o.Pkg)
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = o.Dir
@@ -77,11 +88,45 @@ func Build(ctx context.Context, o Options) (*image.Result, error) {
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("kbuild: go build %s: %w", o.Pkg, err)
 	}
+	if keepELF != "" {
+		elf, err := os.ReadFile(linked)
+		if err == nil {
+			err = os.WriteFile(keepELF, elf, 0o644)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kbuild: %w", err)
+		}
+	}
 	out, err := filepath.Abs(o.Out)
 	if err != nil {
 		return nil, fmt.Errorf("kbuild: %w", err)
 	}
 	return image.BakeFile(linked, out)
+}
+
+// NetTag builds a kernel with networking.
+const NetTag = "runikraft_net"
+
+// netProfile is the PGO profile of a kernel with networking: net.pgo
+// beside the main package's default.pgo (which go build takes by
+// itself), when there is one and GOFLAGS sets no -pgo. net.pgo is
+// counted in the guest under the network servers (kernel/cmd/kernel/
+// pgo.sh); the kernels without networking keep default.pgo, as the
+// network path's inlining would only make them larger (the hello
+// image's notz kernel by 8 KiB).
+func netProfile(ctx context.Context, o Options) string {
+	if !hasTag(o.Tags, NetTag) || strings.Contains(os.Getenv("GOFLAGS"), "-pgo") {
+		return ""
+	}
+	dir := pkgDir(ctx, o.Dir, o.Pkg)
+	if dir == "" {
+		return ""
+	}
+	p := filepath.Join(dir, "net.pgo")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 // NoZonesTag builds a kernel without the time-zone database (UTC only):
