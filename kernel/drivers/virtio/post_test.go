@@ -368,20 +368,21 @@ func TestCollectRechecksAfterInterruptsOn(t *testing.T) {
 	}
 }
 
-// The round-done function runs after each round's completions, once a
-// round, and not for a collect that found nothing.
-func TestRoundDone(t *testing.T) {
+// The batch-done function runs once after a collect, all its rounds
+// (what the device completed while the callbacks ran included), and not
+// for a collect that found nothing.
+func TestBatchDone(t *testing.T) {
 	q := newQueue(0, queueMem(4), 4, func() {})
 	d := &dev{r: q.r}
 	var events []string
-	q.SetRoundDone(func() { events = append(events, "end") })
+	q.SetBatchDone(func() { events = append(events, "end") })
 	var post func(i int)
 	post = func(i int) {
 		err := q.Post(func(uint32, error) {
 			events = append(events, "c")
 			if i == 1 {
 				// Completed while this round's callbacks run: the
-				// next round's.
+				// next round's, the same batch.
 				post(10)
 				for _, c := range d.take() {
 					d.complete(c[0].next, 0)
@@ -400,8 +401,8 @@ func TestRoundDone(t *testing.T) {
 	if n := q.Poll(); n != 3 {
 		t.Fatalf("Poll handed over %d, want 3", n)
 	}
-	if got := strings.Join(events, " "); got != "c c end c end" {
-		t.Errorf("events %q, want two rounds", got)
+	if got := strings.Join(events, " "); got != "c c c end" {
+		t.Errorf("events %q, want two rounds in one batch", got)
 	}
 	events = nil
 	if q.Poll(); len(events) != 0 {

@@ -45,7 +45,7 @@ type queue interface {
 	Post(done func(n uint32, err error), bufs ...virtio.Buf) error
 	TryPoll() int
 	SetInterrupts(on bool)
-	SetRoundDone(fn func())
+	SetBatchDone(fn func())
 }
 
 // dmaBuf is device-visible memory: mem as the kernel sees it, addr as
@@ -126,7 +126,7 @@ func newDriver(where string, mac [6]byte, features uint64, hdrLen int, split boo
 		d.rxDesc = append(d.rxDesc, d.bufs(b, len(b.mem), true))
 		d.rxDone = append(d.rxDone, func(n uint32, err error) { d.received(i, n, err) })
 	}
-	rxq.SetRoundDone(d.rxRoundDone)
+	rxq.SetBatchDone(d.rxBatchDone)
 	d.txDesc = make([][2]virtio.Buf, len(tx))
 	for i := range tx {
 		d.txFree = append(d.txFree, i)
@@ -214,14 +214,15 @@ func (d *Driver) Attach(r Receiver, room func()) {
 
 // AttachBatchEnd sets a function that runs on the device's interrupt
 // goroutine after each batch of received frames: the frames one drain of
-// the receive queue brought, handed to the receiver one at a time just
-// before. A receiver that holds a frame back to see whether a later one
+// the receive queue brought (its rounds back to back, until the ring is
+// empty or the interrupt goroutine's bound), handed to the receiver one
+// at a time just before. A receiver that holds a frame back to see whether a later one
 // of the same batch makes it unneeded (kernel/net's ACK coalescing)
 // delivers what it held then.
 func (d *Driver) AttachBatchEnd(fn func()) { d.batchEnd.Store(&fn) }
 
-// rxRoundDone runs after each round of receive completions.
-func (d *Driver) rxRoundDone() {
+// rxBatchDone runs after each drain of the receive queue.
+func (d *Driver) rxBatchDone() {
 	if fn := d.batchEnd.Load(); fn != nil && *fn != nil {
 		(*fn)()
 	}

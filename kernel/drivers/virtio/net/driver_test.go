@@ -14,7 +14,7 @@ type fakeQueue struct {
 	posted    []fakeReq
 	broken    error
 	intr      bool // interrupts asked for
-	roundDone func()
+	batchDone func()
 	polled    int
 	// onPoll, if set, plays the device completing requests when polled.
 	onPoll func()
@@ -29,7 +29,7 @@ func (q *fakeQueue) TryPoll() int {
 }
 
 func (q *fakeQueue) SetInterrupts(on bool)  { q.intr = on }
-func (q *fakeQueue) SetRoundDone(fn func()) { q.roundDone = fn }
+func (q *fakeQueue) SetBatchDone(fn func()) { q.batchDone = fn }
 
 type fakeReq struct {
 	done func(uint32, error)
@@ -97,11 +97,11 @@ func TestReceive(t *testing.T) {
 	if len(got) != 1 || !bytes.Equal(got[0], frame) {
 		t.Fatalf("received %q", got)
 	}
-	// The queue's round ends reach the batch-end function.
+	// The queue's batch ends reach the batch-end function.
 	ends := 0
-	rxq.roundDone()
+	rxq.batchDone()
 	d.AttachBatchEnd(func() { ends++ })
-	rxq.roundDone()
+	rxq.batchDone()
 	if ends != 1 {
 		t.Errorf("batch end ran %d times, want 1", ends)
 	}
