@@ -43,10 +43,13 @@ type linkEndpoint struct {
 	dev  Device
 	addr tcpip.LinkAddress
 
-	mu         sync.Mutex
-	dispatcher stack.NetworkDispatcher
-	pending    []*stack.PacketBuffer // waiting for a transmit slot, in order
-	onClose    func()
+	// dispatcher is the stack's, once attached: an atomic pointer, so
+	// that each frame received loads it instead of taking mu.
+	dispatcher atomic.Pointer[stack.NetworkDispatcher]
+
+	mu      sync.Mutex
+	pending []*stack.PacketBuffer // waiting for a transmit slot, in order
+	onClose func()
 
 	// divert, while set, takes the frames it wants (the DHCP client's)
 	// before the stack sees them.
@@ -69,6 +72,11 @@ type linkEndpoint struct {
 	held      []heldAck
 	heldTimer *time.Timer
 	coalesced atomic.Uint64 // held ACKs a later segment made unneeded
+
+	// rx holds received pure ACKs back until their batch ends, when the
+	// device says where batches end (ackrx.go).
+	rx          rxState
+	rxCoalesced atomic.Uint64 // received pure ACKs a later segment superseded
 }
 
 var _ stack.LinkEndpoint = (*linkEndpoint)(nil)
@@ -76,23 +84,38 @@ var _ stack.LinkEndpoint = (*linkEndpoint)(nil)
 func newLinkEndpoint(dev Device) *linkEndpoint {
 	m := dev.MAC()
 	e := &linkEndpoint{dev: dev, addr: tcpip.LinkAddress(m[:])}
-	dev.Attach(e.receive, e.drain)
+	if bd, ok := dev.(batchDevice); ok {
+		bd.AttachBatchEnd(e.receiveDone)
+		dev.Attach(e.receiveBatched, e.drain)
+	} else {
+		dev.Attach(e.receive, e.drain)
+	}
 	return e
 }
 
-// receive hands one frame to the stack (copied: the slot goes back to
-// the device).
+// batchDevice is a device that says where each batch of received
+// frames ends (the virtio-net driver does), which lets the link hold
+// pure ACKs back for the rest of the batch (ackrx.go).
+type batchDevice interface {
+	AttachBatchEnd(fn func())
+}
+
+// receive hands one frame to the stack.
 func (e *linkEndpoint) receive(frame []byte, csumValid bool) {
 	if d := e.divert.Load(); d != nil && (*d)(frame) {
 		return
 	}
+	e.deliver(frame, csumValid)
+}
+
+// deliver hands one frame to the stack (copied: the slot goes back to
+// the device).
+func (e *linkEndpoint) deliver(frame []byte, csumValid bool) {
 	if len(frame) < header.EthernetMinimumSize {
 		return // a runt: no header to go by
 	}
-	e.mu.Lock()
-	disp := e.dispatcher
-	e.mu.Unlock()
-	if disp == nil {
+	dp := e.dispatcher.Load()
+	if dp == nil {
 		return
 	}
 	eth := header.Ethernet(frame)
@@ -106,7 +129,7 @@ func (e *linkEndpoint) receive(frame []byte, csumValid bool) {
 		// gVisor's NIC sets this again from Capabilities, so for now
 		// the stack checks a frame the device validated all the same.
 		pkt.RXChecksumValidated = csumValid
-		disp.DeliverNetworkPacket(proto, pkt)
+		(*dp).DeliverNetworkPacket(proto, pkt)
 	}
 	pkt.DecRef()
 }
@@ -339,16 +362,14 @@ func (e *linkEndpoint) Capabilities() stack.LinkEndpointCapabilities {
 }
 
 func (e *linkEndpoint) Attach(d stack.NetworkDispatcher) {
-	e.mu.Lock()
-	e.dispatcher = d
-	e.mu.Unlock()
+	if d == nil {
+		e.dispatcher.Store(nil)
+		return
+	}
+	e.dispatcher.Store(&d)
 }
 
-func (e *linkEndpoint) IsAttached() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.dispatcher != nil
-}
+func (e *linkEndpoint) IsAttached() bool { return e.dispatcher.Load() != nil }
 
 func (e *linkEndpoint) Wait()                                   {}
 func (e *linkEndpoint) ARPHardwareType() header.ARPHardwareType { return header.ARPHardwareEther }
@@ -391,7 +412,7 @@ func (e *linkEndpoint) Close() {
 		p.DecRef()
 	}
 	e.pending = nil
-	e.dispatcher = nil
+	e.dispatcher.Store(nil)
 	f := e.onClose
 	e.mu.Unlock()
 	if f != nil {

@@ -51,7 +51,7 @@ func twoStacks(t *testing.T, depth int) (a, b *Stack, da *nettest.Dev, l net.Lis
 // Two stacks over a wire that is often full: 1 MiB each way arrives
 // intact, so frames held while the device is busy go out, in order.
 func TestTwoStacks(t *testing.T) {
-	a, _, da, l := twoStacks(t, 4)
+	a, b, da, l := twoStacks(t, 4)
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
@@ -81,7 +81,8 @@ func TestTwoStacks(t *testing.T) {
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("echoed %d bytes (%v), want %d intact", len(got), err, len(data))
 	}
-	t.Logf("device busy %d times; %d frames dropped", da.Busy(), a.link.dropped.Load())
+	t.Logf("device busy %d times; %d frames dropped; received ACKs coalesced %d and %d",
+		da.Busy(), a.link.dropped.Load(), a.link.rxCoalesced.Load(), b.link.rxCoalesced.Load())
 }
 
 // Without a device the stack has loopback only and is ready at once.

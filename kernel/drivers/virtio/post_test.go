@@ -3,6 +3,7 @@ package virtio
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -364,5 +365,47 @@ func TestCollectRechecksAfterInterruptsOn(t *testing.T) {
 	}
 	if *q.r.availHdr&availNoInterrupt != 0 {
 		t.Fatal("interrupts still off")
+	}
+}
+
+// The batch-done function runs once after a collect, all its rounds
+// (what the device completed while the callbacks ran included), and not
+// for a collect that found nothing.
+func TestBatchDone(t *testing.T) {
+	q := newQueue(0, queueMem(4), 4, func() {})
+	d := &dev{r: q.r}
+	var events []string
+	q.SetBatchDone(func() { events = append(events, "end") })
+	var post func(i int)
+	post = func(i int) {
+		err := q.Post(func(uint32, error) {
+			events = append(events, "c")
+			if i == 1 {
+				// Completed while this round's callbacks run: the
+				// next round's, the same batch.
+				post(10)
+				for _, c := range d.take() {
+					d.complete(c[0].next, 0)
+				}
+			}
+		}, Buf{Addr: uintptr(i), Len: 1, DeviceWrites: true})
+		if err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	post(0)
+	post(1)
+	for _, c := range d.take() {
+		d.complete(c[0].next, 0)
+	}
+	if n := q.Poll(); n != 3 {
+		t.Fatalf("Poll handed over %d, want 3", n)
+	}
+	if got := strings.Join(events, " "); got != "c c c end" {
+		t.Errorf("events %q, want two rounds in one batch", got)
+	}
+	events = nil
+	if q.Poll(); len(events) != 0 {
+		t.Errorf("an empty collect ran %q", events)
 	}
 }

@@ -19,6 +19,11 @@ type Queue struct {
 	// the interrupt goroutine.
 	deliver sync.Mutex
 	done    []completion // collect's scratch list, under deliver
+	// batchDone, if set, runs after each collect that handed
+	// completions over (under deliver): a driver that batches what they
+	// bring (virtio-net's receive path) learns where a batch ends.
+	// Set before the first Post (SetBatchDone) and never again.
+	batchDone func()
 
 	mu      sync.Mutex
 	room    sync.Cond // signalled when descriptors are freed
@@ -172,6 +177,11 @@ func (q *Queue) TryPoll() int {
 	return n
 }
 
+// SetBatchDone sets the function run after each collect that handed
+// completions over: the interrupt goroutine's drain of the queue, all
+// its rounds (see Queue.batchDone). Call it before the first Post.
+func (q *Queue) SetBatchDone(fn func()) { q.batchDone = fn }
+
 // collect wakes the requests the device has completed. The device's
 // interrupt goroutine calls it after acknowledging the interrupt, with a
 // bound on the rounds (0: none) so that a queue the device keeps filling
@@ -248,6 +258,11 @@ func (q *Queue) collectLocked(rounds int, keep bool) (total int, more bool) {
 		q.mu.Lock()
 	}
 	q.mu.Unlock()
+	if total > 0 && q.batchDone != nil {
+		// One batch is all the rounds of this call: they run back to
+		// back, and what the device completes meanwhile joins it.
+		q.batchDone()
+	}
 	return total, more
 }
 

@@ -23,6 +23,7 @@ type Dev struct {
 
 	mu       sync.Mutex
 	rx       vnet.Receiver
+	batchEnd func()
 	room     func()
 	inflight int
 	busy     int // ErrBusy answers given
@@ -51,6 +52,16 @@ func (d *Dev) Attach(rx vnet.Receiver, room func()) {
 	d.mu.Unlock()
 }
 
+// AttachBatchEnd sets the function called after each batch of frames
+// the receiver got: the frames that were queued on the wire when the
+// first of them was handed over, as a virtio-net receive queue is
+// drained (vnet.Driver.AttachBatchEnd).
+func (d *Dev) AttachBatchEnd(fn func()) {
+	d.mu.Lock()
+	d.batchEnd = fn
+	d.mu.Unlock()
+}
+
 // Transmit sends the frame made of parts, or says vnet.ErrBusy when
 // limit frames are in flight.
 func (d *Dev) Transmit(parts ...[]byte) error {
@@ -76,7 +87,7 @@ func (d *Dev) Busy() int {
 func (d *Dev) run() {
 	for f := range d.q {
 		d.peer.mu.Lock()
-		rx := d.peer.rx
+		rx, end := d.peer.rx, d.peer.batchEnd
 		d.peer.mu.Unlock()
 		if rx != nil {
 			rx(f, d.csumValid)
@@ -87,6 +98,9 @@ func (d *Dev) run() {
 		d.mu.Unlock()
 		if room != nil {
 			room()
+		}
+		if end != nil && len(d.q) == 0 {
+			end()
 		}
 	}
 }

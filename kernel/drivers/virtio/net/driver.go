@@ -45,6 +45,7 @@ type queue interface {
 	Post(done func(n uint32, err error), bufs ...virtio.Buf) error
 	TryPoll() int
 	SetInterrupts(on bool)
+	SetBatchDone(fn func())
 }
 
 // dmaBuf is device-visible memory: mem as the kernel sees it, addr as
@@ -76,14 +77,15 @@ type Driver struct {
 	hdrLen   int
 	logf     func(format string, args ...any)
 
-	rxq    queue
-	rx     []dmaBuf
-	rxDesc [][]virtio.Buf              // each receive slot's descriptors, made once
-	rxDone []func(n uint32, err error) // each receive slot's completion, made once
-	asm    assembler                   // only on the interrupt goroutine
-	recv   atomic.Pointer[Receiver]
-	room   atomic.Pointer[func()]
-	rxErr  atomic.Pointer[error] // sticky: the receive queue broke
+	rxq      queue
+	rx       []dmaBuf
+	rxDesc   [][]virtio.Buf              // each receive slot's descriptors, made once
+	rxDone   []func(n uint32, err error) // each receive slot's completion, made once
+	asm      assembler                   // only on the interrupt goroutine
+	recv     atomic.Pointer[Receiver]
+	batchEnd atomic.Pointer[func()] // see AttachBatchEnd
+	room     atomic.Pointer[func()]
+	rxErr    atomic.Pointer[error] // sticky: the receive queue broke
 
 	txq    queue
 	txMu   sync.Mutex
@@ -124,6 +126,7 @@ func newDriver(where string, mac [6]byte, features uint64, hdrLen int, split boo
 		d.rxDesc = append(d.rxDesc, d.bufs(b, len(b.mem), true))
 		d.rxDone = append(d.rxDone, func(n uint32, err error) { d.received(i, n, err) })
 	}
+	rxq.SetBatchDone(d.rxBatchDone)
 	d.txDesc = make([][2]virtio.Buf, len(tx))
 	for i := range tx {
 		d.txFree = append(d.txFree, i)
@@ -207,6 +210,22 @@ func (d *Driver) received(i int, n uint32, err error) {
 func (d *Driver) Attach(r Receiver, room func()) {
 	d.room.Store(&room)
 	d.recv.Store(&r)
+}
+
+// AttachBatchEnd sets a function that runs on the device's interrupt
+// goroutine after each batch of received frames: the frames one drain of
+// the receive queue brought (its rounds back to back, until the ring is
+// empty or the interrupt goroutine's bound), handed to the receiver one
+// at a time just before. A receiver that holds a frame back to see whether a later one
+// of the same batch makes it unneeded (kernel/net's ACK coalescing)
+// delivers what it held then.
+func (d *Driver) AttachBatchEnd(fn func()) { d.batchEnd.Store(&fn) }
+
+// rxBatchDone runs after each drain of the receive queue.
+func (d *Driver) rxBatchDone() {
+	if fn := d.batchEnd.Load(); fn != nil && *fn != nil {
+		(*fn)()
+	}
 }
 
 // MAC is the device's Ethernet address.

@@ -11,10 +11,11 @@ import (
 
 // fakeQueue records posted requests; the test completes them.
 type fakeQueue struct {
-	posted []fakeReq
-	broken error
-	intr   bool // interrupts asked for
-	polled int
+	posted    []fakeReq
+	broken    error
+	intr      bool // interrupts asked for
+	batchDone func()
+	polled    int
 	// onPoll, if set, plays the device completing requests when polled.
 	onPoll func()
 }
@@ -27,7 +28,8 @@ func (q *fakeQueue) TryPoll() int {
 	return 0
 }
 
-func (q *fakeQueue) SetInterrupts(on bool) { q.intr = on }
+func (q *fakeQueue) SetInterrupts(on bool)  { q.intr = on }
+func (q *fakeQueue) SetBatchDone(fn func()) { q.batchDone = fn }
 
 type fakeReq struct {
 	done func(uint32, error)
@@ -94,6 +96,14 @@ func TestReceive(t *testing.T) {
 	r.done(3, nil)
 	if len(got) != 1 || !bytes.Equal(got[0], frame) {
 		t.Fatalf("received %q", got)
+	}
+	// The queue's batch ends reach the batch-end function.
+	ends := 0
+	rxq.batchDone()
+	d.AttachBatchEnd(func() { ends++ })
+	rxq.batchDone()
+	if ends != 1 {
+		t.Errorf("batch end ran %d times, want 1", ends)
 	}
 	if s := d.Stats(); s.RxFrames != 1 || s.RxErrors != 1 {
 		t.Errorf("stats %+v", s)
