@@ -90,7 +90,7 @@ func TestHeldChains(t *testing.T) {
 	defer pkt.DecRef()
 	for step := 0; step < 20000; step++ {
 		f := flows[rng.Intn(len(flows))]
-		at := e.findHeld(f)
+		at := e.findHeld(&f)
 		if want := scan(f); at != want {
 			t.Fatalf("step %d: findHeld = %d, scan = %d", step, at, want)
 		}

@@ -166,37 +166,43 @@ func (e *linkEndpoint) writePacketLocked(pkt *stack.PacketBuffer) {
 		e.writeLocked(pkt)
 		return
 	}
-	a, pure := asPureAck(pkt, flow, th)
-	var h heldAck
-	at := e.findHeld(flow)
-	isHeld := at >= 0
-	if isHeld {
-		h = e.held[at]
+	// The held ACK is looked at in place, by index: copying the keys
+	// and entries about (a flowKey is five words) was a good part of
+	// this function's cost, which runs for every segment sent.
+	var ack uint32
+	pure := false
+	if th.Flags() == header.TCPFlagAck { // not a segment with data or another flag: no call
+		ack, pure = pureAckNumber(pkt, th)
 	}
+	at := e.findHeld(&flow)
 	switch {
-	case pure && !isHeld && len(e.held) < maxHeld:
-		e.hold(a, pkt)
-	case pure && isHeld && h.ack.ack != a.ack:
+	case at < 0:
+		if pure && len(e.held) < maxHeld {
+			e.hold(pureAck{flow: flow, ack: ack}, pkt)
+			return
+		}
+		e.writeLocked(pkt)
+	case pure && e.held[at].ack.ack != ack:
 		// A second ACK while one waits: data is streaming in, and
 		// as Linux acknowledges every second segment at once, this
 		// one goes now and covers the held one.
+		held := e.held[at].pkt
 		e.dropHeld(at)
-		h.pkt.DecRef()
+		held.DecRef()
 		e.coalesced.Add(1)
 		e.writeLocked(pkt)
-	case isHeld:
+	default:
 		// Another segment of a connection with a held ACK. A pure
 		// ACK here repeats the held one's number (a duplicate, or a
 		// window update): the peer counts those, both go out.
+		held, heldAck := e.held[at].pkt, e.held[at].ack.ack
 		e.dropHeld(at)
-		if !pure && supersedes(flow, th, h.ack) {
+		if !pure && acksAtLeast(th, heldAck) { // same connection: findHeld
 			e.coalesced.Add(1)
 		} else {
-			e.writeLocked(h.pkt)
+			e.writeLocked(held)
 		}
-		h.pkt.DecRef()
-		e.writeLocked(pkt)
-	default:
+		held.DecRef()
 		e.writeLocked(pkt)
 	}
 }
@@ -225,13 +231,13 @@ func heldBucket(flow *flowKey) uint64 {
 // findHeld is the index of flow's held ACK in e.held, or -1. It runs
 // for every segment sent; a chain holds one held ACK or none most of
 // the time.
-func (e *linkEndpoint) findHeld(flow flowKey) int {
-	j := e.heldHead[heldBucket(&flow)]
-	for n := 0; j != 0 && int(j) <= len(e.held) && n < maxHeld; n++ { // bounded: chains have no cycle, but a hang is a hang
-		if e.held[j-1].ack.flow.same(&flow) {
+func (e *linkEndpoint) findHeld(flow *flowKey) int {
+	// hold and dropHeld keep the chains acyclic and in range
+	// (TestHeldChains).
+	for j := e.heldHead[heldBucket(flow)]; j != 0; j = e.held[j-1].next {
+		if e.held[j-1].ack.flow.same(flow) {
 			return int(j) - 1
 		}
-		j = e.held[j-1].next
 	}
 	return -1
 }
