@@ -39,6 +39,9 @@ func (t *Thread) readv(fd uint64, seq *ioSeq, off int64) int64 {
 	if e != 0 {
 		return errno(e)
 	}
+	if s, ok := of.f.(*inetSocket); ok && s.stream != nil && off == atPosition && seq.total > 0 {
+		return s.readDirect(t, nonblock, seq) // readSeq's first case, without its call
+	}
 	return t.readSeq(of.f, nonblock, seq, off)
 }
 
@@ -48,6 +51,9 @@ func (t *Thread) writev(fd uint64, seq *ioSeq, off int64) int64 {
 	of, nonblock, e := t.rwFileNB(fd, linux.O_WRONLY)
 	if e != 0 {
 		return errno(e)
+	}
+	if s, ok := of.f.(*inetSocket); ok && s.stream != nil && off == atPosition && seq.total > 0 {
+		return s.writeDirect(t, nonblock, seq) // writeSeq's first case, without its call
 	}
 	return t.writeSeq(of.f, nonblock, seq, off)
 }
