@@ -115,7 +115,11 @@ func (t *Thread) serve() bool {
 		if t.exiting.Load() {
 			break
 		}
-		t.deliverSignals()
+		// deliverSignals' own first test, here: after nearly every call
+		// nothing is due, and that is then no call at all.
+		if r0 := int64(t.u.X[abi.RegA0]); t.sig.pending.Load() != 0 || atomic.LoadUint32(&t.u.Kick) != 0 || r0 == -errRestart || r0 == -errRestartNoHand {
+			t.deliverSignals()
+		}
 	}
 	return true
 }
