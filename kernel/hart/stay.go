@@ -30,13 +30,3 @@ func stay(h *hartState) (uintptr, bool) {
 	fpSwitch(h, fa)
 	return fa, true
 }
-
-// resumeFrame is the frame hart h resumes after a trap: stay's, or schedule's.
-//
-//go:nosplit
-func resumeFrame(h *hartState) uintptr {
-	if fa, ok := stay(h); ok {
-		return fa
-	}
-	return schedule(h)
-}
