@@ -411,11 +411,13 @@ func (e *linkEndpoint) AddHeader(pkt *stack.PacketBuffer) {
 
 // putMAC writes a into b, or zeros if a is not an Ethernet address.
 func putMAC(b []byte, a tcpip.LinkAddress) {
-	if len(a) != len(b) {
+	if len(a) != len(b) || len(b) != header.EthernetAddressSize {
 		clear(b)
 		return
 	}
-	copy(b, a)
+	// Byte by byte: copy was a call to runtime.memmove (through a
+	// linker trampoline from here), twice per frame sent.
+	b[0], b[1], b[2], b[3], b[4], b[5] = a[0], a[1], a[2], a[3], a[4], a[5]
 }
 
 // ParseHeader takes the Ethernet header off pkt (a packet socket's
