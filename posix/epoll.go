@@ -53,7 +53,7 @@ func (ep *epoll) watch(it *epollItem) {
 		ep.markReady(it)
 		ep.wq.notify()
 	}
-	it.edge.ch <- struct{}{}
+	it.edge.tok.Store(true)
 	ep.markReady(it)
 	it.of.f.waitQueue().add(it.edge)
 }
@@ -63,12 +63,15 @@ type epollItem struct {
 	of     *openFile
 	events uint32
 	data   uint64
-	// edge gets a token whenever the file's readiness may have changed
+	// edge gets a token (tok) whenever the file's readiness may have changed
 	// (every notify of its wait queue): an edge-triggered item reports
 	// only after one, as Linux reports on each wake-up of the file.
 	edge *waiter
 	// queued: on the epoll's ready list (under its readyMu).
 	queued bool
+	// dropped: no longer in the interest list (under the epoll's mu):
+	// collect checks this rather than looking the fd up again.
+	dropped bool
 }
 
 // epollPrivate are the flag bits of an item that are not events.
@@ -78,6 +81,7 @@ const epollPrivate = uint32(linux.EPOLLET | linux.EPOLLONESHOT)
 func (ep *epoll) drop(it *epollItem) {
 	it.of.f.waitQueue().remove(it.edge)
 	delete(ep.interest, it.fd)
+	it.dropped = true
 }
 
 // live returns the item for fd unless its file has been closed since it
@@ -165,8 +169,14 @@ func (ep *epoll) collectInto(out [][2]uint64, max int) [][2]uint64 {
 			next = i
 			break
 		}
-		if cur, ok := ep.live(it.fd); !ok || cur != it || !it.armed() {
-			continue // deleted, closed or disarmed: MOD or ADD puts it back
+		// live(it.fd) == it, without the map look-up: an item leaves
+		// the interest list only through drop.
+		if it.dropped || !it.armed() {
+			continue // deleted or disarmed: MOD or ADD puts it back
+		}
+		if it.of.closed.Load() {
+			ep.drop(it) // closed: as live does
+			continue
 		}
 		// Edge-triggered: take the change token before reading the
 		// state. Read first, a change landing in between (a packet, a
@@ -175,9 +185,7 @@ func (ep *epoll) collectInto(out [][2]uint64, max int) [][2]uint64 {
 		// netpoller's reader slept forever (net/http's TLS handshakes
 		// under go test hung on it).
 		if it.events&linux.EPOLLET != 0 {
-			select {
-			case <-it.edge.ch:
-			default:
+			if !it.edge.tok.Swap(false) {
 				continue // no change since the last report
 			}
 		}

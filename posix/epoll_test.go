@@ -269,3 +269,42 @@ func TestEpollReadyList(t *testing.T) {
 		t.Errorf("the second ready item was never reported: %v", seen)
 	}
 }
+
+// An item deleted while on the ready list is not reported, and a new
+// item for the same descriptor number is, once: collect tells them
+// apart without looking the number up.
+func TestEpollDroppedItemOnReadyList(t *testing.T) {
+	ep := &epoll{interest: map[int]*epollItem{}}
+	f := &levelFile{}
+	f.ready.Store(true)
+	old := &epollItem{fd: 6, of: newOpenFile(f, 0), events: linux.POLLIN, data: 1, edge: &waiter{}}
+	ep.watch(old)
+	ep.interest[6] = old
+	ep.mu.Lock()
+	ep.drop(old) // EPOLL_CTL_DEL: old stays on the ready list
+	ep.mu.Unlock()
+	g := &levelFile{}
+	g.ready.Store(true)
+	it := &epollItem{fd: 6, of: newOpenFile(g, 0), events: linux.POLLIN, data: 2, edge: &waiter{}}
+	ep.watch(it)
+	ep.interest[6] = it
+	got := ep.collect(8)
+	if len(got) != 1 || got[0][1] != 2 {
+		t.Fatalf("collect = %v, want only the new item (data 2)", got)
+	}
+	// A closed file's item is dropped by collect, as live does.
+	g2 := &levelFile{}
+	g2.ready.Store(true)
+	c := &epollItem{fd: 7, of: newOpenFile(g2, 0), events: linux.POLLIN, data: 3, edge: &waiter{}}
+	ep.watch(c)
+	ep.interest[7] = c
+	c.of.closed.Store(true)
+	for _, g := range ep.collect(8) {
+		if g[1] == 3 {
+			t.Fatalf("collect reported the closed file's item: %v", g)
+		}
+	}
+	if _, ok := ep.interest[7]; ok || !c.dropped {
+		t.Fatalf("the closed file's item is still in the interest list")
+	}
+}

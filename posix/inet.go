@@ -305,17 +305,34 @@ func (s *inetSocket) Write(t *Thread, p []byte, nonblock bool) (int, Errno) {
 func (s *inetSocket) readDirect(t *Thread, nonblock bool, seq *ioSeq) int64 {
 	u := t.userIO(seq)
 	var n int
-	e := s.block(t, nonblock, linux.POLLIN, func() (e Errno) {
+	var e Errno
+	if nonblock {
+		// What block does for a non-blocking socket, without its call
+		// and the closure's: Redis and nginx read this way every request.
 		n, e = s.stream.ReadTo(u, false)
 		if e == linux.ENOTCONN && s.ep.Readiness(linux.POLLRDHUP) != 0 {
-			return 0 // the peer shut down: end of file
+			e = 0 // the peer shut down: end of file
 		}
-		return e
-	})
+	} else {
+		e = s.block(t, false, linux.POLLIN, func() (e Errno) {
+			n, e = s.readTo(u)
+			return e
+		})
+	}
 	if n == 0 && u.fault != 0 {
 		e = u.fault // the stack calls any writer's error a bad buffer
 	}
 	return ioResult(uint64(max(n, 0)), e)
+}
+
+// readTo is one try of readDirect's (written out in its non-blocking
+// branch, which this would cost a call).
+func (s *inetSocket) readTo(u *userIO) (int, Errno) {
+	n, e := s.stream.ReadTo(u, false)
+	if e == linux.ENOTCONN && s.ep.Readiness(linux.POLLRDHUP) != 0 {
+		return n, 0 // the peer shut down: end of file
+	}
+	return n, e
 }
 
 // writeDirect is write(2) and writev(2) of such a socket: the stack
@@ -323,10 +340,15 @@ func (s *inetSocket) readDirect(t *Thread, nonblock bool, seq *ioSeq) int64 {
 func (s *inetSocket) writeDirect(t *Thread, nonblock bool, seq *ioSeq) int64 {
 	u := t.userIO(seq)
 	var n int
-	e := s.block(t, nonblock, linux.POLLOUT, func() (e Errno) {
-		n, e = s.stream.WriteFrom(u, false)
-		return e
-	})
+	var e Errno
+	if nonblock {
+		n, e = s.stream.WriteFrom(u, false) // as readDirect: block's one try
+	} else {
+		e = s.block(t, false, linux.POLLOUT, func() (e Errno) {
+			n, e = s.stream.WriteFrom(u, false)
+			return e
+		})
+	}
 	if n == 0 && u.fault != 0 {
 		e = u.fault
 	}

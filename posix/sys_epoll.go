@@ -80,7 +80,7 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 			ep.mu.Unlock()
 			return errno(linux.EEXIST)
 		}
-		it := &epollItem{fd: fd, of: of, events: events, data: data, edge: newWaiter()}
+		it := &epollItem{fd: fd, of: of, events: events, data: data, edge: &waiter{}}
 		ep.watch(it) // reports the current state once
 		ep.interest[fd] = it
 	case mod:
@@ -89,10 +89,7 @@ func sysEpollCtl(t *Thread, a *[6]uint64) int64 {
 			return errno(linux.ENOENT)
 		}
 		it.events, it.data = events, data
-		select { // re-arm: report the current state once more
-		case it.edge.ch <- struct{}{}:
-		default:
-		}
+		it.edge.tok.Store(true) // re-arm: report the current state once more
 		ep.markReady(it)
 	case del:
 		if !exists {

@@ -11,38 +11,51 @@ import (
 // rwFile is descriptor fd's file for reading (want O_RDONLY) or writing
 // (O_WRONLY): EBADF if the descriptor is not open that way.
 func (t *Thread) rwFile(fd uint64, want uint32) (*openFile, Errno) {
+	of, _, e := t.rwFileNB(fd, want)
+	return of, e
+}
+
+// rwFileNB is rwFile also reporting O_NONBLOCK, read under the same
+// lock: read and write ask both for every call (of.nonblock() after
+// rwFile was a second lock and a call).
+func (t *Thread) rwFileNB(fd uint64, want uint32) (*openFile, bool, Errno) {
 	of, e := t.fd(fd)
 	if e != 0 {
-		return nil, e
+		return nil, false, e
 	}
 	of.mu.Lock()
-	acc := of.flags & linux.O_ACCMODE
-	path := of.flags&linux.O_PATH != 0
+	flags := of.flags
 	of.mu.Unlock()
-	if path || acc != linux.O_RDWR && acc != want {
-		return nil, linux.EBADF
+	if acc := flags & linux.O_ACCMODE; flags&linux.O_PATH != 0 || acc != linux.O_RDWR && acc != want {
+		return nil, false, linux.EBADF
 	}
-	return of, 0
+	return of, flags&linux.O_NONBLOCK != 0, 0
 }
 
 // readv is the common body of the read family.
 func (t *Thread) readv(fd uint64, seq *ioSeq, off int64) int64 {
 	defer seq.release()
-	of, e := t.rwFile(fd, linux.O_RDONLY)
+	of, nonblock, e := t.rwFileNB(fd, linux.O_RDONLY)
 	if e != 0 {
 		return errno(e)
 	}
-	return t.readSeq(of.f, of.nonblock(), seq, off)
+	if s, ok := of.f.(*inetSocket); ok && s.stream != nil && off == atPosition && seq.total > 0 {
+		return s.readDirect(t, nonblock, seq) // readSeq's first case, without its call
+	}
+	return t.readSeq(of.f, nonblock, seq, off)
 }
 
 // writev is the common body of the write family.
 func (t *Thread) writev(fd uint64, seq *ioSeq, off int64) int64 {
 	defer seq.release()
-	of, e := t.rwFile(fd, linux.O_WRONLY)
+	of, nonblock, e := t.rwFileNB(fd, linux.O_WRONLY)
 	if e != 0 {
 		return errno(e)
 	}
-	return t.writeSeq(of.f, of.nonblock(), seq, off)
+	if s, ok := of.f.(*inetSocket); ok && s.stream != nil && off == atPosition && seq.total > 0 {
+		return s.writeDirect(t, nonblock, seq) // writeSeq's first case, without its call
+	}
+	return t.writeSeq(of.f, nonblock, seq, off)
 }
 
 // offset checks a pread/pwrite offset.

@@ -48,6 +48,14 @@ type Thread struct {
 // fstat per request). A thread makes one call at a time, so one set
 // serves all its calls; it is allocated at the first call that needs it.
 type threadScratch struct {
+	// uio is the application memory a direct socket read or write
+	// covers (userIO): the stack takes it as an interface, so one
+	// declared in the call would be allocated per call. First: its
+	// fields are then reached with a load or store's own 12-bit offset,
+	// not an address computed past the page each time (every socket
+	// read and write sets it up).
+	uio userIO
+
 	page  [linux.PageSize]byte // a path argument, a page at a time
 	stat  linux.Stat
 	statx linux.Statx
@@ -57,11 +65,6 @@ type threadScratch struct {
 	// while one does (recvmmsg and sendmmsg describe several at once).
 	iov     [8]linux.Iovec
 	iovBusy bool
-
-	// uio is the application memory a direct socket read or write
-	// covers (userIO): the stack takes it as an interface, so one
-	// declared in the call would be allocated per call.
-	uio userIO
 }
 
 // scratch is the thread's threadScratch.
@@ -115,7 +118,11 @@ func (t *Thread) serve() bool {
 		if t.exiting.Load() {
 			break
 		}
-		t.deliverSignals()
+		// deliverSignals' own first test, here: after nearly every call
+		// nothing is due, and that is then no call at all.
+		if r0 := int64(t.u.X[abi.RegA0]); t.sig.pending.Load() != 0 || atomic.LoadUint32(&t.u.Kick) != 0 || r0 == -errRestart || r0 == -errRestartNoHand {
+			t.deliverSignals()
+		}
 	}
 	return true
 }

@@ -64,6 +64,9 @@ func (t *Thread) waitReady(files []pollable, timeout time.Duration, check func()
 type waiter struct {
 	ch  chan struct{}
 	fwd func()
+	// tok is an epoll item's change token (fwd set): notify sets it, a
+	// store where a channel send took the channel's lock and a call.
+	tok atomic.Bool
 }
 
 func newWaiter() *waiter { return &waiter{ch: make(chan struct{}, 1)} }
@@ -137,12 +140,14 @@ func (q *waitQueue) notify() {
 	fwd := buf[:0]
 	q.mu.Lock()
 	for _, w := range q.ws {
+		if w.fwd != nil {
+			w.tok.Store(true) // before fwd puts the item on the ready list
+			fwd = append(fwd, w.fwd)
+			continue
+		}
 		select {
 		case w.ch <- struct{}{}:
 		default:
-		}
-		if w.fwd != nil {
-			fwd = append(fwd, w.fwd)
 		}
 	}
 	q.mu.Unlock()

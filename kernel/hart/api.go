@@ -213,11 +213,19 @@ func CopyIn(dst []byte, src uintptr) syscall.Errno {
 		return 0
 	}
 	// Without a trap: a word or two under bkl (peek.go), any present
-	// range on one hart (copydirect.go). In that order: with copyDirect
+	// range on one hart (copydirect.go). In that order: with the direct copy
 	// first the futex ping-pong's round trip took 8,700 guest
 	// instructions against 5,700 (bench/syscall -icount).
-	if peekUser(dst, src) || copyDirect(uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)), false) {
+	if peekUser(dst, src) {
 		return 0
+	}
+	if n := uintptr(len(dst)); n <= maxDirectCopy && nharts == 1 { // copydirect.go, without a call around it
+		s := irqOff()
+		ok := copyMapped(uintptr(unsafe.Pointer(&dst[0])), src, n, false)
+		irqRestore(s)
+		if ok {
+			return 0
+		}
 	}
 	_, _, e := syscall.RawSyscall(sysRKCopyIn, uintptr(unsafe.Pointer(&dst[0])), src, uintptr(len(dst)))
 	return e
@@ -228,8 +236,13 @@ func CopyOut(dst uintptr, src []byte) syscall.Errno {
 	if len(src) == 0 {
 		return 0
 	}
-	if copyDirect(uintptr(unsafe.Pointer(&src[0])), dst, uintptr(len(src)), true) {
-		return 0
+	if n := uintptr(len(src)); n <= maxDirectCopy && nharts == 1 { // copydirect.go, without a call around it
+		s := irqOff()
+		ok := copyMapped(uintptr(unsafe.Pointer(&src[0])), dst, n, true)
+		irqRestore(s)
+		if ok {
+			return 0
+		}
 	}
 	_, _, e := syscall.RawSyscall(sysRKCopyOut, dst, uintptr(unsafe.Pointer(&src[0])), uintptr(len(src)))
 	return e

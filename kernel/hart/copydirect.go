@@ -25,27 +25,15 @@ const maxDirectCopy = 16 * mm.PageSize
 func irqOff() (sstatus uint64)
 func irqRestore(sstatus uint64)
 
-// copyDirect copies n bytes between kernel address k and application
-// address u (toUser: from k to u) and reports true, or reports false
-// having copied nothing that matters: the caller then copies through the
-// trap, which redoes the whole copy.
-//
-//go:nosplit
-func copyDirect(k, u, n uintptr, toUser bool) bool {
-	if n == 0 || n > maxDirectCopy || nharts != 1 {
-		return false
-	}
-	s := irqOff()
-	ok := copyMapped(k, u, n, toUser)
-	irqRestore(s)
-	return ok
-}
-
-// copyMapped is copyDirect's work, interrupts off: page by page, the
-// application's page through the kernel's identity map of RAM, as
-// copyUser does in trap context, the kernel's page checked present
-// (a heap page not yet backed would fault, and faults are the trap
-// path's business).
+// copyMapped is CopyIn's and CopyOut's direct copy (api.go): with one
+// hart, n at most maxDirectCopy, interrupts off, it copies n bytes
+// between kernel address k and application address u (toUser: from k to
+// u) and reports true, or reports false having copied nothing that
+// matters: the caller then copies through the trap, which redoes the
+// whole copy. Page by page, the application's page through the kernel's
+// identity map of RAM, as copyUser does in trap context, the kernel's
+// page checked present (a heap page not yet backed would fault, and
+// faults are the trap path's business).
 //
 //go:nosplit
 func copyMapped(k, u, n uintptr, toUser bool) bool {

@@ -27,16 +27,15 @@ func stay(h *hartState) (uintptr, bool) {
 	profMigrate(h, fa)
 	(*frame)(ptr(fa)).hart = hartAddr(h)
 	arm(h, reg.ReadTime())
-	fpSwitch(h, fa)
-	return fa, true
-}
-
-// resumeFrame is the frame hart h resumes after a trap: stay's, or schedule's.
-//
-//go:nosplit
-func resumeFrame(h *hartState) uintptr {
-	if fa, ok := stay(h); ok {
-		return fa
+	// fpSwitch's quick case, here: the frame that owns the registers
+	// (the kernel frame back from user mode, the same one after a trap)
+	// needs only its FS bit set if it is a kernel frame (fp.go).
+	if f := (*frame)(ptr(fa)); h.fpOwner == fa {
+		if f.status&statusSPP != 0 {
+			f.status |= statusFS
+		}
+	} else {
+		fpSwitch(h, fa)
 	}
-	return schedule(h)
+	return fa, true
 }

@@ -43,7 +43,9 @@ func trap(fr uintptr) uintptr {
 		fatal(&emergFrames[0], "trap frame names no hart")
 		return fr // not reached: fatal powers off
 	}
-	if lockFreeCall(h, fr) {
+	// lockFreeCall's own first test, here: with one hart (its only
+	// case that does not return false at once) no call for each trap.
+	if nharts > 1 && lockFreeCall(h, fr) {
 		return fr
 	}
 	profLock(h)
@@ -88,7 +90,10 @@ func trap(fr uintptr) uintptr {
 			fatal(&t.fr, causeName(cause))
 		}
 	}
-	next := resumeFrame(h) // stay.go
+	next, ok := stay(h) // stay.go; else schedule (one call fewer than a wrapper of both)
+	if !ok {
+		next = schedule(h)
+	}
 	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next

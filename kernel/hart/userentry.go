@@ -67,7 +67,10 @@ func userEntry(fr uintptr) uintptr {
 	profTrap(h, linux.Breakpoint, false)
 	profSys(h, sysRKEnterUser)
 	enterUser(t, uintptr(t.fr.x[abi.RegA0]))
-	next := resumeFrame(h) // stay.go
+	next, ok := stay(h) // stay.go; else schedule, as trap
+	if !ok {
+		next = schedule(h)
+	}
 	profResume(h, next)
 	releaseBKL(h) // next is this hart's alone now: resume reads only it
 	return next

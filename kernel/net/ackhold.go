@@ -129,12 +129,22 @@ func headersOf(pkt *stack.PacketBuffer) (nh []byte, th header.TCP, ok bool) {
 // asPureAck says whether pkt, a TCP segment of connection flow with
 // header th, is a pure ACK (see pureAck).
 func asPureAck(pkt *stack.PacketBuffer, flow flowKey, th header.TCP) (pureAck, bool) {
-	if th.Flags() != header.TCPFlagAck || pkt.Data().Size() != 0 {
+	ack, ok := pureAckNumber(pkt, th)
+	if !ok {
 		return pureAck{}, false
+	}
+	return pureAck{flow: flow, ack: ack}, true
+}
+
+// pureAckNumber is asPureAck without the key: the acknowledgement
+// number, if pkt is a pure ACK (writePacketLocked copies no key for it).
+func pureAckNumber(pkt *stack.PacketBuffer, th header.TCP) (uint32, bool) {
+	if th.Flags() != header.TCPFlagAck || pkt.Data().Size() != 0 {
+		return 0, false
 	}
 	off := int(th.DataOffset())
 	if off < header.TCPMinimumSize || off > len(th) {
-		return pureAck{}, false
+		return 0, false
 	}
 	opts := th[header.TCPMinimumSize:off]
 	for i := 0; i < len(opts); {
@@ -145,22 +155,29 @@ func asPureAck(pkt *stack.PacketBuffer, flow flowKey, th header.TCP) (pureAck, b
 			i++
 		case header.TCPOptionTS:
 			if i+1 >= len(opts) || opts[i+1] != header.TCPOptionTSLength {
-				return pureAck{}, false
+				return 0, false
 			}
 			i += header.TCPOptionTSLength
 		default:
-			return pureAck{}, false
+			return 0, false
 		}
 	}
-	return pureAck{flow: flow, ack: th.AckNumber()}, true
+	return th.AckNumber(), true
 }
 
 // supersedes says whether a segment of connection flow with header th,
 // sent after the held ACK a, acknowledges at least as much on the same
 // connection, so a need not be sent.
 func supersedes(flow flowKey, th header.TCP, a pureAck) bool {
-	if !flow.same(&a.flow) || th.Flags()&header.TCPFlagAck == 0 || th.Flags()&header.TCPFlagRst != 0 {
+	return flow.same(&a.flow) && acksAtLeast(th, a.ack)
+}
+
+// acksAtLeast says whether a segment with header th acknowledges at
+// least ack (and is no reset): supersedes for a segment already known
+// to be of the held ACK's connection.
+func acksAtLeast(th header.TCP, ack uint32) bool {
+	if th.Flags()&header.TCPFlagAck == 0 || th.Flags()&header.TCPFlagRst != 0 {
 		return false
 	}
-	return int32(th.AckNumber()-a.ack) >= 0
+	return int32(th.AckNumber()-ack) >= 0
 }

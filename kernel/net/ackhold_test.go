@@ -2,6 +2,7 @@ package net
 
 import (
 	"bytes"
+	"math/rand"
 	"testing"
 
 	"gvisor.dev/gvisor/pkg/buffer"
@@ -64,4 +65,59 @@ func TestHeadersOf(t *testing.T) {
 		t.Error("an ARP-typed frame parsed as IPv4")
 	}
 	pkt.DecRef()
+}
+
+// The held ACKs' chains (heldHead) find exactly what a scan of e.held
+// finds, through holds and drops in any order, and stay consistent.
+func TestHeldChains(t *testing.T) {
+	e := newLinkEndpoint(nullDev{linkMAC})
+	scan := func(f flowKey) int {
+		for i := range e.held {
+			if e.held[i].ack.flow.same(&f) {
+				return i
+			}
+		}
+		return -1
+	}
+	flows := make([]flowKey, 200)
+	for i := range flows {
+		// Server connections: one address pair, the peer's port varies;
+		// a few with other addresses.
+		flows[i] = flowKey{a: 0x0a000002_0a000001 + uint64(i%7)<<40, ports: 6379<<16 | uint64(40000+i*13)}
+	}
+	rng := rand.New(rand.NewSource(1))
+	pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{})
+	defer pkt.DecRef()
+	for step := 0; step < 20000; step++ {
+		f := flows[rng.Intn(len(flows))]
+		at := e.findHeld(&f)
+		if want := scan(f); at != want {
+			t.Fatalf("step %d: findHeld = %d, scan = %d", step, at, want)
+		}
+		switch {
+		case at < 0 && len(e.held) < maxHeld:
+			e.hold(pureAck{flow: f, ack: uint32(step)}, pkt)
+		case at >= 0:
+			h := e.held[at]
+			e.dropHeld(at)
+			h.pkt.DecRef()
+		}
+		// Every held ACK is on its bucket's chain exactly once.
+		seen := 0
+		for b := range e.heldHead {
+			for j, n := e.heldHead[b], 0; j != 0; j, n = e.held[j-1].next, n+1 {
+				if n > maxHeld || heldBucket(&e.held[j-1].ack.flow) != uint64(b) {
+					t.Fatalf("step %d: bucket %d's chain is broken", step, b)
+				}
+				seen++
+			}
+		}
+		if seen != len(e.held) {
+			t.Fatalf("step %d: %d held ACKs on the chains, %d held", step, seen, len(e.held))
+		}
+	}
+	e.Close()
+	if len(e.held) != 0 || e.heldHead != [heldBuckets]uint8{} {
+		t.Fatal("Close left held ACKs")
+	}
 }

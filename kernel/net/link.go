@@ -65,11 +65,13 @@ type linkEndpoint struct {
 	// Pure ACKs held back (under mu), at most one per connection and
 	// maxHeld in all, in case a segment of the same connection carries
 	// them; heldTimer sends what is left ackHold after the first. A
-	// slice searched in order: it holds one or two at a time, and a
-	// map of these keys costs two passes of the runtime's fallback hash
-	// (riscv64 has no AES hash) and a compare per look-up, three per
-	// request.
+	// slice, chained by heldHead from a multiplicative hash of the flow
+	// (findHeld): a map of these keys costs two passes of the runtime's
+	// fallback hash (riscv64 has no AES hash) and a compare per look-up,
+	// and a scan of the slice, one compare per held ACK: with 16 busy
+	// connections most have one held, and every segment sent looked.
 	held      []heldAck
+	heldHead  [heldBuckets]uint8 // index+1 of a bucket's first held ACK; 0: none
 	heldTimer *time.Timer
 	coalesced atomic.Uint64 // held ACKs a later segment made unneeded
 
@@ -187,66 +189,106 @@ func (e *linkEndpoint) writePacketLocked(pkt *stack.PacketBuffer) {
 		e.writeLocked(pkt)
 		return
 	}
-	a, pure := asPureAck(pkt, flow, th)
-	var h heldAck
-	at := e.findHeld(flow)
-	isHeld := at >= 0
-	if isHeld {
-		h = e.held[at]
+	// The held ACK is looked at in place, by index: copying the keys
+	// and entries about (a flowKey is five words) was a good part of
+	// this function's cost, which runs for every segment sent.
+	var ack uint32
+	pure := false
+	if th.Flags() == header.TCPFlagAck { // not a segment with data or another flag: no call
+		ack, pure = pureAckNumber(pkt, th)
 	}
+	at := e.findHeld(&flow)
 	switch {
-	case pure && !isHeld && len(e.held) < maxHeld:
-		e.hold(a, pkt)
-	case pure && isHeld && h.ack.ack != a.ack:
+	case at < 0:
+		if pure && len(e.held) < maxHeld {
+			e.hold(pureAck{flow: flow, ack: ack}, pkt)
+			return
+		}
+		e.writeLocked(pkt)
+	case pure && e.held[at].ack.ack != ack:
 		// A second ACK while one waits: data is streaming in, and
 		// as Linux acknowledges every second segment at once, this
 		// one goes now and covers the held one.
+		held := e.held[at].pkt
 		e.dropHeld(at)
-		h.pkt.DecRef()
+		held.DecRef()
 		e.coalesced.Add(1)
 		e.writeLocked(pkt)
-	case isHeld:
+	default:
 		// Another segment of a connection with a held ACK. A pure
 		// ACK here repeats the held one's number (a duplicate, or a
 		// window update): the peer counts those, both go out.
+		held, heldAck := e.held[at].pkt, e.held[at].ack.ack
 		e.dropHeld(at)
-		if !pure && supersedes(flow, th, h.ack) {
+		if !pure && acksAtLeast(th, heldAck) { // same connection: findHeld
 			e.coalesced.Add(1)
 		} else {
-			e.writeLocked(h.pkt)
+			e.writeLocked(held)
 		}
-		h.pkt.DecRef()
-		e.writeLocked(pkt)
-	default:
+		held.DecRef()
 		e.writeLocked(pkt)
 	}
 }
 
 // heldAck is a pure ACK held back.
 type heldAck struct {
-	ack pureAck
-	pkt *stack.PacketBuffer
+	ack  pureAck
+	pkt  *stack.PacketBuffer
+	next uint8 // index+1 of the next held ACK in this one's bucket; 0: none
 }
 
-// maxHeld bounds the ACKs held at once (one per connection).
+// maxHeld bounds the ACKs held at once (one per connection); indexes
+// plus one fit heldAck.next and heldHead's bytes.
 const maxHeld = 64
 
+// heldBuckets is the number of heldHead's chains (a power of two).
+const heldBuckets = 64
+
+// heldBucket is flow's chain in heldHead: the top bits of a
+// multiplicative hash of its ports and (IPv4) addresses, which is what
+// tells a server's connections apart.
+func heldBucket(flow *flowKey) uint64 {
+	return ((flow.ports ^ flow.a) * 0x9e3779b97f4a7c15) >> (64 - 6)
+}
+
 // findHeld is the index of flow's held ACK in e.held, or -1. It runs
-// for every segment sent, over up to one held ACK per connection (16
-// with 16 busy connections), so it compares with flowKey.same.
-func (e *linkEndpoint) findHeld(flow flowKey) int {
-	for i := range e.held {
-		if e.held[i].ack.flow.same(&flow) {
-			return i
+// for every segment sent; a chain holds one held ACK or none most of
+// the time.
+func (e *linkEndpoint) findHeld(flow *flowKey) int {
+	// hold and dropHeld keep the chains acyclic and in range
+	// (TestHeldChains).
+	for j := e.heldHead[heldBucket(flow)]; j != 0; j = e.held[j-1].next {
+		if e.held[j-1].ack.flow.same(flow) {
+			return int(j) - 1
 		}
 	}
 	return -1
 }
 
+// unchain takes index i out of its bucket's chain.
+func (e *linkEndpoint) unchain(i int) {
+	p := &e.heldHead[heldBucket(&e.held[i].ack.flow)]
+	for n := 0; *p != 0 && int(*p) <= len(e.held) && n < maxHeld; n++ {
+		if int(*p) == i+1 {
+			*p = e.held[i].next
+			return
+		}
+		p = &e.held[*p-1].next
+	}
+}
+
 // dropHeld removes e.held[i] (its packet reference goes to the caller).
 func (e *linkEndpoint) dropHeld(i int) {
 	last := len(e.held) - 1
-	e.held[i] = e.held[last]
+	e.unchain(i)
+	if i != last {
+		// The last one moves to i: whatever pointed at it points at i.
+		e.unchain(last)
+		e.held[i] = e.held[last]
+		b := heldBucket(&e.held[i].ack.flow)
+		e.held[i].next = e.heldHead[b]
+		e.heldHead[b] = uint8(i + 1)
+	}
 	e.held[last] = heldAck{}
 	e.held = e.held[:last]
 }
@@ -260,7 +302,9 @@ func (e *linkEndpoint) hold(a pureAck, pkt *stack.PacketBuffer) {
 			e.heldTimer.Reset(ackHold)
 		}
 	}
-	e.held = append(e.held, heldAck{ack: a, pkt: pkt.IncRef()})
+	b := heldBucket(&a.flow)
+	e.held = append(e.held, heldAck{ack: a, pkt: pkt.IncRef(), next: e.heldHead[b]})
+	e.heldHead[b] = uint8(len(e.held))
 }
 
 // flushHeld sends the held ACKs no segment took along in time.
@@ -273,6 +317,7 @@ func (e *linkEndpoint) flushHeld() {
 		e.held[i] = heldAck{}
 	}
 	e.held = e.held[:0]
+	e.heldHead = [heldBuckets]uint8{}
 }
 
 // writeLocked transmits pkt, or queues it (up to maxPending) for when
@@ -387,11 +432,13 @@ func (e *linkEndpoint) AddHeader(pkt *stack.PacketBuffer) {
 
 // putMAC writes a into b, or zeros if a is not an Ethernet address.
 func putMAC(b []byte, a tcpip.LinkAddress) {
-	if len(a) != len(b) {
+	if len(a) != len(b) || len(b) != header.EthernetAddressSize {
 		clear(b)
 		return
 	}
-	copy(b, a)
+	// Byte by byte: copy was a call to runtime.memmove (through a
+	// linker trampoline from here), twice per frame sent.
+	b[0], b[1], b[2], b[3], b[4], b[5] = a[0], a[1], a[2], a[3], a[4], a[5]
 }
 
 // ParseHeader takes the Ethernet header off pkt (a packet socket's
@@ -408,6 +455,7 @@ func (e *linkEndpoint) Close() {
 		e.held[i] = heldAck{}
 	}
 	e.held = e.held[:0]
+	e.heldHead = [heldBuckets]uint8{}
 	for _, p := range e.pending {
 		p.DecRef()
 	}

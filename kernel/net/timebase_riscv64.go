@@ -4,11 +4,11 @@ package net
 
 import (
 	"github.com/runikraft/runikraft/kernel/hart"
-	"github.com/runikraft/runikraft/kernel/reg"
 )
 
-// readTicks is the time CSR (one instruction, readable in S- and U-mode).
-func readTicks() uint64 { return reg.ReadTime() }
+// readTicks is the time CSR (one instruction, readable in S- and U-mode;
+// ticks_riscv64.s).
+func readTicks() uint64
 
 // tickNanos is how many nanoseconds one tick of the time CSR lasts, or 0
 // when the kernel knows no timebase (a riscv64 program under Linux, such

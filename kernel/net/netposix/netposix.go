@@ -274,10 +274,20 @@ func (e *endpoint) Readiness(mask uint32) uint32 {
 }
 
 func (e *endpoint) OnEvent(fn func()) func() {
-	entry := waiter.NewFunctionEntry(waiter.AllEvents, func(waiter.EventMask) { fn() })
+	var entry waiter.Entry
+	entry.Init(eventFunc(fn), waiter.AllEvents)
 	e.ep.Queue.EventRegister(&entry)
 	return func() { e.ep.Queue.EventUnregister(&entry) }
 }
+
+// eventFunc is a waiter.EventListener that calls the function itself:
+// waiter.NewFunctionEntry would need a func(EventMask) around fn, one
+// more indirect call for every event of every socket (about one a
+// Redis request).
+type eventFunc func()
+
+// NotifyEvent implements waiter.EventListener.
+func (f eventFunc) NotifyEvent(waiter.EventMask) { f() }
 
 func (e *endpoint) LastError() posix.Errno { return errno(e.ep.Endpoint.LastError()) }
 
