@@ -63,21 +63,12 @@ const (
 	seenSize  = 1 << seenBits
 )
 
-// TCP flag bits as the header's flags byte has them.
-const (
-	tcpFIN = 1 << 0
-	tcpSYN = 1 << 1
-	tcpRST = 1 << 2
-	tcpACK = 1 << 4
-	tcpURG = 1 << 5
-)
-
 // rxSeg is what coalescing needs of a received TCP segment.
 type rxSeg struct {
 	flow     flowKey // addresses and ports as the segment carries them
 	seq, ack uint32
 	win      uint16
-	flags    uint8
+	flags    header.TCPFlags
 	payload  int  // bytes of data
 	pure     bool // flags ACK alone, no data, options only NOP/EOL/TS
 	ip, tcp  int  // offsets of the IP and TCP headers in the frame
@@ -141,11 +132,11 @@ func parseRx(frame []byte) (s rxSeg, ok bool) {
 	s.flow.a = be.Uint64(ip[12:20])
 	s.flow.ports = uint64(be.Uint32(th[:4]))
 	s.seq, s.ack = be.Uint32(th[4:]), be.Uint32(th[8:])
-	s.flags = th[13]
+	s.flags = header.TCPFlags(th[13])
 	s.win = be.Uint16(th[14:])
 	s.payload = len(th) - doff
 	s.ip, s.tcp, s.end = eth, eth+ihl, eth+total
-	s.pure = s.flags == tcpACK && s.payload == 0 && onlyTimestamps(th[header.TCPMinimumSize:doff])
+	s.pure = s.flags == header.TCPFlagAck && s.payload == 0 && onlyTimestamps(th[header.TCPMinimumSize:doff])
 	return s, true
 }
 
@@ -174,12 +165,12 @@ func onlyTimestamps(opts []byte) bool {
 // batch, tells the stack all the held pure ACK p does (the rules above
 // but the checksums').
 func supersedesRx(p, q *rxSeg) bool {
-	if q.flags&(tcpSYN|tcpRST|tcpURG) != 0 || q.flags&tcpACK == 0 ||
+	if q.flags&(header.TCPFlagSyn|header.TCPFlagRst|header.TCPFlagUrg) != 0 || q.flags&header.TCPFlagAck == 0 ||
 		q.seq != p.seq || q.win < p.win || !q.flow.same(&p.flow) {
 		return false
 	}
 	d := int32(q.ack - p.ack)
-	return d > 0 || d == 0 && (q.payload > 0 || q.flags&tcpFIN != 0)
+	return d > 0 || d == 0 && (q.payload > 0 || q.flags&header.TCPFlagFin != 0)
 }
 
 // checksumsOK verifies s's IPv4 header and TCP checksums in frame.
@@ -214,12 +205,12 @@ func (r *rxState) note(s *rxSeg) bool {
 	e := &r.seen[seenSlot(&s.flow)]
 	ports := s.flow.ports | seenUsed
 	switch {
-	case s.flags&(tcpSYN|tcpRST) != 0:
+	case s.flags&(header.TCPFlagSyn|header.TCPFlagRst) != 0:
 		if e.ports == ports && e.addrs == s.flow.a {
 			*e = ackSeen{}
 		}
 		return false
-	case s.flags&tcpACK == 0:
+	case s.flags&header.TCPFlagAck == 0:
 		return false
 	case e.ports != ports || e.addrs != s.flow.a:
 		*e = ackSeen{addrs: s.flow.a, ports: ports, ack: s.ack}

@@ -31,7 +31,7 @@ type seg struct {
 	sport    uint16
 	seq, ack uint32
 	win      uint16
-	flags    uint8
+	flags    header.TCPFlags
 	opts     []byte
 	data     string
 	badSum   bool
@@ -45,7 +45,7 @@ func (s seg) frame() []byte {
 		s.sport = 40000
 	}
 	if s.flags == 0 {
-		s.flags = tcpACK
+		s.flags = header.TCPFlagAck
 	}
 	if s.win == 0 {
 		s.win = 1000
@@ -68,7 +68,7 @@ func (s seg) frame() []byte {
 	th := header.TCP(ip[header.IPv4MinimumSize:])
 	th.Encode(&header.TCPFields{
 		SrcPort: s.sport, DstPort: 6379, SeqNum: s.seq, AckNum: s.ack,
-		DataOffset: uint8(tl), Flags: header.TCPFlags(s.flags), WindowSize: s.win,
+		DataOffset: uint8(tl), Flags: s.flags, WindowSize: s.win,
 	})
 	copy(th[header.TCPMinimumSize:], s.opts)
 	copy(th[tl:], s.data)
@@ -100,7 +100,7 @@ func newBatchLink() (*linkEndpoint, *batchDev, *[]delivered) {
 // reach the stack, in that order.
 func TestRxAckCoalescing(t *testing.T) {
 	const s0, a0 = 5000, 9000
-	req := seg{seq: s0, ack: a0, flags: tcpACK | uint8(header.TCPFlagPsh), data: "GET", opts: tsOpt}
+	req := seg{seq: s0, ack: a0, flags: header.TCPFlagAck | header.TCPFlagPsh, data: "GET", opts: tsOpt}
 	p := seg{seq: s0 + 3, ack: a0 + 100, opts: tsOpt}              // a new pure ACK
 	q := seg{seq: s0 + 3, ack: a0 + 100, data: "SET", opts: tsOpt} // the next request
 	other := seg{sport: 40002, seq: 1, ack: 1, data: "x"}
@@ -121,7 +121,7 @@ func TestRxAckCoalescing(t *testing.T) {
 		coalesced uint64
 	}{
 		{name: "request carries the ACK", prime: []seg{req}, batch: []seg{p, q}, want: []int{1}, coalesced: 1},
-		{name: "FIN carries it", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.data, s.flags = "", tcpACK|tcpFIN })}, want: []int{1}, coalesced: 1},
+		{name: "FIN carries it", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.data, s.flags = "", header.TCPFlagAck|header.TCPFlagFin })}, want: []int{1}, coalesced: 1},
 		{name: "a newer pure ACK", prime: []seg{req}, batch: []seg{p, mod(p, func(s *seg) { s.ack += 50 })}, want: []int{1}, coalesced: 1},
 		{name: "newer, larger window", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.ack += 50; s.win = 2000 })}, want: []int{1}, coalesced: 1},
 		{name: "then a duplicate ACK", prime: []seg{req}, batch: []seg{p, p}, want: []int{0, 1}},
@@ -129,18 +129,18 @@ func TestRxAckCoalescing(t *testing.T) {
 		{name: "P a duplicate itself", prime: []seg{req, mod(p, func(s *seg) { s.seq = s0 })}, batch: []seg{p, q}, want: []int{0, 1}},
 		{name: "P older", prime: []seg{req, mod(p, func(s *seg) { s.ack += 500 })}, batch: []seg{p, q}, want: []int{0, 1}},
 		{name: "connection unknown", batch: []seg{p, q}, want: []int{0, 1}},
-		{name: "SYN forgets", prime: []seg{req, mod(req, func(s *seg) { s.flags = tcpSYN; s.data = "" })}, batch: []seg{p, q}, want: []int{0, 1}},
-		{name: "RST forgets", prime: []seg{req, mod(req, func(s *seg) { s.flags = tcpRST; s.data = "" })}, batch: []seg{p, q}, want: []int{0, 1}},
+		{name: "SYN forgets", prime: []seg{req, mod(req, func(s *seg) { s.flags = header.TCPFlagSyn; s.data = "" })}, batch: []seg{p, q}, want: []int{0, 1}},
+		{name: "RST forgets", prime: []seg{req, mod(req, func(s *seg) { s.flags = header.TCPFlagRst; s.data = "" })}, batch: []seg{p, q}, want: []int{0, 1}},
 		{name: "P with SACK", prime: []seg{req}, batch: []seg{mod(p, func(s *seg) { s.opts = sackOpt }), q}, want: []int{0, 1}},
-		{name: "P with ECE", prime: []seg{req}, batch: []seg{mod(p, func(s *seg) { s.flags |= uint8(header.TCPFlagEce) }), q}, want: []int{0, 1}},
+		{name: "P with ECE", prime: []seg{req}, batch: []seg{mod(p, func(s *seg) { s.flags |= header.TCPFlagEce }), q}, want: []int{0, 1}},
 		{name: "P with bad TS length", prime: []seg{req}, batch: []seg{mod(p, func(s *seg) { s.opts = []byte{8, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1} }), q}, want: []int{0, 1}},
 		{name: "Q smaller window", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.win = 999 })}, want: []int{0, 1}},
 		{name: "Q older ACK", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.ack-- })}, want: []int{0, 1}},
 		{name: "Q a retransmission", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.seq = s0 })}, want: []int{0, 1}},
-		{name: "Q RST", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags = tcpRST | tcpACK; s.data = "" })}, want: []int{0, 1}},
-		{name: "Q SYN", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags = tcpSYN | tcpACK })}, want: []int{0, 1}},
-		{name: "Q URG", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags |= tcpURG })}, want: []int{0, 1}},
-		{name: "Q no ACK flag", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags = uint8(header.TCPFlagPsh) })}, want: []int{0, 1}},
+		{name: "Q RST", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags = header.TCPFlagRst | header.TCPFlagAck; s.data = "" })}, want: []int{0, 1}},
+		{name: "Q SYN", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags = header.TCPFlagSyn | header.TCPFlagAck })}, want: []int{0, 1}},
+		{name: "Q URG", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags |= header.TCPFlagUrg })}, want: []int{0, 1}},
+		{name: "Q no ACK flag", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.flags = header.TCPFlagPsh })}, want: []int{0, 1}},
 		{name: "Q bad checksum", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.badSum = true })}, want: []int{0, 1}},
 		{name: "Q bad checksum, device vouches", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.badSum = true })}, csumValid: true, want: []int{1}, coalesced: 1},
 		{name: "Q a fragment", prime: []seg{req}, batch: []seg{p, mod(q, func(s *seg) { s.frag = true })}, want: []int{0, 1}},
